@@ -1,0 +1,156 @@
+# cleanroom — attestable builds in AWS Nitro Enclaves.
+#
+# The one entry point. `make` installs what is missing and builds build/init
+# (static musl PID 1) and build/cleanroom (host tool); `make check` runs every
+# test; `make demo` runs the main job. Each directory adds its own targets and
+# test suites in its build.mk, included below.
+#
+# Variables a user may set:
+#   PREFIX, DESTDIR   for `make install`
+#   CACHE             where pinned source tarballs and the kernel build are kept
+#                     across clones (default /var/cache/cleanroom)
+#   SHARED            the steering checkout's shared/ folder with test vectors
+#                     (tests that need it skip with a message when it is absent)
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := all
+.SUFFIXES:
+.DELETE_ON_ERROR:
+.SECONDARY:
+
+B       := build
+CACHE   ?= /var/cache/cleanroom
+PREFIX  ?= /usr/local
+DESTDIR ?=
+SHARED  ?= $(firstword $(wildcard $(abspath ../shared) /work/shared))
+export SHARED
+
+# ---------------------------------------------------------------- toolchains
+CC      := gcc
+MUSL_CC := musl-gcc
+WARN    := -Wall -Wextra -Werror -Wshadow -Wvla -Wformat=2 -Wstrict-prototypes \
+           -Wmissing-prototypes -Wno-format-nonliteral -Wno-format-truncation
+CSTD    := -std=c11 -D_GNU_SOURCE
+INC     := -I. -Insm -Ivsock
+
+VARIANT_CFLAGS_musl := -Os -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables
+VARIANT_CFLAGS_host := -O2 -g
+VARIANT_CFLAGS_asan := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+                       -fno-sanitize-recover=all
+VARIANT_LDFLAGS_musl := -static -Wl,--gc-sections -s
+VARIANT_LDFLAGS_host :=
+VARIANT_LDFLAGS_asan := -fsanitize=address,undefined
+VARIANT_CC_musl := $(MUSL_CC)
+VARIANT_CC_host := $(CC)
+VARIANT_CC_asan := $(CC)
+# Which build of BearSSL/libcbor a variant links.
+VARIANT_DEPS_musl := musl
+VARIANT_DEPS_host := host
+VARIANT_DEPS_asan := host
+
+# ---------------------------------------------------------------- deps
+APT_PKGS := gcc make musl-tools linux-libc-dev cpio openssl cmake xz-utils \
+            ca-certificates git python3 dpkg-dev
+BEARSSL_VER := 0.6+dfsg.1-3
+BEARSSL_TAR := bearssl_0.6+dfsg.1.orig.tar.xz
+BEARSSL_SHA := 102a625bd8f6155260867a50c508df8d8c3f796985dd744df1a68e5cd1a79004
+LIBCBOR_VER := 0.10.2-2
+LIBCBOR_TAR := libcbor_0.10.2.orig.tar.gz
+LIBCBOR_SHA := e75f712215d7b7e5c89ef322a09b701f7159f028b8b48978865725f00f79875b
+SRC_CACHE   := $(CACHE)/src
+
+# Fragments add packages (APT_PKGS, BACKPORTS_PKGS), objects, programs,
+# CHECK_SUITES ('name=command' run by tests/run.sh) and CHECK_DEPS.
+CHECK_SUITES :=
+CHECK_DEPS   :=
+CHECK_UNIT_SUITES :=
+CHECK_UNIT_DEPS   :=
+INSTALL_EXTRA :=
+BACKPORTS_PKGS :=
+
+# Code shared by init and host tool: one library per variant.
+LIB_SRCS := $(sort $(wildcard nsm/*.c vsock/*.c))
+
+
+.PHONY: all deps deps-apt deps-src deps-libs check check-unit demo install clean distclean
+
+all: deps $(B)/init $(B)/cleanroom
+
+deps: deps-apt deps-libs
+
+deps-apt:
+	@.ci/deps.sh apt $(sort $(APT_PKGS))
+	@$(if $(BACKPORTS_PKGS),.ci/deps.sh backports $(sort $(BACKPORTS_PKGS)))
+
+deps-src: deps-apt
+	@.ci/deps.sh source bearssl $(BEARSSL_VER) $(BEARSSL_TAR) $(BEARSSL_SHA) $(SRC_CACHE)
+	@.ci/deps.sh source libcbor $(LIBCBOR_VER) $(LIBCBOR_TAR) $(LIBCBOR_SHA) $(SRC_CACHE)
+
+deps-libs: $(B)/deps/musl/.done $(B)/deps/host/.done
+
+# BearSSL and libcbor, built static from the pinned tarballs, once per libc.
+# musl-gcc does not search the kernel headers, so the musl tree links them in.
+$(B)/deps/%/.done: | deps-src
+	@echo "  DEPS    BearSSL + libcbor ($*)"
+	@set -e; d=$(abspath $(B)/deps/$*); rm -rf $$d; mkdir -p $$d/src $$d/lib $$d/include; \
+	cc=$(if $(filter musl,$*),$(MUSL_CC),$(CC)); \
+	if [ $* = musl ]; then for h in linux asm-generic; do ln -s /usr/include/$$h $$d/include/$$h; done; \
+	  ln -s /usr/include/x86_64-linux-gnu/asm $$d/include/asm; fi; \
+	echo "$(BEARSSL_SHA)  $(SRC_CACHE)/$(BEARSSL_TAR)" | sha256sum -c --status || { echo "deps: $(BEARSSL_TAR) changed in the cache" >&2; exit 1; }; \
+	echo "$(LIBCBOR_SHA)  $(SRC_CACHE)/$(LIBCBOR_TAR)" | sha256sum -c --status || { echo "deps: $(LIBCBOR_TAR) changed in the cache" >&2; exit 1; }; \
+	tar -C $$d/src -xf $(SRC_CACHE)/$(BEARSSL_TAR); tar -C $$d/src -xf $(SRC_CACHE)/$(LIBCBOR_TAR); \
+	$(MAKE) -s -C $$d/src/bearssl-0.6 lib CC=$$cc CFLAGS='-W -Wall -O2 -fPIC' BUILD=out >$$d/bearssl.log 2>&1 \
+	  || { cat $$d/bearssl.log; exit 1; }; \
+	cp $$d/src/bearssl-0.6/out/libbearssl.a $$d/lib/; cp $$d/src/bearssl-0.6/inc/*.h $$d/include/; \
+	mkdir -p $$d/src/cbor-build; \
+	( cd $$d/src/cbor-build && cmake ../libcbor-0.10.2 -DCMAKE_C_COMPILER=$$cc -DCMAKE_BUILD_TYPE=Release \
+	    -DCMAKE_C_FLAGS='-fPIC' -DWITH_EXAMPLES=OFF -DWITH_TESTS=OFF -DBUILD_SHARED_LIBS=OFF -DSANITIZE=OFF \
+	    -DCMAKE_INSTALL_PREFIX=$$d -DCMAKE_INSTALL_LIBDIR=lib && $(MAKE) && $(MAKE) install ) >$$d/libcbor.log 2>&1 \
+	  || { cat $$d/libcbor.log; exit 1; }; \
+	rm -rf $$d/src; touch $@
+
+# ---------------------------------------------------------------- compiling
+# build/<variant>/<path>.o from <path>.c, for variants musl, host, asan.
+define variant_rules
+$(B)/$(1)/%.o: %.c | $(B)/deps/$(VARIANT_DEPS_$(1))/.done
+	@mkdir -p $$(@D)
+	@echo "  CC      $$@"
+	@$(VARIANT_CC_$(1)) $(CSTD) $(WARN) $(VARIANT_CFLAGS_$(1)) $(INC) -I$(B)/deps/$(VARIANT_DEPS_$(1))/include \
+	    -MMD -MP -c $$< -o $$@
+
+$(B)/$(1)/libcleanroom.a: $(patsubst %.c,$(B)/$(1)/%.o,$(LIB_SRCS))
+	@rm -f $$@
+	@ar rcs $$@ $$^
+
+LIBS_$(1) := $(B)/$(1)/libcleanroom.a $(B)/deps/$(VARIANT_DEPS_$(1))/lib/libcbor.a \
+             $(B)/deps/$(VARIANT_DEPS_$(1))/lib/libbearssl.a
+LINK_$(1) = $(VARIANT_CC_$(1)) $(VARIANT_LDFLAGS_$(1))
+endef
+$(foreach v,musl host asan,$(eval $(call variant_rules,$(v))))
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)
+
+# Order matters: init/ lists sources the host tool also compiles.
+include $(wildcard $(addsuffix /build.mk,nsm vsock init host-tool kernel-config rootfs bench \
+                   tests/unit tests/cli tests/qemu tests/fuzz))
+
+# ---------------------------------------------------------------- tests
+check-unit: deps $(CHECK_UNIT_DEPS)
+	@tests/run.sh $(CHECK_UNIT_SUITES)
+
+check: deps $(CHECK_UNIT_DEPS) $(CHECK_DEPS)
+	@tests/run.sh $(CHECK_UNIT_SUITES) $(CHECK_SUITES)
+
+# ---------------------------------------------------------------- install
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/cleanroom
+	install -m 0755 $(B)/cleanroom $(DESTDIR)$(PREFIX)/bin/cleanroom
+	install -m 0755 $(B)/init $(DESTDIR)$(PREFIX)/lib/cleanroom/init
+	$(INSTALL_EXTRA)
+
+clean:
+	rm -rf $(B)
+
+# Also forget the cached tarballs and kernel build.
+distclean: clean
+	rm -rf $(CACHE)

@@ -1,0 +1,20 @@
+# build/cleanroom: the host tool. host-tool/main.c dispatches to cmd_*.c.
+# Everything but main.c also goes into libhost.a so unit tests can link it.
+HOST_SRCS := $(filter-out host-tool/main.c,$(sort $(wildcard host-tool/*.c))) $(INIT_SHARED_SRCS)
+HOST_LDLIBS := -lpthread
+
+define host_rules
+$(B)/$(1)/libhost.a: $(patsubst %.c,$(B)/$(1)/%.o,$(HOST_SRCS))
+	@rm -f $$@
+	@ar rcs $$@ $$^
+endef
+$(foreach v,host asan,$(eval $(call host_rules,$(v))))
+
+$(B)/cleanroom: $(B)/host/host-tool/main.o $(B)/host/libhost.a $(LIBS_host)
+	@echo "  LD      $@"
+	@$(LINK_host) -o $@ $^ $(HOST_LDLIBS)
+
+# The same tool built with ASan+UBSan; the CLI and QEMU tests run this one.
+$(B)/asan/cleanroom: $(B)/asan/host-tool/main.o $(B)/asan/libhost.a $(LIBS_asan)
+	@echo "  LD      $@"
+	@$(LINK_asan) -o $@ $^ $(HOST_LDLIBS)

@@ -1,0 +1,49 @@
+/* cleanroom: the host tool. Dispatches to one subcommand. */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+#include "version.h"
+
+struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+};
+
+static const struct command commands[] = {
+	{"eif", cmd_eif, "pack an enclave image file (EIF), reproducibly"},
+	{"describe", cmd_describe, "show what is inside an EIF (ours or nitro-cli's)"},
+	{"pcr", cmd_pcr, "measure a file as nitro-cli pcr does"},
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: cleanroom <command> [options]\n\n"
+		     "Attestable builds in AWS Nitro Enclaves.\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		fprintf(out, "  %-14s %s\n", commands[i].name, commands[i].summary);
+	fprintf(out, "\n'cleanroom <command> --help' describes each command.\n"
+		     "'cleanroom --version' prints the version.\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("cleanroom %s\n", CLEANROOM_VERSION);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "cleanroom: unknown command '%s' (see 'cleanroom --help')\n", argv[1]);
+	return 2;
+}

@@ -1,0 +1,286 @@
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int cr_fail(struct cr_err *e, const char *fmt, ...)
+{
+	va_list ap;
+	if (e) {
+		va_start(ap, fmt);
+		vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+int cr_failp(struct cr_err *e, const char *fmt, ...)
+{
+	int saved = errno;
+	va_list ap;
+	if (e) {
+		size_t n;
+		va_start(ap, fmt);
+		vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+		va_end(ap);
+		n = strlen(e->msg);
+		snprintf(e->msg + n, sizeof e->msg - n, ": %s", strerror(saved));
+	}
+	errno = saved;
+	return -1;
+}
+
+int cr_err_wrap(struct cr_err *e, const char *fmt, ...)
+{
+	char prefix[256], old[sizeof e->msg];
+	va_list ap;
+	if (!e)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(prefix, sizeof prefix, fmt, ap);
+	va_end(ap);
+	memcpy(old, e->msg, sizeof old);
+	snprintf(e->msg, sizeof e->msg, "%s: %s", prefix, old);
+	return -1;
+}
+
+void cr_buf_init(struct cr_buf *b, size_t limit)
+{
+	b->p = NULL;
+	b->len = b->alloc = 0;
+	b->limit = limit;
+}
+
+void cr_buf_free(struct cr_buf *b)
+{
+	free(b->p);
+	cr_buf_init(b, b->limit);
+}
+
+static int buf_reserve(struct cr_buf *b, size_t extra, struct cr_err *e)
+{
+	size_t need, n;
+	uint8_t *p;
+	if (extra > b->limit || b->len > b->limit - extra)
+		return cr_fail(e, "data exceeds the limit of %zu bytes", b->limit);
+	need = b->len + extra + 1; /* room for cr_buf_cstr's NUL */
+	if (need <= b->alloc)
+		return 0;
+	n = b->alloc ? b->alloc : 256;
+	while (n < need)
+		n = n > SIZE_MAX / 2 ? need : n * 2;
+	p = realloc(b->p, n);
+	if (!p)
+		return cr_fail(e, "out of memory (%zu bytes)", n);
+	b->p = p;
+	b->alloc = n;
+	return 0;
+}
+
+int cr_buf_put(struct cr_buf *b, const void *data, size_t n, struct cr_err *e)
+{
+	if (buf_reserve(b, n, e))
+		return -1;
+	if (n)
+		memcpy(b->p + b->len, data, n);
+	b->len += n;
+	return 0;
+}
+
+int cr_buf_putc(struct cr_buf *b, uint8_t c, struct cr_err *e)
+{
+	return cr_buf_put(b, &c, 1, e);
+}
+
+int cr_buf_printf(struct cr_buf *b, struct cr_err *e, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return cr_fail(e, "format error");
+	if (buf_reserve(b, (size_t)n, e))
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf((char *)b->p + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+	return 0;
+}
+
+int cr_buf_cstr(struct cr_buf *b, struct cr_err *e)
+{
+	if (buf_reserve(b, 0, e))
+		return -1;
+	b->p[b->len] = 0;
+	return 0;
+}
+
+void cr_hex(const uint8_t *in, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 15];
+	}
+	out[2 * n] = 0;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int cr_unhex_var(const char *s, uint8_t *out, size_t max, size_t *n)
+{
+	size_t len = strlen(s);
+	if (len % 2 || len / 2 > max)
+		return -1;
+	for (size_t i = 0; i < len / 2; i++) {
+		int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return -1;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	*n = len / 2;
+	return 0;
+}
+
+int cr_unhex(const char *s, uint8_t *out, size_t n)
+{
+	size_t got;
+	if (strlen(s) != 2 * n)
+		return -1;
+	return cr_unhex_var(s, out, n, &got);
+}
+
+int cr_read_file(const char *path, size_t limit, uint8_t **data, size_t *len, struct cr_err *e)
+{
+	struct cr_buf b;
+	uint8_t chunk[65536];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return cr_failp(e, "%s", path);
+	cr_buf_init(&b, limit);
+	for (;;) {
+		ssize_t n = read(fd, chunk, sizeof chunk);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			cr_failp(e, "%s: read", path);
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		if (cr_buf_put(&b, chunk, (size_t)n, e)) {
+			cr_fail(e, "%s: larger than the limit of %zu bytes", path, limit);
+			goto fail;
+		}
+	}
+	if (cr_buf_cstr(&b, e))
+		goto fail;
+	close(fd);
+	*data = b.p;
+	*len = b.len;
+	return 0;
+fail:
+	close(fd);
+	cr_buf_free(&b);
+	return -1;
+}
+
+int cr_write_all(int fd, const void *data, size_t len)
+{
+	const uint8_t *p = data;
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+long cr_read_full(int fd, void *data, size_t len)
+{
+	uint8_t *p = data;
+	size_t got = 0;
+	while (got < len) {
+		ssize_t n = read(fd, p + got, len - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0) {
+			if (got == 0)
+				return 0;
+			errno = EPIPE;
+			return -1;
+		}
+		got += (size_t)n;
+	}
+	return (long)got;
+}
+
+int cr_write_file_atomic(const char *path, const void *data, size_t len, int mode, struct cr_err *e)
+{
+	char tmp[PATH_MAX];
+	int fd;
+	if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path) >= sizeof tmp)
+		return cr_fail(e, "%s: path too long", path);
+	fd = mkstemp(tmp);
+	if (fd < 0)
+		return cr_failp(e, "%s: cannot create a temporary file beside it", path);
+	if (cr_write_all(fd, data, len) || fchmod(fd, (mode_t)mode) || fsync(fd)) {
+		cr_failp(e, "%s: write", path);
+		close(fd);
+		unlink(tmp);
+		return -1;
+	}
+	if (close(fd)) {
+		cr_failp(e, "%s: close", path);
+		unlink(tmp);
+		return -1;
+	}
+	if (rename(tmp, path)) {
+		cr_failp(e, "%s: rename", path);
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+int cr_parse_u64(const char *s, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+	if (!s || !*s)
+		return -1;
+	for (const char *p = s; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return -1;
+		if (v > (UINT64_MAX - (uint64_t)(*p - '0')) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	if (v > max)
+		return -1;
+	*out = v;
+	return 0;
+}

@@ -1,0 +1,64 @@
+/* Small helpers shared by init and the host tool: error messages, growable
+ * byte buffers with a hard cap, hex, bounded file reads, atomic writes.
+ *
+ * Conventions used across the code base:
+ *  - functions return 0 on success and -1 on failure, after writing one
+ *    human-readable line (naming the field or path at fault) into a
+ *    struct cr_err supplied by the caller;
+ *  - every buffer that grows from outside input has an explicit cap. */
+#ifndef CLEANROOM_UTIL_H
+#define CLEANROOM_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct cr_err {
+	char msg[512];
+};
+
+/* Format the message into e (if non-NULL) and return -1. */
+int cr_fail(struct cr_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Same, appending ": <strerror(errno)>". */
+int cr_failp(struct cr_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prepend "<prefix>: " to the message already in e; returns -1. */
+int cr_err_wrap(struct cr_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Growable buffer. cap_limit bounds len; appending past it fails. */
+struct cr_buf {
+	uint8_t *p;
+	size_t len, alloc, limit;
+};
+void cr_buf_init(struct cr_buf *b, size_t limit);
+void cr_buf_free(struct cr_buf *b);
+int cr_buf_put(struct cr_buf *b, const void *data, size_t n, struct cr_err *e);
+int cr_buf_putc(struct cr_buf *b, uint8_t c, struct cr_err *e);
+int cr_buf_printf(struct cr_buf *b, struct cr_err *e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* NUL-terminate without counting the NUL in len (for text). */
+int cr_buf_cstr(struct cr_buf *b, struct cr_err *e);
+
+/* Lowercase hex of n bytes into out (2n+1 bytes). */
+void cr_hex(const uint8_t *in, size_t n, char *out);
+/* Parse exactly n bytes of hex (either case, no separators). -1 if not. */
+int cr_unhex(const char *s, uint8_t *out, size_t n);
+/* Parse hex of any even length up to max bytes; *n gets the length. */
+int cr_unhex_var(const char *s, uint8_t *out, size_t max, size_t *n);
+
+/* Read a whole file, failing if it is larger than limit bytes. The buffer
+ * is NUL-terminated (not counted in *len). Caller frees. */
+int cr_read_file(const char *path, size_t limit, uint8_t **data, size_t *len, struct cr_err *e);
+
+/* Write data to path atomically: a temporary file in the same directory,
+ * fsync, rename. Nothing is left behind on failure. */
+int cr_write_file_atomic(const char *path, const void *data, size_t len, int mode, struct cr_err *e);
+
+/* write() all of it, retrying on EINTR and short writes. */
+int cr_write_all(int fd, const void *data, size_t len);
+/* read() exactly len bytes; returns len, 0 on clean EOF before any byte,
+ * -1 on error or EOF in the middle (errno = EPIPE then). */
+long cr_read_full(int fd, void *data, size_t len);
+
+/* Parse an unsigned decimal with no sign, spaces or trailing junk, <= max. */
+int cr_parse_u64(const char *s, uint64_t max, uint64_t *out);
+
+#endif

@@ -1,0 +1,4 @@
+#ifndef CLEANROOM_VERSION_H
+#define CLEANROOM_VERSION_H
+#define CLEANROOM_VERSION "0.1.0"
+#endif
