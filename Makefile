@@ -50,7 +50,7 @@ VARIANT_DEPS_asan := host
 
 # ---------------------------------------------------------------- deps
 APT_PKGS := gcc make musl-tools linux-libc-dev cpio openssl cmake xz-utils \
-            ca-certificates git python3 dpkg-dev
+            ca-certificates git python3 dpkg-dev zlib1g-dev
 BEARSSL_VER := 0.6+dfsg.1-3
 BEARSSL_TAR := bearssl_0.6+dfsg.1.orig.tar.xz
 BEARSSL_SHA := 102a625bd8f6155260867a50c508df8d8c3f796985dd744df1a68e5cd1a79004

@@ -1,7 +1,7 @@
 # build/cleanroom: the host tool. host-tool/main.c dispatches to cmd_*.c.
 # Everything but main.c also goes into libhost.a so unit tests can link it.
 HOST_SRCS := $(filter-out host-tool/main.c,$(sort $(wildcard host-tool/*.c))) $(INIT_SHARED_SRCS)
-HOST_LDLIBS := -lpthread
+HOST_LDLIBS := -lpthread -lz
 
 define host_rules
 $(B)/$(1)/libhost.a: $(patsubst %.c,$(B)/$(1)/%.o,$(HOST_SRCS))

@@ -1,8 +1,389 @@
-#include <stdio.h>
+/* cleanroom eif: pack an enclave image file, reproducibly. */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
 #include "commands.h"
+#include "datadir.h"
+#include "eif_meta.h"
+#include "eif_sign.h"
+#include "eif_write.h"
+#include "measurements.h"
+
+#define CMDLINE_MAX 2047 /* the kernel's COMMAND_LINE_SIZE is 2048 with the NUL */
+#define LIST_FILE_MAX (1u << 20)
+
+/* nitro-cli's default cmdlines (blobs/<arch>/cmdline, trimmed). */
+static const char default_cmdline_x86_64[] =
+	"reboot=k panic=30 pci=off nomodules console=ttyS0 i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd "
+	"random.trust_cpu=on";
+static const char default_cmdline_aarch64[] =
+	"reboot=k panic=30 pci=off nomodules console=ttyS0 random.trust_cpu=on root=/dev/ram0";
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: cleanroom eif --kernel FILE --init FILE --rootfs DIR -o OUT.eif [options]\n"
+		"                     [--cmd ARG... | --cmd-file FILE]\n"
+		"\n"
+		"Pack an enclave image file (EIF v4, as nitro-cli builds) from a kernel, the init, a\n"
+		"root filesystem directory and a command. No Docker, no linuxkit. The same inputs give\n"
+		"the same bytes on any machine: sorted cpio entries, fixed mtimes (SOURCE_DATE_EPOCH,\n"
+		"default 0), uid/gid 0, sequential inodes, normalised modes (0755 if executable, else\n"
+		"0644; directories 0755; setuid/setgid/sticky dropped), no host names or paths.\n"
+		"\n"
+		"Layout: kernel, cmdline, metadata, ramdisk 0 (dev/, init, nsm.ko if given),\n"
+		"ramdisk 1 (rootfs/ = DIR plus rootfs/{dev,run,sys,var,proc,tmp}, and cmd + env when a\n"
+		"command is given), signature when signed. Without a command the image has no /cmd and\n"
+		"cleanroom's init starts as a build agent; with one it behaves like AWS's init.\n"
+		"\n"
+		"required:\n"
+		"  --kernel FILE        bzImage (x86_64) or Image (aarch64)\n"
+		"  --init FILE          the enclave's /init (e.g. build/init)\n"
+		"  --rootfs DIR         tree packed under rootfs/ (regular files, dirs, symlinks only)\n"
+		"  -o, --output FILE    the EIF to write (written atomically; nothing on failure)\n"
+		"options:\n"
+		"  --cmdline STR        kernel command line (measured in PCR0/PCR1)\n"
+		"  --cmdline-file FILE  same, read from a file, surrounding whitespace trimmed\n"
+		"                       default: nitro-cli's cmdline for the architecture\n"
+		"  --nsm-ko FILE|local  NSM driver loaded by init; 'local' = the mock-NSM shim built by\n"
+		"                       'make kernel', for 'cleanroom run' (on Nitro, use AWS's nsm.ko\n"
+		"                       or none with a kernel that has CONFIG_NSM)\n"
+		"  --cmd ARG...         the command, one argv element per argument; must come last\n"
+		"  --cmd-file FILE      the command, one argv element per line (nitro-cli's cmd file)\n"
+		"  --env-file FILE      environment, one KEY=VALUE per line\n"
+		"  --name NAME          ImageName in the metadata (default: cleanroom-enclave)\n"
+		"  --version VER        ImageVersion in the metadata (default: 1.0)\n"
+		"  --metadata FILE      JSON object stored as CustomMetadata (at most 4096 bytes)\n"
+		"  --arch ARCH          x86_64 (default) or aarch64\n"
+		"  --sign-key KEY.pem   sign PCR0 with this EC private key (P-256/384/521; PEM)...\n"
+		"  --sign-cert CERT.pem ...whose certificate goes into the image; adds PCR8\n"
+		"  -h, --help           this text\n"
+		"\n"
+		"Prints the measurements as nitro-cli does:\n"
+		"  {\"Measurements\": {\"HashAlgorithm\": \"Sha384 { ... }\", \"PCR0\": …, \"PCR1\": …,\n"
+		"   \"PCR2\": …[, \"PCR8\": …]}}\n"
+		"Exit status: 0 written, 1 failed (one line on stderr says why), 2 usage error.\n"
+		"\n"
+		"example:\n"
+		"  cleanroom eif --kernel build/kernel/bzImage --init build/init --rootfs rootfs/ \\\n"
+		"      -o app.eif --cmd /bin/sh -c 'echo hello'\n");
+}
+
+/* Validate a list file (cmd or env): entries separated by '\n'. */
+static int load_list(const char *path, int is_env, uint8_t **data, size_t *len, struct cr_err *e)
+{
+	size_t line = 1, start = 0;
+	if (cr_read_file(path, LIST_FILE_MAX, data, len, e))
+		return -1;
+	if (memchr(*data, 0, *len))
+		return cr_fail(e, "%s: contains a NUL byte", path);
+	for (size_t i = 0; i <= *len; i++) {
+		if (i < *len && (*data)[i] != '\n')
+			continue;
+		if (i == *len && i == start)
+			break; /* file ends with a newline (or is empty) */
+		if (is_env) {
+			const uint8_t *eq = memchr(*data + start, '=', i - start);
+			if (!eq || eq == *data + start)
+				return cr_fail(e, "%s: line %zu: expected KEY=VALUE", path, line);
+		}
+		line++;
+		start = i + 1;
+	}
+	/* Canonical form: every entry ends with '\n'. */
+	if (*len && (*data)[*len - 1] != '\n') {
+		uint8_t *p = realloc(*data, *len + 2);
+		if (!p)
+			return cr_fail(e, "out of memory");
+		*data = p;
+		p[(*len)++] = '\n';
+		p[*len] = 0;
+	}
+	return 0;
+}
+
+static int cmd_from_args(char **args, int n, struct cr_buf *out, struct cr_err *e)
+{
+	for (int i = 0; i < n; i++) {
+		if (strchr(args[i], '\n'))
+			return cr_fail(e, "--cmd: argument %d contains a newline (the cmd file is one argument per line)",
+				       i + 1);
+		if (cr_buf_printf(out, e, "%s\n", args[i]))
+			return -1;
+	}
+	return 0;
+}
+
+static int load_cmdline_file(const char *path, struct cr_buf *out, struct cr_err *e)
+{
+	uint8_t *d;
+	size_t len, a = 0;
+	if (cr_read_file(path, 65536, &d, &len, e))
+		return -1;
+	while (a < len && strchr(" \t\r\n", d[a]))
+		a++;
+	while (len > a && strchr(" \t\r\n", d[len - 1]))
+		len--;
+	if (cr_buf_put(out, d + a, len - a, e)) {
+		free(d);
+		return -1;
+	}
+	free(d);
+	return 0;
+}
+
+static int check_cmdline(const struct cr_buf *c, struct cr_err *e)
+{
+	if (c->len == 0)
+		return cr_fail(e, "cmdline: empty");
+	if (c->len > CMDLINE_MAX)
+		return cr_fail(e, "cmdline: %zu bytes exceeds the kernel's limit of %d", c->len, CMDLINE_MAX);
+	for (size_t i = 0; i < c->len; i++)
+		if (c->p[i] < 0x20 || c->p[i] == 0x7f)
+			return cr_fail(e, "cmdline: control character 0x%02x at byte %zu", c->p[i], i);
+	return 0;
+}
+
+struct eif_opts {
+	const char *kernel, *init, *rootfs, *output, *cmdline, *cmdline_file, *nsm_ko, *cmd_file, *env_file;
+	const char *name, *version, *metadata, *arch, *sign_key, *sign_cert;
+	char **cmd_args;
+	int cmd_n;
+};
+
+static int parse_args(int argc, char **argv, struct eif_opts *o)
+{
+	static const struct option longopts[] = {
+		{"kernel", required_argument, NULL, 'k'},   {"init", required_argument, NULL, 'i'},
+		{"rootfs", required_argument, NULL, 'r'},   {"output", required_argument, NULL, 'o'},
+		{"cmdline", required_argument, NULL, 'c'},  {"cmdline-file", required_argument, NULL, 'C'},
+		{"nsm-ko", required_argument, NULL, 'n'},   {"cmd-file", required_argument, NULL, 'F'},
+		{"env-file", required_argument, NULL, 'E'}, {"name", required_argument, NULL, 'N'},
+		{"version", required_argument, NULL, 'V'},  {"metadata", required_argument, NULL, 'M'},
+		{"arch", required_argument, NULL, 'a'},     {"sign-key", required_argument, NULL, 'K'},
+		{"sign-cert", required_argument, NULL, 'S'}, {"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+	memset(o, 0, sizeof *o);
+	o->name = "cleanroom-enclave";
+	o->version = "1.0";
+	o->arch = "x86_64";
+	/* Everything after --cmd is the command. */
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--cmd")) {
+			o->cmd_args = argv + i + 1;
+			o->cmd_n = argc - i - 1;
+			argc = i;
+			if (o->cmd_n == 0) {
+				fprintf(stderr, "cleanroom eif: --cmd needs at least one argument\n");
+				return 2;
+			}
+			break;
+		}
+	}
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "o:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'k': o->kernel = optarg; break;
+		case 'i': o->init = optarg; break;
+		case 'r': o->rootfs = optarg; break;
+		case 'o': o->output = optarg; break;
+		case 'c': o->cmdline = optarg; break;
+		case 'C': o->cmdline_file = optarg; break;
+		case 'n': o->nsm_ko = optarg; break;
+		case 'F': o->cmd_file = optarg; break;
+		case 'E': o->env_file = optarg; break;
+		case 'N': o->name = optarg; break;
+		case 'V': o->version = optarg; break;
+		case 'M': o->metadata = optarg; break;
+		case 'a': o->arch = optarg; break;
+		case 'K': o->sign_key = optarg; break;
+		case 'S': o->sign_cert = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "cleanroom eif: unexpected argument '%s' (a command goes after --cmd)\n", argv[optind]);
+		return 2;
+	}
+	if (!o->kernel || !o->init || !o->rootfs || !o->output) {
+		fprintf(stderr, "cleanroom eif: --kernel, --init, --rootfs and -o are required (see --help)\n");
+		return 2;
+	}
+	if (o->cmdline && o->cmdline_file) {
+		fprintf(stderr, "cleanroom eif: give --cmdline or --cmdline-file, not both\n");
+		return 2;
+	}
+	if (o->cmd_args && o->cmd_file) {
+		fprintf(stderr, "cleanroom eif: give --cmd or --cmd-file, not both\n");
+		return 2;
+	}
+	if (o->env_file && !o->cmd_args && !o->cmd_file) {
+		fprintf(stderr, "cleanroom eif: --env-file needs a command (--cmd or --cmd-file)\n");
+		return 2;
+	}
+	if (!!o->sign_key != !!o->sign_cert) {
+		fprintf(stderr, "cleanroom eif: --sign-key and --sign-cert go together\n");
+		return 2;
+	}
+	if (strcmp(o->arch, "x86_64") && strcmp(o->arch, "aarch64")) {
+		fprintf(stderr, "cleanroom eif: --arch '%s': expected x86_64 or aarch64\n", o->arch);
+		return 2;
+	}
+	if (!*o->name || !*o->version) {
+		fprintf(stderr, "cleanroom eif: --name and --version must not be empty\n");
+		return 2;
+	}
+	return -1;
+}
+
+/* Everything the packer needs, owned in one place so cleanup is one call. */
+struct eif_job {
+	struct cr_buf cmdline, meta, cmd;
+	uint8_t *cmd_file, *env_file, *custom_text;
+	size_t cmd_len, env_len, custom_len;
+	struct json_doc custom;
+	struct cpio_plan boot, customer;
+	struct eif_signer signer;
+	int have_signer;
+};
+
+static void job_free(struct eif_job *j)
+{
+	cr_buf_free(&j->cmdline);
+	cr_buf_free(&j->meta);
+	cr_buf_free(&j->cmd);
+	free(j->cmd_file);
+	free(j->env_file);
+	free(j->custom_text);
+	json_free(&j->custom);
+	cpio_plan_free(&j->boot);
+	cpio_plan_free(&j->customer);
+	if (j->have_signer)
+		eif_signer_free(&j->signer);
+}
+
+static int prepare(const struct eif_opts *o, struct eif_job *j, struct eif_write_input *in, struct cr_err *e)
+{
+	static const char *const rootfs_dirs[] = {"rootfs/dev", "rootfs/run", "rootfs/sys",
+						  "rootfs/var", "rootfs/proc", "rootfs/tmp"};
+	struct eif_meta_input mi;
+	char kver[64], nsm_path[4096];
+	uint64_t sde;
+	int arm = !strcmp(o->arch, "aarch64");
+
+	if (eif_source_date_epoch(&sde, e))
+		return -1;
+	cpio_plan_init(&j->boot, (uint32_t)sde);
+	cpio_plan_init(&j->customer, (uint32_t)sde);
+
+	/* Kernel command line. */
+	if (o->cmdline_file ? load_cmdline_file(o->cmdline_file, &j->cmdline, e)
+			    : cr_buf_printf(&j->cmdline, e, "%s",
+					    o->cmdline ? o->cmdline : arm ? default_cmdline_aarch64 : default_cmdline_x86_64))
+		return -1;
+	if (check_cmdline(&j->cmdline, e))
+		return -1;
+
+	/* Metadata. */
+	if (o->metadata) {
+		struct json_limits lim = {EIF_CUSTOM_METADATA_MAX, 16, 1024};
+		if (cr_read_file(o->metadata, EIF_CUSTOM_METADATA_MAX, &j->custom_text, &j->custom_len, e))
+			return cr_err_wrap(e, "--metadata");
+		if (json_parse((char *)j->custom_text, j->custom_len, &lim, &j->custom, e))
+			return cr_err_wrap(e, "--metadata %s", o->metadata);
+		if (j->custom.root->type != JSON_OBJECT)
+			return cr_fail(e, "--metadata %s: must be a JSON object", o->metadata);
+	}
+	eif_kernel_version(o->kernel, kver, sizeof kver);
+	mi = (struct eif_meta_input){o->name, o->version, sde, kver, o->arch, j->custom.root};
+	if (eif_meta_build(&mi, &j->meta, e))
+		return -1;
+
+	/* Ramdisk 0: the bootstrap. */
+	if (o->nsm_ko && !strcmp(o->nsm_ko, "local") && cr_data_file("nsm.ko", nsm_path, sizeof nsm_path, e))
+		return cr_err_wrap(e, "--nsm-ko local");
+	if (cpio_add_dir(&j->boot, "dev", e) || cpio_add_file(&j->boot, "init", o->init, 1, e) ||
+	    (o->nsm_ko && cpio_add_file(&j->boot, "nsm.ko", strcmp(o->nsm_ko, "local") ? o->nsm_ko : nsm_path, 1, e)) ||
+	    cpio_plan_finish(&j->boot, e))
+		return -1;
+
+	/* Ramdisk 1: the customer's root filesystem, command and environment. */
+	if (cpio_add_tree(&j->customer, "rootfs", o->rootfs, e))
+		return cr_err_wrap(e, "--rootfs");
+	for (size_t i = 0; i < sizeof rootfs_dirs / sizeof rootfs_dirs[0]; i++)
+		if (cpio_add_dir(&j->customer, rootfs_dirs[i], e))
+			return -1;
+	if (o->cmd_args || o->cmd_file) {
+		const uint8_t *cmd;
+		size_t cmd_len;
+		if (o->cmd_file) {
+			if (load_list(o->cmd_file, 0, &j->cmd_file, &j->cmd_len, e))
+				return cr_err_wrap(e, "--cmd-file");
+			cmd = j->cmd_file;
+			cmd_len = j->cmd_len;
+		} else {
+			if (cmd_from_args(o->cmd_args, o->cmd_n, &j->cmd, e))
+				return -1;
+			cmd = j->cmd.p;
+			cmd_len = j->cmd.len;
+		}
+		if (o->env_file && load_list(o->env_file, 1, &j->env_file, &j->env_len, e))
+			return cr_err_wrap(e, "--env-file");
+		if (cpio_add_mem(&j->customer, "cmd", 0, cmd, cmd_len, e) ||
+		    cpio_add_mem(&j->customer, "env", 0, j->env_file, j->env_len, e))
+			return -1;
+	}
+	if (cpio_plan_finish(&j->customer, e))
+		return -1;
+
+	if (o->sign_key) {
+		if (eif_signer_load(&j->signer, o->sign_key, o->sign_cert, e))
+			return -1;
+		j->have_signer = 1;
+	}
+
+	memset(in, 0, sizeof *in);
+	in->kernel_path = o->kernel;
+	in->cmdline = j->cmdline.p;
+	in->cmdline_len = j->cmdline.len;
+	in->metadata = j->meta.p;
+	in->metadata_len = j->meta.len;
+	in->ramdisks[0] = &j->boot;
+	in->ramdisks[1] = &j->customer;
+	in->num_ramdisks = 2;
+	in->flags = arm ? EIF_FLAG_ARM64 : 0;
+	if (j->have_signer) {
+		in->sign = eif_signer_sign;
+		in->sign_ctx = &j->signer;
+	}
+	return 0;
+}
+
 int cmd_eif(int argc, char **argv)
 {
-	(void)argc; (void)argv;
-	fprintf(stderr, "cleanroom eif: not implemented yet\n");
-	return 1;
+	struct eif_opts o;
+	struct eif_job j;
+	struct eif_write_input in;
+	struct eif_pcrs pcrs;
+	struct cr_err e;
+	int rc = parse_args(argc, argv, &o);
+	if (rc >= 0)
+		return rc;
+	memset(&j, 0, sizeof j);
+	cr_buf_init(&j.cmdline, CMDLINE_MAX + 1);
+	cr_buf_init(&j.meta, EIF_METADATA_MAX);
+	cr_buf_init(&j.cmd, LIST_FILE_MAX);
+	cr_tmpfile_cleanup_on_signals();
+	rc = 1;
+	if (prepare(&o, &j, &in, &e) == 0 && eif_write(o.output, &in, &pcrs, &e) == 0)
+		rc = print_measurements(stdout, &pcrs, &e) ? 1 : 0;
+	if (rc)
+		fprintf(stderr, "cleanroom eif: %s\n", e.msg);
+	job_free(&j);
+	return rc;
 }

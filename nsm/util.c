@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -239,32 +240,104 @@ long cr_read_full(int fd, void *data, size_t len)
 	return (long)got;
 }
 
+/* Open temporary files, for the signal handler. Slots hold pointers into
+ * the callers' structs; a NULL slot is free. */
+#define TMPFILE_SLOTS 64
+static struct cr_tmpfile *volatile open_tmpfiles[TMPFILE_SLOTS];
+
+static void tmp_register(struct cr_tmpfile *t, int on)
+{
+	for (int i = 0; i < TMPFILE_SLOTS; i++) {
+		if (on && !open_tmpfiles[i]) {
+			open_tmpfiles[i] = t;
+			return;
+		}
+		if (!on && open_tmpfiles[i] == t) {
+			open_tmpfiles[i] = NULL;
+			return;
+		}
+	}
+}
+
+static void tmp_signal(int sig)
+{
+	for (int i = 0; i < TMPFILE_SLOTS; i++)
+		if (open_tmpfiles[i])
+			unlink(open_tmpfiles[i]->tmp);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+void cr_tmpfile_cleanup_on_signals(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = tmp_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+int cr_tmpfile_create(struct cr_tmpfile *t, const char *dst, struct cr_err *e)
+{
+	t->fd = -1;
+	if ((size_t)snprintf(t->dst, sizeof t->dst, "%s", dst) >= sizeof t->dst ||
+	    (size_t)snprintf(t->tmp, sizeof t->tmp, "%s.tmp.XXXXXX", dst) >= sizeof t->tmp)
+		return cr_fail(e, "%s: path too long", dst);
+	t->fd = mkostemp(t->tmp, O_CLOEXEC);
+	if (t->fd < 0)
+		return cr_failp(e, "%s: cannot create a temporary file beside it", dst);
+	tmp_register(t, 1);
+	return 0;
+}
+
+void cr_tmpfile_abort(struct cr_tmpfile *t)
+{
+	if (t->fd >= 0)
+		close(t->fd);
+	if (t->fd >= 0 || t->tmp[0])
+		unlink(t->tmp);
+	tmp_register(t, 0);
+	t->fd = -1;
+	t->tmp[0] = 0;
+}
+
+int cr_tmpfile_commit(struct cr_tmpfile *t, int mode, struct cr_err *e)
+{
+	if (fchmod(t->fd, (mode_t)mode) || fsync(t->fd)) {
+		cr_failp(e, "%s: write", t->dst);
+		cr_tmpfile_abort(t);
+		return -1;
+	}
+	if (close(t->fd)) {
+		t->fd = -1;
+		cr_failp(e, "%s: close", t->dst);
+		cr_tmpfile_abort(t);
+		return -1;
+	}
+	t->fd = -1;
+	if (rename(t->tmp, t->dst)) {
+		cr_failp(e, "%s: rename", t->dst);
+		cr_tmpfile_abort(t);
+		return -1;
+	}
+	tmp_register(t, 0);
+	t->tmp[0] = 0;
+	return 0;
+}
+
 int cr_write_file_atomic(const char *path, const void *data, size_t len, int mode, struct cr_err *e)
 {
-	char tmp[PATH_MAX];
-	int fd;
-	if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path) >= sizeof tmp)
-		return cr_fail(e, "%s: path too long", path);
-	fd = mkstemp(tmp);
-	if (fd < 0)
-		return cr_failp(e, "%s: cannot create a temporary file beside it", path);
-	if (cr_write_all(fd, data, len) || fchmod(fd, (mode_t)mode) || fsync(fd)) {
+	struct cr_tmpfile t;
+	if (cr_tmpfile_create(&t, path, e))
+		return -1;
+	if (cr_write_all(t.fd, data, len)) {
 		cr_failp(e, "%s: write", path);
-		close(fd);
-		unlink(tmp);
+		cr_tmpfile_abort(&t);
 		return -1;
 	}
-	if (close(fd)) {
-		cr_failp(e, "%s: close", path);
-		unlink(tmp);
-		return -1;
-	}
-	if (rename(tmp, path)) {
-		cr_failp(e, "%s: rename", path);
-		unlink(tmp);
-		return -1;
-	}
-	return 0;
+	return cr_tmpfile_commit(&t, mode, e);
 }
 
 int cr_parse_u64(const char *s, uint64_t max, uint64_t *out)

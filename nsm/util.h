@@ -48,8 +48,25 @@ int cr_unhex_var(const char *s, uint8_t *out, size_t max, size_t *n);
  * is NUL-terminated (not counted in *len). Caller frees. */
 int cr_read_file(const char *path, size_t limit, uint8_t **data, size_t *len, struct cr_err *e);
 
-/* Write data to path atomically: a temporary file in the same directory,
- * fsync, rename. Nothing is left behind on failure. */
+/* A file that appears at dst only when complete: written under a temporary
+ * name in the same directory, then fsync'd and renamed. abort() removes it.
+ * While open, it is registered so that cr_tmpfile_cleanup_on_signals() can
+ * remove it if the process is killed by SIGINT, SIGTERM or SIGHUP. */
+struct cr_tmpfile {
+	int fd;
+	char tmp[4096];
+	char dst[4096];
+};
+int cr_tmpfile_create(struct cr_tmpfile *t, const char *dst, struct cr_err *e);
+/* fchmod(mode) (so the umask never shows), fsync, close, rename. On failure
+ * the temporary file is removed. */
+int cr_tmpfile_commit(struct cr_tmpfile *t, int mode, struct cr_err *e);
+void cr_tmpfile_abort(struct cr_tmpfile *t);
+/* Install handlers that unlink open temporary files, then die of the signal. */
+void cr_tmpfile_cleanup_on_signals(void);
+
+/* Write data to path atomically (a cr_tmpfile). Nothing is left behind on
+ * failure. */
 int cr_write_file_atomic(const char *path, const void *data, size_t len, int mode, struct cr_err *e);
 
 /* write() all of it, retrying on EINTR and short writes. */

@@ -4,7 +4,7 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(B)/asan/tests/unit/%,$(sort $(wildcard
 
 $(B)/asan/tests/unit/%: $(B)/asan/tests/unit/%.o $(B)/asan/libhost.a $(LIBS_asan)
 	@echo "  LD      $@"
-	@$(LINK_asan) -o $@ $< $(B)/asan/libhost.a $(LIBS_asan) -lpthread
+	@$(LINK_asan) -o $@ $< $(B)/asan/libhost.a $(LIBS_asan) $(HOST_LDLIBS)
 
 CHECK_UNIT_DEPS   += $(UNIT_TESTS)
 CHECK_UNIT_SUITES += $(foreach t,$(UNIT_TESTS),'unit/$(notdir $(t))=$(t)')
