@@ -31,7 +31,7 @@ MUSL_CC := musl-gcc
 WARN    := -Wall -Wextra -Werror -Wshadow -Wvla -Wformat=2 -Wstrict-prototypes \
            -Wmissing-prototypes -Wno-format-nonliteral -Wno-format-truncation
 CSTD    := -std=c11 -D_GNU_SOURCE
-INC     := -I. -Insm -Ivsock
+INC     := -I. -Insm -Ivsock -Ihost-tool -Iinit
 
 VARIANT_CFLAGS_musl := -Os -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables
 VARIANT_CFLAGS_host := -O2 -g

@@ -11,7 +11,7 @@
 
 
 #define CHUNK (1u << 20)
-#define SLOTS 8
+#define SLOTS 16
 
 /* Sections are streamed through a ring of chunks shared with the hasher. */
 struct stream {

@@ -12,7 +12,7 @@
 #ifndef CLEANROOM_EIF_WRITE_H
 #define CLEANROOM_EIF_WRITE_H
 
-#include "cpio.h"
+#include "cpio_newc.h"
 #include "eif.h"
 
 #define EIF_MAX_RAMDISKS 8

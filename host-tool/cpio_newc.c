@@ -1,4 +1,4 @@
-#include "cpio.h"
+#include "cpio_newc.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -1,0 +1,5 @@
+# Shell suites for the host tool, run against its ASan+UBSan build.
+CLI_ENV := CLEANROOM=$(B)/asan/cleanroom INIT=$(B)/init
+
+CHECK_DEPS   += $(B)/asan/cleanroom $(B)/init
+CHECK_SUITES += 'cli/eif=$(CLI_ENV) tests/cli/eif.sh'

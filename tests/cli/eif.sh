@@ -1,0 +1,217 @@
+#!/bin/bash
+# cleanroom eif / describe / pcr, end to end, checked against an independent
+# reference reader (eifref.py) and against cpio(1).
+. "$(dirname "$0")/lib.sh"
+REF="python3 $(dirname "$0")/eifref.py"
+INIT=${INIT:-build/init}
+T=$T_TMP
+[ -x "$CLEANROOM" ] || { not_ok "setup" "$CLEANROOM is not built"; exit 1; }
+
+# --- inputs: a stand-in kernel (the packer does not interpret it), the init,
+# and a small rootfs with an executable, a symlink, a hard link and a subdir.
+make_rootfs() { # DIR
+	mkdir -p "$1/bin" "$1/etc/sub" "$1/empty"
+	printf 'hello\n' >"$1/etc/greeting"
+	printf 'deep\n' >"$1/etc/sub/file"
+	printf '#!/bin/sh\necho hi\n' >"$1/bin/tool"
+	chmod 755 "$1/bin/tool"
+	ln -s ../etc/greeting "$1/bin/greeting-link"
+	ln "$1/etc/greeting" "$1/etc/greeting-hardlink"
+}
+head -c 100000 /dev/urandom >"$T/kernel"
+make_rootfs "$T/root"
+
+pack() { # OUT [args...]
+	local out=$1
+	shift
+	$CLEANROOM eif --kernel "$T/kernel" --init "$INIT" --rootfs "$T/root" -o "$out" "$@"
+}
+
+# --- basic pack
+if pack "$T/a.eif" --cmd /bin/tool arg1 >"$T/a.json" 2>"$T/a.err"; then ok "eif packs an image"; else not_ok "eif packs an image" "$(cat "$T/a.err")"; fi
+same "eif prints nitro-cli's HashAlgorithm" "$(python3 -c 'import json,sys; print(json.load(sys.stdin)["Measurements"]["HashAlgorithm"])' <"$T/a.json")" "Sha384 { ... }"
+ref=$($REF measure "$T/a.eif")
+jq_ref() { python3 -c "import json,sys; print(json.loads(sys.argv[1])$1)" "$ref"; }
+jq_file() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(d$2)" "$1"; }
+same "CRC verifies with zlib's crc32 (reference reader)" "$(jq_ref '["crc_ok"]')" "True"
+for p in 0 1 2; do
+	same "PCR$p printed by eif equals the reference computation" "$(jq_file "$T/a.json" "[\"Measurements\"][\"PCR$p\"]")" "$(jq_ref "[\"pcr$p\"]")"
+done
+same "sections in nitro-cli order: kernel, cmdline, metadata, ramdisk, ramdisk" "$(jq_ref '["sections"]' | python3 -c 'import sys,ast; print([t for t,_ in ast.literal_eval(sys.stdin.read())])')" "[1, 2, 5, 3, 3]"
+$REF extract "$T/a.eif" 0 "$T/k.out"
+cmp -s "$T/k.out" "$T/kernel" && ok "the kernel section holds the kernel's bytes" || not_ok "the kernel section holds the kernel's bytes" "differs"
+$CLEANROOM describe --json "$T/a.eif" >"$T/d.json" 2>"$T/d.err" && ok "describe reads our image" || not_ok "describe reads our image" "$(cat "$T/d.err")"
+for p in 0 1 2; do
+	same "describe PCR$p equals eif's" "$(jq_file "$T/d.json" "[\"Measurements\"][\"PCR$p\"]")" "$(jq_file "$T/a.json" "[\"Measurements\"][\"PCR$p\"]")"
+done
+same "describe: CheckCRC true, IsSigned false, EifVersion 4" "$(jq_file "$T/d.json" '["CheckCRC"],d["IsSigned"],d["EifVersion"]')" "True False 4"
+same "describe: metadata BuildTime from SOURCE_DATE_EPOCH (default 0)" "$(jq_file "$T/d.json" '["Metadata"]["BuildTime"]')" "1970-01-01T00:00:00+00:00"
+same "describe: default cmdline is nitro-cli's x86_64 one" "$(jq_file "$T/d.json" '["Cmdline"]')" \
+	"reboot=k panic=30 pci=off nomodules console=ttyS0 i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd random.trust_cpu=on"
+$CLEANROOM describe "$T/a.eif" | grep -q '^PCR0 *[0-9a-f]\{96\}$' && ok "describe prints text by default" || not_ok "describe prints text by default" "no PCR0 line"
+
+# --- the ramdisks, read by cpio(1)
+$REF extract "$T/a.eif" 3 "$T/rd0"
+$REF extract "$T/a.eif" 4 "$T/rd1"
+same "ramdisk 0 holds dev/ and init" "$(cpio -it --quiet <"$T/rd0" | tr '\n' ' ')" "dev init "
+listing=$(cpio -itv --quiet --numeric-uid-gid <"$T/rd1")
+same "ramdisk 1 entries are sorted, with rootfs/{dev,proc,run,sys,tmp,var}, cmd and env" \
+	"$(echo "$listing" | awk '{print $9}' | tr '\n' ' ')" \
+	"cmd env rootfs rootfs/bin rootfs/bin/greeting-link rootfs/bin/tool rootfs/dev rootfs/empty rootfs/etc rootfs/etc/greeting rootfs/etc/greeting-hardlink rootfs/etc/sub rootfs/etc/sub/file rootfs/proc rootfs/run rootfs/sys rootfs/tmp rootfs/var "
+same "modes normalised: file 0644, executable 0755, dir 0755, symlink kept" \
+	"$(echo "$listing" | awk '$NF=="rootfs/etc/sub/file"||$NF=="rootfs/bin/tool"||$NF=="rootfs/etc"||$(NF-2)=="rootfs/bin/greeting-link"{print $1}' | tr '\n' ' ')" \
+	"lrwxrwxrwx -rwxr-xr-x drwxr-xr-x -rw-r--r-- "
+same "uid and gid are 0, mtime is the epoch" "$(echo "$listing" | awk '{print $3 $4 $6 $7 $8}' | sort -u)" "00Jan11970"
+mkdir "$T/x" && (cd "$T/x" && cpio -id --quiet <"$T/rd1")
+same "cmd holds one argument per line" "$(cat "$T/x/cmd")" "$(printf '/bin/tool\narg1')"
+same "a hard link is restored as a link" "$(stat -c %i "$T/x/rootfs/etc/greeting")" "$(stat -c %i "$T/x/rootfs/etc/greeting-hardlink")"
+same "hard-linked data is stored once" "$(echo "$listing" | awk '$NF ~ /greeting/ && $1 ~ /^-/ {print $5}' | tr '\n' ' ')" "6 0 "
+same "symlink target kept" "$(readlink "$T/x/rootfs/bin/greeting-link")" "../etc/greeting"
+
+# --- reproducibility: same content from another directory, created in another
+# order, at other times, with another umask and other permission bits.
+mkdir -p "$T/other/place"
+(
+	umask 077
+	r="$T/other/place/root"
+	mkdir -p "$r/empty" "$r/etc/sub" "$r/bin"
+	printf 'deep\n' >"$r/etc/sub/file"
+	printf '#!/bin/sh\necho hi\n' >"$r/bin/tool"
+	chmod 700 "$r/bin/tool"
+	printf 'hello\n' >"$r/etc/greeting"
+	chmod 600 "$r/etc/greeting"
+	ln "$r/etc/greeting" "$r/etc/greeting-hardlink"
+	ln -s ../etc/greeting "$r/bin/greeting-link"
+	find "$r" -exec touch -h -d '2001-02-03 04:05:06' {} +
+	cp "$T/kernel" "$T/other/place/kernel"
+	cp "$INIT" "$T/other/place/init"
+	cd "$T/other/place" && $CLEANROOM eif --kernel kernel --init init --rootfs root -o b.eif --cmd /bin/tool arg1 >/dev/null
+)
+if cmp -s "$T/a.eif" "$T/other/place/b.eif"; then ok "same inputs from another directory, order, time and umask give identical bytes"
+else not_ok "same inputs from another directory, order, time and umask give identical bytes" "$(cmp "$T/a.eif" "$T/other/place/b.eif")"; fi
+SOURCE_DATE_EPOCH=1700000000 pack "$T/c.eif" --cmd /bin/tool arg1 >/dev/null
+SOURCE_DATE_EPOCH=1700000000 pack "$T/c2.eif" --cmd /bin/tool arg1 >/dev/null
+cmp -s "$T/c.eif" "$T/c2.eif" && ok "same SOURCE_DATE_EPOCH twice gives identical bytes" || not_ok "same SOURCE_DATE_EPOCH twice gives identical bytes" "differ"
+cmp -s "$T/a.eif" "$T/c.eif" && not_ok "SOURCE_DATE_EPOCH changes the image" "identical" || ok "SOURCE_DATE_EPOCH changes the image"
+same "SOURCE_DATE_EPOCH sets BuildTime" "$($CLEANROOM describe --json "$T/c.eif" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Metadata"]["BuildTime"])')" "2023-11-14T22:13:20+00:00"
+
+# --- bad input: one precise line, exit 1, nothing written
+SOURCE_DATE_EPOCH=yesterday expect_fail "unparsable SOURCE_DATE_EPOCH is refused" "SOURCE_DATE_EPOCH='yesterday'" pack "$T/bad.eif"
+SOURCE_DATE_EPOCH=4294967296 expect_fail "SOURCE_DATE_EPOCH past the cpio range is refused" "SOURCE_DATE_EPOCH" pack "$T/bad.eif"
+mkfifo "$T/root/pipe"
+expect_fail "a FIFO in the rootfs is refused, naming it" "root/pipe: is a FIFO" pack "$T/bad.eif"
+rm "$T/root/pipe"
+python3 -c "import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])" "$T/root/sock"
+expect_fail "a socket in the rootfs is refused, naming it" "root/sock: is a socket" pack "$T/bad.eif"
+rm "$T/root/sock"
+if mknod "$T/root/dev0" c 1 3 2>/dev/null; then
+	expect_fail "a device node in the rootfs is refused, naming it" "root/dev0: is a character device" pack "$T/bad.eif"
+	rm "$T/root/dev0"
+else
+	skip "a device node in the rootfs is refused, naming it" "mknod not permitted here"
+fi
+same "nothing is left behind by failed packs" "$(ls "$T" | grep -c 'bad.eif')" "0"
+expect_fail "a missing rootfs is refused" "nonexistent" $CLEANROOM eif --kernel "$T/kernel" --init "$INIT" --rootfs "$T/nonexistent" -o "$T/bad.eif"
+expect_fail "an output directory that does not exist is reported" "nodir/x.eif" pack "$T/nodir/x.eif"
+expect_fail "a newline inside a --cmd argument is refused" "argument 2 contains a newline" pack "$T/bad.eif" --cmd a "$(printf 'b\nc')"
+printf 'A=1\nnot-an-assignment\n' >"$T/env"
+expect_fail "a bad --env-file line is named" "line 2: expected KEY=VALUE" pack "$T/bad.eif" --env-file "$T/env" --cmd x
+printf '{"a":' >"$T/meta.json"
+expect_fail "invalid --metadata JSON is refused" "metadata.*JSON" pack "$T/bad.eif" --metadata "$T/meta.json"
+expect_fail "a control character in the cmdline is refused" "cmdline: control character" pack "$T/bad.eif" --cmdline "$(printf 'a\tb')"
+pack "$T/bad.eif" --cmdline x --cmdline-file /dev/null >/dev/null 2>&1; same "--cmdline with --cmdline-file is a usage error" "$?" "2"
+$CLEANROOM eif --kernel "$T/kernel" >/dev/null 2>&1; same "missing required options is a usage error" "$?" "2"
+
+# --- options
+printf '/bin/sh\n-c\necho hi' >"$T/cmdfile"
+printf 'PATH=/bin\nX=a b\n' >"$T/env"
+printf '{"team":"build","n":1}' >"$T/meta.json"
+pack "$T/o.eif" --cmd-file "$T/cmdfile" --env-file "$T/env" --name demo --version 2.0 --metadata "$T/meta.json" \
+	--cmdline-file <(printf '  console=ttyS0 quiet \n') >/dev/null && ok "cmd-file, env-file, name, version, metadata, cmdline-file" || not_ok "cmd-file, env-file, name, version, metadata, cmdline-file" "failed"
+$CLEANROOM describe --json "$T/o.eif" >"$T/o.json"
+same "ImageName/ImageVersion from --name/--version" "$(jq_file "$T/o.json" '["ImageName"],d["ImageVersion"]')" "demo 2.0"
+same "custom metadata merged into Metadata like nitro-cli" "$(jq_file "$T/o.json" '["Metadata"]["team"]')" "build"
+same "cmdline file trimmed like nitro-cli" "$(jq_file "$T/o.json" '["Cmdline"]')" "console=ttyS0 quiet"
+$REF extract "$T/o.eif" 4 "$T/rd1o"
+mkdir "$T/y" && (cd "$T/y" && cpio -id --quiet <"$T/rd1o")
+same "cmd file stored with a final newline" "$(od -An -c "$T/y/cmd" | tr -s ' ' | tail -1)" " h i \n"
+same "env file stored as given" "$(cat "$T/y/env")" "$(printf 'PATH=/bin\nX=a b')"
+pack "$T/n.eif" >/dev/null
+$REF extract "$T/n.eif" 4 "$T/rd1n"
+same "without a command there is no cmd or env (build-agent mode)" "$(cpio -it --quiet <"$T/rd1n" | grep -c -E '^(cmd|env)$')" "0"
+$CLEANROOM eif --kernel "$T/kernel" --init "$INIT" --rootfs "$T/root" --nsm-ko "$T/kernel" -o "$T/k.eif" >/dev/null
+$REF extract "$T/k.eif" 3 "$T/rd0k"
+same "--nsm-ko adds nsm.ko to ramdisk 0" "$(cpio -it --quiet <"$T/rd0k" | tr '\n' ' ')" "dev init nsm.ko "
+pack "$T/arm.eif" --arch aarch64 >/dev/null
+same "--arch aarch64 sets flag bit 0 and the aarch64 cmdline" "$($CLEANROOM describe --json "$T/arm.eif" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["Arch"], d["Cmdline"][-14:])')" "aarch64 root=/dev/ram0"
+
+# --- describe on other layouts and on malformed files
+$REF relayout "$T/a.eif" "$T/metalast.eif" 0,1,3,4,2
+if $CLEANROOM describe --json "$T/metalast.eif" >"$T/ml.json" 2>&1; then
+	same "describe accepts metadata after the ramdisks, with the same PCRs" "$(jq_file "$T/ml.json" '["Measurements"]["PCR0"]')" "$(jq_file "$T/a.json" '["Measurements"]["PCR0"]')"
+else not_ok "describe accepts metadata after the ramdisks, with the same PCRs" "$(cat "$T/ml.json")"; fi
+cp "$T/a.eif" "$T/m.eif"; printf 'X' | dd of="$T/m.eif" bs=1 seek=0 conv=notrunc 2>/dev/null
+expect_fail "bad magic" "bad magic" $CLEANROOM describe "$T/m.eif"
+cp "$T/a.eif" "$T/m.eif"; printf 'X' | dd of="$T/m.eif" bs=1 seek=5000 conv=notrunc 2>/dev/null
+expect_fail "a flipped kernel byte fails the CRC" "crc: stored 0x[0-9a-f]{8}, computed" $CLEANROOM describe "$T/m.eif"
+head -c 300 "$T/a.eif" >"$T/m.eif"
+expect_fail "a file shorter than the header" "shorter than the 548-byte EIF header" $CLEANROOM describe "$T/m.eif"
+size=$(stat -c %s "$T/a.eif")
+head -c $((size - 100)) "$T/a.eif" >"$T/m.eif"
+expect_fail "a truncated file: last section runs past the end" "section 4: .* run past the end of the file" $CLEANROOM describe "$T/m.eif"
+cp "$T/a.eif" "$T/m.eif"; printf '\x00\x21' | dd of="$T/m.eif" bs=1 seek=26 conv=notrunc 2>/dev/null
+expect_fail "more than 32 sections" "num_sections 33 out of range" $CLEANROOM describe "$T/m.eif"
+$REF relayout "$T/a.eif" "$T/m.eif" 0,0,1,2,3,4
+expect_fail "two kernel sections" "a second kernel section" $CLEANROOM describe "$T/m.eif"
+cp "$T/a.eif" "$T/m.eif"; printf 'trailing' >>"$T/m.eif"
+expect_fail "bytes after the last section" "after the last section" $CLEANROOM describe "$T/m.eif"
+cp "$T/a.eif" "$T/m.eif"; printf '\x00\x00\x00\x00\x00\x0f\xff\xff' | dd of="$T/m.eif" bs=1 seek=$((284 + 8 * 4)) conv=notrunc 2>/dev/null
+expect_fail "a section size past the end of the file" "section 4: size .* differs|past the end" $CLEANROOM describe "$T/m.eif"
+$REF relayout "$T/a.eif" "$T/m.eif" 0,1,2,3
+python3 - "$T/m.eif" <<'EOF'
+import struct, sys
+p = sys.argv[1]; d = bytearray(open(p, "rb").read())
+d[6:8] = struct.pack(">H", 4)  # a reserved flag bit
+open(p, "wb").write(d)
+EOF
+$REF set-crc "$T/m.eif"
+expect_fail "reserved header flags" "reserved flag bits" $CLEANROOM describe "$T/m.eif"
+$REF relayout "$T/a.eif" "$T/m.eif" 0,1,2
+expect_fail "no ramdisk" "no ramdisk section" $CLEANROOM describe "$T/m.eif"
+$REF relayout "$T/a.eif" "$T/m.eif" 0,1,3,4
+expect_fail "version 4 without metadata" "no metadata section" $CLEANROOM describe "$T/m.eif"
+
+# Mutation sweep: every header byte, then bytes across the file. describe must
+# answer 0 or 1 every time — never crash, hang, or trip the sanitizers.
+crashes=0
+n=0
+for off in $(seq 0 547) $(seq 548 997 "$size"); do
+	cp "$T/a.eif" "$T/mut.eif"
+	printf "\\x$(printf %02x $(( (off * 37 + 1) % 256 )))" | dd of="$T/mut.eif" bs=1 seek="$off" conv=notrunc 2>/dev/null
+	timeout 20 $CLEANROOM describe --json "$T/mut.eif" >/dev/null 2>"$T/mut.err"
+	rc=$?
+	n=$((n + 1))
+	if [ "$rc" -gt 1 ]; then crashes=$((crashes + 1)); echo "# offset $off: exit $rc: $(head -3 "$T/mut.err")"; fi
+done
+same "describe survives $n byte mutations (exit 0 or 1 only)" "$crashes" "0"
+crashes=0
+for len in 0 1 4 100 547 548 549 559 560 $((size / 2)) $((size - 1)); do
+	head -c "$len" "$T/a.eif" >"$T/trunc.eif"
+	timeout 20 $CLEANROOM describe "$T/trunc.eif" >/dev/null 2>&1
+	[ $? -eq 1 ] || crashes=$((crashes + 1))
+done
+same "every truncation is refused with exit 1" "$crashes" "0"
+
+# --- pcr
+: >"$T/empty"
+same "pcr of empty input is the constant H(Z||H(''))" "$($CLEANROOM pcr --input "$T/empty" | python3 -c 'import json,sys; print(json.load(sys.stdin)["PCR"])')" \
+	"21b9efbc184807662e966d34f390821309eeac6802309798826296bf3e8bec7c10edb30948c90ba67310f7b964fc500a"
+same "pcr of a file matches the reference formula" "$($CLEANROOM pcr --input "$T/kernel" | python3 -c 'import json,sys; print(json.load(sys.stdin)["PCR"])')" \
+	"$(python3 -c 'import hashlib,sys; print(hashlib.sha384(b"\0"*48+hashlib.sha384(open(sys.argv[1],"rb").read()).digest()).hexdigest())' "$T/kernel")"
+expect_fail "pcr of a missing file" "nope: No such file" $CLEANROOM pcr --input "$T/nope"
+
+# --- help
+for c in eif describe pcr; do
+	$CLEANROOM $c --help | grep -q "^usage: cleanroom $c" && ok "$c --help" || not_ok "$c --help" "no usage line"
+done
+t_done

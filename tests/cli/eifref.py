@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+"""An independent reference reader/writer of EIF files for the tests.
+
+Written straight from the format facts (header 548 bytes big-endian, 12-byte
+section headers, zlib CRC32 over everything but the CRC field, PCRs =
+SHA384(48 zero bytes || SHA384(content))), sharing no code with cleanroom,
+so that the tool's output is checked against a second implementation.
+
+  eifref.py measure FILE        -> JSON {crc_ok, pcr0, pcr1, pcr2, sections}
+  eifref.py extract FILE I OUT  -> write section I's data to OUT
+  eifref.py relayout FILE OUT ORDER
+        rewrite with sections in ORDER (comma-separated indices), e.g. put
+        metadata last, with a fresh CRC: an EIF as another writer might lay out
+  eifref.py set-crc FILE        -> recompute and store the CRC in place
+"""
+import hashlib
+import json
+import struct
+import sys
+import zlib
+
+HDR = 548
+
+
+def parse(data):
+    n = struct.unpack(">H", data[26:28])[0]
+    offs = struct.unpack(">32Q", data[28:284])
+    sizes = struct.unpack(">32Q", data[284:540])
+    secs = []
+    for i in range(n):
+        t, f, s = struct.unpack(">HHQ", data[offs[i]:offs[i] + 12])
+        assert s == sizes[i]
+        secs.append((t, data[offs[i] + 12:offs[i] + 12 + s]))
+    return secs
+
+
+def crc(data):
+    return zlib.crc32(data[:544] + data[548:]) & 0xFFFFFFFF
+
+
+def pcr(content):
+    return hashlib.sha384(b"\0" * 48 + hashlib.sha384(content).digest()).hexdigest()
+
+
+def measure(data):
+    secs = parse(data)
+    k = b"".join(s for t, s in secs if t == 1)
+    c = b"".join(s for t, s in secs if t == 2)
+    rds = [s for t, s in secs if t == 3]
+    return {
+        "crc_ok": crc(data) == struct.unpack(">I", data[544:548])[0],
+        "pcr0": pcr(k + c + b"".join(rds)),
+        "pcr1": pcr(k + c + rds[0]),
+        "pcr2": pcr(b"".join(rds[1:])),
+        "sections": [[t, len(s)] for t, s in secs],
+    }
+
+
+def build(header_prefix, secs):
+    """header_prefix: the first 26 bytes (magic..reserved); secs: [(type, data)]."""
+    body = b""
+    offs, sizes = [], []
+    for t, s in secs:
+        offs.append(HDR + len(body))
+        sizes.append(len(s))
+        body += struct.pack(">HHQ", t, 0, len(s)) + s
+    offs += [0] * (32 - len(offs))
+    sizes += [0] * (32 - len(sizes))
+    h = header_prefix + struct.pack(">H", len(secs)) + struct.pack(">32Q", *offs) + struct.pack(">32Q", *sizes)
+    h += b"\0" * 4
+    out = h + b"\0\0\0\0" + body
+    return out[:544] + struct.pack(">I", crc(out)) + out[548:]
+
+
+def main():
+    cmd = sys.argv[1]
+    data = open(sys.argv[2], "rb").read()
+    if cmd == "measure":
+        print(json.dumps(measure(data)))
+    elif cmd == "extract":
+        open(sys.argv[4], "wb").write(parse(data)[int(sys.argv[3])][1])
+    elif cmd == "relayout":
+        secs = parse(data)
+        order = [int(x) for x in sys.argv[4].split(",")]
+        open(sys.argv[3], "wb").write(build(data[:26], [secs[i] for i in order]))
+    elif cmd == "set-crc":
+        out = data[:544] + struct.pack(">I", crc(data)) + data[548:]
+        open(sys.argv[2], "wb").write(out)
+    else:
+        sys.exit("unknown command " + cmd)
+
+
+if __name__ == "__main__":
+    main()
