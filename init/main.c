@@ -1,13 +1,16 @@
-/* init: PID 1 of a cleanroom enclave (skeleton: boot logic comes later).
+/* init: PID 1 of a cleanroom enclave.
  *
  * `init --version` prints the version and the SHA-384 of this binary, which
- * is how a user checks that the /init inside an EIF is the one they built. */
+ * is how a user checks that the /init inside an EIF is the one they built.
+ * As PID 1 it runs the boot sequence of boot.c and never returns. */
 #include <bearssl.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "boot.h"
+#include "log.h"
 #include "util.h"
 #include "version.h"
 
@@ -32,6 +35,7 @@ static int self_sha384(char hex[2 * br_sha384_SIZE + 1])
 
 int main(int argc, char **argv)
 {
+	double started = init_uptime();
 	char hex[2 * br_sha384_SIZE + 1];
 	if (argc == 2 && !strcmp(argv[1], "--version")) {
 		if (self_sha384(hex)) {
@@ -41,6 +45,10 @@ int main(int argc, char **argv)
 		printf("cleanroom init %s\nsha384 %s\n", CLEANROOM_VERSION, hex);
 		return 0;
 	}
-	fprintf(stderr, "init: boot logic not implemented yet\n");
-	return 1;
+	if (getpid() != 1) {
+		fprintf(stderr, "init: this is the enclave's PID 1 and only runs as such; "
+				"'init --version' prints its version and hash\n");
+		return 2;
+	}
+	boot_main(started);
 }

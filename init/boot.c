@@ -1,0 +1,204 @@
+/* PID 1: early steps shared by both modes, then bootstrap mode (AWS's init,
+ * step for step) or build-agent mode. */
+#include "boot.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "heartbeat.h"
+#include "launch.h"
+#include "log.h"
+#include "mount_table.h"
+#include "nsm_driver.h"
+
+#define FLAGS_NNN (MS_NODEV | MS_NOSUID | MS_NOEXEC)
+
+/* Inside the customer's root, after the switch: AWS's table, except that
+ * cgroups are the v2 unified hierarchy (AWS mounts a tmpfs there and one v1
+ * hierarchy per controller). */
+static const struct mount_step rootfs_mounts[] = {
+	{OP_MOUNT, "proc", "/proc", "proc", FLAGS_NNN, NULL, 0},
+	{OP_SYMLINK, "/proc/self/fd", "/dev/fd", NULL, 0, NULL, 0},
+	{OP_SYMLINK, "/proc/self/fd/0", "/dev/stdin", NULL, 0, NULL, 0},
+	{OP_SYMLINK, "/proc/self/fd/1", "/dev/stdout", NULL, 0, NULL, 0},
+	{OP_SYMLINK, "/proc/self/fd/2", "/dev/stderr", NULL, 0, NULL, 0},
+	{OP_MOUNT, "tmpfs", "/run", "tmpfs", FLAGS_NNN, "mode=0755", 0},
+	{OP_MOUNT, "tmpfs", "/tmp", "tmpfs", FLAGS_NNN, NULL, 0},
+	{OP_MKDIR, NULL, "/dev/shm", NULL, 0, NULL, 0755},
+	{OP_MOUNT, "shm", "/dev/shm", "tmpfs", FLAGS_NNN, NULL, 0},
+	{OP_MKDIR, NULL, "/dev/pts", NULL, 0, NULL, 0755},
+	{OP_MOUNT, "devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, NULL, 0},
+	{OP_MOUNT, "sysfs", "/sys", "sysfs", FLAGS_NNN, NULL, 0},
+	{OP_MOUNT, "cgroup2", "/sys/fs/cgroup", "cgroup2", FLAGS_NNN, NULL, 0},
+};
+
+/* ---------------------------------------------------------------- steps */
+
+static int step_block_signals(struct boot *b, struct cr_err *e)
+{
+	sigset_t all;
+	(void)b;
+	/* PID 1 handles nothing asynchronously: SIGCHLD still wakes wait(). */
+	sigfillset(&all);
+	if (sigprocmask(SIG_BLOCK, &all, NULL) < 0)
+		return cr_failp(e, "sigprocmask");
+	return 0;
+}
+
+static int step_devtmpfs(struct boot *b, struct cr_err *e)
+{
+	(void)b;
+	return mount_devtmpfs("/dev", e);
+}
+
+static int step_console(struct boot *b, struct cr_err *e)
+{
+	int fd = open("/dev/console", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	(void)b;
+	if (fd < 0)
+		return cr_failp(e, "/dev/console");
+	for (int i = 0; i < 3; i++)
+		if (dup2(fd, i) < 0)
+			return cr_failp(e, "dup2 console to fd %d", i);
+	if (fd > 2)
+		close(fd);
+	return 0;
+}
+
+static int step_nsm_driver(struct boot *b, struct cr_err *e)
+{
+	int r = nsm_driver_load(e);
+	(void)b;
+	if (r == 0)
+		init_log("nsm.ko: loaded");
+	return r < 0 ? -1 : 0;
+}
+
+static int step_heartbeat(struct boot *b, struct cr_err *e)
+{
+	if (heartbeat(&b->heartbeat_sent, e))
+		return -1;
+	init_log("heartbeat: sent at %.6f s of uptime, %.3f ms after init started", b->heartbeat_sent,
+		 (b->heartbeat_sent - b->started) * 1000);
+	return 0;
+}
+
+/* The kernel hands unknown name=value cmdline parameters to init's
+ * environment, so cleanroom_mode= (measured, like the whole cmdline) picks
+ * the mode; without it, a /cmd file means bootstrap mode. */
+static int step_choose_mode(struct boot *b, struct cr_err *e)
+{
+	const char *m = getenv("cleanroom_mode");
+	if (m) {
+		if (!strcmp(m, "bootstrap"))
+			b->mode = MODE_BOOTSTRAP;
+		else if (!strcmp(m, "agent"))
+			b->mode = MODE_AGENT;
+		else
+			return cr_fail(e, "cleanroom_mode='%s' on the kernel cmdline: expected bootstrap or agent", m);
+		b->mode_reason = "cleanroom_mode on the kernel cmdline";
+	} else if (access("/cmd", F_OK) == 0) {
+		b->mode = MODE_BOOTSTRAP;
+		b->mode_reason = "/cmd is present";
+	} else {
+		b->mode = MODE_AGENT;
+		b->mode_reason = "no /cmd";
+	}
+	init_log("mode: %s (%s)", b->mode == MODE_BOOTSTRAP ? "bootstrap" : "build agent", b->mode_reason);
+	return 0;
+}
+
+static int step_read_env(struct boot *b, struct cr_err *e)
+{
+	if (config_read("/env", 1, &b->env, e) < 0)
+		return -1;
+	unlink("/env");
+	return 0;
+}
+
+static int step_read_cmd(struct boot *b, struct cr_err *e)
+{
+	if (config_read("/cmd", 0, &b->cmd, e) < 0)
+		return -1;
+	unlink("/cmd");
+	return 0;
+}
+
+static int step_switch_root(struct boot *b, struct cr_err *e)
+{
+	(void)b;
+	return switch_root("/rootfs", e);
+}
+
+static int step_rootfs_mounts(struct boot *b, struct cr_err *e)
+{
+	(void)b;
+	return mount_steps_run(rootfs_mounts, sizeof rootfs_mounts / sizeof rootfs_mounts[0], e);
+}
+
+static const struct boot_step early_steps[] = {
+	{"signals", step_block_signals},
+	{"devtmpfs", step_devtmpfs},
+	{"console", step_console},
+	{"nsm.ko", step_nsm_driver},
+	{"heartbeat", step_heartbeat},
+	{"mode", step_choose_mode},
+};
+
+static const struct boot_step bootstrap_steps[] = {
+	{"env", step_read_env},
+	{"cmd", step_read_cmd},
+	{"switch-root", step_switch_root},
+	{"devtmpfs", step_devtmpfs},
+	{"mounts", step_rootfs_mounts},
+};
+
+/* ---------------------------------------------------------------- flow */
+
+static void run_steps(struct boot *b, const struct boot_step *steps, size_t n)
+{
+	struct cr_err e;
+	for (size_t i = 0; i < n; i++)
+		if (steps[i].run(b, &e))
+			init_fatal(steps[i].name, "%s", e.msg);
+}
+
+static _Noreturn void bootstrap(struct boot *b)
+{
+	struct cr_err e;
+	struct rusage ru;
+	char what[128];
+	unsigned orphans;
+	pid_t pid;
+	int status;
+
+	run_steps(b, bootstrap_steps, sizeof bootstrap_steps / sizeof bootstrap_steps[0]);
+	pid = launch_command(b->cmd.v, b->env.v, &e);
+	if (pid < 0)
+		init_fatal("launch", "%s", e.msg);
+	init_log("launch: %s (pid %d)", b->cmd.v ? b->cmd.v[0] : "sh", (int)pid);
+	status = reap_until(pid, &orphans);
+	wait_status_text(status, what, sizeof what);
+	getrusage(RUSAGE_SELF, &ru);
+	init_log("%s %s; %u other process%s reaped; init peak RSS %ld KiB", b->cmd.v ? b->cmd.v[0] : "sh", what,
+		 orphans, orphans == 1 ? "" : "es", ru.ru_maxrss);
+	init_log("rebooting (reboot=k ends the enclave)");
+	init_reboot();
+}
+
+_Noreturn void boot_main(double started)
+{
+	struct boot b;
+	memset(&b, 0, sizeof b);
+	b.started = started;
+	run_steps(&b, early_steps, sizeof early_steps / sizeof early_steps[0]);
+	if (b.mode == MODE_BOOTSTRAP)
+		bootstrap(&b);
+	agent_main();
+}

@@ -1,0 +1,24 @@
+/* The boot sequence of PID 1: tables of named steps, run in order. A step
+ * that fails ends the VM with "init: <step>: <reason>". */
+#ifndef CLEANROOM_INIT_BOOT_H
+#define CLEANROOM_INIT_BOOT_H
+
+#include "config_file.h"
+
+enum init_mode { MODE_BOOTSTRAP, MODE_AGENT };
+
+struct boot {
+	double started, heartbeat_sent; /* CLOCK_BOOTTIME seconds */
+	enum init_mode mode;
+	const char *mode_reason;
+	struct str_list cmd, env;
+};
+
+struct boot_step {
+	const char *name;
+	int (*run)(struct boot *b, struct cr_err *e);
+};
+
+_Noreturn void boot_main(double started);
+
+#endif
