@@ -16,6 +16,7 @@ static const struct command commands[] = {
 	{"describe", cmd_describe, "show what is inside an EIF (ours or nitro-cli's)"},
 	{"pcr", cmd_pcr, "measure a file as nitro-cli pcr does"},
 	{"vsock-bridge", cmd_vsock_bridge, "serve QEMU's vhost-user vsock device (Unix sockets on the host)"},
+	{"sandbox-exec", cmd_sandbox_exec, "run a command in the build sandbox, natively (root)"},
 };
 
 static void usage(FILE *out)

@@ -2,7 +2,8 @@
 # init/*.c are init's own; the host tool also compiles the files listed in
 # INIT_SHARED_SRCS (code that must behave the same on the host, e.g. the sandbox).
 INIT_SRCS := $(sort $(wildcard init/*.c))
-INIT_SHARED_SRCS :=
+# The sandbox (SANDBOX.md): the build agent runs it, and `cleanroom sandbox-exec` runs it natively.
+INIT_SHARED_SRCS := init/sandbox.c init/sandbox_child.c init/seccomp_filter.c init/cgroup_limits.c
 
 $(B)/init: $(patsubst %.c,$(B)/musl/%.o,$(INIT_SRCS)) $(LIBS_musl)
 	@echo "  LD      $@ (static musl, stripped)"

@@ -1,0 +1,214 @@
+/* cleanroom sandbox-exec: run one command in the enclave's build sandbox,
+ * natively on this machine (init/sandbox.h; design in init/SANDBOX.md). */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "init/sandbox.h"
+#include "json.h"
+#include "util.h"
+
+static const char usage_text[] =
+	"usage: cleanroom sandbox-exec --root DIR --work DIR [options] -- CMD [ARG...]\n"
+	"\n"
+	"Run CMD in the build sandbox the enclave uses, natively on this machine (as root):\n"
+	"new mount, pid, network (loopback only), ipc, uts and cgroup namespaces; DIR of\n"
+	"--root read-only as /; the --work directory read-write at " SANDBOX_WORKDIR " (also the\n"
+	"working directory); a private /tmp; a minimal /dev; the given uid/gid with no\n"
+	"supplementary groups and no capabilities; no_new_privs; a seccomp filter (no\n"
+	"sockets but AF_UNIX, no ptrace, mount, namespaces, modules, bpf, kexec, ...);\n"
+	"rlimits; cgroup memory and pids limits; a wall-clock timeout that kills\n"
+	"everything CMD started. The environment is fixed: PATH=" SANDBOX_PATH ",\n"
+	"HOME=" SANDBOX_HOME ", TZ=UTC, LC_ALL=C, SOURCE_DATE_EPOCH; umask 022.\n"
+	"\n"
+	"options:\n"
+	"  --root DIR               root file system, e.g. / for this machine's own\n"
+	"  --work DIR               workspace; must be writable by --uid\n"
+	"  --timeout S              wall-clock limit in seconds (default 3600; 0 = none)\n"
+	"  --memory BYTES           memory limit, suffix K, M or G allowed (default none)\n"
+	"  --pids N                 limit on processes and threads (default 4096; 0 = none)\n"
+	"  --uid N, --gid N         identity inside the sandbox (default 1000, 1000)\n"
+	"  --source-date-epoch N    SOURCE_DATE_EPOCH inside (default 0)\n"
+	"  --json                   print the result as one JSON object on stdout (the\n"
+	"                           command's output then goes to stderr)\n"
+	"  -h, --help               this text\n"
+	"\n"
+	"The command's stdout and stderr are combined and passed through live.\n"
+	"Memory and pids limits use cgroup v2 when it offers the memory and pids\n"
+	"controllers, else the cgroup v1 memory and pids hierarchies; when neither is\n"
+	"mounted, asking for a limit fails (--pids 0 and no --memory need no cgroup).\n"
+	"\n"
+	"exit status:\n"
+	"  the command's own exit status, or 128+N when signal N killed it;\n"
+	"  124 when the timeout killed it (like timeout(1));\n"
+	"  1   the sandbox could not be set up or CMD could not be started (one line on\n"
+	"      stderr says which step failed and why);\n"
+	"  2   usage error.\n"
+	"\n"
+	"examples:\n"
+	"  cleanroom sandbox-exec --root / --work /tmp/w -- sh -c 'cc -o hello hello.c'\n"
+	"  cleanroom sandbox-exec --root /srv/rootfs --work src --timeout 600 \\\n"
+	"      --memory 2G --json -- make -j2\n";
+
+/* Bytes with an optional binary suffix K, M or G. */
+static int parse_size(const char *s, uint64_t *out)
+{
+	char num[32];
+	size_t n = strlen(s);
+	unsigned shift = 0;
+	if (n == 0 || n >= sizeof num)
+		return -1;
+	memcpy(num, s, n + 1);
+	switch (num[n - 1]) {
+	case 'K': case 'k': shift = 10; break;
+	case 'M': case 'm': shift = 20; break;
+	case 'G': case 'g': shift = 30; break;
+	}
+	if (shift)
+		num[n - 1] = 0;
+	if (cr_parse_u64(num, UINT64_MAX >> shift, out))
+		return -1;
+	*out <<= shift;
+	return 0;
+}
+
+static int usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "cleanroom sandbox-exec: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, " (see 'cleanroom sandbox-exec --help')\n");
+	return 2;
+}
+
+static int print_json(const struct sandbox_result *r, const char *error)
+{
+	struct cr_buf b;
+	struct json_w w;
+	struct cr_err e;
+	cr_buf_init(&b, 1 << 16);
+	jw_init(&w, &b, 0);
+	jw_obj_begin(&w);
+	if (error) {
+		jw_kstr(&w, "error", error);
+	} else {
+		jw_key(&w, "exit_code");
+		if (r->exited)
+			jw_u64(&w, (uint64_t)r->exit_code);
+		else
+			jw_null(&w);
+		jw_key(&w, "signal");
+		if (r->exited)
+			jw_null(&w);
+		else
+			jw_u64(&w, (uint64_t)r->signal);
+		jw_ku64(&w, "status", (uint64_t)sandbox_exit_status(r));
+		jw_kbool(&w, "timed_out", r->timed_out);
+		jw_kbool(&w, "oom_killed", r->oom_killed);
+		jw_kbool(&w, "pids_limit_hit", r->pids_limit_hit);
+		jw_ku64(&w, "wall_ms", r->wall_ms);
+		jw_ku64(&w, "log_bytes", r->log_bytes);
+		jw_kbool(&w, "log_truncated", r->log_truncated);
+		jw_ku64(&w, "memory_peak", r->memory_peak);
+		jw_kstr(&w, "cgroup", cg_mode_name(r->cgroup));
+	}
+	jw_obj_end(&w);
+	if (jw_finish(&w, &e)) {
+		fprintf(stderr, "cleanroom sandbox-exec: %s\n", e.msg);
+		cr_buf_free(&b);
+		return -1;
+	}
+	printf("%s\n", (const char *)b.p);
+	fflush(stdout);
+	cr_buf_free(&b);
+	return 0;
+}
+
+int cmd_sandbox_exec(int argc, char **argv)
+{
+	struct sandbox_config c;
+	struct sandbox_result r;
+	struct cr_err e;
+	int json = 0, i;
+	uint64_t v;
+
+	memset(&c, 0, sizeof c);
+	sandbox_limits_default(&c.limits);
+	c.uid = 1000;
+	c.gid = 1000;
+	for (i = 1; i < argc; i++) {
+		const char *o = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!strcmp(o, "--")) {
+			i++;
+			break;
+		}
+		if (!strcmp(o, "-h") || !strcmp(o, "--help")) {
+			fputs(usage_text, stdout);
+			return 0;
+		}
+		if (!strcmp(o, "--json")) {
+			json = 1;
+			continue;
+		}
+		if (o[0] != '-')
+			return usage_error("'%s': put the command after --", o);
+		if (!val)
+			return usage_error("%s needs a value", o);
+		i++;
+		if (!strcmp(o, "--root"))
+			c.rootfs = val;
+		else if (!strcmp(o, "--work"))
+			c.workspace = val;
+		else if (!strcmp(o, "--timeout")) {
+			if (cr_parse_u64(val, 7 * 24 * 3600, &v))
+				return usage_error("--timeout: '%s' is not a number of seconds up to 604800", val);
+			c.limits.timeout_ms = v * 1000;
+		} else if (!strcmp(o, "--memory")) {
+			if (parse_size(val, &c.limits.memory_bytes))
+				return usage_error("--memory: '%s' is not a size in bytes (K, M, G suffix allowed)", val);
+		} else if (!strcmp(o, "--pids")) {
+			if (cr_parse_u64(val, 1u << 22, &c.limits.pids))
+				return usage_error("--pids: '%s' is not a number up to 4194304", val);
+		} else if (!strcmp(o, "--uid") || !strcmp(o, "--gid")) {
+			if (cr_parse_u64(val, 0xfffffffeu, &v))
+				return usage_error("uid/gid: '%s' is not a number", val);
+			if (o[2] == 'u')
+				c.uid = (uid_t)v;
+			else
+				c.gid = (gid_t)v;
+		} else if (!strcmp(o, "--source-date-epoch")) {
+			if (cr_parse_u64(val, UINT64_MAX, &c.source_date_epoch))
+				return usage_error("--source-date-epoch: '%s' is not a number", val);
+		} else
+			return usage_error("unknown option '%s'", o);
+	}
+	if (!c.rootfs || !c.workspace)
+		return usage_error("%s", "--root and --work are required");
+	if (i >= argc)
+		return usage_error("%s", "no command: give it after --");
+	c.argv = argv + i;
+	c.log_fd = json ? STDERR_FILENO : STDOUT_FILENO;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "cleanroom sandbox-exec: must run as root (it makes namespaces, mounts and cgroups)\n");
+		return 1;
+	}
+	/* The command's output is ours to pass on; a closed reader must not kill us. */
+	signal(SIGPIPE, SIG_IGN);
+	fflush(stdout);
+	if (sandbox_run(&c, &r, &e)) {
+		fprintf(stderr, "cleanroom sandbox-exec: %s\n", e.msg);
+		if (json)
+			print_json(&r, e.msg);
+		return 1;
+	}
+	if (json && print_json(&r, NULL))
+		return 1;
+	if (r.timed_out || r.oom_killed || r.pids_limit_hit) {
+		char what[256];
+		sandbox_describe(&r, &c.limits, what, sizeof what);
+		fprintf(stderr, "cleanroom sandbox-exec: %s\n", what);
+	}
+	return r.timed_out ? 124 : sandbox_exit_status(&r);
+}
