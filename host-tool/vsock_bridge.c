@@ -15,7 +15,8 @@
 
 int vsock_conn_check_done(struct vconn *c)
 {
-	if (c->state != VC_ESTABLISHED || c->pend_len)
+	/* Data to the host and control packets to the guest go out first. */
+	if (c->state != VC_ESTABLISHED || c->pend_len || c->ctl)
 		return 0;
 	/* The guest closed both directions (its close()): acknowledge with RST,
 	 * as a Linux peer does. Or each side has said it sends no more: the
@@ -170,7 +171,7 @@ static void handle_tx_packet(struct vsock_bridge *b, const struct virtq_elem *el
 		return;
 	default: {
 		char buf[16];
-		cr_fail(&e, "unknown op %s on port %u", vsock_op_name(h.op, buf, sizeof buf), h.src_port);
+		cr_fail(&e, "unknown %s on port %u", vsock_op_name(h.op, buf, sizeof buf), h.src_port);
 		bad_packet(b, e.msg);
 		vconn_kill(c, 1);
 		return;

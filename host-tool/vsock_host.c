@@ -109,6 +109,7 @@ static void read_connect_line(struct vconn *c)
 			vsock_log(b, "host client sent no \"CONNECT <port>\" line within %d bytes; closed",
 				  VSOCK_CONNECT_LINE_MAX);
 			vconn_kill(c, 0);
+			return;
 		}
 		c->readable = 0; /* wait for the rest of the line */
 		return;
