@@ -3,3 +3,6 @@ CLI_ENV := CLEANROOM=$(B)/asan/cleanroom INIT=$(B)/init
 
 CHECK_DEPS   += $(B)/asan/cleanroom $(B)/init
 CHECK_SUITES += 'cli/eif=$(CLI_ENV) tests/cli/eif.sh'
+# The sandbox suite builds its probe with gcc -static and a tiny root from busybox.
+APT_PKGS     += busybox-static
+CHECK_SUITES += 'cli/sandbox=$(CLI_ENV) tests/cli/sandbox.sh'

@@ -1,0 +1,220 @@
+#!/bin/bash
+# The build sandbox, natively: `cleanroom sandbox-exec` with this machine's
+# own / as the read-only root (so gcc is there) and with a tiny busybox
+# root. Hostile actions come from tests/cli/sandbox_probe.c, compiled here
+# static. Needs root (namespaces, mounts, cgroups).
+#   CLEANROOM   the tool under test (the ASan build by default)
+. "$(dirname "$0")/lib.sh"
+PROBE_SRC=$(realpath "$(dirname "$0")/sandbox_probe.c")
+T=$T_TMP
+chmod 755 "$T"
+[ -x "$CLEANROOM" ] || { not_ok "setup" "$CLEANROOM is not built"; exit 1; }
+if [ "$(id -u)" != 0 ]; then
+	skip "sandbox suite" "needs root (namespaces, mounts, cgroups)"
+	exit 0
+fi
+
+W=$T/work
+mkdir "$W"
+chown 1000:1000 "$W"
+if ! gcc -static -O1 -o "$W/probe" "$PROBE_SRC" 2>"$T/cc.err"; then
+	not_ok "build the probe (gcc -static)" "$(head -3 "$T/cc.err")"
+	exit 1
+fi
+sx() { "$CLEANROOM" sandbox-exec --root / --work "$W" "$@"; }
+
+# --- hostile actions, each refused with the errno the filter promises
+while read -r line; do
+	[ -z "$line" ] && continue
+	want=${line##* } case=${line% *}
+	out=$(sx -- /work/probe $case 2>&1)
+	rc=$?
+	if [ $rc -eq 0 ] && echo "$out" | grep -Eq "blocked: .*\($want\)"; then
+		ok "blocked: $case ($want)"
+	else
+		not_ok "blocked: $case ($want)" "exit $rc: $out"
+	fi
+done <<'EOF'
+tcp EAFNOSUPPORT
+tcp-connect EAFNOSUPPORT
+udp EAFNOSUPPORT
+tcp6 EAFNOSUPPORT
+raw EAFNOSUPPORT
+packet EAFNOSUPPORT
+netlink EAFNOSUPPORT
+vsock 2 EAFNOSUPPORT
+vsock 3 EAFNOSUPPORT
+socketpair-inet EAFNOSUPPORT
+mount EPERM
+umount EPERM
+pivot_root EPERM
+chroot EPERM
+unshare-user EPERM
+unshare-net EPERM
+unshare-ns EPERM
+clone-user EPERM
+setns EPERM
+ptrace EPERM
+ptrace-traceme EPERM
+process_vm_readv EPERM
+init_module EPERM
+finit_module EPERM
+reboot EPERM
+kexec EPERM
+bpf EPERM
+perf EPERM
+keyctl EPERM
+userfaultfd EPERM
+open_by_handle_at EPERM
+settime EPERM
+setuid EPERM
+write /usr/cleanroom-probe EROFS
+write /etc/cleanroom-probe EROFS
+write /cleanroom-probe EROFS
+open /dev/mem ENOENT
+open /dev/nsm ENOENT
+open /dev/kmsg ENOENT
+open /dev/vsock ENOENT
+EOF
+
+# --- what must work
+out=$(sx -- /work/probe unix 2>&1)
+case $out in *"allowed: AF_UNIX"*) ok "AF_UNIX sockets work" ;; *) not_ok "AF_UNIX sockets work" "$out" ;; esac
+out=$(sx -- /work/probe lo-up 2>&1) && ok "loopback is up" || not_ok "loopback is up" "$out"
+same "only lo in the network namespace" "$(sx -- sh -c "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '" 2>&1)" "lo"
+out=$(sx -- sh -c 'echo built >/work/out.txt' 2>&1)
+same "the workspace is writable, files owned by the build uid" "$(stat -c '%U:%G %s' "$W/out.txt" 2>&1)" \
+	"$(getent passwd 1000 | cut -d: -f1 || echo 1000):$(getent group 1000 | cut -d: -f1 || echo 1000) 6"
+tok=cleanroom-tmp-$$-$RANDOM
+out=$(sx -- sh -c "echo x >/tmp/$tok && cat /tmp/$tok" 2>&1)
+if [ "$out" = x ] && [ ! -e "/tmp/$tok" ]; then ok "/tmp is writable and private"; else not_ok "/tmp is writable and private" "$out"; fi
+same "the root is readable (this machine's /etc/os-release)" "$(sx -- cat /etc/os-release 2>&1 | head -1)" "$(head -1 /etc/os-release)"
+
+# --- environment and identity
+same "the environment is exactly the fixed one" \
+	"$(FOO=leak TERM=xterm LANG=de_DE.UTF-8 sx --source-date-epoch 42 -- /usr/bin/env 2>&1 | sort | tr '\n' ' ')" \
+	"HOME=/tmp LC_ALL=C PATH=/usr/local/bin:/usr/bin:/bin SOURCE_DATE_EPOCH=42 TZ=UTC "
+same "uid, gid, no supplementary groups" "$(sx -- sh -c 'echo $(id -u) $(id -g) $(id -G)' 2>&1)" "1000 1000 1000"
+same "--uid/--gid set the identity" "$(chmod 777 "$W"; sx --uid 4321 --gid 5432 -- sh -c 'echo $(id -u) $(id -G)' 2>&1; chmod 755 "$W")" "4321 5432"
+same "no capabilities in any set, no_new_privs, seccomp filter mode" \
+	"$(sx -- grep -E '^(CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs|Seccomp):' /proc/self/status 2>&1 | tr -s '\t' ' ' | tr '\n' ' ')" \
+	"CapInh: 0000000000000000 CapPrm: 0000000000000000 CapEff: 0000000000000000 CapBnd: 0000000000000000 CapAmb: 0000000000000000 NoNewPrivs: 1 Seccomp: 2 "
+same "host name" "$(sx -- cat /proc/sys/kernel/hostname 2>&1)" "cleanroom"
+same "umask 022, working directory /work" "$(sx -- sh -c 'umask; pwd' 2>&1 | tr '\n' ' ')" "0022 /work "
+same "/dev holds only what builds need" "$(sx -- ls /dev 2>&1 | tr '\n' ' ')" \
+	"fd full null random shm stderr stdin stdout tty urandom zero "
+same "the command is pid 2 of its own pid namespace" "$(sx -- sh -c 'echo $$' 2>&1)" "2"
+same "rlimits: no core dumps, nofile 4096" "$(sx -- sh -c 'ulimit -c; ulimit -n' 2>&1 | tr '\n' ' ')" "0 4096 "
+exec 7>"$T/secret"
+same "the caller's open files do not leak in" "$(sx -- ls /proc/self/fd 2>&1 | tr '\n' ' ')" "0 1 2 3 "
+exec 7>&-
+
+# --- exit status, log
+sx -- sh -c 'exit 7' >/dev/null 2>&1
+same "exit status mirrors the command's" "$?" "7"
+sx -- sh -c 'kill -TERM $$' >/dev/null 2>&1
+same "a command killed by SIGTERM gives 143" "$?" "143"
+same "stdout and stderr are combined on stdout" "$(sx -- sh -c 'echo out; echo err >&2' 2>/dev/null | tr '\n' ' ')" "out err "
+
+# --- timeout kills the whole tree, including a child that left the session
+tok=cleanroom-escape-$$-$RANDOM
+t0=$(date +%s%N)
+sx --timeout 2 --json -- sh -c "/work/probe escape $tok; sleep 1000" >"$T/to.json" 2>"$T/to.err"
+rc=$?
+t1=$(date +%s%N)
+ms=$(((t1 - t0) / 1000000))
+same "timeout: exit status 124" "$rc" "124"
+if [ "$ms" -ge 1900 ] && [ "$ms" -lt 6000 ]; then ok "timeout: ended after ${ms} ms (limit 2000)"; else not_ok "timeout: ended after ${ms} ms (limit 2000)" "outside 1900..6000"; fi
+sleep 0.2
+survivors=$(pgrep -f "$tok" | tr '\n' ' ')
+same "timeout: the detached grandchild (setsid + double fork) did not survive" "$survivors" ""
+same "timeout: --json says timed_out, killed by signal 9" \
+	"$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["timed_out"], d["signal"], d["exit_code"])' "$T/to.json" 2>&1)" "True 9 None"
+grep -q 'timed out after' "$T/to.err" && ok "timeout: says so on stderr" || not_ok "timeout: says so on stderr" "$(cat "$T/to.err")"
+
+tok=cleanroom-orphan-$$-$RANDOM
+sx -- sh -c "/work/probe escape $tok; exit 0" >/dev/null 2>&1
+sleep 0.2
+same "a background process left behind by a finished build is killed" "$(pgrep -f "$tok" | tr '\n' ' ')" ""
+
+# --- limits
+sx --memory 64M --json -- /work/probe membomb >"$T/mem.json" 2>/dev/null
+rc=$?
+same "memory limit: the bomb is killed (137), oom_killed reported" \
+	"$rc $(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["oom_killed"])' "$T/mem.json" 2>&1)" "137 True"
+out=$(sx --pids 32 --json -- /work/probe forkbomb 2>&1)
+n=$(echo "$out" | sed -n 's/.*: \([0-9]*\) processes started.*/\1/p')
+if [ -n "$n" ] && [ "$n" -lt 32 ] && echo "$out" | grep -q '"pids_limit_hit":true'; then
+	ok "pids limit: fork bomb stopped after $n processes, pids_limit_hit reported"
+else
+	not_ok "pids limit: fork bomb contained" "$out"
+fi
+out=$(sx -- sh -c 'exec 2>/dev/null; sleep 100 & kill -9 -1; wait $!; echo "sleep ended with $?"' 2>&1)
+rc=$?
+same "kill -9 -1 inside reaches only the build's own processes" "$rc $out" "0 sleep ended with 137"
+out=$(sx -- sh -c '/work/probe kill-init; echo pid1-alive' 2>&1)
+case $out in *pid1-alive*) ok "SIGKILL to the sandbox's pid 1 from inside has no effect" ;; *) not_ok "SIGKILL to pid 1 from inside has no effect" "$out" ;; esac
+left=$(find /sys/fs/cgroup -maxdepth 4 -name 'cleanroom-sandbox-*' 2>/dev/null | tr '\n' ' ')
+same "no sandbox cgroup is left behind" "$left" ""
+
+# --- a normal C compile
+cat >"$W/hello.c" <<'EOF'
+#include <stdio.h>
+int main(void) { printf("hello from the sandbox\n"); return 0; }
+EOF
+chown 1000:1000 "$W/hello.c"
+out=$(sx --timeout 120 -- sh -c 'gcc -O2 -Wall -o hello hello.c && ./hello' 2>&1)
+same "a C compile works inside (gcc from the read-only root)" "$out" "hello from the sandbox"
+same "the compiled binary landed in the workspace" "$(stat -c %U "$W/hello" 2>/dev/null && "$W/hello")" \
+	"$(getent passwd 1000 | cut -d: -f1 || echo 1000)
+hello from the sandbox"
+
+# --- a tiny root assembled from busybox-static
+if [ -x /bin/busybox ]; then
+	R=$T/root
+	mkdir -p "$R/bin" "$R/usr"
+	cp /bin/busybox "$R/bin/busybox"
+	ln -s busybox "$R/bin/sh"
+	ln -s bin "$R/sbin"
+	echo tiny-root >"$R/VERSION"
+	out=$("$CLEANROOM" sandbox-exec --root "$R" --work "$W" -- /bin/sh -c \
+		'busybox cat /VERSION; busybox ls /sbin/sh; busybox ls / | busybox tr "\n" " "' 2>&1)
+	same "a busybox root: top-level file, symlinks and directories come through" "$out" \
+		"tiny-root
+/sbin/sh
+VERSION bin dev proc run sbin tmp usr work "
+else
+	skip "a busybox root" "busybox-static is not installed"
+fi
+
+# --- setup failures: exit 1, one precise line
+expect_fail "missing rootfs is named" "rootfs /nonexistent: No such file or directory" \
+	"$CLEANROOM" sandbox-exec --root /nonexistent --work "$W" -- true
+mkdir "$T/rootonly"
+expect_fail "a workspace the build uid cannot write is refused" "workspace .*/rootonly is not writable by uid 1000" \
+	"$CLEANROOM" sandbox-exec --root / --work "$T/rootonly" -- true
+expect_fail "uid 0 is refused" "must be neither 0" "$CLEANROOM" sandbox-exec --root / --work "$W" --uid 0 -- true
+expect_fail "a root inside the workspace is refused" "rootfs .* is inside the workspace" \
+	"$CLEANROOM" sandbox-exec --root "$W" --work "$T" -- true
+expect_fail "a missing command is named" "cannot run nosuchcmd: No such file or directory" \
+	"$CLEANROOM" sandbox-exec --root / --work "$W" -- nosuchcmd
+if command -v setpriv >/dev/null; then
+	expect_fail "non-root callers are told it needs root" "must run as root" \
+		setpriv --reuid 1000 --regid 1000 --clear-groups "$CLEANROOM" sandbox-exec --root / --work "$W" -- true
+fi
+"$CLEANROOM" sandbox-exec --root / --work "$W" --json -- nosuchcmd >"$T/err.json" 2>/dev/null
+same "--json carries the setup error" "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["error"])' "$T/err.json" 2>&1)" \
+	"sandbox: cannot run nosuchcmd: No such file or directory"
+
+# --- usage
+for args in "--work $W -- true" "--root / --work $W" "--root / --work $W --timeout x -- true" \
+	"--root / --work $W --memory 12Q -- true" "--root / --work $W --bogus -- true"; do
+	# shellcheck disable=SC2086
+	"$CLEANROOM" sandbox-exec $args >/dev/null 2>&1
+	same "usage error exits 2: $args" "$?" "2"
+done
+"$CLEANROOM" sandbox-exec --help >"$T/help" 2>&1
+rc=$?
+if [ $rc -eq 0 ] && grep -q 'exit status' "$T/help" && grep -q -- '--memory' "$T/help"; then ok "--help explains options and exit status"; else not_ok "--help" "exit $rc"; fi
+
+t_done
