@@ -3,3 +3,20 @@
 bench: bench-eif-pack
 bench-eif-pack: deps $(B)/cleanroom $(B)/init
 	@CLEANROOM=$(B)/cleanroom INIT=$(B)/init bench/eif-pack.sh
+
+# Attestation verification time for one real document (goal <= 20 ms).
+.PHONY: bench-verify
+bench: bench-verify
+$(B)/host/bench/verify: $(B)/host/bench/verify.o $(LIBS_host)
+	@echo "  LD      $@"
+	@$(LINK_host) -o $@ $^
+bench-verify: deps $(B)/host/bench/verify
+	@if [ -z "$(SHARED)" ]; then echo "bench verify: skipped (SHARED is not set; it holds the real documents)"; \
+	else $(B)/host/bench/verify $(SHARED)/testvectors/nitro-attestation/oyster_verifier_attestation.bin; fi
+
+# Sandbox overhead: gzip's configure + make, plain vs in `cleanroom
+# sandbox-exec`, alternating (goal <= 1.03). Needs root.
+.PHONY: bench-sandbox-overhead
+bench: bench-sandbox-overhead
+bench-sandbox-overhead: deps $(B)/cleanroom
+	@CLEANROOM=$(B)/cleanroom CACHE=$(CACHE) bench/sandbox-overhead.sh
