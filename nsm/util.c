@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 int cr_fail(struct cr_err *e, const char *fmt, ...)
@@ -355,5 +356,94 @@ int cr_parse_u64(const char *s, uint64_t max, uint64_t *out)
 	if (v > max)
 		return -1;
 	*out = v;
+	return 0;
+}
+
+int64_t cr_days_from_civil(int64_t year, unsigned month, unsigned day)
+{
+	/* Shift the year to start in March so the leap day is last. */
+	int64_t y = year - (month <= 2);
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	int64_t yoe = y - era * 400;
+	int64_t doy = (153 * (int64_t)(month > 2 ? month - 3 : month + 9) + 2) / 5 + (int64_t)day - 1;
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+int cr_date_valid(int64_t year, unsigned month, unsigned day)
+{
+	static const unsigned mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	int leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+	if (month < 1 || month > 12 || day < 1 || day > mdays[month - 1])
+		return 0;
+	return !(month == 2 && day == 29 && !leap);
+}
+
+void cr_time_format(int64_t t, char out[32])
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+	if (!gmtime_r(&tt, &tm) || !strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(out, 32, "@%lld", (long long)t);
+}
+
+/* n decimal digits at *p; advances *p. */
+static int take_digits(const char **p, int n, unsigned *out)
+{
+	unsigned v = 0;
+	for (int i = 0; i < n; i++) {
+		char c = (*p)[i];
+		if (c < '0' || c > '9')
+			return -1;
+		v = v * 10 + (unsigned)(c - '0');
+	}
+	*p += n;
+	*out = v;
+	return 0;
+}
+
+static int take_char(const char **p, const char *set)
+{
+	if (!**p || !strchr(set, **p))
+		return -1;
+	(*p)++;
+	return 0;
+}
+
+int cr_parse_time(const char *s, int64_t *out)
+{
+	unsigned y, mo, d, h, mi, sec, oh = 0, om = 0;
+	int sign = 0;
+	uint64_t u;
+	const char *p = s;
+	if (cr_parse_u64(s, INT64_MAX, &u) == 0) {
+		*out = (int64_t)u;
+		return 0;
+	}
+	if (take_digits(&p, 4, &y) || take_char(&p, "-") || take_digits(&p, 2, &mo) || take_char(&p, "-") ||
+	    take_digits(&p, 2, &d) || take_char(&p, "Tt ") || take_digits(&p, 2, &h) || take_char(&p, ":") ||
+	    take_digits(&p, 2, &mi) || take_char(&p, ":") || take_digits(&p, 2, &sec))
+		return -1;
+	if (*p == '.') {
+		p++;
+		if (*p < '0' || *p > '9')
+			return -1;
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else {
+		sign = *p == '+' ? 1 : *p == '-' ? -1 : 0;
+		if (!sign)
+			return -1;
+		p++;
+		if (take_digits(&p, 2, &oh) || take_char(&p, ":") || take_digits(&p, 2, &om) || oh > 23 || om > 59)
+			return -1;
+	}
+	if (*p || !cr_date_valid(y, mo, d) || h > 23 || mi > 59 || sec > 60)
+		return -1;
+	*out = cr_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec -
+	       sign * (int64_t)(oh * 3600 + om * 60);
 	return 0;
 }

@@ -78,4 +78,14 @@ long cr_read_full(int fd, void *data, size_t len);
 /* Parse an unsigned decimal with no sign, spaces or trailing junk, <= max. */
 int cr_parse_u64(const char *s, uint64_t max, uint64_t *out);
 
+/* Time. Days since 1970-01-01 of a proleptic Gregorian date (month 1..12). */
+int64_t cr_days_from_civil(int64_t year, unsigned month, unsigned day);
+/* 1 when year-month-day is a real date (leap years included). */
+int cr_date_valid(int64_t year, unsigned month, unsigned day);
+/* Unix seconds as RFC 3339 UTC, e.g. "2023-05-18T00:21:51Z" (out: 32 bytes). */
+void cr_time_format(int64_t t, char out[32]);
+/* Parse a time given on a command line: decimal Unix seconds, or RFC 3339
+ * "YYYY-MM-DDTHH:MM:SS[.frac](Z|+HH:MM|-HH:MM)" (fractions are dropped). */
+int cr_parse_time(const char *s, int64_t *out);
+
 #endif

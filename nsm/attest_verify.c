@@ -1,0 +1,142 @@
+#include "attest_verify.h"
+
+#include <bearssl.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "aws_root.h"
+
+static int fail_check(struct att_verified *out, const char *check)
+{
+	snprintf(out->check, sizeof out->check, "%s", check);
+	return -1;
+}
+
+/* The attestation profile of COSE_Sign1. */
+static int check_cose(const struct cose_sign1 *m, struct cr_err *e)
+{
+	if (m->n_protected != 1 || !m->has_alg || m->alg != COSE_ALG_ES384) {
+		if (m->has_alg && m->alg != COSE_ALG_ES384)
+			return cr_fail(e, "cose: algorithm %lld (%s), attestation documents use ES384 (-35)",
+				       (long long)m->alg, cose_alg_name(m->alg));
+		return cr_fail(e, "cose: protected header must be exactly {1: -35} (it has %zu entries%s)",
+			       m->n_protected, m->has_alg ? "" : ", no alg");
+	}
+	if (m->n_unprotected)
+		return cr_fail(e, "cose: unprotected header must be empty (it has %zu entries)", m->n_unprotected);
+	return 0;
+}
+
+static void sha256_hex(const uint8_t *p, size_t n, char out[65])
+{
+	br_sha256_context h;
+	uint8_t d[32];
+	br_sha256_init(&h);
+	br_sha256_update(&h, p, n);
+	br_sha256_out(&h, d);
+	cr_hex(d, sizeof d, out);
+}
+
+static int build_chain(const struct att_doc *doc, const uint8_t *root, size_t root_len, struct x509_chain *ch,
+		       struct cr_err *e)
+{
+	char label[24], got[65], want[65];
+	if (doc->cabundle[0].len != root_len || memcmp(doc->cabundle[0].p, root, root_len)) {
+		sha256_hex(doc->cabundle[0].p, doc->cabundle[0].len, got);
+		sha256_hex(root, root_len, want);
+		return cr_fail(e, "chain: cabundle[0] is not the trusted root (SHA-256 %.16s..., trusted %.16s...)", got,
+			       want);
+	}
+	x509_chain_init(ch);
+	if (x509_chain_add(ch, doc->certificate.p, doc->certificate.len, "leaf", e))
+		return -1;
+	for (size_t i = doc->n_cabundle; i-- > 1;) {
+		snprintf(label, sizeof label, "cabundle[%zu]", i);
+		if (x509_chain_add(ch, doc->cabundle[i].p, doc->cabundle[i].len, label, e))
+			return -1;
+	}
+	return x509_chain_add(ch, root, root_len, "root", e);
+}
+
+static int check_bytes(const char *name, const struct att_opt *got, const struct att_expect_bytes *want,
+		       struct cr_err *e)
+{
+	char d[24];
+	if (!want->set)
+		return 0;
+	if (got->state != ATT_SET)
+		return cr_fail(e, "%s: mismatch (the document has %s)", name, att_opt_describe(got, d));
+	if (got->len != want->len || memcmp(got->p, want->p, want->len))
+		return cr_fail(e, "%s: mismatch (the document has %zu other bytes)", name, got->len);
+	return 0;
+}
+
+static int check_pcrs(const struct att_doc *doc, const struct att_policy *pol, struct cr_err *e)
+{
+	for (size_t i = 0; i < pol->n_pcrs; i++) {
+		const struct att_expect_pcr *w = &pol->pcrs[i];
+		const struct att_pcr *g = NULL;
+		char gh[129], wh[129];
+		for (size_t j = 0; j < doc->n_pcrs; j++)
+			if (doc->pcrs[j].index == w->index)
+				g = &doc->pcrs[j];
+		if (!g)
+			return cr_fail(e, "pcr %u: not in the document", w->index);
+		if (g->len != w->len || memcmp(g->value, w->value, w->len)) {
+			cr_hex(g->value, g->len, gh);
+			cr_hex(w->value, w->len, wh);
+			return cr_fail(e, "pcr %u: mismatch (document %s, expected %s)", w->index, gh, wh);
+		}
+	}
+	return 0;
+}
+
+int att_verify(const uint8_t *buf, size_t len, const struct att_policy *pol, struct att_verified *out,
+	       struct cr_err *e)
+{
+	const uint8_t *root = pol->root_der;
+	size_t root_len = pol->root_len;
+	struct att_doc *doc = &out->d.doc;
+	memset(out, 0, sizeof *out);
+	if (len > ATT_DOC_MAX) {
+		cr_fail(e, "cose: document of %zu bytes (at most %d)", len, ATT_DOC_MAX);
+		return fail_check(out, "cose");
+	}
+	if (cose_sign1_parse(buf, len, &out->d.cose, e)) {
+		cr_err_wrap(e, "cose");
+		return fail_check(out, "cose");
+	}
+	if (check_cose(&out->d.cose, e))
+		return fail_check(out, "cose");
+	if (att_payload_decode(out->d.cose.payload, out->d.cose.payload_len, doc, e))
+		return fail_check(out, "payload");
+
+	if (!root) {
+		if (aws_root_check(e))
+			return fail_check(out, "chain");
+		root = aws_root_g1_der;
+		root_len = sizeof aws_root_g1_der;
+	}
+	out->at = pol->has_time ? pol->at : (int64_t)(doc->timestamp_ms / 1000);
+	if (build_chain(doc, root, root_len, &out->chain, e) || x509_chain_verify(&out->chain, out->at, e))
+		return fail_check(out, "chain");
+
+	if (out->chain.cert[0].key.curve != BR_EC_secp384r1 || !out->chain.cert[0].key_is_ec) {
+		cr_fail(e, "signature: the leaf key is not P-384, which ES384 needs");
+		return fail_check(out, "signature");
+	}
+	if (cose_sign1_verify(&out->d.cose, &out->chain.cert[0].key, e)) {
+		cr_err_wrap(e, "signature");
+		return fail_check(out, "signature");
+	}
+
+	if (check_pcrs(doc, pol, e))
+		return fail_check(out, "pcr");
+	if (check_bytes("nonce", &doc->nonce, &pol->nonce, e))
+		return fail_check(out, "nonce");
+	if (check_bytes("user_data", &doc->user_data, &pol->user_data, e))
+		return fail_check(out, "user_data");
+	if (check_bytes("public_key", &doc->public_key, &pol->public_key, e))
+		return fail_check(out, "public_key");
+	return 0;
+}
