@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/reboot.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,6 +30,11 @@ static _Noreturn void end_vm(int how)
 {
 	if (getpid() != 1)
 		exit(how == RB_AUTOBOOT ? 0 : 1);
+	/* The serial console is slow: let our last lines reach it before the
+	 * VM goes away. */
+	fflush(NULL);
+	tcdrain(STDOUT_FILENO);
+	tcdrain(STDERR_FILENO);
 	sync();
 	reboot(how);
 	/* Should not return; if it does, try the other way, then wait forever
