@@ -1,0 +1,188 @@
+/* vsock/wire.c: round trips, framing, and refusal of malformed messages. */
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "cbor_write.h"
+#include "check.h"
+#include "wire.h"
+
+static int roundtrip(const struct wire_msg *in, struct wire_msg *out)
+{
+	struct cr_buf b;
+	struct cr_err e;
+	int rc;
+	cr_buf_init(&b, WIRE_MAX_FRAME);
+	rc = wire_encode(in, &b, &e) || wire_decode(b.p, b.len, out, &e);
+	if (rc)
+		printf("# %s\n", e.msg);
+	/* out may point into b for DATA/LOG: keep b alive by leaking into out->frame. */
+	out->frame = b.p;
+	return rc ? -1 : 0;
+}
+
+/* Decode a hand-built body; returns the error text or "" on success. */
+static const char *decode_err(void (*build)(struct cbor_w *), struct cr_err *e)
+{
+	struct cr_buf b;
+	struct cbor_w w;
+	struct wire_msg m;
+	cr_buf_init(&b, 1 << 20);
+	cw_init(&w, &b);
+	build(&w);
+	cw_finish(&w, e);
+	memset(&m, 0, sizeof m);
+	if (wire_decode(b.p, b.len, &m, e) == 0) {
+		wire_msg_free(&m);
+		e->msg[0] = 0;
+	}
+	cr_buf_free(&b);
+	return e->msg;
+}
+
+static void vt(struct cbor_w *w, size_t extra, const char *t)
+{
+	cw_map(w, extra + 2);
+	cw_text(w, "v");
+	cw_uint(w, 1);
+	cw_text(w, "t");
+	cw_text(w, t);
+}
+static void b_unknown_key(struct cbor_w *w) { vt(w, 2, "log"); cw_text(w, "d"); cw_bytes(w, "x", 1); cw_text(w, "zz"); cw_uint(w, 1); }
+static void b_missing(struct cbor_w *w) { vt(w, 0, "log"); }
+static void b_wrong_type(struct cbor_w *w) { vt(w, 1, "log"); cw_text(w, "d"); cw_text(w, "x"); }
+static void b_version(struct cbor_w *w) { cw_map(w, 2); cw_text(w, "v"); cw_uint(w, 2); cw_text(w, "t"); cw_text(w, "log"); }
+static void b_bad_type(struct cbor_w *w) { vt(w, 0, "shell"); }
+static void b_not_map(struct cbor_w *w) { cw_array(w, 0); }
+static void b_empty_data(struct cbor_w *w) { vt(w, 1, "data"); cw_text(w, "d"); cw_bytes(w, "", 0); }
+static void entry(struct cbor_w *w, const char *path, const char *type, uint64_t size)
+{
+	vt(w, 5, "entry");
+	cw_text(w, "stream"); cw_text(w, "src");
+	cw_text(w, "path"); cw_text(w, path);
+	cw_text(w, "type"); cw_text(w, type);
+	cw_text(w, "size"); cw_uint(w, size);
+	cw_text(w, "exec"); cw_bool(w, 0);
+}
+static void b_dotdot(struct cbor_w *w) { entry(w, "a/../../etc/passwd", "file", 1); }
+static void b_abs(struct cbor_w *w) { entry(w, "/etc/passwd", "file", 1); }
+static void b_empty_comp(struct cbor_w *w) { entry(w, "a//b", "file", 1); }
+static void b_git(struct cbor_w *w) { entry(w, "x/.git/config", "file", 1); }
+static void b_trailing(struct cbor_w *w) { entry(w, "a/", "dir", 0); }
+static void b_dir_size(struct cbor_w *w) { entry(w, "a", "dir", 5); }
+static void b_fifo(struct cbor_w *w) { entry(w, "a", "fifo", 0); }
+static void b_link_no_target(struct cbor_w *w) { entry(w, "a", "symlink", 0); }
+static void b_nul(struct cbor_w *w) { vt(w, 2, "error"); cw_text(w, "code"); cw_text(w, "x"); cw_text(w, "message"); cw_textn(w, "a\0b", 3); }
+
+int main(void)
+{
+	struct wire_msg in, out;
+	struct cr_err e;
+
+	memset(&in, 0, sizeof in);
+	in.type = WIRE_REQUEST;
+	in.u.request.argc = 2;
+	in.u.request.argv[0] = "make";
+	in.u.request.argv[1] = "-j2";
+	in.u.request.noutputs = 1;
+	in.u.request.outputs[0] = "out/hello";
+	in.u.request.sde = 1700000000;
+	in.u.request.nonce_len = 3;
+	memcpy(in.u.request.nonce, "\x01\x02\x03", 3);
+	in.u.request.limits = (struct wire_limits){600, 1024, 256, 100, 1000, 50};
+	memset(&out, 0, sizeof out);
+	T_OK(roundtrip(&in, &out) == 0 && out.type == WIRE_REQUEST && out.u.request.argc == 2 &&
+		     !strcmp(out.u.request.argv[1], "-j2") && out.u.request.argv[2] == NULL &&
+		     !strcmp(out.u.request.outputs[0], "out/hello") && out.u.request.sde == 1700000000 &&
+		     out.u.request.nonce_len == 3 && out.u.request.limits.pids == 256 && out.u.request.limits.output_mb == 50,
+	     "request round trip");
+	wire_msg_free(&out);
+
+	memset(&in, 0, sizeof in);
+	in.type = WIRE_ENTRY;
+	in.u.entry = (struct wire_entry){WIRE_DEPS, WIRE_SYMLINK, "lib/x", 0, 0, "../y"};
+	memset(&out, 0, sizeof out);
+	T_OK(roundtrip(&in, &out) == 0 && out.type == WIRE_ENTRY && out.u.entry.stream == WIRE_DEPS &&
+		     out.u.entry.type == WIRE_SYMLINK && !strcmp(out.u.entry.target, "../y"),
+	     "symlink entry round trip");
+	wire_msg_free(&out);
+
+	memset(&in, 0, sizeof in);
+	in.type = WIRE_RESULT;
+	snprintf(in.u.result.status, sizeof in.u.result.status, "failed");
+	in.u.result.has_exit_code = 1;
+	in.u.result.exit_code = 2;
+	snprintf(in.u.result.detail, sizeof in.u.result.detail, "make exited with status 2");
+	in.u.result.wall_ms = 1234;
+	memset(&out, 0, sizeof out);
+	T_OK(roundtrip(&in, &out) == 0 && out.u.result.has_exit_code && out.u.result.exit_code == 2 &&
+		     !out.u.result.has_signal && out.u.result.bundle == NULL && out.u.result.wall_ms == 1234,
+	     "result round trip with nulls");
+	wire_msg_free(&out);
+
+	memset(&in, 0, sizeof in);
+	in.type = WIRE_ACCEPTED;
+	in.u.accepted.files = 7;
+	memset(in.u.accepted.tree_sha1, 0xab, 20);
+	memset(&out, 0, sizeof out);
+	T_OK(roundtrip(&in, &out) == 0 && out.u.accepted.files == 7 && out.u.accepted.tree_sha1[19] == 0xab,
+	     "accepted round trip");
+	wire_msg_free(&out);
+
+	T_STR(decode_err(b_unknown_key, &e), "log message: unknown field 'zz'", "unknown keys are refused");
+	T_STR(decode_err(b_missing, &e), "log message: field 'd' missing", "missing fields are named");
+	T_STR(decode_err(b_wrong_type, &e), "log message: field 'd' must be a byte string", "wrong types are named");
+	T_STR(decode_err(b_version, &e), "message: protocol version 2, this side speaks 1", "other versions are refused");
+	T_STR(decode_err(b_bad_type, &e), "message: unknown type 'shell'", "unknown message types are refused");
+	T_STR(decode_err(b_not_map, &e), "message: not a CBOR map", "a body that is not a map is refused");
+	T_OK(strstr(decode_err(b_empty_data, &e), "field 'd' has 0 bytes") != NULL, "empty data chunks are refused");
+	T_STR(decode_err(b_dotdot, &e), "entry 'a/../../etc/passwd': '.' and '..' components are refused", "'..' refused");
+	T_STR(decode_err(b_abs, &e), "entry '/etc/passwd': absolute paths are refused", "absolute paths refused");
+	T_STR(decode_err(b_empty_comp, &e), "entry 'a//b': empty path component", "empty components refused");
+	T_OK(strstr(decode_err(b_git, &e), "'.git' components are refused") != NULL, ".git refused");
+	T_STR(decode_err(b_trailing, &e), "entry 'a/': trailing '/'", "trailing slash refused");
+	T_STR(decode_err(b_dir_size, &e), "entry message: dir 'a' must have size 0 and exec false", "dir with a size refused");
+	T_OK(strstr(decode_err(b_fifo, &e), "field 'type' must be") != NULL, "unknown entry types (fifo) refused");
+	T_STR(decode_err(b_link_no_target, &e), "entry message: field 'target' missing", "symlink without target refused");
+	T_STR(decode_err(b_nul, &e), "error message: field 'message' contains a NUL byte", "NUL in text refused");
+
+	/* Frames over a socket pair. */
+	{
+		int sv[2];
+		uint8_t big[WIRE_MAX_CHUNK];
+		memset(big, 7, sizeof big);
+		T_OK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0, "socketpair");
+		if (fork() == 0) {
+			close(sv[0]);
+			wire_send_data(sv[1], WIRE_DATA, big, 100, &e);
+			wire_send_error(sv[1], "refused", "entry 'x': no", &e);
+			/* A frame whose declared length exceeds the limit. */
+			if (write(sv[1], "\x00\x20\x00\x00", 4) != 4)
+				_exit(1);
+			_exit(0);
+		}
+		close(sv[1]);
+		memset(&out, 0, sizeof out);
+		T_OK(wire_recv(sv[0], &out, &e) == 0 && out.type == WIRE_DATA && out.u.data.n == 100 && out.u.data.p[99] == 7,
+		     "data frame sent without copying arrives intact");
+		wire_msg_free(&out);
+		T_OK(wire_recv(sv[0], &out, &e) == 0 && out.type == WIRE_ERROR && !strcmp(out.u.error.code, "refused"),
+		     "error frame");
+		wire_msg_free(&out);
+		T_OK(wire_recv(sv[0], &out, &e) == -1 && strstr(e.msg, "frame length 2097152 outside 1..1048576"),
+		     "oversize frame refused before reading it: %s", e.msg);
+		T_OK(wire_recv(sv[0], &out, &e) == 1, "clean end of stream");
+		close(sv[0]);
+	}
+	{
+		int sv[2];
+		socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+		if (write(sv[1], "\x00\x00\x00\x10\xa2", 5) != 5)
+			return 1;
+		close(sv[1]);
+		T_OK(wire_recv(sv[0], &out, &e) == -1 && strstr(e.msg, "connection closed inside a 16-byte frame"),
+		     "truncated frame reported: %s", e.msg);
+		close(sv[0]);
+	}
+	T_OK(wire_send_data(-1, WIRE_DATA, "x", 0, &e) == -1, "empty chunks are never sent");
+	return t_done();
+}

@@ -1,0 +1,634 @@
+#include "wire.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cbor_read.h"
+#include "cbor_write.h"
+
+static const char *const type_names[] = {
+	[WIRE_REQUEST] = "request", [WIRE_ENTRY] = "entry",   [WIRE_DATA] = "data",
+	[WIRE_END] = "end",         [WIRE_ACCEPTED] = "accepted", [WIRE_LOG] = "log",
+	[WIRE_ARTIFACT] = "artifact", [WIRE_RESULT] = "result", [WIRE_ERROR] = "error",
+};
+#define NTYPES (sizeof type_names / sizeof type_names[0])
+
+const char *wire_type_name(enum wire_type t)
+{
+	return (size_t)t < NTYPES ? type_names[t] : "?";
+}
+
+const char *wire_stream_name(enum wire_stream s)
+{
+	return s == WIRE_SRC ? "src" : "deps";
+}
+
+static const char *entry_type_name(enum wire_entry_type t)
+{
+	return t == WIRE_FILE ? "file" : t == WIRE_DIR ? "dir" : "symlink";
+}
+
+int wire_check_path(const char *path, const char *what, struct cr_err *e)
+{
+	size_t n = strlen(path);
+	const char *c = path;
+	if (n == 0)
+		return cr_fail(e, "%s: empty path", what);
+	if (n > WIRE_MAX_PATH)
+		return cr_fail(e, "%s: path of %zu bytes exceeds the limit of %d", what, n, WIRE_MAX_PATH);
+	if (path[0] == '/')
+		return cr_fail(e, "%s '%s': absolute paths are refused", what, path);
+	while (*c) {
+		const char *slash = strchr(c, '/');
+		size_t len = slash ? (size_t)(slash - c) : strlen(c);
+		if (len == 0)
+			return cr_fail(e, "%s '%s': empty path component", what, path);
+		if ((len == 1 && c[0] == '.') || (len == 2 && c[0] == '.' && c[1] == '.'))
+			return cr_fail(e, "%s '%s': '.' and '..' components are refused", what, path);
+		if (len == 4 && !memcmp(c, ".git", 4))
+			return cr_fail(e, "%s '%s': '.git' components are refused (send a checkout's files, not its repository)",
+				       what, path);
+		if (!slash)
+			break;
+		c = slash + 1;
+		if (!*c)
+			return cr_fail(e, "%s '%s': trailing '/'", what, path);
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- encode */
+
+static void head(struct cbor_w *w, size_t fields, enum wire_type t)
+{
+	cw_map(w, fields + 2);
+	cw_text(w, "v");
+	cw_uint(w, WIRE_VERSION);
+	cw_text(w, "t");
+	cw_text(w, wire_type_name(t));
+}
+
+static void kv_uint(struct cbor_w *w, const char *k, uint64_t v)
+{
+	cw_text(w, k);
+	cw_uint(w, v);
+}
+
+static void kv_text(struct cbor_w *w, const char *k, const char *v)
+{
+	cw_text(w, k);
+	cw_text(w, v);
+}
+
+int wire_encode(const struct wire_msg *m, struct cr_buf *out, struct cr_err *e)
+{
+	struct cbor_w w;
+	cw_init(&w, out);
+	switch (m->type) {
+	case WIRE_REQUEST: {
+		const struct wire_request *r = &m->u.request;
+		head(&w, 5, m->type);
+		cw_text(&w, "argv");
+		cw_array(&w, r->argc);
+		for (size_t i = 0; i < r->argc; i++)
+			cw_text(&w, r->argv[i]);
+		cw_text(&w, "outputs");
+		cw_array(&w, r->noutputs);
+		for (size_t i = 0; i < r->noutputs; i++)
+			cw_text(&w, r->outputs[i]);
+		kv_uint(&w, "sde", r->sde);
+		cw_text(&w, "nonce");
+		cw_bytes(&w, r->nonce, r->nonce_len);
+		cw_text(&w, "limits");
+		cw_map(&w, 6);
+		kv_uint(&w, "timeout_s", r->limits.timeout_s);
+		kv_uint(&w, "memory_mb", r->limits.memory_mb);
+		kv_uint(&w, "pids", r->limits.pids);
+		kv_uint(&w, "source_mb", r->limits.source_mb);
+		kv_uint(&w, "files", r->limits.files);
+		kv_uint(&w, "output_mb", r->limits.output_mb);
+		break;
+	}
+	case WIRE_ENTRY: {
+		const struct wire_entry *x = &m->u.entry;
+		head(&w, x->type == WIRE_SYMLINK ? 6 : 5, m->type);
+		kv_text(&w, "stream", wire_stream_name(x->stream));
+		kv_text(&w, "path", x->path);
+		kv_text(&w, "type", entry_type_name(x->type));
+		kv_uint(&w, "size", x->size);
+		cw_text(&w, "exec");
+		cw_bool(&w, x->exec);
+		if (x->type == WIRE_SYMLINK)
+			kv_text(&w, "target", x->target);
+		break;
+	}
+	case WIRE_DATA:
+	case WIRE_LOG:
+		head(&w, 1, m->type);
+		cw_text(&w, "d");
+		cw_bytes(&w, m->u.data.p, m->u.data.n);
+		break;
+	case WIRE_END:
+		head(&w, 3, m->type);
+		kv_text(&w, "stream", wire_stream_name(m->u.end.stream));
+		kv_uint(&w, "files", m->u.end.files);
+		kv_uint(&w, "bytes", m->u.end.bytes);
+		break;
+	case WIRE_ACCEPTED: {
+		const struct wire_accepted *a = &m->u.accepted;
+		head(&w, 5, m->type);
+		kv_text(&w, "stream", wire_stream_name(a->stream));
+		kv_uint(&w, "files", a->files);
+		kv_uint(&w, "bytes", a->bytes);
+		cw_text(&w, "tree_sha1");
+		cw_bytes(&w, a->tree_sha1, sizeof a->tree_sha1);
+		cw_text(&w, "tree_sha256");
+		cw_bytes(&w, a->tree_sha256, sizeof a->tree_sha256);
+		break;
+	}
+	case WIRE_ARTIFACT:
+		head(&w, 3, m->type);
+		kv_text(&w, "path", m->u.artifact.path);
+		kv_uint(&w, "size", m->u.artifact.size);
+		cw_text(&w, "exec");
+		cw_bool(&w, m->u.artifact.exec);
+		break;
+	case WIRE_RESULT: {
+		const struct wire_result *r = &m->u.result;
+		head(&w, 6, m->type);
+		kv_text(&w, "status", r->status);
+		cw_text(&w, "exit_code");
+		r->has_exit_code ? cw_uint(&w, r->exit_code) : cw_null(&w);
+		cw_text(&w, "signal");
+		r->has_signal ? cw_uint(&w, r->signal) : cw_null(&w);
+		kv_text(&w, "detail", r->detail);
+		kv_uint(&w, "wall_ms", r->wall_ms);
+		cw_text(&w, "bundle");
+		r->bundle ? cw_bytes(&w, r->bundle, r->bundle_len) : cw_null(&w);
+		break;
+	}
+	case WIRE_ERROR:
+		head(&w, 2, m->type);
+		kv_text(&w, "code", m->u.error.code);
+		kv_text(&w, "message", m->u.error.message);
+		break;
+	}
+	if (cw_finish(&w, e))
+		return cr_err_wrap(e, "encode %s message", wire_type_name(m->type));
+	if (out->len > WIRE_MAX_FRAME)
+		return cr_fail(e, "encode %s message: %zu bytes exceeds the frame limit", wire_type_name(m->type), out->len);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- decode */
+
+/* One decode pass over a message map: typed getters that remember which
+ * keys were used, so that unknown keys are reported afterwards. */
+struct rd {
+	const struct cbr_doc *d;
+	size_t map;
+	const char *type;
+	const char *used[16];
+	size_t nused;
+	struct cr_err *e;
+};
+
+static size_t rd_find(struct rd *r, const char *key)
+{
+	size_t i = cbr_map_find(r->d, r->map, key);
+	if (i != CBR_NONE && r->nused < sizeof r->used / sizeof r->used[0])
+		r->used[r->nused++] = key;
+	return i;
+}
+
+static int missing(struct rd *r, const char *key)
+{
+	return cr_fail(r->e, "%s message: field '%s' missing", r->type, key);
+}
+
+static int wrong(struct rd *r, const char *key, const char *want)
+{
+	return cr_fail(r->e, "%s message: field '%s' must be %s", r->type, key, want);
+}
+
+static int rd_uint(struct rd *r, const char *key, uint64_t max, uint64_t *out)
+{
+	size_t i = rd_find(r, key);
+	if (i == CBR_NONE)
+		return missing(r, key);
+	if (r->d->items[i].kind != CBR_UINT)
+		return wrong(r, key, "an unsigned integer");
+	if (r->d->items[i].v > max)
+		return cr_fail(r->e, "%s message: field '%s' = %llu exceeds %llu", r->type, key,
+			       (unsigned long long)r->d->items[i].v, (unsigned long long)max);
+	*out = r->d->items[i].v;
+	return 0;
+}
+
+/* uint or null */
+static int rd_opt_uint(struct rd *r, const char *key, int *has, uint64_t *out)
+{
+	size_t i = rd_find(r, key);
+	if (i == CBR_NONE)
+		return missing(r, key);
+	*has = r->d->items[i].kind == CBR_UINT;
+	if (!*has && r->d->items[i].kind != CBR_NULL)
+		return wrong(r, key, "an unsigned integer or null");
+	*out = *has ? r->d->items[i].v : 0;
+	return 0;
+}
+
+static int rd_bool(struct rd *r, const char *key, int *out)
+{
+	size_t i = rd_find(r, key);
+	if (i == CBR_NONE)
+		return missing(r, key);
+	if (r->d->items[i].kind != CBR_BOOL)
+		return wrong(r, key, "a boolean");
+	*out = (int)r->d->items[i].v;
+	return 0;
+}
+
+static int text_into(struct rd *r, const char *key, size_t i, char *out, size_t max)
+{
+	const struct cbr_item *it = &r->d->items[i];
+	if (it->kind != CBR_TEXT)
+		return wrong(r, key, "a text string");
+	if (it->len > max)
+		return cr_fail(r->e, "%s message: field '%s' of %zu bytes exceeds the limit of %zu", r->type, key, it->len,
+			       max);
+	if (memchr(it->p, 0, it->len))
+		return cr_fail(r->e, "%s message: field '%s' contains a NUL byte", r->type, key);
+	memcpy(out, it->p, it->len);
+	out[it->len] = 0;
+	return 0;
+}
+
+static int rd_text(struct rd *r, const char *key, char *out, size_t max)
+{
+	size_t i = rd_find(r, key);
+	if (i == CBR_NONE)
+		return missing(r, key);
+	return text_into(r, key, i, out, max);
+}
+
+static int rd_bytes(struct rd *r, const char *key, size_t min, size_t max, int nullable, const uint8_t **p, size_t *n)
+{
+	size_t i = rd_find(r, key);
+	const struct cbr_item *it;
+	if (i == CBR_NONE)
+		return missing(r, key);
+	it = &r->d->items[i];
+	if (nullable && it->kind == CBR_NULL) {
+		*p = NULL;
+		*n = 0;
+		return 0;
+	}
+	if (it->kind != CBR_BYTES)
+		return wrong(r, key, nullable ? "a byte string or null" : "a byte string");
+	if (it->len < min || it->len > max)
+		return cr_fail(r->e, "%s message: field '%s' has %zu bytes, allowed %zu to %zu", r->type, key, it->len, min,
+			       max);
+	*p = it->p;
+	*n = it->len;
+	return 0;
+}
+
+static int rd_stream(struct rd *r, enum wire_stream *s)
+{
+	char name[8];
+	if (rd_text(r, "stream", name, sizeof name - 1))
+		return -1;
+	if (!strcmp(name, "src"))
+		*s = WIRE_SRC;
+	else if (!strcmp(name, "deps"))
+		*s = WIRE_DEPS;
+	else
+		return wrong(r, "stream", "\"src\" or \"deps\"");
+	return 0;
+}
+
+static int rd_no_unknown(struct rd *r)
+{
+	CBR_MAP_FOREACH(r->d, r->map, k, v) {
+		int known = cbr_text_is(r->d, k, "v") || cbr_text_is(r->d, k, "t");
+		(void)v;
+		for (size_t j = 0; j < r->nused && !known; j++)
+			known = cbr_text_is(r->d, k, r->used[j]);
+		if (!known) {
+			if (r->d->items[k].kind == CBR_TEXT)
+				return cr_fail(r->e, "%s message: unknown field '%.*s'", r->type, (int)(r->d->items[k].len > 64 ? 64 : r->d->items[k].len),
+					       (const char *)r->d->items[k].p);
+			return cr_fail(r->e, "%s message: a key that is not a text string", r->type);
+		}
+	}
+	return 0;
+}
+
+static char *dup_text(const struct cbr_item *it)
+{
+	char *s = malloc(it->len + 1);
+	if (s) {
+		memcpy(s, it->p, it->len);
+		s[it->len] = 0;
+	}
+	return s;
+}
+
+static void free_request(struct wire_msg *m)
+{
+	if (m->type != WIRE_REQUEST)
+		return;
+	for (size_t i = 0; i < m->u.request.argc; i++)
+		free(m->u.request.argv[i]);
+	for (size_t i = 0; i < m->u.request.noutputs; i++)
+		free(m->u.request.outputs[i]);
+	m->u.request.argc = m->u.request.noutputs = 0;
+}
+
+static int decode_request(struct rd *r, struct wire_request *q)
+{
+	const struct cbr_doc *d = r->d;
+	size_t a = rd_find(r, "argv"), o, lim, total = 0;
+	struct rd lr;
+	if (a == CBR_NONE)
+		return missing(r, "argv");
+	if (d->items[a].kind != CBR_ARRAY || d->items[a].v < 1 || d->items[a].v > WIRE_MAX_ARGS)
+		return wrong(r, "argv", "an array of 1 to 256 text strings");
+	CBR_ARRAY_FOREACH(d, a, i) {
+		if (d->items[i].kind != CBR_TEXT || d->items[i].len > WIRE_MAX_ARG || memchr(d->items[i].p, 0, d->items[i].len))
+			return cr_fail(r->e, "request message: argv[%zu] must be a text string of at most %d bytes without NUL",
+				       q->argc, WIRE_MAX_ARG);
+		total += d->items[i].len + 1;
+		if (total > WIRE_MAX_ARGV_BYTES)
+			return cr_fail(r->e, "request message: argv exceeds %d bytes in total", WIRE_MAX_ARGV_BYTES);
+		if (!(q->argv[q->argc++] = dup_text(&d->items[i])))
+			return cr_fail(r->e, "out of memory");
+	}
+	o = rd_find(r, "outputs");
+	if (o == CBR_NONE)
+		return missing(r, "outputs");
+	if (d->items[o].kind != CBR_ARRAY || d->items[o].v < 1 || d->items[o].v > WIRE_MAX_OUTPUTS)
+		return wrong(r, "outputs", "an array of 1 to 64 paths");
+	CBR_ARRAY_FOREACH(d, o, i) {
+		char what[32];
+		if (d->items[i].kind != CBR_TEXT || d->items[i].len > WIRE_MAX_PATH || memchr(d->items[i].p, 0, d->items[i].len))
+			return cr_fail(r->e, "request message: outputs[%zu] must be a path", q->noutputs);
+		if (!(q->outputs[q->noutputs] = dup_text(&d->items[i])))
+			return cr_fail(r->e, "out of memory");
+		snprintf(what, sizeof what, "outputs[%zu]", q->noutputs);
+		q->noutputs++;
+		if (wire_check_path(q->outputs[q->noutputs - 1], what, r->e))
+			return -1;
+		for (size_t j = 0; j + 1 < q->noutputs; j++)
+			if (!strcmp(q->outputs[j], q->outputs[q->noutputs - 1]))
+				return cr_fail(r->e, "request message: output '%s' listed twice", q->outputs[j]);
+	}
+	if (rd_uint(r, "sde", UINT32_MAX, &q->sde))
+		return -1;
+	{
+		const uint8_t *p;
+		size_t n;
+		if (rd_bytes(r, "nonce", 0, WIRE_MAX_NONCE, 0, &p, &n))
+			return -1;
+		memcpy(q->nonce, p, n);
+		q->nonce_len = n;
+	}
+	lim = rd_find(r, "limits");
+	if (lim == CBR_NONE)
+		return missing(r, "limits");
+	if (d->items[lim].kind != CBR_MAP)
+		return wrong(r, "limits", "a map");
+	lr = (struct rd){d, lim, "request message: limits", {0}, 0, r->e};
+	if (rd_uint(&lr, "timeout_s", 86400, &q->limits.timeout_s) || rd_uint(&lr, "memory_mb", UINT32_MAX, &q->limits.memory_mb) ||
+	    rd_uint(&lr, "pids", UINT32_MAX, &q->limits.pids) || rd_uint(&lr, "source_mb", UINT32_MAX, &q->limits.source_mb) ||
+	    rd_uint(&lr, "files", UINT32_MAX, &q->limits.files) || rd_uint(&lr, "output_mb", UINT32_MAX, &q->limits.output_mb))
+		return -1;
+	if (q->limits.timeout_s < 1)
+		return cr_fail(r->e, "request message: limits.timeout_s must be at least 1");
+	return rd_no_unknown(&lr);
+}
+
+static int decode_entry(struct rd *r, struct wire_entry *x)
+{
+	char type[8];
+	if (rd_stream(r, &x->stream) || rd_text(r, "path", x->path, WIRE_MAX_PATH) ||
+	    rd_text(r, "type", type, sizeof type - 1) || rd_uint(r, "size", UINT64_MAX, &x->size) ||
+	    rd_bool(r, "exec", &x->exec))
+		return -1;
+	if (!strcmp(type, "file"))
+		x->type = WIRE_FILE;
+	else if (!strcmp(type, "dir"))
+		x->type = WIRE_DIR;
+	else if (!strcmp(type, "symlink"))
+		x->type = WIRE_SYMLINK;
+	else
+		return wrong(r, "type", "\"file\", \"dir\" or \"symlink\"");
+	if (x->type == WIRE_SYMLINK) {
+		if (rd_text(r, "target", x->target, WIRE_MAX_PATH))
+			return -1;
+		if (!x->target[0])
+			return cr_fail(r->e, "entry message: symlink '%s' has an empty target", x->path);
+	}
+	if (x->type != WIRE_FILE && (x->size || x->exec))
+		return cr_fail(r->e, "entry message: %s '%s' must have size 0 and exec false", type, x->path);
+	return wire_check_path(x->path, "entry", r->e);
+}
+
+int wire_decode(const uint8_t *body, size_t len, struct wire_msg *m, struct cr_err *e)
+{
+	static const struct cbr_limits lim = {WIRE_MAX_ARGS + WIRE_MAX_OUTPUTS + 64, 4};
+	struct cbr_doc d;
+	struct rd r;
+	char t[16];
+	uint64_t v;
+	int rc = -1;
+
+	memset(&m->u, 0, sizeof m->u);
+	if (cbr_parse(body, len, &lim, "message", &d, e))
+		return -1;
+	r = (struct rd){&d, 0, "message", {0}, 0, e};
+	if (d.items[0].kind != CBR_MAP) {
+		cr_fail(e, "message: not a CBOR map");
+		goto out;
+	}
+	if (rd_uint(&r, "v", UINT32_MAX, &v))
+		goto out;
+	if (v != WIRE_VERSION) {
+		cr_fail(e, "message: protocol version %llu, this side speaks %d", (unsigned long long)v, WIRE_VERSION);
+		goto out;
+	}
+	if (rd_text(&r, "t", t, sizeof t - 1))
+		goto out;
+	for (m->type = 0; (size_t)m->type < NTYPES && strcmp(t, type_names[m->type]); m->type++) {
+	}
+	if ((size_t)m->type == NTYPES) {
+		cr_fail(e, "message: unknown type '%s'", t);
+		goto out;
+	}
+	r = (struct rd){&d, 0, wire_type_name(m->type), {0}, 0, e};
+	switch (m->type) {
+	case WIRE_REQUEST:
+		if (decode_request(&r, &m->u.request))
+			goto out;
+		break;
+	case WIRE_ENTRY:
+		if (decode_entry(&r, &m->u.entry))
+			goto out;
+		break;
+	case WIRE_DATA:
+	case WIRE_LOG:
+		if (rd_bytes(&r, "d", 1, m->type == WIRE_DATA ? WIRE_MAX_CHUNK : WIRE_MAX_LOG_CHUNK, 0, &m->u.data.p,
+			     &m->u.data.n))
+			goto out;
+		break;
+	case WIRE_END:
+		if (rd_stream(&r, &m->u.end.stream) || rd_uint(&r, "files", UINT64_MAX, &m->u.end.files) ||
+		    rd_uint(&r, "bytes", UINT64_MAX, &m->u.end.bytes))
+			goto out;
+		break;
+	case WIRE_ACCEPTED: {
+		struct wire_accepted *a = &m->u.accepted;
+		const uint8_t *p1, *p2;
+		size_t n1, n2;
+		if (rd_stream(&r, &a->stream) || rd_uint(&r, "files", UINT64_MAX, &a->files) ||
+		    rd_uint(&r, "bytes", UINT64_MAX, &a->bytes) || rd_bytes(&r, "tree_sha1", 20, 20, 0, &p1, &n1) ||
+		    rd_bytes(&r, "tree_sha256", 32, 32, 0, &p2, &n2))
+			goto out;
+		memcpy(a->tree_sha1, p1, 20);
+		memcpy(a->tree_sha256, p2, 32);
+		break;
+	}
+	case WIRE_ARTIFACT:
+		if (rd_text(&r, "path", m->u.artifact.path, WIRE_MAX_PATH) ||
+		    rd_uint(&r, "size", UINT64_MAX, &m->u.artifact.size) || rd_bool(&r, "exec", &m->u.artifact.exec) ||
+		    wire_check_path(m->u.artifact.path, "artifact", e))
+			goto out;
+		break;
+	case WIRE_RESULT: {
+		struct wire_result *x = &m->u.result;
+		if (rd_text(&r, "status", x->status, sizeof x->status - 1) ||
+		    rd_opt_uint(&r, "exit_code", &x->has_exit_code, &x->exit_code) ||
+		    rd_opt_uint(&r, "signal", &x->has_signal, &x->signal) ||
+		    rd_text(&r, "detail", x->detail, sizeof x->detail - 1) || rd_uint(&r, "wall_ms", UINT64_MAX, &x->wall_ms) ||
+		    rd_bytes(&r, "bundle", 1, WIRE_MAX_BUNDLE, 1, &x->bundle, &x->bundle_len))
+			goto out;
+		break;
+	}
+	case WIRE_ERROR:
+		if (rd_text(&r, "code", m->u.error.code, sizeof m->u.error.code - 1) ||
+		    rd_text(&r, "message", m->u.error.message, sizeof m->u.error.message - 1))
+			goto out;
+		break;
+	}
+	rc = rd_no_unknown(&r);
+out:
+	cbr_free(&d);
+	if (rc)
+		free_request(m);
+	return rc;
+}
+
+void wire_msg_free(struct wire_msg *m)
+{
+	free_request(m);
+	free(m->frame);
+	m->frame = NULL;
+}
+
+/* ---------------------------------------------------------------- frames */
+
+static int write_frame(int fd, const uint8_t *body, size_t len, struct cr_err *e)
+{
+	uint8_t hdr[4] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8), (uint8_t)len};
+	if (cr_write_all(fd, hdr, 4) || cr_write_all(fd, body, len))
+		return cr_failp(e, "send");
+	return 0;
+}
+
+int wire_send(int fd, const struct wire_msg *m, struct cr_err *e)
+{
+	struct cr_buf b;
+	int rc;
+	cr_buf_init(&b, WIRE_MAX_FRAME);
+	rc = wire_encode(m, &b, e) || write_frame(fd, b.p, b.len, e) ? -1 : 0;
+	cr_buf_free(&b);
+	return rc;
+}
+
+int wire_send_data(int fd, enum wire_type t, const void *p, size_t n, struct cr_err *e)
+{
+	/* The map head, the key and the byte-string head are encoded here; the
+	 * payload goes straight from the caller's buffer (no copy). */
+	struct cr_buf b;
+	struct cbor_w w;
+	uint8_t hdr[4];
+	int rc = -1;
+	if (n == 0 || n > (t == WIRE_LOG ? WIRE_MAX_LOG_CHUNK : WIRE_MAX_CHUNK))
+		return cr_fail(e, "internal: %s chunk of %zu bytes", wire_type_name(t), n);
+	cr_buf_init(&b, 64);
+	cw_init(&w, &b);
+	head(&w, 1, t);
+	cw_text(&w, "d");
+	cw_bytes_head(&w, n);
+	if (cw_finish(&w, e) == 0) {
+		size_t len = b.len + n;
+		hdr[0] = (uint8_t)(len >> 24);
+		hdr[1] = (uint8_t)(len >> 16);
+		hdr[2] = (uint8_t)(len >> 8);
+		hdr[3] = (uint8_t)len;
+		if (cr_write_all(fd, hdr, 4) || cr_write_all(fd, b.p, b.len) || cr_write_all(fd, p, n))
+			cr_failp(e, "send");
+		else
+			rc = 0;
+	}
+	cr_buf_free(&b);
+	return rc;
+}
+
+int wire_send_error(int fd, const char *code, const char *message, struct cr_err *e)
+{
+	struct wire_msg m;
+	memset(&m, 0, sizeof m);
+	m.type = WIRE_ERROR;
+	snprintf(m.u.error.code, sizeof m.u.error.code, "%s", code);
+	snprintf(m.u.error.message, sizeof m.u.error.message, "%s", message);
+	return wire_send(fd, &m, e);
+}
+
+int wire_recv(int fd, struct wire_msg *m, struct cr_err *e)
+{
+	uint8_t hdr[4];
+	uint32_t len;
+	long r;
+	memset(m, 0, sizeof *m);
+	r = cr_read_full(fd, hdr, 4);
+	if (r == 0)
+		return 1;
+	if (r < 0)
+		return errno == EAGAIN || errno == EWOULDBLOCK ? cr_fail(e, "receive: timed out")
+		       : errno == EPIPE			       ? cr_fail(e, "receive: connection closed inside a frame header")
+							       : cr_failp(e, "receive");
+	len = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];
+	if (len == 0 || len > WIRE_MAX_FRAME)
+		return cr_fail(e, "receive: frame length %u outside 1..%u", len, WIRE_MAX_FRAME);
+	m->frame = malloc(len);
+	if (!m->frame)
+		return cr_fail(e, "out of memory");
+	r = cr_read_full(fd, m->frame, len);
+	if (r != (long)len) {
+		int saved = errno;
+		free(m->frame);
+		m->frame = NULL;
+		errno = saved;
+		return errno == EAGAIN || errno == EWOULDBLOCK ? cr_fail(e, "receive: timed out inside a frame")
+							       : cr_fail(e, "receive: connection closed inside a %u-byte frame", len);
+	}
+	if (wire_decode(m->frame, len, m, e)) {
+		free(m->frame);
+		m->frame = NULL;
+		return -1;
+	}
+	return 0;
+}

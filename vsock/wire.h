@@ -1,0 +1,139 @@
+/* The build wire protocol (vsock/README.md): framed CBOR messages between a
+ * client (`cleanroom build`) and the build agent in the enclave. One encoder
+ * and one decoder serve both ends; every length and count is bounded, and a
+ * decoded message has been checked field by field. */
+#ifndef CLEANROOM_WIRE_H
+#define CLEANROOM_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util.h"
+
+#define WIRE_VERSION 1
+#define WIRE_PORT 5000
+#define WIRE_MAX_FRAME (1u << 20)
+#define WIRE_MAX_CHUNK 262144u
+#define WIRE_MAX_LOG_CHUNK 65536u
+#define WIRE_MAX_PATH 4096
+#define WIRE_MAX_ARGS 256
+#define WIRE_MAX_ARG 4096
+#define WIRE_MAX_ARGV_BYTES 65536
+#define WIRE_MAX_OUTPUTS 64
+#define WIRE_MAX_NONCE 64
+#define WIRE_MAX_BUNDLE (WIRE_MAX_FRAME - 4096)
+#define WIRE_MAX_MESSAGE 1024
+
+enum wire_type {
+	WIRE_REQUEST,
+	WIRE_ENTRY,
+	WIRE_DATA,
+	WIRE_END,
+	WIRE_ACCEPTED,
+	WIRE_LOG,
+	WIRE_ARTIFACT,
+	WIRE_RESULT,
+	WIRE_ERROR,
+};
+
+enum wire_stream { WIRE_SRC, WIRE_DEPS };
+enum wire_entry_type { WIRE_FILE, WIRE_DIR, WIRE_SYMLINK };
+
+struct wire_limits {
+	uint64_t timeout_s, memory_mb, pids, source_mb, files, output_mb;
+};
+
+struct wire_request {
+	char *argv[WIRE_MAX_ARGS + 1]; /* NULL-terminated */
+	size_t argc;
+	char *outputs[WIRE_MAX_OUTPUTS];
+	size_t noutputs;
+	uint64_t sde;
+	uint8_t nonce[WIRE_MAX_NONCE];
+	size_t nonce_len;
+	struct wire_limits limits;
+};
+
+struct wire_entry {
+	enum wire_stream stream;
+	enum wire_entry_type type;
+	char path[WIRE_MAX_PATH + 1];
+	uint64_t size;
+	int exec;
+	char target[WIRE_MAX_PATH + 1];
+};
+
+struct wire_end {
+	enum wire_stream stream;
+	uint64_t files, bytes;
+};
+
+struct wire_accepted {
+	enum wire_stream stream;
+	uint64_t files, bytes;
+	uint8_t tree_sha1[20], tree_sha256[32];
+};
+
+struct wire_artifact {
+	char path[WIRE_MAX_PATH + 1];
+	uint64_t size;
+	int exec;
+};
+
+struct wire_result {
+	char status[32];      /* ok, failed, timeout, limit, missing-output */
+	int has_exit_code, has_signal;
+	uint64_t exit_code, signal;
+	char detail[WIRE_MAX_MESSAGE];
+	uint64_t wall_ms;
+	const uint8_t *bundle; /* NULL when absent */
+	size_t bundle_len;
+};
+
+struct wire_error {
+	char code[32];        /* protocol, refused, limit, busy, internal */
+	char message[WIRE_MAX_MESSAGE];
+};
+
+struct wire_msg {
+	enum wire_type type;
+	union {
+		struct wire_request request;
+		struct wire_entry entry;
+		struct wire_end end;
+		struct wire_accepted accepted;
+		struct wire_artifact artifact;
+		struct wire_result result;
+		struct wire_error error;
+		struct {
+			const uint8_t *p; /* DATA and LOG: points into the frame */
+			size_t n;
+		} data;
+	} u;
+	uint8_t *frame; /* owned: the received frame body */
+};
+
+const char *wire_type_name(enum wire_type t);
+const char *wire_stream_name(enum wire_stream s);
+
+/* Encode a message body (CBOR). */
+int wire_encode(const struct wire_msg *m, struct cr_buf *out, struct cr_err *e);
+/* Decode and validate a body; m points into body for DATA/LOG/bundle, so
+ * body must outlive m (wire_recv arranges that). */
+int wire_decode(const uint8_t *body, size_t len, struct wire_msg *m, struct cr_err *e);
+void wire_msg_free(struct wire_msg *m);
+
+/* Write one frame. */
+int wire_send(int fd, const struct wire_msg *m, struct cr_err *e);
+/* DATA or LOG from a buffer, without building a message. */
+int wire_send_data(int fd, enum wire_type t, const void *p, size_t n, struct cr_err *e);
+int wire_send_error(int fd, const char *code, const char *message, struct cr_err *e);
+/* Read and decode one frame. Returns 0, 1 on a clean end of stream before
+ * the first byte of a frame, or -1 with e (a socket timeout set by the caller
+ * with SO_RCVTIMEO reads as "timed out"). */
+int wire_recv(int fd, struct wire_msg *m, struct cr_err *e);
+
+/* A relative path as the protocol allows it (see vsock/README.md). */
+int wire_check_path(const char *path, const char *what, struct cr_err *e);
+
+#endif
