@@ -1,0 +1,41 @@
+# The enclave kernel (Linux 6.12 from Debian's linux-source-6.12) and the
+# guest NSM shim nsm.ko, built reproducibly by kernel-config/build.sh and
+# cached under $(CACHE)/kernel/<key of all inputs>/, so a clean clone reuses
+# the cached build instead of spending ~8 minutes on it.
+#
+#   make kernel          $(B)/kernel/bzImage   the enclave kernel (x86_64)
+#                        $(B)/kernel/config    its full .config
+#                        $(B)/kernel/nsm.ko    the guest NSM shim (nsm/kmod/)
+#                        $(B)/kernel/build     link to the prepared kernel tree:
+#                                              make -C $(B)/kernel/build M=DIR modules
+#   make kernel-boot     boot it in QEMU microvm with a busybox initramfs (the
+#                        kernel-boot check suite)
+
+APT_PKGS += linux-source-6.12 bc flex bison libelf-dev libssl-dev kmod cpio \
+            busybox-static qemu-system-x86
+
+KERNEL_DIR     := $(B)/kernel
+KERNEL_OUTPUTS := $(KERNEL_DIR)/bzImage $(KERNEL_DIR)/config $(KERNEL_DIR)/nsm.ko
+KERNEL_INPUTS  := kernel-config/build.sh kernel-config/x86_64.config \
+                  $(sort $(wildcard nsm/kmod/*.[ch])) nsm/kmod/Kbuild $(wildcard /usr/src/linux-source-6.12.tar.xz)
+
+.PHONY: kernel kernel-boot
+kernel: $(KERNEL_OUTPUTS)
+
+$(KERNEL_OUTPUTS) &: $(KERNEL_INPUTS) | deps-apt
+	@kernel-config/build.sh install $(KERNEL_DIR) $(CACHE)
+
+# The in-guest checker of the kernel-boot suite (static musl).
+KERNEL_PROBE := $(KERNEL_DIR)/kernel-boot-probe
+$(KERNEL_PROBE): tests/qemu/kernel_boot_probe.c $(B)/musl/libcleanroom.a | $(B)/deps/musl/.done
+	@mkdir -p $(@D)
+	@echo "  CC      $@"
+	@$(MUSL_CC) $(CSTD) $(WARN) $(VARIANT_CFLAGS_musl) $(INC) -I$(B)/deps/musl/include \
+	    $(VARIANT_LDFLAGS_musl) -o $@ $< $(B)/musl/libcleanroom.a
+
+KERNEL_BOOT_SUITE := 'kernel-boot=tests/qemu/kernel-boot.sh $(KERNEL_DIR) $(KERNEL_PROBE)'
+kernel-boot: deps $(KERNEL_OUTPUTS) $(KERNEL_PROBE)
+	@tests/run.sh $(KERNEL_BOOT_SUITE)
+
+CHECK_DEPS   += $(KERNEL_OUTPUTS) $(KERNEL_PROBE)
+CHECK_SUITES += $(KERNEL_BOOT_SUITE)

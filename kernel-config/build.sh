@@ -1,0 +1,142 @@
+#!/bin/bash
+# Build the enclave kernel and the guest NSM shim, reproducibly, with a cache.
+#
+#   build.sh key                  print the cache key (SHA-256 of every input)
+#   build.sh tree DIR             build from scratch in DIR (DIR/linux is the
+#                                 kernel tree; DIR/{bzImage,config,nsm.ko} the
+#                                 results). Used by `install` and to test that
+#                                 two builds in different places give the same bytes.
+#   build.sh install OUT CACHE    make OUT/{bzImage,config,nsm.ko} and the link
+#                                 OUT/build -> the prepared kernel tree, building
+#                                 into CACHE/kernel/<key>/ only if that is missing.
+#
+# Inputs (all in the key): the linux-source tarball, the compiler and linker
+# versions, the config fragment, the shim sources and this script. Outputs
+# depend on nothing else: the build time, user and host are fixed, and no
+# absolute path reaches the binaries.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(dirname "$HERE")
+SRC_TAR=${LINUX_SOURCE_TAR:-/usr/src/linux-source-6.12.tar.xz}
+SRC_PKG=linux-source-6.12
+ARCH=x86_64
+FRAGMENT=$HERE/$ARCH.config
+KMOD_DIR=$ROOT/nsm/kmod
+KEEP_ENTRIES=3          # cache entries kept; older ones are pruned
+
+die() { echo "kernel: $*" >&2; exit 1; }
+
+# The files that go into the build, relative to ROOT, in a fixed order.
+input_files() {
+	(cd "$ROOT" && printf '%s\n' kernel-config/build.sh "kernel-config/$ARCH.config" \
+		$(find nsm/kmod -type f \( -name '*.[ch]' -o -name Kbuild \) | LC_ALL=C sort))
+}
+
+cache_key() {
+	[ -f "$SRC_TAR" ] || die "$SRC_TAR is missing (install $SRC_PKG)"
+	{
+		echo "package $SRC_PKG $(dpkg-query -W -f='${Version}' "$SRC_PKG" 2>/dev/null || echo unknown)"
+		echo "tarball $(sha256sum <"$SRC_TAR" | cut -d' ' -f1)"
+		echo "cc $(gcc --version | head -n1)"
+		echo "ld $(ld --version | head -n1)"
+		echo "arch $ARCH"
+		input_files | while read -r f; do
+			echo "file $f $(sha256sum <"$ROOT/$f" | cut -d' ' -f1)"
+		done
+	} | sha256sum | cut -c1-16
+}
+
+# The environment every kernel make runs in: nothing of this machine or moment.
+kmake() {
+	env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/ LC_ALL=C TZ=UTC \
+		KBUILD_BUILD_TIMESTAMP='Thu Jan  1 00:00:00 UTC 1970' \
+		KBUILD_BUILD_USER=cleanroom KBUILD_BUILD_HOST=cleanroom KBUILD_BUILD_VERSION=1 \
+		make -s -j"$(nproc)" ARCH=x86 "$@"
+}
+
+# Fail if any line of the fragment did not survive olddefconfig.
+check_config() { # check_config FRAGMENT DOTCONFIG
+	local bad=0 line name val
+	while IFS= read -r line; do
+		case "$line" in ''|'#'*) continue ;; esac
+		name=${line%%=*} val=${line#*=}
+		if [ "$val" = n ]; then
+			grep -q "^$name=" "$2" && { echo "kernel: $name=n did not take: $(grep "^$name=" "$2")" >&2; bad=1; }
+		elif ! grep -qxF "$line" "$2"; then
+			echo "kernel: $line did not take (got: $(grep -E "^(# )?$name[= ]" "$2" || echo absent))" >&2
+			bad=1
+		fi
+	done <"$1"
+	return $bad
+}
+
+cmd_tree() {
+	local dir=$1 t0 t1
+	t0=$(date +%s)
+	rm -rf "$dir"
+	mkdir -p "$dir/linux"
+	dir=$(cd "$dir" && pwd)
+	echo "  KERNEL  unpacking $SRC_TAR"
+	tar -xf "$SRC_TAR" -C "$dir/linux" --strip-components=1
+	echo "  KERNEL  tinyconfig + kernel-config/$ARCH.config"
+	kmake -C "$dir/linux" tinyconfig >/dev/null
+	(cd "$dir/linux" && env -i PATH=/usr/bin:/bin ARCH=x86 \
+		scripts/kconfig/merge_config.sh -m .config "$FRAGMENT" >/dev/null)
+	kmake -C "$dir/linux" olddefconfig >/dev/null
+	check_config "$FRAGMENT" "$dir/linux/.config" || die "config fragment not applied (see above)"
+	echo "  KERNEL  building bzImage and modules in $dir/linux (several minutes)"
+	# `modules` also writes Module.symvers, which out-of-tree modules link against.
+	kmake -C "$dir/linux" bzImage modules
+	echo "  KERNEL  building nsm.ko (guest NSM shim)"
+	mkdir -p "$dir/kmod"
+	cp "$KMOD_DIR"/*.c "$KMOD_DIR"/Kbuild "$dir/kmod/"
+	kmake -C "$dir/linux" M="$dir/kmod" modules
+	cp "$dir/linux/arch/x86/boot/bzImage" "$dir/bzImage"
+	cp "$dir/linux/.config" "$dir/config"
+	cp "$dir/kmod/nsm.ko" "$dir/nsm.ko"
+	t1=$(date +%s)
+	echo "  KERNEL  done in $((t1 - t0)) s: bzImage $(stat -c %s "$dir/bzImage") bytes, nsm.ko $(stat -c %s "$dir/nsm.ko") bytes"
+}
+
+# Keep the newest KEEP_ENTRIES finished entries; drop the rest and any
+# unfinished ones nobody is building (the lock tells).
+prune_cache() { # prune_cache KERNEL_CACHE_DIR CURRENT_KEY
+	local d n=0
+	for d in $(ls -1dt "$1"/*/ 2>/dev/null); do
+		d=${d%/}
+		[ "$(basename "$d")" = "$2" ] && continue
+		if [ -f "$d/.done" ] && [ $((n += 1)) -lt "$KEEP_ENTRIES" ]; then continue; fi
+		( flock -n 9 || exit 0; rm -rf "$d" ) 9>"$d.lock"
+		rm -f "$d.lock"
+	done
+}
+
+cmd_install() {
+	local out=$1 cache=$2 key entry
+	key=$(cache_key)
+	mkdir -p "$cache/kernel" "$out"
+	entry=$cache/kernel/$key
+	# One build per key even when several make runs ask at once.
+	exec 9>"$entry.lock"
+	flock 9
+	if [ -f "$entry/.done" ]; then
+		echo "  KERNEL  cached: $entry"
+	else
+		cmd_tree "$entry" 2>&1 | tee "$cache/kernel/$key.log" || die "build failed (log: $cache/kernel/$key.log)"
+		touch "$entry/.done"
+	fi
+	for f in bzImage config nsm.ko; do
+		cp "$entry/$f" "$out/$f.tmp" && mv "$out/$f.tmp" "$out/$f"
+	done
+	ln -sfn "$entry/linux" "$out/build"
+	exec 9>&-
+	prune_cache "$cache/kernel" "$key"
+}
+
+case "${1:-}" in
+key) cache_key ;;
+tree) [ $# -eq 2 ] || die "usage: build.sh tree DIR"; cmd_tree "$2" ;;
+install) [ $# -eq 3 ] || die "usage: build.sh install OUT CACHE"; cmd_install "$2" "$3" ;;
+*) die "usage: build.sh key | tree DIR | install OUT CACHE" ;;
+esac

@@ -1,0 +1,105 @@
+#!/bin/bash
+# kernel-boot: boot the enclave kernel in QEMU microvm (TCG) with a tiny
+# busybox initramfs and check, from inside the guest, what the enclave needs:
+# filesystems, cgroup v2 controllers, namespaces, seccomp, vsock, and the NSM
+# shim nsm.ko (its /dev/nsm node and every errno of its ioctl). The guest
+# powers off and QEMU must exit by itself. Boots twice: plain, and with the
+# shared-memory flags vhost-user backends need.
+#
+#   tests/qemu/kernel-boot.sh KERNEL_DIR PROBE
+#     KERNEL_DIR  holds bzImage and nsm.ko (make kernel: build/kernel)
+#     PROBE       static in-guest checker (tests/qemu/kernel_boot_probe.c)
+#
+# Prints ok/not ok lines; guest lines are prefixed "guest:". Environment:
+# KERNEL_BOOT_TIMEOUT (s, default 180) bounds each boot.
+set -u
+KDIR=${1:?usage: kernel-boot.sh KERNEL_DIR PROBE}
+PROBE=${2:?usage: kernel-boot.sh KERNEL_DIR PROBE}
+TIMEOUT=${KERNEL_BOOT_TIMEOUT:-180}
+BUSYBOX=/bin/busybox
+QEMU=qemu-system-x86_64
+
+for f in "$KDIR/bzImage" "$KDIR/nsm.ko" "$PROBE" "$BUSYBOX"; do
+	[ -f "$f" ] || { echo "not ok - inputs: $f is missing"; exit 1; }
+done
+command -v $QEMU >/dev/null || { echo "not ok - inputs: $QEMU not installed"; exit 1; }
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# The guest's /init: every check prints one ok/not ok line on the console.
+cat >"$tmp/init.sh" <<'EOF'
+#!/bin/busybox sh
+/bin/busybox mkdir -p /proc /sys /dev /tmp
+/bin/busybox mount -t proc proc /proc
+/bin/busybox --install -s /bin
+export PATH=/bin
+automount=no
+grep -q '^[^ ]* /dev devtmpfs' /proc/mounts && automount=yes
+[ $automount = yes ] || mount -t devtmpfs dev /dev
+exec </dev/console >/dev/console 2>&1
+echo "KBOOT init started (devtmpfs automounted: $automount)"
+t() { name=$1; shift; if "$@" >/tmp/out 2>&1; then echo "ok - $name"; else echo "not ok - $name: $(head -c 200 /tmp/out | tr '\n' ' ')"; fi; }
+mount -t sysfs sysfs /sys
+for fs in cgroup2 tmpfs devtmpfs proc sysfs; do
+	t "filesystem $fs" grep -qw "$fs" /proc/filesystems
+done
+t "tmpfs mounts" mount -t tmpfs tmp /tmp
+t "cgroup2 mounts" mount -t cgroup2 cgroup2 /sys/fs/cgroup
+for c in memory pids; do
+	t "cgroup2 controller $c" grep -qw $c /sys/fs/cgroup/cgroup.controllers
+done
+t "namespaces mount,pid,net,ipc,uts,user" unshare -m -p -n -i -u -U -f -r true
+t "sysctl: seccomp actions listed" grep -qw errno /proc/sys/kernel/seccomp/actions_avail
+/probe seccomp || echo "not ok - probe seccomp: exit status $?"
+t "/dev/vsock exists" test -c /dev/vsock
+t "no network card (only lo)" sh -c '[ "$(ls /sys/class/net)" = lo ]'
+t "insmod nsm.ko" insmod /nsm.ko
+/probe errors || echo "not ok - probe errors: exit status $?"
+t "rmmod nsm" rmmod nsm
+t "insmod nsm.ko cid=1 port=9100" insmod /nsm.ko cid=1 port=9100
+/probe loopback 9100 || echo "not ok - probe loopback: exit status $?"
+echo "KBOOT done"
+poweroff -f
+EOF
+
+# Two archives concatenated, like an EIF's ramdisks: the first uncompressed
+# (what nitro-cli writes), the second gzip.
+mkdir -p "$tmp/r0/bin" "$tmp/r0/dev" "$tmp/r1"
+cp "$BUSYBOX" "$tmp/r0/bin/busybox"
+install -m 0755 "$tmp/init.sh" "$tmp/r0/init"
+install -m 0755 "$PROBE" "$tmp/r1/probe"
+install -m 0644 "$KDIR/nsm.ko" "$tmp/r1/nsm.ko"
+(cd "$tmp/r0" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$tmp/initrd"
+(cd "$tmp/r1" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -n >>"$tmp/initrd"
+
+# Under TCG a busy host can stall early TSC calibration; tell the kernel the rate.
+khz=$(awk -F: '/^cpu MHz/ { printf "%d", $2 * 1000; exit }' /proc/cpuinfo)
+cmdline="console=ttyS0 reboot=k panic=1 pci=off${KERNEL_BOOT_QUIET- quiet}${khz:+ tsc_early_khz=$khz}"
+
+boot() { # boot NAME EXTRA-QEMU-ARGS...
+	local name=$1 log=$tmp/console-$1.log t0 t1 rc
+	shift
+	t0=$(date +%s.%N)
+	timeout "$TIMEOUT" $QEMU -M microvm -m 256M -nographic -no-reboot \
+		-kernel "$KDIR/bzImage" -initrd "$tmp/initrd" -append "$cmdline" "$@" \
+		</dev/null >"$log" 2>&1
+	rc=$?
+	t1=$(date +%s.%N)
+	tr -d '\r' <"$log" | sed -n -E "s/^(ok|not ok|skip) - /\1 - guest ($name): /p"
+	if [ $rc -eq 0 ]; then echo "ok - $name: QEMU exited by itself after power-off"
+	elif [ $rc -eq 124 ]; then echo "not ok - $name: QEMU still running after ${TIMEOUT} s"
+	else echo "not ok - $name: QEMU exited with status $rc: $(grep -v '^\(ok\|not ok\)' "$log" | tail -n 3 | tr '\n' ' ')"
+	fi
+	if grep -q '^KBOOT init started' "$log" && grep -q '^KBOOT done' "$log"; then
+		echo "ok - $name: /init ran to the end"
+	else
+		echo "not ok - $name: /init did not finish; console tail: $(tail -n 5 "$log" | tr '\r\n' '  ')"
+	fi
+	awk -v a="$t0" -v b="$t1" -v n="$name" 'BEGIN { printf "# %s: boot to power-off %.2f s wall (TCG)\n", n, b - a }'
+	[ -n "${KERNEL_BOOT_KEEP_LOG:-}" ] && cp "$log" "$KERNEL_BOOT_KEEP_LOG.$name"
+	return 0
+}
+
+boot plain
+boot memfd -object memory-backend-memfd,id=mem,size=256M,share=on -numa node,memdev=mem
