@@ -15,7 +15,7 @@ static int need(const struct cbr_doc *d, const char *key, enum cbr_kind kind, si
 	if (*v == CBR_NONE)
 		return cr_fail(e, "payload: missing \"%s\"", key);
 	if (d->items[*v].kind != kind)
-		return cr_fail(e, "payload: \"%s\" must be a %s, not a %s", key, cbr_kind_name(kind),
+		return cr_fail(e, "payload: \"%s\" must be %s, not %s", key, cbr_kind_name(kind),
 			       cbr_kind_name(d->items[*v].kind));
 	return 0;
 }
@@ -23,7 +23,7 @@ static int need(const struct cbr_doc *d, const char *key, enum cbr_kind kind, si
 static int der_bytes(const struct cbr_item *it, const char *what, struct att_bytes *out, struct cr_err *e)
 {
 	if (it->kind != CBR_BYTES)
-		return cr_fail(e, "payload: %s must be a byte string, not a %s", what, cbr_kind_name(it->kind));
+		return cr_fail(e, "payload: %s must be a byte string, not %s", what, cbr_kind_name(it->kind));
 	if (it->len < 1 || it->len > ATT_CERT_MAX)
 		return cr_fail(e, "payload: %s is %zu bytes (allowed 1..%d)", what, it->len, ATT_CERT_MAX);
 	out->p = it->p;
@@ -40,12 +40,12 @@ static int decode_pcrs(const struct cbr_doc *d, size_t m, struct att_doc *doc, s
 		const struct cbr_item *key = &d->items[k], *val = &d->items[v];
 		struct att_pcr *p = &doc->pcrs[doc->n_pcrs];
 		if (key->kind != CBR_UINT)
-			return cr_fail(e, "payload: pcrs: a key is a %s, not an unsigned integer", cbr_kind_name(key->kind));
+			return cr_fail(e, "payload: pcrs: a key is %s, not an unsigned integer", cbr_kind_name(key->kind));
 		if (key->v >= ATT_MAX_PCRS)
 			return cr_fail(e, "payload: pcrs: index %llu out of range 0..%d", (unsigned long long)key->v,
 				       ATT_MAX_PCRS - 1);
 		if (val->kind != CBR_BYTES)
-			return cr_fail(e, "payload: pcrs[%llu] must be a byte string, not a %s",
+			return cr_fail(e, "payload: pcrs[%llu] must be a byte string, not %s",
 				       (unsigned long long)key->v, cbr_kind_name(val->kind));
 		if (val->len != 32 && val->len != 48 && val->len != 64)
 			return cr_fail(e, "payload: pcrs[%llu] is %zu bytes (must be 32, 48 or 64)",
@@ -71,7 +71,7 @@ static int decode_opt(const struct cbr_doc *d, const char *key, struct att_opt *
 		return 0;
 	}
 	if (d->items[v].kind != CBR_BYTES)
-		return cr_fail(e, "payload: \"%s\" must be a byte string or null, not a %s", key,
+		return cr_fail(e, "payload: \"%s\" must be a byte string or null, not %s", key,
 			       cbr_kind_name(d->items[v].kind));
 	if (d->items[v].len > ATT_FIELD_MAX)
 		return cr_fail(e, "payload: \"%s\" is %zu bytes (at most %d)", key, d->items[v].len, ATT_FIELD_MAX);
@@ -135,7 +135,7 @@ int att_payload_decode(const uint8_t *p, size_t len, struct att_doc *doc, struct
 	if (cbr_parse(p, len, &payload_limits, "payload", &d, e))
 		return -1;
 	if (d.items[0].kind != CBR_MAP) {
-		cr_fail(e, "payload: must be a map, not a %s", cbr_kind_name(d.items[0].kind));
+		cr_fail(e, "payload: must be a map, not %s", cbr_kind_name(d.items[0].kind));
 		cbr_free(&d);
 		return -1;
 	}

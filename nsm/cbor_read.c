@@ -98,10 +98,10 @@ struct frame {
 const char *cbr_kind_name(enum cbr_kind k)
 {
 	static const char *const names[] = {
-		[CBR_UINT] = "unsigned integer", [CBR_NEGINT] = "negative integer",
-		[CBR_BYTES] = "byte string", [CBR_TEXT] = "text string", [CBR_ARRAY] = "array",
-		[CBR_MAP] = "map", [CBR_TAG] = "tag", [CBR_BOOL] = "boolean", [CBR_NULL] = "null",
-		[CBR_UNDEFINED] = "undefined", [CBR_FLOAT] = "float",
+		[CBR_UINT] = "an unsigned integer", [CBR_NEGINT] = "a negative integer",
+		[CBR_BYTES] = "a byte string", [CBR_TEXT] = "a text string", [CBR_ARRAY] = "an array",
+		[CBR_MAP] = "a map", [CBR_TAG] = "a tag", [CBR_BOOL] = "a boolean", [CBR_NULL] = "null",
+		[CBR_UNDEFINED] = "undefined", [CBR_FLOAT] = "a float",
 	};
 	return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : "?";
 }
@@ -255,7 +255,18 @@ int cbr_parse(const uint8_t *buf, size_t len, const struct cbr_limits *lim, cons
 			goto fail;
 		}
 		memset(&ev, 0, sizeof ev);
-		r = cbor_stream_decode(buf + off, len - off, &callbacks, &ev);
+		if (buf[off] >= 0xc6 && buf[off] <= 0xd4) {
+			/* libcbor 0.10's decoder rejects these initial bytes as
+			 * "unassigned tags", but RFC 8949 §3.4 makes them tags
+			 * 6..20 in the one-byte form (the number is the low five
+			 * bits), and COSE_Sign1 is tag 18 = 0xd2. */
+			on_tag(&ev, buf[off] & 0x1f);
+			r.status = CBOR_DECODER_FINISHED;
+			r.read = 1;
+			r.required = 0;
+		} else {
+			r = cbor_stream_decode(buf + off, len - off, &callbacks, &ev);
+		}
 		if (r.status == CBOR_DECODER_NEDATA) {
 			cr_fail(e, "%s: truncated at offset %zu (the item needs %zu bytes, %zu remain)", what, off,
 				r.required, len - off);

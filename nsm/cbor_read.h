@@ -82,7 +82,8 @@ size_t cbr_map_find_int(const struct cbr_doc *d, size_t m, int64_t key);
 int cbr_text_is(const struct cbr_doc *d, size_t i, const char *s);
 /* Item i as a signed integer (UINT or NEGINT that fits int64_t). */
 int cbr_int(const struct cbr_doc *d, size_t i, int64_t *out);
-/* A short human name for an item's kind ("byte string", "map", ...). */
+/* A short human name for an item's kind, with its article ("a byte string",
+ * "an array", "null"). */
 const char *cbr_kind_name(enum cbr_kind k);
 
 /* Iterate over the pairs of map m: k is the key index, v the value index. */

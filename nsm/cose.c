@@ -89,7 +89,7 @@ static int parse_protected(struct cose_sign1 *m, struct cr_err *e)
 	if (cbr_parse(m->protected_hdr, m->protected_len, &cose_limits, "protected header", &d, e))
 		return -1;
 	if (d.items[0].kind != CBR_MAP) {
-		cr_fail(e, "protected header must be a map, not a %s", cbr_kind_name(d.items[0].kind));
+		cr_fail(e, "protected header must be a map, not %s", cbr_kind_name(d.items[0].kind));
 		cbr_free(&d);
 		return -1;
 	}
@@ -97,7 +97,7 @@ static int parse_protected(struct cose_sign1 *m, struct cr_err *e)
 	v = cbr_map_find_int(&d, 0, COSE_HDR_ALG);
 	if (v != CBR_NONE) {
 		if (cbr_int(&d, v, &m->alg)) {
-			cr_fail(e, "protected header: alg (label 1) must be an integer, not a %s",
+			cr_fail(e, "protected header: alg (label 1) must be an integer, not %s",
 				cbr_kind_name(d.items[v].kind));
 			cbr_free(&d);
 			return -1;
@@ -130,12 +130,12 @@ int cose_sign1_parse(const uint8_t *buf, size_t len, struct cose_sign1 *m, struc
 			cr_fail(e, "COSE_Sign1: array of %llu elements, must be exactly 4",
 				(unsigned long long)d.items[a].v);
 		else
-			cr_fail(e, "COSE_Sign1: must be an array of 4, not a %s", cbr_kind_name(d.items[a].kind));
+			cr_fail(e, "COSE_Sign1: must be an array of 4, not %s", cbr_kind_name(d.items[a].kind));
 		goto fail;
 	}
 	CBR_ARRAY_FOREACH(&d, a, i) {
 		if (d.items[i].kind != kinds[n]) {
-			cr_fail(e, "COSE_Sign1: %s must be a %s, not a %s", names[n], cbr_kind_name(kinds[n]),
+			cr_fail(e, "COSE_Sign1: %s must be %s, not %s", names[n], cbr_kind_name(kinds[n]),
 				cbr_kind_name(d.items[i].kind));
 			goto fail;
 		}

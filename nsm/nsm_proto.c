@@ -59,7 +59,7 @@ static int field_u16(const struct cbr_doc *d, size_t m, const char *what, const 
 	if (field(d, m, what, name, &v, e))
 		return -1;
 	if (d->items[v].kind != CBR_UINT)
-		return cr_fail(e, "%s: field \"%s\" must be an unsigned integer, not a %s", what, name,
+		return cr_fail(e, "%s: field \"%s\" must be an unsigned integer, not %s", what, name,
 			       cbr_kind_name(d->items[v].kind));
 	if (d->items[v].v > UINT16_MAX)
 		return cr_fail(e, "%s: field \"%s\" = %llu does not fit 16 bits", what, name,
@@ -74,7 +74,7 @@ static int bytes_item(const struct cbr_doc *d, size_t v, int text_ok, size_t min
 {
 	const struct cbr_item *it = &d->items[v];
 	if (it->kind != CBR_BYTES && !(text_ok && it->kind == CBR_TEXT))
-		return cr_fail(e, "%s: field \"%s\" must be a byte string, not a %s", what, name,
+		return cr_fail(e, "%s: field \"%s\" must be a byte string, not %s", what, name,
 			       cbr_kind_name(it->kind));
 	if (it->len < min || it->len > max)
 		return cr_fail(e, "%s: field \"%s\" is %zu bytes (allowed %zu..%zu)", what, name, it->len, min, max);
@@ -112,7 +112,7 @@ static int field_text(const struct cbr_doc *d, size_t m, const char *what, const
 		return -1;
 	it = &d->items[v];
 	if (it->kind != CBR_TEXT)
-		return cr_fail(e, "%s: field \"%s\" must be a text string, not a %s", what, name,
+		return cr_fail(e, "%s: field \"%s\" must be a text string, not %s", what, name,
 			       cbr_kind_name(it->kind));
 	if (it->len >= cap)
 		return cr_fail(e, "%s: field \"%s\" is %zu bytes (at most %zu)", what, name, it->len, cap - 1);
@@ -216,7 +216,7 @@ static int request_args(const struct cbr_doc *d, size_t v, struct nsm_request *r
 			struct cr_err *e)
 {
 	if (d->items[v].kind != CBR_MAP)
-		return cr_fail(e, "%s: arguments must be a map, not a %s", what, cbr_kind_name(d->items[v].kind));
+		return cr_fail(e, "%s: arguments must be a map, not %s", what, cbr_kind_name(d->items[v].kind));
 	switch (req->op) {
 	case NSM_OP_DESCRIBE_PCR:
 	case NSM_OP_LOCK_PCR:
@@ -271,7 +271,7 @@ int nsm_request_decode(const uint8_t *buf, size_t len, struct nsm_request *req, 
 		why = NSM_INVALID_ARGUMENT;
 		rc = request_args(&d, d.items[1].end, req, what, e);
 	} else {
-		cr_fail(e, "NSM request: expected a text string or a map with one entry, got a %s",
+		cr_fail(e, "NSM request: expected a text string or a map with one entry, got %s",
 			cbr_kind_name(d.items[0].kind));
 	}
 done:
@@ -379,7 +379,7 @@ static int decode_describe(const struct cbr_doc *d, size_t m, const char *what, 
 	if (strcmp(dn->digest, "SHA256") && strcmp(dn->digest, "SHA384") && strcmp(dn->digest, "SHA512"))
 		return cr_fail(e, "%s: field \"digest\" is \"%s\", not SHA256, SHA384 or SHA512", what, dn->digest);
 	if (d->items[v].kind != CBR_ARRAY)
-		return cr_fail(e, "%s: field \"locked_pcrs\" must be an array, not a %s", what,
+		return cr_fail(e, "%s: field \"locked_pcrs\" must be an array, not %s", what,
 			       cbr_kind_name(d->items[v].kind));
 	if (d->items[v].v > NSM_LOCKED_MAX)
 		return cr_fail(e, "%s: field \"locked_pcrs\" has %llu entries (at most %d)", what,
@@ -397,13 +397,13 @@ static int decode_success(const struct cbr_doc *d, size_t m, struct nsm_response
 {
 	size_t v;
 	if (d->items[m].kind != CBR_MAP)
-		return cr_fail(e, "%s: body must be a map, not a %s", what, cbr_kind_name(d->items[m].kind));
+		return cr_fail(e, "%s: body must be a map, not %s", what, cbr_kind_name(d->items[m].kind));
 	switch (r->op) {
 	case NSM_OP_DESCRIBE_PCR:
 		if (field(d, m, what, "lock", &v, e))
 			return -1;
 		if (d->items[v].kind != CBR_BOOL)
-			return cr_fail(e, "%s: field \"lock\" must be a boolean, not a %s", what,
+			return cr_fail(e, "%s: field \"lock\" must be a boolean, not %s", what,
 				       cbr_kind_name(d->items[v].kind));
 		r->lock = (int)d->items[v].v;
 		return field_pcr_value(d, m, what, &r->data, e);
@@ -445,7 +445,7 @@ int nsm_response_decode(const uint8_t *buf, size_t len, enum nsm_op expected, st
 		goto done;
 	}
 	if (d.items[0].kind != CBR_MAP || d.items[0].v != 1) {
-		cr_fail(e, "%s: expected a map with one entry or a text string, got a %s%s", what,
+		cr_fail(e, "%s: expected a map with one entry or a text string, got %s%s", what,
 			cbr_kind_name(d.items[0].kind), d.items[0].kind == CBR_MAP ? " with another size" : "");
 		goto done;
 	}
@@ -470,7 +470,7 @@ int nsm_response_decode(const uint8_t *buf, size_t len, enum nsm_op expected, st
 		if (k->kind == CBR_TEXT)
 			cr_fail(e, "%s: answers \"%.*s\"", what, (int)(k->len > 32 ? 32 : k->len), (const char *)k->p);
 		else
-			cr_fail(e, "%s: the key must be a text string, not a %s", what, cbr_kind_name(k->kind));
+			cr_fail(e, "%s: the key must be a text string, not %s", what, cbr_kind_name(k->kind));
 		goto done;
 	}
 	rc = decode_success(&d, k->end, r, what, e);

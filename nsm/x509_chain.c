@@ -116,6 +116,9 @@ static int check_link(const struct x509_chain *ch, size_t i, int64_t at, struct 
 	case 0:
 		return 0;
 	case BR_ERR_X509_BAD_SIGNATURE:
+	case BR_ERR_X509_NOT_TRUSTED:
+		/* With the issuer as the only anchor and the names already
+		 * compared, "not trusted" means its key did not verify. */
 		return cr_fail(e, "chain: the signature of %s does not verify with the key of %s", w, ch->label[i + 1]);
 	case BR_ERR_X509_UNSUPPORTED:
 		return cr_fail(e, "chain: %s uses an unsupported algorithm (%s)", w, c->sig_alg);
@@ -126,7 +129,6 @@ static int check_link(const struct x509_chain *ch, size_t i, int64_t at, struct 
 		return cr_fail(e, "chain: %s has an unsupported critical extension", w);
 	case BR_ERR_X509_EXPIRED:
 		return cr_fail(e, "chain: %s is not valid at the verification time (BearSSL)", w);
-	case BR_ERR_X509_NOT_TRUSTED:
 	case BR_ERR_X509_DN_MISMATCH:
 		return cr_fail(e, "chain: %s is not issued by %s (BearSSL)", w, ch->label[i + 1]);
 	default:
