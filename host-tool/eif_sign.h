@@ -5,6 +5,7 @@
 #ifndef CLEANROOM_EIF_SIGN_H
 #define CLEANROOM_EIF_SIGN_H
 
+#include "eif.h"
 #include "pcr.h"
 #include "util.h"
 

@@ -202,6 +202,39 @@ for len in 0 1 4 100 547 548 549 559 560 $((size / 2)) $((size - 1)); do
 done
 same "every truncation is refused with exit 1" "$crashes" "0"
 
+# --- signing (a P-384 key and self-signed certificate made here, never committed)
+openssl ecparam -name secp384r1 -genkey -noout -out "$T/sign.key" 2>/dev/null
+openssl req -new -x509 -key "$T/sign.key" -out "$T/sign.crt" -days 30 -subj "/CN=cleanroom test signer" 2>/dev/null
+openssl ecparam -name secp384r1 -genkey -noout -out "$T/other.key" 2>/dev/null
+want8=$(openssl x509 -in "$T/sign.crt" -outform DER | python3 -c 'import hashlib,sys; print(hashlib.sha384(b"\0"*48+hashlib.sha384(sys.stdin.buffer.read()).digest()).hexdigest())')
+if pack "$T/s.eif" --sign-key "$T/sign.key" --sign-cert "$T/sign.crt" --cmd /bin/tool arg1 >"$T/s.json" 2>"$T/s.err"; then
+	ok "eif signs with --sign-key/--sign-cert"
+else
+	not_ok "eif signs with --sign-key/--sign-cert" "$(cat "$T/s.err")"
+fi
+same "signed: PCR8 = H(Z || H(DER of the certificate)) (openssl's DER)" "$(jq_file "$T/s.json" '["Measurements"]["PCR8"]')" "$want8"
+same "signed: PCR0 is the unsigned image's PCR0" "$(jq_file "$T/s.json" '["Measurements"]["PCR0"]')" "$(jq_file "$T/a.json" '["Measurements"]["PCR0"]')"
+mkdir -p "$T/sig"
+same "signature section: [{signing_certificate, signature}] as uint arrays, COSE ES384 over PcrInfo(0, PCR0)" \
+	"$($REF signature "$T/s.eif" "$T/sig" 2>&1)" '{"register_index": 0, "register_value_is_pcr0": true, "signature_len": 96}'
+cmp -s "$T/sig/cert.pem" "$T/sign.crt" && ok "signature section stores the certificate PEM as given" || not_ok "signature section stores the certificate PEM as given" "differs"
+openssl x509 -in "$T/sign.crt" -pubkey -noout >"$T/sig/pub.pem"
+check "openssl verifies the COSE signature over the Sig_structure" openssl dgst -sha384 -verify "$T/sig/pub.pem" -signature "$T/sig/sig.der" "$T/sig/tbs"
+$CLEANROOM describe --json "$T/s.eif" >"$T/sd.json" 2>"$T/sd.err" || not_ok "describe reads a signed image" "$(cat "$T/sd.err")"
+same "describe: IsSigned, SignatureCheck, PCR8" "$(jq_file "$T/sd.json" '["IsSigned"],d["SignatureCheck"],d["Measurements"]["PCR8"]')" "True True $want8"
+same "describe: signing certificate subject" "$(jq_file "$T/sd.json" '["SigningCertificate"]["Subject"]')" "CN=cleanroom test signer"
+pack "$T/s2.eif" --sign-key "$T/sign.key" --sign-cert "$T/sign.crt" --cmd /bin/tool arg1 >/dev/null
+cmp -s "$T/s.eif" "$T/s2.eif" && ok "signing is deterministic (RFC 6979): the signed image is reproducible" || not_ok "signing is deterministic (RFC 6979): the signed image is reproducible" "differs"
+same "pcr --signing-certificate gives the same PCR8" "$($CLEANROOM pcr --signing-certificate "$T/sign.crt" | python3 -c 'import json,sys; print(json.load(sys.stdin)["PCR8"])')" "$want8"
+expect_fail "a key that does not match the certificate is refused" "does not match the public key" pack "$T/bad.eif" --sign-key "$T/other.key" --sign-cert "$T/sign.crt"
+pack "$T/bad.eif" --sign-key "$T/sign.key" >/dev/null 2>&1; same "--sign-key without --sign-cert is a usage error" "$?" "2"
+# A signature that no longer matches PCR0: change the kernel, fix the CRC.
+cp "$T/s.eif" "$T/m.eif"; printf 'Z' | dd of="$T/m.eif" bs=1 seek=4000 conv=notrunc 2>/dev/null; $REF set-crc "$T/m.eif"
+expect_fail "describe refuses a signature that does not match PCR0" "signature: does not verify against PCR0" $CLEANROOM describe "$T/m.eif"
+size_s=$(stat -c %s "$T/s.eif")
+cp "$T/s.eif" "$T/m.eif"; printf '\x05' | dd of="$T/m.eif" bs=1 seek=$((size_s - 20)) conv=notrunc 2>/dev/null; $REF set-crc "$T/m.eif"
+expect_fail "describe refuses a tampered signature" "signature" $CLEANROOM describe "$T/m.eif"
+
 # --- pcr
 : >"$T/empty"
 same "pcr of empty input is the constant H(Z||H(''))" "$($CLEANROOM pcr --input "$T/empty" | python3 -c 'import json,sys; print(json.load(sys.stdin)["PCR"])')" \

@@ -12,6 +12,9 @@ so that the tool's output is checked against a second implementation.
         rewrite with sections in ORDER (comma-separated indices), e.g. put
         metadata last, with a fresh CRC: an EIF as another writer might lay out
   eifref.py set-crc FILE        -> recompute and store the CRC in place
+  eifref.py signature FILE DIR  -> check the signature section's shape and write
+        DIR/cert.pem, DIR/sig.der (ECDSA signature, DER) and DIR/tbs (the
+        Sig_structure) for `openssl dgst -verify`; prints JSON facts
 """
 import hashlib
 import json
@@ -72,6 +75,70 @@ def build(header_prefix, secs):
     return out[:544] + struct.pack(">I", crc(out)) + out[548:]
 
 
+def cbor(b, i=0):
+    """Minimal CBOR decoder (definite lengths only): returns (value, next index)."""
+    ib = b[i]; mt, ai = ib >> 5, ib & 31; i += 1
+    if ai < 24: n = ai
+    elif ai in (24, 25, 26, 27):
+        k = 1 << (ai - 24); n = int.from_bytes(b[i:i + k], "big"); i += k
+    else: raise ValueError("unsupported CBOR head %02x" % ib)
+    if mt == 0: return n, i
+    if mt == 1: return -1 - n, i
+    if mt in (2, 3):
+        v = b[i:i + n]; return (v if mt == 2 else v.decode()), i + n
+    if mt == 4:
+        out = []
+        for _ in range(n):
+            v, i = cbor(b, i); out.append(v)
+        return out, i
+    if mt == 5:
+        out = {}
+        for _ in range(n):
+            k, i = cbor(b, i); v, i = cbor(b, i); out[k] = v
+        return out, i
+    raise ValueError("unsupported major type %d" % mt)
+
+
+def cbor_bstr(x):
+    n = len(x)
+    head = bytes([0x40 | n]) if n < 24 else bytes([0x58, n]) if n < 256 else bytes([0x59]) + n.to_bytes(2, "big")
+    return head + x
+
+
+def der_int(x):
+    x = x.lstrip(b"\0") or b"\0"
+    if x[0] & 0x80: x = b"\0" + x
+    return b"\x02" + bytes([len(x)]) + x
+
+
+def signature(data, outdir):
+    secs = parse(data)
+    sig = [s for t, s in secs if t == 4][0]
+    arr, end = cbor(sig)
+    assert end == len(sig), "trailing bytes"
+    assert isinstance(arr, list) and len(arr) == 1, "one PcrSignature"
+    ent = arr[0]
+    assert sorted(ent) == ["signature", "signing_certificate"], ent.keys()
+    assert all(isinstance(x, int) and 0 <= x < 256 for x in ent["signing_certificate"] + ent["signature"]), "arrays of uints"
+    pem = bytes(ent["signing_certificate"]); cose_bytes = bytes(ent["signature"])
+    cose, end = cbor(cose_bytes)
+    assert end == len(cose_bytes) and len(cose) == 4, "COSE_Sign1 of 4"
+    prot, unprot, payload, rs = cose
+    assert prot == bytes.fromhex("a1013822") and unprot == {}, "ES384 headers"
+    info, _ = cbor(payload)
+    m = measure(data)
+    open(outdir + "/cert.pem", "wb").write(pem)
+    tbs = bytes([0x84, 0x6a]) + b"Signature1" + cbor_bstr(prot) + b"\x40" + cbor_bstr(payload)
+    open(outdir + "/tbs", "wb").write(tbs)
+    seq = der_int(rs[:48]) + der_int(rs[48:])
+    open(outdir + "/sig.der", "wb").write(b"\x30" + bytes([len(seq)]) + seq)
+    print(json.dumps({
+        "register_index": info["register_index"],
+        "register_value_is_pcr0": bytes(info["register_value"]).hex() == m["pcr0"],
+        "signature_len": len(rs),
+    }))
+
+
 def main():
     cmd = sys.argv[1]
     data = open(sys.argv[2], "rb").read()
@@ -83,6 +150,8 @@ def main():
         secs = parse(data)
         order = [int(x) for x in sys.argv[4].split(",")]
         open(sys.argv[3], "wb").write(build(data[:26], [secs[i] for i in order]))
+    elif cmd == "signature":
+        signature(data, sys.argv[3])
     elif cmd == "set-crc":
         out = data[:544] + struct.pack(">I", crc(data)) + data[548:]
         open(sys.argv[2], "wb").write(out)
