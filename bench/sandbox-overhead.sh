@@ -9,7 +9,10 @@
 # filter on every system call, the pid namespace on every fork, the
 # read-only bind mounts on every path lookup, cgroup accounting. The plain
 # run uses the same uid (1000), the same fixed environment and the same
-# source tree, so only the sandbox differs. Needs root.
+# source tree, and a private tmpfs on /tmp as the sandbox has (in a mount
+# namespace of its own: gcc's temporary files must not be on disk for one
+# and in memory for the other), so only the sandbox differs. The trees live
+# under /var/tmp, outside that /tmp. Needs root.
 #   CLEANROOM (default build/cleanroom)   CACHE (default /var/cache/cleanroom)
 #   BENCH_ROUNDS (default 3): runs of each kind; the best of each is compared
 set -euo pipefail
@@ -22,7 +25,7 @@ cd "$(dirname "$0")/.."
 
 [ "$(id -u)" = 0 ] || { echo "bench/sandbox-overhead: needs root" >&2; exit 1; }
 .ci/deps.sh source "$PKG" "$VER" "$TAR" "$SHA" "$CACHE/src"
-work=$(mktemp -d /tmp/cleanroom-bench-sandbox.XXXXXX)
+work=$(mktemp -d /var/tmp/cleanroom-bench-sandbox.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 chmod 755 "$work"
 
@@ -47,7 +50,9 @@ timed() {
 
 plain() {
 	fresh_tree "$work/plain"
-	(cd "$work/plain" && timed setpriv --reuid 1000 --regid 1000 --clear-groups "${ENV[@]}" sh -c "$BUILD")
+	(cd "$work/plain" && timed unshare --mount --propagation private sh -c \
+		'mount -t tmpfs -o mode=1777,size=1g cleanroom-bench-tmp /tmp && exec "$@"' sh \
+		setpriv --reuid 1000 --regid 1000 --clear-groups "${ENV[@]}" sh -c "$BUILD")
 	[ -x "$work/plain/gzip" ] || { echo "plain build produced no gzip" >&2; exit 1; }
 }
 

@@ -1,6 +1,9 @@
 /* cleanroom sandbox-exec: run one command in the enclave's build sandbox,
  * natively on this machine (init/sandbox.h; design in init/SANDBOX.md). */
+#include <errno.h>
+#include <limits.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -125,8 +128,22 @@ static int print_json(const struct sandbox_result *r, const char *error)
 	return 0;
 }
 
+/* The library wants absolute paths; the command line may give relative ones. */
+static int absolute(const char *opt, const char **path, char buf[PATH_MAX])
+{
+	if ((*path)[0] == '/')
+		return 0;
+	if (!realpath(*path, buf)) {
+		fprintf(stderr, "cleanroom sandbox-exec: %s %s: %s\n", opt, *path, strerror(errno));
+		return -1;
+	}
+	*path = buf;
+	return 0;
+}
+
 int cmd_sandbox_exec(int argc, char **argv)
 {
+	char root_buf[PATH_MAX], work_buf[PATH_MAX];
 	struct sandbox_config c;
 	struct sandbox_result r;
 	struct cr_err e;
@@ -188,6 +205,8 @@ int cmd_sandbox_exec(int argc, char **argv)
 	if (i >= argc)
 		return usage_error("%s", "no command: give it after --");
 	c.argv = argv + i;
+	if (absolute("--root", &c.rootfs, root_buf) || absolute("--work", &c.workspace, work_buf))
+		return 1;
 	c.log_fd = json ? STDERR_FILENO : STDOUT_FILENO;
 
 	if (geteuid() != 0) {

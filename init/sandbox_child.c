@@ -92,23 +92,22 @@ static void reset_signals(void)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-static int cmp_int(const void *a, const void *b)
-{
-	return *(const int *)a - *(const int *)b;
-}
-
 /* Close every fd from 3 up except the plan's own pipes: the caller's files
  * and sockets (the build agent's vsock connection) must not leak in. */
 static void close_inherited(const struct sb_plan *p)
 {
 	int keep[3] = {p->go_rd, p->report_wr, p->log_wr};
 	unsigned lo = 3;
-	/* three elements: a fixed sorting network keeps this libc-free */
-	if (cmp_int(&keep[0], &keep[1]) > 0) { int t = keep[0]; keep[0] = keep[1]; keep[1] = t; }
-	if (cmp_int(&keep[1], &keep[2]) > 0) { int t = keep[1]; keep[1] = keep[2]; keep[2] = t; }
-	if (cmp_int(&keep[0], &keep[1]) > 0) { int t = keep[0]; keep[0] = keep[1]; keep[1] = t; }
+	/* sort three ints in place, no libc */
+	for (int i = 0; i < 2; i++)
+		for (int j = 0; j < 2 - i; j++)
+			if (keep[j] > keep[j + 1]) {
+				int t = keep[j];
+				keep[j] = keep[j + 1];
+				keep[j + 1] = t;
+			}
 	for (int i = 0; i <= 3; i++) {
-		unsigned hi = i < 3 ? (unsigned)keep[i] : ~0u;
+		unsigned hi = i < 3 ? (unsigned)keep[i] : ~0u; /* close [lo, hi) */
 		if (hi > lo && syscall(__NR_close_range, lo, hi - 1, 0) != 0) {
 			CHECK(p, errno == ENOSYS, "close inherited file descriptors %u-%u", lo, hi - 1);
 			for (unsigned fd = lo; fd < hi && fd < 65536; fd++)

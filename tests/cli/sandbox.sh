@@ -187,12 +187,16 @@ else
 	skip "a busybox root" "busybox-static is not installed"
 fi
 
+same "relative --root/--work are resolved" "$(cd "$T" && "$CLEANROOM" sandbox-exec --root / --work work -- pwd 2>&1)" "/work"
+
 # --- setup failures: exit 1, one precise line
 expect_fail "missing rootfs is named" "rootfs /nonexistent: No such file or directory" \
 	"$CLEANROOM" sandbox-exec --root /nonexistent --work "$W" -- true
 mkdir "$T/rootonly"
 expect_fail "a workspace the build uid cannot write is refused" "workspace .*/rootonly is not writable by uid 1000" \
 	"$CLEANROOM" sandbox-exec --root / --work "$T/rootonly" -- true
+expect_fail "a missing relative workspace is named" "--work nowhere: No such file or directory" \
+	"$CLEANROOM" sandbox-exec --root / --work nowhere -- true
 expect_fail "uid 0 is refused" "must be neither 0" "$CLEANROOM" sandbox-exec --root / --work "$W" --uid 0 -- true
 expect_fail "a root inside the workspace is refused" "rootfs .* is inside the workspace" \
 	"$CLEANROOM" sandbox-exec --root "$W" --work "$T" -- true
