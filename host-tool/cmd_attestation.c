@@ -39,8 +39,8 @@ static void usage(FILE *out)
 		"                    local enclave run\n"
 		"  --at TIME         verification time: Unix seconds or RFC 3339 (2024-08-07T07:00:00Z).\n"
 		"                    Default: the document's own timestamp, because the leaf\n"
-		"                    certificate lives only ~3 hours; use --at now-ish times to insist\n"
-		"                    on a fresh document\n"
+		"                    certificate lives only ~3 hours. To insist on a fresh document,\n"
+		"                    pass the current time: --at $(date +%%s)\n"
 		"  --pcr N=HEX       require PCR N (0-31) to equal HEX (32, 48 or 64 bytes); repeatable\n"
 		"  --nonce HEX       require this nonce (an empty HEX requires an empty one)\n"
 		"  --user-data HEX   require this user_data\n"
@@ -383,19 +383,18 @@ static int verify_json(const struct verify_args *a, const struct att_verified *v
 	return rc;
 }
 
-static int verify(int argc, char **argv, int json, struct verify_args *a)
+static int verify(const char *path, int json, struct verify_args *a)
 {
 	static struct att_verified v;
 	struct cr_err e;
 	uint8_t *doc;
 	size_t len;
 	int rc = 1;
-	(void)argc;
 	if (a->root_path && load_root(a, &e)) {
 		fprintf(stderr, "cleanroom attestation verify: --root %s\n", e.msg);
 		return 1;
 	}
-	if (cr_read_file(argv[0], ATT_DOC_MAX, &doc, &len, &e)) {
+	if (cr_read_file(path, ATT_DOC_MAX, &doc, &len, &e)) {
 		fprintf(stderr, "cleanroom attestation verify: %s\n", e.msg);
 		return 1;
 	}
@@ -478,7 +477,7 @@ int cmd_attestation(int argc, char **argv)
 	}
 	if (!is_verify)
 		return show(argv[optind], json);
-	rc = verify(argc - optind, argv + optind, json, &a);
+	rc = verify(argv[optind], json, &a);
 	if (a.have_root)
 		pem_free(&a.root);
 	return rc;

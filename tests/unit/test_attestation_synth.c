@@ -22,6 +22,7 @@ static const char pki_script[] =
 	"cd \"$1\"\n"
 	"k() { openssl ecparam -name $2 -genkey -noout -out $1.key; }\n"
 	"k root secp384r1; k int secp384r1; k leaf secp384r1; k leaf256 prime256v1\n"
+	"openssl pkcs8 -topk8 -nocrypt -in leaf.key -out leaf.p8\n"
 	"openssl req -x509 -new -key root.key -sha384 -days 3650 -subj '/O=cleanroom test/CN=test root' "
 	"  -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign -out root.pem\n"
 	"openssl req -x509 -new -key root.key -sha384 -days 3650 -subj '/O=cleanroom test/CN=test root' "
@@ -620,6 +621,17 @@ int main(void)
 	}
 	now_s = (int64_t)time(NULL); /* not before the last certificate's notBefore */
 	T_OK(1, "openssl made the test PKI (%zu certificates)", n_certs);
+	{
+		struct ec_key p8;
+		char path[128];
+		snprintf(path, sizeof path, "%s/leaf.p8", dir);
+		T_OK(ec_key_load(&p8, path, &e) == 0 && p8.pub.q_len == leaf_key.pub.q_len &&
+			     !memcmp(p8.pub.q, leaf_key.pub.q, p8.pub.q_len) && leaf_key.pub.q_len == 97,
+		     "a PKCS#8 key loads to the same P-384 key as its SEC1 form");
+		snprintf(path, sizeof path, "%s/root.pem", dir);
+		T_OK(ec_key_load(&p8, path, &e) == -1 && strstr(e.msg, "no \"EC PRIVATE KEY\""),
+		     "a certificate is not a key (%s)", e.msg);
+	}
 	T_OK(att_document_sign(&(struct att_doc){0}, &leaf256_key, &(struct cr_buf){0}, &e) == -1 &&
 		     strstr(e.msg, "must be P-384"),
 	     "att_document_sign refuses a P-256 key");
