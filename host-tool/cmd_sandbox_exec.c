@@ -33,6 +33,9 @@ static const char usage_text[] =
 	"  --memory BYTES           memory limit, suffix K, M or G allowed (default none)\n"
 	"  --pids N                 limit on processes and threads (default 4096; 0 = none)\n"
 	"  --uid N, --gid N         identity inside the sandbox (default 1000, 1000)\n"
+	"  --tmp-size BYTES         size of /tmp and of /dev/shm, each (default 1G)\n"
+	"  --log-limit BYTES        pass on at most this much output; the rest is counted\n"
+	"                           and dropped (default 64M; 0 = no limit)\n"
 	"  --source-date-epoch N    SOURCE_DATE_EPOCH inside (default 0)\n"
 	"  --json                   print the result as one JSON object on stdout (the\n"
 	"                           command's output then goes to stderr)\n"
@@ -184,6 +187,9 @@ int cmd_sandbox_exec(int argc, char **argv)
 		} else if (!strcmp(o, "--memory")) {
 			if (parse_size(val, &c.limits.memory_bytes))
 				return usage_error("--memory: '%s' is not a size in bytes (K, M, G suffix allowed)", val);
+		} else if (!strcmp(o, "--tmp-size") || !strcmp(o, "--log-limit")) {
+			if (parse_size(val, o[2] == 't' ? &c.limits.tmp_bytes : &c.limits.log_bytes))
+				return usage_error("'%s' is not a size in bytes (K, M, G suffix allowed)", val);
 		} else if (!strcmp(o, "--pids")) {
 			if (cr_parse_u64(val, 1u << 22, &c.limits.pids))
 				return usage_error("--pids: '%s' is not a number up to 4194304", val);
@@ -224,6 +230,9 @@ int cmd_sandbox_exec(int argc, char **argv)
 	}
 	if (json && print_json(&r, NULL))
 		return 1;
+	if (r.log_truncated)
+		fprintf(stderr, "cleanroom sandbox-exec: output cut at %llu of %llu bytes (--log-limit)\n",
+			(unsigned long long)c.limits.log_bytes, (unsigned long long)r.log_bytes);
 	if (r.timed_out || r.oom_killed || r.pids_limit_hit) {
 		char what[256];
 		sandbox_describe(&r, &c.limits, what, sizeof what);

@@ -154,6 +154,24 @@ rc=$?
 same "kill -9 -1 inside reaches only the build's own processes" "$rc $out" "0 sleep ended with 137"
 out=$(sx -- sh -c '/work/probe kill-init; echo pid1-alive' 2>&1)
 case $out in *pid1-alive*) ok "SIGKILL to the sandbox's pid 1 from inside has no effect" ;; *) not_ok "SIGKILL to pid 1 from inside has no effect" "$out" ;; esac
+out=$(sx --tmp-size 4M -- sh -c 'dd if=/dev/zero of=/tmp/fill bs=1M count=8 2>&1; echo "dd: $?"' 2>&1)
+case $out in *"No space left on device"*"dd: 1") ok "filling /tmp stops at its size (ENOSPC)" ;; *) not_ok "filling /tmp stops at its size" "$out" ;; esac
+out=$(sx --log-limit 1000 --json -- sh -c 'head -c 5000 /dev/zero | tr "\\0" x; echo' 2>"$T/log.err")
+if [ "$(echo "$out" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["log_bytes"], d["log_truncated"])')" != "5001 True" ]; then
+	not_ok "the log is cut at --log-limit and the rest counted" "$out"
+elif [ "$(python3 -c 'import sys; d=open(sys.argv[1]).read(); print(len(d) - len(d.lstrip("x")))' "$T/log.err")" != 1000 ] || ! grep -q 'output cut at 1000 of 5001 bytes' "$T/log.err"; then
+	not_ok "the log is cut at --log-limit and the rest counted" "$(head -c 300 "$T/log.err")"
+else
+	ok "the log is cut at --log-limit and the rest counted"
+fi
+cp /usr/bin/id "$W/id-suid"
+chmod 4755 "$W/id-suid"
+same "a setuid-root binary in the workspace runs as the build uid" "$(sx -- /work/id-suid -u 2>&1)" "1000"
+if [ -u /usr/bin/su ]; then
+	out=$(sx -- su -c true root </dev/null 2>&1)
+	rc=$?
+	[ $rc -ne 0 ] && ok "a setuid binary of the root (su) gains nothing (exit $rc)" || not_ok "setuid su gains nothing" "$out"
+fi
 left=$(find /sys/fs/cgroup -maxdepth 4 -name 'cleanroom-sandbox-*' 2>/dev/null | tr '\n' ' ')
 same "no sandbox cgroup is left behind" "$left" ""
 
