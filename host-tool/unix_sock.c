@@ -66,3 +66,19 @@ int unix_sock_connect(const char *path, int nonblock, struct cr_err *e)
 	}
 	return fd;
 }
+
+void unix_sock_remove_stale(const char *path)
+{
+	struct sockaddr_un sa;
+	struct stat st;
+	int fd;
+
+	if (lstat(path, &st) != 0 || !S_ISSOCK(st.st_mode) || unix_sock_addr(&sa, path, NULL))
+		return;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0 && errno == ECONNREFUSED)
+		unlink(path);
+	close(fd);
+}

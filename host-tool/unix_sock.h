@@ -17,4 +17,8 @@ int unix_sock_listen(const char *path, int backlog, struct cr_err *e);
  * listen backlog then fails with EAGAIN). Returns the fd or -1. */
 int unix_sock_connect(const char *path, int nonblock, struct cr_err *e);
 
+/* Remove path if it is a socket nobody listens on any more (left behind by
+ * a process that was killed); anything else is left alone. */
+void unix_sock_remove_stale(const char *path);
+
 #endif

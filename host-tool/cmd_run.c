@@ -1,0 +1,642 @@
+/* cleanroom run: boot an EIF locally in QEMU (microvm, TCG) with our vsock
+ * bridge, act as nitro-cli's heartbeat listener, and tear everything down
+ * on power-off, a signal or a timeout.
+ *
+ * One thread, one event loop: the vhost-user back-end, the heartbeat, the
+ * host services (the NSM model), signals (SIGCHLD included) and a tick for
+ * deadlines. Teardown order: QEMU (SIGTERM, then SIGKILL), services,
+ * heartbeat, bridge, then the files of the private run directory. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "eif.h"
+#include "evloop.h"
+#include "json.h"
+#include "run_heartbeat.h"
+#include "run_qemu.h"
+#include "run_services.h"
+#include "unix_sock.h"
+#include "vsock_bridge.h"
+
+#define RUN_TICK_MS 100
+#define QEMU_GRACE_MS 3000
+#define MIB (1024ull * 1024)
+
+/* Services started next to the enclave (see run_services.h).
+ * TODO(nsm-model): add &nsm_model_service (port 9100) here. */
+static const struct run_service *const run_service_table[] = {NULL};
+#define RUN_SERVICES (sizeof run_service_table / sizeof run_service_table[0])
+
+struct run_opts {
+	const char *eif, *vsock_dir, *nsm_ca, *console, *qemu;
+	uint64_t cid;
+	unsigned memory_mib, cpus;
+	uint64_t timeout_s, hb_timeout_s;
+	int json;
+};
+
+enum run_end {
+	END_NONE,
+	END_POWEROFF,     /* QEMU exited 0 after the heartbeat */
+	END_SIGNAL,       /* SIGINT / SIGTERM / SIGHUP */
+	END_TIMEOUT,      /* --timeout */
+	END_HB_TIMEOUT,   /* no heartbeat in time */
+	END_HB_BAD,       /* wrong heartbeat */
+	END_QEMU_EXIT,    /* QEMU ended otherwise */
+};
+
+static const char *const end_names[] = {"running", "poweroff", "signal", "timeout", "heartbeat-timeout",
+					"heartbeat-invalid", "qemu-exit"};
+
+struct run {
+	struct run_opts o;
+	struct evloop loop;
+	struct evsrc sig_src, tick_src;
+	int tick_fd, console_fd;
+	sigset_t old_mask;
+	struct eif_image img;
+	int img_open;
+	struct eif_scan scan;
+	char dir[256], kernel[300], initrd[300], vhost[300], vsock[512], hb_path[560];
+	int made_dir;
+	struct vsock_bridge *br;
+	struct run_heartbeat hb;
+	void *svc_state[RUN_SERVICES];
+	char svc_path[RUN_SERVICES][560];
+	pid_t qemu;
+	int qemu_status;
+	uint64_t t0_ms, hb_ms, hb_deadline_ms, deadline_ms;
+	enum run_end end;
+	int end_signal;
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: cleanroom run FILE.eif [--cid N] [--memory MiB] [--cpus N] [--vsock-dir DIR]\n"
+		"                     [--nsm-ca DIR] [--console FILE|-] [--timeout S]\n"
+		"                     [--heartbeat-timeout S] [--qemu PATH] [--json]\n"
+		"\n"
+		"Boot an enclave image locally, without Nitro hardware: the EIF's kernel, cmdline and\n"
+		"ramdisks (the measured bytes) run in QEMU (microvm, TCG). The guest's vsock reaches the\n"
+		"host through cleanroom's vhost-user bridge, Firecracker style:\n"
+		"  - guest -> host: a connection to CID 3 (the parent) or 2, port P, reaches the Unix\n"
+		"    socket DIR/vsock_P (no listener there: the guest gets a reset);\n"
+		"  - host -> guest: connect to DIR/vsock, write \"CONNECT <port>\\n\", read\n"
+		"    \"OK <hostport>\\n\", then the socket is the stream.\n"
+		"Like nitro-cli, run listens on port 9000 before boot and expects the byte 0xB7 from\n"
+		"the enclave (AWS's init and cleanroom's init send it), which it echoes.\n"
+		"Ctrl-C, SIGTERM, --timeout or the guest powering off (or rebooting) ends the run;\n"
+		"QEMU is stopped and every socket and temporary file removed.\n"
+		"\n"
+		"Not measured: run appends to the EIF's kernel cmdline what QEMU needs,\n"
+		"tsc_early_khz=<host TSC kHz> (microvm has no other early clock) and console=ttyS0\n"
+		"when the EIF names no console. The PCRs of the image are unchanged by this.\n"
+		"\n"
+		"options:\n"
+		"  --cid N              guest CID (default %d; 4..4294967294)\n"
+		"  --memory MiB         guest RAM (default: 512, or 4x the EIF size if larger,\n"
+		"                       nitro-cli's rule)\n"
+		"  --cpus N             vCPUs (default 2; 1..64)\n"
+		"  --vsock-dir DIR      existing directory for the host sockets vsock and vsock_<port>\n"
+		"                       (default: the private run directory, printed at start)\n"
+		"  --nsm-ca DIR         CA for the mock NSM's attestation documents (the NSM model is\n"
+		"                       not part of run yet: accepted and checked, then unused)\n"
+		"  --console FILE|-     the serial console: a file, or - for stdout (default: -, or\n"
+		"                       discarded with --json)\n"
+		"  --timeout S          stop the enclave after S seconds (default: never)\n"
+		"  --heartbeat-timeout S  give up when no heartbeat came within S seconds (default: as\n"
+		"                       nitro-cli, 90 s per started 6 GiB of EIF + 90 s per started\n"
+		"                       100 GiB of memory, so at least 180 s)\n"
+		"  --qemu PATH          QEMU binary (default %s from PATH)\n"
+		"  --json               JSON lines on stdout: {\"event\":\"ready\",...} at the heartbeat\n"
+		"                       (vsock path, cid, pcr0/1/2, boot_to_heartbeat_ms) and\n"
+		"                       {\"event\":\"exit\",...} at the end (result, exit_code, times)\n"
+		"\n"
+		"Exit status: 0 the enclave powered off after its heartbeat; 1 anything else (no or bad\n"
+		"heartbeat, QEMU failed, stopped by a signal or --timeout; one line on stderr says\n"
+		"which); 2 usage error.\n"
+		"\n"
+		"examples:\n"
+		"  cleanroom run app.eif --console boot.log\n"
+		"  cleanroom run app.eif --vsock-dir /run/enc --json &   # then CONNECT via /run/enc/vsock\n",
+		VSOCK_DEFAULT_GUEST_CID, RUN_QEMU_DEFAULT);
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static int parse_opts(int argc, char **argv, struct run_opts *o)
+{
+	static const struct option opts[] = {
+		{"cid", required_argument, NULL, 'c'},
+		{"memory", required_argument, NULL, 'm'},
+		{"cpus", required_argument, NULL, 'p'},
+		{"vsock-dir", required_argument, NULL, 'd'},
+		{"nsm-ca", required_argument, NULL, 'n'},
+		{"console", required_argument, NULL, 'o'},
+		{"timeout", required_argument, NULL, 't'},
+		{"heartbeat-timeout", required_argument, NULL, 'b'},
+		{"qemu", required_argument, NULL, 'q'},
+		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	uint64_t v;
+	int c;
+
+	*o = (struct run_opts){.cid = VSOCK_DEFAULT_GUEST_CID, .cpus = 2, .qemu = RUN_QEMU_DEFAULT};
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			if (cr_parse_u64(optarg, UINT32_MAX - 1, &v) || v < 4)
+				goto bad;
+			o->cid = v;
+			break;
+		case 'm':
+			if (cr_parse_u64(optarg, 1u << 20, &v) || v < 64)
+				goto bad;
+			o->memory_mib = (unsigned)v;
+			break;
+		case 'p':
+			if (cr_parse_u64(optarg, 64, &v) || v < 1)
+				goto bad;
+			o->cpus = (unsigned)v;
+			break;
+		case 't':
+		case 'b':
+			if (cr_parse_u64(optarg, 86400 * 365, &v) || v < 1)
+				goto bad;
+			*(c == 't' ? &o->timeout_s : &o->hb_timeout_s) = v;
+			break;
+		case 'd':
+			o->vsock_dir = optarg;
+			break;
+		case 'n':
+			o->nsm_ca = optarg;
+			break;
+		case 'o':
+			o->console = optarg;
+			break;
+		case 'q':
+			o->qemu = optarg;
+			break;
+		case 'j':
+			o->json = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 1;
+		default:
+			usage(stderr);
+			return -1;
+		}
+	}
+	if (optind != argc - 1) {
+		fprintf(stderr, "cleanroom run: expected one EIF file (see --help)\n");
+		return -1;
+	}
+	o->eif = argv[optind];
+	return 0;
+bad:
+	fprintf(stderr, "cleanroom run: --%s %s: out of range (see --help)\n",
+		c == 'c' ? "cid" : c == 'm' ? "memory" : c == 'p' ? "cpus" : c == 't' ? "timeout" : "heartbeat-timeout",
+		optarg);
+	return -1;
+}
+
+static int is_dir(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* ------------------------------------------------------------ setup */
+
+static int open_image(struct run *r, struct cr_err *e)
+{
+	uint64_t size_gib6, mem_gib100;
+	if (eif_open(r->o.eif, &r->img, e))
+		return -1;
+	r->img_open = 1;
+	if (r->img.flags & EIF_FLAG_ARM64)
+		return cr_fail(e, "%s: an aarch64 image; run boots x86_64 images only", r->o.eif);
+	if (eif_scan(&r->img, &r->scan, e))
+		return -1;
+	if (!r->scan.crc_ok)
+		return cr_fail(e, "%s: CRC32 mismatch (stored 0x%08x, computed 0x%08x): the file is damaged", r->o.eif,
+			       r->img.crc_stored, r->scan.crc_computed);
+	if (!r->o.memory_mib) {
+		uint64_t four = (4 * r->img.file_size + MIB - 1) / MIB;
+		r->o.memory_mib = four > 512 ? (unsigned)(four > (1u << 20) ? 1u << 20 : four) : 512;
+	}
+	if (!r->o.hb_timeout_s) { /* nitro-cli's rule */
+		size_gib6 = (r->img.file_size + (6ull << 30) - 1) / (6ull << 30);
+		mem_gib100 = ((uint64_t)r->o.memory_mib * MIB + (100ull << 30) - 1) / (100ull << 30);
+		r->o.hb_timeout_s = 90 * (size_gib6 ? size_gib6 : 1) + 90 * (mem_gib100 ? mem_gib100 : 1);
+	}
+	return 0;
+}
+
+/* The private run directory with the kernel and initramfs QEMU boots. */
+static int extract_image(struct run *r, struct cr_err *e)
+{
+	const char *tmp = getenv("TMPDIR");
+	int fd;
+
+	if (!tmp || !*tmp || !is_dir(tmp))
+		tmp = "/tmp";
+	if ((size_t)snprintf(r->dir, sizeof r->dir, "%s/cleanroom-run.XXXXXX", tmp) >= sizeof r->dir)
+		return cr_fail(e, "TMPDIR is too long");
+	if (!mkdtemp(r->dir))
+		return cr_failp(e, "%s: mkdtemp", r->dir);
+	r->made_dir = 1;
+	snprintf(r->kernel, sizeof r->kernel, "%s/kernel", r->dir);
+	snprintf(r->initrd, sizeof r->initrd, "%s/initrd", r->dir);
+	snprintf(r->vhost, sizeof r->vhost, "%s/vhost.sock", r->dir);
+	fd = open(r->kernel, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return cr_failp(e, "%s", r->kernel);
+	if (eif_copy_section(&r->img, r->img.kernel, fd, e)) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	fd = open(r->initrd, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return cr_failp(e, "%s", r->initrd);
+	if (eif_copy_ramdisks(&r->img, fd, e)) {
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+static void on_signal(struct evsrc *s, uint32_t events)
+{
+	struct run *r = EVLOOP_OWNER(s, struct run, sig_src);
+	struct signalfd_siginfo si;
+	(void)events;
+	while (read(s->fd, &si, sizeof si) == (ssize_t)sizeof si) {
+		if (si.ssi_signo == SIGCHLD) {
+			int st;
+			if (r->qemu > 0 && waitpid(r->qemu, &st, WNOHANG) == r->qemu) {
+				r->qemu = 0;
+				r->qemu_status = st;
+				if (r->end == END_NONE)
+					r->end = r->hb.done && WIFEXITED(st) && WEXITSTATUS(st) == 0 ? END_POWEROFF
+												  : END_QEMU_EXIT;
+			}
+		} else if (r->end == END_NONE) {
+			r->end = END_SIGNAL;
+			r->end_signal = (int)si.ssi_signo;
+		}
+	}
+	if (r->end != END_NONE)
+		evloop_stop(&r->loop);
+}
+
+static void print_ready(struct run *r)
+{
+	if (!r->o.json) {
+		fprintf(stderr, "cleanroom run: heartbeat after %.2f s: the enclave is ready (CID %llu, host socket %s)\n",
+			(double)(r->hb_ms - r->t0_ms) / 1000.0, (unsigned long long)r->o.cid, r->vsock);
+		return;
+	}
+	struct cr_buf b;
+	struct json_w w;
+	struct cr_err e;
+	cr_buf_init(&b, 4096);
+	jw_init(&w, &b, 0);
+	jw_obj_begin(&w);
+	jw_kstr(&w, "event", "ready");
+	jw_kstr(&w, "eif", r->o.eif);
+	jw_kstr(&w, "vsock", r->vsock);
+	jw_ku64(&w, "cid", r->o.cid);
+	jw_khex(&w, "pcr0", r->scan.pcrs.pcr0, PCR_LEN);
+	jw_khex(&w, "pcr1", r->scan.pcrs.pcr1, PCR_LEN);
+	jw_khex(&w, "pcr2", r->scan.pcrs.pcr2, PCR_LEN);
+	jw_ku64(&w, "boot_to_heartbeat_ms", r->hb_ms - r->t0_ms);
+	jw_obj_end(&w);
+	if (jw_finish(&w, &e) == 0) {
+		printf("%s\n", (char *)b.p);
+		fflush(stdout);
+	}
+	cr_buf_free(&b);
+}
+
+static void on_tick(struct evsrc *s, uint32_t events)
+{
+	struct run *r = EVLOOP_OWNER(s, struct run, tick_src);
+	uint64_t n, now = now_ms();
+	(void)events;
+	if (read(r->tick_fd, &n, sizeof n) < 0) {
+		/* spurious */
+	}
+	if (r->end != END_NONE)
+		return;
+	if (!r->hb.done && !r->hb.failed && now >= r->hb_deadline_ms)
+		r->end = END_HB_TIMEOUT;
+	else if (r->deadline_ms && now >= r->deadline_ms)
+		r->end = END_TIMEOUT;
+	if (r->end != END_NONE)
+		evloop_stop(&r->loop);
+}
+
+/* After every batch: heartbeat progress. */
+static void after_batch(void *ctx)
+{
+	struct run *r = ctx;
+	if (r->hb.done && !r->hb_ms) {
+		r->hb_ms = now_ms();
+		print_ready(r);
+	}
+	if (r->hb.failed && r->end == END_NONE) {
+		r->end = END_HB_BAD;
+		evloop_stop(&r->loop);
+	}
+}
+
+static void bridge_log(void *ctx, const char *msg)
+{
+	(void)ctx;
+	fprintf(stderr, "cleanroom run: vsock: %s\n", msg);
+}
+
+static int start_services(struct run *r, struct cr_err *e)
+{
+	struct run_enclave enc = {.eif_path = r->o.eif, .pcrs = &r->scan.pcrs, .cid = r->o.cid,
+				  .nsm_ca_dir = r->o.nsm_ca};
+	for (size_t i = 0; i < RUN_SERVICES; i++) {
+		const struct run_service *s = run_service_table[i];
+		if (!s)
+			continue;
+		snprintf(r->svc_path[i], sizeof r->svc_path[i], "%s_%u", r->vsock, s->port);
+		if (s->start(&r->loop, r->svc_path[i], &enc, &r->svc_state[i], e))
+			return cr_err_wrap(e, "%s service", s->name);
+	}
+	return 0;
+}
+
+static int open_console(struct run *r, struct cr_err *e)
+{
+	const char *c = r->o.console;
+	r->console_fd = -1;
+	if (!c)
+		c = r->o.json ? NULL : "-";
+	if (!c)
+		return 0;
+	if (!strcmp(c, "-")) {
+		r->console_fd = fcntl(1, F_DUPFD_CLOEXEC, 3);
+		return r->console_fd < 0 ? cr_failp(e, "stdout") : 0;
+	}
+	r->console_fd = open(c, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	return r->console_fd < 0 ? cr_failp(e, "--console %s", c) : 0;
+}
+
+static int start(struct run *r, struct cr_err *e)
+{
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGCHLD};
+	struct itimerspec its = {.it_interval = {.tv_nsec = RUN_TICK_MS * 1000000L},
+				 .it_value = {.tv_nsec = RUN_TICK_MS * 1000000L}};
+	struct vsock_bridge_cfg bcfg = {.guest_cid = r->o.cid, .log = bridge_log};
+	struct run_qemu_cfg q = {.qemu = r->o.qemu, .cpus = r->o.cpus};
+	struct run_qemu_argv *argv;
+	char extra[128], *cmdline;
+	size_t n, total;
+	int rc;
+
+	if (open_image(r, e) || extract_image(r, e) || open_console(r, e))
+		return -1;
+	if ((size_t)snprintf(r->vsock, sizeof r->vsock, "%s/vsock", r->o.vsock_dir ? r->o.vsock_dir : r->dir) >=
+	    sizeof r->vsock)
+		return cr_fail(e, "--vsock-dir: path too long");
+	snprintf(r->hb_path, sizeof r->hb_path, "%s_%d", r->vsock, RUN_HEARTBEAT_PORT);
+	/* Sockets left by a run that was killed outright would block this one. */
+	unix_sock_remove_stale(r->vsock);
+	unix_sock_remove_stale(r->hb_path);
+	if (evloop_init(&r->loop, e) ||
+	    evloop_add_signals(&r->loop, &r->sig_src, sigs, (int)(sizeof sigs / sizeof sigs[0]), on_signal,
+			       &r->old_mask, e))
+		return -1;
+	r->tick_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (r->tick_fd < 0 || timerfd_settime(r->tick_fd, 0, &its, NULL))
+		return cr_failp(e, "timerfd");
+	if (evloop_add(&r->loop, &r->tick_src, r->tick_fd, EPOLLIN, on_tick, e) ||
+	    evloop_add_hook(&r->loop, after_batch, r, e))
+		return -1;
+	bcfg.uds_path = r->vsock;
+	bcfg.vhost_path = r->vhost;
+	/* Listeners first: the guest may dial port 9000 early in boot. */
+	if (vsock_bridge_start(&r->br, &r->loop, &bcfg, e) || run_heartbeat_listen(&r->hb, &r->loop, r->hb_path, e) ||
+	    start_services(r, e))
+		return -1;
+
+	if (run_cmdline_extra((const char *)r->img.cmdline_data, run_host_tsc_khz(), extra, sizeof extra, e))
+		return -1;
+	total = strlen((const char *)r->img.cmdline_data) + (extra[0] ? 1 + strlen(extra) : 0);
+	if (total > RUN_CMDLINE_MAX)
+		return cr_fail(e, "kernel cmdline: %zu bytes with run's additions (\"%s\"); the kernel takes %d", total,
+			       extra, RUN_CMDLINE_MAX);
+	n = total + 1;
+	cmdline = malloc(n);
+	argv = malloc(sizeof *argv);
+	if (!cmdline || !argv) {
+		free(cmdline);
+		free(argv);
+		return cr_fail(e, "out of memory");
+	}
+	snprintf(cmdline, n, "%s%s%s", (const char *)r->img.cmdline_data, extra[0] ? " " : "", extra);
+	q.memory_mib = r->o.memory_mib; /* known once the image is open */
+	q.kernel = r->kernel;
+	q.initrd = r->initrd;
+	q.cmdline = cmdline;
+	q.vhost_socket = r->vhost;
+	rc = run_qemu_build_argv(&q, argv, e);
+	if (!rc) {
+		r->t0_ms = now_ms();
+		rc = run_qemu_spawn(argv, r->console_fd, &r->old_mask, &r->qemu, e);
+	}
+	free(cmdline);
+	free(argv);
+	if (rc)
+		return -1;
+	r->hb_deadline_ms = r->t0_ms + r->o.hb_timeout_s * 1000;
+	r->deadline_ms = r->o.timeout_s ? r->t0_ms + r->o.timeout_s * 1000 : 0;
+	if (!r->o.json)
+		fprintf(stderr, "cleanroom run: booting %s (CID %llu, %u MiB, %u vCPUs, QEMU pid %d); host socket %s\n",
+			r->o.eif, (unsigned long long)r->o.cid, r->o.memory_mib, r->o.cpus, (int)r->qemu, r->vsock);
+	return 0;
+}
+
+/* ------------------------------------------------------------ teardown */
+
+/* SIGTERM to QEMU while the loop keeps serving the vhost-user socket (QEMU
+ * stops the vsock device on its way out and waits for our answers); the
+ * SIGCHLD handler reaps it. SIGKILL if it is still there after the grace. */
+static void stop_qemu(struct run *r)
+{
+	uint64_t until = now_ms() + QEMU_GRACE_MS;
+	struct cr_err e;
+	if (r->qemu <= 0)
+		return;
+	kill(r->qemu, SIGTERM);
+	while (r->qemu > 0 && r->loop.epfd >= 0 && now_ms() < until)
+		if (evloop_run_once(&r->loop, 50, &e))
+			break;
+	if (r->qemu > 0) {
+		r->qemu_status = run_qemu_kill(r->qemu);
+		r->qemu = 0;
+	}
+}
+
+static void teardown(struct run *r)
+{
+	stop_qemu(r);
+	for (size_t i = 0; i < RUN_SERVICES; i++)
+		if (run_service_table[i] && r->svc_state[i])
+			run_service_table[i]->stop(r->svc_state[i]);
+	run_heartbeat_close(&r->hb);
+	vsock_bridge_stop(r->br);
+	r->br = NULL;
+	if (r->tick_fd >= 0)
+		close(r->tick_fd);
+	if (r->sig_src.registered)
+		close(r->sig_src.fd);
+	evloop_free(&r->loop);
+	sigprocmask(SIG_SETMASK, &r->old_mask, NULL);
+	if (r->console_fd >= 0)
+		close(r->console_fd);
+	if (r->made_dir) {
+		unlink(r->kernel);
+		unlink(r->initrd);
+		unlink(r->vhost);
+		if (!r->o.vsock_dir)
+			unlink(r->vsock);
+		if (rmdir(r->dir) != 0)
+			fprintf(stderr, "cleanroom run: warning: %s: %s (left in place)\n", r->dir, strerror(errno));
+	}
+	if (r->img_open)
+		eif_close(&r->img);
+}
+
+static int report_end(struct run *r)
+{
+	uint64_t t = now_ms() - r->t0_ms;
+	int code = r->end == END_POWEROFF ? 0 : 1, st = r->qemu_status;
+	char why[512] = "";
+
+	switch (r->end) {
+	case END_POWEROFF:
+		snprintf(why, sizeof why, "the enclave powered off after %.2f s", (double)t / 1000.0);
+		break;
+	case END_SIGNAL:
+		snprintf(why, sizeof why, "stopped by %s; the enclave was shut down", strsignal(r->end_signal));
+		break;
+	case END_TIMEOUT:
+		snprintf(why, sizeof why, "--timeout %llu s reached; the enclave was shut down",
+			 (unsigned long long)r->o.timeout_s);
+		break;
+	case END_HB_TIMEOUT:
+		snprintf(why, sizeof why,
+			 "no heartbeat within %llu s: the enclave must connect to CID 3 port %d and send 0x%02X "
+			 "(its init does this once booted; see the console); the enclave was shut down",
+			 (unsigned long long)r->o.hb_timeout_s, RUN_HEARTBEAT_PORT, RUN_HEARTBEAT_BYTE);
+		break;
+	case END_HB_BAD:
+		snprintf(why, sizeof why, "%s; the enclave was shut down", r->hb.err.msg);
+		break;
+	case END_QEMU_EXIT:
+	case END_NONE:
+		if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+			snprintf(why, sizeof why, "the enclave powered off before its heartbeat (after %.2f s)",
+				 (double)t / 1000.0);
+		else if (WIFEXITED(st))
+			snprintf(why, sizeof why, "QEMU exited with status %d%s (its message is above)", WEXITSTATUS(st),
+				 r->hb.done ? "" : " before the heartbeat");
+		else
+			snprintf(why, sizeof why, "QEMU was killed by %s", strsignal(WTERMSIG(st)));
+		break;
+	}
+	if (r->o.json) {
+		struct cr_buf b;
+		struct json_w w;
+		struct cr_err e;
+		cr_buf_init(&b, 4096);
+		jw_init(&w, &b, 0);
+		jw_obj_begin(&w);
+		jw_kstr(&w, "event", "exit");
+		jw_kstr(&w, "result", end_names[r->end]);
+		jw_ku64(&w, "exit_code", (uint64_t)code);
+		jw_kstr(&w, "message", why);
+		jw_kbool(&w, "heartbeat", r->hb.done);
+		if (r->hb_ms) {
+			jw_key(&w, "boot_to_heartbeat_ms");
+			jw_u64(&w, r->hb_ms - r->t0_ms);
+		}
+		jw_ku64(&w, "runtime_ms", t);
+		jw_obj_end(&w);
+		if (jw_finish(&w, &e) == 0)
+			printf("%s\n", (char *)b.p);
+		cr_buf_free(&b);
+	}
+	if (code || !r->o.json)
+		fprintf(stderr, "cleanroom run: %s\n", why);
+	return code;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct run r;
+	struct cr_err e = {{0}};
+	int rc;
+
+	memset(&r, 0, sizeof r);
+	r.tick_fd = r.console_fd = -1;
+	r.loop.epfd = -1;
+	sigprocmask(SIG_SETMASK, NULL, &r.old_mask);
+	rc = parse_opts(argc, argv, &r.o);
+	if (rc)
+		return rc > 0 ? 0 : 2;
+	if (r.o.vsock_dir && !is_dir(r.o.vsock_dir)) {
+		fprintf(stderr, "cleanroom run: --vsock-dir %s: not an existing directory\n", r.o.vsock_dir);
+		return 2;
+	}
+	if (r.o.nsm_ca && !is_dir(r.o.nsm_ca)) {
+		fprintf(stderr, "cleanroom run: --nsm-ca %s: not an existing directory\n", r.o.nsm_ca);
+		return 2;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if (start(&r, &e)) {
+		fprintf(stderr, "cleanroom run: %s\n", e.msg);
+		teardown(&r);
+		return 1;
+	}
+	if (r.o.nsm_ca)
+		fprintf(stderr, "cleanroom run: note: no NSM model yet; --nsm-ca is not used and /dev/nsm requests "
+				"of the guest shim will fail with EIO\n");
+	if (evloop_run(&r.loop, &e)) {
+		fprintf(stderr, "cleanroom run: %s\n", e.msg);
+		r.end = END_QEMU_EXIT;
+	}
+	teardown(&r);
+	return report_end(&r);
+}

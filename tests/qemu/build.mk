@@ -1,0 +1,25 @@
+# End-to-end suites that boot EIFs in QEMU (microvm, TCG) with `cleanroom run`.
+# `make check-qemu` runs only these; `make check` runs them with the rest.
+# Fragments add their QEMU suites to QEMU_SUITES and inputs to QEMU_DEPS.
+QEMU_SUITES ?=
+QEMU_DEPS   ?=
+
+# The guest half of qemu/vsock and qemu/run: /init of the test EIFs (static musl).
+QEMU_GUEST_VSOCK := $(B)/musl/tests/qemu/guest_vsock
+$(QEMU_GUEST_VSOCK): tests/qemu/guest_vsock.c | $(B)/deps/musl/.done
+	@mkdir -p $(@D)
+	@echo "  CC      $@"
+	@$(MUSL_CC) $(CSTD) $(WARN) $(VARIANT_CFLAGS_musl) $(INC) -I$(B)/deps/musl/include \
+	    $(VARIANT_LDFLAGS_musl) -o $@ $<
+
+QEMU_RUN_ARGS := $(B)/asan/cleanroom $(KERNEL_DIR)/bzImage $(QEMU_GUEST_VSOCK)
+QEMU_DEPS   += $(B)/asan/cleanroom $(KERNEL_DIR)/bzImage $(QEMU_GUEST_VSOCK)
+QEMU_SUITES += 'qemu/vsock=tests/qemu/run-vsock.sh vsock $(QEMU_RUN_ARGS)' \
+               'qemu/run=tests/qemu/run-vsock.sh run $(QEMU_RUN_ARGS)'
+
+CHECK_DEPS   += $(QEMU_DEPS)
+CHECK_SUITES += $(QEMU_SUITES)
+
+.PHONY: check-qemu
+check-qemu: deps $(QEMU_DEPS)
+	@tests/run.sh $(QEMU_SUITES)

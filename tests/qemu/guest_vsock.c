@@ -1,0 +1,306 @@
+/* In-guest half of the qemu/vsock suite: /init of a test initramfs (static
+ * musl). It plays an enclave application against the host half
+ * (tests/qemu/vsock_host.py) through `cleanroom run` and our vsock bridge:
+ *
+ *  1. the Nitro heartbeat: connect to CID 3 port 9000, send 0xB7, expect it
+ *     echoed (exactly what AWS's init does);
+ *  2. serve an echo on vsock port 5000 (host connects with CONNECT 5000);
+ *  3. connect to CID 3 port 9001 (the host's control socket), say READY;
+ *  4. connect to CID 3 port 9999, where nobody listens: must fail cleanly;
+ *  5. open GUEST_CONNS connections to CID 3 port 9002 at once (the host
+ *     echoes), send each GUEST_BYTES of its own pattern and check the echo;
+ *  6. report results on the control socket, wait for "POWEROFF", power off.
+ *
+ * Other behaviours for the tests of `cleanroom run`, chosen by the first
+ * word of /rootfs/mode (cleanroom eif packs --rootfs under /rootfs):
+ *   no-heartbeat   never send the heartbeat, idle;
+ *   bad-heartbeat  send 0x42 instead of 0xB7, idle;
+ *   idle           heartbeat, then idle (until the host stops the VM);
+ *   poweroff       heartbeat, then power off at once.
+ *
+ * Console lines start with "guest: ". Modules listed in /rootfs/modules.list
+ * (one absolute path per line) are loaded first, for kernels that have
+ * vsock as modules. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/vm_sockets.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/reboot.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define CID_PARENT 3
+#define PORT_HEARTBEAT 9000
+#define PORT_CONTROL 9001
+#define PORT_GUEST_ECHO 9002
+#define PORT_MISSING 9999
+#define PORT_ECHO 5000
+#define GUEST_CONNS 8
+#define GUEST_BYTES (64 * 1024)
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+	va_list ap;
+	printf("guest: ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+}
+
+static void power_off(void)
+{
+	sync();
+	reboot(RB_POWER_OFF);
+	for (;;)
+		pause();
+}
+
+static int write_all(int fd, const void *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p = (const char *)p + w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int read_all(int fd, void *p, size_t n)
+{
+	while (n) {
+		ssize_t r = read(fd, p, n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		p = (char *)p + r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+static int vsock_connect(unsigned cid, unsigned port)
+{
+	struct sockaddr_vm sa = {.svm_family = AF_VSOCK, .svm_cid = cid, .svm_port = port};
+	int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+		int saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+static void setup_console_and_modules(void)
+{
+	FILE *f;
+	char line[256];
+	if (mount("dev", "/dev", "devtmpfs", MS_NOSUID | MS_NOEXEC, NULL) != 0 && errno != EBUSY)
+		power_off();
+	int fd = open("/dev/console", O_RDWR);
+	if (fd >= 0) {
+		dup2(fd, 0);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		if (fd > 2)
+			close(fd);
+	}
+	f = fopen("/rootfs/modules.list", "r");
+	while (f && fgets(line, sizeof line, f)) {
+		line[strcspn(line, "\n")] = 0;
+		int m = open(line, O_RDONLY | O_CLOEXEC);
+		if (m < 0 || syscall(SYS_finit_module, m, "", 0) != 0)
+			say("cannot load module %s: %s", line, strerror(errno));
+		if (m >= 0)
+			close(m);
+	}
+	if (f)
+		fclose(f);
+}
+
+static int heartbeat(unsigned char b)
+{
+	int fd = vsock_connect(CID_PARENT, PORT_HEARTBEAT);
+	if (fd < 0) {
+		say("heartbeat: connect to %d:%d: %s", CID_PARENT, PORT_HEARTBEAT, strerror(errno));
+		return -1;
+	}
+	if (write_all(fd, &b, 1) || b != 0xB7 || read_all(fd, &b, 1) || b != 0xB7) {
+		say("heartbeat: no 0xB7 echo");
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+/* Echo one connection until the peer ends its side, then end ours. */
+static void echo_conn(int fd)
+{
+	static char buf[64 * 1024];
+	for (;;) {
+		ssize_t r = read(fd, buf, sizeof buf);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0 || write_all(fd, buf, (size_t)r))
+			break;
+	}
+	close(fd);
+}
+
+/* Listen on PORT_ECHO and fork an echo per connection. Returns at once. */
+static int start_echo_server(void)
+{
+	struct sockaddr_vm sa = {.svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY, .svm_port = PORT_ECHO};
+	int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) || listen(fd, 16)) {
+		say("echo server: %s", strerror(errno));
+		return -1;
+	}
+	if (fork() == 0) {
+		for (;;) {
+			int c = accept(fd, NULL, NULL);
+			if (c < 0)
+				continue;
+			if (fork() == 0) {
+				echo_conn(c);
+				_exit(0);
+			}
+			close(c);
+		}
+	}
+	close(fd);
+	return 0;
+}
+
+/* One guest-initiated connection: send a pattern, expect it back. */
+static int guest_conn(int i)
+{
+	static unsigned char out[GUEST_BYTES], in[GUEST_BYTES];
+	int fd = vsock_connect(CID_PARENT, PORT_GUEST_ECHO);
+	if (fd < 0)
+		return 10;
+	for (int k = 0; k < GUEST_BYTES; k++)
+		out[k] = (unsigned char)(k * 7 + i * 31 + (k >> 8));
+	if (write_all(fd, out, sizeof out))
+		return 11;
+	shutdown(fd, SHUT_WR);
+	if (read_all(fd, in, sizeof in))
+		return 12;
+	if (memcmp(in, out, sizeof in))
+		return 13;
+	if (read(fd, in, 1) != 0) /* the host ends the stream after the echo */
+		return 14;
+	close(fd);
+	return 0;
+}
+
+static int concurrent_guest_conns(char *detail, size_t n)
+{
+	pid_t pids[GUEST_CONNS];
+	int ok = 0;
+	size_t used = 0;
+	detail[0] = 0;
+	for (int i = 0; i < GUEST_CONNS; i++) {
+		pids[i] = fork();
+		if (pids[i] == 0)
+			_exit(guest_conn(i));
+	}
+	for (int i = 0; i < GUEST_CONNS; i++) {
+		int st = 0;
+		if (pids[i] > 0 && waitpid(pids[i], &st, 0) == pids[i] && WIFEXITED(st) && WEXITSTATUS(st) == 0)
+			ok++;
+		else if (used < n)
+			used += (size_t)snprintf(detail + used, n - used, " conn%d:status%d", i,
+						 WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	}
+	return ok;
+}
+
+static void idle(void)
+{
+	say("idling");
+	for (;;)
+		pause();
+}
+
+int main(void)
+{
+	char line[256], detail[200], mode[32] = "test";
+	int ctl, fd, ok;
+	size_t len = 0;
+	FILE *mf;
+
+	setup_console_and_modules();
+	mf = fopen("/rootfs/mode", "r");
+	if (mf && fscanf(mf, "%31s", mode) != 1)
+		strcpy(mode, "test");
+	if (mf)
+		fclose(mf);
+	say("started (mode %s)", mode);
+	if (!strcmp(mode, "no-heartbeat"))
+		idle();
+	if (!strcmp(mode, "bad-heartbeat")) {
+		heartbeat(0x42);
+		idle();
+	}
+	if (heartbeat(0xB7))
+		power_off();
+	say("heartbeat acknowledged");
+	if (!strcmp(mode, "idle"))
+		idle();
+	if (!strcmp(mode, "poweroff"))
+		power_off();
+	if (start_echo_server())
+		power_off();
+	ctl = vsock_connect(CID_PARENT, PORT_CONTROL);
+	if (ctl < 0) {
+		say("control: connect to %d:%d: %s", CID_PARENT, PORT_CONTROL, strerror(errno));
+		power_off();
+	}
+	write_all(ctl, "READY\n", 6);
+
+	fd = vsock_connect(CID_PARENT, PORT_MISSING);
+	if (fd >= 0) {
+		snprintf(line, sizeof line, "MISSING connected\n");
+		close(fd);
+	} else {
+		snprintf(line, sizeof line, "MISSING %s\n", errno == ECONNRESET ? "ECONNRESET" : strerror(errno));
+	}
+	write_all(ctl, line, strlen(line));
+
+	ok = concurrent_guest_conns(detail, sizeof detail);
+	snprintf(line, sizeof line, "CONCURRENT %d/%d%s\n", ok, GUEST_CONNS, detail);
+	write_all(ctl, line, strlen(line));
+	say("reported; waiting for the host");
+
+	/* Anything until "POWEROFF\n" or EOF. */
+	while (len < sizeof line - 1) {
+		ssize_t r = read(ctl, line + len, sizeof line - 1 - len);
+		if (r <= 0)
+			break;
+		len += (size_t)r;
+		line[len] = 0;
+		if (strstr(line, "POWEROFF\n"))
+			break;
+	}
+	say("powering off");
+	power_off();
+	return 0;
+}
