@@ -6,3 +6,5 @@ CHECK_SUITES += 'cli/eif=$(CLI_ENV) tests/cli/eif.sh'
 # The sandbox suite builds its probe with gcc -static and a tiny root from busybox.
 APT_PKGS     += busybox-static
 CHECK_SUITES += 'cli/sandbox=$(CLI_ENV) tests/cli/sandbox.sh'
+# cleanroom attestation on the real documents of $SHARED (skips without it).
+CHECK_SUITES += 'cli/attestation=$(CLI_ENV) tests/cli/attestation.sh'
