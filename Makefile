@@ -141,6 +141,10 @@ check-unit: deps $(CHECK_UNIT_DEPS)
 check: deps $(CHECK_UNIT_DEPS) $(CHECK_DEPS)
 	@tests/run.sh $(CHECK_UNIT_SUITES) $(CHECK_SUITES)
 
+# ---------------------------------------------------------------- demo
+demo: deps $(B)/init $(B)/cleanroom kernel
+	@B=$(B) host-tool/demo/demo.sh
+
 # ---------------------------------------------------------------- install
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/cleanroom
