@@ -617,6 +617,8 @@ int main(void)
 	}
 	if (setup()) {
 		T_OK(0, "openssl made the test PKI in %s", dir);
+		snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+		if (system(cmd)) {}
 		return t_done();
 	}
 	now_s = (int64_t)time(NULL); /* not before the last certificate's notBefore */
