@@ -83,8 +83,7 @@ case $out in *"allowed: AF_UNIX"*) ok "AF_UNIX sockets work" ;; *) not_ok "AF_UN
 out=$(sx -- /work/probe lo-up 2>&1) && ok "loopback is up" || not_ok "loopback is up" "$out"
 same "only lo in the network namespace" "$(sx -- sh -c "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '" 2>&1)" "lo"
 out=$(sx -- sh -c 'echo built >/work/out.txt' 2>&1)
-same "the workspace is writable, files owned by the build uid" "$(stat -c '%U:%G %s' "$W/out.txt" 2>&1)" \
-	"$(getent passwd 1000 | cut -d: -f1 || echo 1000):$(getent group 1000 | cut -d: -f1 || echo 1000) 6"
+same "the workspace is writable, files owned by the build uid" "$(stat -c '%u:%g %s' "$W/out.txt" 2>&1)" "1000:1000 6"
 tok=cleanroom-tmp-$$-$RANDOM
 out=$(sx -- sh -c "echo x >/tmp/$tok && cat /tmp/$tok" 2>&1)
 if [ "$out" = x ] && [ ! -e "/tmp/$tok" ]; then ok "/tmp is writable and private"; else not_ok "/tmp is writable and private" "$out"; fi
@@ -183,8 +182,7 @@ EOF
 chown 1000:1000 "$W/hello.c"
 out=$(sx --timeout 120 -- sh -c 'gcc -O2 -Wall -o hello hello.c && ./hello' 2>&1)
 same "a C compile works inside (gcc from the read-only root)" "$out" "hello from the sandbox"
-same "the compiled binary landed in the workspace" "$(stat -c %U "$W/hello" 2>/dev/null && "$W/hello")" \
-	"$(getent passwd 1000 | cut -d: -f1 || echo 1000)
+same "the compiled binary landed in the workspace" "$(stat -c %u "$W/hello" 2>/dev/null && "$W/hello")" "1000
 hello from the sandbox"
 
 # --- a tiny root assembled from busybox-static
