@@ -36,7 +36,7 @@ static int opt_escape(const char *in, char *out, size_t n, struct cr_err *e)
 	size_t j = 0;
 	for (size_t i = 0; in[i]; i++) {
 		if (j + 3 > n)
-			return cr_fail(e, "%s: path too long for a QEMU option", in);
+			return cr_fail(e, "a socket path of %zu bytes is too long for a QEMU option", strlen(in));
 		out[j++] = in[i];
 		if (in[i] == ',')
 			out[j++] = ',';

@@ -10,8 +10,8 @@
 
 /* Fill sa for path; -1 (with e) if the path does not fit sun_path. */
 int unix_sock_addr(struct sockaddr_un *sa, const char *path, struct cr_err *e);
-/* A non-blocking listening socket at path (which must not exist), readable
- * and writable by the owner only (mode 0600). Returns the fd or -1. */
+/* A non-blocking listening socket at path (which must not exist) that only
+ * its owner may connect to (mode 0700). Returns the fd or -1. */
 int unix_sock_listen(const char *path, int backlog, struct cr_err *e);
 /* A socket connected to path (non-blocking when nonblock is set; a full
  * listen backlog then fails with EAGAIN). Returns the fd or -1. */

@@ -84,7 +84,7 @@ struct vu_dev {
 
 /* Prepare d (no sockets yet). */
 void vu_dev_init(struct vu_dev *d, struct evloop *loop, const struct vu_ops *ops, void *ctx);
-/* Listen on the Unix socket path (created here, mode 0600) and serve one
+/* Listen on the Unix socket path (created here, owner only) and serve one
  * QEMU connection at a time. */
 int vu_dev_listen(struct vu_dev *d, const char *path, struct cr_err *e);
 /* Serve an already connected socket (tests, socketpair). */

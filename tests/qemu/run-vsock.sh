@@ -140,6 +140,29 @@ mode_run() {
 		check_clean "after SIG$sig" "$d"
 	done
 
+	# SIGKILL cannot be handled: QEMU must still go (PR_SET_PDEATHSIG), and
+	# the sockets left behind must not block the next run in that directory.
+	"$CLEANROOM" run "$T/idle.eif" --vsock-dir "$d" --console "$T/idle.log" --cpus 1 --json \
+		--heartbeat-timeout "$LIMIT" >"$T/idle.json" 2>"$T/err" &
+	pid=$!
+	if wait_ready "$T/idle.json" "$pid"; then
+		kill -KILL "$pid"
+		wait "$pid" 2>/dev/null
+		for _ in $(seq 1 50); do pgrep -f "qemu-system-x86_64.*$T" >/dev/null || break; sleep 0.1; done
+		left=$(pgrep -f "qemu-system-x86_64.*$T" || true)
+		[ -z "$left" ] && ok "SIGKILL: QEMU dies with run" || not_ok "SIGKILL: QEMU dies with run" "pids $left"
+		[ -S "$d/vsock" ] && ok "SIGKILL: the killed run's sockets remain (precondition)" || not_ok "SIGKILL: the killed run's sockets remain (precondition)" "$(ls -A "$d")"
+		"$CLEANROOM" run "$T/nohb.eif" --vsock-dir "$d" --console /dev/null --cpus 1 --heartbeat-timeout 2 \
+			>"$T/out" 2>"$T/err"
+		grep -q 'no heartbeat within 2 s' "$T/err" && ok "SIGKILL: the next run replaces the stale sockets" ||
+			not_ok "SIGKILL: the next run replaces the stale sockets" "$(cat "$T/err")"
+	else
+		not_ok "SIGKILL: the idle enclave became ready" "$(cat "$T/err")"
+		kill -KILL "$pid"
+	fi
+	rm -rf "${TMPDIR:?}"/cleanroom-run.* # the killed run's private directory
+	check_clean "after SIGKILL and a new run" "$d"
+
 	t0=$(date +%s%N)
 	"$CLEANROOM" run "$T/idle.eif" --vsock-dir "$d" --console "$T/idle.log" --cpus 1 --timeout 15 \
 		--heartbeat-timeout "$LIMIT" >"$T/out" 2>"$T/err"

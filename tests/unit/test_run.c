@@ -1,0 +1,184 @@
+/* host-tool/run_qemu.c, run_heartbeat.c: the pieces of `cleanroom run`
+ * that do not need QEMU (tests/qemu/run-vsock.sh boots real guests). */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "evloop.h"
+#include "run_heartbeat.h"
+#include "run_qemu.h"
+#include "unix_sock.h"
+
+static int argv_has(const struct run_qemu_argv *a, const char *opt, const char *val)
+{
+	for (int i = 0; i + 1 < a->argc; i++)
+		if (!strcmp(a->argv[i], opt) && !strcmp(a->argv[i + 1], val))
+			return 1;
+	return 0;
+}
+
+static void test_argv(void)
+{
+	struct run_qemu_cfg c = {.qemu = "qemu-system-x86_64", .kernel = "/r/kernel", .initrd = "/r/initrd",
+				 .cmdline = "console=ttyS0 quiet", .vhost_socket = "/tmp/a,b/vhost.sock",
+				 .memory_mib = 768, .cpus = 3};
+	struct run_qemu_argv a;
+	struct cr_err e;
+
+	T_OK(run_qemu_build_argv(&c, &a, &e) == 0 && a.argv[a.argc] == NULL && !strcmp(a.argv[0], "qemu-system-x86_64"),
+	     "argv: built and NULL-terminated");
+	T_OK(argv_has(&a, "-M", "microvm") && argv_has(&a, "-accel", "tcg"), "argv: microvm under TCG");
+	T_OK(argv_has(&a, "-m", "768M") && argv_has(&a, "-smp", "3"), "argv: memory and vCPUs");
+	T_OK(argv_has(&a, "-object", "memory-backend-memfd,id=mem,size=768M,share=on") &&
+		     argv_has(&a, "-numa", "node,memdev=mem"),
+	     "argv: guest RAM is a shared memfd of the same size");
+	T_OK(argv_has(&a, "-global", "virtio-mmio.force-legacy=false"), "argv: modern virtio-mmio");
+	T_OK(argv_has(&a, "-chardev", "socket,id=vsock,path=/tmp/a,,b/vhost.sock") &&
+		     argv_has(&a, "-device", "vhost-user-vsock-device,chardev=vsock"),
+	     "argv: the vhost-user vsock device, commas in the path doubled");
+	T_OK(argv_has(&a, "-kernel", "/r/kernel") && argv_has(&a, "-initrd", "/r/initrd") &&
+		     argv_has(&a, "-append", "console=ttyS0 quiet"),
+	     "argv: kernel, initrd and cmdline as given");
+	T_OK(argv_has(&a, "-serial", "stdio") && argv_has(&a, "-display", "none"), "argv: serial console on stdout, no display");
+	{
+		int nr = 0;
+		for (int i = 0; i < a.argc; i++)
+			nr += !strcmp(a.argv[i], "-no-reboot") || !strcmp(a.argv[i], "-nodefaults");
+		T_OK(nr == 2, "argv: -no-reboot (a guest reboot ends the run) and -nodefaults");
+	}
+	{
+		static char longpath[1200];
+		memset(longpath, ',', sizeof longpath - 1);
+		c.vhost_socket = longpath;
+		T_OK(run_qemu_build_argv(&c, &a, &e) == -1 && strstr(e.msg, "too long"), "argv: an overlong path is refused");
+	}
+}
+
+static void test_cmdline(void)
+{
+	char out[128];
+	struct cr_err e;
+	T_OK(run_cmdline_extra("reboot=k console=ttyS0", 2596096, out, sizeof out, &e) == 0 &&
+		     !strcmp(out, "tsc_early_khz=2596096"),
+	     "cmdline: tsc_early_khz is appended");
+	T_OK(run_cmdline_extra("reboot=k", 1000000, out, sizeof out, &e) == 0 &&
+		     !strcmp(out, "tsc_early_khz=1000000 console=ttyS0"),
+	     "cmdline: console=ttyS0 only when the image names no console");
+	T_OK(run_cmdline_extra("a tsc_early_khz=5 console=hvc0", 7, out, sizeof out, &e) == 0 && !strcmp(out, ""),
+	     "cmdline: nothing when the image sets both");
+	T_OK(run_cmdline_extra("xconsole=1", 0, out, sizeof out, &e) == 0 && !strcmp(out, "console=ttyS0"),
+	     "cmdline: only whole parameters count; tsc 0 is left out");
+	T_OK(run_cmdline_extra("", 2596096, out, 10, &e) == -1, "cmdline: a short buffer fails cleanly");
+	unsigned long khz = run_host_tsc_khz();
+	T_OK(khz > 100000 && khz < 10000000, "cmdline: the host TSC measures %lu kHz (plausible)", khz);
+}
+
+static void test_spawn(void)
+{
+	struct run_qemu_argv a = {.argc = 0};
+	sigset_t mask;
+	struct cr_err e;
+	pid_t pid = 0;
+	int st;
+	char path[] = "/tmp/cr-run-XXXXXX";
+	int fd = mkstemp(path);
+
+	sigprocmask(SIG_SETMASK, NULL, &mask);
+	a.argv[0] = "/nonexistent/qemu";
+	a.argv[1] = NULL;
+	T_OK(run_qemu_spawn(&a, -1, &mask, &pid, &e) == -1 && strstr(e.msg, "cannot run /nonexistent/qemu") &&
+		     strstr(e.msg, "No such file"),
+	     "spawn: a missing binary is an error, not an exit status");
+	a.argv[0] = "/bin/sh";
+	a.argv[1] = "-c";
+	a.argv[2] = "echo console; read x; echo \"stdin:$x\"";
+	a.argv[3] = NULL;
+	T_OK(run_qemu_spawn(&a, fd, &mask, &pid, &e) == 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st),
+	     "spawn: the child runs");
+	{
+		char buf[64] = {0};
+		T_OK(pread(fd, buf, sizeof buf - 1, 0) > 0 && !strcmp(buf, "console\nstdin:\n"),
+		     "spawn: stdout is the console fd, stdin is /dev/null");
+	}
+	a.argv[2] = "[ \"$(ps -o pgid= -p $$ | tr -d ' ')\" = \"$$\" ]";
+	T_OK(run_qemu_spawn(&a, -1, &mask, &pid, &e) == 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
+		     WEXITSTATUS(st) == 0,
+	     "spawn: the child leads its own process group (Ctrl-C reaches only run)");
+	a.argv[2] = "sleep 30";
+	T_OK(run_qemu_spawn(&a, -1, &mask, &pid, &e) == 0, "spawn: a long-running child");
+	st = run_qemu_kill(pid);
+	T_OK(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL && waitpid(pid, NULL, WNOHANG) == -1,
+	     "kill: the child is killed and reaped");
+	close(fd);
+	unlink(path);
+}
+
+static int hb_exchange(const char *path, uint8_t send_byte, int close_early, struct run_heartbeat *h,
+		       struct evloop *l, uint8_t *echo)
+{
+	struct cr_err e;
+	int fd = unix_sock_connect(path, 0, &e), got = 0;
+	if (fd < 0)
+		return -1;
+	if (!close_early && send(fd, &send_byte, 1, 0) != 1)
+		return -1;
+	if (close_early)
+		shutdown(fd, SHUT_WR);
+	for (int i = 0; i < 100 && !h->done && !h->failed; i++)
+		evloop_run_once(l, 10, &e);
+	if (echo && recv(fd, echo, 1, MSG_DONTWAIT) == 1)
+		got = 1;
+	close(fd);
+	return got;
+}
+
+static void test_heartbeat(void)
+{
+	struct evloop l;
+	struct run_heartbeat h;
+	struct cr_err e;
+	struct stat st;
+	char dir[] = "/tmp/cr-hb-XXXXXX", path[64];
+	uint8_t echo = 0;
+
+	if (!mkdtemp(dir) || evloop_init(&l, &e))
+		return;
+	snprintf(path, sizeof path, "%s/vsock_9000", dir);
+	T_OK(run_heartbeat_listen(&h, &l, path, &e) == 0 && stat(path, &st) == 0 && (st.st_mode & 077) == 0,
+	     "heartbeat: listening on <vsock>_9000, owner-only");
+	T_OK(hb_exchange(path, 0xB7, 0, &h, &l, &echo) == 1 && echo == 0xB7 && h.done && !h.failed,
+	     "heartbeat: 0xB7 is echoed and the enclave is ready");
+	T_OK(stat(path, &st) != 0, "heartbeat: the listener is gone after one heartbeat (as nitro-cli)");
+	run_heartbeat_close(&h);
+
+	run_heartbeat_listen(&h, &l, path, &e);
+	T_OK(hb_exchange(path, 0x42, 0, &h, &l, &echo) == 0 && h.failed && !h.done && strstr(h.err.msg, "sent 0x42"),
+	     "heartbeat: a wrong byte fails, is not echoed, and is named");
+	run_heartbeat_close(&h);
+	run_heartbeat_listen(&h, &l, path, &e);
+	T_OK(hb_exchange(path, 0, 1, &h, &l, NULL) == 0 && h.failed && strstr(h.err.msg, "closed port 9000"),
+	     "heartbeat: hanging up without a byte fails");
+	run_heartbeat_close(&h);
+	run_heartbeat_close(&h);
+	T_OK(stat(path, &st) != 0, "heartbeat: close removes the socket (and is idempotent)");
+	T_OK(run_heartbeat_listen(&h, &l, "/nonexistent/dir/vsock_9000", &e) == -1 && strstr(e.msg, "bind"),
+	     "heartbeat: an unusable path is an error");
+	evloop_free(&l);
+	rmdir(dir);
+}
+
+int main(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	test_argv();
+	test_cmdline();
+	test_spawn();
+	test_heartbeat();
+	return t_done();
+}
