@@ -3,6 +3,9 @@
 # Fragments add their QEMU suites to QEMU_SUITES and inputs to QEMU_DEPS.
 QEMU_SUITES ?=
 QEMU_DEPS   ?=
+# Bookworm's QEMU 7.2 serves vhost-user-vsock-device on microvm (no backports
+# needed); pgrep checks that no QEMU outlives a run.
+APT_PKGS    += qemu-system-x86 procps
 
 # The guest half of qemu/vsock and qemu/run: /init of the test EIFs (static musl).
 QEMU_GUEST_VSOCK := $(B)/musl/tests/qemu/guest_vsock
@@ -16,6 +19,14 @@ QEMU_RUN_ARGS := $(B)/asan/cleanroom $(KERNEL_DIR)/bzImage $(QEMU_GUEST_VSOCK)
 QEMU_DEPS   += $(B)/asan/cleanroom $(KERNEL_DIR)/bzImage $(QEMU_GUEST_VSOCK)
 QEMU_SUITES += 'qemu/vsock=tests/qemu/run-vsock.sh vsock $(QEMU_RUN_ARGS)' \
                'qemu/run=tests/qemu/run-vsock.sh run $(QEMU_RUN_ARGS)'
+
+# The sandbox on the enclave kernel: initramfs root, cgroup v2 (init/SANDBOX.md).
+SANDBOX_GUEST := $(B)/musl/tests/qemu/sandbox_guest
+$(SANDBOX_GUEST): $(B)/musl/tests/qemu/sandbox_guest.o $(patsubst %.c,$(B)/musl/%.o,$(INIT_SHARED_SRCS)) $(LIBS_musl)
+	@echo "  LD      $@"
+	@$(LINK_musl) -o $@ $(filter %.o,$^) $(LIBS_musl)
+QEMU_DEPS   += $(KERNEL_DIR)/bzImage $(SANDBOX_GUEST)
+QEMU_SUITES += 'qemu/sandbox=tests/qemu/sandbox-boot.sh $(KERNEL_DIR) $(SANDBOX_GUEST)'
 
 CHECK_DEPS   += $(QEMU_DEPS)
 CHECK_SUITES += $(QEMU_SUITES)
