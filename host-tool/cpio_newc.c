@@ -1,6 +1,7 @@
 #include "cpio_newc.h"
 
-#include <dirent.h>
+#include "dirwalk.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -10,7 +11,6 @@
 #include <unistd.h>
 
 #define NEWC_HDR 110
-#define TREE_MAX_DEPTH 256
 
 static uint64_t align4(uint64_t n)
 {
@@ -130,95 +130,51 @@ int cpio_add_file(struct cpio_plan *p, const char *name, const char *path, int e
 	return 0;
 }
 
-static const char *kind_of(mode_t m)
-{
-	if (S_ISSOCK(m))
-		return "a socket";
-	if (S_ISFIFO(m))
-		return "a FIFO";
-	if (S_ISCHR(m))
-		return "a character device";
-	if (S_ISBLK(m))
-		return "a block device";
-	return "of an unsupported type";
-}
+struct tree_ctx {
+	struct cpio_plan *p;
+	const char *prefix;
+};
 
-static int add_tree_entry(struct cpio_plan *p, const char *name, const char *path, int depth, struct cr_err *e);
-
-static int add_tree_dir(struct cpio_plan *p, const char *name, const char *path, int depth, struct cr_err *e)
+static int add_tree_entry(void *ctx, const struct dirwalk_entry *x, struct cr_err *e)
 {
-	DIR *d;
-	struct dirent *de;
-	int rc = 0;
-	if (depth > TREE_MAX_DEPTH)
-		return cr_fail(e, "%s: directories nested deeper than %d", path, TREE_MAX_DEPTH);
-	d = opendir(path);
-	if (!d)
-		return cr_failp(e, "%s", path);
-	for (;;) {
-		char cname[PATH_MAX], cpath[PATH_MAX];
-		errno = 0;
-		de = readdir(d);
-		if (!de) {
-			if (errno)
-				rc = cr_failp(e, "%s: reading directory", path);
-			break;
-		}
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if ((size_t)snprintf(cname, sizeof cname, "%s%s%s", name, *name ? "/" : "", de->d_name) >= sizeof cname ||
-		    (size_t)snprintf(cpath, sizeof cpath, "%s/%s", path, de->d_name) >= sizeof cpath) {
-			rc = cr_fail(e, "%s/%s: path too long", path, de->d_name);
-			break;
-		}
-		if ((rc = add_tree_entry(p, cname, cpath, depth + 1, e)))
-			break;
-	}
-	closedir(d);
-	return rc;
-}
-
-static int add_tree_entry(struct cpio_plan *p, const char *name, const char *path, int depth, struct cr_err *e)
-{
-	struct stat st;
-	if (lstat(path, &st))
-		return cr_failp(e, "%s", path);
-	if (S_ISDIR(st.st_mode)) {
-		if (cpio_add_dir(p, name, e))
-			return -1;
-		return add_tree_dir(p, name, path, depth, e);
-	}
-	if (S_ISREG(st.st_mode))
-		return add_regular(p, name, path, &st, (st.st_mode & 0111) != 0, e);
-	if (S_ISLNK(st.st_mode)) {
+	struct tree_ctx *t = ctx;
+	char name[PATH_MAX];
+	if ((size_t)snprintf(name, sizeof name, "%s%s%s", t->prefix, *t->prefix ? "/" : "", x->rel) >= sizeof name)
+		return cr_fail(e, "%s: path too long", x->path);
+	if (S_ISDIR(x->st.st_mode))
+		return cpio_add_dir(t->p, name, e);
+	if (S_ISREG(x->st.st_mode))
+		return add_regular(t->p, name, x->path, &x->st, (x->st.st_mode & 0111) != 0, e);
+	if (S_ISLNK(x->st.st_mode)) {
 		char target[PATH_MAX];
-		ssize_t n = readlink(path, target, sizeof target);
-		struct cpio_entry *x;
+		ssize_t n = readlink(x->path, target, sizeof target);
+		struct cpio_entry *c;
 		uint8_t *copy;
 		if (n < 0)
-			return cr_failp(e, "%s: readlink", path);
+			return cr_failp(e, "%s: readlink", x->path);
 		if ((size_t)n >= sizeof target)
-			return cr_fail(e, "%s: symlink target too long", path);
+			return cr_fail(e, "%s: symlink target too long", x->path);
 		copy = malloc((size_t)n + 1);
 		if (!copy)
 			return cr_fail(e, "out of memory");
 		memcpy(copy, target, (size_t)n);
 		copy[n] = 0;
-		x = new_entry(p, name, S_IFLNK | 0777, e);
-		if (!x) {
+		c = new_entry(t->p, name, S_IFLNK | 0777, e);
+		if (!c) {
 			free(copy);
 			return -1;
 		}
-		x->data = copy;
-		x->size = (uint64_t)n;
+		c->data = copy;
+		c->size = (uint64_t)n;
 		return 0;
 	}
-	return cr_fail(e, "%s: is %s; only directories, regular files and symlinks can be packed", path,
-		       kind_of(st.st_mode));
+	return cr_fail(e, "%s: is %s; only directories, regular files and symlinks can be packed", x->path,
+		       dirwalk_kind(x->st.st_mode));
 }
 
 int cpio_add_tree(struct cpio_plan *p, const char *prefix, const char *dir, struct cr_err *e)
 {
+	struct tree_ctx t = {p, prefix};
 	struct stat st;
 	if (stat(dir, &st))
 		return cr_failp(e, "%s", dir);
@@ -226,7 +182,7 @@ int cpio_add_tree(struct cpio_plan *p, const char *prefix, const char *dir, stru
 		return cr_fail(e, "%s: not a directory", dir);
 	if (*prefix && cpio_add_dir(p, prefix, e))
 		return -1;
-	return add_tree_dir(p, prefix, dir, 0, e);
+	return dirwalk(dir, add_tree_entry, &t, e);
 }
 
 static int by_name(const void *a, const void *b)

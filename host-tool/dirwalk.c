@@ -1,0 +1,126 @@
+#include "dirwalk.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *dirwalk_kind(mode_t m)
+{
+	if (S_ISSOCK(m))
+		return "a socket";
+	if (S_ISFIFO(m))
+		return "a FIFO";
+	if (S_ISCHR(m))
+		return "a character device";
+	if (S_ISBLK(m))
+		return "a block device";
+	if (S_ISDIR(m))
+		return "a directory";
+	if (S_ISLNK(m))
+		return "a symlink";
+	if (S_ISREG(m))
+		return "a regular file";
+	return "of an unknown type";
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The names in dir, sorted; *n gets the count. */
+static int list_dir(const char *dir, char ***out, size_t *n, struct cr_err *e)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	char **v = NULL;
+	size_t cap = 0;
+	*n = 0;
+	if (!d)
+		return cr_failp(e, "%s", dir);
+	for (;;) {
+		errno = 0;
+		de = readdir(d);
+		if (!de)
+			break;
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (*n == cap) {
+			char **nv = realloc(v, (cap = cap ? cap * 2 : 32) * sizeof *v);
+			if (!nv)
+				goto oom;
+			v = nv;
+		}
+		if (!(v[*n] = strdup(de->d_name)))
+			goto oom;
+		(*n)++;
+	}
+	if (errno) {
+		cr_failp(e, "%s: reading directory", dir);
+		goto fail;
+	}
+	closedir(d);
+	if (*n)
+		qsort(v, *n, sizeof *v, by_name);
+	*out = v;
+	return 0;
+oom:
+	cr_fail(e, "out of memory");
+fail:
+	for (size_t i = 0; i < *n; i++)
+		free(v[i]);
+	free(v);
+	closedir(d);
+	return -1;
+}
+
+static int walk(const char *path, const char *rel, int depth, dirwalk_fn fn, void *ctx, struct cr_err *e)
+{
+	char **names;
+	size_t n;
+	int rc = 0;
+	if (depth > DIRWALK_MAX_DEPTH)
+		return cr_fail(e, "%s: directories nested deeper than %d", path, DIRWALK_MAX_DEPTH);
+	if (list_dir(path, &names, &n, e))
+		return -1;
+	for (size_t i = 0; i < n && !rc; i++) {
+		char cpath[PATH_MAX], crel[PATH_MAX];
+		struct dirwalk_entry x;
+		if ((size_t)snprintf(cpath, sizeof cpath, "%s/%s", path, names[i]) >= sizeof cpath ||
+		    (size_t)snprintf(crel, sizeof crel, "%s%s%s", rel, *rel ? "/" : "", names[i]) >= sizeof crel) {
+			rc = cr_fail(e, "%s/%s: path too long", path, names[i]);
+			break;
+		}
+		x.path = cpath;
+		x.rel = crel;
+		x.name = names[i];
+		x.depth = depth + 1;
+		if (lstat(cpath, &x.st)) {
+			rc = cr_failp(e, "%s", cpath);
+			break;
+		}
+		rc = fn(ctx, &x, e);
+		if (rc == 1) {
+			rc = 0;
+			continue;
+		}
+		if (rc == 0 && S_ISDIR(x.st.st_mode))
+			rc = walk(cpath, crel, depth + 1, fn, ctx, e);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return rc < 0 ? -1 : 0;
+}
+
+int dirwalk(const char *root, dirwalk_fn fn, void *ctx, struct cr_err *e)
+{
+	struct stat st;
+	if (stat(root, &st))
+		return cr_failp(e, "%s", root);
+	if (!S_ISDIR(st.st_mode))
+		return cr_fail(e, "%s: not a directory", root);
+	return walk(root, "", 0, fn, ctx, e);
+}
