@@ -1,7 +1,7 @@
 # The enclave kernel (Linux 6.12 from Debian's linux-source-6.12) and the
 # guest NSM shim nsm.ko, built reproducibly by kernel-config/build.sh and
 # cached under $(CACHE)/kernel/<key of all inputs>/, so a clean clone reuses
-# the cached build instead of spending ~8 minutes on it.
+# the cached build instead of spending 4-6 minutes of both cores on it.
 #
 #   make kernel          $(B)/kernel/bzImage   the enclave kernel (x86_64)
 #                        $(B)/kernel/config    its full .config
@@ -10,6 +10,8 @@
 #                                              make -C $(B)/kernel/build M=DIR modules
 #   make kernel-boot     boot it in QEMU microvm with a busybox initramfs (the
 #                        kernel-boot check suite)
+#   make kernel-aarch64  the arm64 kernel: $(B)/kernel-aarch64/{Image,config,nsm.ko}
+#                        (installs the cross compiler first; not part of check)
 
 APT_PKGS += linux-source-6.12 bc flex bison libelf-dev libssl-dev kmod cpio \
             busybox-static qemu-system-x86
@@ -19,11 +21,15 @@ KERNEL_OUTPUTS := $(KERNEL_DIR)/bzImage $(KERNEL_DIR)/config $(KERNEL_DIR)/nsm.k
 KERNEL_INPUTS  := kernel-config/build.sh kernel-config/x86_64.config \
                   $(sort $(wildcard nsm/kmod/*.[ch])) nsm/kmod/Kbuild $(wildcard /usr/src/linux-source-6.12.tar.xz)
 
-.PHONY: kernel kernel-boot
+.PHONY: kernel kernel-boot kernel-aarch64
 kernel: $(KERNEL_OUTPUTS)
 
 $(KERNEL_OUTPUTS) &: $(KERNEL_INPUTS) | deps-apt
 	@kernel-config/build.sh install $(KERNEL_DIR) $(CACHE)
+
+kernel-aarch64: | deps-apt
+	@.ci/deps.sh apt gcc-aarch64-linux-gnu
+	@KERNEL_ARCH=aarch64 kernel-config/build.sh install $(B)/kernel-aarch64 $(CACHE)
 
 # The in-guest checker of the kernel-boot suite (static musl).
 KERNEL_PROBE := $(KERNEL_DIR)/kernel-boot-probe

@@ -10,6 +10,9 @@
 #                                 OUT/build -> the prepared kernel tree, building
 #                                 into CACHE/kernel/<key>/ only if that is missing.
 #
+# KERNEL_ARCH=aarch64 builds the arm64 kernel instead (Image instead of
+# bzImage; needs the aarch64-linux-gnu- cross compiler).
+#
 # Inputs (all in the key): the linux-source tarball, the compiler and linker
 # versions, the config fragment, the shim sources and this script. Outputs
 # depend on nothing else: the build time, user and host are fixed, and no
@@ -20,17 +23,23 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$HERE")
 SRC_TAR=${LINUX_SOURCE_TAR:-/usr/src/linux-source-6.12.tar.xz}
 SRC_PKG=linux-source-6.12
-ARCH=x86_64
+ARCH=${KERNEL_ARCH:-x86_64}
+case "$ARCH" in
+x86_64)  KARCH=x86   CROSS=""                  IMAGE=bzImage ;;
+aarch64) KARCH=arm64 CROSS=aarch64-linux-gnu-  IMAGE=Image ;;
+*) echo "kernel: KERNEL_ARCH must be x86_64 or aarch64, not $ARCH" >&2; exit 2 ;;
+esac
 FRAGMENT=$HERE/$ARCH.config
 KMOD_DIR=$ROOT/nsm/kmod
-KEEP_ENTRIES=3          # cache entries kept; older ones are pruned
+KEEP_ENTRIES=4          # cache entries kept; older ones are pruned
 
 die() { echo "kernel: $*" >&2; exit 1; }
 
-# The files that go into the build, relative to ROOT, in a fixed order.
+# The shim's sources (run in ROOT), and every file that goes into the build,
+# relative to ROOT, in a fixed order.
+kmod_files() { find nsm/kmod -maxdepth 1 -type f \( -name '*.[ch]' -o -name Kbuild \) | LC_ALL=C sort; }
 input_files() {
-	(cd "$ROOT" && printf '%s\n' kernel-config/build.sh "kernel-config/$ARCH.config" \
-		$(find nsm/kmod -type f \( -name '*.[ch]' -o -name Kbuild \) | LC_ALL=C sort))
+	(cd "$ROOT" && printf '%s\n' kernel-config/build.sh "kernel-config/$ARCH.config" && kmod_files)
 }
 
 cache_key() {
@@ -38,8 +47,8 @@ cache_key() {
 	{
 		echo "package $SRC_PKG $(dpkg-query -W -f='${Version}' "$SRC_PKG" 2>/dev/null || echo unknown)"
 		echo "tarball $(sha256sum <"$SRC_TAR" | cut -d' ' -f1)"
-		echo "cc $(gcc --version | head -n1)"
-		echo "ld $(ld --version | head -n1)"
+		echo "cc $("${CROSS}gcc" --version | head -n1)"
+		echo "ld $("${CROSS}ld" --version | head -n1)"
 		echo "arch $ARCH"
 		input_files | while read -r f; do
 			echo "file $f $(sha256sum <"$ROOT/$f" | cut -d' ' -f1)"
@@ -52,7 +61,7 @@ kmake() {
 	env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/ LC_ALL=C TZ=UTC \
 		KBUILD_BUILD_TIMESTAMP='Thu Jan  1 00:00:00 UTC 1970' \
 		KBUILD_BUILD_USER=cleanroom KBUILD_BUILD_HOST=cleanroom KBUILD_BUILD_VERSION=1 \
-		make -s -j"$(nproc)" ARCH=x86 "$@"
+		make -s -j"$(nproc)" ARCH=$KARCH ${CROSS:+CROSS_COMPILE=$CROSS} "$@"
 }
 
 # Fail if any line of the fragment did not survive olddefconfig.
@@ -75,28 +84,30 @@ cmd_tree() {
 	local dir=$1 t0 t1
 	t0=$(date +%s)
 	rm -rf "$dir"
-	mkdir -p "$dir/linux"
+	mkdir -p "$dir/linux" "$dir/kmod"
 	dir=$(cd "$dir" && pwd)
+	# Take the inputs now, not minutes later: the work tree may change while
+	# the kernel compiles, and the cache key was computed from these bytes.
+	cp "$FRAGMENT" "$dir/fragment.config"
+	(cd "$ROOT" && kmod_files) | while read -r f; do cp "$ROOT/$f" "$dir/kmod/"; done
 	echo "  KERNEL  unpacking $SRC_TAR"
 	tar -xf "$SRC_TAR" -C "$dir/linux" --strip-components=1
 	echo "  KERNEL  tinyconfig + kernel-config/$ARCH.config"
 	kmake -C "$dir/linux" tinyconfig >/dev/null
-	(cd "$dir/linux" && env -i PATH=/usr/bin:/bin ARCH=x86 \
-		scripts/kconfig/merge_config.sh -m .config "$FRAGMENT" >/dev/null)
+	(cd "$dir/linux" && env -i PATH=/usr/bin:/bin ARCH=$KARCH ${CROSS:+CROSS_COMPILE=$CROSS} \
+		scripts/kconfig/merge_config.sh -m .config "$dir/fragment.config" >/dev/null)
 	kmake -C "$dir/linux" olddefconfig >/dev/null
-	check_config "$FRAGMENT" "$dir/linux/.config" || die "config fragment not applied (see above)"
-	echo "  KERNEL  building bzImage and modules in $dir/linux (several minutes)"
+	check_config "$dir/fragment.config" "$dir/linux/.config" || die "config fragment not applied (see above)"
+	echo "  KERNEL  building $IMAGE and modules in $dir/linux (several minutes)"
 	# `modules` also writes Module.symvers, which out-of-tree modules link against.
-	kmake -C "$dir/linux" bzImage modules
+	kmake -C "$dir/linux" "$IMAGE" modules
 	echo "  KERNEL  building nsm.ko (guest NSM shim)"
-	mkdir -p "$dir/kmod"
-	cp "$KMOD_DIR"/*.c "$KMOD_DIR"/Kbuild "$dir/kmod/"
 	kmake -C "$dir/linux" M="$dir/kmod" modules
-	cp "$dir/linux/arch/x86/boot/bzImage" "$dir/bzImage"
+	cp "$dir/linux/arch/$KARCH/boot/$IMAGE" "$dir/$IMAGE"
 	cp "$dir/linux/.config" "$dir/config"
 	cp "$dir/kmod/nsm.ko" "$dir/nsm.ko"
 	t1=$(date +%s)
-	echo "  KERNEL  done in $((t1 - t0)) s: bzImage $(stat -c %s "$dir/bzImage") bytes, nsm.ko $(stat -c %s "$dir/nsm.ko") bytes"
+	echo "  KERNEL  done in $((t1 - t0)) s: $IMAGE $(stat -c %s "$dir/$IMAGE") bytes, nsm.ko $(stat -c %s "$dir/nsm.ko") bytes"
 }
 
 # Keep the newest KEEP_ENTRIES finished entries; drop the rest and any
@@ -107,8 +118,7 @@ prune_cache() { # prune_cache KERNEL_CACHE_DIR CURRENT_KEY
 		d=${d%/}
 		[ "$(basename "$d")" = "$2" ] && continue
 		if [ -f "$d/.done" ] && [ $((n += 1)) -lt "$KEEP_ENTRIES" ]; then continue; fi
-		( flock -n 9 || exit 0; rm -rf "$d" ) 9>"$d.lock"
-		rm -f "$d.lock"
+		( flock -n 9 || exit 1; rm -rf "$d" "$d.log" ) 9>"$d.lock" && rm -f "$d.lock"
 	done
 }
 
@@ -126,7 +136,7 @@ cmd_install() {
 		cmd_tree "$entry" 2>&1 | tee "$cache/kernel/$key.log" || die "build failed (log: $cache/kernel/$key.log)"
 		touch "$entry/.done"
 	fi
-	for f in bzImage config nsm.ko; do
+	for f in "$IMAGE" config nsm.ko; do
 		cp "$entry/$f" "$out/$f.tmp" && mv "$out/$f.tmp" "$out/$f"
 	done
 	ln -sfn "$entry/linux" "$out/build"
@@ -134,9 +144,14 @@ cmd_install() {
 	prune_cache "$cache/kernel" "$key"
 }
 
-case "${1:-}" in
-key) cache_key ;;
-tree) [ $# -eq 2 ] || die "usage: build.sh tree DIR"; cmd_tree "$2" ;;
-install) [ $# -eq 3 ] || die "usage: build.sh install OUT CACHE"; cmd_install "$2" "$3" ;;
-*) die "usage: build.sh key | tree DIR | install OUT CACHE" ;;
-esac
+main() {
+	case "${1:-}" in
+	key) cache_key ;;
+	tree) [ $# -eq 2 ] || die "usage: build.sh tree DIR"; cmd_tree "$2" ;;
+	install) [ $# -eq 3 ] || die "usage: build.sh install OUT CACHE"; cmd_install "$2" "$3" ;;
+	*) die "usage: build.sh key | tree DIR | install OUT CACHE" ;;
+	esac
+}
+# Called on the last line, so bash has read the whole file before running:
+# editing this script during a build cannot derail that build.
+main "$@"; exit

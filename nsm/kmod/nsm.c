@@ -139,8 +139,8 @@ static int nsm_exchange(u32 req_len, u32 *resp_len)
 
 	len = be32_to_cpu(hdr);
 	if (len > sizeof(nsm_resp)) {
-		pr_warn("nsm: host model answered %u bytes (limit %zu)\n",
-			len, sizeof(nsm_resp));
+		pr_warn_ratelimited("nsm: host model answered %u bytes (limit %zu)\n",
+				    len, sizeof(nsm_resp));
 		rc = -EIO;
 		goto out;
 	}
