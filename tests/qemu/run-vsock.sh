@@ -78,6 +78,13 @@ mode_vsock() {
 	"$CLEANROOM" run "$T/test.eif" --vsock-dir "$d" --console "$T/console.log" --cpus 1 --json \
 		--timeout "$LIMIT" >"$T/run.json" 2>"$T/run.err"
 	rc=$?
+	# The host half ends with the guest; if the guest died early it would
+	# wait for READY until its own timeout, so give it 10 s, then stop it.
+	for _ in $(seq 1 100); do kill -0 "$host" 2>/dev/null || break; sleep 0.1; done
+	if kill -0 "$host" 2>/dev/null; then
+		kill "$host"
+		not_ok "the host half (vsock_host.py) finished with the guest" "stopped 10 s after run ended"
+	fi
 	wait "$host"
 	cat "$T/host.out"
 	[ $rc -eq 0 ] && ok "run exits 0 when the guest powers off after its heartbeat" ||
