@@ -252,7 +252,7 @@ static void kill_sandbox(struct sb_run *s)
 }
 
 /* Stream the log until pid 1 ends (killing it at the deadline), then
- * drain the log. Returns pid 1's wait status. */
+ * drain the log. Returns pid 1's wait status, -1 if it could not be had. */
 static int supervise(struct sb_run *s, uint64_t start, uint64_t timeout_ms)
 {
 	int log_open = 1, st = 0;
@@ -278,7 +278,13 @@ static int supervise(struct sb_run *s, uint64_t start, uint64_t timeout_ms)
 		if (n > 0 && (pf[0].revents & POLLIN))
 			break;
 	}
-	while (waitpid(s->pid, &st, 0) < 0 && errno == EINTR) {
+	for (;;) {
+		if (waitpid(s->pid, &st, 0) == s->pid)
+			break;
+		if (errno != EINTR) {
+			st = -1; /* someone else reaped it (see sandbox.h) */
+			break;
+		}
 	}
 	uint64_t until = now_ms() + DRAIN_MS;
 	while (log_open) {
@@ -321,6 +327,8 @@ static int read_reports(struct sb_run *s, int init_status, struct cr_err *e)
 		return -1;
 	if (have_status)
 		return 0;
+	if (init_status == -1)
+		return cr_fail(e, "sandbox: its pid 1 was reaped by someone else (a waitpid(-1) in the caller?)");
 	/* No status: pid 1 itself was killed (timeout, or an OOM kill of the
 	 * whole group), which ended the command with it. */
 	if (WIFSIGNALED(init_status)) {
