@@ -77,6 +77,14 @@ open /dev/kmsg ENOENT
 open /dev/vsock ENOENT
 EOF
 
+# --- other ABIs of the same CPU are killed (SIGSYS) by the arch check
+if [ "$(uname -m)" = x86_64 ]; then
+	for abi in x32 int80; do
+		out=$(sx --json -- /work/probe $abi 2>/dev/null)
+		same "ABI $abi: the process is killed by SIGSYS" "$?:$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["signal"])' 2>&1)" "159:31"
+	done
+fi
+
 # --- what must work
 out=$(sx -- /work/probe unix 2>&1)
 case $out in *"allowed: AF_UNIX"*) ok "AF_UNIX sockets work" ;; *) not_ok "AF_UNIX sockets work" "$out" ;; esac
