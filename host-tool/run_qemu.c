@@ -10,7 +10,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#if defined(__x86_64__) || defined(__i386__)
 #include <x86intrin.h>
+#endif
 
 static int add(struct run_qemu_argv *a, struct cr_err *e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static int add(struct run_qemu_argv *a, struct cr_err *e, const char *fmt, ...)
@@ -113,6 +115,9 @@ static uint64_t mono_ns(void)
 
 unsigned long run_host_tsc_khz(void)
 {
+#if !defined(__x86_64__) && !defined(__i386__)
+	return 0; /* no TSC: nothing to tell the guest */
+#else
 	/* 20 ms against the raw monotonic clock: ~0.01% error, plenty for the
 	 * kernel's early calibration (it refines the value later). */
 	uint64_t t0 = mono_ns(), c0 = __rdtsc(), t1, c1;
@@ -124,6 +129,7 @@ unsigned long run_host_tsc_khz(void)
 	if (t1 <= t0 || c1 <= c0)
 		return 0;
 	return (unsigned long)((c1 - c0) * 1000000u / (t1 - t0));
+#endif
 }
 
 int run_qemu_spawn(const struct run_qemu_argv *a, int console_fd, const sigset_t *mask, pid_t *pid,
