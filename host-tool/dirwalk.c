@@ -78,7 +78,7 @@ fail:
 
 static int walk(const char *path, const char *rel, int depth, dirwalk_fn fn, void *ctx, struct cr_err *e)
 {
-	char **names;
+	char **names = NULL;
 	size_t n;
 	int rc = 0;
 	if (depth > DIRWALK_MAX_DEPTH)
