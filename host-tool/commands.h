@@ -7,6 +7,7 @@
 int cmd_eif(int argc, char **argv);
 int cmd_describe(int argc, char **argv);
 int cmd_pcr(int argc, char **argv);
+int cmd_build(int argc, char **argv);
 int cmd_attestation(int argc, char **argv);
 int cmd_vsock_bridge(int argc, char **argv);
 int cmd_run(int argc, char **argv);

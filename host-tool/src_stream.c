@@ -155,3 +155,14 @@ int src_stream_send(const char *root, enum wire_stream which, int sock, uint64_t
 	tree_hasher_free(&w.tree);
 	return rc;
 }
+
+int src_stream_empty(struct src_stats *out, struct cr_err *e)
+{
+	struct tree_hasher t;
+	int rc;
+	memset(out, 0, sizeof *out);
+	tree_hasher_init(&t, 1);
+	rc = tree_finish(&t, out->tree_sha1, out->tree_sha256, e);
+	tree_hasher_free(&t);
+	return rc;
+}

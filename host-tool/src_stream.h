@@ -31,4 +31,7 @@ int src_stream_measure(const char *root, struct src_stats *out, struct cr_err *e
 int src_stream_send(const char *root, enum wire_stream which, int sock, uint64_t total_bytes, src_progress_fn progress,
 		    void *ctx, struct src_stats *out, struct cr_err *e);
 
+/* The stats of an empty stream (git's empty tree). */
+int src_stream_empty(struct src_stats *out, struct cr_err *e);
+
 #endif

@@ -405,8 +405,6 @@ static int decode_request(struct rd *r, struct wire_request *q)
 	    rd_uint(&lr, "pids", UINT32_MAX, &q->limits.pids) || rd_uint(&lr, "source_mb", UINT32_MAX, &q->limits.source_mb) ||
 	    rd_uint(&lr, "files", UINT32_MAX, &q->limits.files) || rd_uint(&lr, "output_mb", UINT32_MAX, &q->limits.output_mb))
 		return -1;
-	if (q->limits.timeout_s < 1)
-		return cr_fail(r->e, "request message: limits.timeout_s must be at least 1");
 	return rd_no_unknown(&lr);
 }
 

@@ -1,0 +1,605 @@
+/* cleanroom build: send sources to an enclave's build agent, build them
+ * there, bring the outputs back (vsock/README.md is the protocol). */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "json.h"
+#include "local_enclave.h"
+#include "src_stream.h"
+#include "vsock.h"
+#include "vsock_client.h"
+#include "wire.h"
+
+/* Exit statuses, documented in --help. */
+enum {
+	EXIT_OK = 0,
+	EXIT_BUILD_FAILED = 1,
+	EXIT_USAGE = 2,
+	EXIT_REFUSED = 3,
+	EXIT_LIMIT = 4,
+	EXIT_TRANSFER = 5,
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: cleanroom build (--cid N | --local FILE.eif) --output PATH [--output PATH]...\n"
+		"                       [--deps DIR] [--out DIR] [--timeout S] [--memory MiB] [--pids N]\n"
+		"                       [--json] SRC_DIR -- CMD [ARG...]\n"
+		"\n"
+		"Build SRC_DIR inside an enclave: the sources (and vendored dependencies) are sent over\n"
+		"vsock to the enclave's build agent, which runs CMD in its sandbox — network off, the\n"
+		"image's toolchain read-only, an unprivileged user, limits — with the sources in\n"
+		"/work/src (the working directory) and the dependencies read-only in /work/deps. The\n"
+		"build log streams to stderr as it happens. The files named by --output (paths\n"
+		"relative to the source root) come back into --out; they are written only after the\n"
+		"whole result arrived, and nothing is left behind when the build or the transfer\n"
+		"fails. '.git' is not sent, so the source tree id is the checkout's: compare it with\n"
+		"`git rev-parse HEAD^{tree}` of a clean checkout.\n"
+		"\n"
+		"where:\n"
+		"  --cid N            a Nitro enclave's CID (AF_VSOCK, port %d)\n"
+		"  --local FILE.eif   boot FILE.eif locally with 'cleanroom run' for this one build\n"
+		"  --enclave-memory MiB  RAM of that local enclave (default: run's default)\n"
+		"options:\n"
+		"  --output PATH      a file the build produces (1 to %d; repeat the option)\n"
+		"  --deps DIR         vendored dependencies, sent as a separate stream and digest\n"
+		"  --out DIR          where the outputs go (default: ./cleanroom-out)\n"
+		"  --timeout S        wall-clock limit of the build (default: 3600)\n"
+		"  --memory MiB       memory limit of the build (default: the enclave's maximum)\n"
+		"  --pids N           process limit of the build (default: 4096)\n"
+		"  --source-date-epoch N  SOURCE_DATE_EPOCH inside the build (default: the variable\n"
+		"                     SOURCE_DATE_EPOCH, else 0)\n"
+		"  --json             a JSON summary on stdout (the log stays on stderr)\n"
+		"  -h, --help         this text\n"
+		"\n"
+		"Exit status: 0 built, outputs written; 1 the build failed (non-zero exit, signal,\n"
+		"missing output); 2 usage error; 3 the inputs were refused (a path, file type,\n"
+		"symlink or size rule); 4 the build hit its time, memory or process limit;\n"
+		"5 transfer, connection or enclave error. One line on stderr says which.\n"
+		"\n"
+		"example:\n"
+		"  cleanroom build --local build/demo/enclave.eif --output hello ./hello-src -- make hello\n",
+		WIRE_PORT, WIRE_MAX_OUTPUTS);
+}
+
+struct build_opts {
+	uint32_t cid;
+	int have_cid;
+	const char *local, *deps, *out, *src;
+	unsigned enclave_memory;
+	char *outputs[WIRE_MAX_OUTPUTS];
+	size_t noutputs;
+	uint64_t timeout_s, memory_mb, pids, sde;
+	char **argv;
+	int argc;
+	int json;
+};
+
+static int parse_u64_opt(const char *name, const char *s, uint64_t max, uint64_t *out)
+{
+	if (cr_parse_u64(s, max, out)) {
+		fprintf(stderr, "cleanroom build: %s '%s': expected a number from 0 to %llu\n", name, s,
+			(unsigned long long)max);
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct build_opts *o)
+{
+	static const struct option longopts[] = {
+		{"cid", required_argument, NULL, 'c'},     {"local", required_argument, NULL, 'l'},
+		{"enclave-memory", required_argument, NULL, 'M'},
+		{"output", required_argument, NULL, 'o'},  {"deps", required_argument, NULL, 'd'},
+		{"out", required_argument, NULL, 'O'},     {"timeout", required_argument, NULL, 't'},
+		{"memory", required_argument, NULL, 'm'},  {"pids", required_argument, NULL, 'p'},
+		{"source-date-epoch", required_argument, NULL, 's'},
+		{"json", no_argument, NULL, 'j'},          {"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *sde = getenv("SOURCE_DATE_EPOCH");
+	uint64_t v;
+	int c;
+	struct cr_err e;
+	memset(o, 0, sizeof *o);
+	o->out = "cleanroom-out";
+	o->timeout_s = 3600;
+	o->pids = 4096;
+	if (sde && parse_u64_opt("SOURCE_DATE_EPOCH", sde, UINT32_MAX, &o->sde))
+		return EXIT_USAGE;
+	optind = 1;
+	/* '+': stop at SRC_DIR, so options of CMD are never ours. */
+	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			if (parse_u64_opt("--cid", optarg, UINT32_MAX - 1, &v))
+				return EXIT_USAGE;
+			o->cid = (uint32_t)v;
+			o->have_cid = 1;
+			break;
+		case 'l': o->local = optarg; break;
+		case 'M':
+			if (parse_u64_opt("--enclave-memory", optarg, 1u << 20, &v))
+				return EXIT_USAGE;
+			o->enclave_memory = (unsigned)v;
+			break;
+		case 'o':
+			if (o->noutputs == WIRE_MAX_OUTPUTS) {
+				fprintf(stderr, "cleanroom build: more than %d --output\n", WIRE_MAX_OUTPUTS);
+				return EXIT_USAGE;
+			}
+			if (wire_check_path(optarg, "--output", &e)) {
+				fprintf(stderr, "cleanroom build: %s\n", e.msg);
+				return EXIT_USAGE;
+			}
+			o->outputs[o->noutputs++] = optarg;
+			break;
+		case 'd': o->deps = optarg; break;
+		case 'O': o->out = optarg; break;
+		case 't':
+			if (parse_u64_opt("--timeout", optarg, 86400, &o->timeout_s))
+				return EXIT_USAGE;
+			break;
+		case 'm':
+			if (parse_u64_opt("--memory", optarg, UINT32_MAX, &o->memory_mb))
+				return EXIT_USAGE;
+			break;
+		case 'p':
+			if (parse_u64_opt("--pids", optarg, UINT32_MAX, &o->pids))
+				return EXIT_USAGE;
+			break;
+		case 's':
+			if (parse_u64_opt("--source-date-epoch", optarg, UINT32_MAX, &o->sde))
+				return EXIT_USAGE;
+			break;
+		case 'j': o->json = 1; break;
+		case 'h': usage(stdout); return EXIT_OK;
+		default: usage(stderr); return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "cleanroom build: missing SRC_DIR and command (see --help)\n");
+		return EXIT_USAGE;
+	}
+	o->src = argv[optind++];
+	if (optind >= argc || strcmp(argv[optind], "--") || optind + 1 >= argc) {
+		fprintf(stderr, "cleanroom build: expected '-- CMD [ARG...]' after SRC_DIR\n");
+		return EXIT_USAGE;
+	}
+	o->argv = argv + optind + 1;
+	o->argc = argc - optind - 1;
+	if (o->have_cid == !!o->local) {
+		fprintf(stderr, "cleanroom build: give exactly one of --cid N or --local FILE.eif\n");
+		return EXIT_USAGE;
+	}
+	if (!o->noutputs) {
+		fprintf(stderr, "cleanroom build: name at least one --output (the files to bring back)\n");
+		return EXIT_USAGE;
+	}
+	if (o->argc > WIRE_MAX_ARGS) {
+		fprintf(stderr, "cleanroom build: more than %d command arguments\n", WIRE_MAX_ARGS);
+		return EXIT_USAGE;
+	}
+	return -1;
+}
+
+/* ---------------------------------------------------------------- staging */
+
+/* Outputs land in a staging directory inside --out and are renamed into
+ * place only when the build succeeded. */
+struct staging {
+	char out[PATH_MAX], dir[PATH_MAX];
+	int created_out;
+	char *files[WIRE_MAX_OUTPUTS];
+	size_t nfiles;
+};
+
+static int mkdir_p(const char *path, struct cr_err *e)
+{
+	char p[PATH_MAX];
+	snprintf(p, sizeof p, "%s", path);
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = 0;
+		if (mkdir(p, 0755) < 0 && errno != EEXIST)
+			return cr_failp(e, "mkdir %s", p);
+		*s = '/';
+	}
+	if (mkdir(p, 0755) < 0 && errno != EEXIST)
+		return cr_failp(e, "mkdir %s", p);
+	return 0;
+}
+
+static int staging_open(struct staging *st, const char *out, struct cr_err *e)
+{
+	struct stat sb;
+	memset(st, 0, sizeof *st);
+	snprintf(st->out, sizeof st->out, "%s", out);
+	if (stat(out, &sb) < 0) {
+		if (errno != ENOENT)
+			return cr_failp(e, "--out %s", out);
+		if (mkdir_p(out, e))
+			return cr_err_wrap(e, "--out");
+		st->created_out = 1;
+	} else if (!S_ISDIR(sb.st_mode)) {
+		return cr_fail(e, "--out %s: not a directory", out);
+	}
+	snprintf(st->dir, sizeof st->dir, "%s/.cleanroom-staging.XXXXXX", out);
+	if (!mkdtemp(st->dir))
+		return cr_failp(e, "--out %s: create a staging directory", out);
+	return 0;
+}
+
+static void staging_abort(struct staging *st)
+{
+	if (!st->dir[0])
+		return;
+	/* Only our own files: remove them one by one, then the directories. */
+	for (size_t i = 0; i < st->nfiles; i++) {
+		char p[PATH_MAX];
+		snprintf(p, sizeof p, "%s/%s", st->dir, st->files[i]);
+		unlink(p);
+		for (char *s = strrchr(p, '/'); s && s > p + strlen(st->dir); s = strrchr(p, '/')) {
+			*s = 0;
+			if (rmdir(p) < 0)
+				break;
+		}
+		free(st->files[i]);
+	}
+	st->nfiles = 0;
+	rmdir(st->dir);
+	if (st->created_out)
+		rmdir(st->out);
+	st->dir[0] = 0;
+}
+
+static int staging_commit(struct staging *st, struct cr_err *e)
+{
+	for (size_t i = 0; i < st->nfiles; i++) {
+		char from[PATH_MAX], to[PATH_MAX], parent[PATH_MAX];
+		char *slash;
+		snprintf(from, sizeof from, "%s/%s", st->dir, st->files[i]);
+		snprintf(to, sizeof to, "%s/%s", st->out, st->files[i]);
+		snprintf(parent, sizeof parent, "%s", to);
+		slash = strrchr(parent, '/');
+		*slash = 0;
+		if (mkdir_p(parent, e) || rename(from, to) < 0) {
+			if (!e->msg[0] || errno)
+				cr_failp(e, "move %s into place", to);
+			return -1;
+		}
+	}
+	staging_abort(st); /* removes the now empty staging directory */
+	return 0;
+}
+
+/* ---------------------------------------------------------------- session */
+
+struct client {
+	struct build_opts *o;
+	int sock;
+	struct staging st;
+	struct src_stats src, deps;
+	struct wire_accepted acc_src, acc_deps;
+	struct wire_result result;
+	char result_detail[WIRE_MAX_MESSAGE];
+	int exit_code;
+	struct cr_err e;
+	int progress_tty;
+	unsigned last_pct;
+	uint64_t artifact_bytes[WIRE_MAX_OUTPUTS];
+};
+
+static int fail_with(struct client *c, int code)
+{
+	c->exit_code = code;
+	return -1;
+}
+
+static void progress(void *ctx, uint64_t done, uint64_t total)
+{
+	struct client *c = ctx;
+	unsigned pct = total ? (unsigned)(done * 100 / total) : 100;
+	if (!c->progress_tty || pct == c->last_pct)
+		return;
+	c->last_pct = pct;
+	fprintf(stderr, "\rcleanroom build: sending %.1f of %.1f MiB (%u%%)", (double)done / 1048576,
+		(double)total / 1048576, pct);
+	if (done == total)
+		fputc('\n', stderr);
+}
+
+static int expect_accepted(struct client *c, enum wire_stream which, const struct src_stats *mine,
+			   struct wire_accepted *acc)
+{
+	struct wire_msg m;
+	int r = wire_recv(c->sock, &m, &c->e);
+	if (r)
+		return (r == 1 ? cr_fail(&c->e, "the enclave closed the connection") : -1), fail_with(c, EXIT_TRANSFER);
+	if (m.type == WIRE_ERROR) {
+		cr_fail(&c->e, "the enclave refused the %s: %s", which == WIRE_SRC ? "sources" : "dependencies",
+			m.u.error.message);
+		r = !strcmp(m.u.error.code, "refused") || !strcmp(m.u.error.code, "limit") ? EXIT_REFUSED : EXIT_TRANSFER;
+		wire_msg_free(&m);
+		return fail_with(c, r);
+	}
+	if (m.type != WIRE_ACCEPTED || m.u.accepted.stream != which) {
+		cr_fail(&c->e, "protocol: expected accepted(%s), got %s", wire_stream_name(which), wire_type_name(m.type));
+		wire_msg_free(&m);
+		return fail_with(c, EXIT_TRANSFER);
+	}
+	*acc = m.u.accepted;
+	wire_msg_free(&m);
+	if (acc->files != mine->files || acc->bytes != mine->bytes || memcmp(acc->tree_sha1, mine->tree_sha1, 20) ||
+	    memcmp(acc->tree_sha256, mine->tree_sha256, 32))
+		return cr_fail(&c->e, "transfer: the enclave's %s tree differs from what was sent", wire_stream_name(which)),
+		       fail_with(c, EXIT_TRANSFER);
+	return 0;
+}
+
+static int send_request(struct client *c)
+{
+	struct wire_msg m;
+	struct wire_request *q = &m.u.request;
+	memset(&m, 0, sizeof m);
+	m.type = WIRE_REQUEST;
+	q->argc = (size_t)c->o->argc;
+	for (int i = 0; i < c->o->argc; i++)
+		q->argv[i] = c->o->argv[i];
+	q->noutputs = c->o->noutputs;
+	for (size_t i = 0; i < c->o->noutputs; i++)
+		q->outputs[i] = c->o->outputs[i];
+	q->sde = c->o->sde;
+	q->nonce_len = 32;
+	if (getrandom(q->nonce, q->nonce_len, 0) != (ssize_t)q->nonce_len)
+		return cr_failp(&c->e, "getrandom"), fail_with(c, EXIT_TRANSFER);
+	q->limits = (struct wire_limits){c->o->timeout_s, c->o->memory_mb, c->o->pids, 0, 0, 0};
+	if (wire_send(c->sock, &m, &c->e))
+		return fail_with(c, EXIT_TRANSFER);
+	return 0;
+}
+
+/* An artifact's data, into the staging directory. */
+static int receive_artifact(struct client *c, const struct wire_artifact *a)
+{
+	char path[PATH_MAX], parent[PATH_MAX];
+	uint64_t left = a->size;
+	size_t idx = c->st.nfiles;
+	int fd, known = 0;
+	for (size_t i = 0; i < c->o->noutputs; i++)
+		known |= !strcmp(c->o->outputs[i], a->path);
+	if (!known || idx >= WIRE_MAX_OUTPUTS)
+		return cr_fail(&c->e, "protocol: artifact '%s' was not requested", a->path), fail_with(c, EXIT_TRANSFER);
+	for (size_t i = 0; i < idx; i++)
+		if (!strcmp(c->st.files[i], a->path))
+			return cr_fail(&c->e, "protocol: artifact '%s' sent twice", a->path), fail_with(c, EXIT_TRANSFER);
+	snprintf(path, sizeof path, "%s/%s", c->st.dir, a->path);
+	snprintf(parent, sizeof parent, "%s", path);
+	*strrchr(parent, '/') = 0;
+	if (mkdir_p(parent, &c->e))
+		return fail_with(c, EXIT_TRANSFER);
+	if (!(c->st.files[idx] = strdup(a->path)))
+		return cr_fail(&c->e, "out of memory"), fail_with(c, EXIT_TRANSFER);
+	c->st.nfiles++;
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, a->exec ? 0755 : 0644);
+	if (fd < 0)
+		return cr_failp(&c->e, "%s", path), fail_with(c, EXIT_TRANSFER);
+	while (left) {
+		struct wire_msg m;
+		int r = wire_recv(c->sock, &m, &c->e);
+		if (r || m.type != WIRE_DATA || m.u.data.n > left) {
+			if (r == 0) {
+				cr_fail(&c->e, "protocol: artifact '%s': %s where data was due", a->path, wire_type_name(m.type));
+				wire_msg_free(&m);
+			} else if (r == 1) {
+				cr_fail(&c->e, "the enclave closed the connection inside artifact '%s'", a->path);
+			}
+			close(fd);
+			return fail_with(c, EXIT_TRANSFER);
+		}
+		if (cr_write_all(fd, m.u.data.p, m.u.data.n)) {
+			cr_failp(&c->e, "%s: write", path);
+			wire_msg_free(&m);
+			close(fd);
+			return fail_with(c, EXIT_TRANSFER);
+		}
+		left -= m.u.data.n;
+		wire_msg_free(&m);
+	}
+	c->artifact_bytes[idx] = a->size;
+	if (fsync(fd) < 0 || close(fd) < 0)
+		return cr_failp(&c->e, "%s", path), fail_with(c, EXIT_TRANSFER);
+	return 0;
+}
+
+/* Logs, artifacts, then the result. */
+static int receive_outcome(struct client *c)
+{
+	for (;;) {
+		struct wire_msg m;
+		int r = wire_recv(c->sock, &m, &c->e);
+		if (r)
+			return (r == 1 ? cr_fail(&c->e, "the enclave closed the connection before the result") : -1),
+			       fail_with(c, EXIT_TRANSFER);
+		switch (m.type) {
+		case WIRE_LOG:
+			if (fwrite(m.u.data.p, 1, m.u.data.n, stderr) != m.u.data.n)
+				break;
+			fflush(stderr);
+			break;
+		case WIRE_ARTIFACT:
+			r = receive_artifact(c, &m.u.artifact);
+			wire_msg_free(&m);
+			if (r)
+				return -1;
+			continue;
+		case WIRE_RESULT:
+			c->result = m.u.result;
+			snprintf(c->result_detail, sizeof c->result_detail, "%s", m.u.result.detail);
+			c->result.bundle = NULL; /* issue 7: the report */
+			wire_msg_free(&m);
+			return 0;
+		case WIRE_ERROR:
+			cr_fail(&c->e, "the enclave failed: %s", m.u.error.message);
+			r = !strcmp(m.u.error.code, "limit") ? EXIT_LIMIT : EXIT_TRANSFER;
+			wire_msg_free(&m);
+			return fail_with(c, r);
+		default:
+			cr_fail(&c->e, "protocol: unexpected %s message", wire_type_name(m.type));
+			wire_msg_free(&m);
+			return fail_with(c, EXIT_TRANSFER);
+		}
+		wire_msg_free(&m);
+	}
+}
+
+static void print_summary(struct client *c, int ok)
+{
+	char h1[41], h2[65];
+	if (c->o->json) {
+		struct cr_buf b;
+		struct json_w w;
+		struct cr_err e;
+		cr_buf_init(&b, 1 << 16);
+		jw_init(&w, &b, 1);
+		jw_obj_begin(&w);
+		jw_kstr(&w, "status", c->result.status[0] ? c->result.status : "error");
+		jw_kstr(&w, "detail", c->result.status[0] ? c->result_detail : c->e.msg);
+		jw_khex(&w, "source_tree_sha1", c->src.tree_sha1, 20);
+		jw_khex(&w, "source_tree_sha256", c->src.tree_sha256, 32);
+		jw_khex(&w, "deps_tree_sha256", c->deps.tree_sha256, 32);
+		jw_key(&w, "exit_code");
+		c->result.has_exit_code ? jw_u64(&w, c->result.exit_code) : jw_null(&w);
+		jw_ku64(&w, "wall_ms", c->result.wall_ms);
+		jw_key(&w, "artifacts");
+		jw_arr_begin(&w);
+		for (size_t i = 0; ok && i < c->o->noutputs; i++) {
+			jw_obj_begin(&w);
+			jw_kstr(&w, "path", c->o->outputs[i]);
+			jw_ku64(&w, "size", c->artifact_bytes[i]);
+			jw_obj_end(&w);
+		}
+		jw_arr_end(&w);
+		jw_obj_end(&w);
+		if (jw_finish(&w, &e) == 0)
+			printf("%s\n", (char *)b.p);
+		cr_buf_free(&b);
+		return;
+	}
+	if (!ok)
+		return;
+	cr_hex(c->src.tree_sha1, 20, h1);
+	cr_hex(c->src.tree_sha256, 32, h2);
+	printf("source tree   %s (sha256 %s)\n", h1, h2);
+	cr_hex(c->deps.tree_sha256, 32, h2);
+	printf("deps tree     sha256 %s (%llu files)\n", h2, (unsigned long long)c->deps.files);
+	printf("result        %s: %s (%.1f s)\n", c->result.status, c->result_detail, (double)c->result.wall_ms / 1000);
+	for (size_t i = 0; i < c->o->noutputs; i++)
+		printf("artifact      %s/%s (%llu bytes)\n", c->o->out, c->o->outputs[i],
+		       (unsigned long long)c->artifact_bytes[i]);
+}
+
+static int run_client(struct client *c)
+{
+	struct src_stats src_total, deps_total;
+	uint64_t total;
+	memset(&deps_total, 0, sizeof deps_total);
+	if (src_stream_measure(c->o->src, &src_total, &c->e) ||
+	    (c->o->deps && src_stream_measure(c->o->deps, &deps_total, &c->e)))
+		return fail_with(c, EXIT_REFUSED);
+	total = src_total.bytes + deps_total.bytes;
+	if (send_request(c))
+		return -1;
+	if (src_stream_send(c->o->src, WIRE_SRC, c->sock, total, progress, c, &c->src, &c->e))
+		return fail_with(c, errno == EPIPE || errno == ECONNRESET ? EXIT_TRANSFER : EXIT_REFUSED);
+	if (expect_accepted(c, WIRE_SRC, &c->src, &c->acc_src))
+		return -1;
+	if (c->o->deps) {
+		if (src_stream_send(c->o->deps, WIRE_DEPS, c->sock, total, progress, c, &c->deps, &c->e))
+			return fail_with(c, EXIT_REFUSED);
+	} else {
+		struct wire_msg m;
+		memset(&m, 0, sizeof m);
+		m.type = WIRE_END;
+		m.u.end.stream = WIRE_DEPS;
+		if (wire_send(c->sock, &m, &c->e) || src_stream_empty(&c->deps, &c->e))
+			return fail_with(c, EXIT_TRANSFER);
+	}
+	if (expect_accepted(c, WIRE_DEPS, &c->deps, &c->acc_deps))
+		return -1;
+	return receive_outcome(c);
+}
+
+int cmd_build(int argc, char **argv)
+{
+	struct build_opts o;
+	struct client c;
+	struct local_enclave le;
+	int rc = parse_args(argc, argv, &o), have_le = 0;
+	if (rc >= 0)
+		return rc;
+	memset(&c, 0, sizeof c);
+	c.o = &o;
+	c.sock = -1;
+	c.exit_code = EXIT_TRANSFER;
+	c.progress_tty = isatty(STDERR_FILENO);
+	c.last_pct = 101;
+	signal(SIGPIPE, SIG_IGN);
+	cr_tmpfile_cleanup_on_signals();
+	if (staging_open(&c.st, o.out, &c.e)) {
+		fprintf(stderr, "cleanroom build: %s\n", c.e.msg);
+		return EXIT_USAGE;
+	}
+	if (o.local) {
+		if (local_enclave_start(&le, o.local, o.enclave_memory, 600, &c.e) == 0) {
+			have_le = 1;
+			c.sock = vsock_client_connect(le.vsock, WIRE_PORT, 120000, NULL, &c.e);
+			if (c.sock < 0)
+				cr_err_wrap(&c.e, "connect to the build agent (is %s an agent image, built without --cmd?)",
+					    o.local);
+		}
+	} else {
+		c.sock = vsock_connect(o.cid, WIRE_PORT, 30000, &c.e);
+	}
+	rc = c.sock >= 0 ? run_client(&c) : -1;
+	if (c.sock >= 0)
+		close(c.sock);
+	if (rc == 0) {
+		if (!strcmp(c.result.status, "ok"))
+			c.exit_code = staging_commit(&c.st, &c.e) ? EXIT_TRANSFER : EXIT_OK;
+		else
+			c.exit_code = !strcmp(c.result.status, "timeout") || !strcmp(c.result.status, "limit") ? EXIT_LIMIT
+												    : EXIT_BUILD_FAILED;
+	}
+	if (c.exit_code != EXIT_OK)
+		staging_abort(&c.st);
+	if (rc == 0 && c.exit_code != EXIT_OK && c.exit_code != EXIT_TRANSFER)
+		fprintf(stderr, "cleanroom build: the build %s: %s\n",
+			!strcmp(c.result.status, "missing-output") ? "did not produce its outputs" : "failed",
+			c.result_detail);
+	else if (c.exit_code != EXIT_OK) {
+		if (have_le && c.exit_code == EXIT_TRANSFER) {
+			char tail[512];
+			local_enclave_console_tail(&le, tail, sizeof tail, 3);
+			if (tail[0])
+				fprintf(stderr, "cleanroom build: enclave console, last lines:\n%s\n", tail);
+		}
+		fprintf(stderr, "cleanroom build: %s\n", c.e.msg);
+	}
+	print_summary(&c, c.exit_code == EXIT_OK);
+	if (have_le)
+		local_enclave_stop(&le);
+	return c.exit_code;
+}

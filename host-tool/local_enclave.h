@@ -1,0 +1,31 @@
+/* An enclave image booted locally for one job: `cleanroom run FILE.eif
+ * --json` as a child process (so the build client and the runner stay two
+ * programs with one interface), its ready event read for the vsock path,
+ * and stopped with SIGTERM afterwards. The serial console goes to a file
+ * whose tail explains a failed boot. */
+#ifndef CLEANROOM_LOCAL_ENCLAVE_H
+#define CLEANROOM_LOCAL_ENCLAVE_H
+
+#include <sys/types.h>
+
+#include "util.h"
+
+struct local_enclave {
+	pid_t pid;
+	int out_fd;          /* run's stdout (JSON lines) */
+	char dir[4096];      /* private directory: console log */
+	char console[4096];
+	char vsock[4096];    /* host socket of the guest's vsock */
+};
+
+/* memory_mib 0: run's default. Waits up to boot_timeout_s for the ready
+ * event; on failure the run is stopped and e names why (with the console's
+ * last line when there is one). */
+int local_enclave_start(struct local_enclave *l, const char *eif, unsigned memory_mib, int boot_timeout_s,
+			struct cr_err *e);
+/* Stop the run (if still going), remove the private directory. */
+void local_enclave_stop(struct local_enclave *l);
+/* The console's last n lines, for error reports (empty if none). */
+void local_enclave_console_tail(const struct local_enclave *l, char *out, size_t cap, int lines);
+
+#endif
