@@ -408,11 +408,14 @@ int sandbox_run(const struct sandbox_config *c, struct sandbox_result *r, struct
 	close_fd(&logp[1]);
 
 	/* Into the cgroup before it runs anything; then let it go. */
-	if (cg_enter(&cg, s.pid, e) || cr_write_all(s.go_wr, "g", 1) != 0) {
-		if (cg.mode == CG_NONE || errno == EPIPE)
-			cr_failp(e, "sandbox: start the child");
-		else
-			cr_err_wrap(e, "sandbox");
+	int started = cg_enter(&cg, s.pid, e) == 0;
+	if (!started)
+		cr_err_wrap(e, "sandbox");
+	else if (cr_write_all(s.go_wr, "g", 1) != 0) {
+		cr_failp(e, "sandbox: start the child");
+		started = 0;
+	}
+	if (!started) {
 		kill_sandbox(&s);
 		while (waitpid(s.pid, NULL, 0) < 0 && errno == EINTR) {
 		}

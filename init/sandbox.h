@@ -12,6 +12,7 @@
  *   else r says how the command ended (exit code or signal, timed out,
  *        memory or pids limit hit, wall time).
  *
+ * A caller may have other threads: the child never takes a libc lock.
  * sandbox_run reaps its own child with waitpid(pid): the caller must not
  * reap with waitpid(-1) (e.g. from a SIGCHLD handler) while it runs. It
  * installs no signal handler; a caller whose log_fd may be a broken pipe

@@ -357,6 +357,14 @@ static _Noreturn void run_command(const struct sb_plan *p)
 
 /* ------------------------------------------------------------ pid 1 */
 
+/* fork() without libc: libc's fork takes its internal locks first, and a
+ * lock another thread of the caller held at the moment of our raw clone
+ * would never be released here. */
+static pid_t raw_fork(void)
+{
+	return (pid_t)syscall(SYS_clone, SIGCHLD, NULL, NULL, NULL, NULL);
+}
+
 _Noreturn void sb_child_main(const struct sb_plan *p)
 {
 	char go;
@@ -383,7 +391,7 @@ _Noreturn void sb_child_main(const struct sb_plan *p)
 	loopback_up(p);
 	CHECK(p, chdir(SANDBOX_WORKDIR) == 0, "chdir %s", SANDBOX_WORKDIR);
 
-	pid_t cmd = fork();
+	pid_t cmd = raw_fork();
 	CHECK(p, cmd >= 0, "fork the command");
 	if (cmd == 0)
 		run_command(p);

@@ -5,8 +5,8 @@
  * Everything the child needs is computed in the parent before the clone
  * (paths resolved, the root's entries listed, argv checked, environment and
  * seccomp program built), so the child makes system calls only: no malloc,
- * no stdio, nothing that depends on libc state a raw clone() may leave
- * stale. */
+ * no stdio, no libc fork, nothing that depends on libc state a raw clone()
+ * may leave stale or locked (the caller may have other threads). */
 #ifndef CLEANROOM_SANDBOX_PRIV_H
 #define CLEANROOM_SANDBOX_PRIV_H
 
