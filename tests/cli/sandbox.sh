@@ -123,6 +123,14 @@ sx -- sh -c 'kill -TERM $$' >/dev/null 2>&1
 same "a command killed by SIGTERM gives 143" "$?" "143"
 same "stdout and stderr are combined on stdout" "$(sx -- sh -c 'echo out; echo err >&2' 2>/dev/null | tr '\n' ' ')" "out err "
 
+sx -- sh -c 'echo first; sleep 3; echo second' >"$T/live.out" 2>&1 &
+live=$!
+for _ in $(seq 40); do grep -q first "$T/live.out" && break; sleep 0.05; done
+same "the log streams live (first line out while the command still runs)" \
+	"$(cat "$T/live.out"; kill -0 $live 2>/dev/null && echo running)" "first
+running"
+wait $live
+
 # --- timeout kills the whole tree, including a child that left the session
 tok=cleanroom-escape-$$-$RANDOM
 t0=$(date +%s%N)
