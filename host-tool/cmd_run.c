@@ -24,6 +24,7 @@
 #include "eif.h"
 #include "evloop.h"
 #include "json.h"
+#include "nsm_model.h"
 #include "run_heartbeat.h"
 #include "run_qemu.h"
 #include "run_services.h"
@@ -34,9 +35,8 @@
 #define QEMU_GRACE_MS 3000
 #define MIB (1024ull * 1024)
 
-/* Services started next to the enclave (see run_services.h).
- * TODO(nsm-model): add &nsm_model_service (port 9100) here. */
-static const struct run_service *const run_service_table[] = {NULL};
+/* Services started next to the enclave (see run_services.h). */
+static const struct run_service *const run_service_table[] = {&nsm_model_service};
 #define RUN_SERVICES (sizeof run_service_table / sizeof run_service_table[0])
 
 struct run_opts {
@@ -112,8 +112,13 @@ static void usage(FILE *out)
 		"  --cpus N             vCPUs (default 2; 1..64)\n"
 		"  --vsock-dir DIR      existing directory for the host sockets vsock and vsock_<port>\n"
 		"                       (default: the private run directory, printed at start)\n"
-		"  --nsm-ca DIR         CA for the mock NSM's attestation documents (the NSM model is\n"
-		"                       not part of run yet: accepted and checked, then unused)\n"
+		"  --nsm-ca DIR         the test CA that signs the mock NSM's attestation documents:\n"
+		"                       DIR/root.pem, intermediate.pem (one or more CA certificates,\n"
+		"                       the root's child first), leaf.pem and leaf.key (P-384); when\n"
+		"                       DIR holds none of them, a new chain is made there and kept.\n"
+		"                       Default: a new chain in the private run directory, removed at\n"
+		"                       the end. Either way run prints the root's path (nsm_root in\n"
+		"                       the ready event): cleanroom attestation verify DOC --root PATH\n"
 		"  --console FILE|-     the serial console: a file, or - for stdout (default: -, or\n"
 		"                       discarded with --json)\n"
 		"  --timeout S          stop the enclave after S seconds (default: never)\n"
@@ -122,7 +127,8 @@ static void usage(FILE *out)
 		"                       100 GiB of memory, so at least 180 s)\n"
 		"  --qemu PATH          QEMU binary (default %s from PATH)\n"
 		"  --json               JSON lines on stdout: {\"event\":\"ready\",...} at the heartbeat\n"
-		"                       (vsock path, cid, pcr0/1/2, boot_to_heartbeat_ms) and\n"
+		"                       (vsock path, cid, pcr0/1/2, boot_to_heartbeat_ms, the NSM's\n"
+		"                       nsm_module_id and nsm_root) and\n"
 		"                       {\"event\":\"exit\",...} at the end (result, exit_code, times)\n"
 		"\n"
 		"Exit status: 0 the enclave powered off after its heartbeat; 1 anything else (no or bad\n"
@@ -319,6 +325,9 @@ static void print_ready(struct run *r)
 	if (!r->o.json) {
 		fprintf(stderr, "cleanroom run: heartbeat after %.2f s: the enclave is ready (CID %llu, host socket %s)\n",
 			(double)(r->hb_ms - r->t0_ms) / 1000.0, (unsigned long long)r->o.cid, r->vsock);
+		for (size_t i = 0; i < RUN_SERVICES; i++)
+			if (r->svc_state[i] && run_service_table[i]->ready)
+				run_service_table[i]->ready(r->svc_state[i], NULL);
 		return;
 	}
 	struct cr_buf b;
@@ -335,6 +344,9 @@ static void print_ready(struct run *r)
 	jw_khex(&w, "pcr1", r->scan.pcrs.pcr1, PCR_LEN);
 	jw_khex(&w, "pcr2", r->scan.pcrs.pcr2, PCR_LEN);
 	jw_ku64(&w, "boot_to_heartbeat_ms", r->hb_ms - r->t0_ms);
+	for (size_t i = 0; i < RUN_SERVICES; i++)
+		if (r->svc_state[i] && run_service_table[i]->ready)
+			run_service_table[i]->ready(r->svc_state[i], &w);
 	jw_obj_end(&w);
 	if (jw_finish(&w, &e) == 0) {
 		printf("%s\n", (char *)b.p);
@@ -384,7 +396,7 @@ static void bridge_log(void *ctx, const char *msg)
 static int start_services(struct run *r, struct cr_err *e)
 {
 	struct run_enclave enc = {.eif_path = r->o.eif, .pcrs = &r->scan.pcrs, .cid = r->o.cid,
-				  .nsm_ca_dir = r->o.nsm_ca};
+				  .nsm_ca_dir = r->o.nsm_ca, .run_dir = r->dir};
 	for (size_t i = 0; i < RUN_SERVICES; i++) {
 		const struct run_service *s = run_service_table[i];
 		if (!s)
@@ -630,9 +642,6 @@ int cmd_run(int argc, char **argv)
 		teardown(&r);
 		return 1;
 	}
-	if (r.o.nsm_ca)
-		fprintf(stderr, "cleanroom run: note: no NSM model yet; --nsm-ca is not used and /dev/nsm requests "
-				"of the guest shim will fail with EIO\n");
 	if (evloop_run(&r.loop, &e)) {
 		fprintf(stderr, "cleanroom run: %s\n", e.msg);
 		r.end = END_QEMU_EXIT;

@@ -3,23 +3,21 @@
  * the parent (CID 3) and the host (CID 2) as the guest sees it, inside the
  * run's event loop, before QEMU starts; it is stopped after QEMU is gone.
  *
- * The one planned service is the host NSM model (issue 4, item 3): the
- * guest shim nsm.ko (nsm/kmod/README.md) connects to port 9100 once per
- * /dev/nsm ioctl and sends a 4-byte big-endian length + raw CBOR request;
- * the model answers with a 4-byte big-endian length + raw CBOR response.
- * Its PCR0/1/2 start as the EIF's measurements (run_enclave.pcrs), PCRs
- * 0..15 are locked, and it signs attestation documents with the test CA
- * in run_enclave.nsm_ca_dir (or one made at start when NULL).
- *
- * TODO(nsm-model): host-tool/nsm_model.[ch] defines
- *     extern const struct run_service nsm_model_service;   (port 9100)
- * and cmd_run.c lists it in run_service_table[]. Nothing else changes. */
+ * The one service is the host NSM model (host-tool/nsm_model.h,
+ * nsm_service.c): the guest shim nsm.ko (nsm/kmod/README.md) connects to
+ * port 9100 once per /dev/nsm ioctl and sends a 4-byte big-endian length +
+ * raw CBOR request; the model answers with a 4-byte big-endian length + raw
+ * CBOR response. Its PCR0/1/2 start as the EIF's measurements
+ * (run_enclave.pcrs), PCRs 0..15 are locked, and it signs attestation
+ * documents with the test CA in run_enclave.nsm_ca_dir (or one made at
+ * start in run_enclave.run_dir when NULL). */
 #ifndef CLEANROOM_RUN_SERVICES_H
 #define CLEANROOM_RUN_SERVICES_H
 
 #include <stdint.h>
 
 #include "evloop.h"
+#include "json.h"
 #include "pcr.h"
 #include "util.h"
 
@@ -29,6 +27,7 @@ struct run_enclave {
 	const struct eif_pcrs *pcrs; /* PCR0/1/2 (and PCR8 when signed) of the EIF */
 	uint64_t cid;                /* the guest's CID */
 	const char *nsm_ca_dir;      /* --nsm-ca DIR, or NULL */
+	const char *run_dir;         /* the run's private directory (removed at the end) */
 };
 
 struct run_service {
@@ -38,8 +37,13 @@ struct run_service {
 	 * *state is passed back to stop. -1 with e aborts the run. */
 	int (*start)(struct evloop *loop, const char *listen_path, const struct run_enclave *enc, void **state,
 		     struct cr_err *e);
-	/* Close every socket, remove listen_path, free state. */
+	/* Close every socket, remove listen_path (and anything the service put
+	 * in run_dir), free state. */
 	void (*stop)(void *state);
+	/* Optional: what the user should know once the enclave is ready: keys
+	 * added to the {"event":"ready"} line (--json), or, with w == NULL,
+	 * lines printed on stderr. */
+	void (*ready)(void *state, struct json_w *w);
 };
 
 #endif
