@@ -57,7 +57,8 @@ t "no network card (only lo)" sh -c '[ "$(ls /sys/class/net)" = lo ]'
 t "insmod nsm.ko" insmod /nsm.ko
 /probe errors || echo "not ok - probe errors: exit status $?"
 t "rmmod nsm" rmmod nsm
-t "insmod nsm.ko cid=1 port=9100" insmod /nsm.ko cid=1 port=9100
+/probe finit /nsm.ko "cid=1 port=9100" || echo "not ok - probe finit: exit status $?"
+t "module parameters cid=1 port=9100" sh -c '[ "$(cat /sys/module/nsm/parameters/cid):$(cat /sys/module/nsm/parameters/port)" = 1:9100 ]'
 /probe loopback 9100 || echo "not ok - probe loopback: exit status $?"
 echo "KBOOT done"
 poweroff -f

@@ -2,6 +2,9 @@
  *
  *   kernel_boot_probe seccomp     a seccomp BPF filter can be installed and
  *                                 makes a denied syscall fail with its errno
+ *   kernel_boot_probe finit FILE PARAMS
+ *                                 load a module with finit_module(2), as the
+ *                                 Nitro init loads nsm.ko
  *   kernel_boot_probe errors      shim loaded with defaults and no host model:
  *                                 /dev/nsm mode and the errno of every fault
  *   kernel_boot_probe loopback P  shim loaded with cid=1 port=P: a fake host
@@ -134,6 +137,17 @@ static int probe_errors(void)
 	check(rc == EIO, "no host model -> EIO", "got %s", strerror(rc));
 	check(now_s() - t0 < 10.0, "no host model fails fast", "took %.1f s", now_s() - t0);
 	close(fd);
+	return failures != 0;
+}
+
+static int probe_finit(const char *path, const char *params)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int rc = fd < 0 ? -1 : (int)syscall(SYS_finit_module, fd, params, 0);
+
+	check(rc == 0, "finit_module nsm.ko", "%s: %s", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
 	return failures != 0;
 }
 
@@ -280,12 +294,14 @@ int main(int argc, char **argv)
 {
 	uint64_t port;
 
+	if (argc == 4 && !strcmp(argv[1], "finit"))
+		return probe_finit(argv[2], argv[3]);
 	if (argc == 2 && !strcmp(argv[1], "seccomp"))
 		return probe_seccomp();
 	if (argc == 2 && !strcmp(argv[1], "errors"))
 		return probe_errors();
 	if (argc == 3 && !strcmp(argv[1], "loopback") && cr_parse_u64(argv[2], 0xFFFFFFFEu, &port) == 0)
 		return probe_loopback((unsigned)port);
-	fprintf(stderr, "usage: kernel_boot_probe seccomp | errors | loopback PORT\n");
+	fprintf(stderr, "usage: kernel_boot_probe finit FILE PARAMS | seccomp | errors | loopback PORT\n");
 	return 2;
 }
