@@ -495,6 +495,8 @@ int vsock_bridge_start(struct vsock_bridge **out, struct evloop *loop, const str
 		b->cfg.buf_alloc = VSOCK_DEFAULT_BUF_ALLOC;
 	if (!b->cfg.max_conns)
 		b->cfg.max_conns = VSOCK_DEFAULT_MAX_CONNS;
+	if (!b->cfg.handshake_ms)
+		b->cfg.handshake_ms = VSOCK_DEFAULT_HANDSHAKE_MS;
 	b->uds_path = strdup(cfg->uds_path);
 	b->vhost_path = strdup(cfg->vhost_path);
 	b->cfg.uds_path = b->uds_path;

@@ -30,6 +30,7 @@
 #define VSOCK_DEFAULT_GUEST_CID 16
 #define VSOCK_DEFAULT_BUF_ALLOC (256u * 1024)
 #define VSOCK_DEFAULT_MAX_CONNS 1024
+#define VSOCK_DEFAULT_HANDSHAKE_MS 10000
 
 struct vsock_bridge_cfg {
 	uint64_t guest_cid;      /* 3 < cid < 0xffffffff */
@@ -37,6 +38,9 @@ struct vsock_bridge_cfg {
 	const char *vhost_path;  /* vhost-user socket QEMU connects to */
 	uint32_t buf_alloc;      /* 0: VSOCK_DEFAULT_BUF_ALLOC */
 	unsigned max_conns;      /* 0: VSOCK_DEFAULT_MAX_CONNS */
+	/* A host client must send its CONNECT line, and the guest accept,
+	 * within this many ms (checked every second). 0: the default. */
+	unsigned handshake_ms;
 	/* Warnings, one line each; NULL: stderr with a "vsock: " prefix. */
 	void (*log)(void *ctx, const char *msg);
 	void *log_ctx;

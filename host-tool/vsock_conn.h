@@ -30,7 +30,6 @@
 #define VSOCK_HASH_BUCKETS 1024
 #define VSOCK_RST_FIFO 4096
 #define VSOCK_CONNECT_LINE_MAX 32
-#define VSOCK_HANDSHAKE_MS 10000
 /* Host-side ports of host-initiated connections (as Firecracker does). */
 #define VSOCK_HOST_PORT_FIRST (1u << 30)
 #define VSOCK_HOST_PORT_LAST ((1u << 31) - 1)

@@ -134,7 +134,7 @@ static void read_connect_line(struct vconn *c)
 	}
 	vconn_insert(b, c);
 	c->state = VC_CONNECTING;
-	c->deadline_ms = vsock_now_ms() + VSOCK_HANDSHAKE_MS;
+	c->deadline_ms = vsock_now_ms() + b->cfg.handshake_ms;
 	c->ctl |= CTL_REQUEST;
 	vconn_want_work(c);
 }
@@ -244,7 +244,7 @@ static void listen_cb(struct evsrc *s, uint32_t events)
 		c->host_initiated = 1;
 		c->state = VC_CONNECT_LINE;
 		c->writable = 1;
-		c->deadline_ms = vsock_now_ms() + VSOCK_HANDSHAKE_MS;
+		c->deadline_ms = vsock_now_ms() + b->cfg.handshake_ms;
 		if (conn_register(c))
 			vconn_kill(c, 0);
 	}
@@ -288,9 +288,9 @@ void vsock_host_expire(struct vsock_bridge *b)
 	for (; c; c = next) {
 		next = c->anext;
 		if (c->deadline_ms && now > c->deadline_ms) {
-			vsock_log(b, "host connection %s timed out after %d ms",
+			vsock_log(b, "host connection %s timed out after %u ms",
 				  c->state == VC_CONNECT_LINE ? "sent no CONNECT line; it" : "to the guest",
-				  VSOCK_HANDSHAKE_MS);
+				  b->cfg.handshake_ms);
 			vconn_kill(c, c->state == VC_CONNECTING);
 		}
 	}

@@ -560,6 +560,26 @@ static void test_host_to_guest(void)
 	close(fd);
 	close(c2);
 
+	/* Handshakes are bounded (handshake_ms = 1500 here, checked each second). */
+	fd = unix_sock_connect(F.uds, 0, &e);
+	c2 = unix_sock_connect(F.uds, 0, &e);
+	send(c2, "CONNECT 5003\n", 13, 0);
+	T_OK(expect_rx(VIRTIO_VSOCK_OP_REQUEST, 0, 5003, &h), "handshake: REQUEST for a guest that will never answer");
+	{
+		int gone = 0;
+		for (int i = 0; i < 80 && gone < 2; i++) {
+			struct cr_err e2;
+			char c;
+			evloop_run_once(&F.loop, 50, &e2);
+			gone = (recv(fd, &c, 1, MSG_DONTWAIT) == 0) + (recv(c2, &c, 1, MSG_DONTWAIT) == 0);
+		}
+		T_OK(gone == 2 && strstr(F.log, "sent no CONNECT line; it timed out") && strstr(F.log, "to the guest timed out"),
+		     "handshake: a silent client and an unanswered REQUEST are closed after the deadline");
+		T_OK(expect_rx(VIRTIO_VSOCK_OP_RST, h.src_port, 5003, NULL), "handshake: ... and the guest is sent RST");
+	}
+	close(fd);
+	close(c2);
+
 	fd = unix_sock_connect(F.uds, 0, &e);
 	send(fd, "CONNECT 5002\n", 13, 0);
 	T_OK(expect_rx(VIRTIO_VSOCK_OP_REQUEST, 0, 5002, &h), "host->guest: REQUEST for a third connection");
@@ -742,7 +762,7 @@ static void test_client_helper(void)
 
 int main(void)
 {
-	struct vsock_bridge_cfg cfg = {.guest_cid = CID, .buf_alloc = BUF_ALLOC, .log = test_log};
+	struct vsock_bridge_cfg cfg = {.guest_cid = CID, .buf_alloc = BUF_ALLOC, .handshake_ms = 1500, .log = test_log};
 	struct cr_err e;
 
 	signal(SIGPIPE, SIG_IGN);
