@@ -9,14 +9,11 @@
 
 #include "util.h"
 #include "virtq.h"
+#include "vsock.h" /* VSOCK_CID_HOST, VSOCK_CID_PARENT */
 
 #define VSOCK_HDR_SIZE 44
 /* Largest payload one packet may carry (Linux VIRTIO_VSOCK_MAX_PKT_BUF_SIZE). */
 #define VSOCK_MAX_PAYLOAD (64u * 1024)
-
-/* Well-known CIDs (linux/vm_sockets.h); the Nitro parent instance is 3. */
-#define VSOCK_CID_HOST 2
-#define VSOCK_CID_PARENT 3
 
 /* The header in host byte order. */
 struct vsock_hdr {

@@ -9,11 +9,11 @@ APT_PKGS    += qemu-system-x86 procps
 
 # The guest half of qemu/vsock and qemu/run: /init of the test EIFs (static musl).
 QEMU_GUEST_VSOCK := $(B)/musl/tests/qemu/guest_vsock
-$(QEMU_GUEST_VSOCK): tests/qemu/guest_vsock.c | $(B)/deps/musl/.done
+$(QEMU_GUEST_VSOCK): tests/qemu/guest_vsock.c tests/qemu/guest_util.h $(LIBS_musl)
 	@mkdir -p $(@D)
 	@echo "  CC      $@"
 	@$(MUSL_CC) $(CSTD) $(WARN) $(VARIANT_CFLAGS_musl) $(INC) -I$(B)/deps/musl/include \
-	    $(VARIANT_LDFLAGS_musl) -o $@ $<
+	    $(VARIANT_LDFLAGS_musl) -o $@ $< $(LIBS_musl)
 
 QEMU_RUN_ARGS := $(B)/asan/cleanroom $(KERNEL_DIR)/bzImage $(QEMU_GUEST_VSOCK)
 QEMU_DEPS   += $(B)/asan/cleanroom $(KERNEL_DIR)/bzImage $(QEMU_GUEST_VSOCK)
@@ -27,6 +27,15 @@ $(SANDBOX_GUEST): $(B)/musl/tests/qemu/sandbox_guest.o $(patsubst %.c,$(B)/musl/
 	@$(LINK_musl) -o $@ $(filter %.o,$^) $(LIBS_musl)
 QEMU_DEPS   += $(KERNEL_DIR)/bzImage $(SANDBOX_GUEST)
 QEMU_SUITES += 'qemu/sandbox=tests/qemu/sandbox-boot.sh $(KERNEL_DIR) $(SANDBOX_GUEST)'
+
+# The mock NSM end to end: guest shim nsm.ko (`cleanroom eif --nsm-ko local`)
+# -> vsock -> the host NSM model of `cleanroom run` (host-tool/nsm_model.h).
+NSM_GUEST := $(B)/musl/tests/qemu/guest_nsm
+$(NSM_GUEST): $(B)/musl/tests/qemu/guest_nsm.o $(LIBS_musl)
+	@echo "  LD      $@"
+	@$(LINK_musl) -o $@ $(filter %.o,$^) $(LIBS_musl)
+QEMU_DEPS   += $(B)/asan/cleanroom $(KERNEL_DIR)/bzImage $(KERNEL_DIR)/nsm.ko $(NSM_GUEST)
+QEMU_SUITES += 'qemu/nsm=tests/qemu/nsm-run.sh $(B)/asan/cleanroom $(KERNEL_DIR)/bzImage $(NSM_GUEST)'
 
 CHECK_DEPS   += $(QEMU_DEPS)
 CHECK_SUITES += $(QEMU_SUITES)

@@ -23,19 +23,18 @@
  * vsock as modules. */
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/vm_sockets.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
-#include <sys/reboot.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define CID_PARENT 3
+#include "guest_util.h"
+#include "util.h"
+#include "vsock.h"
+
 #define PORT_HEARTBEAT 9000
 #define PORT_CONTROL 9001
 #define PORT_GUEST_ECHO 9002
@@ -43,85 +42,28 @@
 #define PORT_ECHO 5000
 #define GUEST_CONNS 8
 #define GUEST_BYTES (64 * 1024)
+#define CONNECT_MS 10000
 
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void say(const char *fmt, ...)
+#define say guest_say
+
+static int read_exact(int fd, void *p, size_t n)
 {
-	va_list ap;
-	printf("guest: ");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
+	return cr_read_full(fd, p, n) == (long)n ? 0 : -1;
 }
 
-static void power_off(void)
+static int connect_parent(uint32_t port)
 {
-	sync();
-	reboot(RB_POWER_OFF);
-	for (;;)
-		pause();
-}
-
-static int write_all(int fd, const void *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p = (const char *)p + w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int read_all(int fd, void *p, size_t n)
-{
-	while (n) {
-		ssize_t r = read(fd, p, n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		p = (char *)p + r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
-
-static int vsock_connect(unsigned cid, unsigned port)
-{
-	struct sockaddr_vm sa = {.svm_family = AF_VSOCK, .svm_cid = cid, .svm_port = port};
-	int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct cr_err e;
+	int fd = vsock_connect(VSOCK_CID_PARENT, port, CONNECT_MS, &e);
 	if (fd < 0)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
-		int saved = errno;
-		close(fd);
-		errno = saved;
-		return -1;
-	}
+		say("%s", e.msg);
 	return fd;
 }
 
-static void setup_console_and_modules(void)
+static void load_modules(void)
 {
-	FILE *f;
+	FILE *f = fopen("/rootfs/modules.list", "r");
 	char line[256];
-	if (mount("dev", "/dev", "devtmpfs", MS_NOSUID | MS_NOEXEC, NULL) != 0 && errno != EBUSY)
-		power_off();
-	int fd = open("/dev/console", O_RDWR);
-	if (fd >= 0) {
-		dup2(fd, 0);
-		dup2(fd, 1);
-		dup2(fd, 2);
-		if (fd > 2)
-			close(fd);
-	}
-	f = fopen("/rootfs/modules.list", "r");
 	while (f && fgets(line, sizeof line, f)) {
 		line[strcspn(line, "\n")] = 0;
 		int m = open(line, O_RDONLY | O_CLOEXEC);
@@ -136,12 +78,10 @@ static void setup_console_and_modules(void)
 
 static int heartbeat(unsigned char b)
 {
-	int fd = vsock_connect(CID_PARENT, PORT_HEARTBEAT);
-	if (fd < 0) {
-		say("heartbeat: connect to %d:%d: %s", CID_PARENT, PORT_HEARTBEAT, strerror(errno));
+	int fd = connect_parent(PORT_HEARTBEAT);
+	if (fd < 0)
 		return -1;
-	}
-	if (write_all(fd, &b, 1) || b != 0xB7 || read_all(fd, &b, 1) || b != 0xB7) {
+	if (cr_write_all(fd, &b, 1) || b != 0xB7 || read_exact(fd, &b, 1) || b != 0xB7) {
 		say("heartbeat: no 0xB7 echo");
 		close(fd);
 		return -1;
@@ -158,7 +98,7 @@ static void echo_conn(int fd)
 		ssize_t r = read(fd, buf, sizeof buf);
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r <= 0 || write_all(fd, buf, (size_t)r))
+		if (r <= 0 || cr_write_all(fd, buf, (size_t)r))
 			break;
 	}
 	close(fd);
@@ -167,10 +107,10 @@ static void echo_conn(int fd)
 /* Listen on PORT_ECHO and fork an echo per connection. Returns at once. */
 static int start_echo_server(void)
 {
-	struct sockaddr_vm sa = {.svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY, .svm_port = PORT_ECHO};
-	int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) || listen(fd, 16)) {
-		say("echo server: %s", strerror(errno));
+	struct cr_err e;
+	int fd = vsock_listen(PORT_ECHO, 16, &e);
+	if (fd < 0) {
+		say("echo server: %s", e.msg);
 		return -1;
 	}
 	if (fork() == 0) {
@@ -193,15 +133,15 @@ static int start_echo_server(void)
 static int guest_conn(int i)
 {
 	static unsigned char out[GUEST_BYTES], in[GUEST_BYTES];
-	int fd = vsock_connect(CID_PARENT, PORT_GUEST_ECHO);
+	int fd = connect_parent(PORT_GUEST_ECHO);
 	if (fd < 0)
 		return 10;
 	for (int k = 0; k < GUEST_BYTES; k++)
 		out[k] = (unsigned char)(k * 7 + i * 31 + (k >> 8));
-	if (write_all(fd, out, sizeof out))
+	if (cr_write_all(fd, out, sizeof out))
 		return 11;
 	shutdown(fd, SHUT_WR);
-	if (read_all(fd, in, sizeof in))
+	if (read_exact(fd, in, sizeof in))
 		return 12;
 	if (memcmp(in, out, sizeof in))
 		return 13;
@@ -247,7 +187,8 @@ int main(void)
 	size_t len = 0;
 	FILE *mf;
 
-	setup_console_and_modules();
+	guest_setup_console();
+	load_modules();
 	mf = fopen("/rootfs/mode", "r");
 	if (mf && fscanf(mf, "%31s", mode) != 1)
 		strcpy(mode, "test");
@@ -261,33 +202,31 @@ int main(void)
 		idle();
 	}
 	if (heartbeat(0xB7))
-		power_off();
+		guest_power_off();
 	say("heartbeat acknowledged");
 	if (!strcmp(mode, "idle"))
 		idle();
 	if (!strcmp(mode, "poweroff"))
-		power_off();
+		guest_power_off();
 	if (start_echo_server())
-		power_off();
-	ctl = vsock_connect(CID_PARENT, PORT_CONTROL);
-	if (ctl < 0) {
-		say("control: connect to %d:%d: %s", CID_PARENT, PORT_CONTROL, strerror(errno));
-		power_off();
-	}
-	write_all(ctl, "READY\n", 6);
+		guest_power_off();
+	ctl = connect_parent(PORT_CONTROL);
+	if (ctl < 0)
+		guest_power_off();
+	cr_write_all(ctl, "READY\n", 6);
 
-	fd = vsock_connect(CID_PARENT, PORT_MISSING);
+	fd = vsock_connect(VSOCK_CID_PARENT, PORT_MISSING, CONNECT_MS, NULL);
 	if (fd >= 0) {
 		snprintf(line, sizeof line, "MISSING connected\n");
 		close(fd);
 	} else {
 		snprintf(line, sizeof line, "MISSING %s\n", errno == ECONNRESET ? "ECONNRESET" : strerror(errno));
 	}
-	write_all(ctl, line, strlen(line));
+	cr_write_all(ctl, line, strlen(line));
 
 	ok = concurrent_guest_conns(detail, sizeof detail);
 	snprintf(line, sizeof line, "CONCURRENT %d/%d%s\n", ok, GUEST_CONNS, detail);
-	write_all(ctl, line, strlen(line));
+	cr_write_all(ctl, line, strlen(line));
 	say("reported; waiting for the host");
 
 	/* Anything until "POWEROFF\n" or EOF. */
@@ -301,6 +240,6 @@ int main(void)
 			break;
 	}
 	say("powering off");
-	power_off();
+	guest_power_off();
 	return 0;
 }
