@@ -24,37 +24,10 @@ import sys
 import threading
 import time
 
+from hostlib import connect as bridge_connect, failures, listen, report
+
 UDS = sys.argv[1]
 TIMEOUT = float(sys.argv[2]) if len(sys.argv) > 2 else 120.0
-failed = 0
-
-
-def report(ok, name, why=""):
-    global failed
-    if ok:
-        print(f"ok - {name}", flush=True)
-    else:
-        failed += 1
-        print(f"not ok - {name}: {why}", flush=True)
-
-
-def listen(path, handler):
-    if os.path.exists(path):
-        os.unlink(path)
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.bind(path)
-    s.listen(32)
-
-    def loop():
-        while True:
-            try:
-                c, _ = s.accept()
-            except OSError:
-                return
-            threading.Thread(target=handler, args=(c,), daemon=True).start()
-
-    threading.Thread(target=loop, daemon=True).start()
-    return s
 
 
 def echo_handler(c):
@@ -95,19 +68,8 @@ def wait_line(prefix, timeout):
             control["cv"].wait(left)
 
 
-def connect(port, timeout=30.0):
-    """The CONNECT handshake; returns (socket, reply line)."""
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(timeout)
-    s.connect(UDS)
-    s.sendall(f"CONNECT {port}\n".encode())
-    line = b""
-    while not line.endswith(b"\n"):
-        d = s.recv(1)
-        if not d:
-            break
-        line += d
-    return s, line.decode(errors="replace")
+def connect(port):
+    return bridge_connect(UDS, port)
 
 
 def pattern(n, seed):
@@ -242,4 +204,4 @@ def main():
 
 
 main()
-sys.exit(1 if failed else 0)
+sys.exit(1 if failures() else 0)
