@@ -18,9 +18,9 @@ static const char usage_text[] =
 	"\n"
 	"Run CMD in the build sandbox the enclave uses, natively on this machine (as root):\n"
 	"new mount, pid, network (loopback only), ipc, uts and cgroup namespaces; DIR of\n"
-	"--root read-only as /; the --work directory read-write at " SANDBOX_WORKDIR " (also the\n"
-	"working directory); a private /tmp; a minimal /dev; the given uid/gid with no\n"
-	"supplementary groups and no capabilities; no_new_privs; a seccomp filter (no\n"
+	"--root read-only as /; the --work directory read-write at " SANDBOX_WORKDIR " (the working\n"
+	"directory unless --cwd); a private /tmp; a minimal /dev; the given uid/gid with\n"
+	"no supplementary groups and no capabilities; no_new_privs; a seccomp filter (no\n"
 	"sockets but AF_UNIX, no ptrace, mount, namespaces, modules, bpf, kexec, ...);\n"
 	"rlimits; cgroup memory and pids limits; a wall-clock timeout that kills\n"
 	"everything CMD started. The environment is fixed: PATH=" SANDBOX_PATH ",\n"
@@ -29,6 +29,7 @@ static const char usage_text[] =
 	"options:\n"
 	"  --root DIR               root file system, e.g. / for this machine's own\n"
 	"  --work DIR               workspace; must be writable by --uid\n"
+	"  --cwd DIR                working directory, relative to the workspace\n"
 	"  --timeout S              wall-clock limit in seconds (default 3600; 0 = none)\n"
 	"  --memory BYTES           memory limit, suffix K, M or G allowed (default none)\n"
 	"  --pids N                 limit on processes and threads (default 4096; 0 = none)\n"
@@ -180,6 +181,8 @@ int cmd_sandbox_exec(int argc, char **argv)
 			c.rootfs = val;
 		else if (!strcmp(o, "--work"))
 			c.workspace = val;
+		else if (!strcmp(o, "--cwd"))
+			c.cwd = val;
 		else if (!strcmp(o, "--timeout")) {
 			if (cr_parse_u64(val, 7 * 24 * 3600, &v))
 				return usage_error("--timeout: '%s' is not a number of seconds up to 604800", val);

@@ -94,6 +94,27 @@ static int check_argv(char *const *argv, struct cr_err *e)
 	return 0;
 }
 
+/* The working directory: relative, inside the workspace, no "..". */
+static int check_cwd(const char *cwd, char out[PATH_MAX], struct cr_err *e)
+{
+	if (!cwd || !*cwd) {
+		snprintf(out, PATH_MAX, "%s", SANDBOX_WORKDIR);
+		return 0;
+	}
+	if (cwd[0] == '/')
+		return cr_fail(e, "sandbox: working directory '%s' must be relative to the workspace", cwd);
+	if (strlen(cwd) > 1024)
+		return cr_fail(e, "sandbox: working directory longer than 1024 bytes");
+	for (const char *c = cwd; *c;) {
+		size_t l = strcspn(c, "/");
+		if (l == 2 && c[0] == '.' && c[1] == '.')
+			return cr_fail(e, "sandbox: working directory '%s' leaves the workspace (..)", cwd);
+		c += l + (c[l] == '/');
+	}
+	snprintf(out, PATH_MAX, "%s/%s", SANDBOX_WORKDIR, cwd);
+	return 0;
+}
+
 /* Canonical path of an existing directory. */
 static int canonical_dir(const char *what, const char *path, char out[PATH_MAX], struct stat *st,
 			 struct cr_err *e)
@@ -175,7 +196,7 @@ fail:
 static int make_plan(const struct sandbox_config *c, struct sb_plan *p, struct cr_err *e)
 {
 	struct stat rs, ws;
-	if (check_argv(c->argv, e) || check_limits(&c->limits, e))
+	if (check_argv(c->argv, e) || check_limits(&c->limits, e) || check_cwd(c->cwd, p->cwd, e))
 		return -1;
 	if (c->uid == 0 || c->gid == 0 || c->uid == (uid_t)-1 || c->gid == (gid_t)-1)
 		return cr_fail(e, "sandbox: uid %u / gid %u: must be neither 0 (root) nor -1", (unsigned)c->uid,

@@ -56,6 +56,7 @@ void sandbox_limits_default(struct sandbox_limits *l);
 struct sandbox_config {
 	const char *rootfs;    /* directory, mounted read-only as / */
 	const char *workspace; /* directory, mounted read-write at SANDBOX_WORKDIR */
+	const char *cwd;       /* working directory, relative to the workspace; NULL = its top */
 	char *const *argv;     /* NULL-terminated; argv[0] looked up in SANDBOX_PATH */
 	uid_t uid;             /* not 0 */
 	gid_t gid;             /* not 0 */

@@ -389,7 +389,7 @@ _Noreturn void sb_child_main(const struct sb_plan *p)
 	CHECK(p, sethostname(SANDBOX_HOSTNAME, strlen(SANDBOX_HOSTNAME)) == 0, "set the host name");
 	CHECK(p, setdomainname("(none)", 6) == 0, "set the domain name");
 	loopback_up(p);
-	CHECK(p, chdir(SANDBOX_WORKDIR) == 0, "chdir %s", SANDBOX_WORKDIR);
+	CHECK(p, chdir(p->cwd) == 0, "chdir %s", p->cwd);
 
 	pid_t cmd = raw_fork();
 	CHECK(p, cmd >= 0, "fork the command");

@@ -28,6 +28,7 @@ struct sb_plan {
 	char workspace[PATH_MAX]; /* canonical */
 	size_t n_entries;
 	struct sb_entry entries[SANDBOX_MAX_ROOT_ENTRIES];
+	char cwd[PATH_MAX];       /* inside: SANDBOX_WORKDIR or SANDBOX_WORKDIR/<cwd> */
 	char *const *argv;
 	char env_buf[SANDBOX_ENV_BUF];
 	char *envp[SANDBOX_ENV_MAX];

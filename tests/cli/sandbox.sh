@@ -219,6 +219,14 @@ else
 	skip "a busybox root" "busybox-static is not installed"
 fi
 
+mkdir -p "$W/sub/dir" && chown -R 1000:1000 "$W/sub"
+same "--cwd sets the working directory inside the workspace" "$(sx --cwd sub/dir -- pwd 2>&1)" "/work/sub/dir"
+expect_fail "--cwd may not leave the workspace" "working directory 'sub/../..' leaves the workspace" \
+	"$CLEANROOM" sandbox-exec --root / --work "$W" --cwd sub/../.. -- true
+expect_fail "--cwd must be relative" "must be relative to the workspace" \
+	"$CLEANROOM" sandbox-exec --root / --work "$W" --cwd /etc -- true
+expect_fail "a missing --cwd is named" "sandbox setup: chdir /work/nope: No such file or directory" \
+	"$CLEANROOM" sandbox-exec --root / --work "$W" --cwd nope -- true
 same "relative --root/--work are resolved" "$(cd "$T" && "$CLEANROOM" sandbox-exec --root / --work work -- pwd 2>&1)" "/work"
 
 # --- setup failures: exit 1, one precise line
