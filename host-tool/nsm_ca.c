@@ -257,9 +257,12 @@ int nsm_ca_load(struct nsm_ca *ca, const char *dir, struct cr_err *e)
 	char p[PATH_MAX];
 
 	memset(ca, 0, sizeof *ca);
-	if ((size_t)snprintf(ca->dir, sizeof ca->dir, "%s", dir) >= sizeof ca->dir ||
-	    path_in(ca->root_path, sizeof ca->root_path, dir, "root.pem", e))
-		return cr_fail(e, "%s: path too long", dir);
+	/* Absolute, so that the root's path printed for verifiers works from
+	 * any directory. */
+	if (!realpath(dir, ca->dir))
+		return cr_failp(e, "NSM test CA %s", dir);
+	if (path_in(ca->root_path, sizeof ca->root_path, ca->dir, "root.pem", e))
+		return -1;
 	if (load_certs(ca->root_path, &ca->root_pem, 1, e))
 		goto fail;
 	path_in(p, sizeof p, dir, "intermediate.pem", NULL);

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
 #include <unistd.h>
@@ -49,6 +50,26 @@ static void guest_setup_console(void)
 		dup2(fd, 2);
 		if (fd > 2)
 			close(fd);
+	}
+}
+
+/* Read fd until `word` (e.g. "POWEROFF\n") has arrived, or EOF, or 255
+ * bytes without it: the host's go-ahead at the end of a test. */
+__attribute__((unused))
+static void guest_wait_for(int fd, const char *word)
+{
+	char buf[256];
+	size_t n = 0;
+	while (n < sizeof buf - 1) {
+		ssize_t r = read(fd, buf + n, sizeof buf - 1 - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return;
+		n += (size_t)r;
+		buf[n] = 0;
+		if (strstr(buf, word))
+			return;
 	}
 }
 

@@ -15,6 +15,7 @@
 #
 # Environment: RUN_VSOCK_TIMEOUT (s, default 300) bounds each boot.
 . "$(dirname "$0")/../cli/lib.sh"
+. "$(dirname "$0")/runlib.sh"
 MODE=${1:?usage: run-vsock.sh vsock|run CLEANROOM BZIMAGE GUEST}
 CLEANROOM=$(realpath "${2:?}")
 KERNEL=${3:?}
@@ -38,16 +39,6 @@ make_eif() { # NAME MODE
 		{ not_ok "pack $1.eif" "$(cat "$T/eif.err")"; exit 1; }
 }
 
-json_get() { # FILE EVENT KEY: a field of the JSON line with that event
-	python3 -c 'import json,sys
-for l in open(sys.argv[1]):
-    l = l.strip()
-    if not l: continue
-    d = json.loads(l)
-    if d.get("event") == sys.argv[2]:
-        print(d.get(sys.argv[3], "")); break' "$1" "$2" "$3" 2>/dev/null
-}
-
 # Nothing of a run may survive it: QEMU processes of this test, sockets in
 # the vsock directory, run's private directories.
 check_clean() { # NAME VSOCKDIR
@@ -60,7 +51,7 @@ check_clean() { # NAME VSOCKDIR
 
 wait_ready() { # JSONFILE PID: wait for the ready event (or the run's end)
 	for _ in $(seq 1 $((LIMIT * 10))); do
-		[ -n "$(json_get "$1" ready vsock)" ] && return 0
+		[ -n "$(json_event "$1" ready vsock)" ] && return 0
 		kill -0 "$2" 2>/dev/null || return 1
 		sleep 0.1
 	done
@@ -78,25 +69,17 @@ mode_vsock() {
 	"$CLEANROOM" run "$T/test.eif" --vsock-dir "$d" --console "$T/console.log" --cpus 1 --json \
 		--timeout "$LIMIT" >"$T/run.json" 2>"$T/run.err"
 	rc=$?
-	# The host half ends with the guest; if the guest died early it would
-	# wait for READY until its own timeout, so give it 10 s, then stop it.
-	for _ in $(seq 1 100); do kill -0 "$host" 2>/dev/null || break; sleep 0.1; done
-	if kill -0 "$host" 2>/dev/null; then
-		kill "$host"
-		not_ok "the host half (vsock_host.py) finished with the guest" "stopped 10 s after run ended"
-	fi
-	wait "$host"
-	cat "$T/host.out"
+	finish_host_half "$host" vsock_host.py "$T/host.out"
 	[ $rc -eq 0 ] && ok "run exits 0 when the guest powers off after its heartbeat" ||
 		not_ok "run exits 0 when the guest powers off after its heartbeat" "status $rc: $(tail -3 "$T/run.err" | tr '\n' ' '); console: $(tail -3 "$T/console.log" | tr '\r\n' '  ')"
-	same "the exit event says poweroff" "$(json_get "$T/run.json" exit result)" "poweroff"
+	same "the exit event says poweroff" "$(json_event "$T/run.json" exit result)" "poweroff"
 	local hb pcr0
-	hb=$(json_get "$T/run.json" ready boot_to_heartbeat_ms)
+	hb=$(json_event "$T/run.json" ready boot_to_heartbeat_ms)
 	[ -n "$hb" ] && ok "the ready event reports boot_to_heartbeat_ms" || not_ok "the ready event reports boot_to_heartbeat_ms" "$(cat "$T/run.json")"
 	echo "# boot to heartbeat: ${hb:-?} ms wall (TCG, 1 vCPU, ASan build of the bridge)"
-	same "the ready event names the host socket" "$(json_get "$T/run.json" ready vsock)" "$d/vsock"
+	same "the ready event names the host socket" "$(json_event "$T/run.json" ready vsock)" "$d/vsock"
 	pcr0=$("$CLEANROOM" describe "$T/test.eif" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["Measurements"]["PCR0"])')
-	same "the ready event's PCR0 is cleanroom describe's" "$(json_get "$T/run.json" ready pcr0)" "$pcr0"
+	same "the ready event's PCR0 is cleanroom describe's" "$(json_event "$T/run.json" ready pcr0)" "$pcr0"
 	grep -q 'guest: heartbeat acknowledged' "$T/console.log" && ok "the console reaches --console FILE" ||
 		not_ok "the console reaches --console FILE" "$(tail -3 "$T/console.log" | tr '\r\n' '  ')"
 	grep -q 'tsc_early_khz=' "$T/console.log" && ok "run appends tsc_early_khz (unmeasured) to the cmdline" ||
@@ -142,7 +125,7 @@ mode_run() {
 		fi
 		wait "$pid"
 		rc=$?
-		[ $rc -eq 1 ] && same "SIG$sig: the exit event says signal" "$(json_get "$T/idle.json" exit result)" signal ||
+		[ $rc -eq 1 ] && same "SIG$sig: the exit event says signal" "$(json_event "$T/idle.json" exit result)" signal ||
 			not_ok "SIG$sig: run exits 1" "status $rc: $(cat "$T/err")"
 		check_clean "after SIG$sig" "$d"
 	done
