@@ -10,12 +10,12 @@
 #     KERNEL_DIR  holds bzImage and nsm.ko (make kernel: build/kernel)
 #     PROBE       static in-guest checker (tests/qemu/kernel_boot_probe.c)
 #
-# Prints ok/not ok lines; guest lines are prefixed "guest:". Environment:
-# KERNEL_BOOT_TIMEOUT (s, default 180) bounds each boot.
+# Prints ok/not ok lines; guest lines are prefixed "guest (plain|memfd):".
+# Environment: see tests/qemu/microvm-boot.sh (MICROVM_BOOT_TIMEOUT, ...).
 set -u
+. "$(dirname "$0")/microvm-boot.sh"
 KDIR=${1:?usage: kernel-boot.sh KERNEL_DIR PROBE}
 PROBE=${2:?usage: kernel-boot.sh KERNEL_DIR PROBE}
-TIMEOUT=${KERNEL_BOOT_TIMEOUT:-180}
 BUSYBOX=/bin/busybox
 QEMU=qemu-system-x86_64
 
@@ -74,33 +74,6 @@ install -m 0644 "$KDIR/nsm.ko" "$tmp/r1/nsm.ko"
 (cd "$tmp/r0" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) >"$tmp/initrd"
 (cd "$tmp/r1" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -n >>"$tmp/initrd"
 
-# Under TCG a busy host can stall early TSC calibration; tell the kernel the rate.
-khz=$(awk -F: '/^cpu MHz/ { printf "%d", $2 * 1000; exit }' /proc/cpuinfo)
-cmdline="console=ttyS0 reboot=k panic=1 pci=off${KERNEL_BOOT_QUIET- quiet}${khz:+ tsc_early_khz=$khz}"
-
-boot() { # boot NAME EXTRA-QEMU-ARGS...
-	local name=$1 log=$tmp/console-$1.log t0 t1 rc
-	shift
-	t0=$(date +%s.%N)
-	timeout "$TIMEOUT" $QEMU -M microvm -m 256M -nographic -no-reboot \
-		-kernel "$KDIR/bzImage" -initrd "$tmp/initrd" -append "$cmdline" "$@" \
-		</dev/null >"$log" 2>&1
-	rc=$?
-	t1=$(date +%s.%N)
-	tr -d '\r' <"$log" | sed -n -E "s/^(ok|not ok|skip) - /\1 - guest ($name): /p"
-	if [ $rc -eq 0 ]; then echo "ok - $name: QEMU exited by itself after power-off"
-	elif [ $rc -eq 124 ]; then echo "not ok - $name: QEMU still running after ${TIMEOUT} s"
-	else echo "not ok - $name: QEMU exited with status $rc: $(grep -v '^\(ok\|not ok\)' "$log" | tail -n 3 | tr '\n' ' ')"
-	fi
-	if grep -q '^KBOOT init started' "$log" && grep -q '^KBOOT done' "$log"; then
-		echo "ok - $name: /init ran to the end"
-	else
-		echo "not ok - $name: /init did not finish; console tail: $(tail -n 5 "$log" | tr '\r\n' '  ')"
-	fi
-	awk -v a="$t0" -v b="$t1" -v n="$name" 'BEGIN { printf "# %s: boot to power-off %.2f s wall (TCG)\n", n, b - a }'
-	[ -n "${KERNEL_BOOT_KEEP_LOG:-}" ] && cp "$log" "$KERNEL_BOOT_KEEP_LOG.$name"
-	return 0
-}
-
-boot plain
-boot memfd -object memory-backend-memfd,id=mem,size=256M,share=on -numa node,memdev=mem
+microvm_boot plain "$KDIR" "$tmp/initrd" 'KBOOT done'
+microvm_boot memfd "$KDIR" "$tmp/initrd" 'KBOOT done' \
+	-object memory-backend-memfd,id=mem,size=256M,share=on -numa node,memdev=mem
