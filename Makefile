@@ -109,6 +109,9 @@ $(B)/deps/%/.done: | deps-src
 	  || { cat $$d/libcbor.log; exit 1; }; \
 	rm -rf $$d/src; touch $@
 
+# The libraries come with their .done stamp.
+$(B)/deps/%/lib/libcbor.a $(B)/deps/%/lib/libbearssl.a: $(B)/deps/%/.done ;
+
 # ---------------------------------------------------------------- compiling
 # build/<variant>/<path>.o from <path>.c, for variants musl, host, asan.
 define variant_rules
