@@ -50,6 +50,8 @@ static const char usage_text[] =
 	"exit status:\n"
 	"  the command's own exit status, or 128+N when signal N killed it;\n"
 	"  124 when the timeout killed it (like timeout(1));\n"
+	"  128+N when this command got signal N (SIGINT, SIGTERM, SIGHUP): the sandbox and\n"
+	"      everything in it are killed and cleaned up first;\n"
 	"  1   the sandbox could not be set up or CMD could not be started (one line on\n"
 	"      stderr says which step failed and why);\n"
 	"  2   usage error.\n"
@@ -112,6 +114,7 @@ static int print_json(const struct sandbox_result *r, const char *error)
 			jw_u64(&w, (uint64_t)r->signal);
 		jw_ku64(&w, "status", (uint64_t)sandbox_exit_status(r));
 		jw_kbool(&w, "timed_out", r->timed_out);
+		jw_kbool(&w, "cancelled", r->cancelled);
 		jw_kbool(&w, "oom_killed", r->oom_killed);
 		jw_kbool(&w, "pids_limit_hit", r->pids_limit_hit);
 		jw_ku64(&w, "wall_ms", r->wall_ms);
@@ -130,6 +133,26 @@ static int print_json(const struct sandbox_result *r, const char *error)
 	fflush(stdout);
 	cr_buf_free(&b);
 	return 0;
+}
+
+/* SIGINT, SIGTERM, SIGHUP: stop the build (and everything it started),
+ * clean up, then exit 128 + the signal. */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop(int sig)
+{
+	stop_signal = sig;
+}
+
+static void catch_stop_signals(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_stop; /* no SA_RESTART: poll returns EINTR */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 }
 
 /* The library wants absolute paths; the command line may give relative ones. */
@@ -224,6 +247,8 @@ int cmd_sandbox_exec(int argc, char **argv)
 	}
 	/* The command's output is ours to pass on; a closed reader must not kill us. */
 	signal(SIGPIPE, SIG_IGN);
+	catch_stop_signals();
+	c.cancel = &stop_signal;
 	fflush(stdout);
 	if (sandbox_run(&c, &r, &e)) {
 		fprintf(stderr, "cleanroom sandbox-exec: %s\n", e.msg);
@@ -236,6 +261,11 @@ int cmd_sandbox_exec(int argc, char **argv)
 	if (r.log_truncated)
 		fprintf(stderr, "cleanroom sandbox-exec: output cut at %llu of %llu bytes (--log-limit)\n",
 			(unsigned long long)c.limits.log_bytes, (unsigned long long)r.log_bytes);
+	if (r.cancelled) {
+		fprintf(stderr, "cleanroom sandbox-exec: stopped by signal %d; everything the command started was killed\n",
+			(int)stop_signal);
+		return 128 + (int)stop_signal;
+	}
 	if (r.timed_out || r.oom_killed || r.pids_limit_hit) {
 		char what[256];
 		sandbox_describe(&r, &c.limits, what, sizeof what);

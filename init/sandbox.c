@@ -27,6 +27,7 @@
 /* How long to wait for the log to close once pid 1 is gone (it closes at
  * once: the kernel has killed and reaped the whole namespace by then). */
 #define DRAIN_MS 5000
+#define CANCEL_POLL_MS 100
 
 void sandbox_limits_default(struct sandbox_limits *l)
 {
@@ -243,6 +244,7 @@ struct sb_run {
 	int go_wr, report_rd, log_rd;
 	int log_fd;
 	uint64_t log_limit;
+	const volatile sig_atomic_t *cancel;
 	struct sandbox_result *r;
 };
 
@@ -279,7 +281,11 @@ static int supervise(struct sb_run *s, uint64_t start, uint64_t timeout_ms)
 	int log_open = 1, st = 0;
 	for (;;) {
 		int wait_ms = -1;
-		if (timeout_ms && !s->r->timed_out) {
+		if (s->cancel && *s->cancel && !s->r->cancelled) {
+			s->r->cancelled = 1;
+			kill_sandbox(s);
+		}
+		if (timeout_ms && !s->r->timed_out && !s->r->cancelled) {
 			uint64_t t = now_ms() - start;
 			if (t >= timeout_ms) {
 				s->r->timed_out = 1;
@@ -288,6 +294,10 @@ static int supervise(struct sb_run *s, uint64_t start, uint64_t timeout_ms)
 			}
 			wait_ms = (int)(timeout_ms - t > 60000 ? 60000 : timeout_ms - t);
 		}
+		/* A cancel flag may be set from a signal handler (poll returns
+		 * EINTR) or from another thread (seen within CANCEL_POLL_MS). */
+		if (s->cancel && !s->r->cancelled && (wait_ms < 0 || wait_ms > CANCEL_POLL_MS))
+			wait_ms = CANCEL_POLL_MS;
 		struct pollfd pf[2] = {{s->pidfd, POLLIN, 0}, {s->log_rd, POLLIN, 0}};
 		int n = poll(pf, log_open ? 2 : 1, wait_ms);
 		if (n < 0 && errno != EINTR) {
@@ -387,7 +397,7 @@ int sandbox_run(const struct sandbox_config *c, struct sandbox_result *r, struct
 	struct cr_err ce;
 	struct cg_limits cl = {c->limits.memory_bytes, c->limits.pids};
 	struct sb_run s = {.pid = -1, .pidfd = -1, .go_wr = -1, .report_rd = -1, .log_rd = -1,
-			   .log_fd = c->log_fd, .log_limit = c->limits.log_bytes, .r = r};
+			   .log_fd = c->log_fd, .log_limit = c->limits.log_bytes, .cancel = c->cancel, .r = r};
 	int go[2] = {-1, -1}, report[2] = {-1, -1}, logp[2] = {-1, -1};
 	char name[64];
 	int rc = -1;
@@ -473,7 +483,9 @@ int sandbox_exit_status(const struct sandbox_result *r)
 
 void sandbox_describe(const struct sandbox_result *r, const struct sandbox_limits *l, char *out, size_t cap)
 {
-	if (r->timed_out)
+	if (r->cancelled)
+		snprintf(out, cap, "cancelled by the caller; everything it started was killed");
+	else if (r->timed_out)
 		snprintf(out, cap, "timed out after %llu ms (limit %llu ms); everything it started was killed",
 			 (unsigned long long)r->wall_ms, (unsigned long long)l->timeout_ms);
 	else if (r->oom_killed)

@@ -20,6 +20,7 @@
 #ifndef CLEANROOM_SANDBOX_H
 #define CLEANROOM_SANDBOX_H
 
+#include <signal.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -63,6 +64,9 @@ struct sandbox_config {
 	uint64_t source_date_epoch;
 	struct sandbox_limits limits;
 	int log_fd; /* the command's stdout and stderr, combined, copied here live; -1 drops */
+	/* Optional: once *cancel is non-zero (set by a signal handler or another
+	 * thread), the whole sandbox is killed and the result says cancelled. */
+	const volatile sig_atomic_t *cancel;
 };
 
 struct sandbox_result {
@@ -70,6 +74,7 @@ struct sandbox_result {
 	int exit_code;
 	int signal;         /* else: the signal that killed it */
 	int timed_out;      /* killed by the wall-clock timeout */
+	int cancelled;      /* killed because the caller set *cancel */
 	int oom_killed;     /* the memory limit was hit (the OOM killer ran) */
 	int pids_limit_hit; /* a fork was refused by the pids limit */
 	uint64_t wall_ms;

@@ -123,13 +123,22 @@ sx -- sh -c 'kill -TERM $$' >/dev/null 2>&1
 same "a command killed by SIGTERM gives 143" "$?" "143"
 same "stdout and stderr are combined on stdout" "$(sx -- sh -c 'echo out; echo err >&2' 2>/dev/null | tr '\n' ' ')" "out err "
 
-sx -- sh -c 'echo first; sleep 3; echo second' >"$T/live.out" 2>&1 &
+tok=cleanroom-live-$$-$RANDOM
+"$CLEANROOM" sandbox-exec --root / --work "$W" -- sh -c "echo first; /work/probe escape $tok >/dev/null; sleep 30" \
+	>"$T/live.out" 2>"$T/live.err" &
 live=$!
-for _ in $(seq 40); do grep -q first "$T/live.out" && break; sleep 0.05; done
+for _ in $(seq 100); do grep -q first "$T/live.out" && break; sleep 0.05; done
 same "the log streams live (first line out while the command still runs)" \
 	"$(cat "$T/live.out"; kill -0 $live 2>/dev/null && echo running)" "first
 running"
+sleep 0.3
+kill -TERM $live
 wait $live
+same "SIGTERM to sandbox-exec stops the build: exit 143" "$?" "143"
+sleep 0.2
+same "SIGTERM to sandbox-exec: nothing the build started survives" "$(pgrep -f "$tok" | tr '\n' ' ')" ""
+for p in $(pgrep -f "$tok"); do kill -KILL "$p"; done # do not leave a failed case running
+grep -q 'stopped by signal 15' "$T/live.err" && ok "SIGTERM to sandbox-exec: says so" || not_ok "SIGTERM: says so" "$(cat "$T/live.err")"
 
 # --- timeout kills the whole tree, including a child that left the session
 tok=cleanroom-escape-$$-$RANDOM
