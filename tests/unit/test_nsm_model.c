@@ -670,10 +670,11 @@ int main(void)
 	}
 	pcrs.has_pcr8 = 1;
 
-	T_OK(start_service(NULL, &e) == 0, "the service starts with a CA made in the run directory%s%s", svc ? "" : ": ",
-	     svc ? "" : e.msg);
-	if (!svc)
+	if (start_service(NULL, &e)) {
+		T_OK(0, "the service starts with a CA made in the run directory: %s", e.msg);
 		return t_done();
+	}
+	T_OK(1, "the service starts with a CA made in the run directory");
 	snprintf(ca_dir, sizeof ca_dir, "%s/nsm-ca/root.pem", tmp);
 	T_STR(nsm_service_root(svc), ca_dir, "the test root is <run dir>/nsm-ca/root.pem");
 	T_OK(!file_exists(tmp, "nsm-ca/ca.cnf"), "the openssl config is gone after generation");
