@@ -244,7 +244,9 @@ static void attestation(const uint8_t *nonce, size_t nonce_len)
 	size_t len = 0;
 	int rc;
 
+	uint64_t t0 = now_us();
 	rc = nsm_attestation(&c, &ud, &no, &pk, doc, sizeof doc, &len, &e);
+	send_line("DATA att_us %llu", (unsigned long long)(now_us() - t0));
 	check(rc == 0, "Attestation with user_data, nonce and public_key", e.msg);
 	if (rc == 0)
 		send_hex("doc_full", doc, len);
