@@ -1,0 +1,293 @@
+#include "agent_recv.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+int open_beneath(int dirfd, const char *path, int flags, mode_t mode)
+{
+	struct open_how how;
+	memset(&how, 0, sizeof how);
+	how.flags = (uint64_t)(flags | O_CLOEXEC);
+	how.mode = (flags & O_CREAT) ? mode : 0;
+	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+	return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+}
+
+void rx_init(struct stream_rx *rx, enum wire_stream s, int root_fd, uid_t uid, gid_t gid, int writable,
+	     struct rx_budget *budget)
+{
+	memset(rx, 0, sizeof *rx);
+	rx->stream = s;
+	rx->root_fd = root_fd;
+	rx->uid = uid;
+	rx->gid = gid;
+	rx->writable = writable;
+	rx->budget = budget;
+	tree_hasher_init(&rx->tree, budget->max_files);
+}
+
+void rx_free(struct stream_rx *rx)
+{
+	tree_hasher_free(&rx->tree);
+	for (size_t i = 0; i < rx->nlinks; i++)
+		free(rx->links[i]);
+	free(rx->links);
+	rx->links = NULL;
+	rx->nlinks = 0;
+}
+
+static int fault(struct stream_rx *rx, enum rx_fault f)
+{
+	rx->fault = f;
+	return -1;
+}
+
+/* Split "a/b/c" into the parent "a/b" (or ".") and the name "c". */
+static const char *split(const char *path, char *parent, size_t n)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash) {
+		snprintf(parent, n, ".");
+		return path;
+	}
+	snprintf(parent, n, "%.*s", (int)(slash - path), path);
+	return slash + 1;
+}
+
+/* A symlink target must be relative and, read component by component from
+ * the link's directory, never climb above the stream's root. (Symlinks are
+ * checked again by the kernel at the end of the stream: rx_end.) */
+static int target_stays_inside(const char *link, const char *target)
+{
+	int depth = 0;
+	const char *c;
+	if (target[0] == '/')
+		return 0;
+	for (c = link; *c; c++)
+		depth += *c == '/';
+	for (c = target; *c;) {
+		const char *slash = strchr(c, '/');
+		size_t len = slash ? (size_t)(slash - c) : strlen(c);
+		if (len == 2 && c[0] == '.' && c[1] == '.') {
+			if (--depth < 0)
+				return 0;
+		} else if (len && !(len == 1 && c[0] == '.')) {
+			depth++;
+		}
+		if (!slash)
+			break;
+		c = slash + 1;
+	}
+	return 1;
+}
+
+static int count_entry(struct stream_rx *rx, const char *path, struct cr_err *e)
+{
+	if (rx->budget->files >= rx->budget->max_files) {
+		cr_fail(e, "'%s': more than %llu files and directories (limit)", path,
+			(unsigned long long)rx->budget->max_files);
+		return fault(rx, RX_LIMIT);
+	}
+	rx->budget->files++;
+	rx->files++;
+	return 0;
+}
+
+static int receive_data(struct stream_rx *rx, const struct wire_entry *x, int fd, int sock, struct cr_err *e)
+{
+	struct blob_hasher bh;
+	uint8_t h1[20], h256[32];
+	uint64_t left = x->size;
+	if (x->size > rx->budget->max_bytes - rx->budget->bytes) {
+		cr_fail(e, "'%s': %llu bytes would exceed the limit of %llu bytes of sources and deps", x->path,
+			(unsigned long long)x->size, (unsigned long long)rx->budget->max_bytes);
+		return fault(rx, RX_LIMIT);
+	}
+	blob_begin(&bh, x->size);
+	while (left) {
+		struct wire_msg m;
+		int r = wire_recv(sock, &m, e);
+		if (r != 0) {
+			if (r == 1)
+				cr_fail(e, "connection closed");
+			cr_err_wrap(e, "'%s': receiving %llu more bytes", x->path, (unsigned long long)left);
+			return fault(rx, RX_PROTOCOL);
+		}
+		if (m.type != WIRE_DATA) {
+			cr_fail(e, "'%s': %s message while %llu bytes of the file were still due", x->path,
+				wire_type_name(m.type), (unsigned long long)left);
+			wire_msg_free(&m);
+			return fault(rx, RX_PROTOCOL);
+		}
+		if (m.u.data.n > left) {
+			cr_fail(e, "'%s': %zu bytes of data where %llu were due (the entry said %llu bytes)", x->path,
+				m.u.data.n, (unsigned long long)left, (unsigned long long)x->size);
+			wire_msg_free(&m);
+			return fault(rx, RX_PROTOCOL);
+		}
+		blob_update(&bh, m.u.data.p, m.u.data.n);
+		if (cr_write_all(fd, m.u.data.p, m.u.data.n)) {
+			cr_failp(e, "'%s': write", x->path);
+			wire_msg_free(&m);
+			return fault(rx, errno == ENOSPC ? RX_LIMIT : RX_INTERNAL);
+		}
+		left -= m.u.data.n;
+		wire_msg_free(&m);
+	}
+	rx->budget->bytes += x->size;
+	rx->bytes += x->size;
+	blob_end(&bh, h1, h256);
+	if (tree_add(&rx->tree, x->path, x->exec ? GIT_MODE_EXEC : GIT_MODE_FILE, h1, h256, e))
+		return fault(rx, RX_LIMIT);
+	return 0;
+}
+
+int rx_entry(struct stream_rx *rx, const struct wire_entry *x, int sock, struct cr_err *e)
+{
+	char parent[WIRE_MAX_PATH + 1];
+	const char *name;
+	int pfd, fd, rc = -1;
+	mode_t dmode = rx->writable ? 0755 : 0555;
+
+	if (x->stream != rx->stream) {
+		cr_fail(e, "'%s': entry for the %s stream while receiving %s", x->path, wire_stream_name(x->stream),
+			wire_stream_name(rx->stream));
+		return fault(rx, RX_PROTOCOL);
+	}
+	if (count_entry(rx, x->path, e))
+		return -1;
+	name = split(x->path, parent, sizeof parent);
+	pfd = open_beneath(rx->root_fd, parent, O_RDONLY | O_DIRECTORY, 0);
+	if (pfd < 0) {
+		cr_fail(e, "'%s': its parent directory '%s' was not sent before it%s", x->path, parent,
+			errno == ELOOP ? " (it is a symlink)" : errno == ENOTDIR ? " (it is not a directory)" : "");
+		return fault(rx, RX_REFUSED);
+	}
+	switch (x->type) {
+	case WIRE_DIR:
+		/* Created writable for now: entries go inside. */
+		if (mkdirat(pfd, name, 0755) < 0) {
+			cr_failp(e, "'%s'", x->path);
+			if (errno == EEXIST)
+				snprintf(e->msg, sizeof e->msg, "'%s': sent twice", x->path);
+			fault(rx, errno == EEXIST ? RX_REFUSED : errno == ENOSPC ? RX_LIMIT : RX_INTERNAL);
+			break;
+		}
+		if (fchownat(pfd, name, rx->uid, rx->gid, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    (dmode != 0755 && fchmodat(pfd, name, dmode, 0) < 0)) {
+			cr_failp(e, "'%s': chown", x->path);
+			fault(rx, RX_INTERNAL);
+			break;
+		}
+		rc = 0;
+		break;
+	case WIRE_SYMLINK: {
+		uint8_t h1[20], h256[32];
+		struct blob_hasher bh;
+		char **nl;
+		if (!target_stays_inside(x->path, x->target)) {
+			cr_fail(e, "'%s': symlink target '%s' leaves the tree", x->path, x->target);
+			fault(rx, RX_REFUSED);
+			break;
+		}
+		if (symlinkat(x->target, pfd, name) < 0) {
+			cr_failp(e, "'%s'", x->path);
+			if (errno == EEXIST)
+				snprintf(e->msg, sizeof e->msg, "'%s': sent twice", x->path);
+			fault(rx, errno == EEXIST ? RX_REFUSED : RX_INTERNAL);
+			break;
+		}
+		if (fchownat(pfd, name, rx->uid, rx->gid, AT_SYMLINK_NOFOLLOW) < 0) {
+			cr_failp(e, "'%s': chown", x->path);
+			fault(rx, RX_INTERNAL);
+			break;
+		}
+		nl = realloc(rx->links, (rx->nlinks + 1) * sizeof *nl);
+		if (!nl || !(nl[rx->nlinks] = strdup(x->path))) {
+			if (nl)
+				rx->links = nl;
+			cr_fail(e, "out of memory");
+			fault(rx, RX_INTERNAL);
+			break;
+		}
+		rx->links = nl;
+		rx->nlinks++;
+		blob_begin(&bh, strlen(x->target));
+		blob_update(&bh, x->target, strlen(x->target));
+		blob_end(&bh, h1, h256);
+		if (tree_add(&rx->tree, x->path, GIT_MODE_LINK, h1, h256, e)) {
+			fault(rx, RX_LIMIT);
+			break;
+		}
+		rc = 0;
+		break;
+	}
+	case WIRE_FILE: {
+		mode_t mode = (x->exec ? 0755 : 0644) & (rx->writable ? 0777 : 0555);
+		fd = openat(pfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+		if (fd < 0) {
+			cr_failp(e, "'%s'", x->path);
+			if (errno == EEXIST)
+				snprintf(e->msg, sizeof e->msg, "'%s': sent twice", x->path);
+			fault(rx, errno == EEXIST ? RX_REFUSED : errno == ENOSPC ? RX_LIMIT : RX_INTERNAL);
+			break;
+		}
+		if (fchown(fd, rx->uid, rx->gid) < 0 || fchmod(fd, mode) < 0) {
+			cr_failp(e, "'%s': chown", x->path);
+			fault(rx, RX_INTERNAL);
+		} else {
+			rc = receive_data(rx, x, fd, sock, e);
+		}
+		close(fd);
+		break;
+	}
+	}
+	close(pfd);
+	return rc;
+}
+
+int rx_end(struct stream_rx *rx, const struct wire_end *x, struct wire_accepted *out, struct cr_err *e)
+{
+	if (x->stream != rx->stream) {
+		cr_fail(e, "end of the %s stream while receiving %s", wire_stream_name(x->stream),
+			wire_stream_name(rx->stream));
+		return fault(rx, RX_PROTOCOL);
+	}
+	if (x->files != rx->files || x->bytes != rx->bytes) {
+		cr_fail(e, "%s stream: the client counted %llu entries and %llu bytes, %llu and %llu arrived",
+			wire_stream_name(rx->stream), (unsigned long long)x->files, (unsigned long long)x->bytes,
+			(unsigned long long)rx->files, (unsigned long long)rx->bytes);
+		return fault(rx, RX_PROTOCOL);
+	}
+	/* Now that the whole tree exists, let the kernel resolve every symlink:
+	 * RESOLVE_BENEATH fails with EXDEV when a resolution (through other
+	 * links and their '..') would leave the root. Dangling links are fine. */
+	for (size_t i = 0; i < rx->nlinks; i++) {
+		struct open_how how;
+		int fd;
+		memset(&how, 0, sizeof how);
+		how.flags = O_PATH | O_CLOEXEC;
+		how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
+		fd = (int)syscall(SYS_openat2, rx->root_fd, rx->links[i], &how, sizeof how);
+		if (fd >= 0) {
+			close(fd);
+		} else if (errno == EXDEV || errno == ELOOP) {
+			cr_fail(e, "'%s': symlink resolves outside the tree%s", rx->links[i],
+				errno == ELOOP ? " (or loops)" : "");
+			return fault(rx, RX_REFUSED);
+		}
+	}
+	memset(out, 0, sizeof *out);
+	out->stream = rx->stream;
+	out->files = rx->files;
+	out->bytes = rx->bytes;
+	if (tree_finish(&rx->tree, out->tree_sha1, out->tree_sha256, e))
+		return fault(rx, RX_REFUSED);
+	return 0;
+}

@@ -1,0 +1,59 @@
+/* Receiving a source or deps stream into the workspace (build agent).
+ *
+ * Entries are created under the stream's root directory fd and nowhere
+ * else: every parent is opened with openat2(RESOLVE_BENEATH |
+ * RESOLVE_NO_SYMLINKS), so neither '..' nor a symlink sent earlier can lead
+ * a later entry outside; files are created O_EXCL|O_NOFOLLOW. Contents are
+ * written as they arrive and hashed on the way (git blob ids); only paths and
+ * hashes stay in memory, never the tree's contents.
+ *
+ * Refused, each with one line naming the path (and the limit): absolute
+ * paths, '.', '..', '.git' or empty components (wire_check_path), an entry
+ * whose parent was not sent as a directory, a path sent twice, a symlink
+ * whose target is absolute or climbs out of the tree, more files or bytes
+ * than the limits, data beyond a file's announced size. */
+#ifndef CLEANROOM_AGENT_RECV_H
+#define CLEANROOM_AGENT_RECV_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "tree_hash.h"
+#include "wire.h"
+
+/* What a failure was, for the error message's code. */
+enum rx_fault { RX_OK, RX_PROTOCOL, RX_REFUSED, RX_LIMIT, RX_INTERNAL };
+
+struct rx_budget {
+	uint64_t max_files, max_bytes; /* both streams together */
+	uint64_t files, bytes;         /* used so far */
+};
+
+struct stream_rx {
+	enum wire_stream stream;
+	int root_fd;          /* the stream's root directory */
+	uid_t uid;            /* owner of what is created */
+	gid_t gid;
+	int writable;         /* files 0644/0755 (else read-only 0444/0555) */
+	struct rx_budget *budget;
+	uint64_t files, bytes; /* this stream's counts */
+	struct tree_hasher tree;
+	char **links;          /* symlinks received, checked at the end */
+	size_t nlinks;
+	enum rx_fault fault;
+};
+
+void rx_init(struct stream_rx *rx, enum wire_stream s, int root_fd, uid_t uid, gid_t gid, int writable,
+	     struct rx_budget *budget);
+void rx_free(struct stream_rx *rx);
+/* One entry; a file's data is read from sock (DATA messages). */
+int rx_entry(struct stream_rx *rx, const struct wire_entry *x, int sock, struct cr_err *e);
+/* The stream's end: counts must match; fills the tree ids. */
+int rx_end(struct stream_rx *rx, const struct wire_end *x, struct wire_accepted *out, struct cr_err *e);
+
+/* openat2(dirfd, path, flags, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+ * RESOLVE_NO_MAGICLINKS): path is opened only if it lies under dirfd with no
+ * symlink on the way. */
+int open_beneath(int dirfd, const char *path, int flags, mode_t mode);
+
+#endif

@@ -1,0 +1,421 @@
+#include "agent_session.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent_recv.h"
+#include "log.h"
+#include "sandbox.h"
+
+#define MIB (1024ull * 1024)
+
+static uint64_t mem_total_bytes(void)
+{
+	char line[256];
+	unsigned long long kib = 0;
+	FILE *f = fopen("/proc/meminfo", "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof line, f))
+		if (sscanf(line, "MemTotal: %llu kB", &kib) == 1)
+			break;
+	fclose(f);
+	return kib * 1024;
+}
+
+int agent_init(struct agent *a, struct cr_err *e)
+{
+	uint64_t mem = mem_total_bytes();
+	memset(a, 0, sizeof *a);
+	if (mem < 64 * MIB)
+		return cr_fail(e, "only %llu MiB of memory", (unsigned long long)(mem / MIB));
+	/* The workspace (sources, deps, objects, outputs) and the build's
+	 * processes share the enclave's RAM; leave room for the kernel and us. */
+	a->caps.workspace_bytes = mem / 2;
+	a->caps.max = (struct wire_limits){
+		.timeout_s = 86400,
+		.memory_mb = (mem - 32 * MIB) / MIB,
+		.pids = 65536,
+		.source_mb = a->caps.workspace_bytes / MIB,
+		.files = 500000,
+		.output_mb = a->caps.workspace_bytes / MIB,
+	};
+	return 0;
+}
+
+/* ---------------------------------------------------------------- session */
+
+struct session {
+	struct agent *a;
+	int sock;
+	struct wire_request req;
+	int have_req;
+	int ws_mounted;
+	int src_fd, deps_fd;
+	struct rx_budget budget;
+	struct wire_accepted src, deps;
+	char code[16];      /* error code for a failure */
+	struct cr_err err;
+};
+
+static int fail(struct session *s, const char *code)
+{
+	snprintf(s->code, sizeof s->code, "%s", code);
+	return -1;
+}
+
+static const char *fault_code(enum rx_fault f)
+{
+	switch (f) {
+	case RX_REFUSED: return "refused";
+	case RX_LIMIT: return "limit";
+	case RX_PROTOCOL: return "protocol";
+	default: return "internal";
+	}
+}
+
+/* 0 asks for the maximum. */
+static int check_limit(struct session *s, const char *name, uint64_t *asked_p, uint64_t max, uint64_t min)
+{
+	uint64_t asked = *asked_p ? *asked_p : (*asked_p = max);
+	if (asked > max)
+		return cr_fail(&s->err, "limits.%s %llu exceeds this enclave's maximum of %llu", name,
+			       (unsigned long long)asked, (unsigned long long)max);
+	if (asked < min)
+		return cr_fail(&s->err, "limits.%s %llu is below the minimum of %llu", name, (unsigned long long)asked,
+			       (unsigned long long)min);
+	return 0;
+}
+
+static int read_request(struct session *s)
+{
+	struct wire_msg m;
+	struct wire_limits *l;
+	const struct wire_limits *max = &s->a->caps.max;
+	int r = wire_recv(s->sock, &m, &s->err);
+	if (r == 1)
+		return cr_fail(&s->err, "the client closed the connection before its request"), fail(s, "protocol");
+	if (r < 0)
+		return fail(s, "protocol");
+	if (m.type != WIRE_REQUEST) {
+		cr_fail(&s->err, "expected a request message first, got %s", wire_type_name(m.type));
+		wire_msg_free(&m);
+		return fail(s, "protocol");
+	}
+	s->req = m.u.request;
+	s->have_req = 1;
+	/* The strings now belong to s->req; free only the frame. */
+	free(m.frame);
+	l = &s->req.limits;
+	if (check_limit(s, "timeout_s", &l->timeout_s, max->timeout_s, 1) ||
+	    check_limit(s, "memory_mb", &l->memory_mb, max->memory_mb, 16) ||
+	    check_limit(s, "pids", &l->pids, max->pids, 8) ||
+	    check_limit(s, "source_mb", &l->source_mb, max->source_mb, 1) ||
+	    check_limit(s, "files", &l->files, max->files, 1) ||
+	    check_limit(s, "output_mb", &l->output_mb, max->output_mb, 1))
+		return fail(s, "limit");
+	return 0;
+}
+
+static int make_workspace(struct session *s)
+{
+	char opts[64];
+	snprintf(opts, sizeof opts, "mode=0755,size=%llu", (unsigned long long)s->a->caps.workspace_bytes);
+	if (mount("workspace", AGENT_WORKSPACE, "tmpfs", MS_NODEV | MS_NOSUID, opts) < 0)
+		return cr_failp(&s->err, "mount the workspace tmpfs"), fail(s, "internal");
+	s->ws_mounted = 1;
+	/* The build owns the workspace and src (the sandbox insists on it);
+	 * deps are root's and read-only to it. What a build does to its own
+	 * inputs changes nothing of what was measured on arrival. */
+	if (chown(AGENT_WORKSPACE, AGENT_UID, AGENT_GID) < 0 || mkdir(AGENT_WORKSPACE "/src", 0755) < 0 || chown(AGENT_WORKSPACE "/src", AGENT_UID, AGENT_GID) < 0 ||
+	    mkdir(AGENT_WORKSPACE "/deps", 0755) < 0)
+		return cr_failp(&s->err, "prepare the workspace"), fail(s, "internal");
+	s->src_fd = open(AGENT_WORKSPACE "/src", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	s->deps_fd = open(AGENT_WORKSPACE "/deps", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->src_fd < 0 || s->deps_fd < 0)
+		return cr_failp(&s->err, "open the workspace"), fail(s, "internal");
+	s->budget.max_files = s->req.limits.files;
+	s->budget.max_bytes = s->req.limits.source_mb * MIB;
+	return 0;
+}
+
+/* Entries of one stream until its end message; then "accepted". */
+static int receive_stream(struct session *s, enum wire_stream which, struct wire_accepted *acc)
+{
+	struct stream_rx rx;
+	int rc = -1;
+	if (which == WIRE_SRC)
+		rx_init(&rx, which, s->src_fd, AGENT_UID, AGENT_GID, 1, &s->budget);
+	else
+		rx_init(&rx, which, s->deps_fd, 0, 0, 0, &s->budget);
+	for (;;) {
+		struct wire_msg m;
+		int r = wire_recv(s->sock, &m, &s->err);
+		if (r != 0) {
+			if (r == 1)
+				cr_fail(&s->err, "the client closed the connection during the %s stream", wire_stream_name(which));
+			fail(s, "protocol");
+			break;
+		}
+		if (m.type == WIRE_ENTRY) {
+			r = rx_entry(&rx, &m.u.entry, s->sock, &s->err);
+			wire_msg_free(&m);
+			if (r) {
+				fail(s, fault_code(rx.fault));
+				break;
+			}
+		} else if (m.type == WIRE_END) {
+			r = rx_end(&rx, &m.u.end, acc, &s->err);
+			wire_msg_free(&m);
+			if (r) {
+				fail(s, fault_code(rx.fault));
+				break;
+			}
+			rc = 0;
+			break;
+		} else {
+			cr_fail(&s->err, "%s message during the %s stream", wire_type_name(m.type), wire_stream_name(which));
+			wire_msg_free(&m);
+			fail(s, "protocol");
+			break;
+		}
+	}
+	rx_free(&rx);
+	if (rc == 0) {
+		struct wire_msg out;
+		memset(&out, 0, sizeof out);
+		out.type = WIRE_ACCEPTED;
+		out.u.accepted = *acc;
+		if (wire_send(s->sock, &out, &s->err))
+			return fail(s, "protocol");
+	}
+	return rc;
+}
+
+/* ---------------------------------------------------------------- build */
+
+/* Forwards the sandbox's log to the client as it comes. */
+struct log_pump {
+	int rd, sock;
+	int send_failed;
+	pthread_t th;
+};
+
+static void *pump(void *arg)
+{
+	struct log_pump *p = arg;
+	uint8_t buf[WIRE_MAX_LOG_CHUNK];
+	struct cr_err e;
+	for (;;) {
+		ssize_t n = read(p->rd, buf, sizeof buf);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		/* A client that stopped reading loses its log, not the build. */
+		if (!p->send_failed && wire_send_data(p->sock, WIRE_LOG, buf, (size_t)n, &e))
+			p->send_failed = 1;
+	}
+	return NULL;
+}
+
+static int run_build(struct session *s, struct sandbox_result *r)
+{
+	struct sandbox_config c;
+	struct log_pump p;
+	int pipefd[2], rc;
+	memset(&c, 0, sizeof c);
+	c.rootfs = AGENT_ROOTFS;
+	c.workspace = AGENT_WORKSPACE;
+	c.cwd = "src";
+	c.argv = s->req.argv;
+	c.uid = AGENT_UID;
+	c.gid = AGENT_GID;
+	c.source_date_epoch = s->req.sde;
+	sandbox_limits_default(&c.limits);
+	c.limits.timeout_ms = s->req.limits.timeout_s * 1000;
+	c.limits.memory_bytes = s->req.limits.memory_mb * MIB;
+	c.limits.pids = s->req.limits.pids;
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return cr_failp(&s->err, "pipe"), fail(s, "internal");
+	c.log_fd = pipefd[1];
+	p = (struct log_pump){pipefd[0], s->sock, 0, 0};
+	if (pthread_create(&p.th, NULL, pump, &p)) {
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return cr_fail(&s->err, "cannot start the log thread"), fail(s, "internal");
+	}
+	rc = sandbox_run(&c, r, &s->err);
+	close(pipefd[1]);
+	pthread_join(p.th, NULL);
+	close(pipefd[0]);
+	if (rc)
+		return fail(s, "internal");
+	if (p.send_failed)
+		return cr_fail(&s->err, "the client stopped reading the build log"), fail(s, "protocol");
+	return 0;
+}
+
+/* One declared output back to the client. *missing is set when it is not
+ * a regular file in the workspace. */
+static int send_output(struct session *s, const char *path, uint64_t *budget, int *missing)
+{
+	struct wire_msg m;
+	struct stat st;
+	uint8_t *buf;
+	uint64_t left;
+	int fd = open_beneath(s->src_fd, path, O_RDONLY | O_NOFOLLOW, 0);
+	*missing = 0;
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		if (fd >= 0)
+			close(fd);
+		*missing = 1;
+		return 0;
+	}
+	if ((uint64_t)st.st_size > *budget) {
+		close(fd);
+		cr_fail(&s->err, "output '%s': %lld bytes exceeds the remaining output limit of %llu bytes", path,
+			(long long)st.st_size, (unsigned long long)*budget);
+		return fail(s, "limit");
+	}
+	*budget -= (uint64_t)st.st_size;
+	memset(&m, 0, sizeof m);
+	m.type = WIRE_ARTIFACT;
+	snprintf(m.u.artifact.path, sizeof m.u.artifact.path, "%s", path);
+	m.u.artifact.size = (uint64_t)st.st_size;
+	m.u.artifact.exec = (st.st_mode & 0111) != 0;
+	buf = malloc(WIRE_MAX_CHUNK);
+	if (!buf || wire_send(s->sock, &m, &s->err)) {
+		free(buf);
+		close(fd);
+		return buf ? fail(s, "protocol") : (cr_fail(&s->err, "out of memory"), fail(s, "internal"));
+	}
+	for (left = (uint64_t)st.st_size; left;) {
+		size_t n = left > WIRE_MAX_CHUNK ? WIRE_MAX_CHUNK : (size_t)left;
+		if (cr_read_full(fd, buf, n) != (long)n) {
+			cr_fail(&s->err, "output '%s' changed while it was being sent", path);
+			free(buf);
+			close(fd);
+			return fail(s, "internal");
+		}
+		if (wire_send_data(s->sock, WIRE_DATA, buf, n, &s->err)) {
+			free(buf);
+			close(fd);
+			return fail(s, "protocol");
+		}
+		left -= n;
+	}
+	free(buf);
+	close(fd);
+	return 0;
+}
+
+static int finish(struct session *s, const struct sandbox_result *r)
+{
+	struct wire_msg m;
+	struct wire_result *res = &m.u.result;
+	uint64_t budget = s->req.limits.output_mb * MIB;
+	char missing_list[256] = "";
+	memset(&m, 0, sizeof m);
+	m.type = WIRE_RESULT;
+	res->wall_ms = r->wall_ms;
+	res->has_exit_code = r->exited;
+	res->exit_code = r->exited ? (uint64_t)r->exit_code : 0;
+	res->has_signal = !r->exited && r->signal;
+	res->signal = (uint64_t)r->signal;
+	{
+		struct sandbox_limits l;
+		sandbox_limits_default(&l);
+		l.timeout_ms = s->req.limits.timeout_s * 1000;
+		l.memory_bytes = s->req.limits.memory_mb * MIB;
+		l.pids = s->req.limits.pids;
+		sandbox_describe(r, &l, res->detail, sizeof res->detail);
+	}
+	if (r->timed_out)
+		snprintf(res->status, sizeof res->status, "timeout");
+	else if (r->oom_killed || r->pids_limit_hit)
+		snprintf(res->status, sizeof res->status, "limit");
+	else if (!r->exited || r->exit_code != 0)
+		snprintf(res->status, sizeof res->status, "failed");
+	else {
+		int nmissing = 0;
+		for (size_t i = 0; i < s->req.noutputs; i++) {
+			int missing;
+			if (send_output(s, s->req.outputs[i], &budget, &missing))
+				return -1;
+			if (missing) {
+				size_t n = strlen(missing_list);
+				snprintf(missing_list + n, sizeof missing_list - n, "%s'%s'", nmissing ? ", " : "",
+					 s->req.outputs[i]);
+				nmissing++;
+			}
+		}
+		if (nmissing) {
+			snprintf(res->status, sizeof res->status, "missing-output");
+			snprintf(res->detail, sizeof res->detail, "the build exited 0 but did not produce %s (as a regular file)",
+				 missing_list);
+		} else {
+			snprintf(res->status, sizeof res->status, "ok");
+		}
+	}
+	if (wire_send(s->sock, &m, &s->err))
+		return fail(s, "protocol");
+	init_log("agent: build %u: %s (%s), %llu ms", s->a->builds, res->status, res->detail,
+		 (unsigned long long)r->wall_ms);
+	return 0;
+}
+
+static void cleanup(struct session *s)
+{
+	if (s->src_fd >= 0)
+		close(s->src_fd);
+	if (s->deps_fd >= 0)
+		close(s->deps_fd);
+	/* The sandbox left no process behind (it checks), so the workspace
+	 * unmounts; MNT_DETACH anyway, so a stuck reference cannot block the
+	 * next build, which gets a fresh tmpfs. */
+	if (s->ws_mounted && umount2(AGENT_WORKSPACE, MNT_DETACH) < 0)
+		init_log("agent: unmount the workspace: %s", strerror(errno));
+	if (s->have_req) {
+		for (size_t i = 0; i < s->req.argc; i++)
+			free(s->req.argv[i]);
+		for (size_t i = 0; i < s->req.noutputs; i++)
+			free(s->req.outputs[i]);
+	}
+}
+
+void agent_serve(struct agent *a, int sock)
+{
+	struct session s;
+	struct sandbox_result r;
+	struct timeval tv = {AGENT_IDLE_TIMEOUT_S, 0};
+	memset(&s, 0, sizeof s);
+	s.a = a;
+	s.sock = sock;
+	s.src_fd = s.deps_fd = -1;
+	a->builds++;
+	/* A client that trickles or stalls gets dropped, never the agent. */
+	setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	if (read_request(&s) == 0 && make_workspace(&s) == 0 && receive_stream(&s, WIRE_SRC, &s.src) == 0 &&
+	    receive_stream(&s, WIRE_DEPS, &s.deps) == 0 && run_build(&s, &r) == 0 && finish(&s, &r) == 0) {
+		cleanup(&s);
+		return;
+	}
+	init_log("agent: build %u: %s: %s", a->builds, s.code, s.err.msg);
+	if (strcmp(s.code, "protocol") || strncmp(s.err.msg, "send", 4)) {
+		struct cr_err ignored;
+		wire_send_error(sock, s.code, s.err.msg, &ignored);
+	}
+	cleanup(&s);
+}
