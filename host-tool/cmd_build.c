@@ -33,7 +33,7 @@ enum {
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: cleanroom build (--cid N | --local FILE.eif) --output PATH [--output PATH]...\n"
+		"usage: cleanroom build (--cid N | --local FILE.eif | --vsock PATH) --output PATH...\n"
 		"                       [--deps DIR] [--out DIR] [--timeout S] [--memory MiB] [--pids N]\n"
 		"                       [--json] SRC_DIR -- CMD [ARG...]\n"
 		"\n"
@@ -50,6 +50,8 @@ static void usage(FILE *out)
 		"where:\n"
 		"  --cid N            a Nitro enclave's CID (AF_VSOCK, port %d)\n"
 		"  --local FILE.eif   boot FILE.eif locally with 'cleanroom run' for this one build\n"
+		"  --vsock PATH       an enclave already running under 'cleanroom run': its host\n"
+		"                     socket (printed by run; DIR/vsock with --vsock-dir DIR)\n"
 		"  --enclave-memory MiB  RAM of that local enclave (default: run's default)\n"
 		"options:\n"
 		"  --output PATH      a file the build produces (1 to %d; repeat the option)\n"
@@ -76,7 +78,7 @@ static void usage(FILE *out)
 struct build_opts {
 	uint32_t cid;
 	int have_cid;
-	const char *local, *deps, *out, *src;
+	const char *local, *vsock, *deps, *out, *src;
 	unsigned enclave_memory;
 	char *outputs[WIRE_MAX_OUTPUTS];
 	size_t noutputs;
@@ -100,7 +102,7 @@ static int parse_args(int argc, char **argv, struct build_opts *o)
 {
 	static const struct option longopts[] = {
 		{"cid", required_argument, NULL, 'c'},     {"local", required_argument, NULL, 'l'},
-		{"enclave-memory", required_argument, NULL, 'M'},
+		{"enclave-memory", required_argument, NULL, 'M'}, {"vsock", required_argument, NULL, 'v'},
 		{"output", required_argument, NULL, 'o'},  {"deps", required_argument, NULL, 'd'},
 		{"out", required_argument, NULL, 'O'},     {"timeout", required_argument, NULL, 't'},
 		{"memory", required_argument, NULL, 'm'},  {"pids", required_argument, NULL, 'p'},
@@ -129,6 +131,7 @@ static int parse_args(int argc, char **argv, struct build_opts *o)
 			o->have_cid = 1;
 			break;
 		case 'l': o->local = optarg; break;
+		case 'v': o->vsock = optarg; break;
 		case 'M':
 			if (parse_u64_opt("--enclave-memory", optarg, 1u << 20, &v))
 				return EXIT_USAGE;
@@ -179,8 +182,8 @@ static int parse_args(int argc, char **argv, struct build_opts *o)
 	}
 	o->argv = argv + optind + 1;
 	o->argc = argc - optind - 1;
-	if (o->have_cid == !!o->local) {
-		fprintf(stderr, "cleanroom build: give exactly one of --cid N or --local FILE.eif\n");
+	if (o->have_cid + !!o->local + !!o->vsock != 1) {
+		fprintf(stderr, "cleanroom build: give exactly one of --cid N, --local FILE.eif or --vsock PATH\n");
 		return EXIT_USAGE;
 	}
 	if (!o->noutputs) {
@@ -570,6 +573,8 @@ int cmd_build(int argc, char **argv)
 				cr_err_wrap(&c.e, "connect to the build agent (is %s an agent image, built without --cmd?)",
 					    o.local);
 		}
+	} else if (o.vsock) {
+		c.sock = vsock_client_connect(o.vsock, WIRE_PORT, 30000, NULL, &c.e);
 	} else {
 		c.sock = vsock_connect(o.cid, WIRE_PORT, 30000, &c.e);
 	}

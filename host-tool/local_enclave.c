@@ -88,6 +88,7 @@ int local_enclave_start(struct local_enclave *l, const char *eif, unsigned memor
 	if (!mkdtemp(l->dir))
 		return cr_failp(e, "mkdtemp");
 	snprintf(l->console, sizeof l->console, "%s/console.log", l->dir);
+	snprintf(l->runlog, sizeof l->runlog, "%s/run.log", l->dir);
 	n = readlink("/proc/self/exe", self, sizeof self - 1);
 	if (n < 0) {
 		local_enclave_stop(l);
@@ -109,7 +110,11 @@ int local_enclave_start(struct local_enclave *l, const char *eif, unsigned memor
 	if (l->pid == 0) {
 		char *argv[12];
 		int k = 0;
+		int log = open(l->runlog, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 		dup2(pipefd[1], STDOUT_FILENO);
+		/* run's own messages go to a file: shown when something fails. */
+		if (log >= 0)
+			dup2(log, STDERR_FILENO);
 		argv[k++] = self;
 		argv[k++] = "run";
 		argv[k++] = (char *)eif;
@@ -178,6 +183,7 @@ void local_enclave_stop(struct local_enclave *l)
 	}
 	if (l->dir[0]) {
 		unlink(l->console);
+		unlink(l->runlog);
 		rmdir(l->dir);
 		l->dir[0] = 0;
 	}

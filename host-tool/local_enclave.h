@@ -15,6 +15,7 @@ struct local_enclave {
 	int out_fd;          /* run's stdout (JSON lines) */
 	char dir[4096];      /* private directory: console log */
 	char console[4096];
+	char runlog[4096];   /* run's stderr */
 	char vsock[4096];    /* host socket of the guest's vsock */
 };
 
