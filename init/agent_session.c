@@ -65,6 +65,7 @@ struct session {
 	struct rx_budget budget;
 	struct wire_accepted src, deps;
 	char code[16];      /* error code for a failure */
+	char exec_failure[WIRE_MAX_MESSAGE]; /* the command could not be started */
 	struct cr_err err;
 };
 
@@ -255,10 +256,19 @@ static int run_build(struct session *s, struct sandbox_result *r)
 		close(pipefd[1]);
 		return cr_fail(&s->err, "cannot start the log thread"), fail(s, "internal");
 	}
+	memset(r, 0, sizeof *r);
 	rc = sandbox_run(&c, r, &s->err);
 	close(pipefd[1]);
 	pthread_join(p.th, NULL);
 	close(pipefd[0]);
+	if (rc && r->exec_errno) {
+		/* The command does not exist in the image: a failed build, with
+		 * the shell's status for it. */
+		r->exited = 1;
+		r->exit_code = r->exec_errno == ENOENT ? 127 : 126;
+		snprintf(s->exec_failure, sizeof s->exec_failure, "%s", s->err.msg);
+		return 0;
+	}
 	if (rc)
 		return fail(s, "internal");
 	if (p.send_failed)
@@ -340,6 +350,8 @@ static int finish(struct session *s, const struct sandbox_result *r)
 		l.memory_bytes = s->req.limits.memory_mb * MIB;
 		l.pids = s->req.limits.pids;
 		sandbox_describe(r, &l, res->detail, sizeof res->detail);
+		if (s->exec_failure[0])
+			snprintf(res->detail, sizeof res->detail, "%s", s->exec_failure);
 	}
 	if (r->timed_out)
 		snprintf(res->status, sizeof res->status, "timeout");

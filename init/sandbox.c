@@ -346,8 +346,10 @@ static int read_reports(struct sb_run *s, int init_status, struct cr_err *e)
 				s->r->signal = WTERMSIG(m.status);
 		} else if ((m.kind == SB_MSG_SETUP || m.kind == SB_MSG_EXEC) && !failed) {
 			failed = 1;
-			if (m.kind == SB_MSG_EXEC)
+			if (m.kind == SB_MSG_EXEC) {
 				cr_fail(e, "sandbox: cannot run %s: %s", m.text, strerror(m.err));
+				s->r->exec_errno = m.err ? m.err : ENOENT;
+			}
 			else if (m.err)
 				cr_fail(e, "sandbox setup: %s: %s", m.text, strerror(m.err));
 			else

@@ -73,6 +73,8 @@ struct sandbox_result {
 	int exited;         /* the command exited: exit_code is valid */
 	int exit_code;
 	int signal;         /* else: the signal that killed it */
+	int exec_errno;     /* sandbox_run failed because argv[0] could not be run
+	                     * (e.g. ENOENT): the build's fault, not the sandbox's */
 	int timed_out;      /* killed by the wall-clock timeout */
 	int cancelled;      /* killed because the caller set *cancel */
 	int oom_killed;     /* the memory limit was hit (the OOM killer ran) */
