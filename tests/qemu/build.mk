@@ -37,6 +37,12 @@ $(NSM_GUEST): $(B)/musl/tests/qemu/guest_nsm.o $(LIBS_musl)
 QEMU_DEPS   += $(B)/asan/cleanroom $(KERNEL_DIR)/bzImage $(KERNEL_DIR)/nsm.ko $(NSM_GUEST)
 QEMU_SUITES += 'qemu/nsm=tests/qemu/nsm-run.sh $(B)/asan/cleanroom $(KERNEL_DIR)/bzImage $(NSM_GUEST)'
 
+
+# Build-agent mode of our init, driven by `cleanroom build` (issue 6): one
+# enclave, many builds, each failure answered and the next build served.
+QEMU_DEPS   += $(B)/asan/cleanroom $(KERNEL_DIR)/bzImage $(KERNEL_DIR)/nsm.ko $(B)/init
+QEMU_SUITES += 'qemu/build-agent=tests/qemu/build-agent.sh $(B)/asan/cleanroom $(KERNEL_DIR) $(B)/init'
+
 CHECK_DEPS   += $(QEMU_DEPS)
 CHECK_SUITES += $(QEMU_SUITES)
 
