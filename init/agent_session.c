@@ -1,5 +1,6 @@
 #include "agent_session.h"
 
+#include <bearssl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -64,6 +65,7 @@ struct session {
 	int src_fd, deps_fd;
 	struct rx_budget budget;
 	struct wire_accepted src, deps;
+	struct build_facts facts;
 	char code[16];      /* error code for a failure */
 	char exec_failure[WIRE_MAX_MESSAGE]; /* the command could not be started */
 	struct cr_err err;
@@ -205,11 +207,20 @@ static int receive_stream(struct session *s, enum wire_stream which, struct wire
 
 /* ---------------------------------------------------------------- build */
 
+static int64_t now_unix_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_REALTIME, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
 /* Forwards the sandbox's log to the client as it comes. */
 struct log_pump {
 	int rd, sock;
 	int send_failed;
 	pthread_t th;
+	br_sha256_context hash; /* of the log as sent: a byproduct in the report */
+	uint64_t bytes;
 };
 
 static void *pump(void *arg)
@@ -223,6 +234,8 @@ static void *pump(void *arg)
 			continue;
 		if (n <= 0)
 			break;
+		br_sha256_update(&p->hash, buf, (size_t)n);
+		p->bytes += (uint64_t)n;
 		/* A client that stopped reading loses its log, not the build. */
 		if (!p->send_failed && wire_send_data(p->sock, WIRE_LOG, buf, (size_t)n, &e))
 			p->send_failed = 1;
@@ -250,17 +263,22 @@ static int run_build(struct session *s, struct sandbox_result *r)
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
 		return cr_failp(&s->err, "pipe"), fail(s, "internal");
 	c.log_fd = pipefd[1];
-	p = (struct log_pump){pipefd[0], s->sock, 0, 0};
+	p = (struct log_pump){pipefd[0], s->sock, 0, 0, {0}, 0};
+	br_sha256_init(&p.hash);
 	if (pthread_create(&p.th, NULL, pump, &p)) {
 		close(pipefd[0]);
 		close(pipefd[1]);
 		return cr_fail(&s->err, "cannot start the log thread"), fail(s, "internal");
 	}
 	memset(r, 0, sizeof *r);
+	s->facts.started_ms = now_unix_ms();
 	rc = sandbox_run(&c, r, &s->err);
+	s->facts.finished_ms = now_unix_ms();
 	close(pipefd[1]);
 	pthread_join(p.th, NULL);
 	close(pipefd[0]);
+	br_sha256_out(&p.hash, s->facts.log_sha256);
+	s->facts.log_bytes = p.bytes;
 	if (rc && r->exec_errno) {
 		/* The command does not exist in the image: a failed build, with
 		 * the shell's status for it. */
@@ -280,6 +298,9 @@ static int run_build(struct session *s, struct sandbox_result *r)
  * a regular file in the workspace. */
 static int send_output(struct session *s, const char *path, uint64_t *budget, int *missing)
 {
+	struct build_artifact *art = &s->facts.art[s->facts.nart];
+	br_sha256_context h256;
+	br_sha384_context h384;
 	struct wire_msg m;
 	struct stat st;
 	uint8_t *buf;
@@ -310,6 +331,8 @@ static int send_output(struct session *s, const char *path, uint64_t *budget, in
 		close(fd);
 		return buf ? fail(s, "protocol") : (cr_fail(&s->err, "out of memory"), fail(s, "internal"));
 	}
+	br_sha256_init(&h256);
+	br_sha384_init(&h384);
 	for (left = (uint64_t)st.st_size; left;) {
 		size_t n = left > WIRE_MAX_CHUNK ? WIRE_MAX_CHUNK : (size_t)left;
 		if (cr_read_full(fd, buf, n) != (long)n) {
@@ -318,6 +341,8 @@ static int send_output(struct session *s, const char *path, uint64_t *budget, in
 			close(fd);
 			return fail(s, "internal");
 		}
+		br_sha256_update(&h256, buf, n);
+		br_sha384_update(&h384, buf, n);
 		if (wire_send_data(s->sock, WIRE_DATA, buf, n, &s->err)) {
 			free(buf);
 			close(fd);
@@ -327,6 +352,12 @@ static int send_output(struct session *s, const char *path, uint64_t *budget, in
 	}
 	free(buf);
 	close(fd);
+	/* The digests of exactly the bytes sent: the report's subjects. */
+	snprintf(art->path, sizeof art->path, "%s", path);
+	art->size = (uint64_t)st.st_size;
+	br_sha256_out(&h256, art->sha256);
+	br_sha384_out(&h384, art->sha384);
+	s->facts.nart++;
 	return 0;
 }
 
@@ -336,6 +367,7 @@ static int finish(struct session *s, const struct sandbox_result *r)
 	struct wire_result *res = &m.u.result;
 	uint64_t budget = s->req.limits.output_mb * MIB;
 	char missing_list[256] = "";
+	struct cr_buf bundle;
 	memset(&m, 0, sizeof m);
 	m.type = WIRE_RESULT;
 	res->wall_ms = r->wall_ms;
@@ -380,8 +412,27 @@ static int finish(struct session *s, const struct sandbox_result *r)
 			snprintf(res->status, sizeof res->status, "ok");
 		}
 	}
-	if (wire_send(s->sock, &m, &s->err))
+	cr_buf_init(&bundle, WIRE_MAX_BUNDLE);
+	if (!strcmp(res->status, "ok")) {
+		struct cr_err why;
+		s->facts.req = &s->req;
+		s->facts.src = &s->src;
+		s->facts.deps = &s->deps;
+		s->facts.exit_code = res->exit_code;
+		if (agent_report(&s->facts, &bundle, &why) == 0) {
+			res->bundle = bundle.p;
+			res->bundle_len = bundle.len;
+		} else {
+			/* Built, but unprovable: say so; the client will not accept it. */
+			init_log("agent: build %u: no report: %s", s->a->builds, why.msg);
+			snprintf(res->detail, sizeof res->detail, "built, but the signed report could not be made: %s", why.msg);
+		}
+	}
+	if (wire_send(s->sock, &m, &s->err)) {
+		cr_buf_free(&bundle);
 		return fail(s, "protocol");
+	}
+	cr_buf_free(&bundle);
 	init_log("agent: build %u: %s (%s), %llu ms", s->a->builds, res->status, res->detail,
 		 (unsigned long long)r->wall_ms);
 	return 0;

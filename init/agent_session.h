@@ -24,6 +24,30 @@ struct agent {
 	unsigned builds;
 };
 
+/* What the signed report says about one successful build (init/agent_report.c). */
+struct build_artifact {
+	char path[WIRE_MAX_PATH + 1];
+	uint64_t size;
+	uint8_t sha256[32], sha384[48];
+};
+
+struct build_facts {
+	const struct wire_request *req;    /* command, outputs, SOURCE_DATE_EPOCH, nonce, limits (resolved) */
+	const struct wire_accepted *src;   /* source tree ids */
+	const struct wire_accepted *deps;  /* deps tree ids */
+	struct build_artifact art[WIRE_MAX_OUTPUTS];
+	size_t nart;                       /* in the order of req->outputs */
+	uint8_t log_sha256[32];            /* the build log as the client received it */
+	uint64_t log_bytes;
+	int64_t started_ms, finished_ms;   /* Unix time of the sandbox run */
+	uint64_t exit_code;
+};
+
+/* Make the signed report (a bundle: DSSE envelope + NSM attestation) for a
+ * successful build into bundle. -1 with e when it cannot be made: the build
+ * is then reported without one and the client refuses it. */
+int agent_report(const struct build_facts *f, struct cr_buf *bundle, struct cr_err *e);
+
 /* Read the machine's size and set the caps. */
 int agent_init(struct agent *a, struct cr_err *e);
 /* Serve one connection; never fails the agent. */
