@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "commands.h"
@@ -303,6 +304,7 @@ struct client {
 	int progress_tty;
 	unsigned last_pct;
 	uint64_t artifact_bytes[WIRE_MAX_OUTPUTS];
+	uint64_t transfer_ms;
 };
 
 static int fail_with(struct client *c, int code)
@@ -486,6 +488,8 @@ static void print_summary(struct client *c, int ok)
 		jw_key(&w, "exit_code");
 		c->result.has_exit_code ? jw_u64(&w, c->result.exit_code) : jw_null(&w);
 		jw_ku64(&w, "wall_ms", c->result.wall_ms);
+		jw_ku64(&w, "transfer_ms", c->transfer_ms);
+		jw_ku64(&w, "transfer_bytes", c->src.bytes + c->deps.bytes);
 		jw_key(&w, "artifacts");
 		jw_arr_begin(&w);
 		for (size_t i = 0; ok && i < c->o->noutputs; i++) {
@@ -508,21 +512,31 @@ static void print_summary(struct client *c, int ok)
 	printf("source tree   %s (sha256 %s)\n", h1, h2);
 	cr_hex(c->deps.tree_sha256, 32, h2);
 	printf("deps tree     sha256 %s (%llu files)\n", h2, (unsigned long long)c->deps.files);
+	printf("transfer      %.1f MiB in %.2f s\n", (double)(c->src.bytes + c->deps.bytes) / 1048576,
+	       (double)c->transfer_ms / 1000);
 	printf("result        %s: %s (%.1f s)\n", c->result.status, c->result_detail, (double)c->result.wall_ms / 1000);
 	for (size_t i = 0; i < c->o->noutputs; i++)
 		printf("artifact      %s/%s (%llu bytes)\n", c->o->out, c->o->outputs[i],
 		       (unsigned long long)c->artifact_bytes[i]);
 }
 
+static uint64_t mono_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
 static int run_client(struct client *c)
 {
 	struct src_stats src_total, deps_total;
-	uint64_t total;
+	uint64_t total, t0;
 	memset(&deps_total, 0, sizeof deps_total);
 	if (src_stream_measure(c->o->src, &src_total, &c->e) ||
 	    (c->o->deps && src_stream_measure(c->o->deps, &deps_total, &c->e)))
 		return fail_with(c, EXIT_REFUSED);
 	total = src_total.bytes + deps_total.bytes;
+	t0 = mono_ms();
 	if (send_request(c))
 		return -1;
 	if (src_stream_send(c->o->src, WIRE_SRC, c->sock, total, progress, c, &c->src, &c->e))
@@ -542,6 +556,8 @@ static int run_client(struct client *c)
 	}
 	if (expect_accepted(c, WIRE_DEPS, &c->deps, &c->acc_deps))
 		return -1;
+	/* From the request to the enclave's receipt of both streams. */
+	c->transfer_ms = mono_ms() - t0;
 	return receive_outcome(c);
 }
 
