@@ -20,3 +20,10 @@ bench-verify: deps $(B)/host/bench/verify
 bench: bench-sandbox-overhead
 bench-sandbox-overhead: deps $(B)/cleanroom
 	@CLEANROOM=$(B)/cleanroom CACHE=$(CACHE) bench/sandbox-overhead.sh
+
+bench: bench-source-transfer
+.PHONY: bench-source-transfer
+# (tests/qemu/build.mk, included later, builds the echo guest)
+bench-source-transfer: deps $(B)/cleanroom $(B)/init $(KERNEL_DIR)/bzImage $(KERNEL_DIR)/nsm.ko $(B)/musl/tests/qemu/guest_vsock
+	@CLEANROOM=$(B)/cleanroom KERNEL_DIR=$(KERNEL_DIR) INIT=$(B)/init GUEST_VSOCK=$(B)/musl/tests/qemu/guest_vsock \
+	    bench/source-transfer.sh
