@@ -3,14 +3,14 @@
 # busybox initramfs and check, from inside the guest, what the enclave needs:
 # filesystems, cgroup v2 controllers, namespaces, seccomp, vsock, and the NSM
 # shim nsm.ko (its /dev/nsm node and every errno of its ioctl). The guest
-# powers off and QEMU must exit by itself. Boots twice: plain, and with the
-# shared-memory flags vhost-user backends need.
+# powers off and QEMU must exit by itself. Boots twice: plain (1 vCPU), and
+# with 2 vCPUs and the shared-memory flags vhost-user backends need.
 #
 #   tests/qemu/kernel-boot.sh KERNEL_DIR PROBE
 #     KERNEL_DIR  holds bzImage and nsm.ko (make kernel: build/kernel)
 #     PROBE       static in-guest checker (tests/qemu/kernel_boot_probe.c)
 #
-# Prints ok/not ok lines; guest lines are prefixed "guest (plain|memfd):".
+# Prints ok/not ok lines; guest lines are prefixed "guest (plain|memfd-smp2):".
 # Environment: see tests/qemu/microvm-boot.sh (MICROVM_BOOT_TIMEOUT, ...).
 set -u
 . "$(dirname "$0")/microvm-boot.sh"
@@ -53,6 +53,7 @@ t "namespaces mount,pid,net,ipc,uts,user" unshare -m -p -n -i -u -U -f -r true
 t "sysctl: seccomp actions listed" grep -qw errno /proc/sys/kernel/seccomp/actions_avail
 /probe seccomp || echo "not ok - probe seccomp: exit status $?"
 t "/dev/vsock exists" test -c /dev/vsock
+t "every CPU came online ($(cat /sys/devices/system/cpu/present))" sh -c '[ "$(cat /sys/devices/system/cpu/online)" = "$(cat /sys/devices/system/cpu/present)" ]'
 t "no network card (only lo)" sh -c '[ "$(ls /sys/class/net)" = lo ]'
 t "insmod nsm.ko" insmod /nsm.ko
 /probe errors || echo "not ok - probe errors: exit status $?"
@@ -75,5 +76,5 @@ install -m 0644 "$KDIR/nsm.ko" "$tmp/r1/nsm.ko"
 (cd "$tmp/r1" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -n >>"$tmp/initrd"
 
 microvm_boot plain "$KDIR" "$tmp/initrd" 'KBOOT done'
-microvm_boot memfd "$KDIR" "$tmp/initrd" 'KBOOT done' \
+microvm_boot memfd-smp2 "$KDIR" "$tmp/initrd" 'KBOOT done' -smp 2 \
 	-object memory-backend-memfd,id=mem,size=256M,share=on -numa node,memdev=mem
