@@ -43,6 +43,10 @@ QEMU_SUITES += 'qemu/nsm=tests/qemu/nsm-run.sh $(B)/asan/cleanroom $(KERNEL_DIR)
 QEMU_DEPS   += $(B)/asan/cleanroom $(KERNEL_DIR)/bzImage $(KERNEL_DIR)/nsm.ko $(B)/init
 QEMU_SUITES += 'qemu/build-agent=tests/qemu/build-agent.sh $(B)/asan/cleanroom $(KERNEL_DIR) $(B)/init'
 
+# Further suites, one fragment each (tests/qemu/<suite>.mk), so suites can be
+# added without touching this file.
+include $(filter-out tests/qemu/build.mk,$(sort $(wildcard tests/qemu/*.mk)))
+
 CHECK_DEPS   += $(QEMU_DEPS)
 CHECK_SUITES += $(QEMU_SUITES)
 
