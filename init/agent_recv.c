@@ -175,7 +175,7 @@ int rx_entry(struct stream_rx *rx, const struct wire_entry *x, int sock, struct 
 		if (mkdirat(pfd, name, 0755) < 0) {
 			cr_failp(e, "'%s'", x->path);
 			if (errno == EEXIST)
-				snprintf(e->msg, sizeof e->msg, "'%s': sent twice", x->path);
+				cr_fail(e, "'%s': sent twice", x->path);
 			fault(rx, errno == EEXIST ? RX_REFUSED : errno == ENOSPC ? RX_LIMIT : RX_INTERNAL);
 			break;
 		}
@@ -199,7 +199,7 @@ int rx_entry(struct stream_rx *rx, const struct wire_entry *x, int sock, struct 
 		if (symlinkat(x->target, pfd, name) < 0) {
 			cr_failp(e, "'%s'", x->path);
 			if (errno == EEXIST)
-				snprintf(e->msg, sizeof e->msg, "'%s': sent twice", x->path);
+				cr_fail(e, "'%s': sent twice", x->path);
 			fault(rx, errno == EEXIST ? RX_REFUSED : RX_INTERNAL);
 			break;
 		}
@@ -234,7 +234,7 @@ int rx_entry(struct stream_rx *rx, const struct wire_entry *x, int sock, struct 
 		if (fd < 0) {
 			cr_failp(e, "'%s'", x->path);
 			if (errno == EEXIST)
-				snprintf(e->msg, sizeof e->msg, "'%s': sent twice", x->path);
+				cr_fail(e, "'%s': sent twice", x->path);
 			fault(rx, errno == EEXIST ? RX_REFUSED : errno == ENOSPC ? RX_LIMIT : RX_INTERNAL);
 			break;
 		}

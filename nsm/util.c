@@ -11,6 +11,16 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Messages quote what they refuse (paths, names, text from the other side),
+ * so control characters are replaced: an error stays one line, and hostile
+ * input can neither forge further log lines nor send terminal escapes. */
+static void one_line(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
 int cr_fail(struct cr_err *e, const char *fmt, ...)
 {
 	va_list ap;
@@ -18,6 +28,7 @@ int cr_fail(struct cr_err *e, const char *fmt, ...)
 		va_start(ap, fmt);
 		vsnprintf(e->msg, sizeof e->msg, fmt, ap);
 		va_end(ap);
+		one_line(e->msg);
 	}
 	return -1;
 }
@@ -33,6 +44,7 @@ int cr_failp(struct cr_err *e, const char *fmt, ...)
 		va_end(ap);
 		n = strlen(e->msg);
 		snprintf(e->msg + n, sizeof e->msg - n, ": %s", strerror(saved));
+		one_line(e->msg);
 	}
 	errno = saved;
 	return -1;
@@ -49,6 +61,7 @@ int cr_err_wrap(struct cr_err *e, const char *fmt, ...)
 	va_end(ap);
 	memcpy(old, e->msg, sizeof old);
 	snprintf(e->msg, sizeof e->msg, "%s: %s", prefix, old);
+	one_line(e->msg);
 	return -1;
 }
 
