@@ -13,10 +13,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bundle_verify.h"
 #include "commands.h"
 #include "json.h"
 #include "local_enclave.h"
 #include "src_stream.h"
+#include "verify_inputs.h"
 #include "vsock.h"
 #include "vsock_client.h"
 #include "wire.h"
@@ -29,13 +31,18 @@ enum {
 	EXIT_REFUSED = 3,
 	EXIT_LIMIT = 4,
 	EXIT_TRANSFER = 5,
+	EXIT_REPORT = 6,
 };
+
+/* The signed report, written beside the outputs (nsm/report.h). */
+#define BUNDLE_NAME "cleanroom-bundle.json"
 
 static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: cleanroom build (--cid N | --local FILE.eif | --vsock PATH) --output PATH...\n"
 		"                       [--deps DIR] [--out DIR] [--timeout S] [--memory MiB] [--pids N]\n"
+		"                       [--root PEM] [--eif FILE | --pcr0 HEX --pcr1 HEX --pcr2 HEX]\n"
 		"                       [--json] SRC_DIR -- CMD [ARG...]\n"
 		"\n"
 		"Build SRC_DIR inside an enclave: the sources (and vendored dependencies) are sent over\n"
@@ -48,12 +55,25 @@ static void usage(FILE *out)
 		"fails. '.git' is not sent, so the source tree id is the checkout's: compare it with\n"
 		"`git rev-parse HEAD^{tree}` of a clean checkout.\n"
 		"\n"
+		"A successful build comes with the enclave's signed report, " BUNDLE_NAME ", written\n"
+		"into --out with the outputs. Before anything is written, the report is verified\n"
+		"exactly as `cleanroom verify` does (attestation chain, signature, bindings, the\n"
+		"outputs' digests, this build's nonce, and the image's PCRs when known); a report\n"
+		"that is missing or fails a check fails the build (exit 6).\n"
+		"\n"
 		"where:\n"
 		"  --cid N            a Nitro enclave's CID (AF_VSOCK, port %d)\n"
 		"  --local FILE.eif   boot FILE.eif locally with 'cleanroom run' for this one build\n"
 		"  --vsock PATH       an enclave already running under 'cleanroom run': its host\n"
 		"                     socket (printed by run; DIR/vsock with --vsock-dir DIR)\n"
 		"  --enclave-memory MiB  RAM of that local enclave (default: run's default)\n"
+		"report verification:\n"
+		"  --root PEM         the root the attestation must chain to (default: the AWS Nitro\n"
+		"                     Enclaves root G1; with --local: the local run's mock NSM root;\n"
+		"                     with --vsock: pass the run's nsm_root)\n"
+		"  --eif FILE         the image the enclave must run: its PCR0/1/2 are checked (with\n"
+		"                     --local: that EIF)\n"
+		"  --pcr0/--pcr1/--pcr2 HEX  the same, as values (all three)\n"
 		"options:\n"
 		"  --output PATH      a file the build produces (1 to %d; repeat the option)\n"
 		"  --deps DIR         vendored dependencies, sent as a separate stream and digest\n"
@@ -69,7 +89,8 @@ static void usage(FILE *out)
 		"Exit status: 0 built, outputs written; 1 the build failed (non-zero exit, signal,\n"
 		"missing output); 2 usage error; 3 the inputs were refused (a path, file type,\n"
 		"symlink or size rule); 4 the build hit its time, memory or process limit;\n"
-		"5 transfer, connection or enclave error. One line on stderr says which.\n"
+		"5 transfer, connection or enclave error; 6 the signed report is missing or does not\n"
+		"verify. One line on stderr says which.\n"
 		"\n"
 		"example:\n"
 		"  cleanroom build --local build/demo/enclave.eif --output hello ./hello-src -- make hello\n",
@@ -87,6 +108,7 @@ struct build_opts {
 	char **argv;
 	int argc;
 	int json;
+	const char *root, *eif, *pcr_hex[3];
 };
 
 static int parse_u64_opt(const char *name, const char *s, uint64_t max, uint64_t *out)
@@ -108,6 +130,9 @@ static int parse_args(int argc, char **argv, struct build_opts *o)
 		{"out", required_argument, NULL, 'O'},     {"timeout", required_argument, NULL, 't'},
 		{"memory", required_argument, NULL, 'm'},  {"pids", required_argument, NULL, 'p'},
 		{"source-date-epoch", required_argument, NULL, 's'},
+		{"root", required_argument, NULL, 'R'},    {"eif", required_argument, NULL, 'E'},
+		{"pcr0", required_argument, NULL, '0'},    {"pcr1", required_argument, NULL, '1'},
+		{"pcr2", required_argument, NULL, '2'},
 		{"json", no_argument, NULL, 'j'},          {"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -147,6 +172,10 @@ static int parse_args(int argc, char **argv, struct build_opts *o)
 				fprintf(stderr, "cleanroom build: %s\n", e.msg);
 				return EXIT_USAGE;
 			}
+			if (!strcmp(optarg, BUNDLE_NAME)) {
+				fprintf(stderr, "cleanroom build: --output %s: that name is the signed report's\n", optarg);
+				return EXIT_USAGE;
+			}
 			o->outputs[o->noutputs++] = optarg;
 			break;
 		case 'd': o->deps = optarg; break;
@@ -167,6 +196,9 @@ static int parse_args(int argc, char **argv, struct build_opts *o)
 			if (parse_u64_opt("--source-date-epoch", optarg, UINT32_MAX, &o->sde))
 				return EXIT_USAGE;
 			break;
+		case 'R': o->root = optarg; break;
+		case 'E': o->eif = optarg; break;
+		case '0': case '1': case '2': o->pcr_hex[c - '0'] = optarg; break;
 		case 'j': o->json = 1; break;
 		case 'h': usage(stdout); return EXIT_OK;
 		default: usage(stderr); return EXIT_USAGE;
@@ -187,6 +219,10 @@ static int parse_args(int argc, char **argv, struct build_opts *o)
 		fprintf(stderr, "cleanroom build: give exactly one of --cid N, --local FILE.eif or --vsock PATH\n");
 		return EXIT_USAGE;
 	}
+	if (o->eif && (o->pcr_hex[0] || o->pcr_hex[1] || o->pcr_hex[2])) {
+		fprintf(stderr, "cleanroom build: give --eif or --pcr0/1/2, not both\n");
+		return EXIT_USAGE;
+	}
 	if (!o->noutputs) {
 		fprintf(stderr, "cleanroom build: name at least one --output (the files to bring back)\n");
 		return EXIT_USAGE;
@@ -205,7 +241,7 @@ static int parse_args(int argc, char **argv, struct build_opts *o)
 struct staging {
 	char out[PATH_MAX], dir[PATH_MAX];
 	int created_out;
-	char *files[WIRE_MAX_OUTPUTS];
+	char *files[WIRE_MAX_OUTPUTS + 1]; /* the outputs and the bundle */
 	size_t nfiles;
 };
 
@@ -305,6 +341,9 @@ struct client {
 	unsigned last_pct;
 	uint64_t artifact_bytes[WIRE_MAX_OUTPUTS];
 	uint64_t transfer_ms;
+	uint8_t nonce[32];
+	struct cr_buf bundle;         /* the signed report as received */
+	struct bv_result *report;     /* its verification */
 };
 
 static int fail_with(struct client *c, int code)
@@ -367,9 +406,10 @@ static int send_request(struct client *c)
 	for (size_t i = 0; i < c->o->noutputs; i++)
 		q->outputs[i] = c->o->outputs[i];
 	q->sde = c->o->sde;
-	q->nonce_len = 32;
-	if (getrandom(q->nonce, q->nonce_len, 0) != (ssize_t)q->nonce_len)
+	q->nonce_len = sizeof c->nonce;
+	if (getrandom(c->nonce, sizeof c->nonce, 0) != (ssize_t)sizeof c->nonce)
 		return cr_failp(&c->e, "getrandom"), fail_with(c, EXIT_TRANSFER);
+	memcpy(q->nonce, c->nonce, sizeof c->nonce);
 	q->limits = (struct wire_limits){c->o->timeout_s, c->o->memory_mb, c->o->pids, 0, 0, 0};
 	if (wire_send(c->sock, &m, &c->e))
 		return fail_with(c, EXIT_TRANSFER);
@@ -453,7 +493,11 @@ static int receive_outcome(struct client *c)
 		case WIRE_RESULT:
 			c->result = m.u.result;
 			snprintf(c->result_detail, sizeof c->result_detail, "%s", m.u.result.detail);
-			c->result.bundle = NULL; /* issue 7: the report */
+			if (m.u.result.bundle && cr_buf_put(&c->bundle, m.u.result.bundle, m.u.result.bundle_len, &c->e)) {
+				wire_msg_free(&m);
+				return fail_with(c, EXIT_TRANSFER);
+			}
+			c->result.bundle = NULL; /* kept in c->bundle */
 			wire_msg_free(&m);
 			return 0;
 		case WIRE_ERROR:
@@ -468,6 +512,75 @@ static int receive_outcome(struct client *c)
 		}
 		wire_msg_free(&m);
 	}
+}
+
+/* The signed report of a successful build: into the staging directory
+ * beside the outputs, then verified against them (bundle_verify.h) with this
+ * build's nonce, the root and the image the options (or the local run) name. */
+static int verify_report(struct client *c, const struct local_enclave *le)
+{
+	struct verify_inputs *v;
+	const char *paths[WIRE_MAX_OUTPUTS];
+	char bundle_path[PATH_MAX], line[1024];
+	const char *root = c->o->root, *eif = c->o->eif;
+	int rc = -1;
+	if (!c->bundle.len)
+		return cr_fail(&c->e, "report: the enclave sent no signed report (%s)", c->result_detail),
+		       fail_with(c, EXIT_REPORT);
+	snprintf(bundle_path, sizeof bundle_path, "%s/%s", c->st.dir, BUNDLE_NAME);
+	if (cr_write_file_atomic(bundle_path, c->bundle.p, c->bundle.len, 0644, &c->e))
+		return fail_with(c, EXIT_TRANSFER);
+	if (!(c->st.files[c->st.nfiles] = strdup(BUNDLE_NAME)))
+		return cr_fail(&c->e, "out of memory"), fail_with(c, EXIT_TRANSFER);
+	c->st.nfiles++;
+	if (le) { /* a local run: its mock NSM's root, and the EIF it booted */
+		if (!root && le->nsm_root[0])
+			root = le->nsm_root;
+		if (!eif && !c->o->pcr_hex[0] && !c->o->pcr_hex[1] && !c->o->pcr_hex[2])
+			eif = c->o->local;
+	}
+	v = calloc(1, sizeof *v);
+	c->report = calloc(1, sizeof *c->report);
+	if (!v || !c->report) {
+		free(v);
+		return cr_fail(&c->e, "out of memory"), fail_with(c, EXIT_TRANSFER);
+	}
+	vin_init(v);
+	for (unsigned i = 0; i < 3; i++)
+		if (c->o->pcr_hex[i] && vin_set_pcr(v, i, c->o->pcr_hex[i], &c->e))
+			goto input_error;
+	if ((root && vin_set_root(v, root, &c->e)) || (eif && vin_set_eif(v, eif, &c->e)) || vin_check(v, &c->e))
+		goto input_error;
+	vin_set_nonce_bytes(v, c->nonce, sizeof c->nonce);
+	{
+		char(*names)[PATH_MAX] = calloc(c->o->noutputs, PATH_MAX);
+		if (!names) {
+			cr_fail(&c->e, "out of memory");
+			fail_with(c, EXIT_TRANSFER);
+			goto done;
+		}
+		for (size_t i = 0; i < c->o->noutputs; i++) {
+			snprintf(names[i], PATH_MAX, "%s/%s", c->st.dir, c->o->outputs[i]);
+			paths[i] = names[i];
+		}
+		v->pol.artifacts = paths;
+		v->pol.nartifacts = c->o->noutputs;
+		rc = bundle_verify(c->bundle.p, c->bundle.len, &v->pol, c->report);
+		free(names);
+	}
+	if (rc) {
+		cr_fail(&c->e, "report: %s%s", bv_first_failure(c->report, line, sizeof line),
+			c->o->vsock && !root ? " (an enclave under 'cleanroom run' chains to its nsm_root: pass --root)"
+					     : "");
+		fail_with(c, EXIT_REPORT);
+	}
+	goto done;
+input_error:
+	fail_with(c, EXIT_USAGE);
+done:
+	vin_free(v);
+	free(v);
+	return rc;
 }
 
 static void print_summary(struct client *c, int ok)
@@ -490,6 +603,18 @@ static void print_summary(struct client *c, int ok)
 		jw_ku64(&w, "wall_ms", c->result.wall_ms);
 		jw_ku64(&w, "transfer_ms", c->transfer_ms);
 		jw_ku64(&w, "transfer_bytes", c->src.bytes + c->deps.bytes);
+		jw_khex(&w, "nonce", c->nonce, sizeof c->nonce);
+		jw_key(&w, "report");
+		if (c->report) {
+			char path[PATH_MAX];
+			snprintf(path, sizeof path, "%s/%s", c->o->out, BUNDLE_NAME);
+			jw_obj_begin(&w);
+			jw_kstr(&w, "bundle", ok ? path : "");
+			bv_write_json(c->report, &w);
+			jw_obj_end(&w);
+		} else {
+			jw_null(&w);
+		}
 		jw_key(&w, "artifacts");
 		jw_arr_begin(&w);
 		for (size_t i = 0; ok && i < c->o->noutputs; i++) {
@@ -518,6 +643,17 @@ static void print_summary(struct client *c, int ok)
 	for (size_t i = 0; i < c->o->noutputs; i++)
 		printf("artifact      %s/%s (%llu bytes)\n", c->o->out, c->o->outputs[i],
 		       (unsigned long long)c->artifact_bytes[i]);
+	if (c->report && c->report->verified) {
+		const struct bv_check *pcrs = NULL;
+		char pcr0[97];
+		for (size_t i = 0; i < c->report->n; i++)
+			if (!strcmp(c->report->checks[i].name, "pcrs"))
+				pcrs = &c->report->checks[i];
+		cr_hex(c->report->statement.st.pcr[0], REPORT_PCR_LEN, pcr0);
+		printf("report        %s/%s: verified (%zu checks)\n", c->o->out, BUNDLE_NAME, c->report->n);
+		printf("image PCR0    %s%s\n", pcr0,
+		       pcrs && pcrs->status == BV_SKIP ? " (not pinned: give --eif or --pcr0/1/2)" : "");
+	}
 }
 
 static uint64_t mono_ms(void)
@@ -571,6 +707,7 @@ int cmd_build(int argc, char **argv)
 		return rc;
 	memset(&c, 0, sizeof c);
 	c.o = &o;
+	cr_buf_init(&c.bundle, WIRE_MAX_BUNDLE);
 	c.sock = -1;
 	c.exit_code = EXIT_TRANSFER;
 	c.progress_tty = isatty(STDERR_FILENO);
@@ -598,8 +735,12 @@ int cmd_build(int argc, char **argv)
 	if (c.sock >= 0)
 		close(c.sock);
 	if (rc == 0) {
-		if (!strcmp(c.result.status, "ok"))
-			c.exit_code = staging_commit(&c.st, &c.e) ? EXIT_TRANSFER : EXIT_OK;
+		if (!strcmp(c.result.status, "ok")) {
+			if (verify_report(&c, have_le ? &le : NULL) == 0)
+				c.exit_code = staging_commit(&c.st, &c.e) ? EXIT_TRANSFER : EXIT_OK;
+			else
+				rc = -1; /* c.e says why */
+		}
 		else
 			c.exit_code = !strcmp(c.result.status, "timeout") || !strcmp(c.result.status, "limit") ? EXIT_LIMIT
 												    : EXIT_BUILD_FAILED;
@@ -622,5 +763,10 @@ int cmd_build(int argc, char **argv)
 	print_summary(&c, c.exit_code == EXIT_OK);
 	if (have_le)
 		local_enclave_stop(&le);
+	if (c.report) {
+		bv_result_free(c.report);
+		free(c.report);
+	}
+	cr_buf_free(&c.bundle);
 	return c.exit_code;
 }

@@ -51,7 +51,7 @@ static int give_up(struct local_enclave *l, struct cr_err *e)
 	return -1;
 }
 
-/* One JSON line from run: "ready" fills vsock; "exit" is a failure. */
+/* One JSON line from run: "ready" fills vsock and nsm_root; "exit" is a failure. */
 static int handle_line(struct local_enclave *l, const char *line, int *ready, struct cr_err *e)
 {
 	struct json_doc d;
@@ -60,7 +60,9 @@ static int handle_line(struct local_enclave *l, const char *line, int *ready, st
 		return cr_err_wrap(e, "cleanroom run printed an unexpected line");
 	ev = json_get_str(d.root, "event");
 	if (ev && !strcmp(ev, "ready") && json_get_str(d.root, "vsock")) {
+		const char *root = json_get_str(d.root, "nsm_root");
 		snprintf(l->vsock, sizeof l->vsock, "%s", json_get_str(d.root, "vsock"));
+		snprintf(l->nsm_root, sizeof l->nsm_root, "%s", root ? root : "");
 		*ready = 1;
 	} else if (ev && !strcmp(ev, "exit")) {
 		const char *msg = json_get_str(d.root, "message");

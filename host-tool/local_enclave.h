@@ -1,6 +1,6 @@
 /* An enclave image booted locally for one job: `cleanroom run FILE.eif
  * --json` as a child process (so the build client and the runner stay two
- * programs with one interface), its ready event read for the vsock path,
+ * programs with one interface), its ready event read for the vsock path and the mock NSM's root,
  * and stopped with SIGTERM afterwards. The serial console goes to a file
  * whose tail explains a failed boot. */
 #ifndef CLEANROOM_LOCAL_ENCLAVE_H
@@ -17,6 +17,7 @@ struct local_enclave {
 	char console[4096];
 	char runlog[4096];   /* run's stderr */
 	char vsock[4096];    /* host socket of the guest's vsock */
+	char nsm_root[4096]; /* the mock NSM's root certificate (PEM): what its documents chain to */
 };
 
 /* memory_mib 0: run's default. Waits up to boot_timeout_s for the ready

@@ -1,0 +1,524 @@
+/* The signed report (nsm/report.h, nsm/base64.h) and its verification
+ * (host-tool/bundle_verify.h): base64 vectors and strictness, the statement
+ * (canonical, deterministic, round trip, rejections naming the field), DSSE,
+ * SPKI against openssl's encoding, and report_make() on the host NSM model
+ * verified end to end — then the tamper matrix, each case failing with its
+ * named check. */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base64.h"
+#include "bundle_verify.h"
+#include "check.h"
+#include "nsm_ca.h"
+#include "nsm_client.h"
+#include "nsm_model.h"
+#include "report.h"
+
+static char tmp[256];
+
+/* --------------------------------------------------------------- base64 */
+
+static void test_base64(void)
+{
+	static const char *const vec[][2] = {{"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},
+					     {"foo", "Zm9v"},  {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="},
+					     {"foobar", "Zm9vYmFy"}};
+	static const char *const bad[] = {"Zg=", "Zh==", "Zm9=", "Zm9vZm9 ", "Z===", "=Zg=", "Zg==Zg==", "Zm-v", "Zg=a"};
+	struct cr_err e;
+	for (size_t i = 0; i < sizeof vec / sizeof *vec; i++) {
+		struct cr_buf b;
+		cr_buf_init(&b, 64);
+		T_OK(base64_encode((const uint8_t *)vec[i][0], strlen(vec[i][0]), &b, &e) == 0 && b.len == strlen(vec[i][1]) && (!b.len ||
+			     !memcmp(b.p, vec[i][1], b.len)),
+		     "base64: RFC 4648 vector '%s' encodes", vec[i][0]);
+		b.len = 0;
+		T_OK(base64_decode(vec[i][1], strlen(vec[i][1]), &b, "x", &e) == 0 && b.len == strlen(vec[i][0]) && (!b.len ||
+			     !memcmp(b.p, vec[i][0], b.len)),
+		     "base64: RFC 4648 vector '%s' decodes", vec[i][1]);
+		cr_buf_free(&b);
+	}
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		struct cr_buf b;
+		cr_buf_init(&b, 64);
+		e.msg[0] = 0;
+		T_OK(base64_decode(bad[i], strlen(bad[i]), &b, "field.x", &e) < 0 && !strncmp(e.msg, "field.x: ", 9),
+		     "base64: '%s' is refused, naming the field (%s)", bad[i], e.msg);
+		cr_buf_free(&b);
+	}
+	{
+		struct cr_buf b;
+		cr_buf_init(&b, 2);
+		T_OK(base64_decode("Zm9v", 4, &b, "f", &e) < 0, "base64: output beyond the limit is refused");
+		cr_buf_free(&b);
+	}
+}
+
+/* --------------------------------------------------------------- statement */
+
+static void sample_statement(struct report_statement *s)
+{
+	static const char *argv[] = {"make", "-C", "src", "CFLAGS=-O2 \"quoted\" \\ back"};
+	memset(s, 0, sizeof *s);
+	s->nsubjects = 2;
+	s->subjects[0].name = "bin/hello";
+	s->subjects[1].name = "lib/libé.so";
+	for (int i = 0; i < 32; i++)
+		s->subjects[0].sha256[i] = (uint8_t)i, s->subjects[1].sha256[i] = (uint8_t)(0xff - i);
+	for (int i = 0; i < 48; i++)
+		s->subjects[0].sha384[i] = (uint8_t)(i * 3), s->subjects[1].sha384[i] = (uint8_t)(i * 7);
+	for (size_t i = 0; i < 4; i++)
+		s->argv[i] = argv[i];
+	s->argc = 4;
+	s->sde = 1700000000;
+	memset(s->src_tree_sha1, 0x11, 20);
+	memset(s->src_tree_sha256, 0x22, 32);
+	s->src_files = 12;
+	memset(s->deps_tree_sha256, 0x33, 32);
+	s->deps_files = 0;
+	s->limits = (struct wire_limits){3600, 2048, 4096, 256, 100000, 512};
+	for (int p = 0; p < 3; p++)
+		memset(s->pcr[p], 0xa0 + p, 48);
+	s->init_version = "0.1.0";
+	memset(s->log_sha256, 0x44, 32);
+	s->log_bytes = 1234;
+	s->started_ms = 1763900000123;
+	s->finished_ms = 1763900004567;
+	s->nonce_len = 32;
+	memset(s->nonce, 0x55, 32);
+}
+
+/* Keys in bytewise order at every level, and no whitespace between tokens. */
+static int sorted(const struct json_val *v)
+{
+	for (size_t i = 0; i < v->n; i++) {
+		if (v->type == JSON_OBJECT && i > 0 && strcmp(v->keys[i - 1], v->keys[i]) >= 0)
+			return 0;
+		if ((v->type == JSON_OBJECT || v->type == JSON_ARRAY) && !sorted(v->kids[i]))
+			return 0;
+	}
+	return 1;
+}
+
+static void test_statement(void)
+{
+	struct report_statement *s = calloc(1, sizeof *s);
+	struct report_parsed *p = calloc(1, sizeof *p);
+	struct cr_buf a, b;
+	struct cr_err e;
+	cr_buf_init(&a, REPORT_MAX_STATEMENT);
+	cr_buf_init(&b, REPORT_MAX_STATEMENT);
+	sample_statement(s);
+	T_OK(report_statement_encode(s, &a, &e) == 0, "statement: encodes (%s)", e.msg);
+	T_OK(report_statement_encode(s, &b, &e) == 0 && a.len == b.len && !memcmp(a.p, b.p, a.len),
+	     "statement: the same facts give the same bytes");
+	T_OK(report_statement_parse(a.p, a.len, p, &e) == 0, "statement: parses back (%s)", e.msg);
+	T_OK(sorted(p->doc.root), "statement: canonical — object keys in bytewise order at every level");
+	T_OK(!memchr(a.p, '\n', a.len) && !strstr((char *)a.p, ": ") && !strstr((char *)a.p, ", "),
+	     "statement: canonical — compact, no whitespace between tokens");
+	T_OK(strstr((char *)a.p, "\"_type\":\"https://in-toto.io/Statement/v1\"") &&
+		     strstr((char *)a.p, "\"predicateType\":\"https://slsa.dev/provenance/v1\""),
+	     "statement: in-toto Statement v1 with a SLSA Provenance v1 predicate");
+	T_OK(strstr((char *)a.p, "\"startedOn\":\"2025-11-23T12:13:20.123Z\"") &&
+		     strstr((char *)a.p, "\"finishedOn\":\"2025-11-23T12:13:24.567Z\""),
+	     "statement: times are RFC 3339 UTC with milliseconds");
+	{
+		const struct report_statement *q = &p->st;
+		int same = q->nsubjects == 2 && !strcmp(q->subjects[1].name, "lib/libé.so") &&
+			   !memcmp(q->subjects[1].sha384, s->subjects[1].sha384, 48) && q->argc == 4 &&
+			   !strcmp(q->argv[3], s->argv[3]) && q->sde == s->sde &&
+			   !memcmp(q->src_tree_sha1, s->src_tree_sha1, 20) && q->src_files == 12 &&
+			   !memcmp(q->deps_tree_sha256, s->deps_tree_sha256, 32) && q->limits.output_mb == 512 &&
+			   q->limits.timeout_s == 3600 && !memcmp(q->pcr[2], s->pcr[2], 48) && q->log_bytes == 1234 &&
+			   q->started_ms == s->started_ms && q->finished_ms == s->finished_ms && q->nonce_len == 32 &&
+			   !memcmp(q->nonce, s->nonce, 32) && !strcmp(q->init_version, "0.1.0");
+		T_OK(same, "statement: every field survives the round trip");
+	}
+	report_statement_free(p);
+
+	/* Rejections name the field: mutate the canonical text. */
+	{
+		static const struct {
+			const char *from, *to, *want;
+		} cases[] = {
+			{"\"_type\":\"https://in-toto.io/Statement/v1\"", "\"_type\":\"https://in-toto.io/Statement/v0.1\"",
+			 "statement: _type: "},
+			{"\"predicateType\":\"https://slsa.dev/provenance/v1\"", "\"predicateType\":1", "predicateType: wrong type"},
+			{"\"name\":\"lib/libé.so\"", "\"name\":\"bin/hello\"", "appears twice"},
+			{"\"sha256\":\"000102", "\"sha256\":\"0102", "subject[0].digest.sha256: not 32 bytes of hex"},
+			{"\"name\":\"pcr1\"", "\"name\":\"pcr9\"", "resolvedDependencies[1].name"},
+			{"\"sourceDateEpoch\":1700000000", "\"sourceDateEpoch\":-1", "sourceDateEpoch: not a non-negative"},
+			{"\"startedOn\":\"2025-11-23T12:13:20.123Z\"", "\"startedOn\":\"2025-11-23T12:13:20Z\"",
+			 "metadata.startedOn: not a time"},
+			{"\"command\":[\"make\"", "\"command\":[7", "command[0]: not a string"},
+			{"{\"_type\"", "{\"_type\":1,\"_type\"", "duplicate"},
+		};
+		for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+			char *text = strdup((char *)a.p), *at = strstr(text, cases[i].from), *mut;
+			size_t fl = strlen(cases[i].from), tl = strlen(cases[i].to);
+			if (!at) {
+				T_OK(0, "statement: mutation %zu applies", i);
+				free(text);
+				continue;
+			}
+			mut = malloc(strlen(text) + tl + 1);
+			memcpy(mut, text, (size_t)(at - text));
+			memcpy(mut + (at - text), cases[i].to, tl);
+			strcpy(mut + (at - text) + tl, at + fl);
+			e.msg[0] = 0;
+			T_OK(report_statement_parse((uint8_t *)mut, strlen(mut), p, &e) < 0 && strstr(e.msg, cases[i].want),
+			     "statement: refused with '%s' (%s)", cases[i].want, e.msg);
+			report_statement_free(p);
+			free(mut);
+			free(text);
+		}
+	}
+	cr_buf_free(&a);
+	cr_buf_free(&b);
+	free(s);
+	free(p);
+}
+
+/* --------------------------------------------------------------- DSSE / SPKI */
+
+static int sh(const char *cmd)
+{
+	int rc = system(cmd);
+	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+}
+
+static void test_dsse_spki(void)
+{
+	char cmd[1024], path[512];
+	struct ec_key k, other;
+	uint8_t spki[REPORT_SPKI_P384_LEN], sig[REPORT_SIG_MAX], *der = NULL, seed[48] = {1};
+	size_t sig_len, der_len;
+	struct ec_pub back;
+	struct cr_err e;
+	const char *msg = "{\"x\":1}";
+	snprintf(cmd, sizeof cmd,
+		 "cd %s && openssl ecparam -name secp384r1 -genkey -noout -out k.pem 2>/dev/null && "
+		 "openssl ec -in k.pem -pubout -outform DER -out pub.der 2>/dev/null && "
+		 "openssl ec -in k.pem -pubout -out pub.pem 2>/dev/null",
+		 tmp);
+	if (sh(cmd)) {
+		T_OK(0, "openssl makes a P-384 key");
+		return;
+	}
+	snprintf(path, sizeof path, "%s/k.pem", tmp);
+	T_OK(ec_key_load(&k, path, &e) == 0, "an openssl P-384 key loads (%s)", e.msg);
+	snprintf(path, sizeof path, "%s/pub.der", tmp);
+	cr_read_file(path, 4096, &der, &der_len, &e);
+	T_OK(report_spki_encode(&k.pub, spki, &e) == 0 && der && der_len == sizeof spki && !memcmp(der, spki, der_len),
+	     "SPKI: our DER SubjectPublicKeyInfo is byte for byte openssl's");
+	T_OK(report_spki_decode(spki, sizeof spki, &back, &e) == 0 && back.q_len == k.pub.q_len &&
+		     !memcmp(back.q, k.pub.q, back.q_len),
+	     "SPKI: decodes back to the same point");
+	spki[5] ^= 1;
+	T_OK(report_spki_decode(spki, sizeof spki, &back, &e) < 0 && strstr(e.msg, "public_key"),
+	     "SPKI: another algorithm OID is refused");
+	spki[5] ^= 1;
+	T_OK(report_spki_decode(spki, sizeof spki - 1, &back, &e) < 0, "SPKI: a short one is refused");
+	free(der);
+
+	T_OK(report_dsse_sign(&k, (const uint8_t *)msg, strlen(msg), sig, &sig_len, &e) == 0 && sig_len <= 104,
+	     "DSSE: signs (a DER signature of at most 104 bytes)");
+	T_OK(report_dsse_verify(&k.pub, (const uint8_t *)msg, strlen(msg), sig, sig_len, &e) == 0,
+	     "DSSE: the signature verifies");
+	{
+		/* openssl checks it over PAE built by printf: the encoding is the spec's */
+		FILE *f;
+		snprintf(path, sizeof path, "%s/sig.der", tmp);
+		f = fopen(path, "wb");
+		fwrite(sig, 1, sig_len, f);
+		fclose(f);
+		snprintf(cmd, sizeof cmd,
+			 "cd %s && printf 'DSSEv1 %%d %%s %%d %%s' %zu '%s' %zu '%s' > pae.bin && "
+			 "openssl dgst -sha384 -verify pub.pem -signature sig.der pae.bin >/dev/null",
+			 tmp, strlen(REPORT_PAYLOAD_TYPE), REPORT_PAYLOAD_TYPE, strlen(msg), msg);
+		T_OK(sh(cmd) == 0, "DSSE: openssl verifies our signature over PAE(payloadType, payload)");
+	}
+	T_OK(report_dsse_verify(&k.pub, (const uint8_t *)"{\"x\":2}", 7, sig, sig_len, &e) < 0,
+	     "DSSE: another payload does not verify");
+	sig[sig_len - 1] ^= 1;
+	T_OK(report_dsse_verify(&k.pub, (const uint8_t *)msg, strlen(msg), sig, sig_len, &e) < 0,
+	     "DSSE: a flipped signature byte does not verify");
+	sig[sig_len - 1] ^= 1;
+	ec_key_generate(&other, BR_EC_secp384r1, seed, sizeof seed, &e);
+	T_OK(report_dsse_verify(&other.pub, (const uint8_t *)msg, strlen(msg), sig, sig_len, &e) < 0,
+	     "DSSE: another key does not verify");
+	ec_key_generate(&other, BR_EC_secp256r1, seed, sizeof seed, &e);
+	T_OK(report_dsse_sign(&other, (const uint8_t *)msg, strlen(msg), sig, &sig_len, &e) < 0 && strstr(e.msg, "P-384"),
+	     "DSSE: a P-256 key is refused for signing");
+}
+
+/* --------------------------------------------------------------- end to end */
+
+struct model_ctx {
+	struct nsm_model m;
+	struct cr_buf out;
+};
+
+static int model_transport(void *ctx, const uint8_t *req, size_t req_len, uint8_t *resp, size_t *resp_len,
+			   struct cr_err *e)
+{
+	struct model_ctx *mc = ctx;
+	mc->out.len = 0;
+	nsm_model_handle(&mc->m, req, req_len, &mc->out, e);
+	if (mc->out.len > *resp_len)
+		return cr_fail(e, "response too large");
+	memcpy(resp, mc->out.p, mc->out.len);
+	*resp_len = mc->out.len;
+	return 0;
+}
+
+static char art_path[2][512];
+static const char *art_paths[2] = {art_path[0], art_path[1]};
+
+/* A bundle for two artifacts with contents c0, c1, from the model. */
+static int make_bundle(struct model_ctx *mc, const char *c0, const char *c1, uint8_t nonce_byte, struct cr_buf *out)
+{
+	struct nsm_client *c = calloc(1, sizeof *c);
+	struct report_statement *s = calloc(1, sizeof *s);
+	const char *cs[2] = {c0, c1};
+	struct cr_err e;
+	int rc;
+	sample_statement(s);
+	memset(s->pcr, 0, sizeof s->pcr); /* report_make reads them from the NSM */
+	memset(s->nonce, nonce_byte, 32);
+	for (int i = 0; i < 2; i++) {
+		br_sha256_context h2;
+		br_sha384_context h3;
+		br_sha256_init(&h2);
+		br_sha256_update(&h2, cs[i], strlen(cs[i]));
+		br_sha256_out(&h2, s->subjects[i].sha256);
+		br_sha384_init(&h3);
+		br_sha384_update(&h3, cs[i], strlen(cs[i]));
+		br_sha384_out(&h3, s->subjects[i].sha384);
+	}
+	s->subjects[1].name = "lib/libx.so";
+	nsm_client_init(c, model_transport, mc);
+	rc = report_make(c, s, out, &e);
+	if (rc)
+		printf("# report_make: %s\n", e.msg);
+	free(c);
+	free(s);
+	return rc;
+}
+
+static void write_file(const char *path, const char *data)
+{
+	struct cr_err e;
+	cr_write_file_atomic(path, data, strlen(data), 0644, &e);
+}
+
+/* Verify and return the status of the named check ('-' when absent);
+ * *verified gets the overall outcome. */
+static char run_verify(const struct cr_buf *b, const struct bv_policy *pol, const char *check, int *verified)
+{
+	struct bv_result *r = calloc(1, sizeof *r);
+	char st = '-';
+	*verified = bundle_verify(b->p, b->len, pol, r) == 0;
+	for (size_t i = 0; i < r->n; i++)
+		if (!strcmp(r->checks[i].name, check))
+			st = "pfs"[r->checks[i].status];
+	if (!*verified && st != 'f')
+		for (size_t i = 0; i < r->n; i++)
+			if (r->checks[i].status == BV_FAIL)
+				printf("# failed: %s: %s\n", r->checks[i].name, r->checks[i].detail);
+	bv_result_free(r);
+	free(r);
+	return st;
+}
+
+static void test_end_to_end(void)
+{
+	struct model_ctx *mc = calloc(1, sizeof *mc);
+	struct nsm_ca *ca = calloc(1, sizeof *ca);
+	struct eif_pcrs pcrs;
+	struct bv_policy pol;
+	struct cr_buf b, b2;
+	struct cr_err e;
+	char dir[400], rootpem[512];
+	int ok;
+	memset(&pcrs, 0, sizeof pcrs);
+	for (int i = 0; i < 48; i++)
+		pcrs.pcr0[i] = (uint8_t)i, pcrs.pcr1[i] = (uint8_t)(i + 1), pcrs.pcr2[i] = (uint8_t)(i + 2);
+	snprintf(dir, sizeof dir, "%s/ca", tmp);
+	mkdir(dir, 0755);
+	if (nsm_ca_open(ca, dir, tmp, "i-0-enc0", &e)) {
+		T_OK(0, "a test CA (%s)", e.msg);
+		return;
+	}
+	snprintf(rootpem, sizeof rootpem, "%s", ca->root_path);
+	nsm_model_init(&mc->m, &pcrs, 16, ca);
+	cr_buf_init(&mc->out, NSM_RESPONSE_MAX);
+	cr_buf_init(&b, REPORT_MAX_BUNDLE);
+	cr_buf_init(&b2, REPORT_MAX_BUNDLE);
+	snprintf(art_path[0], sizeof art_path[0], "%s/out/bin/hello", tmp);
+	snprintf(art_path[1], sizeof art_path[1], "%s/out/lib/libx.so", tmp);
+	snprintf(dir, sizeof dir, "%s/out", tmp);
+	mkdir(dir, 0755);
+	snprintf(dir, sizeof dir, "%s/out/bin", tmp);
+	mkdir(dir, 0755);
+	snprintf(dir, sizeof dir, "%s/out/lib", tmp);
+	mkdir(dir, 0755);
+	write_file(art_path[0], "hello binary");
+	write_file(art_path[1], "library bytes");
+
+	T_OK(make_bundle(mc, "hello binary", "library bytes", 0x55, &b) == 0, "report_make: a bundle from the NSM model");
+	T_OK(make_bundle(mc, "other binary", "library bytes", 0x66, &b2) == 0, "report_make: a second build's bundle");
+
+	memset(&pol, 0, sizeof pol);
+	{
+		struct pem_list l;
+		const struct pem_object *o;
+		pem_read_file(rootpem, &l, &e);
+		o = pem_find(&l, "CERTIFICATE");
+		pol.root_der = malloc(o->len);
+		memcpy((uint8_t *)pol.root_der, o->der, o->len);
+		pol.root_len = o->len;
+		pem_free(&l);
+	}
+	pol.has_pcrs = 1;
+	memcpy(pol.pcr[0], pcrs.pcr0, 48);
+	memcpy(pol.pcr[1], pcrs.pcr1, 48);
+	memcpy(pol.pcr[2], pcrs.pcr2, 48);
+	pol.has_nonce = 1;
+	pol.nonce_len = 32;
+	memset(pol.nonce, 0x55, 32);
+	pol.artifacts = art_paths;
+	pol.nartifacts = 2;
+	pol.has_source = 1;
+	pol.source_tree_len = 20;
+	memset(pol.source_tree, 0x11, 20);
+	pol.source_desc = "test";
+
+	{
+		struct bv_result *r = calloc(1, sizeof *r);
+		int v = bundle_verify(b.p, b.len, &pol, r) == 0;
+		size_t passed = 0;
+		for (size_t i = 0; i < r->n; i++) {
+			passed += r->checks[i].status == BV_PASS;
+			if (r->checks[i].status != BV_PASS)
+				printf("# %s: %s\n", r->checks[i].name, r->checks[i].detail);
+		}
+		T_OK(v && passed == r->n && r->n == 13, "verify: the bundle passes all %zu checks", r->n);
+		T_OK(r->have_statement && !memcmp(r->statement.st.pcr[0], pcrs.pcr0, 48),
+		     "verify: the statement's PCR0 is the one the NSM described");
+		bv_result_free(r);
+		free(r);
+	}
+
+	/* The tamper matrix: each case fails, and with the check that names it. */
+	{
+		struct cr_buf t;
+		struct report_bundle rb;
+		cr_buf_init(&t, REPORT_MAX_BUNDLE);
+
+		write_file(art_path[0], "hello binarY");
+		{
+			char name[600];
+			snprintf(name, sizeof name, "artifact %s", art_path[0]);
+			T_OK(run_verify(&b, &pol, name, &ok) == 'f' && !ok,
+			     "tamper: a byte flipped in an artifact fails 'artifact .../bin/hello'");
+		}
+		write_file(art_path[0], "hello binary");
+
+		/* statement byte flipped (re-wrapped so the bundle still parses) */
+		report_bundle_parse(b.p, b.len, &rb, &e);
+		{
+			char *at = strstr((char *)rb.statement.p, "\"sourceDateEpoch\":17");
+			at[19] = '2';
+			report_bundle_encode(rb.statement.p, rb.statement.len, rb.sig.p, rb.sig.len, rb.attestation.p,
+					     rb.attestation.len, &t, &e);
+			T_OK(run_verify(&t, &pol, "signature", &ok) == 'f' && !ok,
+			     "tamper: a byte changed in the statement fails 'signature'");
+			T_OK(run_verify(&t, &pol, "binding.user_data", &ok) == 'f',
+			     "tamper: ... and 'binding.user_data'");
+			at[19] = '7';
+		}
+		rb.sig.p[rb.sig.len / 2] ^= 0x01;
+		report_bundle_encode(rb.statement.p, rb.statement.len, rb.sig.p, rb.sig.len, rb.attestation.p,
+				     rb.attestation.len, &t, &e);
+		T_OK(run_verify(&t, &pol, "signature", &ok) == 'f' && !ok, "tamper: a byte flipped in the signature fails 'signature'");
+		rb.sig.p[rb.sig.len / 2] ^= 0x01;
+		rb.attestation.p[rb.attestation.len - 10] ^= 0x01;
+		report_bundle_encode(rb.statement.p, rb.statement.len, rb.sig.p, rb.sig.len, rb.attestation.p,
+				     rb.attestation.len, &t, &e);
+		T_OK(run_verify(&t, &pol, "attestation", &ok) == 'f' && !ok,
+		     "tamper: a byte flipped in the attestation document fails 'attestation'");
+		rb.attestation.p[rb.attestation.len - 10] ^= 0x01;
+		report_bundle_free(&rb);
+
+		pol.pcr[1][0] ^= 1;
+		T_OK(run_verify(&b, &pol, "pcrs", &ok) == 'f' && !ok, "tamper: wrong expected PCRs fail 'pcrs'");
+		pol.pcr[1][0] ^= 1;
+		{
+			const uint8_t *root = pol.root_der;
+			pol.root_der = NULL; /* the AWS root */
+			T_OK(run_verify(&b, &pol, "attestation", &ok) == 'f' && !ok,
+			     "tamper: the wrong root (AWS's for a mock-NSM bundle) fails 'attestation'");
+			pol.root_der = root;
+		}
+		pol.source_tree[0] ^= 1;
+		T_OK(run_verify(&b, &pol, "source", &ok) == 'f' && !ok, "tamper: the wrong source tree fails 'source'");
+		pol.source_tree[0] ^= 1;
+		{
+			char name[600];
+			snprintf(name, sizeof name, "artifact %s", art_path[0]);
+			pol.nonce[0] = 0x66; /* the other build's nonce, so only the artifacts can tell */
+			T_OK(run_verify(&b2, &pol, name, &ok) == 'f' && !ok,
+			     "tamper: a bundle from another build with these artifacts fails 'artifact bin/hello'");
+			pol.nonce[0] = 0x55;
+		}
+		pol.nonce[31] ^= 1;
+		T_OK(run_verify(&b, &pol, "nonce", &ok) == 'f' && !ok, "tamper: a replayed bundle (another nonce) fails 'nonce'");
+		pol.nonce[31] ^= 1;
+		pol.has_pcrs = 0;
+		T_OK(run_verify(&b, &pol, "pcrs", &ok) == 's' && ok, "verify: without an expected image 'pcrs' is skipped");
+		pol.has_pcrs = 1;
+		{
+			const char *missing[1] = {"/nonexistent/bin/hello"};
+			pol.artifacts = missing;
+			pol.nartifacts = 1;
+			T_OK(run_verify(&b, &pol, "artifact /nonexistent/bin/hello", &ok) == 'f' && !ok,
+			     "verify: a missing artifact file fails its check");
+			pol.artifacts = art_paths;
+			pol.nartifacts = 2;
+		}
+		/* truncated and garbage bundles fail at 'bundle' */
+		t.len = 0;
+		cr_buf_put(&t, b.p, b.len / 2, &e);
+		T_OK(run_verify(&t, &pol, "bundle", &ok) == 'f' && !ok, "verify: a truncated bundle fails 'bundle'");
+		cr_buf_free(&t);
+	}
+	free((void *)pol.root_der);
+	cr_buf_free(&b);
+	cr_buf_free(&b2);
+	cr_buf_free(&mc->out);
+	nsm_ca_free(ca);
+	free(ca);
+	free(mc);
+}
+
+int main(void)
+{
+	snprintf(tmp, sizeof tmp, "/tmp/test_report.XXXXXX");
+	if (!mkdtemp(tmp)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	test_base64();
+	test_statement();
+	test_dsse_spki();
+	test_end_to_end();
+	{
+		char cmd[400];
+		snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
+		sh(cmd);
+	}
+	return t_done();
+}
