@@ -67,6 +67,8 @@ static void usage(FILE *out)
 		"  --vsock PATH       an enclave already running under 'cleanroom run': its host\n"
 		"                     socket (printed by run; DIR/vsock with --vsock-dir DIR)\n"
 		"  --enclave-memory MiB  RAM of that local enclave (default: run's default)\n"
+		"  --nsm-ca DIR       the local enclave's mock-NSM test CA (run's --nsm-ca): kept, so\n"
+		"                     `cleanroom verify --root DIR/root.pem` works after the run\n"
 		"report verification:\n"
 		"  --root PEM         the root the attestation must chain to (default: the AWS Nitro\n"
 		"                     Enclaves root G1; with --local: the local run's mock NSM root;\n"
@@ -108,7 +110,7 @@ struct build_opts {
 	char **argv;
 	int argc;
 	int json;
-	const char *root, *eif, *pcr_hex[3];
+	const char *root, *eif, *pcr_hex[3], *nsm_ca;
 };
 
 static int parse_u64_opt(const char *name, const char *s, uint64_t max, uint64_t *out)
@@ -132,7 +134,7 @@ static int parse_args(int argc, char **argv, struct build_opts *o)
 		{"source-date-epoch", required_argument, NULL, 's'},
 		{"root", required_argument, NULL, 'R'},    {"eif", required_argument, NULL, 'E'},
 		{"pcr0", required_argument, NULL, '0'},    {"pcr1", required_argument, NULL, '1'},
-		{"pcr2", required_argument, NULL, '2'},
+		{"pcr2", required_argument, NULL, '2'},    {"nsm-ca", required_argument, NULL, 'N'},
 		{"json", no_argument, NULL, 'j'},          {"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -198,6 +200,7 @@ static int parse_args(int argc, char **argv, struct build_opts *o)
 			break;
 		case 'R': o->root = optarg; break;
 		case 'E': o->eif = optarg; break;
+		case 'N': o->nsm_ca = optarg; break;
 		case '0': case '1': case '2': o->pcr_hex[c - '0'] = optarg; break;
 		case 'j': o->json = 1; break;
 		case 'h': usage(stdout); return EXIT_OK;
@@ -221,6 +224,10 @@ static int parse_args(int argc, char **argv, struct build_opts *o)
 	}
 	if (o->eif && (o->pcr_hex[0] || o->pcr_hex[1] || o->pcr_hex[2])) {
 		fprintf(stderr, "cleanroom build: give --eif or --pcr0/1/2, not both\n");
+		return EXIT_USAGE;
+	}
+	if (o->nsm_ca && !o->local) {
+		fprintf(stderr, "cleanroom build: --nsm-ca goes with --local\n");
 		return EXIT_USAGE;
 	}
 	if (!o->noutputs) {
@@ -719,7 +726,7 @@ int cmd_build(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (o.local) {
-		if (local_enclave_start(&le, o.local, o.enclave_memory, 600, &c.e) == 0) {
+		if (local_enclave_start(&le, o.local, o.enclave_memory, o.nsm_ca, 600, &c.e) == 0) {
 			have_le = 1;
 			c.sock = vsock_client_connect(le.vsock, WIRE_PORT, 120000, NULL, &c.e);
 			if (c.sock < 0)

@@ -74,7 +74,8 @@ static int handle_line(struct local_enclave *l, const char *line, int *ready, st
 	return 0;
 }
 
-int local_enclave_start(struct local_enclave *l, const char *eif, unsigned memory_mib, int boot_timeout_s,
+int local_enclave_start(struct local_enclave *l, const char *eif, unsigned memory_mib, const char *nsm_ca,
+			int boot_timeout_s,
 			struct cr_err *e)
 {
 	char self[4096], mem[16], line[8192];
@@ -126,6 +127,10 @@ int local_enclave_start(struct local_enclave *l, const char *eif, unsigned memor
 		if (memory_mib) {
 			argv[k++] = "--memory";
 			argv[k++] = mem;
+		}
+		if (nsm_ca) {
+			argv[k++] = "--nsm-ca";
+			argv[k++] = (char *)nsm_ca;
 		}
 		argv[k] = NULL;
 		execv(self, argv);

@@ -26,11 +26,14 @@ for _ in $(seq 1 300); do [ -n "$(json_event "$T/run.json" ready vsock)" ] && br
 VS=$(json_event "$T/run.json" ready vsock)
 [ -n "$VS" ] || { not_ok "the agent image boots" "$(tail -3 "$T/run.err")"; exit 1; }
 ok "the agent image boots and sends the heartbeat"
+# Every build's signed report is verified by `cleanroom build` against the
+# run's mock-NSM root and this image's PCRs.
+ROOT=$(json_event "$T/run.json" ready nsm_root)
 
 build() { # build OUTDIR [cleanroom build options...] SRC -- CMD...: sets RC, OUT, ERR
 	local out=$1
 	shift
-	$CLEANROOM build --vsock "$VS" --out "$T/$out" "$@" >"$T/$out.stdout" 2>"$T/$out.stderr"
+	$CLEANROOM build --vsock "$VS" --root "$ROOT" --eif "$T/agent.eif" --out "$T/$out" "$@" >"$T/$out.stdout" 2>"$T/$out.stderr"
 	RC=$?
 	OUT=$(cat "$T/$out.stdout")
 	ERR=$(cat "$T/$out.stderr")
@@ -59,7 +62,7 @@ same "the declared outputs come back" "$(cat "$T/ok1/out/result.txt" "$T/ok1/gen
 echo "$ERR" | grep -q "log line on stdout" && echo "$ERR" | grep -q "log line on stderr" && ok "the build log (stdout and stderr) streams to the client" || not_ok "the build log (stdout and stderr) streams to the client" "$ERR"
 git_tree=$(cd "$T/src" && git init -q && git add -A && git write-tree && rm -rf .git)
 same "the reported source tree id equals git write-tree of the same files" "$(echo "$OUT" | awk '/^source tree/ {print $3}')" "$git_tree"
-same "nothing but the outputs in --out (no staging left)" "$(cd "$T/ok1" && find . -mindepth 1 | sort | tr '\n' ' ')" "./gen.out ./out ./out/result.txt "
+same "nothing but the outputs and the signed report in --out (no staging left)" "$(cd "$T/ok1" && find . -mindepth 1 | sort | tr '\n' ' ')" "./cleanroom-bundle.json ./gen.out ./out ./out/result.txt "
 
 build env1 --source-date-epoch 1700000000 --output env.txt "$T/src" -- sh -c 'env | sort > env.txt; id >> env.txt; pwd >> env.txt'
 same "fixed environment, unprivileged uid, workdir /work/src" "$(cat "$T/env1/env.txt" 2>&1 | grep -v -e '^PWD=' -e '^SHLVL=' | tr '\n' '|')" \
