@@ -78,10 +78,11 @@ struct bv_result {
 int bundle_verify(const uint8_t *bundle, size_t len, const struct bv_policy *pol, struct bv_result *r);
 void bv_result_free(struct bv_result *r);
 
-/* The list as text (one line per check) or JSON ({"verified", "checks"[...],
- * "statement": {...}}). */
+/* The list as text (one line per check), or as JSON members of an object
+ * the caller has opened: "verified", "checks" [...], "statement" {...},
+ * "attestation" {...}. */
 void bv_print_text(const struct bv_result *r, FILE *out);
-int bv_write_json(const struct bv_result *r, struct json_w *w);
+void bv_write_json(const struct bv_result *r, struct json_w *w);
 
 /* The first failed check as one line ("<name>: <detail>"), for errors. */
 const char *bv_first_failure(const struct bv_result *r, char *buf, size_t cap);

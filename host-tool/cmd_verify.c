@@ -149,7 +149,10 @@ int cmd_verify(int argc, char **argv)
 		struct json_w w;
 		cr_buf_init(&out, 1 << 20);
 		jw_init(&w, &out, 1);
-		if (bv_write_json(r, &w) || jw_finish(&w, &e)) {
+		jw_obj_begin(&w);
+		bv_write_json(r, &w);
+		jw_obj_end(&w);
+		if (jw_finish(&w, &e)) {
 			fprintf(stderr, "cleanroom verify: %s\n", e.msg);
 			rc = 2;
 		} else {
