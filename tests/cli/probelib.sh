@@ -28,15 +28,16 @@ same_set() {
 	[ "$(echo "$1" | tr ',' '\n' | sort -u | tr '\n' ,)" = "$(echo "$2" | tr ',' '\n' | sort -u | tr '\n' ,)" ]
 }
 
-# probe_judge EXPECT RC LOG REASON BLOCKED_RC TIMEOUT_RC LIMIT_RC SIGSYS_PAT
+# probe_judge EXPECT RC LOG REASON MODE
 # Judges one run: RC the exit status of the runner, LOG the build's output
-# (the probe's lines), REASON what the runner said about how the build ended.
-# The status codes differ between sandbox-exec and cleanroom build, so the
-# caller passes them: BLOCKED_RC (the probe exited 1), TIMEOUT_RC, LIMIT_RC
-# (empty: not checked) and SIGSYS_PAT (how a SIGSYS death reads). Sets OBS
-# (the observed column) and returns 0 when it matches EXPECT.
+# (the probe's lines), REASON what the runner said about how the build ended,
+# MODE native (cleanroom sandbox-exec: exit 124 at the timeout, 128+N for
+# signal N) or enclave (cleanroom build: exit 4 for a limit or the timeout,
+# 1 with "killed by signal N"). Sets OBS (the observed column) and returns 0
+# when it matches EXPECT.
 probe_judge() {
-	local expect=$1 rc=$2 log=$3 reason=$4 blocked_rc=$5 timeout_rc=$6 limit_rc=$7 sigsys=$8 res
+	local expect=$1 rc=$2 log=$3 reason=$4 blocked_rc=1 timeout_rc=124 limit_rc= res sig
+	[ "$5" = enclave ] && timeout_rc=4 limit_rc=4
 	res=$(echo "$log" | sed -n 's/^probe [^:]*: result: //p' | tail -1)
 	reason=$(echo "$reason" | tail -1)
 	OBS="exit $rc${res:+, $res}${reason:+; $reason}"
@@ -55,7 +56,14 @@ probe_judge() {
 		fi
 		;;
 	timeout) [ "$rc" = "$timeout_rc" ] && echo "$reason" | grep -q 'timed out after' ;;
-	sigsys) echo "$rc $reason" | grep -Eq "$sigsys" ;;
+	signal:*)
+		sig=${expect#signal:}
+		if [ "$5" = enclave ]; then
+			[ "$rc" = 1 ] && echo "$reason" | grep -q "killed by signal $sig "
+		else
+			[ "$rc" = $((128 + sig)) ]
+		fi
+		;;
 	*) OBS="unknown expectation '$expect'"; return 1 ;;
 	esac
 }
@@ -68,7 +76,9 @@ expect_text() {
 	oom) echo "memory limit (OOM kill)" ;;
 	full) echo "ENOSPC or memory limit" ;;
 	timeout) echo "killed at the timeout" ;;
-	sigsys) echo "killed by SIGSYS" ;;
+	signal:31) echo "killed by SIGSYS" ;;
+	signal:11) echo "killed by SIGSEGV" ;;
+	signal:*) echo "killed by signal ${1#signal:}" ;;
 	*) echo "$1" ;;
 	esac
 }

@@ -13,3 +13,7 @@ $(PROBE_BIN): tests/cli/sandbox_probe.c | $(B)/deps/musl/.done
 
 CHECK_DEPS   += $(B)/asan/cleanroom $(PROBE_BIN)
 CHECK_SUITES += 'cli/escape-probes=$(CLI_ENV) tests/cli/escape-probes.sh $(PROBE_BIN)'
+
+# The same probes as builds against the agent in one local enclave.
+QEMU_DEPS   += $(B)/asan/cleanroom $(KERNEL_DIR)/bzImage $(KERNEL_DIR)/nsm.ko $(B)/init $(PROBE_BIN)
+QEMU_SUITES += 'qemu/escape-probes=tests/qemu/escape-probes.sh $(B)/asan/cleanroom $(KERNEL_DIR) $(B)/init $(PROBE_BIN)'
