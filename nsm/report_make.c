@@ -31,7 +31,7 @@ static int seed_from_nsm(struct nsm_client *c, uint8_t *seed, size_t *len, struc
 		if (tries == 8)
 			return cr_fail(e, "NSM GetRandom: fewer than 48 bytes after %d calls", tries);
 		if (nsm_get_random(c, seed + *len, SEED_BUF - *len, &n, e))
-			return cr_err_wrap(e, "NSM GetRandom");
+			return -1;
 		*len += n;
 	}
 	return 0;
@@ -48,7 +48,7 @@ int report_make(struct nsm_client *c, struct report_statement *st, struct cr_buf
 	for (uint16_t i = 0; i < REPORT_PCRS; i++) {
 		struct nsm_pcr p;
 		if (nsm_describe_pcr(c, i, &p, e)) {
-			cr_err_wrap(e, "NSM DescribePCR %u", i);
+			cr_err_wrap(e, "PCR%u", i);
 			goto done;
 		}
 		if (p.len != REPORT_PCR_LEN) {
@@ -71,10 +71,8 @@ int report_make(struct nsm_client *c, struct report_statement *st, struct cr_buf
 		struct nsm_opt_bytes ud = {1, w->user_data, sizeof w->user_data};
 		struct nsm_opt_bytes nonce = {st->nonce_len > 0, st->nonce, st->nonce_len};
 		struct nsm_opt_bytes pk = {1, w->spki, sizeof w->spki};
-		if (nsm_attestation(c, &ud, &nonce, &pk, w->doc, sizeof w->doc, &doc_len, e)) {
-			cr_err_wrap(e, "NSM Attestation");
+		if (nsm_attestation(c, &ud, &nonce, &pk, w->doc, sizeof w->doc, &doc_len, e))
 			goto done;
-		}
 	}
 	if (report_dsse_sign(&w->key, w->statement.p, w->statement.len, w->sig, &sig_len, e) ||
 	    report_bundle_encode(w->statement.p, w->statement.len, w->sig, sig_len, w->doc, doc_len, out, e))

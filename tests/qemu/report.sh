@@ -154,4 +154,22 @@ else not_ok "build pinned to another image: exit 6 (pcrs), nothing written" "exi
 kill -TERM $RUN 2>/dev/null
 wait $RUN
 grep -q "Kernel panic" "$T/console.log" && not_ok "no kernel panic" "$(grep -m1 -A2 'Kernel panic' "$T/console.log")" || ok "no kernel panic on the console"
+
+# --- an enclave without an NSM (no nsm.ko: no /dev/nsm) cannot sign: each
+# build is refused with the reason (exit 6, nothing written) and the agent
+# keeps serving. (NSM Error and garbage answers: tests/unit/test_report.)
+$CLEANROOM eif --kernel "$KDIR/bzImage" --init "$INIT" --rootfs "$T/root" -o "$T/nonsm.eif" >/dev/null
+mkdir "$T/v2"
+$CLEANROOM run "$T/nonsm.eif" --vsock-dir "$T/v2" --json --console "$T/console2.log" --memory 256 >"$T/run2.json" 2>"$T/run2.err" &
+RUN=$!
+for _ in $(seq 1 300); do [ -n "$(json_event "$T/run2.json" ready vsock)" ] && break; kill -0 $RUN 2>/dev/null || break; sleep 0.1; done
+VS=$(json_event "$T/run2.json" ready vsock)
+for i in 1 2; do
+	build n$i --output bin/hello "$T/src" -- sh build.sh N
+	if [ "$RC" = 6 ] && echo "$ERR" | grep -q "report: the enclave sent no signed report (built, but the signed report could not be made: report: .*/dev/nsm" && [ ! -e "$T/n$i" ]; then
+		ok "no NSM in the enclave, build $i on the same agent: exit 6 naming /dev/nsm, nothing written"
+	else not_ok "no NSM in the enclave, build $i on the same agent: exit 6 naming /dev/nsm, nothing written" "exit $RC: $(echo "$ERR" | tail -1)"; fi
+done
+kill -TERM $RUN 2>/dev/null
+wait $RUN
 t_done

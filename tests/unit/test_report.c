@@ -274,6 +274,66 @@ static int model_transport(void *ctx, const uint8_t *req, size_t req_len, uint8_
 	return 0;
 }
 
+/* The model, except that call number fault_at (1-based) of a session gets
+ * fault_bytes instead of the model's answer: an NSM that fails mid-report. */
+static int fault_at, calls;
+static const uint8_t *fault_bytes;
+static size_t fault_len;
+
+static int faulty_transport(void *ctx, const uint8_t *req, size_t req_len, uint8_t *resp, size_t *resp_len,
+			    struct cr_err *e)
+{
+	if (++calls == fault_at) {
+		memcpy(resp, fault_bytes, fault_len);
+		*resp_len = fault_len;
+		return 0;
+	}
+	return model_transport(ctx, req, req_len, resp, resp_len, e);
+}
+
+static void test_nsm_faults(struct model_ctx *mc)
+{
+	/* {"Error": "InternalError"}, as the NSM answers a failed operation */
+	static const uint8_t internal_error[] = {0xa1, 0x65, 'E', 'r', 'r', 'o', 'r', 0x6d, 'I', 'n', 't', 'e', 'r',
+						 'n', 'a', 'l', 'E', 'r', 'r', 'o', 'r'};
+	static const uint8_t garbage[] = {0xff, 0x00, 0x13, 0x37};
+	/* report_make's calls: DescribePCR 0, 1, 2, GetRandom, Attestation */
+	static const struct {
+		int at;
+		const uint8_t *bytes;
+		size_t len;
+		const char *want;
+	} cases[] = {
+		{1, internal_error, sizeof internal_error, "PCR0: NSM DescribePCR: InternalError"},
+		{4, internal_error, sizeof internal_error, "NSM GetRandom: InternalError"},
+		{5, internal_error, sizeof internal_error, "NSM Attestation: InternalError"},
+		{5, garbage, sizeof garbage, "NSM response to Attestation: "},
+		{3, garbage, sizeof garbage, "PCR2: NSM response to DescribePCR: "},
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		struct nsm_client *c = calloc(1, sizeof *c);
+		struct report_statement *s = calloc(1, sizeof *s);
+		struct cr_buf out;
+		struct cr_err e;
+		int rc;
+		sample_statement(s);
+		cr_buf_init(&out, REPORT_MAX_BUNDLE);
+		calls = 0;
+		fault_at = cases[i].at;
+		fault_bytes = cases[i].bytes;
+		fault_len = cases[i].len;
+		nsm_client_init(c, faulty_transport, mc);
+		e.msg[0] = 0;
+		rc = report_make(c, s, &out, &e);
+		T_OK(rc < 0 && out.len == 0 && !strncmp(e.msg, cases[i].want, strlen(cases[i].want)),
+		     "NSM fault: %s at call %d: no bundle, the step named (%s)",
+		     cases[i].bytes == garbage ? "garbage" : "an Error answer", cases[i].at, e.msg);
+		cr_buf_free(&out);
+		free(c);
+		free(s);
+	}
+}
+
 static char art_path[2][512];
 static const char *art_paths[2] = {art_path[0], art_path[1]};
 
@@ -370,6 +430,7 @@ static void test_end_to_end(void)
 
 	T_OK(make_bundle(mc, "hello binary", "library bytes", 0x55, &b) == 0, "report_make: a bundle from the NSM model");
 	T_OK(make_bundle(mc, "other binary", "library bytes", 0x66, &b2) == 0, "report_make: a second build's bundle");
+	test_nsm_faults(mc);
 
 	memset(&pol, 0, sizeof pol);
 	{
