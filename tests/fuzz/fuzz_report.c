@@ -1,0 +1,161 @@
+/* Fuzz target: the signed report (nsm/report.h) as the host reads it —
+ * bundle JSON (DSSE envelope + base64 attestation), the in-toto/SLSA
+ * statement, the binding key's SubjectPublicKeyInfo — and the whole
+ * `cleanroom verify` check list (host-tool/bundle_verify.h).
+ *
+ * Input: one selector byte, then the bytes. selector % 4:
+ *   0  a bundle, verified against the test CA's root ($CR_FUZZ_CA)
+ *   1  a bundle, verified against the AWS root
+ *   2  a statement (JSON)
+ *   3  a DER SubjectPublicKeyInfo
+ *
+ * Properties beyond the sanitizers:
+ *   - parsed bundles and statements re-encode, and parse and encode again
+ *     to the same bytes (parser and encoder agree on every field); a
+ *     decoded SPKI encodes back to the same 120 bytes;
+ *   - bundle_verify() says verified exactly when no check failed, and then
+ *     has both the statement and the document; a refusal names its first
+ *     failed check; the text and JSON listings can always be written. */
+#include "bundle_verify.h"
+#include "fuzz.h"
+#include "json.h"
+#include "report.h"
+
+static struct nsm_ca ca;
+static int have_ca;
+static struct bv_result res;
+static FILE *devnull;
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	(void)argc;
+	(void)argv;
+	have_ca = fz_load_ca(&ca, "fuzz_report");
+	devnull = fopen("/dev/null", "w");
+	if (!devnull)
+		fz_die("/dev/null");
+	return 0;
+}
+
+static void bundle(const uint8_t *data, size_t size, int test_root)
+{
+	struct report_bundle b, b2;
+	struct cr_buf enc, enc2;
+	struct cr_err e;
+	struct bv_policy pol;
+	struct cr_buf jb;
+	struct json_w w;
+	size_t fails = 0;
+	char first[600];
+
+	if (report_bundle_parse(data, size, &b, &e)) {
+		fz_check_err(&e, "report_bundle_parse");
+	} else {
+		cr_buf_init(&enc, 4 * REPORT_MAX_BUNDLE);
+		cr_buf_init(&enc2, 4 * REPORT_MAX_BUNDLE);
+		if (report_bundle_encode(b.statement.p, b.statement.len, b.sig.p, b.sig.len, b.attestation.p,
+					 b.attestation.len, &enc, &e))
+			fz_die("a parsed bundle does not encode: %s", e.msg);
+		if (report_bundle_parse(enc.p, enc.len, &b2, &e))
+			fz_die("the encoding of a parsed bundle does not parse: %s", e.msg);
+		if (report_bundle_encode(b2.statement.p, b2.statement.len, b2.sig.p, b2.sig.len, b2.attestation.p,
+					 b2.attestation.len, &enc2, &e))
+			fz_die("second encode of a bundle failed: %s", e.msg);
+		if (enc.len != enc2.len || memcmp(enc.p, enc2.p, enc.len))
+			fz_die("bundle: parse and encode disagree");
+		report_bundle_free(&b2);
+		report_bundle_free(&b);
+		cr_buf_free(&enc);
+		cr_buf_free(&enc2);
+	}
+
+	memset(&pol, 0, sizeof pol);
+	if (test_root && have_ca) {
+		pol.root_der = ca.bundle[0].p;
+		pol.root_len = ca.bundle[0].len;
+		pol.root_desc = "fuzz test CA";
+	}
+	int rc = bundle_verify(data, size, &pol, &res);
+	for (size_t i = 0; i < res.n; i++)
+		fails += res.checks[i].status == BV_FAIL;
+	if ((rc == 0) != res.verified || res.verified != (fails == 0))
+		fz_die("bundle_verify returned %d, verified %d, with %zu failed checks", rc, res.verified, fails);
+	if (res.verified && (!res.have_statement || !res.have_document))
+		fz_die("verified without a statement or a document");
+	if (!res.verified && !bv_first_failure(&res, first, sizeof first)[0])
+		fz_die("a refused bundle without a failed check to name");
+	bv_print_text(&res, devnull);
+	cr_buf_init(&jb, 1u << 24);
+	jw_init(&w, &jb, 1);
+	jw_obj_begin(&w);
+	bv_write_json(&res, &w);
+	jw_obj_end(&w);
+	if (jw_finish(&w, &e))
+		fz_die("the JSON listing does not finish: %s", e.msg);
+	cr_buf_free(&jb);
+	bv_result_free(&res);
+}
+
+static void statement(const uint8_t *data, size_t size)
+{
+	struct report_parsed p, p2;
+	struct cr_buf enc, enc2;
+	struct cr_err e;
+	if (report_statement_parse(data, size, &p, &e)) {
+		fz_check_err(&e, "report_statement_parse");
+		report_statement_free(&p);
+		return;
+	}
+	cr_buf_init(&enc, 4 * REPORT_MAX_STATEMENT);
+	cr_buf_init(&enc2, 4 * REPORT_MAX_STATEMENT);
+	if (report_statement_encode(&p.st, &enc, &e))
+		fz_die("a parsed statement does not encode: %s", e.msg);
+	if (report_statement_parse(enc.p, enc.len, &p2, &e))
+		fz_die("the encoding of a parsed statement does not parse: %s", e.msg);
+	if (report_statement_encode(&p2.st, &enc2, &e))
+		fz_die("second encode of a statement failed: %s", e.msg);
+	if (enc.len != enc2.len || memcmp(enc.p, enc2.p, enc.len))
+		fz_die("statement: parse and encode disagree");
+	report_statement_free(&p2);
+	report_statement_free(&p);
+	cr_buf_free(&enc);
+	cr_buf_free(&enc2);
+}
+
+static void spki(const uint8_t *data, size_t size)
+{
+	struct ec_pub pub;
+	struct cr_err e;
+	uint8_t out[REPORT_SPKI_P384_LEN];
+	if (report_spki_decode(data, size, &pub, &e)) {
+		fz_check_err(&e, "report_spki_decode");
+		return;
+	}
+	if (report_spki_encode(&pub, out, &e))
+		fz_die("a decoded SPKI does not encode: %s", e.msg);
+	if (size != sizeof out || memcmp(out, data, size))
+		fz_die("SPKI: decode and encode disagree");
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	unsigned sel;
+	if (size < 1)
+		return 0;
+	sel = data[0] % 4;
+	data++;
+	size--;
+	switch (sel) {
+	case 0:
+	case 1:
+		bundle(data, size, sel == 0);
+		break;
+	case 2:
+		statement(data, size);
+		break;
+	default:
+		spki(data, size);
+		break;
+	}
+	return 0;
+}
