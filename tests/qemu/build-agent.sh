@@ -6,6 +6,7 @@
 #   tests/qemu/build-agent.sh CLEANROOM KERNEL_DIR INIT
 . "$(dirname "$0")/../cli/lib.sh"
 . "$(dirname "$0")/runlib.sh"
+. "$(dirname "$0")/agentlib.sh"
 CLEANROOM=$(realpath "$1")
 KDIR=$2
 INIT=$3
@@ -16,19 +17,11 @@ export CLEANROOM
 mkdir -p "$T/root/bin"
 cp /bin/busybox "$T/root/bin/"
 for c in sh echo cat ls true false sleep head mkdir cp wc dd seq printf env id yes; do ln -s busybox "$T/root/bin/$c"; done
-$CLEANROOM eif --kernel "$KDIR/bzImage" --init "$INIT" --nsm-ko "$KDIR/nsm.ko" --rootfs "$T/root" -o "$T/agent.eif" >/dev/null \
-	|| { not_ok "pack the agent image" "cleanroom eif failed"; exit 1; }
-
-mkdir "$T/v"
-$CLEANROOM run "$T/agent.eif" --vsock-dir "$T/v" --json --console "$T/console.log" --memory 512 >"$T/run.json" 2>"$T/run.err" &
-RUN=$!
-for _ in $(seq 1 300); do [ -n "$(json_event "$T/run.json" ready vsock)" ] && break; kill -0 $RUN 2>/dev/null || break; sleep 0.1; done
-VS=$(json_event "$T/run.json" ready vsock)
-[ -n "$VS" ] || { not_ok "the agent image boots" "$(tail -3 "$T/run.err")"; exit 1; }
+agent_boot "$T/root" || exit 1
 ok "the agent image boots and sends the heartbeat"
 # Every build's signed report is verified by `cleanroom build` against the
 # run's mock-NSM root and this image's PCRs.
-ROOT=$(json_event "$T/run.json" ready nsm_root)
+ROOT=$NSM_ROOT
 
 build() { # build OUTDIR [cleanroom build options...] SRC -- CMD...: sets RC, OUT, ERR
 	local out=$1

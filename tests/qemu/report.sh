@@ -6,6 +6,7 @@
 #   tests/qemu/report.sh CLEANROOM KERNEL_DIR INIT
 . "$(dirname "$0")/../cli/lib.sh"
 . "$(dirname "$0")/runlib.sh"
+. "$(dirname "$0")/agentlib.sh"
 CLEANROOM=$(realpath "$1")
 KDIR=$2
 INIT=$3
@@ -14,15 +15,9 @@ T=$T_TMP
 mkdir -p "$T/root/bin"
 cp /bin/busybox "$T/root/bin/"
 for c in sh echo cat mkdir printf; do ln -s busybox "$T/root/bin/$c"; done
-$CLEANROOM eif --kernel "$KDIR/bzImage" --init "$INIT" --nsm-ko "$KDIR/nsm.ko" --rootfs "$T/root" -o "$T/agent.eif" >/dev/null \
-	|| { not_ok "pack the agent image" "cleanroom eif failed"; exit 1; }
-mkdir "$T/v"
-$CLEANROOM run "$T/agent.eif" --vsock-dir "$T/v" --json --console "$T/console.log" --memory 512 >"$T/run.json" 2>"$T/run.err" &
-RUN=$!
-for _ in $(seq 1 300); do [ -n "$(json_event "$T/run.json" ready vsock)" ] && break; kill -0 $RUN 2>/dev/null || break; sleep 0.1; done
-VS=$(json_event "$T/run.json" ready vsock)
-ROOT=$(json_event "$T/run.json" ready nsm_root)
-[ -n "$VS" ] && [ -s "$ROOT" ] || { not_ok "the agent image boots (with a mock-NSM root)" "$(tail -3 "$T/run.err")"; exit 1; }
+agent_boot "$T/root" || exit 1
+ROOT=$NSM_ROOT
+[ -s "$ROOT" ] || { not_ok "the run names its mock NSM's root" "no nsm_root in the ready event"; exit 1; }
 ok "the agent image boots; its mock NSM's root is $ROOT"
 
 # --- the sources: a git repository, so the tree can be pinned by commit
