@@ -3,7 +3,9 @@
 #include <bearssl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,10 +216,14 @@ static int64_t now_unix_ms(void)
 	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
-/* Forwards the sandbox's log to the client as it comes. */
+/* Forwards the sandbox's log to the client as it comes, and watches the
+ * connection: a client that hangs up (or whose connection is reset) cannot
+ * receive a result, so its build is cancelled instead of running on to its
+ * timeout while the next client waits. */
 struct log_pump {
 	int rd, sock;
 	int send_failed;
+	volatile sig_atomic_t client_gone; /* the sandbox's cancel flag */
 	pthread_t th;
 	br_sha256_context hash; /* of the log as sent: a byproduct in the report */
 	uint64_t bytes;
@@ -228,17 +234,41 @@ static void *pump(void *arg)
 	struct log_pump *p = arg;
 	uint8_t buf[WIRE_MAX_LOG_CHUNK];
 	struct cr_err e;
+	/* Only the end of the client's stream is watched (POLLRDHUP, and hang-up
+	 * and error, always reported): bytes a client sends during the build are
+	 * not read. A client must keep its connection open until the result
+	 * (vsock/README.md); it cannot be told from a closed one anyway when a
+	 * bridge (cleanroom run's) passes a close on as SHUTDOWN(SEND). */
+	struct pollfd pf[2] = {{p->rd, POLLIN, 0}, {p->sock, POLLRDHUP, 0}};
 	for (;;) {
-		ssize_t n = read(p->rd, buf, sizeof buf);
+		ssize_t n;
+		if (poll(pf, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			pf[1].fd = -1; /* cannot watch: just pump */
+		}
+		if (pf[1].revents & (POLLRDHUP | POLLHUP | POLLERR)) {
+			p->client_gone = 1;
+			pf[1].fd = -1;
+		}
+		if (!(pf[0].revents & (POLLIN | POLLHUP | POLLERR)) && pf[1].fd >= 0)
+			continue;
+		n = read(p->rd, buf, sizeof buf);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			break;
 		br_sha256_update(&p->hash, buf, (size_t)n);
 		p->bytes += (uint64_t)n;
-		/* A client that stopped reading loses its log, not the build. */
-		if (!p->send_failed && wire_send_data(p->sock, WIRE_LOG, buf, (size_t)n, &e))
+		/* A client that stopped reading loses its log, not the build; one
+		 * that is gone loses the build. */
+		if (!p->send_failed && wire_send_data(p->sock, WIRE_LOG, buf, (size_t)n, &e)) {
 			p->send_failed = 1;
+			if (errno == EPIPE || errno == ECONNRESET || errno == ENOTCONN) {
+				p->client_gone = 1;
+				pf[1].fd = -1;
+			}
+		}
 	}
 	return NULL;
 }
@@ -263,7 +293,8 @@ static int run_build(struct session *s, struct sandbox_result *r)
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
 		return cr_failp(&s->err, "pipe"), fail(s, "internal");
 	c.log_fd = pipefd[1];
-	p = (struct log_pump){pipefd[0], s->sock, 0, 0, {0}, 0};
+	p = (struct log_pump){pipefd[0], s->sock, 0, 0, 0, {0}, 0};
+	c.cancel = &p.client_gone;
 	br_sha256_init(&p.hash);
 	if (pthread_create(&p.th, NULL, pump, &p)) {
 		close(pipefd[0]);
@@ -289,6 +320,10 @@ static int run_build(struct session *s, struct sandbox_result *r)
 	}
 	if (rc)
 		return fail(s, "internal");
+	if (r->cancelled)
+		return cr_fail(&s->err, "the client hung up during the build; it was cancelled after %llu ms",
+			       (unsigned long long)r->wall_ms),
+		       fail(s, "protocol");
 	if (p.send_failed)
 		return cr_fail(&s->err, "the client stopped reading the build log"), fail(s, "protocol");
 	return 0;
