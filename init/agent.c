@@ -73,7 +73,9 @@ _Noreturn void agent_main(void)
 	lfd = vsock_listen(WIRE_PORT, 4, &e);
 	if (lfd < 0)
 		init_fatal("agent: listen", "%s", e.msg);
-	init_log("agent: ready for builds on vsock port %d", WIRE_PORT);
+	init_log("agent: ready for builds on vsock port %d (a client is dropped after %u s of silence, or when its "
+		 "request and sources take over %u s)",
+		 WIRE_PORT, a.caps.idle_timeout_s, a.caps.transfer_timeout_s);
 	for (;;) {
 		int fd = accept_one(lfd);
 		if (fd < 0) {

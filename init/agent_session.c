@@ -36,10 +36,27 @@ static uint64_t mem_total_bytes(void)
 	return kib * 1024;
 }
 
+/* A timeout from the kernel command line (init's environment), or dflt. */
+static int timeout_param(const char *name, unsigned dflt, unsigned *out, struct cr_err *e)
+{
+	const char *v = getenv(name);
+	uint64_t n;
+	*out = dflt;
+	if (!v)
+		return 0;
+	if (cr_parse_u64(v, 86400, &n) || n == 0)
+		return cr_fail(e, "%s='%s' on the kernel cmdline: expected seconds, 1 to 86400", name, v);
+	*out = (unsigned)n;
+	return 0;
+}
+
 int agent_init(struct agent *a, struct cr_err *e)
 {
 	uint64_t mem = mem_total_bytes();
 	memset(a, 0, sizeof *a);
+	if (timeout_param("cleanroom_idle_timeout_s", AGENT_IDLE_TIMEOUT_S, &a->caps.idle_timeout_s, e) ||
+	    timeout_param("cleanroom_transfer_timeout_s", AGENT_TRANSFER_TIMEOUT_S, &a->caps.transfer_timeout_s, e))
+		return -1;
 	if (mem < 64 * MIB)
 		return cr_fail(e, "only %llu MiB of memory", (unsigned long long)(mem / MIB));
 	/* The workspace (sources, deps, objects, outputs) and the build's
@@ -492,23 +509,115 @@ static void cleanup(struct session *s)
 	}
 }
 
+/* ---------------------------------------------------------------- deadline */
+
+/* A client that stalls is caught by the socket timeouts (idle); one that
+ * trickles a byte now and then is not: each read returns in time. The
+ * deadline of a phase is kept by a thread that, when it passes, shuts the
+ * connection down (SHUT_RD while receiving, so the error can still be
+ * sent; both ways while sending), which ends every blocked read or write. */
+struct deadline {
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct timespec until; /* CLOCK_MONOTONIC */
+	int sock, how, done, running;
+	int fired;             /* read after the thread was joined */
+};
+
+static void *deadline_thread(void *arg)
+{
+	struct deadline *d = arg;
+	pthread_mutex_lock(&d->mu);
+	while (!d->done) {
+		if (pthread_cond_timedwait(&d->cv, &d->mu, &d->until) == ETIMEDOUT && !d->done) {
+			d->fired = 1;
+			shutdown(d->sock, d->how);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&d->mu);
+	return NULL;
+}
+
+/* Start a deadline seconds from now; without a thread there is none (and
+ * the idle timeout still holds). */
+static void deadline_start(struct deadline *d, int sock, int how, unsigned seconds)
+{
+	pthread_condattr_t ca;
+	memset(d, 0, sizeof *d);
+	d->sock = sock;
+	d->how = how;
+	clock_gettime(CLOCK_MONOTONIC, &d->until);
+	d->until.tv_sec += seconds;
+	pthread_mutex_init(&d->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&d->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	d->running = pthread_create(&d->th, NULL, deadline_thread, d) == 0;
+	if (!d->running)
+		init_log("agent: cannot start the deadline thread; only the idle timeout applies");
+}
+
+/* Stop it; returns whether it had fired. */
+static int deadline_stop(struct deadline *d)
+{
+	if (d->running) {
+		pthread_mutex_lock(&d->mu);
+		d->done = 1;
+		pthread_cond_signal(&d->cv);
+		pthread_mutex_unlock(&d->mu);
+		pthread_join(d->th, NULL);
+	}
+	pthread_cond_destroy(&d->cv);
+	pthread_mutex_destroy(&d->mu);
+	return d->fired;
+}
+
 void agent_serve(struct agent *a, int sock)
 {
 	struct session s;
 	struct sandbox_result r;
-	struct timeval tv = {AGENT_IDLE_TIMEOUT_S, 0};
+	struct deadline d;
+	struct timeval tv = {(time_t)a->caps.idle_timeout_s, 0};
+	unsigned limit = a->caps.transfer_timeout_s;
+	int ok;
 	memset(&s, 0, sizeof s);
 	s.a = a;
 	s.sock = sock;
 	s.src_fd = s.deps_fd = -1;
 	a->builds++;
-	/* A client that trickles or stalls gets dropped, never the agent. */
+	/* A client that stalls or trickles gets dropped, never the agent. */
 	setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 	setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-	if (read_request(&s) == 0 && make_workspace(&s) == 0 && receive_stream(&s, WIRE_SRC, &s.src) == 0 &&
-	    receive_stream(&s, WIRE_DEPS, &s.deps) == 0 && run_build(&s, &r) == 0 && finish(&s, &r) == 0) {
-		cleanup(&s);
-		return;
+	deadline_start(&d, sock, SHUT_RD, limit);
+	ok = read_request(&s) == 0 && make_workspace(&s) == 0 && receive_stream(&s, WIRE_SRC, &s.src) == 0 &&
+	     receive_stream(&s, WIRE_DEPS, &s.deps) == 0;
+	if (deadline_stop(&d) && !ok)
+		cr_fail(&s.err, "the request and sources took longer than %u s to arrive (cleanroom_transfer_timeout_s)",
+			limit),
+			fail(&s, "limit");
+	else if (!ok && strstr(s.err.msg, "timed out"))
+		cr_fail(&s.err, "the client sent nothing for %u s (cleanroom_idle_timeout_s)", a->caps.idle_timeout_s),
+			fail(&s, "limit");
+	if (ok && run_build(&s, &r) == 0) {
+		int stalled;
+		deadline_start(&d, sock, SHUT_RDWR, limit);
+		ok = finish(&s, &r) == 0;
+		stalled = !ok && (errno == EAGAIN || errno == EWOULDBLOCK); /* SO_SNDTIMEO */
+		if (deadline_stop(&d) && !ok)
+			cr_fail(&s.err, "the client took longer than %u s to take the outputs (cleanroom_transfer_timeout_s)",
+				limit),
+				fail(&s, "limit");
+		else if (stalled)
+			cr_fail(&s.err, "the client took nothing for %u s of the outputs (cleanroom_idle_timeout_s)",
+				a->caps.idle_timeout_s),
+				fail(&s, "limit");
+		if (ok) {
+			cleanup(&s);
+			return;
+		}
 	}
 	init_log("agent: build %u: %s: %s", a->builds, s.code, s.err.msg);
 	if (strcmp(s.code, "protocol") || strncmp(s.err.msg, "send", 4)) {

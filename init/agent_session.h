@@ -11,12 +11,19 @@
 #define AGENT_WORKSPACE "/build"        /* a fresh tmpfs per build */
 #define AGENT_UID 1000                  /* the build's unprivileged identity */
 #define AGENT_GID 1000
+/* How long the agent waits on a client, in seconds. Each can be set on the
+ * kernel command line (measured in PCR0, like the rest of it), which the
+ * kernel hands to init's environment: cleanroom_idle_timeout_s=N,
+ * cleanroom_transfer_timeout_s=N (1..86400). */
 #define AGENT_IDLE_TIMEOUT_S 120        /* a client silent this long is dropped */
+#define AGENT_TRANSFER_TIMEOUT_S 3600   /* request + sources + deps; outputs: each at most this long */
 
 /* The agent's own maxima: a request asking for more is refused. */
 struct agent_caps {
 	struct wire_limits max;
 	uint64_t workspace_bytes; /* size of the workspace tmpfs */
+	unsigned idle_timeout_s;     /* no byte from the client for this long: dropped */
+	unsigned transfer_timeout_s; /* a client that trickles: dropped after this long */
 };
 
 struct agent {
@@ -48,7 +55,8 @@ struct build_facts {
  * is then reported without one and the client refuses it. */
 int agent_report(const struct build_facts *f, struct cr_buf *bundle, struct cr_err *e);
 
-/* Read the machine's size and set the caps. */
+/* Read the machine's size and the timeouts of the kernel command line, and
+ * set the caps; -1 with e for a malformed timeout. */
 int agent_init(struct agent *a, struct cr_err *e);
 /* Serve one connection; never fails the agent. */
 void agent_serve(struct agent *a, int sock);
