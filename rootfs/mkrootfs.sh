@@ -66,7 +66,7 @@ digest() {
 # resolve PACKAGES_FILE: "name version arch" of the closure, sorted by name.
 resolve() {
 	local roots tmp out
-	roots=$(sed -e 's/#.*//' "$1" | tr -s ' \t\n' ' ')
+	roots=$(sed -e 's/#.*//' "$1" | xargs)
 	[ -n "${roots// /}" ] || die "$1: no packages named"
 	tmp=$(mktemp -d)
 	: >"$tmp/status"
@@ -87,6 +87,7 @@ resolve() {
 with_sha() {
 	local lines shas
 	lines=$(cat)
+	[ -n "$lines" ] || return 3 # resolve failed and said why
 	# shellcheck disable=SC2046
 	shas=$(apt-cache show --no-all-versions $(echo "$lines" | awk '{ print $1 ":" $3 "=" $2 }') 2>&1 |
 		awk '/^Package: / { p = $2 } /^Version: / { v = $2 } /^Architecture: / { a = $2 }
