@@ -131,7 +131,7 @@ LINK_$(1) = $(VARIANT_CC_$(1)) $(VARIANT_LDFLAGS_$(1))
 endef
 $(foreach v,musl host asan,$(eval $(call variant_rules,$(v))))
 
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+-include $(shell find $(B) -name '*.d' -type f 2>/dev/null)
 
 # Order matters: init/ lists sources the host tool also compiles.
 include $(wildcard $(addsuffix /build.mk,nsm vsock init host-tool kernel-config rootfs bench \
@@ -145,7 +145,7 @@ check: deps $(CHECK_UNIT_DEPS) $(CHECK_DEPS)
 	@tests/run.sh $(CHECK_UNIT_SUITES) $(CHECK_SUITES)
 
 # ---------------------------------------------------------------- demo
-demo: deps $(B)/init $(B)/cleanroom kernel
+demo: deps $(B)/init $(B)/cleanroom kernel rootfs-c
 	@B=$(B) host-tool/demo/demo.sh
 
 # ---------------------------------------------------------------- install
