@@ -25,7 +25,7 @@ step "the sample project: host-tool/demo/sample, committed to a git repository (
 cp -r host-tool/demo/sample "$work/src"
 git -C "$work/src" init -q
 git -C "$work/src" add -A
-GIT_AUTHOR_DATE=@0 GIT_COMMITTER_DATE=@0 git -C "$work/src" -c user.name=cleanroom -c user.email=demo@cleanroom \
+GIT_AUTHOR_DATE="1970-01-01T00:00:01Z" GIT_COMMITTER_DATE="1970-01-01T00:00:01Z" git -C "$work/src" -c user.name=cleanroom -c user.email=demo@cleanroom \
 	commit -qm "sample project"
 git -C "$work/src" log --oneline
 ls "$work/src"
