@@ -102,13 +102,15 @@ static void usage(FILE *out)
 		"QEMU is stopped and every socket and temporary file removed.\n"
 		"\n"
 		"Not measured: run appends to the EIF's kernel cmdline what QEMU needs,\n"
-		"tsc_early_khz=<host TSC kHz> (microvm has no other early clock) and console=ttyS0\n"
-		"when the EIF names no console. The PCRs of the image are unchanged by this.\n"
+		"tsc_early_khz=<host TSC kHz> (microvm has no other early clock), console=ttyS0\n"
+		"when the EIF names no console, and reboot=t when it names another reboot method\n"
+		"(microvm has no keyboard controller for reboot=k; a triple fault ends the run at\n"
+		"once). The PCRs of the image are unchanged by this.\n"
 		"\n"
 		"options:\n"
 		"  --cid N              guest CID (default %d; 4..4294967294)\n"
-		"  --memory MiB         guest RAM (default: 512, or 4x the EIF size if larger,\n"
-		"                       nitro-cli's rule)\n"
+		"  --memory MiB         guest RAM (default: 512, or 4x the EIF size if larger;\n"
+		"                       less than 4x the EIF size is refused, as nitro-cli does)\n"
 		"  --cpus N             vCPUs (default 2; 1..64)\n"
 		"  --vsock-dir DIR      existing directory for the host sockets vsock and vsock_<port>\n"
 		"                       (default: the private run directory, printed at start)\n"
@@ -249,9 +251,16 @@ static int open_image(struct run *r, struct cr_err *e)
 	if (!r->scan.crc_ok)
 		return cr_fail(e, "%s: CRC32 mismatch (stored 0x%08x, computed 0x%08x): the file is damaged", r->o.eif,
 			       r->img.crc_stored, r->scan.crc_computed);
-	if (!r->o.memory_mib) {
+	{
+		/* nitro-cli's rule (ENCLAVE_MEMORY_EIF_SIZE_RATIO = 4): with less,
+		 * the kernel cannot unpack the whole initramfs and boots on with
+		 * files missing ("Initramfs unpacking failed"). */
 		uint64_t four = (4 * r->img.file_size + MIB - 1) / MIB;
-		r->o.memory_mib = four > 512 ? (unsigned)(four > (1u << 20) ? 1u << 20 : four) : 512;
+		if (!r->o.memory_mib)
+			r->o.memory_mib = four > 512 ? (unsigned)(four > (1u << 20) ? 1u << 20 : four) : 512;
+		else if (r->o.memory_mib < four)
+			return cr_fail(e, "--memory %u: too little for %s; at least %llu MiB (4x the EIF size, as nitro-cli requires)",
+				       r->o.memory_mib, r->o.eif, (unsigned long long)four);
 	}
 	if (!r->o.hb_timeout_s) { /* nitro-cli's rule */
 		size_gib6 = (r->img.file_size + (6ull << 30) - 1) / (6ull << 30);

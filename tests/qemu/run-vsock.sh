@@ -172,6 +172,13 @@ mode_run() {
 		not_ok "usage: --cid 3 (the parent's) is refused" "status $rc: $(cat "$T/err")"
 	"$CLEANROOM" run "$T/idle.eif" --memory 12x >/dev/null 2>"$T/err"; rc=$?
 	[ $rc -eq 2 ] && ok "usage: a bad --memory is refused" || not_ok "usage: a bad --memory is refused" "status $rc"
+	mkdir -p "$T/root-big" && head -c 40000000 /dev/zero >"$T/root-big/pad" # a 40 MB EIF: at least 153 MiB
+	"$CLEANROOM" eif --kernel "$KERNEL" --init "$GUEST" --rootfs "$T/root-big" -o "$T/big.eif" >/dev/null
+	"$CLEANROOM" run "$T/big.eif" --memory 128 >/dev/null 2>"$T/err"; rc=$?
+	rm -rf "$T/root-big" "$T/big.eif"
+	[ $rc -eq 1 ] && grep -q -- '--memory 128: too little for .*at least 1[0-9][0-9] MiB (4x the EIF size' "$T/err" &&
+		ok "less memory than 4x the EIF (the initramfs would not unpack) is refused" ||
+		not_ok "less memory than 4x the EIF (the initramfs would not unpack) is refused" "status $rc: $(cat "$T/err")"
 	"$CLEANROOM" run "$T/idle.eif" --vsock-dir "$T/nope" >/dev/null 2>"$T/err"; rc=$?
 	[ $rc -eq 2 ] && grep -q 'not an existing directory' "$T/err" && ok "usage: a missing --vsock-dir is refused" ||
 		not_ok "usage: a missing --vsock-dir is refused" "status $rc: $(cat "$T/err")"
