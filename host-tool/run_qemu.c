@@ -89,19 +89,27 @@ static int has_param(const char *cmdline, const char *prefix)
 
 int run_cmdline_extra(const char *eif_cmdline, unsigned long tsc_khz, char *out, size_t n, struct cr_err *e)
 {
-	size_t used = 0;
-	int w;
-	out[0] = 0;
+	char tsc[40] = "";
+	const char *add[3];
+	size_t k = 0, used = 0;
 	if (tsc_khz && !has_param(eif_cmdline, "tsc_early_khz=")) {
-		w = snprintf(out, n, "tsc_early_khz=%lu", tsc_khz);
-		if (w < 0 || (size_t)w >= n)
-			return cr_fail(e, "kernel command line: no room");
-		used = (size_t)w;
+		snprintf(tsc, sizeof tsc, "tsc_early_khz=%lu", tsc_khz);
+		add[k++] = tsc;
 	}
-	if (!has_param(eif_cmdline, "console=")) {
-		w = snprintf(out + used, n - used, "%sconsole=ttyS0", used ? " " : "");
+	if (!has_param(eif_cmdline, "console="))
+		add[k++] = "console=ttyS0";
+	/* nitro-cli's reboot=k resets through the keyboard controller, which
+	 * microvm lacks: the kernel then spends seconds polling it and falls
+	 * back to a real-mode BIOS restart that now and then hangs the guest.
+	 * A triple fault resets at once, which ends the run (-no-reboot). */
+	if (has_param(eif_cmdline, "reboot=") && !has_param(eif_cmdline, "reboot=t"))
+		add[k++] = "reboot=t";
+	out[0] = 0;
+	for (size_t i = 0; i < k; i++) {
+		int w = snprintf(out + used, n - used, "%s%s", used ? " " : "", add[i]);
 		if (w < 0 || (size_t)w >= n - used)
 			return cr_fail(e, "kernel command line: no room");
+		used += (size_t)w;
 	}
 	return 0;
 }

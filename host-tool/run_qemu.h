@@ -37,8 +37,10 @@ int run_qemu_build_argv(const struct run_qemu_cfg *c, struct run_qemu_argv *a, s
 /* What `run` appends to the EIF's kernel command line, none of it measured
  * (as QEMU's nitro-enclave machine appends -append): tsc_early_khz=<host
  * TSC kHz> (microvm has no other early clock; under TCG a busy host can
- * otherwise stall early TSC calibration), and console=ttyS0 when the EIF
- * names no console. tsc_khz 0 leaves it out. Writes "" when nothing is
+ * otherwise stall early TSC calibration), console=ttyS0 when the EIF
+ * names no console, and reboot=t when the EIF asks for another reboot
+ * method (microvm has no keyboard controller for nitro-cli's reboot=k; the
+ * last reboot= wins). tsc_khz 0 leaves it out. Writes "" when nothing is
  * needed. */
 int run_cmdline_extra(const char *eif_cmdline, unsigned long tsc_khz, char *out, size_t n, struct cr_err *e);
 /* The host TSC frequency in kHz, measured against CLOCK_MONOTONIC (the
