@@ -115,20 +115,30 @@ static int step_choose_mode(struct boot *b, struct cr_err *e)
 	return 0;
 }
 
-static int step_read_env(struct boot *b, struct cr_err *e)
+/* /cmd or /env of the initramfs root, then unlinked. AWS's init crashes
+ * (fclose(NULL), so the kernel panics) when either is missing; here that is
+ * a clear failure. An empty file means the defaults, as for AWS. */
+static int read_list(const char *path, int is_env, struct str_list *out, const char *missing, struct cr_err *e)
 {
-	if (config_read("/env", 1, &b->env, e) < 0)
+	int r = config_read(path, is_env, out, e);
+	if (r < 0)
 		return -1;
-	unlink("/env");
+	if (r == 1)
+		return cr_fail(e, "%s is missing: %s", path, missing);
+	unlink(path);
 	return 0;
 }
 
 static int step_read_cmd(struct boot *b, struct cr_err *e)
 {
-	if (config_read("/cmd", 0, &b->cmd, e) < 0)
-		return -1;
-	unlink("/cmd");
-	return 0;
+	return read_list("/cmd", 0, &b->cmd,
+			 "bootstrap mode runs the command it lists, one argument per line (an empty /cmd runs sh)", e);
+}
+
+static int step_read_env(struct boot *b, struct cr_err *e)
+{
+	return read_list("/env", 1, &b->env,
+			 "it goes with /cmd, one KEY=VALUE per line (an empty /env gives the command just PATH)", e);
 }
 
 static int step_switch_root(struct boot *b, struct cr_err *e)
@@ -153,8 +163,8 @@ static const struct boot_step early_steps[] = {
 };
 
 static const struct boot_step bootstrap_steps[] = {
-	{"env", step_read_env},
 	{"cmd", step_read_cmd},
+	{"env", step_read_env},
 	{"switch-root", step_switch_root},
 	{"devtmpfs", step_devtmpfs},
 	{"mounts", step_rootfs_mounts},
