@@ -10,6 +10,8 @@ enum init_mode { MODE_BOOTSTRAP, MODE_AGENT };
 struct boot {
 	double started, heartbeat_sent; /* CLOCK_BOOTTIME seconds */
 	double module_load;             /* seconds spent in finit_module */
+	double connecting;              /* seconds spent connecting for the heartbeat */
+	int module_loaded;
 	enum init_mode mode;
 	const char *mode_reason;
 	struct str_list cmd, env;

@@ -7,11 +7,12 @@
 #include "log.h"
 #include "vsock.h"
 
-int heartbeat(double *sent_at, struct cr_err *e)
+int heartbeat(double *sent_at, double *connecting, struct cr_err *e)
 {
 	struct cr_err last;
 	int fd = -1;
 	uint8_t b = HEARTBEAT_BYTE;
+	double t0 = init_uptime();
 	for (int i = 0; i < HEARTBEAT_ATTEMPTS && fd < 0; i++) {
 		if (i) {
 			struct timespec ts = {0, HEARTBEAT_RETRY_MS * 1000000L};
@@ -21,6 +22,7 @@ int heartbeat(double *sent_at, struct cr_err *e)
 	}
 	if (fd < 0)
 		return cr_fail(e, "no listener after %d attempts: %s", HEARTBEAT_ATTEMPTS, last.msg);
+	*connecting = init_uptime() - t0;
 	if (cr_write_all(fd, &b, 1) < 0) {
 		cr_failp(e, "send 0x%02X", HEARTBEAT_BYTE);
 		goto fail;

@@ -14,7 +14,8 @@
 #define HEARTBEAT_CONNECT_MS 5000
 #define HEARTBEAT_ECHO_MS 10000
 
-/* *sent_at gets the CLOCK_BOOTTIME second at which the byte was written. */
-int heartbeat(double *sent_at, struct cr_err *e);
+/* *sent_at gets the CLOCK_BOOTTIME second at which the byte was written,
+ * *connecting the seconds spent connecting (the round trip to the host). */
+int heartbeat(double *sent_at, double *connecting, struct cr_err *e);
 
 #endif
