@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -92,7 +93,8 @@ static void usage(FILE *out)
 		"missing output); 2 usage error; 3 the inputs were refused (a path, file type,\n"
 		"symlink or size rule); 4 the build hit its time, memory or process limit;\n"
 		"5 transfer, connection or enclave error; 6 the signed report is missing or does not\n"
-		"verify. One line on stderr says which.\n"
+		"verify; 128+N stopped by signal N (SIGINT, SIGTERM, SIGHUP: the connection is closed,\n"
+		"which cancels the build, and nothing is written). One line on stderr says which.\n"
 		"\n"
 		"example:\n"
 		"  cleanroom build --local build/demo/enclave.eif --output hello ./hello-src -- make hello\n",
@@ -704,6 +706,30 @@ static int run_client(struct client *c)
 	return receive_outcome(c);
 }
 
+/* SIGINT, SIGTERM, SIGHUP: shut the connection down, so whatever waits on
+ * it returns and the normal failure path cleans up (the staging directory
+ * goes; the enclave cancels the build when the connection closes). */
+static volatile sig_atomic_t stop_signal;
+static volatile sig_atomic_t stop_sock = -1;
+
+static void on_stop_signal(int sig)
+{
+	stop_signal = sig;
+	if (stop_sock >= 0)
+		shutdown(stop_sock, SHUT_RDWR);
+}
+
+static void catch_stop_signals(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_stop_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
 int cmd_build(int argc, char **argv)
 {
 	struct build_opts o;
@@ -720,7 +746,7 @@ int cmd_build(int argc, char **argv)
 	c.progress_tty = isatty(STDERR_FILENO);
 	c.last_pct = 101;
 	signal(SIGPIPE, SIG_IGN);
-	cr_tmpfile_cleanup_on_signals();
+	catch_stop_signals();
 	if (staging_open(&c.st, o.out, &c.e)) {
 		fprintf(stderr, "cleanroom build: %s\n", c.e.msg);
 		return EXIT_USAGE;
@@ -738,9 +764,19 @@ int cmd_build(int argc, char **argv)
 	} else {
 		c.sock = vsock_connect(o.cid, WIRE_PORT, 30000, &c.e);
 	}
+	stop_sock = c.sock;
+	if (stop_signal && c.sock >= 0)
+		shutdown(c.sock, SHUT_RDWR);
 	rc = c.sock >= 0 ? run_client(&c) : -1;
+	stop_sock = -1;
 	if (c.sock >= 0)
 		close(c.sock);
+	if (stop_signal) {
+		rc = -1;
+		c.exit_code = 128 + stop_signal;
+		cr_fail(&c.e, "stopped by signal %d (%s); nothing was written to %s", (int)stop_signal,
+			strsignal(stop_signal), o.out);
+	}
 	if (rc == 0) {
 		if (!strcmp(c.result.status, "ok")) {
 			if (verify_report(&c, have_le ? &le : NULL) == 0)
