@@ -37,3 +37,11 @@ $(B)/host/bench/verify_bundle: $(B)/host/bench/verify_bundle.o $(B)/host/libhost
 bench-verify-bundle: deps $(B)/host/bench/verify_bundle
 	@if [ ! -f $(B)/demo/out/cleanroom-bundle.json ]; then echo "bench verify-bundle: run 'make demo' first (it makes the bundle)"; exit 1; fi
 	@$(B)/host/bench/verify_bundle $(B)/demo/out/cleanroom-bundle.json $(B)/demo/nsm-ca/root.pem $(B)/demo/out/hello
+
+# Our init against AWS's bootstrap init (built by you from its public source;
+# this fetches nothing): boot-to-heartbeat, peak RSS, console behaviour.
+.PHONY: bench-init-compare
+bench: bench-init-compare
+bench-init-compare: deps $(B)/cleanroom $(B)/init $(KERNEL_DIR)/bzImage $(KERNEL_DIR)/nsm.ko
+	@if [ -z "$(AWS_INIT)" ]; then echo "bench init-compare: skipped (AWS_INIT is not set: the path of AWS's init, built from aws-nitro-enclaves-sdk-bootstrap init/init.c)"; \
+	else CLEANROOM=$(B)/cleanroom KERNEL_DIR=$(KERNEL_DIR) INIT=$(B)/init bench/init-compare.sh $(AWS_INIT); fi
