@@ -48,7 +48,7 @@ $(B)/asan/tests/fuzz/seedgen: $(B)/asan/tests/fuzz/seedgen.o $(B)/asan/libhost.a
 
 $(FUZZ_SEEDS): tests/fuzz/seeds.sh $(B)/asan/tests/fuzz/seedgen $(B)/cleanroom
 	@echo "  SEEDS   $(FUZZ_DIR)/seeds"
-	@find $(FUZZ_DIR)/seeds -mindepth 1 -maxdepth 1 ! -name ca -exec rm -rf {} +
+	@mkdir -p $(FUZZ_DIR)/seeds && find $(FUZZ_DIR)/seeds -mindepth 1 -maxdepth 1 ! -name ca -exec rm -rf {} +
 	@tests/fuzz/seeds.sh $(FUZZ_DIR)/seeds $(B)/asan/tests/fuzz/seedgen $(B)/cleanroom $(FUZZ_VECTORS) >$(FUZZ_DIR)/seeds.log \
 	    || { cat $(FUZZ_DIR)/seeds.log; exit 1; }
 	@touch $@
