@@ -582,7 +582,7 @@ void agent_serve(struct agent *a, int sock)
 	struct deadline d;
 	struct timeval tv = {(time_t)a->caps.idle_timeout_s, 0};
 	unsigned limit = a->caps.transfer_timeout_s;
-	int ok;
+	int ok, reply = 1; /* reply: an error message can still reach the client */
 	memset(&s, 0, sizeof s);
 	s.a = a;
 	s.sock = sock;
@@ -606,21 +606,23 @@ void agent_serve(struct agent *a, int sock)
 		deadline_start(&d, sock, SHUT_RDWR, limit);
 		ok = finish(&s, &r) == 0;
 		stalled = !ok && (errno == EAGAIN || errno == EWOULDBLOCK); /* SO_SNDTIMEO */
+		/* Neither client would read an error message either: a stalled
+		 * one would hold the agent for another idle timeout. */
 		if (deadline_stop(&d) && !ok)
 			cr_fail(&s.err, "the client took longer than %u s to take the outputs (cleanroom_transfer_timeout_s)",
 				limit),
-				fail(&s, "limit");
+				fail(&s, "limit"), reply = 0;
 		else if (stalled)
 			cr_fail(&s.err, "the client took nothing for %u s of the outputs (cleanroom_idle_timeout_s)",
 				a->caps.idle_timeout_s),
-				fail(&s, "limit");
+				fail(&s, "limit"), reply = 0;
 		if (ok) {
 			cleanup(&s);
 			return;
 		}
 	}
 	init_log("agent: build %u: %s: %s", a->builds, s.code, s.err.msg);
-	if (strcmp(s.code, "protocol") || strncmp(s.err.msg, "send", 4)) {
+	if (reply && (strcmp(s.code, "protocol") || strncmp(s.err.msg, "send", 4))) {
 		struct cr_err ignored;
 		wire_send_error(sock, s.code, s.err.msg, &ignored);
 	}
