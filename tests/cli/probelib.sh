@@ -84,22 +84,23 @@ expect_text() {
 }
 
 # probe_record NAME EXPECTED OK [WHY]: one ok/not ok line and a table row.
+# PROBE_KIND (default "probe") starts the line.
 probe_record() {
 	local mark=ok text
 	text=$(expect_text "$2")
-	if [ "$3" = 0 ]; then ok "probe $1: $text"; else not_ok "probe $1: $text" "${4:-$OBS}"; mark=FAIL; fi
+	if [ "$3" = 0 ]; then ok "${PROBE_KIND:-probe} $1: $text"; else not_ok "${PROBE_KIND:-probe} $1: $text" "${4:-$OBS}"; mark=FAIL; fi
 	PROBE_ROWS+=("$1|$text|$OBS|$mark")
 }
 
-# probe_table TITLE: the table of every probe recorded (lines a test runner
-# ignores: none starts with ok/not ok/skip).
+# probe_table TITLE [FIRST_COLUMN]: the table of every case recorded (lines
+# a test runner ignores: none starts with ok/not ok/skip).
 probe_table() {
 	local row name expect obs mark
 	echo "# $1"
-	printf '# %-18s | %-28s | %s\n' probe expected observed
-	printf '# %-18s-|-%-28s-|-%s\n' ------------------ ---------------------------- --------
+	printf '# %-24s | %-28s | %s\n' "${2:-probe}" expected observed
+	printf '# %-24s-|-%-28s-|-%s\n' ------------------------ ---------------------------- --------
 	for row in "${PROBE_ROWS[@]}"; do
 		IFS='|' read -r name expect obs mark <<<"$row"
-		printf '# %-18s | %-28s | %s%s\n' "$name" "$expect" "$obs" "$([ "$mark" = ok ] || echo '  <-- FAIL')"
+		printf '# %-24s | %-28s | %s%s\n' "$name" "$expect" "$obs" "$([ "$mark" = ok ] || echo '  <-- FAIL')"
 	done
 }

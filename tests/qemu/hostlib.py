@@ -5,6 +5,7 @@ script in this directory: Python puts the script's directory on sys.path).
     failures()              how many "not ok" lines so far
     listen(path, handler)   Unix listener; handler(conn) per connection, in a thread
     connect(uds, port)      the vsock bridge's CONNECT handshake: (socket, reply line)
+    read_line(s)            bytes up to and including a newline
 """
 import os
 import socket
@@ -53,10 +54,15 @@ def connect(uds, port, timeout=30.0):
     s.settimeout(timeout)
     s.connect(uds)
     s.sendall(f"CONNECT {port}\n".encode())
+    return s, read_line(s).decode(errors="replace")
+
+
+def read_line(s):
+    """Bytes from s up to and including b"\\n" (fewer if it closes first)."""
     line = b""
     while not line.endswith(b"\n"):
         d = s.recv(1)
         if not d:
             break
         line += d
-    return s, line.decode(errors="replace")
+    return line
