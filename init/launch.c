@@ -8,12 +8,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "log.h"
+
 pid_t launch_command(char **argv, char **envp, struct cr_err *e)
 {
 	static char *default_argv[] = {"sh", NULL};
 	static char *default_envp[] = {"PATH=" LAUNCH_DEFAULT_PATH, NULL};
 	sigset_t all;
 	pid_t pid;
+	int err;
 	if (!argv)
 		argv = default_argv;
 	if (!envp)
@@ -31,8 +34,9 @@ pid_t launch_command(char **argv, char **envp, struct cr_err *e)
 	 * default one, whatever /env says (AWS semantics). */
 	setenv("PATH", LAUNCH_DEFAULT_PATH, 1);
 	execvpe(argv[0], argv, envp);
-	fprintf(stderr, "init: launch: %s: %s\n", argv[0], strerror(errno));
-	_exit(errno == ENOENT ? 127 : 126);
+	err = errno;
+	init_log("launch: %s: %s", argv[0], strerror(err));
+	_exit(err == ENOENT ? 127 : 126);
 }
 
 int reap_until(pid_t pid, unsigned *orphans)

@@ -3,20 +3,36 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/reboot.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
+/* One write per line: PID 1 and the command it launched share the console,
+ * and a line written piecemeal (stderr is unbuffered) interleaves with
+ * theirs. Longer lines are cut, ending in "...". */
+static void log_line(const char *prefix, const char *fmt, va_list ap)
+{
+	char line[1024];
+	int n = snprintf(line, sizeof line, "init: %s", prefix);
+	int m = vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
+	size_t len = (size_t)n + (m < 0 ? 0 : (size_t)m);
+	if (len > sizeof line - 2) {
+		len = sizeof line - 2;
+		memcpy(line + len - 3, "...", 3);
+	}
+	line[len++] = '\n';
+	fflush(stderr);
+	(void)!write(STDERR_FILENO, line, len);
+}
+
 void init_log(const char *fmt, ...)
 {
 	va_list ap;
-	fputs("init: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	log_line("", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
-	fflush(stderr);
 }
 
 double init_uptime(void)
@@ -56,13 +72,12 @@ _Noreturn void init_power_off(void)
 
 _Noreturn void init_fatal(const char *step, const char *fmt, ...)
 {
+	char prefix[128];
 	va_list ap;
-	fprintf(stderr, "init: %s: ", step);
+	snprintf(prefix, sizeof prefix, "%s: ", step);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	log_line(prefix, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
-	fputs("init: powering off\n", stderr);
-	fflush(stderr);
+	init_log("powering off");
 	init_power_off();
 }
