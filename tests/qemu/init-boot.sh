@@ -36,10 +36,12 @@ while read -r k v; do [ "$k" = ShdPnd: ] && echo "app: init ShdPnd $v"; done </p
 # for its own child, which stays a zombie until the middle one exits.
 ( sleep 0.1 & )
 ( true & )
-( sh -c 'sleep 0.1 & exec sleep 1.2' & )
-sleep 0.6
+( sh -c 'sleep 0.1 & exec sleep 1' & )
+# Poll (bounded), so a slow host does not fail the test: first until the
+# zombie shows up, then until init has reaped it.
+n=0; while [ $n -lt 40 ] && [ "$(zombies)" = 0 ]; do sleep 0.05; n=$((n + 1)); done
 echo "app: zombies while their parent lives: $(zombies)"
-sleep 1.4
+n=0; while [ $n -lt 60 ] && [ "$(zombies)" != 0 ]; do sleep 0.05; n=$((n + 1)); done
 echo "app: zombies after it exited: $(zombies)"
 ( sleep 100 & )
 echo "app: to stderr" >&2
