@@ -22,7 +22,10 @@
 
 #define MIB (1024ull * 1024)
 
-static uint64_t mem_total_bytes(void)
+/* Memory the builds can have: MemAvailable when the agent starts, so the
+ * image's own files (the root file system lives in RAM, a toolchain is
+ * hundreds of MiB) are not counted as free. */
+static uint64_t mem_available_bytes(void)
 {
 	char line[256];
 	unsigned long long kib = 0;
@@ -30,7 +33,7 @@ static uint64_t mem_total_bytes(void)
 	if (!f)
 		return 0;
 	while (fgets(line, sizeof line, f))
-		if (sscanf(line, "MemTotal: %llu kB", &kib) == 1)
+		if (sscanf(line, "MemAvailable: %llu kB", &kib) == 1)
 			break;
 	fclose(f);
 	return kib * 1024;
@@ -52,13 +55,13 @@ static int timeout_param(const char *name, unsigned dflt, unsigned *out, struct 
 
 int agent_init(struct agent *a, struct cr_err *e)
 {
-	uint64_t mem = mem_total_bytes();
+	uint64_t mem = mem_available_bytes();
 	memset(a, 0, sizeof *a);
 	if (timeout_param("cleanroom_idle_timeout_s", AGENT_IDLE_TIMEOUT_S, &a->caps.idle_timeout_s, e) ||
 	    timeout_param("cleanroom_transfer_timeout_s", AGENT_TRANSFER_TIMEOUT_S, &a->caps.transfer_timeout_s, e))
 		return -1;
 	if (mem < 64 * MIB)
-		return cr_fail(e, "only %llu MiB of memory", (unsigned long long)(mem / MIB));
+		return cr_fail(e, "only %llu MiB of memory available", (unsigned long long)(mem / MIB));
 	/* The workspace (sources, deps, objects, outputs) and the build's
 	 * processes share the enclave's RAM; leave room for the kernel and us. */
 	a->caps.workspace_bytes = mem / 2;
