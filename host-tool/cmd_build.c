@@ -719,17 +719,6 @@ static void on_stop_signal(int sig)
 		shutdown(stop_sock, SHUT_RDWR);
 }
 
-static void catch_stop_signals(void)
-{
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_stop_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-}
-
 int cmd_build(int argc, char **argv)
 {
 	struct build_opts o;
@@ -746,7 +735,7 @@ int cmd_build(int argc, char **argv)
 	c.progress_tty = isatty(STDERR_FILENO);
 	c.last_pct = 101;
 	signal(SIGPIPE, SIG_IGN);
-	catch_stop_signals();
+	cr_on_stop_signals(on_stop_signal);
 	if (staging_open(&c.st, o.out, &c.e)) {
 		fprintf(stderr, "cleanroom build: %s\n", c.e.msg);
 		return EXIT_USAGE;

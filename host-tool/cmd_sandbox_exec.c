@@ -144,17 +144,6 @@ static void on_stop(int sig)
 	stop_signal = sig;
 }
 
-static void catch_stop_signals(void)
-{
-	struct sigaction sa;
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_stop; /* no SA_RESTART: poll returns EINTR */
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-}
-
 /* The library wants absolute paths; the command line may give relative ones. */
 static int absolute(const char *opt, const char **path, char buf[PATH_MAX])
 {
@@ -247,7 +236,7 @@ int cmd_sandbox_exec(int argc, char **argv)
 	}
 	/* The command's output is ours to pass on; a closed reader must not kill us. */
 	signal(SIGPIPE, SIG_IGN);
-	catch_stop_signals();
+	cr_on_stop_signals(on_stop); /* poll returns EINTR */
 	c.cancel = &stop_signal;
 	fflush(stdout);
 	if (sandbox_run(&c, &r, &e)) {

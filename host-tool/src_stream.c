@@ -28,15 +28,7 @@ static int send_entry(struct walk_ctx *w, const char *rel, enum wire_entry_type 
 	struct wire_msg m;
 	if (w->sock < 0)
 		return 0;
-	memset(&m, 0, sizeof m);
-	m.type = WIRE_ENTRY;
-	m.u.entry.stream = w->which;
-	m.u.entry.type = t;
-	snprintf(m.u.entry.path, sizeof m.u.entry.path, "%s", rel);
-	m.u.entry.size = size;
-	m.u.entry.exec = exec;
-	if (target)
-		snprintf(m.u.entry.target, sizeof m.u.entry.target, "%s", target);
+	wire_entry_msg(&m, w->which, t, rel, size, exec, target);
 	return wire_send(w->sock, &m, e);
 }
 

@@ -282,15 +282,20 @@ static void tmp_signal(int sig)
 	raise(sig);
 }
 
-void cr_tmpfile_cleanup_on_signals(void)
+void cr_on_stop_signals(void (*handler)(int))
 {
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = tmp_signal;
+	sa.sa_handler = handler;
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+}
+
+void cr_tmpfile_cleanup_on_signals(void)
+{
+	cr_on_stop_signals(tmp_signal);
 }
 
 int cr_tmpfile_create(struct cr_tmpfile *t, const char *dst, struct cr_err *e)

@@ -64,6 +64,9 @@ int cr_tmpfile_commit(struct cr_tmpfile *t, int mode, struct cr_err *e);
 void cr_tmpfile_abort(struct cr_tmpfile *t);
 /* Install handlers that unlink open temporary files, then die of the signal. */
 void cr_tmpfile_cleanup_on_signals(void);
+/* Install handler for the signals that ask a program to stop: SIGINT,
+ * SIGTERM, SIGHUP (no SA_RESTART, so blocking calls return EINTR). */
+void cr_on_stop_signals(void (*handler)(int));
 
 /* Write data to path atomically (a cr_tmpfile). Nothing is left behind on
  * failure. */

@@ -1,6 +1,7 @@
 #include "wire.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -629,4 +630,18 @@ int wire_recv(int fd, struct wire_msg *m, struct cr_err *e)
 		return -1;
 	}
 	return 0;
+}
+
+void wire_entry_msg(struct wire_msg *m, enum wire_stream s, enum wire_entry_type t, const char *path, uint64_t size,
+		    int exec, const char *target)
+{
+	memset(m, 0, sizeof *m);
+	m->type = WIRE_ENTRY;
+	m->u.entry.stream = s;
+	m->u.entry.type = t;
+	snprintf(m->u.entry.path, sizeof m->u.entry.path, "%s", path);
+	m->u.entry.size = size;
+	m->u.entry.exec = exec;
+	if (target)
+		snprintf(m->u.entry.target, sizeof m->u.entry.target, "%s", target);
 }

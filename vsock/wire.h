@@ -127,6 +127,9 @@ void wire_msg_free(struct wire_msg *m);
 int wire_send(int fd, const struct wire_msg *m, struct cr_err *e);
 /* DATA or LOG from a buffer, without building a message. */
 int wire_send_data(int fd, enum wire_type t, const void *p, size_t n, struct cr_err *e);
+/* Fill m with an entry message (target: a symlink's, or NULL). */
+void wire_entry_msg(struct wire_msg *m, enum wire_stream s, enum wire_entry_type t, const char *path, uint64_t size,
+		    int exec, const char *target);
 int wire_send_error(int fd, const char *code, const char *message, struct cr_err *e);
 /* Read and decode one frame. Returns 0, 1 on a clean end of stream before
  * the first byte of a frame, or -1 with e (a socket timeout set by the caller

@@ -88,15 +88,7 @@ static struct wire_msg entry(enum wire_stream s, enum wire_entry_type t, const c
 			     int exec, const char *target)
 {
 	struct wire_msg m;
-	memset(&m, 0, sizeof m);
-	m.type = WIRE_ENTRY;
-	m.u.entry.stream = s;
-	m.u.entry.type = t;
-	snprintf(m.u.entry.path, sizeof m.u.entry.path, "%s", path);
-	m.u.entry.size = size;
-	m.u.entry.exec = exec;
-	if (target)
-		snprintf(m.u.entry.target, sizeof m.u.entry.target, "%s", target);
+	wire_entry_msg(&m, s, t, path, size, exec, target);
 	return m;
 }
 

@@ -110,14 +110,7 @@ static int send_data(size_t n)
 static int send_entry(enum wire_entry_type type, const char *path, uint64_t size, const char *target)
 {
 	struct wire_msg m;
-	memset(&m, 0, sizeof m);
-	m.type = WIRE_ENTRY;
-	m.u.entry.stream = WIRE_SRC;
-	m.u.entry.type = type;
-	snprintf(m.u.entry.path, sizeof m.u.entry.path, "%s", path);
-	m.u.entry.size = size;
-	if (target)
-		snprintf(m.u.entry.target, sizeof m.u.entry.target, "%s", target);
+	wire_entry_msg(&m, WIRE_SRC, type, path, size, 0, target);
 	counted_files[WIRE_SRC]++;
 	counted_bytes[WIRE_SRC] += size;
 	return send_msg(&m);
