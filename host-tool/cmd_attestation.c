@@ -322,12 +322,9 @@ static int parse_expect(const char *opt, const char *arg, uint8_t *buf, struct a
 static int load_root(struct verify_args *a, struct cr_err *e)
 {
 	const struct pem_object *o;
-	if (pem_read_file(a->root_path, &a->root, e))
+	if (pem_read_cert(a->root_path, &a->root, &o, e))
 		return -1;
 	a->have_root = 1;
-	o = pem_find(&a->root, "CERTIFICATE");
-	if (!o)
-		return cr_fail(e, "%s: no CERTIFICATE in the PEM", a->root_path);
 	a->pol.root_der = o->der;
 	a->pol.root_len = o->len;
 	return 0;

@@ -56,13 +56,8 @@ static int pcr_of_cert(const char *path, uint8_t out[PCR_LEN], struct cr_err *e)
 {
 	struct pem_list l;
 	const struct pem_object *cert;
-	if (pem_read_file(path, &l, e))
+	if (pem_read_cert(path, &l, &cert, e))
 		return -1;
-	cert = pem_find(&l, "CERTIFICATE");
-	if (!cert) {
-		pem_free(&l);
-		return cr_fail(e, "%s: no CERTIFICATE object in the PEM", path);
-	}
 	pcr_of_bytes(cert->der, cert->len, out);
 	pem_free(&l);
 	return 0;

@@ -29,11 +29,9 @@ int vin_set_root(struct verify_inputs *v, const char *path, struct cr_err *e)
 {
 	const struct pem_object *o;
 	vin_free(v);
-	if (pem_read_file(path, &v->root, e))
+	if (pem_read_cert(path, &v->root, &o, e))
 		return -1;
 	v->have_root = 1;
-	if (!(o = pem_find(&v->root, "CERTIFICATE")))
-		return cr_fail(e, "%s: no CERTIFICATE in the PEM", path);
 	v->pol.root_der = o->der;
 	v->pol.root_len = o->len;
 	v->pol.root_desc = path;

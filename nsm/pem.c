@@ -106,3 +106,14 @@ const struct pem_object *pem_find(const struct pem_list *l, const char *name)
 			return &l->obj[i];
 	return NULL;
 }
+
+int pem_read_cert(const char *path, struct pem_list *out, const struct pem_object **cert, struct cr_err *e)
+{
+	if (pem_read_file(path, out, e))
+		return -1;
+	if (!(*cert = pem_find(out, "CERTIFICATE"))) {
+		pem_free(out);
+		return cr_fail(e, "%s: no CERTIFICATE in the PEM", path);
+	}
+	return 0;
+}

@@ -30,5 +30,8 @@ void pem_free(struct pem_list *l);
 int pem_read_file(const char *path, struct pem_list *out, struct cr_err *e);
 /* The first object whose name is `name`, or NULL. */
 const struct pem_object *pem_find(const struct pem_list *l, const char *name);
+/* pem_read_file(), then its first CERTIFICATE into *cert (pointing into
+ * out); a file without one is an error naming it, and frees out. */
+int pem_read_cert(const char *path, struct pem_list *out, const struct pem_object **cert, struct cr_err *e);
 
 #endif
