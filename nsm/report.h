@@ -38,8 +38,12 @@
 #define REPORT_BUILD_TYPE "urn:cleanroom:build-type:nitro-enclave:v1"
 #define REPORT_BUILDER_ID "urn:cleanroom:builder:nitro-enclave:v1"
 
-#define REPORT_MAX_STATEMENT (256 * 1024)
-#define REPORT_MAX_BUNDLE (512 * 1024)
+/* A statement at the wire limits (64 outputs of 4 KiB paths, 64 KiB of
+ * printable argv) is about 340 KiB; 640 KiB leaves room for JSON escapes, and
+ * base64 of it plus the attestation document fits one result frame. A
+ * larger one (argv full of control characters) gets no report: refused. */
+#define REPORT_MAX_STATEMENT (640 * 1024)
+#define REPORT_MAX_BUNDLE WIRE_MAX_BUNDLE
 #define REPORT_SIG_MAX 120            /* DER ECDSA P-384: at most 104 bytes */
 #define REPORT_SPKI_P384_LEN 120      /* DER SubjectPublicKeyInfo of a P-384 key */
 #define REPORT_PCRS 3                 /* PCR0, PCR1, PCR2 */

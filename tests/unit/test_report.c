@@ -181,6 +181,53 @@ static void test_statement(void)
 	free(p);
 }
 
+/* A statement at the wire limits (64 outputs with 4 KiB paths, 64 KiB of
+ * argv) encodes, parses, and its bundle (with the largest attestation
+ * document) fits one result frame; one whose argv is all control characters
+ * (6 bytes each in JSON) is over REPORT_MAX_STATEMENT and refused, naming it. */
+static void test_statement_limits(void)
+{
+	struct report_statement *s = calloc(1, sizeof *s);
+	struct report_parsed *p = calloc(1, sizeof *p);
+	static char names[WIRE_MAX_OUTPUTS][WIRE_MAX_PATH + 1];
+	static char args[WIRE_MAX_ARGS][WIRE_MAX_ARGV_BYTES / WIRE_MAX_ARGS];
+	static uint8_t doc[ATT_DOC_MAX], sig[REPORT_SIG_MAX];
+	struct cr_buf st, b;
+	struct cr_err e;
+	sample_statement(s);
+	for (int i = 0; i < WIRE_MAX_OUTPUTS; i++) {
+		memset(names[i], 'a' + i % 26, WIRE_MAX_PATH);
+		names[i][0] = (char)('A' + i / 26);
+		names[i][1] = (char)('A' + i % 26);
+		s->subjects[i].name = names[i];
+	}
+	s->nsubjects = WIRE_MAX_OUTPUTS;
+	for (int i = 0; i < WIRE_MAX_ARGS; i++) {
+		memset(args[i], 'x', sizeof args[i] - 1);
+		s->argv[i] = args[i];
+	}
+	s->argc = WIRE_MAX_ARGS;
+	cr_buf_init(&st, REPORT_MAX_STATEMENT);
+	cr_buf_init(&b, REPORT_MAX_BUNDLE);
+	T_OK(report_statement_encode(s, &st, &e) == 0, "limits: the largest statement encodes (%s)",
+	     e.msg);
+	T_OK(report_statement_parse(st.p, st.len, p, &e) == 0 && p->st.nsubjects == WIRE_MAX_OUTPUTS &&
+		     p->st.argc == WIRE_MAX_ARGS,
+	     "limits: ... and parses back (%s)", e.msg);
+	report_statement_free(p);
+	T_OK(report_bundle_encode(st.p, st.len, sig, sizeof sig, doc, sizeof doc, &b, &e) == 0 && b.len <= WIRE_MAX_BUNDLE,
+	     "limits: its bundle with the largest document fits a result frame (%s)", e.msg);
+	for (int i = 0; i < WIRE_MAX_ARGS; i++)
+		memset(args[i], 0x01, sizeof args[i] - 1);
+	e.msg[0] = 0;
+	T_OK(report_statement_encode(s, &st, &e) < 0 && strstr(e.msg, "statement: ") && strstr(e.msg, "655360"),
+	     "limits: a statement over the limit is refused, naming it (%s)", e.msg);
+	cr_buf_free(&st);
+	cr_buf_free(&b);
+	free(s);
+	free(p);
+}
+
 /* --------------------------------------------------------------- DSSE / SPKI */
 
 static int sh(const char *cmd)
@@ -574,6 +621,7 @@ int main(void)
 	}
 	test_base64();
 	test_statement();
+	test_statement_limits();
 	test_dsse_spki();
 	test_end_to_end();
 	{
