@@ -11,6 +11,7 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -34,6 +35,10 @@ enum {
 	EXIT_TRANSFER = 5,
 	EXIT_REPORT = 6,
 };
+
+/* How long past the build's own timeout the client waits for a word from
+ * the enclave before it gives up on it. */
+#define ENCLAVE_SILENCE_MARGIN_S 30
 
 /* The signed report, written beside the outputs (nsm/report.h). */
 #define BUNDLE_NAME "cleanroom-bundle.json"
@@ -92,7 +97,8 @@ static void usage(FILE *out)
 		"Exit status: 0 built, outputs written; 1 the build failed (non-zero exit, signal,\n"
 		"missing output); 2 usage error; 3 the inputs were refused (a path, file type,\n"
 		"symlink or size rule); 4 the build hit its time, memory or process limit;\n"
-		"5 transfer, connection or enclave error; 6 the signed report is missing or does not\n"
+		"5 transfer, connection or enclave error (also: the enclave silent for --timeout\n"
+		"plus 30 s); 6 the signed report is missing or does not\n"
 		"verify; 128+N stopped by signal N (SIGINT, SIGTERM, SIGHUP: the connection is closed,\n"
 		"which cancels the build, and nothing is written). One line on stderr says which.\n"
 		"\n"
@@ -756,7 +762,18 @@ int cmd_build(int argc, char **argv)
 	stop_sock = c.sock;
 	if (stop_signal && c.sock >= 0)
 		shutdown(c.sock, SHUT_RDWR);
+	if (c.sock >= 0) {
+		/* The agent ends a build at its --timeout and answers; an enclave
+		 * silent for longer than that plus a margin is hung or stopped. */
+		struct timeval tv = {.tv_sec = (time_t)(o.timeout_s + ENCLAVE_SILENCE_MARGIN_S)};
+		setsockopt(c.sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	}
 	rc = c.sock >= 0 ? run_client(&c) : -1;
+	if (rc && !strncmp(c.e.msg, "receive: timed out", 18)) {
+		cr_fail(&c.e, "the enclave sent nothing for %llu s (the build's --timeout plus %d s): it is hung or stopped",
+			(unsigned long long)(o.timeout_s + ENCLAVE_SILENCE_MARGIN_S), ENCLAVE_SILENCE_MARGIN_S);
+		c.exit_code = EXIT_TRANSFER;
+	}
 	stop_sock = -1;
 	if (c.sock >= 0)
 		close(c.sock);

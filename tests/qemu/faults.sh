@@ -171,7 +171,26 @@ host_case "cut mid-artifact" "exit 5, --out absent" cut 5 'connection closed ins
 host_case "oversize from agent" "exit 5, --out absent" oversize 5 'frame length 2097152 outside 1..1048576'
 host_case "SIGTERM mid-artifact" "exit 143, --out absent" stall 143 'stopped by signal 15 .*nothing was written'
 
-# The enclave dies mid-build: `cleanroom run` is stopped while a build runs.
+# The enclave hangs mid-build (its QEMU is stopped with SIGSTOP): the client
+# gives up after the build's --timeout plus 30 s of silence, leaves nothing;
+# once QEMU continues, the agent serves the next build.
+$CLEANROOM build --vsock "$VS" --root "$NSM_ROOT" --timeout 5 --out "$T/o-hang" --output out "$T/src" -- sh -c 'sleep 60' \
+	>/dev/null 2>"$T/hang.err" &
+b=$!
+sleep 1.5
+QEMU_PID=$(pgrep -P "$RUN" -f qemu-system | head -1)
+[ -n "$QEMU_PID" ] && kill -STOP "$QEMU_PID"
+t0=$(date +%s)
+wait $b
+rc=$?
+t1=$(date +%s)
+[ -n "$QEMU_PID" ] && kill -CONT "$QEMU_PID"
+OBS="exit $rc after $((t1 - t0)) s; $(tail -1 "$T/hang.err"); --out $([ -e "$T/o-hang" ] && echo LEFT || echo absent)"
+[ -n "$QEMU_PID" ] && [ "$rc" = 5 ] && tail -1 "$T/hang.err" | grep -q 'the enclave sent nothing for 35 s .*hung or stopped' &&
+	[ ! -e "$T/o-hang" ] && [ $((t1 - t0)) -le 45 ] && next_ok
+probe_record "enclave hangs mid-build" "exit 5 after 35 s, --out absent" $?
+
+
 $CLEANROOM build --vsock "$VS" --root "$NSM_ROOT" --out "$T/o-dies" --output out "$T/src" -- sh -c 'sleep 60' \
 	>/dev/null 2>"$T/dies.err" &
 b=$!
