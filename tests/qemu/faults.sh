@@ -5,7 +5,7 @@
 # Each fault must be answered (an error naming what went wrong, when the
 # connection still allows one) and the agent must serve the next build
 # right away. Then `cleanroom build` itself: a connection cut or corrupted in
-# the middle of an artifact, a stop signal, and the enclave dying mid-build
+# the middle of an artifact, a stop signal, the enclave hanging and dying mid-build
 # must end with a non-zero exit, the reason, and nothing in --out. Last, a
 # malformed timeout on the cmdline stops the agent at boot, naming it.
 # Prints the table fault | expected | observed.
