@@ -291,3 +291,31 @@ int rx_end(struct stream_rx *rx, const struct wire_end *x, struct wire_accepted 
 		return fault(rx, RX_REFUSED);
 	return 0;
 }
+
+int rx_stream(struct stream_rx *rx, int sock, struct wire_accepted *out, struct cr_err *e)
+{
+	for (;;) {
+		struct wire_msg m;
+		int r = wire_recv(sock, &m, e);
+		if (r != 0) {
+			if (r == 1)
+				cr_fail(e, "the client closed the connection during the %s stream", wire_stream_name(rx->stream));
+			rx->fault = RX_PROTOCOL;
+			return -1;
+		}
+		if (m.type == WIRE_ENTRY) {
+			r = rx_entry(rx, &m.u.entry, sock, e);
+		} else if (m.type == WIRE_END) {
+			r = rx_end(rx, &m.u.end, out, e);
+			wire_msg_free(&m);
+			return r;
+		} else {
+			cr_fail(e, "%s message during the %s stream", wire_type_name(m.type), wire_stream_name(rx->stream));
+			rx->fault = RX_PROTOCOL;
+			r = -1;
+		}
+		wire_msg_free(&m);
+		if (r)
+			return -1;
+	}
+}

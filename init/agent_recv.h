@@ -50,6 +50,10 @@ void rx_free(struct stream_rx *rx);
 int rx_entry(struct stream_rx *rx, const struct wire_entry *x, int sock, struct cr_err *e);
 /* The stream's end: counts must match; fills the tree ids. */
 int rx_end(struct stream_rx *rx, const struct wire_end *x, struct wire_accepted *out, struct cr_err *e);
+/* A whole stream from sock: entries (with their data) up to its end
+ * message, which fills out. -1 with e and rx->fault set (RX_PROTOCOL for a
+ * frame that is not an entry or end, or a connection that fails or closes). */
+int rx_stream(struct stream_rx *rx, int sock, struct wire_accepted *out, struct cr_err *e);
 
 /* openat2(dirfd, path, flags, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
  * RESOLVE_NO_MAGICLINKS): path is opened only if it lies under dirfd with no

@@ -183,38 +183,10 @@ static int receive_stream(struct session *s, enum wire_stream which, struct wire
 		rx_init(&rx, which, s->src_fd, AGENT_UID, AGENT_GID, 1, &s->budget);
 	else
 		rx_init(&rx, which, s->deps_fd, 0, 0, 0, &s->budget);
-	for (;;) {
-		struct wire_msg m;
-		int r = wire_recv(s->sock, &m, &s->err);
-		if (r != 0) {
-			if (r == 1)
-				cr_fail(&s->err, "the client closed the connection during the %s stream", wire_stream_name(which));
-			fail(s, "protocol");
-			break;
-		}
-		if (m.type == WIRE_ENTRY) {
-			r = rx_entry(&rx, &m.u.entry, s->sock, &s->err);
-			wire_msg_free(&m);
-			if (r) {
-				fail(s, fault_code(rx.fault));
-				break;
-			}
-		} else if (m.type == WIRE_END) {
-			r = rx_end(&rx, &m.u.end, acc, &s->err);
-			wire_msg_free(&m);
-			if (r) {
-				fail(s, fault_code(rx.fault));
-				break;
-			}
-			rc = 0;
-			break;
-		} else {
-			cr_fail(&s->err, "%s message during the %s stream", wire_type_name(m.type), wire_stream_name(which));
-			wire_msg_free(&m);
-			fail(s, "protocol");
-			break;
-		}
-	}
+	if (rx_stream(&rx, s->sock, acc, &s->err))
+		fail(s, fault_code(rx.fault));
+	else
+		rc = 0;
 	rx_free(&rx);
 	if (rc == 0) {
 		struct wire_msg out;

@@ -1,5 +1,5 @@
 /* Fuzz target: the build agent's source-tree receiver (init/agent_recv.h),
- * driven as the agent drives it (init/agent_session.c receive_stream): the
+ * driven through rx_stream(), the loop the agent itself runs: the
  * input is the byte stream a client sends after its request — frames of
  * entry/data/end messages, first the src stream, then the deps stream —
  * read with wire_recv() from a memfd, into a fresh directory per input.
@@ -147,38 +147,13 @@ static int receive(enum wire_stream which, int root_fd, struct rx_budget *budget
 		rx_init(&rx, which, root_fd, getuid() ? getuid() : 1000, getgid() ? getgid() : 1000, 1, budget);
 	else
 		rx_init(&rx, which, root_fd, getuid(), getgid(), 0, budget);
-	for (;;) {
-		struct wire_msg m;
-		r = wire_recv(memfd, &m, &e);
-		if (r) {
-			if (r < 0)
-				fz_check_err(&e, "wire_recv");
-			break;
-		}
-		if (m.type == WIRE_ENTRY) {
-			r = rx_entry(&rx, &m.u.entry, memfd, &e);
-			wire_msg_free(&m);
-			if (r) {
-				fz_check_err(&e, "rx_entry");
-				if (rx.fault == RX_OK)
-					fz_die("rx_entry failed with fault RX_OK: %s", e.msg);
-				break;
-			}
-		} else if (m.type == WIRE_END) {
-			r = rx_end(&rx, &m.u.end, acc, &e);
-			wire_msg_free(&m);
-			if (r) {
-				fz_check_err(&e, "rx_end");
-				if (rx.fault == RX_OK)
-					fz_die("rx_end failed with fault RX_OK: %s", e.msg);
-			} else {
-				rc = 0;
-			}
-			break;
-		} else {
-			wire_msg_free(&m);
-			break;
-		}
+	r = rx_stream(&rx, memfd, acc, &e);
+	if (r) {
+		fz_check_err(&e, "rx_stream");
+		if (rx.fault == RX_OK)
+			fz_die("rx_stream failed with fault RX_OK: %s", e.msg);
+	} else {
+		rc = 0;
 	}
 	rx_free(&rx);
 	return rc;
