@@ -548,11 +548,13 @@ static int verify_report(struct client *c, const struct local_enclave *le)
 	if (!(c->st.files[c->st.nfiles] = strdup(BUNDLE_NAME)))
 		return cr_fail(&c->e, "out of memory"), fail_with(c, EXIT_TRANSFER);
 	c->st.nfiles++;
+	int local_pcrs = 0;
 	if (le) { /* a local run: its mock NSM's root, and the EIF it booted */
 		if (!root && le->nsm_root[0])
 			root = le->nsm_root;
+		/* run measured the EIF before booting it: no second pass over it */
 		if (!eif && !c->o->pcr_hex[0] && !c->o->pcr_hex[1] && !c->o->pcr_hex[2])
-			eif = c->o->local;
+			local_pcrs = le->have_pcrs ? 1 : (eif = c->o->local, 0);
 	}
 	v = calloc(1, sizeof *v);
 	c->report = calloc(1, sizeof *c->report);
@@ -566,6 +568,11 @@ static int verify_report(struct client *c, const struct local_enclave *le)
 			goto input_error;
 	if ((root && vin_set_root(v, root, &c->e)) || (eif && vin_set_eif(v, eif, &c->e)) || vin_check(v, &c->e))
 		goto input_error;
+	if (local_pcrs) {
+		char desc[4200];
+		snprintf(desc, sizeof desc, "the EIF %s", c->o->local);
+		vin_set_pcrs(v, le->pcr[0], le->pcr[1], le->pcr[2], desc);
+	}
 	vin_set_nonce_bytes(v, c->nonce, sizeof c->nonce);
 	{
 		char(*names)[PATH_MAX] = calloc(c->o->noutputs, PATH_MAX);

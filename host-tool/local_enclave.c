@@ -51,7 +51,7 @@ static int give_up(struct local_enclave *l, struct cr_err *e)
 	return -1;
 }
 
-/* One JSON line from run: "ready" fills vsock and nsm_root; "exit" is a failure. */
+/* One JSON line from run: "ready" fills vsock, nsm_root and the PCRs; "exit" is a failure. */
 static int handle_line(struct local_enclave *l, const char *line, int *ready, struct cr_err *e)
 {
 	struct json_doc d;
@@ -63,6 +63,13 @@ static int handle_line(struct local_enclave *l, const char *line, int *ready, st
 		const char *root = json_get_str(d.root, "nsm_root");
 		snprintf(l->vsock, sizeof l->vsock, "%s", json_get_str(d.root, "vsock"));
 		snprintf(l->nsm_root, sizeof l->nsm_root, "%s", root ? root : "");
+		l->have_pcrs = 1;
+		for (int i = 0; i < 3; i++) {
+			static const char *const keys[3] = {"pcr0", "pcr1", "pcr2"};
+			const char *hex = json_get_str(d.root, keys[i]);
+			if (!hex || strlen(hex) != 96 || cr_unhex(hex, l->pcr[i], 48))
+				l->have_pcrs = 0;
+		}
 		*ready = 1;
 	} else if (ev && !strcmp(ev, "exit")) {
 		const char *msg = json_get_str(d.root, "message");

@@ -6,6 +6,7 @@
 #ifndef CLEANROOM_LOCAL_ENCLAVE_H
 #define CLEANROOM_LOCAL_ENCLAVE_H
 
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "util.h"
@@ -18,6 +19,8 @@ struct local_enclave {
 	char runlog[4096];   /* run's stderr */
 	char vsock[4096];    /* host socket of the guest's vsock */
 	char nsm_root[4096]; /* the mock NSM's root certificate (PEM): what its documents chain to */
+	int have_pcrs;
+	uint8_t pcr[3][48];  /* PCR0/1/2 of the EIF, as run measured it before booting it */
 };
 
 /* memory_mib 0: run's default; nsm_ca NULL: a CA made for this run only

@@ -54,14 +54,24 @@ int vin_set_eif(struct verify_inputs *v, const char *path, struct cr_err *e)
 		return -1;
 	if (!scan.crc_ok)
 		return cr_fail(e, "%s: the EIF's CRC does not match its contents", path);
-	memcpy(v->pol.pcr[0], scan.pcrs.pcr0, REPORT_PCR_LEN);
-	memcpy(v->pol.pcr[1], scan.pcrs.pcr1, REPORT_PCR_LEN);
-	memcpy(v->pol.pcr[2], scan.pcrs.pcr2, REPORT_PCR_LEN);
+	{
+		char desc[4200];
+		snprintf(desc, sizeof desc, "the EIF %s", path);
+		vin_set_pcrs(v, scan.pcrs.pcr0, scan.pcrs.pcr1, scan.pcrs.pcr2, desc);
+	}
+	return 0;
+}
+
+void vin_set_pcrs(struct verify_inputs *v, const uint8_t *pcr0, const uint8_t *pcr1, const uint8_t *pcr2,
+		  const char *desc)
+{
+	memcpy(v->pol.pcr[0], pcr0, REPORT_PCR_LEN);
+	memcpy(v->pol.pcr[1], pcr1, REPORT_PCR_LEN);
+	memcpy(v->pol.pcr[2], pcr2, REPORT_PCR_LEN);
 	v->pol.has_pcrs = 1;
 	v->pcrs_given = 7;
-	snprintf(v->pcr_desc, sizeof v->pcr_desc, "the EIF %s", path);
+	snprintf(v->pcr_desc, sizeof v->pcr_desc, "%s", desc);
 	v->pol.pcr_desc = v->pcr_desc;
-	return 0;
 }
 
 int vin_set_pcr(struct verify_inputs *v, unsigned i, const char *hex, struct cr_err *e)

@@ -24,6 +24,9 @@ void vin_free(struct verify_inputs *v);
 int vin_set_root(struct verify_inputs *v, const char *path, struct cr_err *e);
 /* Expect the PCR0/1/2 of an EIF (read and measured now). */
 int vin_set_eif(struct verify_inputs *v, const char *path, struct cr_err *e);
+/* Expect these PCR0/1/2; desc says where they come from. */
+void vin_set_pcrs(struct verify_inputs *v, const uint8_t *pcr0, const uint8_t *pcr1, const uint8_t *pcr2,
+		  const char *desc);
 /* Expect PCR i = hex (96 hex digits); all three must be given (vin_check). */
 int vin_set_pcr(struct verify_inputs *v, unsigned i, const char *hex, struct cr_err *e);
 int vin_set_nonce(struct verify_inputs *v, const char *hex, struct cr_err *e);
