@@ -98,11 +98,13 @@ int run_cmdline_extra(const char *eif_cmdline, unsigned long tsc_khz, char *out,
 	}
 	if (!has_param(eif_cmdline, "console="))
 		add[k++] = "console=ttyS0";
-	/* nitro-cli's reboot=k resets through the keyboard controller, which
-	 * microvm lacks: the kernel then spends seconds polling it and falls
-	 * back to a real-mode BIOS restart that now and then hangs the guest.
-	 * A triple fault resets at once, which ends the run (-no-reboot). */
-	if (has_param(eif_cmdline, "reboot=") && !has_param(eif_cmdline, "reboot=t"))
+	/* Our init ends every run with a reboot (as AWS's does). nitro-cli's
+	 * reboot=k resets through the keyboard controller, which microvm
+	 * lacks: the kernel then spends seconds polling it and falls back to a
+	 * real-mode BIOS restart that now and then hangs the guest; without a
+	 * reboot= the kernel's default tries ACPI first. A triple fault resets
+	 * at once, which ends the run (-no-reboot), so it is always asked for. */
+	if (!has_param(eif_cmdline, "reboot=t"))
 		add[k++] = "reboot=t";
 	out[0] = 0;
 	for (size_t i = 0; i < k; i++) {

@@ -222,8 +222,8 @@ static _Noreturn void bootstrap(struct boot *b)
 	wait_status_text(status, what, sizeof what);
 	init_log("%s %s; %u other process%s reaped; init peak RSS %ld KiB", b->cmd.v ? b->cmd.v[0] : "sh", what,
 		 orphans, orphans == 1 ? "" : "es", peak_rss_kib());
-	init_log("rebooting (reboot=k ends the enclave)");
-	init_reboot();
+	init_log("ending the enclave (reboot)");
+	init_end_vm();
 }
 
 _Noreturn void boot_main(double started)

@@ -42,32 +42,30 @@ double init_uptime(void)
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-static _Noreturn void end_vm(int how)
+/* Every path that ends the VM ends it with reboot(RB_AUTOBOOT), as AWS's
+ * init does: Nitro ends the enclave when its kernel reboots (nitro-cli's
+ * cmdline has reboot=k), and `cleanroom run` starts QEMU with -no-reboot,
+ * so a reboot ends the run on microvm and on the nitro-enclave machine
+ * alike. Power-off is not used: on a machine without ACPI (QEMU's
+ * nitro-enclave) the kernel turns RB_POWER_OFF into a halt that never
+ * returns, and the VM would stay up, halted, for good. */
+_Noreturn void init_end_vm(void)
 {
 	if (getpid() != 1)
-		exit(how == RB_AUTOBOOT ? 0 : 1);
+		exit(0);
 	/* The serial console is slow: let our last lines reach it before the
 	 * VM goes away. */
 	fflush(NULL);
 	tcdrain(STDOUT_FILENO);
 	tcdrain(STDERR_FILENO);
 	sync();
-	reboot(how);
-	/* Should not return; if it does, try the other way, then wait forever
-	 * rather than exit (an exiting PID 1 panics the kernel). */
-	reboot(how == RB_AUTOBOOT ? RB_POWER_OFF : RB_AUTOBOOT);
+	reboot(RB_AUTOBOOT);
+	/* reboot() returns only when refused (no CAP_SYS_BOOT): try powering
+	 * off, then wait forever rather than exit (an exiting PID 1 panics the
+	 * kernel). */
+	reboot(RB_POWER_OFF);
 	for (;;)
 		pause();
-}
-
-_Noreturn void init_reboot(void)
-{
-	end_vm(RB_AUTOBOOT);
-}
-
-_Noreturn void init_power_off(void)
-{
-	end_vm(RB_POWER_OFF);
 }
 
 _Noreturn void init_fatal(const char *step, const char *fmt, ...)
@@ -78,6 +76,8 @@ _Noreturn void init_fatal(const char *step, const char *fmt, ...)
 	va_start(ap, fmt);
 	log_line(prefix, fmt, ap);
 	va_end(ap);
-	init_log("powering off");
-	init_power_off();
+	init_log("ending the enclave (reboot)");
+	if (getpid() != 1)
+		exit(1);
+	init_end_vm();
 }

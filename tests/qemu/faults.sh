@@ -209,7 +209,7 @@ if $CLEANROOM eif --kernel "$KDIR/bzImage" --init "$INIT" --nsm-ko "$KDIR/nsm.ko
 	--cmdline "$CMDLINE cleanroom_idle_timeout_s=soon" -o "$T/bad.eif" >/dev/null 2>&1; then
 	$CLEANROOM run "$T/bad.eif" --console "$T/console-bad.log" --memory 256 --timeout 120 >/dev/null 2>&1
 	grep -q "init: agent: setup: cleanroom_idle_timeout_s='soon' on the kernel cmdline: expected seconds, 1 to 86400" "$T/console-bad.log" &&
-		grep -q "init: powering off" "$T/console-bad.log" &&
+		grep -q "init: ending the enclave (reboot)" "$T/console-bad.log" &&
 		ok "a malformed cleanroom_idle_timeout_s stops the agent at boot, naming it" ||
 		not_ok "a malformed cleanroom_idle_timeout_s stops the agent at boot" "$(grep 'init:' "$T/console-bad.log" | tail -3 | tr '\n' ' ')"
 else

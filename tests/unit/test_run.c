@@ -70,12 +70,15 @@ static void test_cmdline(void)
 	T_OK(run_cmdline_extra("reboot=k", 1000000, out, sizeof out, &e) == 0 &&
 		     !strcmp(out, "tsc_early_khz=1000000 console=ttyS0 reboot=t"),
 	     "cmdline: console=ttyS0 only when the image names no console; reboot=k becomes reboot=t");
-	T_OK(run_cmdline_extra("a tsc_early_khz=5 console=hvc0", 7, out, sizeof out, &e) == 0 && !strcmp(out, ""),
-	     "cmdline: nothing when the image sets both and no reboot method");
+	T_OK(run_cmdline_extra("a tsc_early_khz=5 console=hvc0 reboot=t", 7, out, sizeof out, &e) == 0 &&
+		     !strcmp(out, ""),
+	     "cmdline: nothing when the image sets all three");
+	T_OK(run_cmdline_extra("a tsc_early_khz=5 console=hvc0", 7, out, sizeof out, &e) == 0 && !strcmp(out, "reboot=t"),
+	     "cmdline: reboot=t also when the image names no reboot method (every end is a reboot)");
 	T_OK(run_cmdline_extra("panic=30 reboot=k,w console=ttyS0", 0, out, sizeof out, &e) == 0 &&
 		     !strcmp(out, "reboot=t"),
 	     "cmdline: any reboot method but t is overridden (the last reboot= wins)");
-	T_OK(run_cmdline_extra("xconsole=1", 0, out, sizeof out, &e) == 0 && !strcmp(out, "console=ttyS0"),
+	T_OK(run_cmdline_extra("xconsole=1", 0, out, sizeof out, &e) == 0 && !strcmp(out, "console=ttyS0 reboot=t"),
 	     "cmdline: only whole parameters count; tsc 0 is left out");
 	T_OK(run_cmdline_extra("", 2596096, out, 10, &e) == -1, "cmdline: a short buffer fails cleanly");
 	unsigned long khz = run_host_tsc_khz();
