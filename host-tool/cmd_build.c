@@ -88,14 +88,16 @@ static void usage(FILE *out)
 		"  --out DIR          where the outputs go (default: ./cleanroom-out)\n"
 		"  --timeout S        wall-clock limit of the build (default: 3600)\n"
 		"  --memory MiB       memory limit of the build (default: the enclave's maximum)\n"
-		"  --pids N           process limit of the build (default: 4096)\n"
+		"  --pids N           process limit of the build, at least %d (default: the enclave's\n"
+		"                     maximum, set below the kernel's own process limits so that\n"
+		"                     the build's limit is the one that stops a fork bomb)\n"
 		"  --source-date-epoch N  SOURCE_DATE_EPOCH inside the build (default: the variable\n"
 		"                     SOURCE_DATE_EPOCH, else 0)\n"
 		"  --json             a JSON summary on stdout (the log stays on stderr)\n"
 		"  -h, --help         this text\n"
 		"\n"
 		"Exit status: 0 built, outputs written; 1 the build failed (non-zero exit, signal,\n"
-		"missing output); 2 usage error; 3 the inputs were refused (a path, file type,\n"
+		"an output missing or not a regular file); 2 usage error; 3 the inputs were refused (a path, file type,\n"
 		"symlink or size rule); 4 the build hit its time, memory or process limit;\n"
 		"5 transfer, connection or enclave error (also: the enclave silent for --timeout\n"
 		"plus 30 s); 6 the signed report is missing or does not\n"
@@ -104,7 +106,7 @@ static void usage(FILE *out)
 		"\n"
 		"example:\n"
 		"  cleanroom build --local build/demo/enclave.eif --output hello ./hello-src -- make hello\n",
-		WIRE_PORT, WIRE_MAX_OUTPUTS);
+		WIRE_PORT, WIRE_MAX_OUTPUTS, WIRE_MIN_PIDS);
 }
 
 struct build_opts {
@@ -153,7 +155,7 @@ static int parse_args(int argc, char **argv, struct build_opts *o)
 	memset(o, 0, sizeof *o);
 	o->out = "cleanroom-out";
 	o->timeout_s = 3600;
-	o->pids = 4096;
+	o->pids = 0; /* the enclave's maximum: the one default is the agent's */
 	if (sde && parse_u64_opt("SOURCE_DATE_EPOCH", sde, UINT32_MAX, &o->sde))
 		return EXIT_USAGE;
 	optind = 1;
@@ -201,6 +203,11 @@ static int parse_args(int argc, char **argv, struct build_opts *o)
 		case 'p':
 			if (parse_u64_opt("--pids", optarg, UINT32_MAX, &o->pids))
 				return EXIT_USAGE;
+			if (o->pids < WIRE_MIN_PIDS) {
+				fprintf(stderr, "cleanroom build: --pids '%s': expected at least %d processes (the shell "
+					"and the sandbox need some)\n", optarg, WIRE_MIN_PIDS);
+				return EXIT_USAGE;
+			}
 			break;
 		case 's':
 			if (parse_u64_opt("--source-date-epoch", optarg, UINT32_MAX, &o->sde))
@@ -805,7 +812,9 @@ int cmd_build(int argc, char **argv)
 		staging_abort(&c.st);
 	if (rc == 0 && c.exit_code != EXIT_OK && c.exit_code != EXIT_TRANSFER)
 		fprintf(stderr, "cleanroom build: the build %s: %s\n",
-			!strcmp(c.result.status, "missing-output") ? "did not produce its outputs" : "failed",
+			!strcmp(c.result.status, "missing-output") ? "did not produce its outputs"
+			: !strcmp(c.result.status, "bad-output")   ? "produced an output that is not a regular file"
+								   : "failed",
 			c.result_detail);
 	else if (c.exit_code != EXIT_OK) {
 		if (have_le && c.exit_code == EXIT_TRANSFER) {
