@@ -81,7 +81,8 @@ static uint64_t proc_u64(const char *path)
  *                      about 4000 in a 512 MiB enclave);
  *   RLIMIT_NPROC       tasks of one uid, inherited by the build from us
  *                      (threads-max / 2 at boot); the build's uid runs
- *                      nothing else, so it counts the build's tasks only.
+ *                      nothing else, so it counts the build's tasks only
+ *                      (the maximum stays one below it).
  * The two machine-wide limits keep AGENT_PIDS_RESERVE for the rest. */
 static uint64_t pids_ceiling(char *why, size_t cap)
 {
@@ -103,8 +104,12 @@ static uint64_t pids_ceiling(char *why, size_t cap)
 				 (unsigned long long)v, AGENT_PIDS_RESERVE);
 		}
 	}
-	if (getrlimit(RLIMIT_NPROC, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < best) {
-		best = rl.rlim_cur;
+	/* The kernel checks RLIMIT_NPROC before pids.max in fork; every task
+	 * of the build's uid is in the build's cgroup, so a pids.max below
+	 * the rlimit is reached first. */
+	if (getrlimit(RLIMIT_NPROC, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    (rl.rlim_cur ? rl.rlim_cur - 1 : 0) < best) {
+		best = rl.rlim_cur ? rl.rlim_cur - 1 : 0;
 		snprintf(why, cap, "RLIMIT_NPROC %llu of the build's uid", (unsigned long long)rl.rlim_cur);
 	}
 	return best;
