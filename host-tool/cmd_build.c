@@ -692,6 +692,29 @@ static uint64_t mono_ms(void)
 	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
 }
 
+/* A send failed because the enclave closed the connection: it may have
+ * refused the request (a limit, a path) while the sources were still on
+ * their way, and its error message is then waiting to be read. 1 when it
+ * was (c->e and the exit status say why), else 0. */
+static int refused_while_sending(struct client *c)
+{
+	struct wire_msg m;
+	struct cr_err ignored;
+	if (errno != EPIPE && errno != ECONNRESET)
+		return 0;
+	if (wire_recv(c->sock, &m, &ignored) != 0)
+		return 0;
+	if (m.type != WIRE_ERROR) {
+		wire_msg_free(&m);
+		return 0;
+	}
+	cr_fail(&c->e, "the enclave refused the request: %s", m.u.error.message);
+	c->exit_code = !strcmp(m.u.error.code, "refused") || !strcmp(m.u.error.code, "limit") ? EXIT_REFUSED
+												: EXIT_TRANSFER;
+	wire_msg_free(&m);
+	return 1;
+}
+
 static int run_client(struct client *c)
 {
 	struct src_stats src_total, deps_total;
@@ -703,9 +726,13 @@ static int run_client(struct client *c)
 	total = src_total.bytes + deps_total.bytes;
 	t0 = mono_ms();
 	if (send_request(c))
-		return -1;
-	if (src_stream_send(c->o->src, WIRE_SRC, c->sock, total, progress, c, &c->src, &c->e))
-		return fail_with(c, errno == EPIPE || errno == ECONNRESET ? EXIT_TRANSFER : EXIT_REFUSED);
+		return refused_while_sending(c), -1;
+	if (src_stream_send(c->o->src, WIRE_SRC, c->sock, total, progress, c, &c->src, &c->e)) {
+		int err = errno;
+		if (refused_while_sending(c))
+			return -1;
+		return fail_with(c, err == EPIPE || err == ECONNRESET ? EXIT_TRANSFER : EXIT_REFUSED);
+	}
 	if (expect_accepted(c, WIRE_SRC, &c->src, &c->acc_src))
 		return -1;
 	if (c->o->deps) {

@@ -110,7 +110,7 @@ fi
 
 # --- the process limit
 max=$(grep -o 'a build may have at most [0-9]* processes' "$T/console.log" | grep -o '[0-9][0-9]*' | head -1)
-if [ -n "$max" ]; then ok "the agent logs its process maximum at start ($max: $(grep -o 'processes, its default (.*)' "$T/console.log" | head -1))"
+if [ -n "$max" ]; then ok "the agent logs its process maximum at start ($max, from $(grep -o 'its default (.*)' "$T/console.log" | head -1 | sed 's/^its default (//; s/)$//'))"
 else not_ok "the agent logs its process maximum at start" "$(grep 'agent:' "$T/console.log" | head -3)"; max=0; fi
 tbuild kparams --timeout 20 --output k.txt "$T/src" -- sh -c \
 	'cat /proc/sys/kernel/pid_max /proc/sys/kernel/threads-max > k.txt'
@@ -129,6 +129,17 @@ if [ "$RC" = 3 ] && echo "$REASON" | grep -Eq "limits.pids 65536 exceeds this en
 	ok "--pids above the enclave's maximum is refused, naming pids and the maximum (exit 3)"
 else
 	not_ok "--pids above the enclave's maximum is refused, naming pids and the maximum (exit 3)" "exit $RC: $REASON"
+fi
+# Refused at the request while a large tree is still being sent: the
+# client's send fails (the agent closed), and it must still read and show
+# the agent's reason, not "Broken pipe".
+mkdir -p "$T/big"
+head -c 16777216 /dev/urandom >"$T/big/blob"
+tbuild overbig --pids 65536 --output x "$T/big" -- true
+if [ "$RC" = 3 ] && echo "$REASON" | grep -q "limits.pids 65536 exceeds this enclave's maximum of $max" && nothing_in overbig; then
+	ok "... also while a 16 MiB source tree is still on its way (exit 3, the agent's reason)"
+else
+	not_ok "... also while a 16 MiB source tree is still on its way (exit 3, the agent's reason)" "exit $RC: $REASON"
 fi
 $CLEANROOM build --vsock "$VS" --pids 4 --output x "$T/src" -- true >/dev/null 2>"$T/low.err"
 rc=$?
