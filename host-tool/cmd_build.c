@@ -88,14 +88,16 @@ static void usage(FILE *out)
 		"  --out DIR          where the outputs go (default: ./cleanroom-out)\n"
 		"  --timeout S        wall-clock limit of the build (default: 3600)\n"
 		"  --memory MiB       memory limit of the build (default: the enclave's maximum)\n"
-		"  --pids N           process limit of the build (default: 4096)\n"
+		"  --pids N           process limit of the build, at least %d (default: the enclave's\n"
+		"                     maximum, set below the kernel's own process limits so that\n"
+		"                     the build's limit is the one that stops a fork bomb)\n"
 		"  --source-date-epoch N  SOURCE_DATE_EPOCH inside the build (default: the variable\n"
 		"                     SOURCE_DATE_EPOCH, else 0)\n"
 		"  --json             a JSON summary on stdout (the log stays on stderr)\n"
 		"  -h, --help         this text\n"
 		"\n"
 		"Exit status: 0 built, outputs written; 1 the build failed (non-zero exit, signal,\n"
-		"missing output); 2 usage error; 3 the inputs were refused (a path, file type,\n"
+		"an output missing or not a regular file); 2 usage error; 3 the inputs were refused (a path, file type,\n"
 		"symlink or size rule); 4 the build hit its time, memory or process limit;\n"
 		"5 transfer, connection or enclave error (also: the enclave silent for --timeout\n"
 		"plus 30 s); 6 the signed report is missing or does not\n"
@@ -104,7 +106,7 @@ static void usage(FILE *out)
 		"\n"
 		"example:\n"
 		"  cleanroom build --local build/demo/enclave.eif --output hello ./hello-src -- make hello\n",
-		WIRE_PORT, WIRE_MAX_OUTPUTS);
+		WIRE_PORT, WIRE_MAX_OUTPUTS, WIRE_MIN_PIDS);
 }
 
 struct build_opts {
@@ -153,7 +155,7 @@ static int parse_args(int argc, char **argv, struct build_opts *o)
 	memset(o, 0, sizeof *o);
 	o->out = "cleanroom-out";
 	o->timeout_s = 3600;
-	o->pids = 4096;
+	o->pids = 0; /* the enclave's maximum: the one default is the agent's */
 	if (sde && parse_u64_opt("SOURCE_DATE_EPOCH", sde, UINT32_MAX, &o->sde))
 		return EXIT_USAGE;
 	optind = 1;
@@ -201,6 +203,11 @@ static int parse_args(int argc, char **argv, struct build_opts *o)
 		case 'p':
 			if (parse_u64_opt("--pids", optarg, UINT32_MAX, &o->pids))
 				return EXIT_USAGE;
+			if (o->pids < WIRE_MIN_PIDS) {
+				fprintf(stderr, "cleanroom build: --pids '%s': expected at least %d processes (the shell "
+					"and the sandbox need some)\n", optarg, WIRE_MIN_PIDS);
+				return EXIT_USAGE;
+			}
 			break;
 		case 's':
 			if (parse_u64_opt("--source-date-epoch", optarg, UINT32_MAX, &o->sde))
@@ -685,6 +692,29 @@ static uint64_t mono_ms(void)
 	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
 }
 
+/* A send failed because the enclave closed the connection: it may have
+ * refused the request (a limit, a path) while the sources were still on
+ * their way, and its error message is then waiting to be read. 1 when it
+ * was (c->e and the exit status say why), else 0. */
+static int refused_while_sending(struct client *c)
+{
+	struct wire_msg m;
+	struct cr_err ignored;
+	if (errno != EPIPE && errno != ECONNRESET)
+		return 0;
+	if (wire_recv(c->sock, &m, &ignored) != 0)
+		return 0;
+	if (m.type != WIRE_ERROR) {
+		wire_msg_free(&m);
+		return 0;
+	}
+	cr_fail(&c->e, "the enclave refused the request: %s", m.u.error.message);
+	c->exit_code = !strcmp(m.u.error.code, "refused") || !strcmp(m.u.error.code, "limit") ? EXIT_REFUSED
+												: EXIT_TRANSFER;
+	wire_msg_free(&m);
+	return 1;
+}
+
 static int run_client(struct client *c)
 {
 	struct src_stats src_total, deps_total;
@@ -696,9 +726,13 @@ static int run_client(struct client *c)
 	total = src_total.bytes + deps_total.bytes;
 	t0 = mono_ms();
 	if (send_request(c))
-		return -1;
-	if (src_stream_send(c->o->src, WIRE_SRC, c->sock, total, progress, c, &c->src, &c->e))
-		return fail_with(c, errno == EPIPE || errno == ECONNRESET ? EXIT_TRANSFER : EXIT_REFUSED);
+		return refused_while_sending(c), -1;
+	if (src_stream_send(c->o->src, WIRE_SRC, c->sock, total, progress, c, &c->src, &c->e)) {
+		int err = errno;
+		if (refused_while_sending(c))
+			return -1;
+		return fail_with(c, err == EPIPE || err == ECONNRESET ? EXIT_TRANSFER : EXIT_REFUSED);
+	}
 	if (expect_accepted(c, WIRE_SRC, &c->src, &c->acc_src))
 		return -1;
 	if (c->o->deps) {
@@ -805,7 +839,9 @@ int cmd_build(int argc, char **argv)
 		staging_abort(&c.st);
 	if (rc == 0 && c.exit_code != EXIT_OK && c.exit_code != EXIT_TRANSFER)
 		fprintf(stderr, "cleanroom build: the build %s: %s\n",
-			!strcmp(c.result.status, "missing-output") ? "did not produce its outputs" : "failed",
+			!strcmp(c.result.status, "missing-output") ? "did not produce its outputs"
+			: !strcmp(c.result.status, "bad-output")   ? "produced an output that is not a regular file"
+								   : "failed",
 			c.result_detail);
 	else if (c.exit_code != EXIT_OK) {
 		if (have_le && c.exit_code == EXIT_TRANSFER) {

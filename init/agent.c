@@ -76,6 +76,8 @@ _Noreturn void agent_main(void)
 	init_log("agent: ready for builds on vsock port %d (a client is dropped after %u s of silence, or when its "
 		 "request and sources take over %u s)",
 		 WIRE_PORT, a.caps.idle_timeout_s, a.caps.transfer_timeout_s);
+	init_log("agent: a build may have at most %llu processes, its default (%s)",
+		 (unsigned long long)a.caps.max.pids, a.caps.pids_why);
 	for (;;) {
 		int fd = accept_one(lfd);
 		if (fd < 0) {

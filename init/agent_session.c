@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -53,9 +54,71 @@ static int timeout_param(const char *name, unsigned dflt, unsigned *out, struct 
 	return 0;
 }
 
+/* A number from a /proc/sys file; 0 when it cannot be read. */
+static uint64_t proc_u64(const char *path)
+{
+	char buf[32];
+	uint64_t v;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	long n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	buf[strcspn(buf, "\n")] = 0;
+	return cr_parse_u64(buf, UINT32_MAX, &v) ? 0 : v;
+}
+
+/* The most processes a build may have: below every limit of the kernel
+ * that would refuse a fork before the build's own cgroup pids.max does —
+ * otherwise a fork bomb fills the machine-wide table, every fork fails
+ * (the agent's too) and the build is not even told it hit its limit:
+ *   kernel.pid_max     pids of the whole machine, kernel threads included
+ *                      (6.12 keeps one global pid_max; PID_MAX_DEFAULT is
+ *                      32768 with up to 32 CPUs);
+ *   kernel.threads-max tasks of the whole machine (sized from RAM at boot:
+ *                      about 4000 in a 512 MiB enclave);
+ *   RLIMIT_NPROC       tasks of one uid, inherited by the build from us
+ *                      (threads-max / 2 at boot); the build's uid runs
+ *                      nothing else, so it counts the build's tasks only
+ *                      (the maximum stays one below it).
+ * The two machine-wide limits keep AGENT_PIDS_RESERVE for the rest. */
+static uint64_t pids_ceiling(char *why, size_t cap)
+{
+	static const struct {
+		const char *path, *name;
+	} global[] = {
+		{"/proc/sys/kernel/pid_max", "kernel.pid_max"},
+		{"/proc/sys/kernel/threads-max", "kernel.threads-max"},
+	};
+	uint64_t best = AGENT_MAX_PIDS;
+	struct rlimit rl;
+	snprintf(why, cap, "the agent's cap of %u", AGENT_MAX_PIDS);
+	for (size_t i = 0; i < sizeof global / sizeof global[0]; i++) {
+		uint64_t v = proc_u64(global[i].path);
+		uint64_t left = v > AGENT_PIDS_RESERVE ? v - AGENT_PIDS_RESERVE : 0;
+		if (v && left < best) {
+			best = left;
+			snprintf(why, cap, "%s %llu less %u kept for the kernel and the agent", global[i].name,
+				 (unsigned long long)v, AGENT_PIDS_RESERVE);
+		}
+	}
+	/* The kernel checks RLIMIT_NPROC before pids.max in fork; every task
+	 * of the build's uid is in the build's cgroup, so a pids.max below
+	 * the rlimit is reached first. */
+	if (getrlimit(RLIMIT_NPROC, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    (rl.rlim_cur ? rl.rlim_cur - 1 : 0) < best) {
+		best = rl.rlim_cur ? rl.rlim_cur - 1 : 0;
+		snprintf(why, cap, "RLIMIT_NPROC %llu of the build's uid", (unsigned long long)rl.rlim_cur);
+	}
+	return best;
+}
+
 int agent_init(struct agent *a, struct cr_err *e)
 {
 	uint64_t mem = mem_available_bytes();
+	uint64_t pids;
 	memset(a, 0, sizeof *a);
 	if (timeout_param("cleanroom_idle_timeout_s", AGENT_IDLE_TIMEOUT_S, &a->caps.idle_timeout_s, e) ||
 	    timeout_param("cleanroom_transfer_timeout_s", AGENT_TRANSFER_TIMEOUT_S, &a->caps.transfer_timeout_s, e))
@@ -64,11 +127,15 @@ int agent_init(struct agent *a, struct cr_err *e)
 		return cr_fail(e, "only %llu MiB of memory available", (unsigned long long)(mem / MIB));
 	/* The workspace (sources, deps, objects, outputs) and the build's
 	 * processes share the enclave's RAM; leave room for the kernel and us. */
+	pids = pids_ceiling(a->caps.pids_why, sizeof a->caps.pids_why);
+	if (pids < AGENT_MIN_PIDS_CAP)
+		return cr_fail(e, "only %llu processes available to a build (%s); at least %d needed",
+			       (unsigned long long)pids, a->caps.pids_why, AGENT_MIN_PIDS_CAP);
 	a->caps.workspace_bytes = mem / 2;
 	a->caps.max = (struct wire_limits){
 		.timeout_s = 86400,
 		.memory_mb = (mem - 32 * MIB) / MIB,
-		.pids = 65536,
+		.pids = pids,
 		.source_mb = a->caps.workspace_bytes / MIB,
 		.files = 500000,
 		.output_mb = a->caps.workspace_bytes / MIB,
@@ -110,12 +177,14 @@ static const char *fault_code(enum rx_fault f)
 }
 
 /* 0 asks for the maximum. */
-static int check_limit(struct session *s, const char *name, uint64_t *asked_p, uint64_t max, uint64_t min)
+static int check_limit(struct session *s, const char *name, uint64_t *asked_p, uint64_t max, uint64_t min,
+		       const char *why)
 {
 	uint64_t asked = *asked_p ? *asked_p : (*asked_p = max);
 	if (asked > max)
-		return cr_fail(&s->err, "limits.%s %llu exceeds this enclave's maximum of %llu", name,
-			       (unsigned long long)asked, (unsigned long long)max);
+		return cr_fail(&s->err, "limits.%s %llu exceeds this enclave's maximum of %llu%s%s%s", name,
+			       (unsigned long long)asked, (unsigned long long)max, why ? " (" : "", why ? why : "",
+			       why ? ")" : "");
 	if (asked < min)
 		return cr_fail(&s->err, "limits.%s %llu is below the minimum of %llu", name, (unsigned long long)asked,
 			       (unsigned long long)min);
@@ -142,12 +211,12 @@ static int read_request(struct session *s)
 	/* The strings now belong to s->req; free only the frame. */
 	free(m.frame);
 	l = &s->req.limits;
-	if (check_limit(s, "timeout_s", &l->timeout_s, max->timeout_s, 1) ||
-	    check_limit(s, "memory_mb", &l->memory_mb, max->memory_mb, 16) ||
-	    check_limit(s, "pids", &l->pids, max->pids, 8) ||
-	    check_limit(s, "source_mb", &l->source_mb, max->source_mb, 1) ||
-	    check_limit(s, "files", &l->files, max->files, 1) ||
-	    check_limit(s, "output_mb", &l->output_mb, max->output_mb, 1))
+	if (check_limit(s, "timeout_s", &l->timeout_s, max->timeout_s, 1, NULL) ||
+	    check_limit(s, "memory_mb", &l->memory_mb, max->memory_mb, 16, NULL) ||
+	    check_limit(s, "pids", &l->pids, max->pids, WIRE_MIN_PIDS, s->a->caps.pids_why) ||
+	    check_limit(s, "source_mb", &l->source_mb, max->source_mb, 1, NULL) ||
+	    check_limit(s, "files", &l->files, max->files, 1, NULL) ||
+	    check_limit(s, "output_mb", &l->output_mb, max->output_mb, 1, NULL))
 		return fail(s, "limit");
 	return 0;
 }
@@ -197,6 +266,72 @@ static int receive_stream(struct session *s, enum wire_stream which, struct wire
 			return fail(s, "protocol");
 	}
 	return rc;
+}
+
+/* ---------------------------------------------------------------- deadline */
+
+/* A client that stalls is caught by the socket timeouts (idle); one that
+ * trickles a byte now and then is not: each read returns in time. The
+ * deadline of a phase is kept by a thread that, when it passes, shuts the
+ * connection down (SHUT_RD while receiving, so the error can still be
+ * sent; both ways while sending), which ends every blocked read or write. */
+struct deadline {
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct timespec until; /* CLOCK_MONOTONIC */
+	int sock, how, done, running;
+	int fired;             /* read after the thread was joined */
+};
+
+static void *deadline_thread(void *arg)
+{
+	struct deadline *d = arg;
+	pthread_mutex_lock(&d->mu);
+	while (!d->done) {
+		if (pthread_cond_timedwait(&d->cv, &d->mu, &d->until) == ETIMEDOUT && !d->done) {
+			d->fired = 1;
+			shutdown(d->sock, d->how);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&d->mu);
+	return NULL;
+}
+
+/* Start a deadline seconds from now; without a thread there is none (and
+ * the idle timeout still holds). */
+static void deadline_start(struct deadline *d, int sock, int how, unsigned seconds)
+{
+	pthread_condattr_t ca;
+	memset(d, 0, sizeof *d);
+	d->sock = sock;
+	d->how = how;
+	clock_gettime(CLOCK_MONOTONIC, &d->until);
+	d->until.tv_sec += seconds;
+	pthread_mutex_init(&d->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&d->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	d->running = pthread_create(&d->th, NULL, deadline_thread, d) == 0;
+	if (!d->running)
+		init_log("agent: cannot start the deadline thread; only the idle timeout applies");
+}
+
+/* Stop it; returns whether it had fired. */
+static int deadline_stop(struct deadline *d)
+{
+	if (d->running) {
+		pthread_mutex_lock(&d->mu);
+		d->done = 1;
+		pthread_cond_signal(&d->cv);
+		pthread_mutex_unlock(&d->mu);
+		pthread_join(d->th, NULL);
+	}
+	pthread_cond_destroy(&d->cv);
+	pthread_mutex_destroy(&d->mu);
+	return d->fired;
 }
 
 /* ---------------------------------------------------------------- build */
@@ -298,7 +433,16 @@ static int run_build(struct session *s, struct sandbox_result *r)
 	rc = sandbox_run(&c, r, &s->err);
 	s->facts.finished_ms = now_unix_ms();
 	close(pipefd[1]);
-	pthread_join(p.th, NULL);
+	/* The log thread ends at the end of the pipe, unless it is stuck
+	 * sending to a client that reads slowly: that one gets the transfer
+	 * deadline, as it would for the outputs. */
+	{
+		struct deadline d;
+		deadline_start(&d, s->sock, SHUT_RDWR, s->a->caps.transfer_timeout_s);
+		pthread_join(p.th, NULL);
+		if (deadline_stop(&d))
+			p.send_failed = 1;
+	}
 	close(pipefd[0]);
 	br_sha256_out(&p.hash, s->facts.log_sha256);
 	s->facts.log_bytes = p.bytes;
@@ -321,9 +465,78 @@ static int run_build(struct session *s, struct sandbox_result *r)
 	return 0;
 }
 
-/* One declared output back to the client. *missing is set when it is not
- * a regular file in the workspace. */
-static int send_output(struct session *s, const char *path, uint64_t *budget, int *missing)
+/* What a declared output is, judged without following a symlink and
+ * without opening it for reading: an O_PATH descriptor has no side effect
+ * on any kind of file (opening a FIFO for reading blocks until a writer
+ * comes; a device's open runs its driver). NULL when it is a regular file;
+ * else the reason, for "output 'P' <reason>". */
+static const char *output_problem(int src_fd, const char *path, char *buf, size_t cap)
+{
+	struct stat st;
+	int fd = open_beneath(src_fd, path, O_PATH | O_NOFOLLOW, 0);
+	if (fd < 0) {
+		int err = errno;
+		switch (err) {
+		case ENOENT: return "was not produced";
+		case ENOTDIR: return "was not produced (a component of its path is not a directory)";
+		case ELOOP: return "is reached through a symlink (outputs are read without following symlinks)";
+		case EXDEV: return "resolves outside the workspace";
+		default:
+			snprintf(buf, cap, "cannot be opened: %s", strerror(err));
+			return buf;
+		}
+	}
+	if (fstat(fd, &st) < 0) {
+		snprintf(buf, cap, "cannot be examined: %s", strerror(errno));
+		close(fd);
+		return buf;
+	}
+	close(fd);
+	switch (st.st_mode & S_IFMT) {
+	case S_IFREG: return NULL;
+	case S_IFIFO: return "is a FIFO, not a regular file";
+	case S_IFSOCK: return "is a socket, not a regular file";
+	case S_IFLNK: return "is a symlink, not a regular file (symlinks are not followed)";
+	case S_IFDIR: return "is a directory, not a regular file";
+	case S_IFCHR: return "is a character device, not a regular file";
+	case S_IFBLK: return "is a block device, not a regular file";
+	default: return "is not a regular file";
+	}
+}
+
+/* Check every declared output before any is sent. 0 when all are regular
+ * files; else 1 with the reasons in detail ("output 'o' is a FIFO, not a
+ * regular file; ...") and *absent set when every problem is an output that
+ * was not produced at all. */
+static int check_outputs(struct session *s, char *detail, size_t cap, int *absent)
+{
+	size_t used = 0;
+	int bad = 0;
+	*absent = 1;
+	detail[0] = 0;
+	for (size_t i = 0; i < s->req.noutputs; i++) {
+		char buf[160];
+		const char *why = output_problem(s->src_fd, s->req.outputs[i], buf, sizeof buf);
+		if (!why)
+			continue;
+		if (strncmp(why, "was not produced", 16))
+			*absent = 0;
+		if (used < cap) {
+			int n = snprintf(detail + used, cap - used, "%soutput '%s' %s", bad ? "; " : "",
+					 s->req.outputs[i], why);
+			used = n < 0 ? cap : used + (size_t)n;
+		}
+		bad++;
+	}
+	return bad != 0;
+}
+
+/* One declared output (checked by check_outputs) back to the client. It is
+ * opened again for reading, non-blocking and without following a symlink,
+ * and must still be a regular file: nothing the build started is alive any
+ * more, so it cannot have changed, but a read never waits on a build's
+ * object whatever happens. */
+static int send_output(struct session *s, const char *path, uint64_t *budget)
 {
 	struct build_artifact *art = &s->facts.art[s->facts.nart];
 	br_sha256_context h256;
@@ -332,13 +545,12 @@ static int send_output(struct session *s, const char *path, uint64_t *budget, in
 	struct stat st;
 	uint8_t *buf;
 	uint64_t left;
-	int fd = open_beneath(s->src_fd, path, O_RDONLY | O_NOFOLLOW, 0);
-	*missing = 0;
+	int fd = open_beneath(s->src_fd, path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, 0);
 	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		if (fd >= 0)
 			close(fd);
-		*missing = 1;
-		return 0;
+		cr_fail(&s->err, "output '%s' changed after the build ended (no longer a regular file)", path);
+		return fail(s, "internal");
 	}
 	if ((uint64_t)st.st_size > *budget) {
 		close(fd);
@@ -393,7 +605,6 @@ static int finish(struct session *s, const struct sandbox_result *r)
 	struct wire_msg m;
 	struct wire_result *res = &m.u.result;
 	uint64_t budget = s->req.limits.output_mb * MIB;
-	char missing_list[256] = "";
 	struct cr_buf bundle;
 	memset(&m, 0, sizeof m);
 	m.type = WIRE_RESULT;
@@ -419,23 +630,15 @@ static int finish(struct session *s, const struct sandbox_result *r)
 	else if (!r->exited || r->exit_code != 0)
 		snprintf(res->status, sizeof res->status, "failed");
 	else {
-		int nmissing = 0;
-		for (size_t i = 0; i < s->req.noutputs; i++) {
-			int missing;
-			if (send_output(s, s->req.outputs[i], &budget, &missing))
-				return -1;
-			if (missing) {
-				size_t n = strlen(missing_list);
-				snprintf(missing_list + n, sizeof missing_list - n, "%s'%s'", nmissing ? ", " : "",
-					 s->req.outputs[i]);
-				nmissing++;
-			}
-		}
-		if (nmissing) {
-			snprintf(res->status, sizeof res->status, "missing-output");
-			snprintf(res->detail, sizeof res->detail, "the build exited 0 but did not produce %s (as a regular file)",
-				 missing_list);
-		} else {
+		/* Every output is judged before any is sent: one that is not a
+		 * regular file fails the build, and no artifact goes out. */
+		int absent;
+		if (check_outputs(s, res->detail, sizeof res->detail, &absent))
+			snprintf(res->status, sizeof res->status, "%s", absent ? "missing-output" : "bad-output");
+		else {
+			for (size_t i = 0; i < s->req.noutputs; i++)
+				if (send_output(s, s->req.outputs[i], &budget))
+					return -1;
 			snprintf(res->status, sizeof res->status, "ok");
 		}
 	}
@@ -482,72 +685,6 @@ static void cleanup(struct session *s)
 		for (size_t i = 0; i < s->req.noutputs; i++)
 			free(s->req.outputs[i]);
 	}
-}
-
-/* ---------------------------------------------------------------- deadline */
-
-/* A client that stalls is caught by the socket timeouts (idle); one that
- * trickles a byte now and then is not: each read returns in time. The
- * deadline of a phase is kept by a thread that, when it passes, shuts the
- * connection down (SHUT_RD while receiving, so the error can still be
- * sent; both ways while sending), which ends every blocked read or write. */
-struct deadline {
-	pthread_t th;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	struct timespec until; /* CLOCK_MONOTONIC */
-	int sock, how, done, running;
-	int fired;             /* read after the thread was joined */
-};
-
-static void *deadline_thread(void *arg)
-{
-	struct deadline *d = arg;
-	pthread_mutex_lock(&d->mu);
-	while (!d->done) {
-		if (pthread_cond_timedwait(&d->cv, &d->mu, &d->until) == ETIMEDOUT && !d->done) {
-			d->fired = 1;
-			shutdown(d->sock, d->how);
-			break;
-		}
-	}
-	pthread_mutex_unlock(&d->mu);
-	return NULL;
-}
-
-/* Start a deadline seconds from now; without a thread there is none (and
- * the idle timeout still holds). */
-static void deadline_start(struct deadline *d, int sock, int how, unsigned seconds)
-{
-	pthread_condattr_t ca;
-	memset(d, 0, sizeof *d);
-	d->sock = sock;
-	d->how = how;
-	clock_gettime(CLOCK_MONOTONIC, &d->until);
-	d->until.tv_sec += seconds;
-	pthread_mutex_init(&d->mu, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&d->cv, &ca);
-	pthread_condattr_destroy(&ca);
-	d->running = pthread_create(&d->th, NULL, deadline_thread, d) == 0;
-	if (!d->running)
-		init_log("agent: cannot start the deadline thread; only the idle timeout applies");
-}
-
-/* Stop it; returns whether it had fired. */
-static int deadline_stop(struct deadline *d)
-{
-	if (d->running) {
-		pthread_mutex_lock(&d->mu);
-		d->done = 1;
-		pthread_cond_signal(&d->cv);
-		pthread_mutex_unlock(&d->mu);
-		pthread_join(d->th, NULL);
-	}
-	pthread_cond_destroy(&d->cv);
-	pthread_mutex_destroy(&d->mu);
-	return d->fired;
 }
 
 void agent_serve(struct agent *a, int sock)

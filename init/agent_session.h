@@ -18,9 +18,21 @@
 #define AGENT_IDLE_TIMEOUT_S 120        /* a client silent this long is dropped */
 #define AGENT_TRANSFER_TIMEOUT_S 3600   /* request + sources + deps; outputs: each at most this long */
 
+/* Processes of a build (limits.pids): the maximum is derived at start from
+ * the kernel's machine-wide limits (kernel.pid_max, kernel.threads-max)
+ * less AGENT_PIDS_RESERVE, and the build's RLIMIT_NPROC, capped at
+ * AGENT_MAX_PIDS; a request with pids 0 (cleanroom build's default) gets it.
+ * The reserve keeps the kernel's first 300 pids (never handed out again
+ * once pids wrap), its threads (tens, a few per CPU) and the agent's
+ * threads clear of a build that uses all of its limit, with room to spare. */
+#define AGENT_MAX_PIDS 65536
+#define AGENT_PIDS_RESERVE 1024
+#define AGENT_MIN_PIDS_CAP 64 /* fewer left for builds: the agent refuses to start */
+
 /* The agent's own maxima: a request asking for more is refused. */
 struct agent_caps {
 	struct wire_limits max;
+	char pids_why[128]; /* which kernel limit set max.pids */
 	uint64_t workspace_bytes; /* size of the workspace tmpfs */
 	unsigned idle_timeout_s;     /* no byte from the client for this long: dropped */
 	unsigned transfer_timeout_s; /* a client that trickles: dropped after this long */

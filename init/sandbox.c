@@ -6,6 +6,7 @@
 #include "syscall_nr.h"
 
 #include <dirent.h>
+#include <limits.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -246,13 +247,19 @@ struct sb_run {
 	uint64_t log_limit;
 	const volatile sig_atomic_t *cancel;
 	struct sandbox_result *r;
+	/* Log read from the build, not yet taken by log_fd. While some is
+	 * pending no more is read, so a slow reader slows the build's writes
+	 * (a full pipe), never the supervisor: it writes only what log_fd can
+	 * take now and keeps the deadline and the cancel flag. */
+	char pend[65536];
+	size_t pend_off, pend_len;
 };
 
-/* Move what the log pipe has to the caller's fd. 0 at EOF, 1 otherwise. */
-static int pump_log(struct sb_run *s)
+/* Read what the log pipe has into pend (only when pend is empty). 0 at
+ * EOF, 1 otherwise. */
+static int read_log(struct sb_run *s)
 {
-	char buf[65536];
-	ssize_t n = read(s->log_rd, buf, sizeof buf);
+	ssize_t n = read(s->log_rd, s->pend, sizeof s->pend);
 	if (n < 0)
 		return errno == EINTR || errno == EAGAIN ? 1 : 0;
 	if (n == 0)
@@ -262,10 +269,49 @@ static int pump_log(struct sb_run *s)
 	size_t pass = (uint64_t)n < room ? (size_t)n : (size_t)room;
 	if (pass < (size_t)n)
 		s->r->log_truncated = 1;
-	if (pass && s->log_fd >= 0)
-		(void)cr_write_all(s->log_fd, buf, pass); /* a reader gone never stops the build */
 	s->r->log_bytes += (uint64_t)n;
+	s->pend_off = 0;
+	s->pend_len = s->log_fd >= 0 ? pass : 0;
 	return 1;
+}
+
+/* Pass pending log on to log_fd, which poll said can take some: at most
+ * PIPE_BUF bytes, which a pipe with room takes without blocking (and a
+ * non-blocking fd takes what it can). A reader that is gone never stops
+ * the build: the log is dropped from then on. */
+static void write_log(struct sb_run *s)
+{
+	size_t n = s->pend_len < PIPE_BUF ? s->pend_len : PIPE_BUF;
+	ssize_t w = write(s->log_fd, s->pend + s->pend_off, n);
+	if (w < 0) {
+		if (errno == EINTR || errno == EAGAIN)
+			return;
+		s->log_fd = -1;
+		s->pend_len = 0;
+		return;
+	}
+	s->pend_off += (size_t)w;
+	s->pend_len -= (size_t)w;
+}
+
+/* One round of log forwarding: poll pidfd (when watch_pid), the log pipe
+ * (when nothing is pending) and log_fd (when something is). Returns
+ * poll's result; *pid_done when pid 1 ended. */
+static int log_round(struct sb_run *s, int *log_open, int watch_pid, int wait_ms, int *pid_done)
+{
+	struct pollfd pf[3] = {{watch_pid ? s->pidfd : -1, POLLIN, 0},
+			       {*log_open && !s->pend_len ? s->log_rd : -1, POLLIN, 0},
+			       {s->pend_len ? s->log_fd : -1, POLLOUT, 0}};
+	int n = poll(pf, 3, wait_ms);
+	if (n <= 0)
+		return n;
+	if (pf[2].revents & (POLLOUT | POLLERR | POLLHUP))
+		write_log(s);
+	if (pf[1].revents & (POLLIN | POLLHUP | POLLERR))
+		*log_open = read_log(s);
+	if (pf[0].revents & POLLIN)
+		*pid_done = 1;
+	return n;
 }
 
 static void kill_sandbox(struct sb_run *s)
@@ -278,7 +324,7 @@ static void kill_sandbox(struct sb_run *s)
  * drain the log. Returns pid 1's wait status, -1 if it could not be had. */
 static int supervise(struct sb_run *s, uint64_t start, uint64_t timeout_ms)
 {
-	int log_open = 1, st = 0;
+	int log_open = 1, st = 0, done = 0;
 	for (;;) {
 		int wait_ms = -1;
 		if (s->cancel && *s->cancel && !s->r->cancelled) {
@@ -298,15 +344,11 @@ static int supervise(struct sb_run *s, uint64_t start, uint64_t timeout_ms)
 		 * EINTR) or from another thread (seen within CANCEL_POLL_MS). */
 		if (s->cancel && !s->r->cancelled && (wait_ms < 0 || wait_ms > CANCEL_POLL_MS))
 			wait_ms = CANCEL_POLL_MS;
-		struct pollfd pf[2] = {{s->pidfd, POLLIN, 0}, {s->log_rd, POLLIN, 0}};
-		int n = poll(pf, log_open ? 2 : 1, wait_ms);
-		if (n < 0 && errno != EINTR) {
+		if (log_round(s, &log_open, 1, wait_ms, &done) < 0 && errno != EINTR) {
 			kill_sandbox(s); /* cannot supervise: do not leave it running */
 			break;
 		}
-		if (n > 0 && log_open && (pf[1].revents & (POLLIN | POLLHUP | POLLERR)))
-			log_open = pump_log(s);
-		if (n > 0 && (pf[0].revents & POLLIN))
+		if (done)
 			break;
 	}
 	for (;;) {
@@ -317,13 +359,19 @@ static int supervise(struct sb_run *s, uint64_t start, uint64_t timeout_ms)
 			break;
 		}
 	}
+	/* The rest of the log, for at most DRAIN_MS: what log_fd has not
+	 * taken by then is dropped. */
 	uint64_t until = now_ms() + DRAIN_MS;
-	while (log_open) {
+	while (log_open || s->pend_len) {
 		uint64_t t = now_ms();
-		struct pollfd pf = {s->log_rd, POLLIN, 0};
-		if (t >= until || poll(&pf, 1, (int)(until - t)) == 0)
+		if (t >= until) {
+			if (s->pend_len)
+				s->r->log_truncated = 1;
 			break;
-		log_open = pump_log(s);
+		}
+		int n = log_round(s, &log_open, 0, (int)(until - t), &done);
+		if (n == 0 || (n < 0 && errno != EINTR))
+			break;
 	}
 	return st;
 }
@@ -494,10 +542,14 @@ void sandbox_describe(const struct sandbox_result *r, const struct sandbox_limit
 		snprintf(out, cap, "hit the memory limit of %llu bytes (the OOM killer ran); %s %d",
 			 (unsigned long long)l->memory_bytes, r->exited ? "exited with status" : "killed by signal",
 			 r->exited ? r->exit_code : r->signal);
-	else if (r->exited)
-		snprintf(out, cap, "exited with status %d%s", r->exit_code,
-			 r->pids_limit_hit ? " (the pids limit refused a fork)" : "");
-	else
-		snprintf(out, cap, "killed by signal %d (%s)%s", r->signal, strsignal(r->signal),
-			 r->pids_limit_hit ? " (the pids limit refused a fork)" : "");
+	else {
+		char pids[96] = "";
+		if (r->pids_limit_hit)
+			snprintf(pids, sizeof pids, " (the pids limit refused a fork: at most %llu processes)",
+				 (unsigned long long)l->pids);
+		if (r->exited)
+			snprintf(out, cap, "exited with status %d%s", r->exit_code, pids);
+		else
+			snprintf(out, cap, "killed by signal %d (%s)%s", r->signal, strsignal(r->signal), pids);
+	}
 }

@@ -23,6 +23,8 @@
 #define WIRE_MAX_NONCE 64
 #define WIRE_MAX_BUNDLE (WIRE_MAX_FRAME - 4096)
 #define WIRE_MAX_MESSAGE 1024
+/* The smallest limits.pids an agent accepts (0 asks for its maximum). */
+#define WIRE_MIN_PIDS 8
 
 enum wire_type {
 	WIRE_REQUEST,
@@ -81,7 +83,8 @@ struct wire_artifact {
 };
 
 struct wire_result {
-	char status[32];      /* ok, failed, timeout, limit, missing-output */
+	char status[32];      /* ok, failed, timeout, limit, missing-output,
+	                       * bad-output (a declared output is not a regular file) */
 	int has_exit_code, has_signal;
 	uint64_t exit_code, signal;
 	char detail[WIRE_MAX_MESSAGE];

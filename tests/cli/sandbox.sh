@@ -99,6 +99,16 @@ same "timeout: --json says timed_out, killed by signal 9" \
 	"$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["timed_out"], d["signal"], d["exit_code"])' "$T/to.json" 2>&1)" "True 9 None"
 grep -q 'timed out after' "$T/to.err" && ok "timeout: says so on stderr" || not_ok "timeout: says so on stderr" "$(cat "$T/to.err")"
 
+# A log reader that takes nothing (a pipe nobody reads) must not stop the
+# supervisor: the build is still killed at its timeout, and the rest of the
+# log is dropped after the drain time (5 s), not when the reader goes away.
+t0=$(date +%s%N)
+{ sx --timeout 2 -- yes 2>"$T/stuck.err"; echo "$? $((($(date +%s%N) - t0) / 1000000))" >"$T/stuck.rc"; } | sleep 20
+read -r rc ms <"$T/stuck.rc"
+if [ "$rc" = 124 ] && [ "$ms" -lt 12000 ]; then ok "a log reader that stalls does not hold off the timeout (${ms} ms)"
+else not_ok "a log reader that stalls does not hold off the timeout" "exit $rc after ${ms} ms (the reader stalled for 20 s)"; fi
+same "a slow log reader still gets the whole log" "$(sx -- seq 1 300000 | (sleep 2; md5sum))" "$(seq 1 300000 | md5sum)"
+
 tok=cleanroom-orphan-$$-$RANDOM
 sx -- sh -c "/work/probe escape $tok; exit 0" >/dev/null 2>&1
 sleep 0.2

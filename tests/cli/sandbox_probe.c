@@ -45,6 +45,7 @@
 #include <sys/time.h>
 #include <sys/timex.h>
 #include <sys/uio.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -598,6 +599,14 @@ int main(int argc, char **argv)
 		return verdict();
 	}
 	if (!strcmp(c, "lo-up")) return loopback_up();
+	if (!strcmp(c, "unix-bind")) { /* leaves a socket at ARG (a hostile output) */
+		struct sockaddr_un a = {.sun_family = AF_UNIX};
+		int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+		if (!arg || strlen(arg) >= sizeof a.sun_path)
+			return groundwork_failed("unix-bind needs a path shorter than %zu bytes", sizeof a.sun_path);
+		memcpy(a.sun_path, arg, strlen(arg));
+		return control(fd < 0 ? -1 : bind(fd, (struct sockaddr *)&a, sizeof a), "bind an AF_UNIX socket");
+	}
 	if (!strcmp(c, "unix")) {
 		int fd = socket(AF_UNIX, SOCK_STREAM, 0);
 		return control(fd, "AF_UNIX socket");

@@ -66,7 +66,7 @@ build fail1 --output x "$T/src" -- sh -c 'echo compiling; exit 7'
 expect_rc "a failing build exits 1 and says how the command ended" 1 "the build failed: exited with status 7"
 nothing_left "a failed build leaves nothing in --out" fail1
 build miss1 --output not/made "$T/src" -- true
-expect_rc "an output the build did not make is named" 1 "did not produce 'not/made'"
+expect_rc "an output the build did not make is named" 1 "output 'not/made' was not produced"
 build nf1 --output x "$T/src" -- no-such-compiler
 expect_rc "a command missing from the image is a failed build" 1 "cannot run no-such-compiler"
 build to1 --timeout 2 --output x "$T/src" -- sh -c 'sleep 100 & sleep 100'

@@ -220,6 +220,14 @@ static void test_result(void)
 	l.memory_bytes = 1 << 30;
 	sandbox_describe(&r, &l, s, sizeof s);
 	T_OK(strstr(s, "memory limit of 1073741824 bytes") != NULL, "describe an OOM kill: %s", s);
+	memset(&r, 0, sizeof r);
+	r.exited = 1;
+	r.exit_code = 2;
+	r.pids_limit_hit = 1;
+	l.pids = 32;
+	sandbox_describe(&r, &l, s, sizeof s);
+	T_STR(s, "exited with status 2 (the pids limit refused a fork: at most 32 processes)",
+	      "describe a refused fork, naming the limit");
 	T_STR(cg_mode_name(CG_V2), "v2", "cgroup mode name");
 }
 
