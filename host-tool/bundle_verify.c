@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "json.h"
@@ -144,10 +145,16 @@ static int hash_file(const char *path, uint8_t s256[32], uint8_t s384[48], struc
 {
 	br_sha256_context h256;
 	br_sha384_context h384;
+	struct stat st;
+	uint64_t left;
 	uint8_t *buf;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* A regular file (never a FIFO or a device: the open cannot block), of
+	 * at most BV_ARTIFACT_MAX bytes, read up to the size it had when opened
+	 * (a file growing meanwhile cannot keep the read going). */
+	int fd = cr_open_input(NULL, path, BV_ARTIFACT_MAX, 0, &st, e);
 	if (fd < 0)
-		return cr_failp(e, "%s", path);
+		return -1;
+	left = (uint64_t)st.st_size;
 	buf = malloc(1 << 16);
 	if (!buf) {
 		close(fd);
@@ -155,20 +162,21 @@ static int hash_file(const char *path, uint8_t s256[32], uint8_t s384[48], struc
 	}
 	br_sha256_init(&h256);
 	br_sha384_init(&h384);
-	for (;;) {
-		ssize_t n = read(fd, buf, 1 << 16);
+	while (left) {
+		ssize_t n = read(fd, buf, left < (1 << 16) ? (size_t)left : (1 << 16));
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0) {
-			cr_failp(e, "%s", path);
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;
+			cr_failp(e, "%s: read (did it shrink while being read?)", path);
 			free(buf);
 			close(fd);
 			return -1;
 		}
-		if (n == 0)
-			break;
 		br_sha256_update(&h256, buf, (size_t)n);
 		br_sha384_update(&h384, buf, (size_t)n);
+		left -= (uint64_t)n;
 	}
 	free(buf);
 	close(fd);

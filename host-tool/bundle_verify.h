@@ -41,6 +41,8 @@ struct bv_check {
 
 #define BV_MAX_ARTIFACTS WIRE_MAX_OUTPUTS
 #define BV_MAX_CHECKS (16 + BV_MAX_ARTIFACTS)
+/* The largest artifact hashed: outputs live in the enclave's memory. */
+#define BV_ARTIFACT_MAX (64ull << 30)
 
 struct bv_policy {
 	const uint8_t *root_der;          /* NULL: AWS Nitro Enclaves root G1 */
