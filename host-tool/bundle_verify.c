@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "json.h"
@@ -52,6 +53,49 @@ struct bundle_verify_in {
 	const struct bv_policy *pol;
 };
 
+/* The envelope's signatures against the bound key: verified when one of
+ * them is by that key; the others are ignored, and listed as such. */
+static void check_signatures(const struct report_bundle *b, const struct ec_pub *pub, struct bv_result *r)
+{
+	const struct report_sig *sig = b->sigs;
+	struct cr_err e;
+	int used = -1;
+	e.msg[0] = 0;
+	r->nsigs = b->nsigs;
+	for (size_t i = 0; i < b->nsigs; i++) {
+		struct bv_sig *s = &r->sigs[i];
+		snprintf(s->keyid, sizeof s->keyid, "%s", sig[i].keyid);
+		/* the keyid is the envelope's text: printed, so one line */
+		for (char *c = s->keyid; *c; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				*c = '?';
+		s->by_bound_key = report_dsse_verify(pub, b->statement.p, b->statement.len, sig[i].sig.p, sig[i].sig.len,
+						     &e) == 0;
+		if (s->by_bound_key && used < 0)
+			used = (int)i, s->used = 1;
+	}
+	if (used < 0 && b->nsigs == 1)
+		add(r, BV_FAIL, "signature", "%s", e.msg);
+	else if (used < 0)
+		add(r, BV_FAIL, "signature", "none of the %zu signatures verifies (ECDSA P-384 over the statement) with the "
+					     "key the attestation document binds", b->nsigs);
+	else if (b->nsigs == 1)
+		add(r, BV_PASS, "signature", "DSSE ECDSA P-384/SHA-384 by the bound key");
+	else
+		add(r, BV_PASS, "signature", "DSSE ECDSA P-384/SHA-384 by the bound key: signatures[%d] of %zu (the others "
+					     "are ignored)", used, b->nsigs);
+	for (size_t i = 0; i < b->nsigs && b->nsigs > 1; i++) {
+		char name[32];
+		if ((int)i == used)
+			continue;
+		snprintf(name, sizeof name, "signature[%zu]", i);
+		add(r, BV_SKIP, name, "ignored: keyid \"%.64s\"%s, %s", r->sigs[i].keyid,
+		    strlen(r->sigs[i].keyid) > 64 ? "…" : "",
+		    r->sigs[i].by_bound_key ? "a further signature by the bound key"
+					    : "not a signature by the key the attestation document binds");
+	}
+}
+
 /* The document's fields against the statement and the policy. */
 static void check_document(const struct bundle_verify_in *in, struct bv_result *r)
 {
@@ -70,10 +114,8 @@ static void check_document(const struct bundle_verify_in *in, struct bv_result *
 
 	if (!have_key)
 		add(r, BV_FAIL, "signature", "not checked: no bound key");
-	else if (report_dsse_verify(&pub, in->b->statement.p, in->b->statement.len, in->b->sig.p, in->b->sig.len, &e))
-		add(r, BV_FAIL, "signature", "%s", e.msg);
 	else
-		add(r, BV_PASS, "signature", "DSSE ECDSA P-384/SHA-384 by the bound key");
+		check_signatures(in->b, &pub, r);
 
 	if (d->user_data.state != ATT_SET || d->user_data.len != 48 ||
 	    memcmp(d->user_data.p, r->statement_sha384, 48))
@@ -144,10 +186,16 @@ static int hash_file(const char *path, uint8_t s256[32], uint8_t s384[48], struc
 {
 	br_sha256_context h256;
 	br_sha384_context h384;
+	struct stat st;
+	uint64_t left;
 	uint8_t *buf;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* A regular file (never a FIFO or a device: the open cannot block), of
+	 * at most BV_ARTIFACT_MAX bytes, read up to the size it had when opened
+	 * (a file growing meanwhile cannot keep the read going). */
+	int fd = cr_open_input(NULL, path, BV_ARTIFACT_MAX, 0, &st, e);
 	if (fd < 0)
-		return cr_failp(e, "%s", path);
+		return -1;
+	left = (uint64_t)st.st_size;
 	buf = malloc(1 << 16);
 	if (!buf) {
 		close(fd);
@@ -155,20 +203,21 @@ static int hash_file(const char *path, uint8_t s256[32], uint8_t s384[48], struc
 	}
 	br_sha256_init(&h256);
 	br_sha384_init(&h384);
-	for (;;) {
-		ssize_t n = read(fd, buf, 1 << 16);
+	while (left) {
+		ssize_t n = read(fd, buf, left < (1 << 16) ? (size_t)left : (1 << 16));
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0) {
-			cr_failp(e, "%s", path);
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;
+			cr_failp(e, "%s: read (did it shrink while being read?)", path);
 			free(buf);
 			close(fd);
 			return -1;
 		}
-		if (n == 0)
-			break;
 		br_sha256_update(&h256, buf, (size_t)n);
 		br_sha384_update(&h384, buf, (size_t)n);
+		left -= (uint64_t)n;
 	}
 	free(buf);
 	close(fd);
@@ -308,7 +357,8 @@ int bundle_verify(const uint8_t *buf, size_t len, const struct bv_policy *pol, s
 	 * the bundle's bytes are no longer needed. The document's fields point
 	 * into b.attestation, so keep that buffer with the result. */
 	cr_buf_free(&b.statement);
-	cr_buf_free(&b.sig);
+	for (size_t i = 0; i < REPORT_MAX_SIGS; i++)
+		cr_buf_free(&b.sigs[i].sig);
 	r->att_buf = b.attestation;
 	return r->verified ? 0 : -1;
 }
@@ -348,6 +398,18 @@ void bv_write_json(const struct bv_result *r, struct json_w *w)
 		jw_obj_end(w);
 	}
 	jw_arr_end(w);
+	if (r->nsigs) {
+		jw_key(w, "signatures");
+		jw_arr_begin(w);
+		for (size_t i = 0; i < r->nsigs; i++) {
+			jw_obj_begin(w);
+			jw_ku64(w, "index", i);
+			jw_kstr(w, "keyid", r->sigs[i].keyid);
+			jw_kstr(w, "status", r->sigs[i].used ? "used" : "ignored");
+			jw_obj_end(w);
+		}
+		jw_arr_end(w);
+	}
 	if (r->have_statement) {
 		jw_key(w, "statement");
 		jw_obj_begin(w);

@@ -7,7 +7,9 @@
  *   attestation        the NSM document: COSE, payload, chain to the root at
  *                      the document's own time (or policy->at), signature
  *   binding.public_key the document carries a P-384 SubjectPublicKeyInfo
- *   signature          the DSSE signature verifies with that key
+ *   signature          a DSSE signature verifies with that key (an envelope
+ *                      may carry up to REPORT_MAX_SIGS; the others, by other
+ *                      keys, are listed as skipped "signature[i]": ignored)
  *   binding.user_data  the document's user_data = SHA-384(statement)
  *   binding.nonce      the document's nonce = the statement's invocationId
  *   binding.pcrs       the statement's PCR0/1/2 = the document's
@@ -40,7 +42,9 @@ struct bv_check {
 };
 
 #define BV_MAX_ARTIFACTS WIRE_MAX_OUTPUTS
-#define BV_MAX_CHECKS (16 + BV_MAX_ARTIFACTS)
+/* The largest artifact hashed: outputs live in the enclave's memory. */
+#define BV_ARTIFACT_MAX (64ull << 30)
+#define BV_MAX_CHECKS (16 + BV_MAX_ARTIFACTS + REPORT_MAX_SIGS)
 
 struct bv_policy {
 	const uint8_t *root_der;          /* NULL: AWS Nitro Enclaves root G1 */
@@ -62,9 +66,18 @@ struct bv_policy {
 	const char *source_desc;          /* e.g. "git commit v1.2 (repo .)", "directory src/" */
 };
 
+/* One signature of the envelope, as the 'signature' check saw it. */
+struct bv_sig {
+	char keyid[REPORT_KEYID_MAX + 1];
+	int by_bound_key;                 /* verifies with the document's key */
+	int used;                         /* the one the check relied on (the first valid) */
+};
+
 struct bv_result {
 	size_t n;
 	struct bv_check checks[BV_MAX_CHECKS];
+	size_t nsigs;                     /* signatures checked (0: no bound key) */
+	struct bv_sig sigs[REPORT_MAX_SIGS];
 	int verified;                     /* no check failed */
 	int have_statement, have_document;
 	struct report_parsed statement;   /* when have_statement */
@@ -79,8 +92,9 @@ int bundle_verify(const uint8_t *bundle, size_t len, const struct bv_policy *pol
 void bv_result_free(struct bv_result *r);
 
 /* The list as text (one line per check), or as JSON members of an object
- * the caller has opened: "verified", "checks" [...], "statement" {...},
- * "attestation" {...}. */
+ * the caller has opened: "verified", "checks" [...], "signatures" [...]
+ * (each {"index", "keyid", "status": "used" | "ignored"}; when a bound key
+ * was there to check them), "statement" {...}, "attestation" {...}. */
 void bv_print_text(const struct bv_result *r, FILE *out);
 void bv_write_json(const struct bv_result *r, struct json_w *w);
 

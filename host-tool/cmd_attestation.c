@@ -239,7 +239,7 @@ static int show(const char *path, int json)
 	uint8_t *doc;
 	size_t len;
 	int rc = 1;
-	if (cr_read_file(path, ATT_DOC_MAX, &doc, &len, &e)) {
+	if (cr_read_input("DOC", path, ATT_DOC_MAX, &doc, &len, &e)) {
 		fprintf(stderr, "cleanroom attestation show: %s\n", e.msg);
 		return 1;
 	}
@@ -388,10 +388,10 @@ static int verify(const char *path, int json, struct verify_args *a)
 	size_t len;
 	int rc = 1;
 	if (a->root_path && load_root(a, &e)) {
-		fprintf(stderr, "cleanroom attestation verify: --root %s\n", e.msg);
+		fprintf(stderr, "cleanroom attestation verify: --root: %s\n", e.msg);
 		return 1;
 	}
-	if (cr_read_file(path, ATT_DOC_MAX, &doc, &len, &e)) {
+	if (cr_read_input("DOC", path, ATT_DOC_MAX, &doc, &len, &e)) {
 		fprintf(stderr, "cleanroom attestation verify: %s\n", e.msg);
 		return 1;
 	}

@@ -16,9 +16,11 @@
 #include <unistd.h>
 
 #include "bundle_verify.h"
+#include "eif.h"
 #include "commands.h"
 #include "json.h"
 #include "local_enclave.h"
+#include "pem.h"
 #include "src_stream.h"
 #include "verify_inputs.h"
 #include "vsock.h"
@@ -354,6 +356,7 @@ struct client {
 	int sock;
 	struct staging st;
 	struct src_stats src, deps;
+	struct src_stats src_total, deps_total; /* measured before anything starts */
 	struct wire_accepted acc_src, acc_deps;
 	struct wire_result result;
 	char result_detail[WIRE_MAX_MESSAGE];
@@ -715,15 +718,38 @@ static int refused_while_sending(struct client *c)
 	return 1;
 }
 
+/* What the build reads from the host, checked before anything starts (an
+ * enclave booted, --out made): the trees' entries (types, paths, sizes) and
+ * the type and size of each named file, so that a FIFO or a device is
+ * refused at once, never opened (see cr_open_input). */
+static int check_inputs(struct client *c)
+{
+	const struct build_opts *o = c->o;
+	const struct {
+		const char *opt, *path;
+		uint64_t max;
+	} files[] = {{"--local", o->local, EIF_FILE_MAX}, {"--eif", o->eif, EIF_FILE_MAX}, {"--root", o->root, PEM_FILE_MAX}};
+	memset(&c->deps_total, 0, sizeof c->deps_total);
+	if (src_stream_measure(o->src, &c->src_total, &c->e))
+		return cr_err_wrap(&c->e, "SRC_DIR"), fail_with(c, EXIT_REFUSED);
+	if (o->deps && src_stream_measure(o->deps, &c->deps_total, &c->e))
+		return cr_err_wrap(&c->e, "--deps"), fail_with(c, EXIT_REFUSED);
+	for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+		int fd;
+		if (!files[i].path)
+			continue;
+		fd = cr_open_input(files[i].opt, files[i].path, files[i].max, 0, NULL, &c->e);
+		if (fd < 0)
+			return fail_with(c, EXIT_USAGE);
+		close(fd);
+	}
+	return 0;
+}
+
 static int run_client(struct client *c)
 {
-	struct src_stats src_total, deps_total;
 	uint64_t total, t0;
-	memset(&deps_total, 0, sizeof deps_total);
-	if (src_stream_measure(c->o->src, &src_total, &c->e) ||
-	    (c->o->deps && src_stream_measure(c->o->deps, &deps_total, &c->e)))
-		return fail_with(c, EXIT_REFUSED);
-	total = src_total.bytes + deps_total.bytes;
+	total = c->src_total.bytes + c->deps_total.bytes;
 	t0 = mono_ms();
 	if (send_request(c))
 		return refused_while_sending(c), -1;
@@ -783,6 +809,10 @@ int cmd_build(int argc, char **argv)
 	c.last_pct = 101;
 	signal(SIGPIPE, SIG_IGN);
 	cr_on_stop_signals(on_stop_signal);
+	if (check_inputs(&c)) {
+		fprintf(stderr, "cleanroom build: %s\n", c.e.msg);
+		return c.exit_code;
+	}
 	if (staging_open(&c.st, o.out, &c.e)) {
 		fprintf(stderr, "cleanroom build: %s\n", c.e.msg);
 		return EXIT_USAGE;

@@ -8,6 +8,7 @@
 #include "datadir.h"
 #include "eif_meta.h"
 #include "eif_sign.h"
+#include "eif.h"
 #include "eif_write.h"
 #include "measurements.h"
 
@@ -281,10 +282,20 @@ static int prepare(const struct eif_opts *o, struct eif_job *j, struct eif_write
 	cpio_plan_init(&j->boot, (uint32_t)sde);
 	cpio_plan_init(&j->customer, (uint32_t)sde);
 
+	/* The kernel: type and size now, before anything is read (it is read
+	 * again, through the same check, when the image is written). */
+	{
+		int fd = cr_open_input("--kernel", o->kernel, EIF_KERNEL_MAX, 0, NULL, e);
+		if (fd < 0)
+			return -1;
+		close(fd);
+	}
+
 	/* Kernel command line. */
-	if (o->cmdline_file ? load_cmdline_file(o->cmdline_file, &j->cmdline, e)
-			    : cr_buf_printf(&j->cmdline, e, "%s",
-					    o->cmdline ? o->cmdline : arm ? default_cmdline_aarch64 : default_cmdline_x86_64))
+	if (o->cmdline_file && load_cmdline_file(o->cmdline_file, &j->cmdline, e))
+		return cr_err_wrap(e, "--cmdline-file");
+	if (!o->cmdline_file && cr_buf_printf(&j->cmdline, e, "%s",
+					      o->cmdline ? o->cmdline : arm ? default_cmdline_aarch64 : default_cmdline_x86_64))
 		return -1;
 	if (check_cmdline(&j->cmdline, e))
 		return -1;
@@ -307,9 +318,13 @@ static int prepare(const struct eif_opts *o, struct eif_job *j, struct eif_write
 	/* Ramdisk 0: the bootstrap. */
 	if (o->nsm_ko && !strcmp(o->nsm_ko, "local") && cr_data_file("nsm.ko", nsm_path, sizeof nsm_path, e))
 		return cr_err_wrap(e, "--nsm-ko local");
-	if (cpio_add_dir(&j->boot, "dev", e) || cpio_add_file(&j->boot, "init", o->init, 1, e) ||
-	    (o->nsm_ko && cpio_add_file(&j->boot, "nsm.ko", strcmp(o->nsm_ko, "local") ? o->nsm_ko : nsm_path, 1, e)) ||
-	    cpio_plan_finish(&j->boot, e))
+	if (cpio_add_dir(&j->boot, "dev", e))
+		return -1;
+	if (cpio_add_file(&j->boot, "init", o->init, 1, e))
+		return cr_err_wrap(e, "--init");
+	if (o->nsm_ko && cpio_add_file(&j->boot, "nsm.ko", strcmp(o->nsm_ko, "local") ? o->nsm_ko : nsm_path, 1, e))
+		return cr_err_wrap(e, "--nsm-ko");
+	if (cpio_plan_finish(&j->boot, e))
 		return -1;
 
 	/* Ramdisk 1: the customer's root filesystem, command and environment. */

@@ -5,9 +5,11 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "commands.h"
+#include "eif.h"
 #include "json.h"
 #include "pcr.h"
 #include "pem.h"
@@ -28,23 +30,35 @@ static void usage(FILE *out)
 		"Exit status: 0 printed, 1 unreadable input, 2 usage error.\n");
 }
 
+/* The largest --input: an enclave image. */
+#define PCR_INPUT_MAX EIF_FILE_MAX
+
 static int pcr_of_file(const char *path, uint8_t out[PCR_LEN], struct cr_err *e)
 {
 	br_sha384_context c;
 	uint8_t buf[1 << 16], d[PCR_LEN];
+	struct stat st;
+	uint64_t left;
 	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* A regular file of at most PCR_INPUT_MAX bytes, read up to the size it
+	 * had when opened: never a FIFO or /dev/zero, never an endless read. */
+	int fd = cr_open_input("--input", path, PCR_INPUT_MAX, 0, &st, e);
 	if (fd < 0)
-		return cr_failp(e, "%s", path);
+		return -1;
+	left = (uint64_t)st.st_size;
 	br_sha384_init(&c);
-	while ((n = read(fd, buf, sizeof buf)) != 0) {
+	while (left) {
+		n = read(fd, buf, left < sizeof buf ? (size_t)left : sizeof buf);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0) {
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;
 			close(fd);
-			return cr_failp(e, "%s: read", path);
+			return cr_failp(e, "--input: %s: read (did it shrink while being read?)", path);
 		}
 		br_sha384_update(&c, buf, (size_t)n);
+		left -= (uint64_t)n;
 	}
 	close(fd);
 	br_sha384_out(&c, d);
@@ -57,7 +71,7 @@ static int pcr_of_cert(const char *path, uint8_t out[PCR_LEN], struct cr_err *e)
 	struct pem_list l;
 	const struct pem_object *cert;
 	if (pem_read_cert(path, &l, &cert, e))
-		return -1;
+		return cr_err_wrap(e, "--signing-certificate");
 	pcr_of_bytes(cert->der, cert->len, out);
 	pem_free(&l);
 	return 0;

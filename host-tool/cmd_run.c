@@ -627,7 +627,7 @@ static int report_end(struct run *r)
 int cmd_run(int argc, char **argv)
 {
 	struct run r;
-	struct cr_err e = {{0}};
+	struct cr_err e = {{0}, 0};
 	int rc;
 
 	memset(&r, 0, sizeof r);

@@ -140,7 +140,7 @@ int cmd_verify(int argc, char **argv)
 			goto input_error;
 	if ((root && vin_set_root(v, root, &e)) || (eif && vin_set_eif(v, eif, &e)) ||
 	    (git && vin_set_git_commit(v, git, repo, &e)) || (source && vin_set_source_dir(v, source, &e)) ||
-	    vin_check(v, &e) || cr_read_file(bundle, REPORT_MAX_BUNDLE, &buf, &len, &e))
+	    vin_check(v, &e) || cr_read_input("BUNDLE", bundle, REPORT_MAX_BUNDLE, &buf, &len, &e))
 		goto input_error;
 
 	rc = bundle_verify(buf, len, &v->pol, r) ? 1 : 0;

@@ -120,13 +120,15 @@ static int add_regular(struct cpio_plan *p, const char *name, const char *path, 
 int cpio_add_file(struct cpio_plan *p, const char *name, const char *path, int executable, struct cr_err *e)
 {
 	struct stat st;
-	if (stat(path, &st))
-		return cr_failp(e, "%s", path);
-	if (!S_ISREG(st.st_mode))
-		return cr_fail(e, "%s: not a regular file", path);
+	/* Type and size checked without opening a FIFO or a device. */
+	int fd = cr_open_input(NULL, path, UINT32_MAX, 0, &st, e);
+	if (fd < 0)
+		return -1;
+	close(fd);
 	if (add_regular(p, name, path, &st, executable, e))
 		return -1;
 	p->v[p->n - 1].nlink = 1; /* a single named file never forms a link group */
+	p->v[p->n - 1].follow = 1;
 	return 0;
 }
 
@@ -168,8 +170,8 @@ static int add_tree_entry(void *ctx, const struct dirwalk_entry *x, struct cr_er
 		c->size = (uint64_t)n;
 		return 0;
 	}
-	return cr_fail(e, "%s: is %s; only directories, regular files and symlinks can be packed", x->path,
-		       dirwalk_kind(x->st.st_mode));
+	return cr_fail_code(e, CR_E_NOTREG, "%s is %s; only directories, regular files and symlinks can be packed",
+			    x->path, dirwalk_kind(x->st.st_mode));
 }
 
 int cpio_add_tree(struct cpio_plan *p, const char *prefix, const char *dir, struct cr_err *e)
@@ -179,7 +181,7 @@ int cpio_add_tree(struct cpio_plan *p, const char *prefix, const char *dir, stru
 	if (stat(dir, &st))
 		return cr_failp(e, "%s", dir);
 	if (!S_ISDIR(st.st_mode))
-		return cr_fail(e, "%s: not a directory", dir);
+		return cr_fail_code(e, CR_E_NOTDIR, "%s is %s, not a directory", dir, dirwalk_kind(st.st_mode));
 	if (*prefix && cpio_add_dir(p, prefix, e))
 		return -1;
 	return dirwalk(dir, add_tree_entry, &t, e);
@@ -317,13 +319,10 @@ static int put_header(const struct cpio_sink *s, uint32_t ino, uint32_t mode, ui
 static int stream_file(const struct cpio_sink *s, const struct cpio_entry *x, struct cr_err *e)
 {
 	struct stat st;
-	int rc, fd = open(x->src, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* Tree entries were lstat'ed: a symlink now is a change, not followed. */
+	int rc, fd = cr_open_input(NULL, x->src, UINT32_MAX, x->follow ? 0 : CR_IN_NOFOLLOW, &st, e);
 	if (fd < 0)
-		return cr_failp(e, "%s", x->src);
-	if (fstat(fd, &st)) {
-		close(fd);
-		return cr_failp(e, "%s", x->src);
-	}
+		return -1;
 	if (st.st_dev != x->src_dev || st.st_ino != x->src_ino || (uint64_t)st.st_size != x->src_size) {
 		close(fd);
 		return cr_fail(e, "%s: changed while the image was being packed", x->src);

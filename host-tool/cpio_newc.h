@@ -38,6 +38,7 @@ struct cpio_entry {
 	ino_t src_ino;
 	uint64_t src_size;
 	int link_follower;     /* later member of a hard-link group: no data */
+	int follow;            /* src named on the command line: a symlink is followed */
 };
 
 struct cpio_plan {

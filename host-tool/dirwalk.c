@@ -2,27 +2,15 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 const char *dirwalk_kind(mode_t m)
 {
-	if (S_ISSOCK(m))
-		return "a socket";
-	if (S_ISFIFO(m))
-		return "a FIFO";
-	if (S_ISCHR(m))
-		return "a character device";
-	if (S_ISBLK(m))
-		return "a block device";
-	if (S_ISDIR(m))
-		return "a directory";
-	if (S_ISLNK(m))
-		return "a symlink";
-	if (S_ISREG(m))
-		return "a regular file";
-	return "of an unknown type";
+	return cr_file_kind(m);
 }
 
 static int by_name(const void *a, const void *b)
@@ -30,16 +18,24 @@ static int by_name(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The names in dir, sorted; *n gets the count. */
-static int list_dir(const char *dir, char ***out, size_t *n, struct cr_err *e)
+/* The names in dir, sorted; *n gets the count. The directory is opened
+ * with O_DIRECTORY (never a FIFO or a device, never blocking) and, below
+ * the root, O_NOFOLLOW: a directory swapped for a symlink after the lstat
+ * is refused, not followed. */
+static int list_dir(const char *dir, int nofollow, char ***out, size_t *n, struct cr_err *e)
 {
-	DIR *d = opendir(dir);
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NONBLOCK | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0));
+	DIR *d = fd < 0 ? NULL : fdopendir(fd);
 	struct dirent *de;
 	char **v = NULL;
 	size_t cap = 0;
 	*n = 0;
-	if (!d)
-		return cr_failp(e, "%s", dir);
+	if (!d) {
+		cr_failp(e, "%s", dir);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
 	for (;;) {
 		errno = 0;
 		de = readdir(d);
@@ -83,7 +79,7 @@ static int walk(const char *path, const char *rel, int depth, dirwalk_fn fn, voi
 	int rc = 0;
 	if (depth > DIRWALK_MAX_DEPTH)
 		return cr_fail(e, "%s: directories nested deeper than %d", path, DIRWALK_MAX_DEPTH);
-	if (list_dir(path, &names, &n, e))
+	if (list_dir(path, depth > 0, &names, &n, e))
 		return -1;
 	for (size_t i = 0; i < n && !rc; i++) {
 		char cpath[PATH_MAX], crel[PATH_MAX];
@@ -118,9 +114,10 @@ static int walk(const char *path, const char *rel, int depth, dirwalk_fn fn, voi
 int dirwalk(const char *root, dirwalk_fn fn, void *ctx, struct cr_err *e)
 {
 	struct stat st;
+	/* stat() opens nothing: a FIFO or a device here is refused, not read */
 	if (stat(root, &st))
 		return cr_failp(e, "%s", root);
 	if (!S_ISDIR(st.st_mode))
-		return cr_fail(e, "%s: not a directory", root);
+		return cr_fail_code(e, CR_E_NOTDIR, "%s is %s, not a directory", root, dirwalk_kind(st.st_mode));
 	return walk(root, "", 0, fn, ctx, e);
 }

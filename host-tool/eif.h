@@ -23,6 +23,10 @@
 #define EIF_SIGNATURE_MAX 32768
 #define EIF_METADATA_MAX (1u << 20)
 #define EIF_CMDLINE_MAX 65536
+/* Largest files read: a whole image (enclaves are at most a few GiB; nitro-cli
+ * wants 4x the EIF size as enclave memory) and a kernel. */
+#define EIF_FILE_MAX (64ull << 30)
+#define EIF_KERNEL_MAX (512u << 20)
 
 enum eif_section_type {
 	EIF_SEC_INVALID = 0,

@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "eif.h"
 #include "version.h"
 
 void eif_rfc3339(uint64_t t, char out[32])
@@ -52,7 +53,7 @@ void eif_kernel_version(const char *path, char *out, size_t n)
 	 * (plus 0x200) to a NUL-terminated "release (builder) #n ..." string. */
 	uint8_t hdr[0x210];
 	char ver[256];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = cr_open_input(NULL, path, EIF_KERNEL_MAX, 0, NULL, NULL);
 	snprintf(out, n, "unknown");
 	if (fd < 0)
 		return;

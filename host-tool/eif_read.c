@@ -199,17 +199,11 @@ int eif_open(const char *path, struct eif_image *img, struct cr_err *e)
 	memset(img, 0, sizeof *img);
 	img->kernel = img->cmdline = img->metadata = img->signature = -1;
 	snprintf(img->path, sizeof img->path, "%s", path);
-	img->fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* Never a blocking open (a FIFO), never a device: a regular file of at
+	 * most EIF_FILE_MAX bytes; every read below is bounded by the header. */
+	img->fd = cr_open_input(NULL, path, EIF_FILE_MAX, 0, &st, e);
 	if (img->fd < 0)
-		return cr_failp(e, "%s", path);
-	if (fstat(img->fd, &st)) {
-		cr_failp(e, "%s", path);
-		goto fail;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		cr_fail(e, "%s: not a regular file", path);
-		goto fail;
-	}
+		return -1;
 	img->file_size = (uint64_t)st.st_size;
 	if (img->file_size < EIF_HDR_SIZE) {
 		cr_fail(e, "%s: header: file is %llu bytes, shorter than the %d-byte EIF header", path,

@@ -128,12 +128,12 @@ static int write_all_sections(struct stream *s, const struct eif_write_input *in
 	int kfd, n = 0, rc;
 	struct cpio_sink sink = {s, stream_put, stream_copy_fd};
 
-	kfd = open(in->kernel_path, O_RDONLY | O_CLOEXEC);
+	kfd = cr_open_input("--kernel", in->kernel_path, EIF_KERNEL_MAX, 0, &st, e);
 	if (kfd < 0)
-		return cr_failp(e, "kernel %s", in->kernel_path);
-	if (fstat(kfd, &st) || !S_ISREG(st.st_mode) || st.st_size == 0) {
+		return -1;
+	if (st.st_size == 0) {
 		close(kfd);
-		return cr_fail(e, "kernel %s: not a non-empty regular file", in->kernel_path);
+		return cr_fail(e, "--kernel: %s is empty", in->kernel_path);
 	}
 	sec[n] = (struct planned){EIF_SEC_KERNEL, (uint64_t)st.st_size, 0};
 	rc = begin_section(s, EIF_SEC_KERNEL, eif_pcr_mask(EIF_SEC_KERNEL, 0), sec[n].size, &sec[n].hdr_off, e) ||

@@ -104,7 +104,7 @@ static int conn_answer(struct nsm_conn *c)
 {
 	struct nsm_service *s = c->svc;
 	struct cr_buf resp;
-	struct cr_err e = {{0}};
+	struct cr_err e = {{0}, 0};
 	enum nsm_error err;
 	uint8_t hdr[4];
 

@@ -38,9 +38,16 @@ static int visit_file(struct walk_ctx *w, const struct dirwalk_entry *x, struct 
 	uint8_t h1[20], h256[32];
 	uint64_t left = (uint64_t)x->st.st_size;
 	int exec = (x->st.st_mode & 0100) != 0;
-	int fd = open(x->path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat now;
+	/* Never a blocking open: the entry may have been swapped for a FIFO
+	 * since the walk's lstat. */
+	int fd = cr_open_input(NULL, x->path, left, CR_IN_NOFOLLOW, &now, e);
 	if (fd < 0)
-		return cr_failp(e, "%s", x->path);
+		return -1;
+	if (now.st_dev != x->st.st_dev || now.st_ino != x->st.st_ino || (uint64_t)now.st_size != left) {
+		close(fd);
+		return cr_fail(e, "%s: changed while it was being read", x->path);
+	}
 	if (send_entry(w, x->rel, WIRE_FILE, left, exec, NULL, e)) {
 		close(fd);
 		return -1;
@@ -74,6 +81,9 @@ static int visit(void *ctx, const struct dirwalk_entry *x, struct cr_err *e)
 		return 1; /* not part of the checkout's tree */
 	if (wire_check_path(x->rel, "source", e))
 		return cr_err_wrap(e, "%s", x->path);
+	if (!S_ISDIR(x->st.st_mode) && !S_ISREG(x->st.st_mode) && !S_ISLNK(x->st.st_mode))
+		return cr_fail_code(e, CR_E_NOTREG, "%s is %s; sources may only hold files, directories and symlinks",
+				    x->path, dirwalk_kind(x->st.st_mode));
 	w->st->files++;
 	if (w->measure_only) {
 		if (S_ISREG(x->st.st_mode))
@@ -99,8 +109,7 @@ static int visit(void *ctx, const struct dirwalk_entry *x, struct cr_err *e)
 		blob_end(&bh, h1, h256);
 		return tree_add(&w->tree, x->rel, GIT_MODE_LINK, h1, h256, e);
 	}
-	return cr_fail(e, "%s: is %s; sources may only hold files, directories and symlinks", x->path,
-		       dirwalk_kind(x->st.st_mode));
+	return cr_fail(e, "internal: %s: unexpected type", x->path);
 }
 
 int src_stream_measure(const char *root, struct src_stats *out, struct cr_err *e)

@@ -30,7 +30,7 @@ int vin_set_root(struct verify_inputs *v, const char *path, struct cr_err *e)
 	const struct pem_object *o;
 	vin_free(v);
 	if (pem_read_cert(path, &v->root, &o, e))
-		return -1;
+		return cr_err_wrap(e, "--root");
 	v->have_root = 1;
 	v->pol.root_der = o->der;
 	v->pol.root_len = o->len;
@@ -51,9 +51,9 @@ int vin_set_eif(struct verify_inputs *v, const char *path, struct cr_err *e)
 	}
 	free(img);
 	if (rc)
-		return -1;
+		return cr_err_wrap(e, "--eif");
 	if (!scan.crc_ok)
-		return cr_fail(e, "%s: the EIF's CRC does not match its contents", path);
+		return cr_fail(e, "--eif: %s: the EIF's CRC does not match its contents", path);
 	{
 		char desc[4200];
 		snprintf(desc, sizeof desc, "the EIF %s", path);
@@ -170,7 +170,7 @@ int vin_set_source_dir(struct verify_inputs *v, const char *dir, struct cr_err *
 {
 	struct src_stats st;
 	if (src_stream_send(dir, WIRE_SRC, -1, 0, NULL, NULL, &st, e))
-		return cr_err_wrap(e, "--source %s", dir);
+		return cr_err_wrap(e, "--source");
 	memcpy(v->pol.source_tree, st.tree_sha256, 32);
 	v->pol.source_tree_len = 32;
 	v->pol.has_source = 1;

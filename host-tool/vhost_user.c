@@ -614,7 +614,7 @@ static void conn_cb(struct evsrc *s, uint32_t events)
 {
 	struct vu_dev *d = EVLOOP_OWNER(s, struct vu_dev, src);
 	struct vu_msg m;
-	struct cr_err e = {{0}};
+	struct cr_err e = {{0}, 0};
 	int r;
 
 	(void)events;

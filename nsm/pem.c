@@ -90,7 +90,7 @@ int pem_read_file(const char *path, struct pem_list *out, struct cr_err *e)
 	uint8_t *text;
 	size_t len;
 	int rc;
-	if (cr_read_file(path, 1u << 20, &text, &len, e))
+	if (cr_read_file(path, PEM_FILE_MAX, &text, &len, e))
 		return -1;
 	rc = pem_decode(text, len, out, e);
 	free(text);

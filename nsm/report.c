@@ -476,14 +476,39 @@ static int b64_member(const struct json_val *obj, const char *path, const char *
 	return base64_decode(v->str, v->len, out, what, e);
 }
 
+/* signatures[i]: an object with "sig" (base64) and an optional "keyid"
+ * (a string); other members are left alone, as DSSE readers do. */
+static int parse_sig(const struct json_val *sig, size_t i, struct report_sig *out, struct cr_err *e)
+{
+	const struct json_val *k;
+	char path[64];
+	snprintf(path, sizeof path, "dsseEnvelope.signatures[%zu].", i);
+	if (sig->type != JSON_OBJECT)
+		return cr_fail(e, "bundle: dsseEnvelope.signatures[%zu]: not an object", i);
+	if ((k = json_get(sig, "keyid"))) {
+		if (k->type != JSON_STRING)
+			return cr_fail(e, "bundle: %skeyid: not a string", path);
+		if (k->len > REPORT_KEYID_MAX || memchr(k->str, 0, k->len))
+			return cr_fail(e, "bundle: %skeyid: longer than %d bytes or contains a NUL", path,
+				       REPORT_KEYID_MAX);
+		memcpy(out->keyid, k->str, k->len);
+		out->keyid[k->len] = 0;
+	}
+	return b64_member(sig, path, "sig", &out->sig, REPORT_ENV_SIG_MAX, e);
+}
+
 int report_bundle_parse(const uint8_t *buf, size_t len, struct report_bundle *out, struct cr_err *e)
 {
-	static const struct json_limits lim = {REPORT_MAX_BUNDLE, 8, 64};
+	/* nodes: room to count more signatures than are accepted, so that a
+	 * long list is refused with its count */
+	static const struct json_limits lim = {REPORT_MAX_BUNDLE, 8, 512};
 	struct json_doc doc;
-	const struct json_val *root, *env, *sigs, *sig;
+	const struct json_val *root, *env, *sigs;
 	const char *s;
 	int rc = -1;
 	memset(out, 0, sizeof *out);
+	for (size_t i = 0; i < REPORT_MAX_SIGS; i++)
+		cr_buf_init(&out->sigs[i].sig, REPORT_ENV_SIG_MAX);
 	if (json_parse((const char *)buf, len, &lim, &doc, e))
 		return cr_err_wrap(e, "bundle");
 	root = doc.root;
@@ -505,13 +530,21 @@ int report_bundle_parse(const uint8_t *buf, size_t len, struct report_bundle *ou
 			s ? "\"" : "", REPORT_PAYLOAD_TYPE);
 		goto done;
 	}
-	if (!(sigs = json_get(env, "signatures")) || sigs->type != JSON_ARRAY || sigs->n != 1 ||
-	    (sig = sigs->kids[0])->type != JSON_OBJECT) {
-		cr_fail(e, "bundle: dsseEnvelope.signatures: expected an array of exactly one signature object");
+	if (!(sigs = json_get(env, "signatures")) || sigs->type != JSON_ARRAY) {
+		cr_fail(e, "bundle: dsseEnvelope.signatures: %s, expected an array of signature objects",
+			sigs ? "not an array" : "missing");
 		goto done;
 	}
+	if (sigs->n == 0 || sigs->n > REPORT_MAX_SIGS) {
+		cr_fail(e, "bundle: dsseEnvelope.signatures: %zu signatures; 1 to %d are accepted", sigs->n,
+			REPORT_MAX_SIGS);
+		goto done;
+	}
+	for (size_t i = 0; i < sigs->n; i++)
+		if (parse_sig(sigs->kids[i], i, &out->sigs[i], e))
+			goto done;
+	out->nsigs = sigs->n;
 	if (b64_member(env, "dsseEnvelope.", "payload", &out->statement, REPORT_MAX_STATEMENT, e) ||
-	    b64_member(sig, "dsseEnvelope.signatures[0].", "sig", &out->sig, REPORT_SIG_MAX, e) ||
 	    b64_member(root, "", "attestation", &out->attestation, ATT_DOC_MAX, e))
 		goto done;
 	rc = 0;
@@ -525,6 +558,8 @@ done:
 void report_bundle_free(struct report_bundle *b)
 {
 	cr_buf_free(&b->statement);
-	cr_buf_free(&b->sig);
+	for (size_t i = 0; i < REPORT_MAX_SIGS; i++)
+		cr_buf_free(&b->sigs[i].sig);
+	b->nsigs = 0;
 	cr_buf_free(&b->attestation);
 }

@@ -4,7 +4,8 @@
  *              canonical JSON: compact, object keys in bytewise order,
  *              integers only. Made inside the enclave (init/agent_report.c).
  *   envelope   DSSE: payloadType "application/vnd.in-toto+json", one
- *              signature, ECDSA P-384 over SHA-384 of
+ *              signature (the host accepts more, see report_bundle), ECDSA
+ *              P-384 over SHA-384 of
  *              PAE = "DSSEv1 " len(type) " " type " " len(payload) " " payload,
  *              DER-encoded (as sigstore/cosign sign DSSE), keyid "".
  *   binding    the NSM attestation document made for this build has
@@ -106,13 +107,29 @@ int report_spki_decode(const uint8_t *der, size_t len, struct ec_pub *pub, struc
 int report_bundle_encode(const uint8_t *statement, size_t statement_len, const uint8_t *sig, size_t sig_len,
 			 const uint8_t *doc, size_t doc_len, struct cr_buf *out, struct cr_err *e);
 
+/* An envelope may carry several signatures (DSSE): of them, verification
+ * needs one by the key the attestation document binds; the others are
+ * ignored (listed, not trusted). At most REPORT_MAX_SIGS; each sig at most
+ * REPORT_ENV_SIG_MAX bytes (room for other signers' algorithms, e.g.
+ * RSA-8192), each keyid at most REPORT_KEYID_MAX bytes. */
+#define REPORT_MAX_SIGS 16
+#define REPORT_ENV_SIG_MAX 1024
+#define REPORT_KEYID_MAX 256
+
+struct report_sig {
+	struct cr_buf sig;                /* as decoded; DER for ours */
+	char keyid[REPORT_KEYID_MAX + 1]; /* "" when absent */
+};
+
 struct report_bundle {
 	struct cr_buf statement;          /* the exact signed payload bytes */
-	struct cr_buf sig;                /* DER signature */
+	struct report_sig sigs[REPORT_MAX_SIGS];
+	size_t nsigs;                     /* 1 to REPORT_MAX_SIGS */
 	struct cr_buf attestation;        /* COSE_Sign1 bytes */
 };
-/* Parse a bundle: shape, media type, payload type, exactly one signature,
- * base64 fields. Does not check any signature. */
+/* Parse a bundle: shape, media type, payload type, 1 to REPORT_MAX_SIGS
+ * signatures, base64 fields (standard or URL-safe, nsm/base64.h). Does not
+ * check any signature. */
 int report_bundle_parse(const uint8_t *buf, size_t len, struct report_bundle *out, struct cr_err *e);
 void report_bundle_free(struct report_bundle *b);
 

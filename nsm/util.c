@@ -29,6 +29,20 @@ int cr_fail(struct cr_err *e, const char *fmt, ...)
 		vsnprintf(e->msg, sizeof e->msg, fmt, ap);
 		va_end(ap);
 		one_line(e->msg);
+		e->code = CR_E_FAIL;
+	}
+	return -1;
+}
+
+int cr_fail_code(struct cr_err *e, int code, const char *fmt, ...)
+{
+	va_list ap;
+	if (e) {
+		va_start(ap, fmt);
+		vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+		va_end(ap);
+		one_line(e->msg);
+		e->code = code;
 	}
 	return -1;
 }
@@ -45,6 +59,7 @@ int cr_failp(struct cr_err *e, const char *fmt, ...)
 		n = strlen(e->msg);
 		snprintf(e->msg + n, sizeof e->msg - n, ": %s", strerror(saved));
 		one_line(e->msg);
+		e->code = CR_E_FAIL;
 	}
 	errno = saved;
 	return -1;
@@ -183,26 +198,105 @@ int cr_unhex(const char *s, uint8_t *out, size_t n)
 	return cr_unhex_var(s, out, n, &got);
 }
 
-int cr_read_file(const char *path, size_t limit, uint8_t **data, size_t *len, struct cr_err *e)
+const char *cr_file_kind(unsigned mode)
 {
+	mode_t m = (mode_t)mode;
+	if (S_ISREG(m))
+		return "a regular file";
+	if (S_ISDIR(m))
+		return "a directory";
+	if (S_ISFIFO(m))
+		return "a FIFO";
+	if (S_ISCHR(m))
+		return "a character device";
+	if (S_ISBLK(m))
+		return "a block device";
+	if (S_ISSOCK(m))
+		return "a socket";
+	if (S_ISLNK(m))
+		return "a symlink";
+	return "of an unknown type";
+}
+
+int cr_open_input(const char *what, const char *path, uint64_t max, int flags, struct stat *st, struct cr_err *e)
+{
+	const char *sep = what ? ": " : "";
+	int nofollow = flags & CR_IN_NOFOLLOW ? O_NOFOLLOW : 0;
+	struct stat a, b;
+	int fd, pfd;
+	if (!what)
+		what = "";
+	/* O_PATH opens nothing: no FIFO rendezvous, no device driver. */
+	pfd = open(path, O_PATH | O_CLOEXEC | nofollow);
+	if (pfd < 0)
+		return cr_failp(e, "%s%s%s", what, sep, path);
+	if (fstat(pfd, &a)) {
+		cr_failp(e, "%s%s%s", what, sep, path);
+		close(pfd);
+		return -1;
+	}
+	close(pfd);
+	if (!S_ISREG(a.st_mode))
+		return cr_fail_code(e, CR_E_NOTREG, "%s%s%s is %s, not a regular file", what, sep, path,
+				    cr_file_kind(a.st_mode));
+	if ((uint64_t)a.st_size > max)
+		return cr_fail_code(e, CR_E_TOOBIG, "%s%s%s is %llu bytes, larger than the limit of %llu bytes", what,
+				    sep, path, (unsigned long long)a.st_size, (unsigned long long)max);
+	/* Non-blocking, in case the path was swapped for a FIFO meanwhile;
+	 * then it must still be the file just checked. */
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | nofollow);
+	if (fd < 0)
+		return cr_failp(e, "%s%s%s", what, sep, path);
+	if (fstat(fd, &b)) {
+		cr_failp(e, "%s%s%s", what, sep, path);
+		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(b.st_mode) || b.st_dev != a.st_dev || b.st_ino != a.st_ino) {
+		close(fd);
+		return cr_fail_code(e, CR_E_NOTREG, "%s%s%s is %s, not a regular file (it changed while being opened)",
+				    what, sep, path, cr_file_kind(b.st_mode));
+	}
+	if ((uint64_t)b.st_size > max) {
+		close(fd);
+		return cr_fail_code(e, CR_E_TOOBIG, "%s%s%s is %llu bytes, larger than the limit of %llu bytes", what,
+				    sep, path, (unsigned long long)b.st_size, (unsigned long long)max);
+	}
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)) {
+		cr_failp(e, "%s%s%s", what, sep, path);
+		close(fd);
+		return -1;
+	}
+	if (st)
+		*st = b;
+	return fd;
+}
+
+int cr_read_input(const char *what, const char *path, size_t max, uint8_t **data, size_t *len, struct cr_err *e)
+{
+	const char *sep = what ? ": " : "";
 	struct cr_buf b;
 	uint8_t chunk[65536];
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = cr_open_input(what, path, max, 0, NULL, e);
 	if (fd < 0)
-		return cr_failp(e, "%s", path);
-	cr_buf_init(&b, limit);
+		return -1;
+	if (!what)
+		what = "";
+	/* st_size is only a hint (files of /proc and /sys say 0): the read
+	 * itself is bounded by max. */
+	cr_buf_init(&b, max);
 	for (;;) {
 		ssize_t n = read(fd, chunk, sizeof chunk);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			cr_failp(e, "%s: read", path);
+			cr_failp(e, "%s%s%s: read", what, sep, path);
 			goto fail;
 		}
 		if (n == 0)
 			break;
 		if (cr_buf_put(&b, chunk, (size_t)n, e)) {
-			cr_fail(e, "%s: larger than the limit of %zu bytes", path, limit);
+			cr_fail_code(e, CR_E_TOOBIG, "%s%s%s: larger than the limit of %zu bytes", what, sep, path, max);
 			goto fail;
 		}
 	}
@@ -216,6 +310,11 @@ fail:
 	close(fd);
 	cr_buf_free(&b);
 	return -1;
+}
+
+int cr_read_file(const char *path, size_t limit, uint8_t **data, size_t *len, struct cr_err *e)
+{
+	return cr_read_input(NULL, path, limit, data, len, e);
 }
 
 int cr_write_all(int fd, const void *data, size_t len)

@@ -12,13 +12,26 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/stat.h>
 
 struct cr_err {
 	char msg[512];
+	int code;          /* enum cr_err_code: what kind of failure */
+};
+
+/* Codes callers may decide on (never on the message text). cr_fail() and
+ * cr_failp() set CR_E_FAIL; cr_err_wrap() keeps the code. */
+enum cr_err_code {
+	CR_E_FAIL = 1,     /* any other failure */
+	CR_E_NOTREG,       /* a named input is not a regular file (FIFO, device, socket, directory) */
+	CR_E_TOOBIG,       /* an input is larger than its limit */
+	CR_E_NOTDIR,       /* a named tree root is not a directory */
 };
 
 /* Format the message into e (if non-NULL) and return -1. */
 int cr_fail(struct cr_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Same, with a code other than CR_E_FAIL. */
+int cr_fail_code(struct cr_err *e, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Same, appending ": <strerror(errno)>". */
 int cr_failp(struct cr_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Prepend "<prefix>: " to the message already in e; returns -1. */
@@ -44,8 +57,26 @@ int cr_unhex(const char *s, uint8_t *out, size_t n);
 /* Parse hex of any even length up to max bytes; *n gets the length. */
 int cr_unhex_var(const char *s, uint8_t *out, size_t max, size_t *n);
 
-/* Read a whole file, failing if it is larger than limit bytes. The buffer
- * is NUL-terminated (not counted in *len). Caller frees. */
+/* Inputs named by the user (command-line files, entries of walked trees).
+ * Opening one never blocks and never opens anything but a regular file: the
+ * path is opened with O_PATH (no open of a FIFO or a device happens), its
+ * type checked with fstat, and only a regular file is then opened for
+ * reading (non-blocking, and checked to be the same file). Anything else
+ * fails with CR_E_NOTREG: "<what>: <path> is a FIFO, not a regular file"; a
+ * file larger than max fails with CR_E_TOOBIG. Symlinks are followed (the
+ * type checked is the target's: a link to /dev/zero is a character device)
+ * unless CR_IN_NOFOLLOW. what names the option ("--eif") or is NULL. */
+#define CR_IN_NOFOLLOW 1
+/* "a FIFO", "a character device", "a directory", ... */
+const char *cr_file_kind(unsigned mode);
+/* Open for reading (O_RDONLY, blocking mode restored); *st (may be NULL)
+ * gets the file's fstat. Returns the fd, or -1 with e. */
+int cr_open_input(const char *what, const char *path, uint64_t max, int flags, struct stat *st, struct cr_err *e);
+/* Read a whole input of at most max bytes (at most the size it had when
+ * opened, so a growing file cannot make it read forever). The buffer is
+ * NUL-terminated (not counted in *len). Caller frees. */
+int cr_read_input(const char *what, const char *path, size_t max, uint8_t **data, size_t *len, struct cr_err *e);
+/* cr_read_input(NULL, ...). */
 int cr_read_file(const char *path, size_t limit, uint8_t **data, size_t *len, struct cr_err *e);
 
 /* A file that appears at dst only when complete: written under a temporary

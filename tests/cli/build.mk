@@ -8,3 +8,6 @@ APT_PKGS     += busybox-static
 CHECK_SUITES += 'cli/sandbox=$(CLI_ENV) tests/cli/sandbox.sh'
 # cleanroom attestation on the real documents of $SHARED (skips without it).
 CHECK_SUITES += 'cli/attestation=$(CLI_ENV) tests/cli/attestation.sh'
+# Special files (FIFOs, devices, directories, dangling links) given to every
+# option that names an input, and inside walked trees: refused at once.
+CHECK_SUITES += 'cli/special-files=$(CLI_ENV) tests/cli/special-files.sh'

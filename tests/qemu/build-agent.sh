@@ -85,7 +85,7 @@ expect_rc "an absolute symlink is refused (exit 3)" 3 "'abs': symlink target '/e
 rm "$T/evil/abs"
 mkfifo "$T/evil/fifo"
 build ref3 --output a "$T/evil" -- true
-expect_rc "a FIFO in the sources is refused before anything is sent (exit 3)" 3 "fifo: is a FIFO"
+expect_rc "a FIFO in the sources is refused before anything is sent (exit 3)" 3 "fifo is a FIFO"
 rm "$T/evil/fifo"
 build lim1 --memory 999999 --output a "$T/evil" -- true
 expect_rc "a limit above the enclave's maximum is refused, naming it" 3 "limits.memory_mb 999999 exceeds this enclave's maximum"

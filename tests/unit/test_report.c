@@ -23,36 +23,106 @@ static char tmp[256];
 
 static void test_base64(void)
 {
-	static const char *const vec[][2] = {{"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},
-					     {"foo", "Zm9v"},  {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="},
-					     {"foobar", "Zm9vYmFy"}};
-	static const char *const bad[] = {"Zg=", "Zh==", "Zm9=", "Zm9vZm9 ", "Z===", "=Zg=", "Zg==Zg==", "Zm-v", "Zg=a"};
+	/* bytes, standard, URL-safe padded, URL-safe unpadded */
+	static const char *const vec[][4] = {
+		{"", "", "", ""},
+		{"f", "Zg==", "Zg==", "Zg"},
+		{"fo", "Zm8=", "Zm8=", "Zm8"},
+		{"foo", "Zm9v", "Zm9v", "Zm9v"},
+		{"foob", "Zm9vYg==", "Zm9vYg==", "Zm9vYg"},
+		{"fooba", "Zm9vYmE=", "Zm9vYmE=", "Zm9vYmE"},
+		{"foobar", "Zm9vYmFy", "Zm9vYmFy", "Zm9vYmFy"},
+		{"\xfb\xff", "+/8=", "-_8=", "-_8"},
+		{"\xfb\xef\xbe", "++++", "----", "----"},
+		{"\xff\xff\xff\xff", "/////w==", "_____w==", "_____w"},
+	};
+	/* each refused, with why */
+	static const char *const bad[][2] = {
+		{"Zg=", "padded length not a multiple of 4"},
+		{"Zg===", "three '='"},
+		{"Z===", "three '=' after one character"},
+		{"=Zg=", "'=' first"},
+		{"Zg==Zg==", "padding in the middle"},
+		{"Zm9v====", "a block of padding"},
+		{"Zg=a", "a character after '='"},
+		{"Zm8==", "two '=' where one belongs"},
+		{"Zm9vZ", "a lone final character (unpadded)"},
+		{"Zm9vZ===", "a lone final character (padded)"},
+		{"Zh==", "stray bits before '==' (standard)"},
+		{"Zm9=", "stray bits before '=' (standard)"},
+		{"Zh", "stray bits (URL-safe unpadded, 1 byte)"},
+		{"Zm9", "stray bits (URL-safe unpadded, 2 bytes)"},
+		{"-_9=", "stray bits before '=' (URL-safe padded)"},
+		{"+/8", "standard alphabet without its padding"},
+		{"+_8=", "alphabets mixed ('+' then '_')"},
+		{"-/8=", "alphabets mixed ('-' then '/')"},
+		{"Zm9v+_-/", "alphabets mixed across blocks"},
+		{"Zm9v ", "a trailing space"},
+		{" Zm9v", "a leading space"},
+		{"Zm\n9v", "a newline inside"},
+		{"Zm9v\r\n", "CRLF at the end"},
+		{"Zm\t9v", "a tab"},
+		{"Zm9v.", "a '.'"},
+		{"Zm9\xc3\xa9", "non-ASCII"},
+		{"Zm*v", "a '*'"},
+	};
 	struct cr_err e;
 	for (size_t i = 0; i < sizeof vec / sizeof *vec; i++) {
-		struct cr_buf b;
-		cr_buf_init(&b, 64);
-		T_OK(base64_encode((const uint8_t *)vec[i][0], strlen(vec[i][0]), &b, &e) == 0 && b.len == strlen(vec[i][1]) && (!b.len ||
-			     !memcmp(b.p, vec[i][1], b.len)),
-		     "base64: RFC 4648 vector '%s' encodes", vec[i][0]);
-		b.len = 0;
-		T_OK(base64_decode(vec[i][1], strlen(vec[i][1]), &b, "x", &e) == 0 && b.len == strlen(vec[i][0]) && (!b.len ||
-			     !memcmp(b.p, vec[i][0], b.len)),
-		     "base64: RFC 4648 vector '%s' decodes", vec[i][1]);
-		cr_buf_free(&b);
+		static const char *const form_name[] = {"standard", "URL-safe", "URL-safe unpadded"};
+		for (int f = 0; f < 3; f++) {
+			const char *text = vec[i][1 + f];
+			struct cr_buf b;
+			cr_buf_init(&b, 64);
+			T_OK(base64_encode_form((const uint8_t *)vec[i][0], strlen(vec[i][0]), (enum base64_form)f, &b, &e) == 0 &&
+				     b.len == strlen(text) && (!b.len || !memcmp(b.p, text, b.len)),
+			     "base64: '%s' encodes as %s", text, form_name[f]);
+			b.len = 0;
+			T_OK(base64_decode(text, strlen(text), &b, "x", &e) == 0 && b.len == strlen(vec[i][0]) &&
+				     (!b.len || !memcmp(b.p, vec[i][0], b.len)),
+			     "base64: %s '%s' decodes", form_name[f], text);
+			cr_buf_free(&b);
+		}
 	}
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
 		struct cr_buf b;
 		cr_buf_init(&b, 64);
 		e.msg[0] = 0;
-		T_OK(base64_decode(bad[i], strlen(bad[i]), &b, "field.x", &e) < 0 && !strncmp(e.msg, "field.x: ", 9),
-		     "base64: '%s' is refused, naming the field (%s)", bad[i], e.msg);
+		T_OK(base64_decode(bad[i][0], strlen(bad[i][0]), &b, "field.x", &e) < 0 && !strncmp(e.msg, "field.x: ", 9),
+		     "base64: %s is refused, naming the field (%s)", bad[i][1], e.msg);
 		cr_buf_free(&b);
 	}
 	{
 		struct cr_buf b;
+		cr_buf_init(&b, 64);
+		T_OK(base64_decode("Zm\0v", 4, &b, "f", &e) < 0, "base64: a NUL inside is refused");
+		cr_buf_free(&b);
 		cr_buf_init(&b, 2);
 		T_OK(base64_decode("Zm9v", 4, &b, "f", &e) < 0, "base64: output beyond the limit is refused");
 		cr_buf_free(&b);
+	}
+	{
+		/* every length 0..48 and byte pattern round-trips in each form */
+		int good = 1;
+		for (size_t n = 0; n <= 48 && good; n++) {
+			uint8_t in[48];
+			for (size_t i = 0; i < n; i++)
+				in[i] = (uint8_t)(i * 89 + n * 7 + 0xf0);
+			for (int f = 0; f < 3 && good; f++) {
+				struct cr_buf t, d;
+				cr_buf_init(&t, 128);
+				cr_buf_init(&d, 48);
+				good = base64_encode_form(in, n, (enum base64_form)f, &t, &e) == 0 &&
+				       base64_decode((const char *)t.p, t.len, &d, "x", &e) == 0 && d.len == n &&
+				       (!n || !memcmp(d.p, in, n));
+				if (f && t.len && (memchr(t.p, '+', t.len) || memchr(t.p, '/', t.len)))
+					good = 0;
+				if (f == 2 && t.len && memchr(t.p, '=', t.len))
+					good = 0;
+				cr_buf_free(&t);
+				cr_buf_free(&d);
+			}
+		}
+		T_OK(good, "base64: 0..48 bytes round-trip in all three forms (URL-safe without '+' '/', unpadded without '=')");
 	}
 }
 
@@ -440,6 +510,227 @@ static char run_verify(const struct cr_buf *b, const struct bv_policy *pol, cons
 	return st;
 }
 
+/* ------------------------------------------------------------- envelopes */
+
+/* A bundle like report_bundle_encode's, with the envelope's signatures
+ * given (sigs[i] of lens[i] bytes, keyids[i] or NULL for none) and every
+ * binary field in the given base64 form. */
+static void env_encode(const struct report_bundle *rb, const uint8_t *const *sigs, const size_t *lens,
+		       const char *const *keyids, size_t n, enum base64_form form, struct cr_buf *out)
+{
+	struct json_w w;
+	struct cr_buf enc;
+	struct cr_err e;
+	cr_buf_init(&enc, REPORT_MAX_BUNDLE);
+	out->len = 0;
+	jw_init(&w, out, 0);
+	jw_obj_begin(&w);
+	base64_encode_form(rb->attestation.p, rb->attestation.len, form, &enc, &e);
+	jw_key(&w, "attestation");
+	jw_strn(&w, (const char *)enc.p, enc.len);
+	jw_key(&w, "dsseEnvelope");
+	jw_obj_begin(&w);
+	enc.len = 0;
+	base64_encode_form(rb->statement.p, rb->statement.len, form, &enc, &e);
+	jw_key(&w, "payload");
+	jw_strn(&w, (const char *)enc.p, enc.len);
+	jw_kstr(&w, "payloadType", REPORT_PAYLOAD_TYPE);
+	jw_key(&w, "signatures");
+	jw_arr_begin(&w);
+	for (size_t i = 0; i < n; i++) {
+		jw_obj_begin(&w);
+		if (keyids[i])
+			jw_kstr(&w, "keyid", keyids[i]);
+		enc.len = 0;
+		base64_encode_form(sigs[i], lens[i], form, &enc, &e);
+		jw_key(&w, "sig");
+		jw_strn(&w, (const char *)enc.p, enc.len);
+		jw_obj_end(&w);
+	}
+	jw_arr_end(&w);
+	jw_obj_end(&w);
+	jw_kstr(&w, "mediaType", REPORT_BUNDLE_MEDIA_TYPE);
+	jw_obj_end(&w);
+	if (jw_finish(&w, &e))
+		printf("# env_encode: %s\n", e.msg);
+	cr_buf_free(&enc);
+}
+
+/* Verify; *verified, the status of 'signature' and of 'bundle', the
+ * number of "signature[i]" entries listed as ignored, and the JSON. */
+struct env_out {
+	int verified;
+	char sig, bundle;
+	size_t ignored;
+	char first[600];
+	char json[8192];
+};
+
+static void env_verify(const struct cr_buf *b, const struct bv_policy *pol, struct env_out *o)
+{
+	struct bv_result *r = calloc(1, sizeof *r);
+	struct cr_buf j;
+	struct json_w w;
+	struct cr_err e;
+	memset(o, 0, sizeof *o);
+	o->sig = o->bundle = '-';
+	o->verified = bundle_verify(b->p, b->len, pol, r) == 0;
+	for (size_t i = 0; i < r->n; i++) {
+		if (!strcmp(r->checks[i].name, "signature"))
+			o->sig = "pfs"[r->checks[i].status];
+		if (!strcmp(r->checks[i].name, "bundle"))
+			o->bundle = "pfs"[r->checks[i].status];
+		if (!strncmp(r->checks[i].name, "signature[", 10) && r->checks[i].status == BV_SKIP &&
+		    strstr(r->checks[i].detail, "ignored"))
+			o->ignored++;
+	}
+	bv_first_failure(r, o->first, sizeof o->first);
+	cr_buf_init(&j, 1 << 20);
+	jw_init(&w, &j, 0);
+	jw_obj_begin(&w);
+	bv_write_json(r, &w);
+	jw_obj_end(&w);
+	if (jw_finish(&w, &e) == 0) {
+		/* only the "signatures" member: the rest is long */
+		const char *s = strstr((const char *)j.p, "\"signatures\":");
+		snprintf(o->json, sizeof o->json, "%.*s", s ? (int)strcspn(s, "]") + 1 : 0, s ? s : "");
+	}
+	cr_buf_free(&j);
+	bv_result_free(r);
+	free(r);
+}
+
+static void test_envelopes(const struct cr_buf *b, const struct bv_policy *pol)
+{
+	struct report_bundle rb;
+	struct ec_key other;
+	struct env_out o;
+	struct cr_buf t;
+	struct cr_err e;
+	uint8_t seed[48], fsig[REPORT_SIG_MAX], big[REPORT_ENV_SIG_MAX + 1];
+	size_t flen;
+	const uint8_t *sigs[REPORT_MAX_SIGS + 1];
+	size_t lens[REPORT_MAX_SIGS + 1];
+	const char *ids[REPORT_MAX_SIGS + 1];
+
+	if (report_bundle_parse(b->p, b->len, &rb, &e)) {
+		T_OK(0, "envelopes: the bundle parses (%s)", e.msg);
+		return;
+	}
+	T_OK(rb.nsigs == 1, "envelopes: the enclave's bundle carries one signature");
+	memset(seed, 0x5a, sizeof seed);
+	if (ec_key_generate(&other, BR_EC_secp384r1, seed, sizeof seed, &e) ||
+	    report_dsse_sign(&other, rb.statement.p, rb.statement.len, fsig, &flen, &e)) {
+		T_OK(0, "envelopes: a foreign P-384 signature over the statement (%s)", e.msg);
+		report_bundle_free(&rb);
+		return;
+	}
+	memset(big, 0xab, sizeof big);
+	cr_buf_init(&t, REPORT_MAX_BUNDLE);
+	const uint8_t *real = rb.sigs[0].sig.p;
+	size_t rlen = rb.sigs[0].sig.len;
+
+	/* the same envelope in each base64 form */
+	sigs[0] = real, lens[0] = rlen, ids[0] = "";
+	env_encode(&rb, sigs, lens, ids, 1, BASE64_STD, &t);
+	env_verify(&t, pol, &o);
+	T_OK(o.verified && o.ignored == 0, "envelope: re-encoded in standard base64, it verifies");
+	env_encode(&rb, sigs, lens, ids, 1, BASE64_URL, &t);
+	T_OK(memchr(t.p, '-', t.len) || memchr(t.p, '_', t.len), "envelope: the URL-safe text has '-' or '_' in it");
+	env_verify(&t, pol, &o);
+	T_OK(o.verified, "envelope: re-encoded in URL-safe base64 (padded), it verifies (%s)", o.first);
+	env_encode(&rb, sigs, lens, ids, 1, BASE64_URL_NOPAD, &t);
+	env_verify(&t, pol, &o);
+	T_OK(o.verified, "envelope: re-encoded in URL-safe base64 without padding, it verifies (%s)", o.first);
+	{
+		/* one '_' of the URL text turned into '/': mixed alphabets */
+		uint8_t *u;
+		env_encode(&rb, sigs, lens, ids, 1, BASE64_URL, &t);
+		u = memchr(t.p, '_', t.len);
+		if (!u)
+			u = memchr(t.p, '-', t.len);
+		*u = *u == '_' ? '/' : '+';
+		env_verify(&t, pol, &o);
+		T_OK(!o.verified && o.bundle == 'f' && strstr(o.first, "mixes the standard and URL-safe"),
+		     "envelope: a field mixing the two alphabets fails 'bundle' (%s)", o.first);
+	}
+	ids[0] = NULL;
+	env_encode(&rb, sigs, lens, ids, 1, BASE64_STD, &t);
+	env_verify(&t, pol, &o);
+	T_OK(o.verified, "envelope: a signature without keyid verifies (keyid is optional)");
+
+	/* several signatures */
+	sigs[0] = fsig, lens[0] = flen, ids[0] = "other-key";
+	sigs[1] = real, lens[1] = rlen, ids[1] = "";
+	env_encode(&rb, sigs, lens, ids, 2, BASE64_STD, &t);
+	env_verify(&t, pol, &o);
+	T_OK(o.verified && o.sig == 'p' && o.ignored == 1, "envelope: a foreign signature before the real one: verified, 1 ignored");
+	T_OK(strstr(o.json, "{\"index\":0,\"keyid\":\"other-key\",\"status\":\"ignored\"}") &&
+		     strstr(o.json, "{\"index\":1,\"keyid\":\"\",\"status\":\"used\"}"),
+	     "envelope: --json lists signatures[0] ignored and [1] used: %s", o.json);
+	sigs[0] = real, lens[0] = rlen, ids[0] = "";
+	sigs[1] = fsig, lens[1] = flen, ids[1] = "other-key";
+	sigs[2] = big, lens[2] = 512, ids[2] = "rsa-4096";
+	env_encode(&rb, sigs, lens, ids, 3, BASE64_URL, &t);
+	env_verify(&t, pol, &o);
+	T_OK(o.verified && o.ignored == 2,
+	     "envelope: the real one first, then a foreign P-384 and a 512-byte (RSA-sized) one, URL-safe: verified, 2 ignored (%s)",
+	     o.first);
+	sigs[1] = real, lens[1] = rlen, ids[1] = "again";
+	env_encode(&rb, sigs, lens, ids, 2, BASE64_STD, &t);
+	env_verify(&t, pol, &o);
+	T_OK(o.verified && o.ignored == 1 && strstr(o.json, "\"status\":\"used\"") &&
+		     strstr(o.json, "{\"index\":1,\"keyid\":\"again\",\"status\":\"ignored\"}"),
+	     "envelope: the valid signature twice: verified, the second listed as ignored");
+	sigs[0] = fsig, lens[0] = flen, ids[0] = "a";
+	sigs[1] = fsig, lens[1] = flen, ids[1] = "b";
+	env_encode(&rb, sigs, lens, ids, 2, BASE64_STD, &t);
+	env_verify(&t, pol, &o);
+	T_OK(!o.verified && o.sig == 'f' && strstr(o.first, "signature: none of the 2 signatures verifies"),
+	     "envelope: only foreign signatures fail 'signature' (%s)", o.first);
+	env_encode(&rb, sigs, lens, ids, 1, BASE64_STD, &t);
+	env_verify(&t, pol, &o);
+	T_OK(!o.verified && o.sig == 'f' && strstr(o.first, "signature: "),
+	     "envelope: a single foreign signature fails 'signature' (%s)", o.first);
+
+	/* the bound on the number of signatures */
+	for (size_t i = 0; i < REPORT_MAX_SIGS + 1; i++)
+		sigs[i] = fsig, lens[i] = flen, ids[i] = "other";
+	sigs[REPORT_MAX_SIGS - 1] = real, lens[REPORT_MAX_SIGS - 1] = rlen;
+	env_encode(&rb, sigs, lens, ids, REPORT_MAX_SIGS, BASE64_STD, &t);
+	env_verify(&t, pol, &o);
+	T_OK(o.verified && o.ignored == REPORT_MAX_SIGS - 1, "envelope: %d signatures, the real one last: verified, %d ignored",
+	     REPORT_MAX_SIGS, REPORT_MAX_SIGS - 1);
+	sigs[REPORT_MAX_SIGS] = real, lens[REPORT_MAX_SIGS] = rlen;
+	env_encode(&rb, sigs, lens, ids, REPORT_MAX_SIGS + 1, BASE64_STD, &t);
+	env_verify(&t, pol, &o);
+	T_OK(!o.verified && o.bundle == 'f' && strstr(o.first, "dsseEnvelope.signatures: 17 signatures; 1 to 16 are accepted"),
+	     "envelope: %d signatures fail 'bundle' with the count (%s)", REPORT_MAX_SIGS + 1, o.first);
+	env_encode(&rb, sigs, lens, ids, 0, BASE64_STD, &t);
+	env_verify(&t, pol, &o);
+	T_OK(!o.verified && o.bundle == 'f' && strstr(o.first, "0 signatures"), "envelope: no signature fails 'bundle' (%s)", o.first);
+	sigs[0] = real, lens[0] = rlen, ids[0] = "";
+	sigs[1] = big, lens[1] = sizeof big, ids[1] = "huge";
+	env_encode(&rb, sigs, lens, ids, 2, BASE64_STD, &t);
+	env_verify(&t, pol, &o);
+	T_OK(!o.verified && o.bundle == 'f' && strstr(o.first, "dsseEnvelope.signatures[1].sig"),
+	     "envelope: a signature over %d bytes fails 'bundle', naming it (%s)", REPORT_ENV_SIG_MAX, o.first);
+	{
+		/* keyid of the wrong type */
+		const char *k = "{\"keyid\":\"\",";
+		env_encode(&rb, sigs, lens, ids, 1, BASE64_STD, &t);
+		uint8_t *at = memmem(t.p, t.len, k, strlen(k));
+		if (at) {
+			memcpy(at, "{\"keyid\":7 ,", strlen(k));
+			env_verify(&t, pol, &o);
+		}
+		T_OK(at && !o.verified && strstr(o.first, "signatures[0].keyid: not a string"),
+		     "envelope: a keyid that is not a string fails 'bundle' (%s)", o.first);
+	}
+	cr_buf_free(&t);
+	report_bundle_free(&rb);
+}
+
 static void test_end_to_end(void)
 {
 	struct model_ctx *mc = calloc(1, sizeof *mc);
@@ -540,7 +831,7 @@ static void test_end_to_end(void)
 		{
 			char *at = strstr((char *)rb.statement.p, "\"sourceDateEpoch\":17");
 			at[19] = '2';
-			report_bundle_encode(rb.statement.p, rb.statement.len, rb.sig.p, rb.sig.len, rb.attestation.p,
+			report_bundle_encode(rb.statement.p, rb.statement.len, rb.sigs[0].sig.p, rb.sigs[0].sig.len, rb.attestation.p,
 					     rb.attestation.len, &t, &e);
 			T_OK(run_verify(&t, &pol, "signature", &ok) == 'f' && !ok,
 			     "tamper: a byte changed in the statement fails 'signature'");
@@ -548,13 +839,13 @@ static void test_end_to_end(void)
 			     "tamper: ... and 'binding.user_data'");
 			at[19] = '7';
 		}
-		rb.sig.p[rb.sig.len / 2] ^= 0x01;
-		report_bundle_encode(rb.statement.p, rb.statement.len, rb.sig.p, rb.sig.len, rb.attestation.p,
+		rb.sigs[0].sig.p[rb.sigs[0].sig.len / 2] ^= 0x01;
+		report_bundle_encode(rb.statement.p, rb.statement.len, rb.sigs[0].sig.p, rb.sigs[0].sig.len, rb.attestation.p,
 				     rb.attestation.len, &t, &e);
 		T_OK(run_verify(&t, &pol, "signature", &ok) == 'f' && !ok, "tamper: a byte flipped in the signature fails 'signature'");
-		rb.sig.p[rb.sig.len / 2] ^= 0x01;
+		rb.sigs[0].sig.p[rb.sigs[0].sig.len / 2] ^= 0x01;
 		rb.attestation.p[rb.attestation.len - 10] ^= 0x01;
-		report_bundle_encode(rb.statement.p, rb.statement.len, rb.sig.p, rb.sig.len, rb.attestation.p,
+		report_bundle_encode(rb.statement.p, rb.statement.len, rb.sigs[0].sig.p, rb.sigs[0].sig.len, rb.attestation.p,
 				     rb.attestation.len, &t, &e);
 		T_OK(run_verify(&t, &pol, "attestation", &ok) == 'f' && !ok,
 		     "tamper: a byte flipped in the attestation document fails 'attestation'");
@@ -603,6 +894,7 @@ static void test_end_to_end(void)
 		T_OK(run_verify(&t, &pol, "bundle", &ok) == 'f' && !ok, "verify: a truncated bundle fails 'bundle'");
 		cr_buf_free(&t);
 	}
+	test_envelopes(&b, &pol);
 	free((void *)pol.root_der);
 	cr_buf_free(&b);
 	cr_buf_free(&b2);

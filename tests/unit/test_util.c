@@ -1,5 +1,8 @@
-/* nsm/util.c: hex, decimal parsing, bounded buffers and file reads. */
+/* nsm/util.c: hex, decimal parsing, bounded buffers and file reads, and
+ * cr_open_input/cr_read_input on what is not a regular file. */
+#include <fcntl.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -51,6 +54,66 @@ int main(void)
 		unlink(path);
 		T_OK(cr_write_file_atomic("/nonexistent-dir/x", "a", 1, 0600, &e) == -1 &&
 		     strstr(e.msg, "/nonexistent-dir/x"), "atomic write names the path on failure");
+	}
+	{
+		/* Inputs that are not regular files: refused without blocking
+		 * (an alarm turns a hang into a failure), by kind, with a code. */
+		char dir[] = "/tmp/cr-util-XXXXXX", p[4][64], big[64];
+		uint8_t *data = NULL;
+		size_t len;
+		struct stat st;
+		int fd;
+		static const char *const kind[4] = {"is a FIFO, not a regular file",
+						    "is a character device, not a regular file",
+						    "is a directory, not a regular file", "No such file or directory"};
+		alarm(10);
+		T_OK(mkdtemp(dir) != NULL, "temp dir");
+		snprintf(p[0], sizeof p[0], "%s/fifo", dir);
+		snprintf(p[1], sizeof p[1], "%s/zero", dir);
+		snprintf(p[2], sizeof p[2], "%s/dir", dir);
+		snprintf(p[3], sizeof p[3], "%s/dangling", dir);
+		snprintf(big, sizeof big, "%s/big", dir);
+		mkfifo(p[0], 0600);
+		T_OK(symlink("/dev/zero", p[1]) == 0 && mkdir(p[2], 0700) == 0 && symlink("nowhere", p[3]) == 0,
+		     "specimens made");
+		for (int i = 0; i < 4; i++) {
+			char want[160];
+			snprintf(want, sizeof want, "--opt: %s%s%s", p[i], i == 3 ? ": " : " ", kind[i]);
+			e.code = 0;
+			T_OK(cr_read_input("--opt", p[i], 100, &data, &len, &e) == -1 && !strcmp(e.msg, want) &&
+				     e.code == (i == 3 ? CR_E_FAIL : CR_E_NOTREG),
+			     "read_input refuses %s (code CR_E_NOTREG, or an errno), naming the option",
+			     p[i] + strlen(dir) + 1);
+			T_OK(cr_open_input(NULL, p[i], 100, 0, NULL, &e) == -1 && !strncmp(e.msg, p[i], strlen(p[i])),
+			     "open_input refuses %s too (no option: the message starts with the path)",
+			     p[i] + strlen(dir) + 1);
+		}
+		T_OK(cr_read_file(p[0], 100, &data, &len, &e) == -1 && e.code == CR_E_NOTREG,
+		     "read_file (used by every PEM and document read) refuses a FIFO");
+		T_OK(cr_write_file_atomic(big, "0123456789", 10, 0600, &e) == 0, "a 10-byte file");
+		T_OK(cr_read_input("--x", big, 9, &data, &len, &e) == -1 && e.code == CR_E_TOOBIG &&
+			     strstr(e.msg, "--x: ") == e.msg && strstr(e.msg, "is 10 bytes, larger than the limit of 9 bytes"),
+		     "read_input refuses a file over its limit before reading, with CR_E_TOOBIG: %s", e.msg);
+		fd = cr_open_input("--x", big, 10, 0, &st, &e);
+		T_OK(fd >= 0 && st.st_size == 10 && !(fcntl(fd, F_GETFL) & O_NONBLOCK),
+		     "open_input opens a regular file at its limit, in blocking mode, with its stat");
+		if (fd >= 0)
+			close(fd);
+		snprintf(p[3], sizeof p[3], "%s/link", dir);
+		T_OK(symlink("big", p[3]) == 0, "a symlink to the file");
+		fd = cr_open_input("--x", p[3], 10, 0, NULL, &e);
+		T_OK(fd >= 0, "open_input follows a symlink to a regular file");
+		if (fd >= 0)
+			close(fd);
+		T_OK(cr_open_input("--x", p[3], 10, CR_IN_NOFOLLOW, NULL, &e) == -1,
+		     "open_input with CR_IN_NOFOLLOW refuses a symlink (tree entries)");
+		alarm(0);
+		for (int i = 0; i < 4; i++)
+			i == 2 ? rmdir(p[i]) : unlink(p[i]);
+		unlink(big);
+		snprintf(p[0], sizeof p[0], "%s/dangling", dir);
+		unlink(p[0]);
+		rmdir(dir);
 	}
 	return t_done();
 }
