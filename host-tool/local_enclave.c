@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "json.h"
+#include "term.h"
 
 static long long now_ms(void)
 {
@@ -45,7 +46,11 @@ static int give_up(struct local_enclave *l, struct cr_err *e)
 	local_enclave_console_tail(l, tail, sizeof tail, 1);
 	if (tail[0]) {
 		size_t n = strlen(e->msg);
-		snprintf(e->msg + n, sizeof e->msg - n, " (console: %s)", tail);
+		snprintf(e->msg + n, sizeof e->msg - n, " (console: ");
+		n = strlen(e->msg);
+		/* the guest's words: one line, escaped (term.h) */
+		n += cr_term_str(tail, strlen(tail), 0, e->msg + n, sizeof e->msg - n);
+		snprintf(e->msg + n, sizeof e->msg - n, ")");
 	}
 	local_enclave_stop(l);
 	return -1;
