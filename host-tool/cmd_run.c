@@ -127,8 +127,9 @@ static void usage(FILE *out)
 		"                       Default: a new chain in the private run directory, removed at\n"
 		"                       the end. Either way run prints the root's path (nsm_root in\n"
 		"                       the ready event): cleanroom attestation verify DOC --root PATH\n"
-		"  --console FILE|-     the serial console: a file, or - for stdout (default: -, or\n"
-		"                       discarded with --json)\n"
+		"  --console FILE|-     the serial console: a file (raw), or - for stdout, with every\n"
+		"                       control character shown escaped (\\x1b...; \\r\\n ends a line)\n"
+		"                       (default: -, or discarded with --json)\n"
 		"  --timeout S          stop the enclave after S seconds (default: never)\n"
 		"  --heartbeat-timeout S  give up when no heartbeat came within S seconds (default: as\n"
 		"                       nitro-cli, 90 s per started 6 GiB of EIF + 90 s per started\n"
@@ -405,7 +406,7 @@ static void after_batch(void *ctx)
 static void bridge_log(void *ctx, const char *msg)
 {
 	(void)ctx;
-	cr_tprintf(stderr, "cleanroom run: vsock: %s\n", msg);
+	cr_tprintf(stderr, "cleanroom run: vsock: %s\n", cr_term_arg(msg));
 }
 
 static int start_services(struct run *r, struct cr_err *e)
@@ -481,7 +482,7 @@ static int open_console(struct run *r, struct cr_err *e)
 			return cr_failp(e, "console pipe");
 		r->console_rd = p[0];
 		r->console_fd = p[1];
-		cr_term_file_init(&r->console_term, stdout, CR_TERM_MULTILINE);
+		cr_term_file_init(&r->console_term, stdout, CR_TERM_MULTILINE | CR_TERM_CRLF);
 		if (fcntl(p[0], F_SETFL, O_NONBLOCK) < 0)
 			return cr_failp(e, "console pipe");
 		return 0;

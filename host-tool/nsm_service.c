@@ -71,7 +71,7 @@ static uint64_t mono_ms(void)
 static void svc_log(struct nsm_service *s, const char *msg)
 {
 	if (s->logged < NSM_SVC_LOG_MAX)
-		cr_tprintf(stderr, "cleanroom run: nsm: %s\n", msg);
+		cr_tprintf(stderr, "cleanroom run: nsm: %s\n", cr_term_arg(msg));
 	else if (s->logged == NSM_SVC_LOG_MAX)
 		cr_tprintf(stderr, "cleanroom run: nsm: (further messages suppressed)\n");
 	s->logged++;

@@ -105,6 +105,8 @@ static void ascii(struct out *o, uint8_t b)
 	int ml = (o->t->flags & CR_TERM_MULTILINE) != 0;
 	if ((b >= 0x20 && b < 0x7f) || (ml && (b == '\n' || b == '\t')))
 		out_raw(o, &b, 1);
+	else if (b == '\r' && ml && (o->t->flags & CR_TERM_CRLF))
+		o->t->cr = 1; /* a line end if \n follows */
 	else if (b == '\n')
 		out_esc(o, "\\n", 0);
 	else if (b == '\t')
@@ -143,6 +145,14 @@ void cr_term_feed(struct cr_term *t, const void *data, size_t n)
 	o.n = 0;
 	for (size_t i = 0; i < n; i++) {
 		uint8_t b = p[i];
+		if (t->cr) {
+			t->cr = 0;
+			if (b == '\n') {
+				out_raw(&o, &b, 1);
+				continue;
+			}
+			out_esc(&o, "\\r", 0);
+		}
 		if (t->npend) {
 			if (cont_ok(t->pend[0], t->npend, b)) {
 				t->pend[t->npend++] = b;
@@ -173,6 +183,9 @@ void cr_term_end(struct cr_term *t)
 	o.t = t;
 	o.n = 0;
 	drop_pending(&o);
+	if (t->cr)
+		out_esc(&o, "\\r", 0);
+	t->cr = 0;
 	out_flush(&o);
 }
 

@@ -30,6 +30,9 @@
 #include "util.h"
 
 #define CR_TERM_MULTILINE 1u /* keep \n and \t (a log, a listing); else one line */
+/* With MULTILINE: \r\n is a line end, shown as \n (a serial console ends
+ * every line so); a \r not followed by \n is still shown as \r. */
+#define CR_TERM_CRLF 2u
 
 /* Output goes to a sink in pieces; esc is set for an escape (which a
  * bounded sink writes whole or not at all). */
@@ -39,6 +42,7 @@ struct cr_term {
 	unsigned flags;
 	uint8_t pend[4];  /* an incomplete UTF-8 sequence from the previous chunk */
 	size_t npend, need;
+	int cr;           /* CR_TERM_CRLF: a \r held back until the next byte */
 	cr_term_sink sink;
 	void *ctx;
 };

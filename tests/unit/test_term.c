@@ -173,11 +173,12 @@ static void test_hostile(void)
 {
 	char *got = san(hostile, sizeof hostile - 1, CR_TERM_MULTILINE, 0);
 	int same = 1;
+	printf("# %s\n", cr_term_arg(got));
 	T_OK(clean(got, 1), "the hostile log: no ESC, BEL, CR, DEL or C1 left, valid UTF-8");
 	T_OK(strstr(got, "\\x1b]0;pwned title\\x07") && strstr(got, "\\x1b]52;c;") && strstr(got, "\\x1b[2J") &&
 		     strstr(got, "\\x1b[8m") && strstr(got, "fake\\r\n") && strstr(got, "\\x9b31m") &&
 		     strstr(got, "\\u009b32m"),
-	     "the hostile log: every sequence is there, visibly escaped (%s)", got);
+	     "the hostile log: every sequence is there, visibly escaped");
 	/* Every way of cutting it into two reads gives the same text. */
 	for (size_t cut = 1; cut < sizeof hostile - 1; cut++) {
 		struct cr_buf b;
@@ -215,8 +216,9 @@ static void test_random(void)
 		size_t n = rnd() % sizeof in;
 		for (size_t i = 0; i < n; i++)
 			in[i] = rnd() % 3 ? alphabet[rnd() % sizeof alphabet] : (uint8_t)rnd();
-		for (int ml = 0; ml < 2; ml++) {
-			unsigned flags = ml ? CR_TERM_MULTILINE : 0;
+		for (int mode = 0; mode < 3; mode++) {
+			int ml = mode > 0;
+			unsigned flags = mode == 2 ? CR_TERM_MULTILINE | CR_TERM_CRLF : ml ? CR_TERM_MULTILINE : 0;
 			char *a = san(in, n, flags, 0), *b = san(in, n, flags, 1 + rnd() % 5), *c = san(a, strlen(a), flags, 0);
 			ok_clean &= clean(a, ml);
 			ok_chunks &= !strcmp(a, b);
@@ -229,6 +231,22 @@ static void test_random(void)
 	T_OK(ok_clean, "3000 random strings: the output never holds a control character and is valid UTF-8");
 	T_OK(ok_chunks, "... random read boundaries never change it");
 	T_OK(ok_idem, "... and sanitising twice changes nothing");
+}
+
+/* A serial console ends its lines with \r\n: shown as line ends, while a
+ * lone \r (which would let the guest overwrite a line) is still escaped. */
+static void test_crlf(void)
+{
+	static const char in[] = "boot ok\r\nfake\rreal\r\r\nend\r";
+	unsigned f = CR_TERM_MULTILINE | CR_TERM_CRLF;
+	char *got = san(in, sizeof in - 1, f, 0), *got1 = san(in, sizeof in - 1, f, 1);
+	T_STR(got, "boot ok\nfake\\rreal\\r\nend\\r", "CRLF mode: \\r\\n is a line end, a lone \\r is escaped (also at the end)");
+	T_STR(got1, got, "CRLF mode: ... the same when \\r and \\n come in two reads");
+	free(got);
+	free(got1);
+	got = san(in, sizeof in - 1, CR_TERM_MULTILINE, 0);
+	T_STR(got, "boot ok\\r\nfake\\rreal\\r\\r\nend\\r", "without CRLF mode every \\r is escaped");
+	free(got);
 }
 
 static void test_str_and_errors(void)
@@ -302,6 +320,7 @@ int main(void)
 	test_utf8();
 	test_hostile();
 	test_random();
+	test_crlf();
 	test_str_and_errors();
 	test_json_writer();
 	return t_done();
