@@ -1,5 +1,6 @@
 /* cleanroom build: send sources to an enclave's build agent, build them
  * there, bring the outputs back (vsock/README.md is the protocol). */
+#include <bearssl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -58,10 +59,10 @@ static void usage(FILE *out)
 		"/work/src (the working directory) and the dependencies read-only in /work/deps. The\n"
 		"build log streams to stderr as it happens, with every control character shown\n"
 		"escaped (\\x1b, \\r, \\u009b...: a build cannot drive your terminal); --log FILE\n"
-		"keeps the raw bytes. The files named by --output (paths\n"
-		"relative to the source root) come back into --out; they are written only after the\n"
-		"whole result arrived, and nothing is left behind when the build or the transfer\n"
-		"fails. '.git' is not sent, so the source tree id is the checkout's: compare it with\n"
+		"keeps the raw bytes. The files named by --output (paths relative to the source\n"
+		"root) come back into --out; they are written only after the whole result arrived,\n"
+		"and nothing is left behind when the build or the transfer fails. '.git' is not\n"
+		"sent, so the source tree id is the checkout's: compare it with\n"
 		"`git rev-parse HEAD^{tree}` of a clean checkout.\n"
 		"\n"
 		"A successful build comes with the enclave's signed report, " BUNDLE_NAME ", written\n"
@@ -396,6 +397,7 @@ struct client {
 	int log_open;                 /* log lines are being shown */
 	uint8_t log_last;             /* its last byte */
 	uint64_t log_bytes;           /* received */
+	br_sha256_context log_hash;   /* of the log received: the report must sign the same */
 	struct cr_tmpfile log_file;   /* --log, renamed into place once the build ran */
 	int log_file_open, build_ran, log_write_failed;
 };
@@ -529,6 +531,7 @@ static int receive_artifact(struct client *c, const struct wire_artifact *a)
 static void log_chunk(struct client *c, const uint8_t *p, size_t n)
 {
 	c->log_bytes += n;
+	br_sha256_update(&c->log_hash, p, n);
 	if (c->log_file_open && !c->log_write_failed && cr_write_all(c->log_file.fd, p, n))
 		c->log_write_failed = errno ? errno : EIO;
 	if (!c->log_open) {
@@ -668,7 +671,25 @@ static int verify_report(struct client *c, const struct local_enclave *le)
 		rc = bundle_verify(c->bundle.p, c->bundle.len, &v->pol, c->report);
 		free(names);
 	}
-	if (rc) {
+	if (rc == 0) {
+		/* The log shown is the one the enclave signed (it crossed the
+		 * untrusted host on its way here), and so is what was cut. */
+		const struct report_statement *st = &c->report->statement.st;
+		uint8_t got[32];
+		br_sha256_out(&c->log_hash, got);
+		if (st->log_bytes != c->log_bytes || memcmp(st->log_sha256, got, 32) || st->log_dropped != c->result.log_dropped) {
+			char hs[65], hg[65];
+			cr_hex(st->log_sha256, 32, hs);
+			cr_hex(got, 32, hg);
+			cr_fail(&c->e,
+				"report: the build log received (%llu bytes, sha256 %s, %llu dropped) is not the one the report "
+				"signs (%llu bytes, sha256 %s, %llu dropped)",
+				(unsigned long long)c->log_bytes, hg, (unsigned long long)c->result.log_dropped,
+				(unsigned long long)st->log_bytes, hs, (unsigned long long)st->log_dropped);
+			rc = -1;
+			fail_with(c, EXIT_REPORT);
+		}
+	} else {
 		cr_fail(&c->e, "report: %s%s", bv_first_failure(c->report, line, sizeof line),
 			c->o->vsock && !root ? " (an enclave under 'cleanroom run' chains to its nsm_root: pass --root)"
 					     : "");
@@ -863,6 +884,7 @@ int cmd_build(int argc, char **argv)
 	memset(&c, 0, sizeof c);
 	c.o = &o;
 	cr_buf_init(&c.bundle, WIRE_MAX_BUNDLE);
+	br_sha256_init(&c.log_hash);
 	c.sock = -1;
 	c.exit_code = EXIT_TRANSFER;
 	c.progress_tty = isatty(STDERR_FILENO);

@@ -160,6 +160,21 @@ grep -q "recv error limit: limits.log_bytes 100 is below the minimum of 1024" "$
 grep -q "recv error limit: limits.log_bytes 67108865 exceeds this enclave's maximum of 67108864" "$T/w2.out" &&
 	ok "the agent refuses a log limit above its maximum, naming it" || not_ok "the agent refuses a log limit above its maximum, naming it" "$(cat "$T/w2.out")"
 
+# A host between client and enclave that hides part of the log: the report
+# signs the log as sent, so the client notices and accepts nothing.
+PROXY=$(dirname "$0")/frame_proxy.py
+python3 "$PROXY" "$T/px.sock" "$VS" droplog >"$T/px.out" 2>&1 &
+px=$!
+for _ in $(seq 1 50); do grep -q ready "$T/px.out" 2>/dev/null && break; sleep 0.1; done
+$CLEANROOM build --vsock "$T/px.sock" --root "$NSM_ROOT" --eif "$T/agent.eif" --out "$T/d1" --output out.txt "$T/src" -- \
+	sh -c 'echo "warning: something to hide"; sleep 0.5; echo done > out.txt; echo finished' >/dev/null 2>"$T/d1.stderr"
+rc=$?
+kill $px 2>/dev/null
+wait $px 2>/dev/null
+same "a log frame dropped on the way: exit 6, nothing written, the mismatch named" \
+	"$rc|$([ -e "$T/d1" ] && echo left || echo absent)|$(tail -1 "$T/d1.stderr" | grep -c '^cleanroom build: report: the build log received (9 bytes, sha256 [0-9a-f]*, 0 dropped) is not the one the report signs (36 bytes')" \
+	"6|absent|1"
+
 abuild after --output out.txt "$T/src" -- sh -c 'echo still serving > out.txt'
 same "the agent still builds after all of the above" "$RC" "0"
 agent_stop
