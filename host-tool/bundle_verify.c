@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "json.h"
+#include "term.h"
 
 static struct bv_check *add(struct bv_result *r, enum bv_status st, const char *name, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -377,10 +378,25 @@ static const char *status_word(enum bv_status s)
 	return s == BV_PASS ? "pass" : s == BV_FAIL ? "FAIL" : "skip";
 }
 
+/* Names and details quote the bundle (subject names, module_id): each is
+ * shown as one line, escaped (term.h), so a bundle cannot forge a line. */
 void bv_print_text(const struct bv_result *r, FILE *out)
 {
+	const struct report_statement *st = &r->statement.st;
 	for (size_t i = 0; i < r->n; i++)
-		fprintf(out, "%-4s  %-20s %s\n", status_word(r->checks[i].status), r->checks[i].name, r->checks[i].detail);
+		cr_tprintf(out, "%-4s  %-20s %s\n", status_word(r->checks[i].status), cr_term_arg(r->checks[i].name),
+			   cr_term_arg(r->checks[i].detail));
+	if (r->have_statement) {
+		char h[65];
+		cr_hex(st->log_sha256, 32, h);
+		if (st->log_dropped)
+			cr_tprintf(out, "%-4s  %-20s %llu bytes kept, sha256 %s; TRUNCATED at the log limit: %llu bytes dropped\n",
+				   "note", "build.log", (unsigned long long)st->log_bytes, h,
+				   (unsigned long long)st->log_dropped);
+		else
+			cr_tprintf(out, "%-4s  %-20s %llu bytes, sha256 %s, complete\n", "note", "build.log",
+				   (unsigned long long)st->log_bytes, h);
+	}
 }
 
 void bv_write_json(const struct bv_result *r, struct json_w *w)
@@ -436,6 +452,9 @@ void bv_write_json(const struct bv_result *r, struct json_w *w)
 		jw_khex(w, "pcr1", st->pcr[1], REPORT_PCR_LEN);
 		jw_khex(w, "pcr2", st->pcr[2], REPORT_PCR_LEN);
 		jw_khex(w, "log_sha256", st->log_sha256, 32);
+		jw_ku64(w, "log_bytes", st->log_bytes);
+		jw_kbool(w, "log_truncated", st->log_dropped != 0);
+		jw_ku64(w, "log_dropped_bytes", st->log_dropped);
 		jw_khex(w, "nonce", st->nonce, st->nonce_len);
 		jw_khex(w, "statement_sha384", r->statement_sha384, 48);
 		jw_obj_end(w);
@@ -453,7 +472,7 @@ const char *bv_first_failure(const struct bv_result *r, char *buf, size_t cap)
 {
 	for (size_t i = 0; i < r->n; i++)
 		if (r->checks[i].status == BV_FAIL) {
-			snprintf(buf, cap, "%s: %s", r->checks[i].name, r->checks[i].detail);
+			snprintf(buf, cap, "%s: %s", cr_term_arg(r->checks[i].name), cr_term_arg(r->checks[i].detail));
 			return buf;
 		}
 	snprintf(buf, cap, "no check failed");

@@ -8,6 +8,7 @@
 #include "commands.h"
 #include "json.h"
 #include "pem.h"
+#include "term.h"
 
 static void usage(FILE *out)
 {
@@ -79,29 +80,29 @@ static void print_cert_text(const char *label, const uint8_t *der, size_t len)
 	struct cr_err e;
 	char nb[32], na[32], what[256];
 	if (x509_cert_parse(der, len, &c, &e)) {
-		printf("%-12s (%zu bytes, unparseable: %s)\n", label, len, e.msg);
+		cr_tprintf(stdout, "%-12s (%zu bytes, unparseable: %s)\n", label, len, e.msg);
 		return;
 	}
 	cr_time_format(c.not_before, nb);
 	cr_time_format(c.not_after, na);
 	cert_summary(&c, what, sizeof what);
-	printf("%-12s %s\n", label, c.subject_text);
-	printf("%-12s valid %s to %s; %s %s; %s\n", "", nb, na, c.key_is_ec ? ec_curve_name(c.key.curve) : "non-EC key",
-	       c.sig_alg, what);
+	cr_tprintf(stdout, "%-12s %s\n", label, cr_term_arg(c.subject_text));
+	cr_tprintf(stdout, "%-12s valid %s to %s; %s %s; %s\n", "", nb, na, c.key_is_ec ? ec_curve_name(c.key.curve) : "non-EC key",
+	       cr_term_arg(c.sig_alg), what);
 }
 
 static void print_opt_text(const char *name, const struct att_opt *o)
 {
 	char d[24], *hex;
 	if (o->state != ATT_SET || !o->len) {
-		printf("%-12s %s\n", name, att_opt_describe(o, d));
+		cr_tprintf(stdout, "%-12s %s\n", name, att_opt_describe(o, d));
 		return;
 	}
 	hex = malloc(2 * o->len + 1);
 	if (!hex)
 		return;
 	cr_hex(o->p, o->len, hex);
-	printf("%-12s %s (%s)\n", name, hex, att_opt_describe(o, d));
+	cr_tprintf(stdout, "%-12s %s (%s)\n", name, hex, att_opt_describe(o, d));
 	free(hex);
 }
 
@@ -110,18 +111,18 @@ static void print_doc_text(const struct att_document *d, size_t size)
 	const struct att_doc *p = &d->doc;
 	char when[32], hex[129], label[24];
 	cr_time_format((int64_t)(p->timestamp_ms / 1000), when);
-	printf("document     %zu bytes, COSE_Sign1 %s, alg %lld (%s), payload map %s\n", size,
+	cr_tprintf(stdout, "document     %zu bytes, COSE_Sign1 %s, alg %lld (%s), payload map %s\n", size,
 	       d->cose.tagged ? "tagged 18" : "untagged", (long long)d->cose.alg, cose_alg_name(d->cose.alg),
 	       p->indefinite ? "indefinite-length" : "definite-length");
-	printf("module_id    %s\n", p->module_id);
-	printf("digest       %s\n", p->digest);
+	cr_tprintf(stdout, "module_id    %s\n", cr_term_arg(p->module_id));
+	cr_tprintf(stdout, "digest       %s\n", cr_term_arg(p->digest));
 	when[strlen(when) - 1] = 0; /* the 'Z', to insert milliseconds */
-	printf("timestamp    %llu (%s.%03lluZ)\n", (unsigned long long)p->timestamp_ms, when,
+	cr_tprintf(stdout, "timestamp    %llu (%s.%03lluZ)\n", (unsigned long long)p->timestamp_ms, when,
 	       (unsigned long long)(p->timestamp_ms % 1000));
-	printf("pcrs         %zu\n", p->n_pcrs);
+	cr_tprintf(stdout, "pcrs         %zu\n", p->n_pcrs);
 	for (size_t i = 0; i < p->n_pcrs; i++) {
 		cr_hex(p->pcrs[i].value, p->pcrs[i].len, hex);
-		printf("  %-10u %s\n", p->pcrs[i].index, hex);
+		cr_tprintf(stdout, "  %-10u %s\n", p->pcrs[i].index, hex);
 	}
 	print_cert_text("certificate", p->certificate.p, p->certificate.len);
 	for (size_t i = 0; i < p->n_cabundle; i++) {
@@ -226,7 +227,7 @@ static int print_json(struct cr_buf *b, struct json_w *w, struct cr_err *e)
 {
 	if (jw_finish(w, e))
 		return -1;
-	printf("%s\n", (const char *)b->p);
+	cr_tprintf(stdout, "%s\n", (const char *)b->p);
 	return 0;
 }
 
@@ -240,11 +241,11 @@ static int show(const char *path, int json)
 	size_t len;
 	int rc = 1;
 	if (cr_read_input("DOC", path, ATT_DOC_MAX, &doc, &len, &e)) {
-		fprintf(stderr, "cleanroom attestation show: %s\n", e.msg);
+		cr_tprintf(stderr, "cleanroom attestation show: %s\n", e.msg);
 		return 1;
 	}
 	if (att_document_parse(doc, len, &d, &e)) {
-		fprintf(stderr, "cleanroom attestation show: %s: %s\n", path, e.msg);
+		cr_tprintf(stderr, "cleanroom attestation show: %s: %s\n", path, e.msg);
 	} else if (!json) {
 		print_doc_text(&d, len);
 		rc = 0;
@@ -257,7 +258,7 @@ static int show(const char *path, int json)
 		json_doc_fields(&w, &d, len);
 		jw_obj_end(&w);
 		if (print_json(&b, &w, &e))
-			fprintf(stderr, "cleanroom attestation show: %s\n", e.msg);
+			cr_tprintf(stderr, "cleanroom attestation show: %s\n", e.msg);
 		else
 			rc = 0;
 		cr_buf_free(&b);
@@ -283,22 +284,22 @@ static int parse_pcr(const char *arg, struct att_policy *pol)
 	uint64_t n;
 	struct att_expect_pcr *p = &pol->pcrs[pol->n_pcrs];
 	if (!eq || eq == arg || (size_t)(eq - arg) >= sizeof num) {
-		fprintf(stderr, "cleanroom attestation verify: --pcr wants N=HEX, got '%s'\n", arg);
+		cr_tprintf(stderr, "cleanroom attestation verify: --pcr wants N=HEX, got '%s'\n", arg);
 		return -1;
 	}
 	memcpy(num, arg, (size_t)(eq - arg));
 	num[eq - arg] = 0;
 	if (cr_parse_u64(num, ATT_MAX_PCRS - 1, &n)) {
-		fprintf(stderr, "cleanroom attestation verify: --pcr %s: N must be 0..%d\n", arg, ATT_MAX_PCRS - 1);
+		cr_tprintf(stderr, "cleanroom attestation verify: --pcr %s: N must be 0..%d\n", arg, ATT_MAX_PCRS - 1);
 		return -1;
 	}
 	for (size_t i = 0; i < pol->n_pcrs; i++)
 		if (pol->pcrs[i].index == n) {
-			fprintf(stderr, "cleanroom attestation verify: --pcr %llu given twice\n", (unsigned long long)n);
+			cr_tprintf(stderr, "cleanroom attestation verify: --pcr %llu given twice\n", (unsigned long long)n);
 			return -1;
 		}
 	if (cr_unhex_var(eq + 1, p->value, sizeof p->value, &p->len) || (p->len != 32 && p->len != 48 && p->len != 64)) {
-		fprintf(stderr, "cleanroom attestation verify: --pcr %llu: want 64, 96 or 128 hex digits\n",
+		cr_tprintf(stderr, "cleanroom attestation verify: --pcr %llu: want 64, 96 or 128 hex digits\n",
 			(unsigned long long)n);
 		return -1;
 	}
@@ -310,7 +311,7 @@ static int parse_pcr(const char *arg, struct att_policy *pol)
 static int parse_expect(const char *opt, const char *arg, uint8_t *buf, struct att_expect_bytes *x)
 {
 	if (cr_unhex_var(arg, buf, ATT_FIELD_MAX, &x->len)) {
-		fprintf(stderr, "cleanroom attestation verify: %s: want an even number of hex digits, at most %d bytes\n",
+		cr_tprintf(stderr, "cleanroom attestation verify: %s: want an even number of hex digits, at most %d bytes\n",
 			opt, ATT_FIELD_MAX);
 		return -1;
 	}
@@ -334,12 +335,12 @@ static void print_verified_text(const struct verify_args *a, const struct att_ve
 {
 	char when[32];
 	const struct x509_cert *root = &v->chain.cert[v->chain.n - 1];
-	printf("attestation  OK: every check passed\n");
+	cr_tprintf(stdout, "attestation  OK: every check passed\n");
 	cr_time_format(v->at, when);
-	printf("verified at  %s (%s)\n", when, a->pol.has_time ? "--at" : "the document's timestamp");
-	printf("trusted root %s (%s)\n", root->subject_text,
+	cr_tprintf(stdout, "verified at  %s (%s)\n", when, a->pol.has_time ? "--at" : "the document's timestamp");
+	cr_tprintf(stdout, "trusted root %s (%s)\n", cr_term_arg(root->subject_text),
 	       a->pol.root_der ? a->root_path : "compiled-in AWS Nitro Enclaves root G1");
-	printf("checked      %zu PCR%s%s%s%s\n", a->pol.n_pcrs, a->pol.n_pcrs == 1 ? "" : "s",
+	cr_tprintf(stdout, "checked      %zu PCR%s%s%s%s\n", a->pol.n_pcrs, a->pol.n_pcrs == 1 ? "" : "s",
 	       a->pol.nonce.set ? ", nonce" : "", a->pol.user_data.set ? ", user_data" : "",
 	       a->pol.public_key.set ? ", public_key" : "");
 	print_doc_text(&v->d, size);
@@ -375,7 +376,7 @@ static int verify_json(const struct verify_args *a, const struct att_verified *v
 	jw_obj_end(&w);
 	rc = print_json(&b, &w, &e);
 	if (rc)
-		fprintf(stderr, "cleanroom attestation verify: %s\n", e.msg);
+		cr_tprintf(stderr, "cleanroom attestation verify: %s\n", e.msg);
 	cr_buf_free(&b);
 	return rc;
 }
@@ -388,11 +389,11 @@ static int verify(const char *path, int json, struct verify_args *a)
 	size_t len;
 	int rc = 1;
 	if (a->root_path && load_root(a, &e)) {
-		fprintf(stderr, "cleanroom attestation verify: --root: %s\n", e.msg);
+		cr_tprintf(stderr, "cleanroom attestation verify: --root: %s\n", e.msg);
 		return 1;
 	}
 	if (cr_read_input("DOC", path, ATT_DOC_MAX, &doc, &len, &e)) {
-		fprintf(stderr, "cleanroom attestation verify: %s\n", e.msg);
+		cr_tprintf(stderr, "cleanroom attestation verify: %s\n", e.msg);
 		return 1;
 	}
 	if (att_verify(doc, len, &a->pol, &v, &e) == 0) {
@@ -404,7 +405,7 @@ static int verify(const char *path, int json, struct verify_args *a)
 	} else {
 		if (json)
 			verify_json(a, &v, len, 0, &e);
-		fprintf(stderr, "cleanroom attestation verify: %s\n", e.msg);
+		cr_tprintf(stderr, "cleanroom attestation verify: %s\n", e.msg);
 	}
 	free(doc);
 	return rc;
@@ -434,7 +435,7 @@ int cmd_attestation(int argc, char **argv)
 	}
 	is_verify = !strcmp(sub, "verify");
 	if (!is_verify && strcmp(sub, "show")) {
-		fprintf(stderr, "cleanroom attestation: unknown subcommand '%s' (show or verify; see --help)\n", sub);
+		cr_tprintf(stderr, "cleanroom attestation: unknown subcommand '%s' (show or verify; see --help)\n", sub);
 		return 2;
 	}
 	memset(&a, 0, sizeof a);
@@ -444,14 +445,14 @@ int cmd_attestation(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		int bad = 0;
 		if (!is_verify && c != O_JSON && c != 'h' && c != '?') {
-			fprintf(stderr, "cleanroom attestation show: only --json applies (see --help)\n");
+			cr_tprintf(stderr, "cleanroom attestation show: only --json applies (see --help)\n");
 			return 2;
 		}
 		switch (c) {
 		case O_ROOT: a.root_path = optarg; break;
 		case O_AT:
 			if (cr_parse_time(optarg, &a.pol.at)) {
-				fprintf(stderr, "cleanroom attestation verify: --at '%s': want Unix seconds or RFC 3339\n",
+				cr_tprintf(stderr, "cleanroom attestation verify: --at '%s': want Unix seconds or RFC 3339\n",
 					optarg);
 				bad = 1;
 			}
@@ -469,7 +470,7 @@ int cmd_attestation(int argc, char **argv)
 			return 2;
 	}
 	if (argc - optind != 1) {
-		fprintf(stderr, "cleanroom attestation %s: expected one document file (see --help)\n", sub);
+		cr_tprintf(stderr, "cleanroom attestation %s: expected one document file (see --help)\n", sub);
 		return 2;
 	}
 	if (!is_verify)

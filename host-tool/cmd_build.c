@@ -1,5 +1,6 @@
 /* cleanroom build: send sources to an enclave's build agent, build them
  * there, bring the outputs back (vsock/README.md is the protocol). */
+#include <bearssl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -22,6 +23,7 @@
 #include "local_enclave.h"
 #include "pem.h"
 #include "src_stream.h"
+#include "term.h"
 #include "verify_inputs.h"
 #include "vsock.h"
 #include "vsock_client.h"
@@ -51,16 +53,18 @@ static void usage(FILE *out)
 		"usage: cleanroom build (--cid N | --local FILE.eif | --vsock PATH) --output PATH...\n"
 		"                       [--deps DIR] [--out DIR] [--timeout S] [--memory MiB] [--pids N]\n"
 		"                       [--root PEM] [--eif FILE | --pcr0 HEX --pcr1 HEX --pcr2 HEX]\n"
-		"                       [--json] SRC_DIR -- CMD [ARG...]\n"
+		"                       [--log FILE] [--log-limit BYTES] [--json] SRC_DIR -- CMD [ARG...]\n"
 		"\n"
 		"Build SRC_DIR inside an enclave: the sources (and vendored dependencies) are sent over\n"
 		"vsock to the enclave's build agent, which runs CMD in its sandbox — network off, the\n"
 		"image's toolchain read-only, an unprivileged user, limits — with the sources in\n"
 		"/work/src (the working directory) and the dependencies read-only in /work/deps. The\n"
-		"build log streams to stderr as it happens. The files named by --output (paths\n"
-		"relative to the source root) come back into --out; they are written only after the\n"
-		"whole result arrived, and nothing is left behind when the build or the transfer\n"
-		"fails. '.git' is not sent, so the source tree id is the checkout's: compare it with\n"
+		"build log streams to stderr as it happens, with every control character shown\n"
+		"escaped (\\x1b, \\r, \\u009b...: a build cannot drive your terminal); --log FILE\n"
+		"keeps the raw bytes. The files named by --output (paths relative to the source\n"
+		"root) come back into --out; they are written only after the whole result arrived,\n"
+		"and nothing is left behind when the build or the transfer fails. '.git' is not\n"
+		"sent, so the source tree id is the checkout's: compare it with\n"
 		"`git rev-parse HEAD^{tree}` of a clean checkout.\n"
 		"\n"
 		"A successful build comes with the enclave's signed report, " BUNDLE_NAME ", written\n"
@@ -93,6 +97,11 @@ static void usage(FILE *out)
 		"  --pids N           process limit of the build, at least %d (default: the enclave's\n"
 		"                     maximum, set below the kernel's own process limits so that\n"
 		"                     the build's limit is the one that stops a fork bomb)\n"
+		"  --log FILE         also write the build log, byte for byte, to FILE (mode 0600;\n"
+		"                     written when the build ran, whatever its outcome)\n"
+		"  --log-limit BYTES  the enclave keeps this much of the log and drops the rest\n"
+		"                     (%d to %llu, the default); a cut log is reported, and the\n"
+		"                     report records the bytes kept and dropped\n"
 		"  --source-date-epoch N  SOURCE_DATE_EPOCH inside the build (default: the variable\n"
 		"                     SOURCE_DATE_EPOCH, else 0)\n"
 		"  --json             a JSON summary on stdout (the log stays on stderr)\n"
@@ -108,7 +117,7 @@ static void usage(FILE *out)
 		"\n"
 		"example:\n"
 		"  cleanroom build --local build/demo/enclave.eif --output hello ./hello-src -- make hello\n",
-		WIRE_PORT, WIRE_MAX_OUTPUTS, WIRE_MIN_PIDS);
+		WIRE_PORT, WIRE_MAX_OUTPUTS, WIRE_MIN_PIDS, WIRE_MIN_LOG_BYTES, (unsigned long long)WIRE_MAX_LOG_BYTES);
 }
 
 struct build_opts {
@@ -118,7 +127,8 @@ struct build_opts {
 	unsigned enclave_memory;
 	char *outputs[WIRE_MAX_OUTPUTS];
 	size_t noutputs;
-	uint64_t timeout_s, memory_mb, pids, sde;
+	uint64_t timeout_s, memory_mb, pids, sde, log_limit;
+	const char *log;
 	char **argv;
 	int argc;
 	int json;
@@ -128,7 +138,7 @@ struct build_opts {
 static int parse_u64_opt(const char *name, const char *s, uint64_t max, uint64_t *out)
 {
 	if (cr_parse_u64(s, max, out)) {
-		fprintf(stderr, "cleanroom build: %s '%s': expected a number from 0 to %llu\n", name, s,
+		cr_tprintf(stderr, "cleanroom build: %s '%s': expected a number from 0 to %llu\n", name, s,
 			(unsigned long long)max);
 		return -1;
 	}
@@ -147,6 +157,7 @@ static int parse_args(int argc, char **argv, struct build_opts *o)
 		{"root", required_argument, NULL, 'R'},    {"eif", required_argument, NULL, 'E'},
 		{"pcr0", required_argument, NULL, '0'},    {"pcr1", required_argument, NULL, '1'},
 		{"pcr2", required_argument, NULL, '2'},    {"nsm-ca", required_argument, NULL, 'N'},
+		{"log", required_argument, NULL, 'L'},     {"log-limit", required_argument, NULL, 'B'},
 		{"json", no_argument, NULL, 'j'},          {"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -179,15 +190,20 @@ static int parse_args(int argc, char **argv, struct build_opts *o)
 			break;
 		case 'o':
 			if (o->noutputs == WIRE_MAX_OUTPUTS) {
-				fprintf(stderr, "cleanroom build: more than %d --output\n", WIRE_MAX_OUTPUTS);
+				cr_tprintf(stderr, "cleanroom build: more than %d --output\n", WIRE_MAX_OUTPUTS);
 				return EXIT_USAGE;
 			}
 			if (wire_check_path(optarg, "--output", &e)) {
-				fprintf(stderr, "cleanroom build: %s\n", e.msg);
+				cr_tprintf(stderr, "cleanroom build: %s\n", e.msg);
+				return EXIT_USAGE;
+			}
+			if (!cr_utf8_valid(optarg, strlen(optarg))) {
+				cr_fail(&e, "--output '%s': not valid UTF-8 (the report names outputs in JSON text)", optarg);
+				cr_tprintf(stderr, "cleanroom build: %s\n", e.msg);
 				return EXIT_USAGE;
 			}
 			if (!strcmp(optarg, BUNDLE_NAME)) {
-				fprintf(stderr, "cleanroom build: --output %s: that name is the signed report's\n", optarg);
+				cr_tprintf(stderr, "cleanroom build: --output %s: that name is the signed report's\n", optarg);
 				return EXIT_USAGE;
 			}
 			o->outputs[o->noutputs++] = optarg;
@@ -215,6 +231,16 @@ static int parse_args(int argc, char **argv, struct build_opts *o)
 			if (parse_u64_opt("--source-date-epoch", optarg, UINT32_MAX, &o->sde))
 				return EXIT_USAGE;
 			break;
+		case 'L': o->log = optarg; break;
+		case 'B':
+			if (parse_u64_opt("--log-limit", optarg, WIRE_MAX_LOG_BYTES, &o->log_limit))
+				return EXIT_USAGE;
+			if (o->log_limit < WIRE_MIN_LOG_BYTES) {
+				cr_tprintf(stderr, "cleanroom build: --log-limit %s: at least %d bytes\n", optarg,
+					WIRE_MIN_LOG_BYTES);
+				return EXIT_USAGE;
+			}
+			break;
 		case 'R': o->root = optarg; break;
 		case 'E': o->eif = optarg; break;
 		case 'N': o->nsm_ca = optarg; break;
@@ -225,36 +251,43 @@ static int parse_args(int argc, char **argv, struct build_opts *o)
 		}
 	}
 	if (optind >= argc) {
-		fprintf(stderr, "cleanroom build: missing SRC_DIR and command (see --help)\n");
+		cr_tprintf(stderr, "cleanroom build: missing SRC_DIR and command (see --help)\n");
 		return EXIT_USAGE;
 	}
 	o->src = argv[optind++];
 	if (optind >= argc || strcmp(argv[optind], "--") || optind + 1 >= argc) {
-		fprintf(stderr, "cleanroom build: expected '-- CMD [ARG...]' after SRC_DIR\n");
+		cr_tprintf(stderr, "cleanroom build: expected '-- CMD [ARG...]' after SRC_DIR\n");
 		return EXIT_USAGE;
 	}
 	o->argv = argv + optind + 1;
 	o->argc = argc - optind - 1;
 	if (o->have_cid + !!o->local + !!o->vsock != 1) {
-		fprintf(stderr, "cleanroom build: give exactly one of --cid N, --local FILE.eif or --vsock PATH\n");
+		cr_tprintf(stderr, "cleanroom build: give exactly one of --cid N, --local FILE.eif or --vsock PATH\n");
 		return EXIT_USAGE;
 	}
 	if (o->eif && (o->pcr_hex[0] || o->pcr_hex[1] || o->pcr_hex[2])) {
-		fprintf(stderr, "cleanroom build: give --eif or --pcr0/1/2, not both\n");
+		cr_tprintf(stderr, "cleanroom build: give --eif or --pcr0/1/2, not both\n");
 		return EXIT_USAGE;
 	}
 	if (o->nsm_ca && !o->local) {
-		fprintf(stderr, "cleanroom build: --nsm-ca goes with --local\n");
+		cr_tprintf(stderr, "cleanroom build: --nsm-ca goes with --local\n");
 		return EXIT_USAGE;
 	}
 	if (!o->noutputs) {
-		fprintf(stderr, "cleanroom build: name at least one --output (the files to bring back)\n");
+		cr_tprintf(stderr, "cleanroom build: name at least one --output (the files to bring back)\n");
 		return EXIT_USAGE;
 	}
 	if (o->argc > WIRE_MAX_ARGS) {
-		fprintf(stderr, "cleanroom build: more than %d command arguments\n", WIRE_MAX_ARGS);
+		cr_tprintf(stderr, "cleanroom build: more than %d command arguments\n", WIRE_MAX_ARGS);
 		return EXIT_USAGE;
 	}
+	for (int i = 0; i < o->argc; i++)
+		if (!cr_utf8_valid(o->argv[i], strlen(o->argv[i]))) {
+			cr_fail(&e, "command argument %d '%s': not valid UTF-8 (the report records the command as JSON text)",
+				i, o->argv[i]);
+			cr_tprintf(stderr, "cleanroom build: %s\n", e.msg);
+			return EXIT_USAGE;
+		}
 	return -1;
 }
 
@@ -369,6 +402,14 @@ struct client {
 	uint8_t nonce[32];
 	struct cr_buf bundle;         /* the signed report as received */
 	struct bv_result *report;     /* its verification */
+	/* The build log: shown sanitised on stderr, kept raw in --log. */
+	struct cr_term_file log_out;
+	int log_open;                 /* log lines are being shown */
+	uint8_t log_last;             /* its last byte */
+	uint64_t log_bytes;           /* received */
+	br_sha256_context log_hash;   /* of the log received: the report must sign the same */
+	struct cr_tmpfile log_file;   /* --log, renamed into place once the build ran */
+	int log_file_open, build_ran, log_write_failed;
 };
 
 static int fail_with(struct client *c, int code)
@@ -435,7 +476,7 @@ static int send_request(struct client *c)
 	if (getrandom(c->nonce, sizeof c->nonce, 0) != (ssize_t)sizeof c->nonce)
 		return cr_failp(&c->e, "getrandom"), fail_with(c, EXIT_TRANSFER);
 	memcpy(q->nonce, c->nonce, sizeof c->nonce);
-	q->limits = (struct wire_limits){c->o->timeout_s, c->o->memory_mb, c->o->pids, 0, 0, 0};
+	q->limits = (struct wire_limits){c->o->timeout_s, c->o->memory_mb, c->o->pids, 0, 0, 0, c->o->log_limit};
 	if (wire_send(c->sock, &m, &c->e))
 		return fail_with(c, EXIT_TRANSFER);
 	return 0;
@@ -494,20 +535,55 @@ static int receive_artifact(struct client *c, const struct wire_artifact *a)
 	return 0;
 }
 
+/* A chunk of the build log: raw into --log, sanitised onto stderr (term.h),
+ * whatever stderr is: a build cannot move the cursor, retitle the window,
+ * write the clipboard, hide the client's own lines or forge them with \r. */
+static void log_chunk(struct client *c, const uint8_t *p, size_t n)
+{
+	c->log_bytes += n;
+	br_sha256_update(&c->log_hash, p, n);
+	if (c->log_file_open && !c->log_write_failed && cr_write_all(c->log_file.fd, p, n))
+		c->log_write_failed = errno ? errno : EIO;
+	if (!c->log_open) {
+		cr_term_file_init(&c->log_out, stderr, CR_TERM_MULTILINE);
+		c->log_open = 1;
+	}
+	cr_term_feed(&c->log_out.t, p, n);
+	c->log_last = p[n - 1];
+	fflush(stderr);
+}
+
+/* The log is over (or the build ended): what cleanroom says next starts on
+ * a line of its own. */
+static void log_end(struct client *c)
+{
+	if (!c->log_open)
+		return;
+	cr_term_end(&c->log_out.t);
+	if (c->log_last != '\n')
+		fputc('\n', stderr);
+	fflush(stderr);
+	c->log_open = 0;
+}
+
 /* Logs, artifacts, then the result. */
 static int receive_outcome(struct client *c)
 {
+	c->build_ran = 1; /* both streams accepted: the build runs now */
 	for (;;) {
 		struct wire_msg m;
 		int r = wire_recv(c->sock, &m, &c->e);
-		if (r)
-			return (r == 1 ? cr_fail(&c->e, "the enclave closed the connection before the result") : -1),
-			       fail_with(c, EXIT_TRANSFER);
+		if (r) {
+			log_end(c);
+			if (r == 1)
+				cr_fail(&c->e, "the enclave closed the connection before the result");
+			return fail_with(c, EXIT_TRANSFER);
+		}
+		if (m.type != WIRE_LOG)
+			log_end(c);
 		switch (m.type) {
 		case WIRE_LOG:
-			if (fwrite(m.u.data.p, 1, m.u.data.n, stderr) != m.u.data.n)
-				break;
-			fflush(stderr);
+			log_chunk(c, m.u.data.p, m.u.data.n);
 			break;
 		case WIRE_ARTIFACT:
 			r = receive_artifact(c, &m.u.artifact);
@@ -517,13 +593,18 @@ static int receive_outcome(struct client *c)
 			continue;
 		case WIRE_RESULT:
 			c->result = m.u.result;
-			snprintf(c->result_detail, sizeof c->result_detail, "%s", m.u.result.detail);
+			/* the enclave's words, shown as one line (term.h) */
+			cr_term_str(m.u.result.detail, strlen(m.u.result.detail), 0, c->result_detail,
+				    sizeof c->result_detail);
 			if (m.u.result.bundle && cr_buf_put(&c->bundle, m.u.result.bundle, m.u.result.bundle_len, &c->e)) {
 				wire_msg_free(&m);
 				return fail_with(c, EXIT_TRANSFER);
 			}
 			c->result.bundle = NULL; /* kept in c->bundle */
 			wire_msg_free(&m);
+			if (c->result.log_dropped)
+				cr_tprintf(stderr, "cleanroom build: build log truncated at %llu bytes; %llu bytes dropped\n",
+					(unsigned long long)c->log_bytes, (unsigned long long)c->result.log_dropped);
 			return 0;
 		case WIRE_ERROR:
 			cr_fail(&c->e, "the enclave failed: %s", m.u.error.message);
@@ -600,7 +681,25 @@ static int verify_report(struct client *c, const struct local_enclave *le)
 		rc = bundle_verify(c->bundle.p, c->bundle.len, &v->pol, c->report);
 		free(names);
 	}
-	if (rc) {
+	if (rc == 0) {
+		/* The log shown is the one the enclave signed (it crossed the
+		 * untrusted host on its way here), and so is what was cut. */
+		const struct report_statement *st = &c->report->statement.st;
+		uint8_t got[32];
+		br_sha256_out(&c->log_hash, got);
+		if (st->log_bytes != c->log_bytes || memcmp(st->log_sha256, got, 32) || st->log_dropped != c->result.log_dropped) {
+			char hs[65], hg[65];
+			cr_hex(st->log_sha256, 32, hs);
+			cr_hex(got, 32, hg);
+			cr_fail(&c->e,
+				"report: the build log received (%llu bytes, sha256 %s, %llu dropped) is not the one the report "
+				"signs (%llu bytes, sha256 %s, %llu dropped)",
+				(unsigned long long)c->log_bytes, hg, (unsigned long long)c->result.log_dropped,
+				(unsigned long long)st->log_bytes, hs, (unsigned long long)st->log_dropped);
+			rc = -1;
+			fail_with(c, EXIT_REPORT);
+		}
+	} else {
 		cr_fail(&c->e, "report: %s%s", bv_first_failure(c->report, line, sizeof line),
 			c->o->vsock && !root ? " (an enclave under 'cleanroom run' chains to its nsm_root: pass --root)"
 					     : "");
@@ -633,6 +732,12 @@ static void print_summary(struct client *c, int ok)
 		jw_key(&w, "exit_code");
 		c->result.has_exit_code ? jw_u64(&w, c->result.exit_code) : jw_null(&w);
 		jw_ku64(&w, "wall_ms", c->result.wall_ms);
+		jw_key(&w, "log");
+		jw_obj_begin(&w);
+		jw_ku64(&w, "bytes", c->log_bytes);
+		jw_kbool(&w, "truncated", c->result.log_dropped != 0);
+		jw_ku64(&w, "dropped_bytes", c->result.log_dropped);
+		jw_obj_end(&w);
 		jw_ku64(&w, "transfer_ms", c->transfer_ms);
 		jw_ku64(&w, "transfer_bytes", c->src.bytes + c->deps.bytes);
 		jw_khex(&w, "nonce", c->nonce, sizeof c->nonce);
@@ -658,7 +763,7 @@ static void print_summary(struct client *c, int ok)
 		jw_arr_end(&w);
 		jw_obj_end(&w);
 		if (jw_finish(&w, &e) == 0)
-			printf("%s\n", (char *)b.p);
+			cr_tprintf(stdout, "%s\n", (char *)b.p);
 		cr_buf_free(&b);
 		return;
 	}
@@ -666,15 +771,16 @@ static void print_summary(struct client *c, int ok)
 		return;
 	cr_hex(c->src.tree_sha1, 20, h1);
 	cr_hex(c->src.tree_sha256, 32, h2);
-	printf("source tree   %s (sha256 %s)\n", h1, h2);
+	cr_tprintf(stdout, "source tree   %s (sha256 %s)\n", h1, h2);
 	cr_hex(c->deps.tree_sha256, 32, h2);
-	printf("deps tree     sha256 %s (%llu files)\n", h2, (unsigned long long)c->deps.files);
-	printf("transfer      %.1f MiB in %.2f s\n", (double)(c->src.bytes + c->deps.bytes) / 1048576,
+	cr_tprintf(stdout, "deps tree     sha256 %s (%llu files)\n", h2, (unsigned long long)c->deps.files);
+	cr_tprintf(stdout, "transfer      %.1f MiB in %.2f s\n", (double)(c->src.bytes + c->deps.bytes) / 1048576,
 	       (double)c->transfer_ms / 1000);
-	printf("result        %s: %s (%.1f s)\n", c->result.status, c->result_detail, (double)c->result.wall_ms / 1000);
+	cr_tprintf(stdout, "result        %s: %s (%.1f s)\n", c->result.status, c->result_detail,
+		   (double)c->result.wall_ms / 1000);
 	for (size_t i = 0; i < c->o->noutputs; i++)
-		printf("artifact      %s/%s (%llu bytes)\n", c->o->out, c->o->outputs[i],
-		       (unsigned long long)c->artifact_bytes[i]);
+		cr_tprintf(stdout, "artifact      %s/%s (%llu bytes)\n", c->o->out, c->o->outputs[i],
+			   (unsigned long long)c->artifact_bytes[i]);
 	if (c->report && c->report->verified) {
 		const struct bv_check *pcrs = NULL;
 		char pcr0[97];
@@ -682,10 +788,45 @@ static void print_summary(struct client *c, int ok)
 			if (!strcmp(c->report->checks[i].name, "pcrs"))
 				pcrs = &c->report->checks[i];
 		cr_hex(c->report->statement.st.pcr[0], REPORT_PCR_LEN, pcr0);
-		printf("report        %s/%s: verified (%zu checks)\n", c->o->out, BUNDLE_NAME, c->report->n);
-		printf("image PCR0    %s%s\n", pcr0,
+		cr_tprintf(stdout, "report        %s/%s: verified (%zu checks)\n", c->o->out, BUNDLE_NAME, c->report->n);
+		cr_tprintf(stdout, "image PCR0    %s%s\n", pcr0,
 		       pcrs && pcrs->status == BV_SKIP ? " (not pinned: give --eif or --pcr0/1/2)" : "");
 	}
+}
+
+/* --log FILE: a temporary file beside it now (so a FILE that cannot be
+ * created is refused before anything is sent), renamed into place only once
+ * the build ran. */
+static int log_file_open(struct client *c, const char *path)
+{
+	struct stat sb;
+	if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
+		return cr_fail(&c->e, "--log %s: exists and is not a regular file", path);
+	if (cr_tmpfile_create(&c->log_file, path, &c->e))
+		return cr_err_wrap(&c->e, "--log");
+	c->log_file_open = 1;
+	return 0;
+}
+
+static void log_file_close(struct client *c)
+{
+	struct cr_err e;
+	if (!c->log_file_open)
+		return;
+	c->log_file_open = 0;
+	if (!c->build_ran) { /* nothing ran: no log, no file */
+		cr_tmpfile_abort(&c->log_file);
+		return;
+	}
+	if (c->log_write_failed) {
+		errno = c->log_write_failed;
+		cr_failp(&e, "--log %s: write", c->log_file.dst);
+		cr_tmpfile_abort(&c->log_file);
+		cr_tprintf(stderr, "cleanroom build: %s; the log was not kept\n", e.msg);
+		return;
+	}
+	if (cr_tmpfile_commit(&c->log_file, 0600, &e))
+		cr_tprintf(stderr, "cleanroom build: --log: %s; the log was not kept\n", e.msg);
 }
 
 static uint64_t mono_ms(void)
@@ -803,6 +944,7 @@ int cmd_build(int argc, char **argv)
 	memset(&c, 0, sizeof c);
 	c.o = &o;
 	cr_buf_init(&c.bundle, WIRE_MAX_BUNDLE);
+	br_sha256_init(&c.log_hash);
 	c.sock = -1;
 	c.exit_code = EXIT_TRANSFER;
 	c.progress_tty = isatty(STDERR_FILENO);
@@ -810,11 +952,17 @@ int cmd_build(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	cr_on_stop_signals(on_stop_signal);
 	if (check_inputs(&c)) {
-		fprintf(stderr, "cleanroom build: %s\n", c.e.msg);
+		cr_tprintf(stderr, "cleanroom build: %s\n", c.e.msg);
 		return c.exit_code;
 	}
+	if (o.log && log_file_open(&c, o.log)) {
+		cr_tprintf(stderr, "cleanroom build: %s\n", c.e.msg);
+		return EXIT_USAGE;
+	}
 	if (staging_open(&c.st, o.out, &c.e)) {
-		fprintf(stderr, "cleanroom build: %s\n", c.e.msg);
+		cr_tprintf(stderr, "cleanroom build: %s\n", c.e.msg);
+		if (c.log_file_open)
+			cr_tmpfile_abort(&c.log_file);
 		return EXIT_USAGE;
 	}
 	if (o.local) {
@@ -867,8 +1015,10 @@ int cmd_build(int argc, char **argv)
 	}
 	if (c.exit_code != EXIT_OK)
 		staging_abort(&c.st);
+	log_end(&c);
+	log_file_close(&c);
 	if (rc == 0 && c.exit_code != EXIT_OK && c.exit_code != EXIT_TRANSFER)
-		fprintf(stderr, "cleanroom build: the build %s: %s\n",
+		cr_tprintf(stderr, "cleanroom build: the build %s: %s\n",
 			!strcmp(c.result.status, "missing-output") ? "did not produce its outputs"
 			: !strcmp(c.result.status, "bad-output")   ? "produced an output that is not a regular file"
 								   : "failed",
@@ -878,9 +1028,9 @@ int cmd_build(int argc, char **argv)
 			char tail[512];
 			local_enclave_console_tail(&le, tail, sizeof tail, 3);
 			if (tail[0])
-				fprintf(stderr, "cleanroom build: enclave console, last lines:\n%s\n", tail);
+				cr_tprintf(stderr, "cleanroom build: enclave console, last lines:\n%s\n", tail);
 		}
-		fprintf(stderr, "cleanroom build: %s\n", c.e.msg);
+		cr_tprintf(stderr, "cleanroom build: %s\n", c.e.msg);
 	}
 	print_summary(&c, c.exit_code == EXIT_OK);
 	if (have_le)

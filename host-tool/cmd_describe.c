@@ -8,6 +8,7 @@
 #include "eif_sign.h"
 #include "json.h"
 #include "measurements.h"
+#include "term.h"
 
 static void usage(FILE *out)
 {
@@ -119,9 +120,10 @@ static int emit_json(const struct described *d, struct cr_buf *out, struct cr_er
 	return jw_finish(&w, e);
 }
 
+/* A metadata string as one line, escaped (term.h); "?" when absent. */
 static const char *or_q(const char *s)
 {
-	return s ? s : "?";
+	return cr_term_arg(s);
 }
 
 static void print_text(const struct described *d)
@@ -129,35 +131,41 @@ static void print_text(const struct described *d)
 	const struct eif_image *img = &d->img;
 	const struct json_val *m = d->meta.root, *bm = json_get(m, "BuildMetadata");
 	char hex[2 * PCR_LEN + 1];
-	printf("EIF version %u, %s, %llu bytes, CRC 0x%08x ok\n", img->version,
+	cr_tprintf(stdout, "EIF version %u, %s, %llu bytes, CRC 0x%08x ok\n", img->version,
 	       img->flags & EIF_FLAG_ARM64 ? "aarch64" : "x86_64", (unsigned long long)img->file_size,
 	       d->scan.crc_computed);
 	if (m) {
 		const char *name = json_get_str(m, "ImageName"), *ver = json_get_str(m, "ImageVersion");
-		printf("image     %s %s\n", or_q(name), or_q(ver));
+		cr_tprintf(stdout, "image     %s %s\n", or_q(name), or_q(ver));
 		if (bm)
-			printf("built     %s by %s %s, kernel %s %s\n", or_q(json_get_str(bm, "BuildTime")),
+			cr_tprintf(stdout, "built     %s by %s %s, kernel %s %s\n", or_q(json_get_str(bm, "BuildTime")),
 			       or_q(json_get_str(bm, "BuildTool")), or_q(json_get_str(bm, "BuildToolVersion")),
 			       or_q(json_get_str(bm, "OperatingSystem")), or_q(json_get_str(bm, "KernelVersion")));
 	}
 	cr_hex(d->scan.pcrs.pcr0, PCR_LEN, hex);
-	printf("PCR0      %s\n", hex);
+	cr_tprintf(stdout, "PCR0      %s\n", hex);
 	cr_hex(d->scan.pcrs.pcr1, PCR_LEN, hex);
-	printf("PCR1      %s\n", hex);
+	cr_tprintf(stdout, "PCR1      %s\n", hex);
 	cr_hex(d->scan.pcrs.pcr2, PCR_LEN, hex);
-	printf("PCR2      %s\n", hex);
+	cr_tprintf(stdout, "PCR2      %s\n", hex);
 	if (img->signature >= 0) {
 		cr_hex(d->sig.pcr8, PCR_LEN, hex);
-		printf("PCR8      %s\n", hex);
-		printf("signed    yes, signature matches PCR0; certificate %s, issued by %s, valid %s to %s\n",
-		       d->sig.subject, d->sig.issuer, d->sig.not_before, d->sig.not_after);
+		cr_tprintf(stdout, "PCR8      %s\n", hex);
+		cr_tprintf(stdout, "signed    yes, signature matches PCR0; certificate %s, issued by %s, valid %s to %s\n",
+		       cr_term_arg(d->sig.subject), cr_term_arg(d->sig.issuer), cr_term_arg(d->sig.not_before),
+		       cr_term_arg(d->sig.not_after));
 	} else {
-		printf("signed    no\n");
+		cr_tprintf(stdout, "signed    no\n");
 	}
-	printf("cmdline   %.*s\n", (int)img->sec[img->cmdline].size, (const char *)img->cmdline_data);
-	printf("sections  #  type       header offset  data bytes\n");
+	{
+		char line[CR_TERM_ARG_MAX];
+		cr_term_str((const char *)img->cmdline_data, strnlen((const char *)img->cmdline_data, img->sec[img->cmdline].size), 0,
+			    line, sizeof line);
+		cr_tprintf(stdout, "cmdline   %s\n", line);
+	}
+	cr_tprintf(stdout, "sections  #  type       header offset  data bytes\n");
 	for (int i = 0; i < img->num_sections; i++)
-		printf("          %-2d %-10s %13llu  %10llu\n", i, eif_section_name(img->sec[i].type),
+		cr_tprintf(stdout, "          %-2d %-10s %13llu  %10llu\n", i, eif_section_name(img->sec[i].type),
 		       (unsigned long long)img->sec[i].hdr_offset, (unsigned long long)img->sec[i].size);
 }
 
@@ -207,7 +215,7 @@ int cmd_describe(int argc, char **argv)
 		}
 	}
 	if (argc - optind != 1) {
-		fprintf(stderr, "cleanroom describe: expected one EIF file (see --help)\n");
+		cr_tprintf(stderr, "cleanroom describe: expected one EIF file (see --help)\n");
 		return 2;
 	}
 	memset(&d, 0, sizeof d);
@@ -218,12 +226,12 @@ int cmd_describe(int argc, char **argv)
 			print_text(&d);
 			rc = 0;
 		} else if (emit_json(&d, &out, &e) == 0) {
-			printf("%s\n", (char *)out.p);
+			cr_tprintf(stdout, "%s\n", (char *)out.p);
 			rc = 0;
 		}
 	}
 	if (rc)
-		fprintf(stderr, "cleanroom describe: %s\n", e.msg);
+		cr_tprintf(stderr, "cleanroom describe: %s\n", e.msg);
 	cr_buf_free(&out);
 	json_free(&d.meta);
 	eif_close(&d.img);

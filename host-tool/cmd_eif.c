@@ -11,6 +11,7 @@
 #include "eif.h"
 #include "eif_write.h"
 #include "measurements.h"
+#include "term.h"
 
 #define CMDLINE_MAX 2047 /* the kernel's COMMAND_LINE_SIZE is 2048 with the NUL */
 #define LIST_FILE_MAX (1u << 20)
@@ -179,7 +180,7 @@ static int parse_args(int argc, char **argv, struct eif_opts *o)
 			o->cmd_n = argc - i - 1;
 			argc = i;
 			if (o->cmd_n == 0) {
-				fprintf(stderr, "cleanroom eif: --cmd needs at least one argument\n");
+				cr_tprintf(stderr, "cleanroom eif: --cmd needs at least one argument\n");
 				return 2;
 			}
 			break;
@@ -208,35 +209,35 @@ static int parse_args(int argc, char **argv, struct eif_opts *o)
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "cleanroom eif: unexpected argument '%s' (a command goes after --cmd)\n", argv[optind]);
+		cr_tprintf(stderr, "cleanroom eif: unexpected argument '%s' (a command goes after --cmd)\n", argv[optind]);
 		return 2;
 	}
 	if (!o->kernel || !o->init || !o->rootfs || !o->output) {
-		fprintf(stderr, "cleanroom eif: --kernel, --init, --rootfs and -o are required (see --help)\n");
+		cr_tprintf(stderr, "cleanroom eif: --kernel, --init, --rootfs and -o are required (see --help)\n");
 		return 2;
 	}
 	if (o->cmdline && o->cmdline_file) {
-		fprintf(stderr, "cleanroom eif: give --cmdline or --cmdline-file, not both\n");
+		cr_tprintf(stderr, "cleanroom eif: give --cmdline or --cmdline-file, not both\n");
 		return 2;
 	}
 	if (o->cmd_args && o->cmd_file) {
-		fprintf(stderr, "cleanroom eif: give --cmd or --cmd-file, not both\n");
+		cr_tprintf(stderr, "cleanroom eif: give --cmd or --cmd-file, not both\n");
 		return 2;
 	}
 	if (o->env_file && !o->cmd_args && !o->cmd_file) {
-		fprintf(stderr, "cleanroom eif: --env-file needs a command (--cmd or --cmd-file)\n");
+		cr_tprintf(stderr, "cleanroom eif: --env-file needs a command (--cmd or --cmd-file)\n");
 		return 2;
 	}
 	if (!!o->sign_key != !!o->sign_cert) {
-		fprintf(stderr, "cleanroom eif: --sign-key and --sign-cert go together\n");
+		cr_tprintf(stderr, "cleanroom eif: --sign-key and --sign-cert go together\n");
 		return 2;
 	}
 	if (strcmp(o->arch, "x86_64") && strcmp(o->arch, "aarch64")) {
-		fprintf(stderr, "cleanroom eif: --arch '%s': expected x86_64 or aarch64\n", o->arch);
+		cr_tprintf(stderr, "cleanroom eif: --arch '%s': expected x86_64 or aarch64\n", o->arch);
 		return 2;
 	}
 	if (!*o->name || !*o->version) {
-		fprintf(stderr, "cleanroom eif: --name and --version must not be empty\n");
+		cr_tprintf(stderr, "cleanroom eif: --name and --version must not be empty\n");
 		return 2;
 	}
 	return -1;
@@ -398,7 +399,7 @@ int cmd_eif(int argc, char **argv)
 	if (prepare(&o, &j, &in, &e) == 0 && eif_write(o.output, &in, &pcrs, &e) == 0)
 		rc = print_measurements(stdout, &pcrs, &e) ? 1 : 0;
 	if (rc)
-		fprintf(stderr, "cleanroom eif: %s\n", e.msg);
+		cr_tprintf(stderr, "cleanroom eif: %s\n", e.msg);
 	job_free(&j);
 	return rc;
 }

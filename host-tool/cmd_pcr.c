@@ -13,6 +13,7 @@
 #include "json.h"
 #include "pcr.h"
 #include "pem.h"
+#include "term.h"
 
 static void usage(FILE *out)
 {
@@ -99,11 +100,11 @@ int cmd_pcr(int argc, char **argv)
 		}
 	}
 	if (optind != argc || !!input == !!cert) {
-		fprintf(stderr, "cleanroom pcr: give exactly one of --input or --signing-certificate (see --help)\n");
+		cr_tprintf(stderr, "cleanroom pcr: give exactly one of --input or --signing-certificate (see --help)\n");
 		return 2;
 	}
 	if (input ? pcr_of_file(input, pcr, &e) : pcr_of_cert(cert, pcr, &e)) {
-		fprintf(stderr, "cleanroom pcr: %s\n", e.msg);
+		cr_tprintf(stderr, "cleanroom pcr: %s\n", e.msg);
 		return 1;
 	}
 	cr_buf_init(&b, 1024);
@@ -112,11 +113,11 @@ int cmd_pcr(int argc, char **argv)
 	jw_khex(&w, input ? "PCR" : "PCR8", pcr, PCR_LEN);
 	jw_obj_end(&w);
 	if (jw_finish(&w, &e)) {
-		fprintf(stderr, "cleanroom pcr: %s\n", e.msg);
+		cr_tprintf(stderr, "cleanroom pcr: %s\n", e.msg);
 		cr_buf_free(&b);
 		return 1;
 	}
-	printf("%s\n", (char *)b.p);
+	cr_tprintf(stdout, "%s\n", (char *)b.p);
 	cr_buf_free(&b);
 	return 0;
 }

@@ -28,6 +28,7 @@
 #include "run_heartbeat.h"
 #include "run_qemu.h"
 #include "run_services.h"
+#include "term.h"
 #include "unix_sock.h"
 #include "vsock_bridge.h"
 
@@ -65,6 +66,11 @@ struct run {
 	struct evloop loop;
 	struct evsrc sig_src, tick_src;
 	int tick_fd, console_fd;
+	/* --console -: QEMU's serial output comes through a pipe and goes to
+	 * stdout sanitised (term.h); a --console FILE gets it raw. */
+	int console_rd;
+	struct evsrc console_src;
+	struct cr_term_file console_term;
 	sigset_t old_mask;
 	struct eif_image img;
 	int img_open;
@@ -121,8 +127,9 @@ static void usage(FILE *out)
 		"                       Default: a new chain in the private run directory, removed at\n"
 		"                       the end. Either way run prints the root's path (nsm_root in\n"
 		"                       the ready event): cleanroom attestation verify DOC --root PATH\n"
-		"  --console FILE|-     the serial console: a file, or - for stdout (default: -, or\n"
-		"                       discarded with --json)\n"
+		"  --console FILE|-     the serial console: a file (raw), or - for stdout, with every\n"
+		"                       control character shown escaped (\\x1b...; \\r\\n ends a line)\n"
+		"                       (default: -, or discarded with --json)\n"
 		"  --timeout S          stop the enclave after S seconds (default: never)\n"
 		"  --heartbeat-timeout S  give up when no heartbeat came within S seconds (default: as\n"
 		"                       nitro-cli, 90 s per started 6 GiB of EIF + 90 s per started\n"
@@ -218,13 +225,13 @@ static int parse_opts(int argc, char **argv, struct run_opts *o)
 		}
 	}
 	if (optind != argc - 1) {
-		fprintf(stderr, "cleanroom run: expected one EIF file (see --help)\n");
+		cr_tprintf(stderr, "cleanroom run: expected one EIF file (see --help)\n");
 		return -1;
 	}
 	o->eif = argv[optind];
 	return 0;
 bad:
-	fprintf(stderr, "cleanroom run: --%s %s: out of range (see --help)\n",
+	cr_tprintf(stderr, "cleanroom run: --%s %s: out of range (see --help)\n",
 		c == 'c' ? "cid" : c == 'm' ? "memory" : c == 'p' ? "cpus" : c == 't' ? "timeout" : "heartbeat-timeout",
 		optarg);
 	return -1;
@@ -332,7 +339,7 @@ static void on_signal(struct evsrc *s, uint32_t events)
 static void print_ready(struct run *r)
 {
 	if (!r->o.json) {
-		fprintf(stderr, "cleanroom run: heartbeat after %.2f s: the enclave is ready (CID %llu, host socket %s)\n",
+		cr_tprintf(stderr, "cleanroom run: heartbeat after %.2f s: the enclave is ready (CID %llu, host socket %s)\n",
 			(double)(r->hb_ms - r->t0_ms) / 1000.0, (unsigned long long)r->o.cid, r->vsock);
 		for (size_t i = 0; i < RUN_SERVICES; i++)
 			if (r->svc_state[i] && run_service_table[i]->ready)
@@ -358,7 +365,7 @@ static void print_ready(struct run *r)
 			run_service_table[i]->ready(r->svc_state[i], &w);
 	jw_obj_end(&w);
 	if (jw_finish(&w, &e) == 0) {
-		printf("%s\n", (char *)b.p);
+		cr_tprintf(stdout, "%s\n", (char *)b.p);
 		fflush(stdout);
 	}
 	cr_buf_free(&b);
@@ -399,7 +406,7 @@ static void after_batch(void *ctx)
 static void bridge_log(void *ctx, const char *msg)
 {
 	(void)ctx;
-	fprintf(stderr, "cleanroom run: vsock: %s\n", msg);
+	cr_tprintf(stderr, "cleanroom run: vsock: %s\n", cr_term_arg(msg));
 }
 
 static int start_services(struct run *r, struct cr_err *e)
@@ -417,6 +424,50 @@ static int start_services(struct run *r, struct cr_err *e)
 	return 0;
 }
 
+/* The guest console, on its way to stdout: every control character of it
+ * shown escaped, so a guest cannot drive the terminal. */
+static void console_drain(struct run *r)
+{
+	char buf[65536];
+	for (;;) {
+		ssize_t n = read(r->console_rd, buf, sizeof buf);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0 || errno != EAGAIN) { /* QEMU is gone (or the pipe broke) */
+				evloop_del(&r->loop, &r->console_src);
+				close(r->console_rd);
+				r->console_rd = -1;
+			}
+			break;
+		}
+		cr_term_feed(&r->console_term.t, buf, (size_t)n);
+	}
+	fflush(stdout);
+}
+
+static void on_console(struct evsrc *s, uint32_t events)
+{
+	(void)events;
+	console_drain(EVLOOP_OWNER(s, struct run, console_src));
+}
+
+/* At teardown, once QEMU is gone: the rest of what it wrote, then the end
+ * of the stream (an incomplete UTF-8 sequence is shown as bytes). */
+static void console_close(struct run *r)
+{
+	if (r->console_rd < 0)
+		return;
+	console_drain(r);
+	if (r->console_rd >= 0) {
+		evloop_del(&r->loop, &r->console_src);
+		close(r->console_rd);
+		r->console_rd = -1;
+	}
+	cr_term_end(&r->console_term.t);
+	fflush(stdout);
+}
+
 static int open_console(struct run *r, struct cr_err *e)
 {
 	const char *c = r->o.console;
@@ -426,8 +477,15 @@ static int open_console(struct run *r, struct cr_err *e)
 	if (!c)
 		return 0;
 	if (!strcmp(c, "-")) {
-		r->console_fd = fcntl(1, F_DUPFD_CLOEXEC, 3);
-		return r->console_fd < 0 ? cr_failp(e, "stdout") : 0;
+		int p[2];
+		if (pipe2(p, O_CLOEXEC) < 0)
+			return cr_failp(e, "console pipe");
+		r->console_rd = p[0];
+		r->console_fd = p[1];
+		cr_term_file_init(&r->console_term, stdout, CR_TERM_MULTILINE | CR_TERM_CRLF);
+		if (fcntl(p[0], F_SETFL, O_NONBLOCK) < 0)
+			return cr_failp(e, "console pipe");
+		return 0;
 	}
 	r->console_fd = open(c, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	return r->console_fd < 0 ? cr_failp(e, "--console %s", c) : 0;
@@ -464,6 +522,8 @@ static int start(struct run *r, struct cr_err *e)
 	if (evloop_add(&r->loop, &r->tick_src, r->tick_fd, EPOLLIN, on_tick, e) ||
 	    evloop_add_hook(&r->loop, after_batch, r, e))
 		return -1;
+	if (r->console_rd >= 0 && evloop_add(&r->loop, &r->console_src, r->console_rd, EPOLLIN, on_console, e))
+		return -1;
 	bcfg.uds_path = r->vsock;
 	bcfg.vhost_path = r->vhost;
 	/* Listeners first: the guest may dial port 9000 early in boot. */
@@ -496,6 +556,11 @@ static int start(struct run *r, struct cr_err *e)
 		r->t0_ms = now_ms();
 		rc = run_qemu_spawn(argv, r->console_fd, &r->old_mask, &r->qemu, e);
 	}
+	if (r->console_rd >= 0 && r->console_fd >= 0) {
+		/* only QEMU writes the pipe: its end is the console's EOF */
+		close(r->console_fd);
+		r->console_fd = -1;
+	}
 	free(cmdline);
 	free(argv);
 	if (rc)
@@ -503,7 +568,7 @@ static int start(struct run *r, struct cr_err *e)
 	r->hb_deadline_ms = r->t0_ms + r->o.hb_timeout_s * 1000;
 	r->deadline_ms = r->o.timeout_s ? r->t0_ms + r->o.timeout_s * 1000 : 0;
 	if (!r->o.json)
-		fprintf(stderr, "cleanroom run: booting %s (CID %llu, %u MiB, %u vCPUs, QEMU pid %d); host socket %s\n",
+		cr_tprintf(stderr, "cleanroom run: booting %s (CID %llu, %u MiB, %u vCPUs, QEMU pid %d); host socket %s\n",
 			r->o.eif, (unsigned long long)r->o.cid, r->o.memory_mib, r->o.cpus, (int)r->qemu, r->vsock);
 	return 0;
 }
@@ -532,6 +597,7 @@ static void stop_qemu(struct run *r)
 static void teardown(struct run *r)
 {
 	stop_qemu(r);
+	console_close(r);
 	for (size_t i = 0; i < RUN_SERVICES; i++)
 		if (run_service_table[i] && r->svc_state[i])
 			run_service_table[i]->stop(r->svc_state[i]);
@@ -553,7 +619,7 @@ static void teardown(struct run *r)
 		if (!r->o.vsock_dir)
 			unlink(r->vsock);
 		if (rmdir(r->dir) != 0)
-			fprintf(stderr, "cleanroom run: warning: %s: %s (left in place)\n", r->dir, strerror(errno));
+			cr_tprintf(stderr, "cleanroom run: warning: %s: %s (left in place)\n", r->dir, strerror(errno));
 	}
 	if (r->img_open)
 		eif_close(&r->img);
@@ -616,11 +682,11 @@ static int report_end(struct run *r)
 		jw_ku64(&w, "runtime_ms", t);
 		jw_obj_end(&w);
 		if (jw_finish(&w, &e) == 0)
-			printf("%s\n", (char *)b.p);
+			cr_tprintf(stdout, "%s\n", (char *)b.p);
 		cr_buf_free(&b);
 	}
 	if (code || !r->o.json)
-		fprintf(stderr, "cleanroom run: %s\n", why);
+		cr_tprintf(stderr, "cleanroom run: %s\n", why);
 	return code;
 }
 
@@ -631,28 +697,28 @@ int cmd_run(int argc, char **argv)
 	int rc;
 
 	memset(&r, 0, sizeof r);
-	r.tick_fd = r.console_fd = -1;
+	r.tick_fd = r.console_fd = r.console_rd = -1;
 	r.loop.epfd = -1;
 	sigprocmask(SIG_SETMASK, NULL, &r.old_mask);
 	rc = parse_opts(argc, argv, &r.o);
 	if (rc)
 		return rc > 0 ? 0 : 2;
 	if (r.o.vsock_dir && !is_dir(r.o.vsock_dir)) {
-		fprintf(stderr, "cleanroom run: --vsock-dir %s: not an existing directory\n", r.o.vsock_dir);
+		cr_tprintf(stderr, "cleanroom run: --vsock-dir %s: not an existing directory\n", r.o.vsock_dir);
 		return 2;
 	}
 	if (r.o.nsm_ca && !is_dir(r.o.nsm_ca)) {
-		fprintf(stderr, "cleanroom run: --nsm-ca %s: not an existing directory\n", r.o.nsm_ca);
+		cr_tprintf(stderr, "cleanroom run: --nsm-ca %s: not an existing directory\n", r.o.nsm_ca);
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
 	if (start(&r, &e)) {
-		fprintf(stderr, "cleanroom run: %s\n", e.msg);
+		cr_tprintf(stderr, "cleanroom run: %s\n", e.msg);
 		teardown(&r);
 		return 1;
 	}
 	if (evloop_run(&r.loop, &e)) {
-		fprintf(stderr, "cleanroom run: %s\n", e.msg);
+		cr_tprintf(stderr, "cleanroom run: %s\n", e.msg);
 		r.end = END_QEMU_EXIT;
 	}
 	teardown(&r);

@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "init/sandbox.h"
 #include "json.h"
+#include "term.h"
 #include "util.h"
 
 static const char usage_text[] =
@@ -85,9 +86,9 @@ static int parse_size(const char *s, uint64_t *out)
 
 static int usage_error(const char *fmt, const char *arg)
 {
-	fprintf(stderr, "cleanroom sandbox-exec: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, " (see 'cleanroom sandbox-exec --help')\n");
+	cr_tprintf(stderr, "cleanroom sandbox-exec: ");
+	cr_tprintf(stderr, fmt, arg);
+	cr_tprintf(stderr, " (see 'cleanroom sandbox-exec --help')\n");
 	return 2;
 }
 
@@ -125,11 +126,11 @@ static int print_json(const struct sandbox_result *r, const char *error)
 	}
 	jw_obj_end(&w);
 	if (jw_finish(&w, &e)) {
-		fprintf(stderr, "cleanroom sandbox-exec: %s\n", e.msg);
+		cr_tprintf(stderr, "cleanroom sandbox-exec: %s\n", e.msg);
 		cr_buf_free(&b);
 		return -1;
 	}
-	printf("%s\n", (const char *)b.p);
+	cr_tprintf(stdout, "%s\n", (const char *)b.p);
 	fflush(stdout);
 	cr_buf_free(&b);
 	return 0;
@@ -150,7 +151,7 @@ static int absolute(const char *opt, const char **path, char buf[PATH_MAX])
 	if ((*path)[0] == '/')
 		return 0;
 	if (!realpath(*path, buf)) {
-		fprintf(stderr, "cleanroom sandbox-exec: %s %s: %s\n", opt, *path, strerror(errno));
+		cr_tprintf(stderr, "cleanroom sandbox-exec: %s %s: %s\n", opt, *path, strerror(errno));
 		return -1;
 	}
 	*path = buf;
@@ -231,7 +232,7 @@ int cmd_sandbox_exec(int argc, char **argv)
 	c.log_fd = json ? STDERR_FILENO : STDOUT_FILENO;
 
 	if (geteuid() != 0) {
-		fprintf(stderr, "cleanroom sandbox-exec: must run as root (it makes namespaces, mounts and cgroups)\n");
+		cr_tprintf(stderr, "cleanroom sandbox-exec: must run as root (it makes namespaces, mounts and cgroups)\n");
 		return 1;
 	}
 	/* The command's output is ours to pass on; a closed reader must not kill us. */
@@ -240,7 +241,7 @@ int cmd_sandbox_exec(int argc, char **argv)
 	c.cancel = &stop_signal;
 	fflush(stdout);
 	if (sandbox_run(&c, &r, &e)) {
-		fprintf(stderr, "cleanroom sandbox-exec: %s\n", e.msg);
+		cr_tprintf(stderr, "cleanroom sandbox-exec: %s\n", e.msg);
 		if (json)
 			print_json(&r, e.msg);
 		return 1;
@@ -248,17 +249,17 @@ int cmd_sandbox_exec(int argc, char **argv)
 	if (json && print_json(&r, NULL))
 		return 1;
 	if (r.log_truncated)
-		fprintf(stderr, "cleanroom sandbox-exec: output cut at %llu of %llu bytes (--log-limit)\n",
+		cr_tprintf(stderr, "cleanroom sandbox-exec: output cut at %llu of %llu bytes (--log-limit)\n",
 			(unsigned long long)c.limits.log_bytes, (unsigned long long)r.log_bytes);
 	if (r.cancelled) {
-		fprintf(stderr, "cleanroom sandbox-exec: stopped by signal %d; everything the command started was killed\n",
+		cr_tprintf(stderr, "cleanroom sandbox-exec: stopped by signal %d; everything the command started was killed\n",
 			(int)stop_signal);
 		return 128 + (int)stop_signal;
 	}
 	if (r.timed_out || r.oom_killed || r.pids_limit_hit) {
 		char what[256];
 		sandbox_describe(&r, &c.limits, what, sizeof what);
-		fprintf(stderr, "cleanroom sandbox-exec: %s\n", what);
+		cr_tprintf(stderr, "cleanroom sandbox-exec: %s\n", what);
 	}
 	return r.timed_out ? 124 : sandbox_exit_status(&r);
 }

@@ -7,6 +7,7 @@
 #include "bundle_verify.h"
 #include "commands.h"
 #include "json.h"
+#include "term.h"
 #include "verify_inputs.h"
 
 static void usage(FILE *out)
@@ -81,7 +82,7 @@ int cmd_verify(int argc, char **argv)
 	int c, json = 0, rc = 2;
 	struct cr_err e;
 	if (!v || !r) {
-		fprintf(stderr, "cleanroom verify: out of memory\n");
+		cr_tprintf(stderr, "cleanroom verify: out of memory\n");
 		goto done;
 	}
 	vin_init(v);
@@ -96,14 +97,14 @@ int cmd_verify(int argc, char **argv)
 		case O_ROOT: root = optarg; break;
 		case O_AT:
 			if (cr_parse_time(optarg, &v->pol.at)) {
-				fprintf(stderr, "cleanroom verify: --at '%s': want Unix seconds or RFC 3339\n", optarg);
+				cr_tprintf(stderr, "cleanroom verify: --at '%s': want Unix seconds or RFC 3339\n", optarg);
 				goto done;
 			}
 			v->pol.has_time = 1;
 			break;
 		case O_NONCE:
 			if (vin_set_nonce(v, optarg, &e)) {
-				fprintf(stderr, "cleanroom verify: %s\n", e.msg);
+				cr_tprintf(stderr, "cleanroom verify: %s\n", e.msg);
 				goto done;
 			}
 			break;
@@ -113,26 +114,26 @@ int cmd_verify(int argc, char **argv)
 		}
 	}
 	if (optind >= argc) {
-		fprintf(stderr, "cleanroom verify: missing BUNDLE (see --help)\n");
+		cr_tprintf(stderr, "cleanroom verify: missing BUNDLE (see --help)\n");
 		goto done;
 	}
 	bundle = argv[optind++];
 	if (argc - optind > BV_MAX_ARTIFACTS) {
-		fprintf(stderr, "cleanroom verify: more than %d artifacts\n", BV_MAX_ARTIFACTS);
+		cr_tprintf(stderr, "cleanroom verify: more than %d artifacts\n", BV_MAX_ARTIFACTS);
 		goto done;
 	}
 	v->pol.artifacts = (const char *const *)argv + optind;
 	v->pol.nartifacts = (size_t)(argc - optind);
 	if (eif && (pcr_hex[0] || pcr_hex[1] || pcr_hex[2])) {
-		fprintf(stderr, "cleanroom verify: give --eif or --pcr0/1/2, not both\n");
+		cr_tprintf(stderr, "cleanroom verify: give --eif or --pcr0/1/2, not both\n");
 		goto done;
 	}
 	if (repo && !git) {
-		fprintf(stderr, "cleanroom verify: --repo goes with --git-commit\n");
+		cr_tprintf(stderr, "cleanroom verify: --repo goes with --git-commit\n");
 		goto done;
 	}
 	if (git && source) {
-		fprintf(stderr, "cleanroom verify: give --git-commit or --source, not both\n");
+		cr_tprintf(stderr, "cleanroom verify: give --git-commit or --source, not both\n");
 		goto done;
 	}
 	for (unsigned i = 0; i < 3; i++)
@@ -153,24 +154,24 @@ int cmd_verify(int argc, char **argv)
 		bv_write_json(r, &w);
 		jw_obj_end(&w);
 		if (jw_finish(&w, &e)) {
-			fprintf(stderr, "cleanroom verify: %s\n", e.msg);
+			cr_tprintf(stderr, "cleanroom verify: %s\n", e.msg);
 			rc = 2;
 		} else {
-			printf("%s\n", (char *)out.p);
+			cr_tprintf(stdout, "%s\n", (char *)out.p);
 		}
 		cr_buf_free(&out);
 	} else {
 		bv_print_text(r, stdout);
-		printf("%s\n", rc ? "NOT VERIFIED" : "verified");
+		cr_tprintf(stdout, "%s\n", rc ? "NOT VERIFIED" : "verified");
 	}
 	if (rc == 1) {
 		char line[1024];
-		fprintf(stderr, "cleanroom verify: %s\n", bv_first_failure(r, line, sizeof line));
+		cr_tprintf(stderr, "cleanroom verify: %s\n", bv_first_failure(r, line, sizeof line));
 	}
 	bv_result_free(r);
 	goto done;
 input_error:
-	fprintf(stderr, "cleanroom verify: %s\n", e.msg);
+	cr_tprintf(stderr, "cleanroom verify: %s\n", e.msg);
 	rc = 2;
 done:
 	free(buf);

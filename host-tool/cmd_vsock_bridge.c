@@ -9,6 +9,7 @@
 
 #include "commands.h"
 #include "evloop.h"
+#include "term.h"
 #include "vsock_bridge.h"
 
 static void usage(FILE *out)
@@ -94,7 +95,7 @@ int cmd_vsock_bridge(int argc, char **argv)
 			break;
 		case 'c':
 			if (cr_parse_u64(optarg, UINT32_MAX - 1, &v) || v < 4) {
-				fprintf(stderr, "cleanroom vsock-bridge: --cid %s: expected 4..4294967294\n", optarg);
+				cr_tprintf(stderr, "cleanroom vsock-bridge: --cid %s: expected 4..4294967294\n", optarg);
 				return 2;
 			}
 			cfg.guest_cid = v;
@@ -111,7 +112,7 @@ int cmd_vsock_bridge(int argc, char **argv)
 		}
 	}
 	if (optind != argc || !cfg.vhost_path || !cfg.uds_path) {
-		fprintf(stderr, "cleanroom vsock-bridge: --vhost-socket and --uds are required (see --help)\n");
+		cr_tprintf(stderr, "cleanroom vsock-bridge: --vhost-socket and --uds are required (see --help)\n");
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
@@ -119,7 +120,7 @@ int cmd_vsock_bridge(int argc, char **argv)
 	    evloop_add_signals(&r.loop, &r.sig, sigs, (int)(sizeof sigs / sizeof sigs[0]), on_signal, NULL, &e) ||
 	    vsock_bridge_start(&r.br, &r.loop, &cfg, &e) || evloop_add_hook(&r.loop, check_disconnect, &r, &e) ||
 	    evloop_run(&r.loop, &e)) {
-		fprintf(stderr, "cleanroom vsock-bridge: %s\n", e.msg);
+		cr_tprintf(stderr, "cleanroom vsock-bridge: %s\n", e.msg);
 		rc = 1;
 	}
 	vsock_bridge_stop(r.br);

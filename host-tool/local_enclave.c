@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "json.h"
+#include "term.h"
 
 static long long now_ms(void)
 {
@@ -23,7 +24,7 @@ static long long now_ms(void)
 void local_enclave_console_tail(const struct local_enclave *l, char *out, size_t cap, int lines)
 {
 	uint8_t *data;
-	size_t len, start;
+	size_t len, start, kept;
 	struct cr_err e;
 	out[0] = 0;
 	if (!l->console[0] || cr_read_file(l->console, 16u << 20, &data, &len, &e))
@@ -34,7 +35,10 @@ void local_enclave_console_tail(const struct local_enclave *l, char *out, size_t
 	for (int n = 0; start > 0; start--)
 		if (data[start - 1] == '\n' && ++n == lines)
 			break;
-	snprintf(out, cap, "%.*s", (int)(len - start), (const char *)data + start);
+	/* the guest's words: escaped (term.h), its \r\n line ends as \n */
+	kept = cr_term_str((const char *)data + start, len - start, CR_TERM_MULTILINE | CR_TERM_CRLF, out, cap);
+	while (kept > 0 && out[kept - 1] == '\n')
+		out[--kept] = 0;
 	free(data);
 }
 
@@ -45,7 +49,11 @@ static int give_up(struct local_enclave *l, struct cr_err *e)
 	local_enclave_console_tail(l, tail, sizeof tail, 1);
 	if (tail[0]) {
 		size_t n = strlen(e->msg);
-		snprintf(e->msg + n, sizeof e->msg - n, " (console: %s)", tail);
+		snprintf(e->msg + n, sizeof e->msg - n, " (console: ");
+		n = strlen(e->msg);
+		/* the guest's words: one line, escaped (term.h) */
+		n += cr_term_str(tail, strlen(tail), 0, e->msg + n, sizeof e->msg - n);
+		snprintf(e->msg + n, sizeof e->msg - n, ")");
 	}
 	local_enclave_stop(l);
 	return -1;

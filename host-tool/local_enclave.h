@@ -32,7 +32,8 @@ int local_enclave_start(struct local_enclave *l, const char *eif, unsigned memor
 			struct cr_err *e);
 /* Stop the run (if still going), remove the private directory. */
 void local_enclave_stop(struct local_enclave *l);
-/* The console's last n lines, for error reports (empty if none). */
+/* The console's last n lines, for error reports (empty if none), escaped
+ * (term.h; its \r\n line ends as \n). */
 void local_enclave_console_tail(const struct local_enclave *l, char *out, size_t cap, int lines);
 
 #endif

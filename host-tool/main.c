@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "term.h"
 #include "version.h"
 
 struct command {
@@ -44,12 +45,12 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(argv[1], "--version")) {
-		printf("cleanroom %s\n", CLEANROOM_VERSION);
+		cr_tprintf(stdout, "cleanroom %s\n", CLEANROOM_VERSION);
 		return 0;
 	}
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
 		if (!strcmp(argv[1], commands[i].name))
 			return commands[i].run(argc - 1, argv + 1);
-	fprintf(stderr, "cleanroom: unknown command '%s' (see 'cleanroom --help')\n", argv[1]);
+	cr_tprintf(stderr, "cleanroom: unknown command '%s' (see 'cleanroom --help')\n", argv[1]);
 	return 2;
 }

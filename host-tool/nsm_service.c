@@ -25,6 +25,7 @@
 
 #include "json.h"
 #include "nsm_ca.h"
+#include "term.h"
 #include "unix_sock.h"
 
 #define NSM_SVC_MAX_CONNS  16
@@ -70,9 +71,9 @@ static uint64_t mono_ms(void)
 static void svc_log(struct nsm_service *s, const char *msg)
 {
 	if (s->logged < NSM_SVC_LOG_MAX)
-		fprintf(stderr, "cleanroom run: nsm: %s\n", msg);
+		cr_tprintf(stderr, "cleanroom run: nsm: %s\n", cr_term_arg(msg));
 	else if (s->logged == NSM_SVC_LOG_MAX)
-		fprintf(stderr, "cleanroom run: nsm: (further messages suppressed)\n");
+		cr_tprintf(stderr, "cleanroom run: nsm: (further messages suppressed)\n");
 	s->logged++;
 }
 

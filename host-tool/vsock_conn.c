@@ -9,6 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "term.h"
+
 void vsock_log(struct vsock_bridge *b, const char *fmt, ...)
 {
 	char line[600];
@@ -19,7 +21,7 @@ void vsock_log(struct vsock_bridge *b, const char *fmt, ...)
 	if (b->cfg.log)
 		b->cfg.log(b->cfg.log_ctx, line);
 	else
-		fprintf(stderr, "vsock: %s\n", line);
+		cr_tprintf(stderr, "vsock: %s\n", cr_term_arg(line));
 }
 
 uint64_t vsock_now_ms(void)

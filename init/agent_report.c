@@ -37,6 +37,7 @@ int agent_report(const struct build_facts *f, struct cr_buf *bundle, struct cr_e
 	st->init_version = CLEANROOM_VERSION;
 	memcpy(st->log_sha256, f->log_sha256, 32);
 	st->log_bytes = f->log_bytes;
+	st->log_dropped = f->log_dropped;
 	st->started_ms = f->started_ms;
 	st->finished_ms = f->finished_ms;
 	memcpy(st->nonce, f->req->nonce, f->req->nonce_len);

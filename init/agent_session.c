@@ -139,6 +139,7 @@ int agent_init(struct agent *a, struct cr_err *e)
 		.source_mb = a->caps.workspace_bytes / MIB,
 		.files = 500000,
 		.output_mb = a->caps.workspace_bytes / MIB,
+		.log_bytes = WIRE_MAX_LOG_BYTES,
 	};
 	return 0;
 }
@@ -216,7 +217,8 @@ static int read_request(struct session *s)
 	    check_limit(s, "pids", &l->pids, max->pids, WIRE_MIN_PIDS, s->a->caps.pids_why) ||
 	    check_limit(s, "source_mb", &l->source_mb, max->source_mb, 1, NULL) ||
 	    check_limit(s, "files", &l->files, max->files, 1, NULL) ||
-	    check_limit(s, "output_mb", &l->output_mb, max->output_mb, 1, NULL))
+	    check_limit(s, "output_mb", &l->output_mb, max->output_mb, 1, NULL) ||
+	    check_limit(s, "log_bytes", &l->log_bytes, max->log_bytes, WIRE_MIN_LOG_BYTES, NULL))
 		return fail(s, "limit");
 	return 0;
 }
@@ -417,6 +419,7 @@ static int run_build(struct session *s, struct sandbox_result *r)
 	c.limits.timeout_ms = s->req.limits.timeout_s * 1000;
 	c.limits.memory_bytes = s->req.limits.memory_mb * MIB;
 	c.limits.pids = s->req.limits.pids;
+	c.limits.log_bytes = s->req.limits.log_bytes;
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
 		return cr_failp(&s->err, "pipe"), fail(s, "internal");
 	c.log_fd = pipefd[1];
@@ -446,6 +449,9 @@ static int run_build(struct session *s, struct sandbox_result *r)
 	close(pipefd[0]);
 	br_sha256_out(&p.hash, s->facts.log_sha256);
 	s->facts.log_bytes = p.bytes;
+	/* The sandbox cut the log at the limit: the client and the report say
+	 * how much was kept (hashed above) and how much was dropped. */
+	s->facts.log_dropped = r->log_truncated && r->log_bytes > p.bytes ? r->log_bytes - p.bytes : 0;
 	if (rc && r->exec_errno) {
 		/* The command does not exist in the image: a failed build, with
 		 * the shell's status for it. */
@@ -609,6 +615,7 @@ static int finish(struct session *s, const struct sandbox_result *r)
 	memset(&m, 0, sizeof m);
 	m.type = WIRE_RESULT;
 	res->wall_ms = r->wall_ms;
+	res->log_dropped = s->facts.log_dropped;
 	res->has_exit_code = r->exited;
 	res->exit_code = r->exited ? (uint64_t)r->exit_code : 0;
 	res->has_signal = !r->exited && r->signal;

@@ -58,6 +58,7 @@ struct build_facts {
 	size_t nart;                       /* in the order of req->outputs */
 	uint8_t log_sha256[32];            /* the build log as the client received it */
 	uint64_t log_bytes;
+	uint64_t log_dropped;              /* bytes past limits.log_bytes, not sent */
 	int64_t started_ms, finished_ms;   /* Unix time of the sandbox run */
 	uint64_t exit_code;
 };

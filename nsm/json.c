@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "term.h"
+
 /* ------------------------------------------------------------ writer */
 
 void jw_init(struct json_w *w, struct cr_buf *out, int pretty)
@@ -88,7 +90,7 @@ void jw_arr_end(struct json_w *w) { close_(w, ']'); }
 static void string_body(struct json_w *w, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
-	size_t run = 0;
+	size_t run = 0, skip = 0;
 	put(w, "\"", 1);
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
@@ -108,17 +110,38 @@ static void string_body(struct json_w *w, const char *s, size_t n)
 			rep = "\\b";
 		else if (c == '\f')
 			rep = "\\f";
-		else if (c < 0x20) {
+		else if (c < 0x20 || c == 0x7f) {
 			memcpy(esc, "\\u00", 4);
 			esc[4] = hex[c >> 4];
 			esc[5] = hex[c & 15];
 			esc[6] = 0;
 			rep = esc;
+		} else if (c >= 0x80) {
+			/* Output is valid UTF-8 with no raw control character: C1
+			 * code points are escaped, a byte that is not UTF-8 becomes
+			 * U+FFFD (JSON text cannot carry it). */
+			size_t len = cr_utf8_seq(s + i, n - i);
+			if (len == 2 && c == 0xc2 && (unsigned char)s[i + 1] <= 0x9f) {
+				memcpy(esc, "\\u00", 4);
+				esc[4] = hex[(unsigned char)s[i + 1] >> 4];
+				esc[5] = hex[s[i + 1] & 15];
+				esc[6] = 0;
+				rep = esc;
+				skip = 1;
+			} else if (!len) {
+				rep = "\\ufffd";
+			} else {
+				run += len;
+				i += len - 1;
+				continue;
+			}
 		}
 		if (rep) {
 			put(w, s + i - run, run);
 			run = 0;
 			puts_(w, rep);
+			i += skip;
+			skip = 0;
 		} else {
 			run++;
 		}

@@ -81,6 +81,8 @@ int report_statement_encode(const struct report_statement *s, struct cr_buf *out
 		jw_key(&w, "limits");
 		jw_obj_begin(&w);
 		jw_ku64(&w, "files", s->limits.files);
+		if (s->limits.log_bytes)
+			jw_ku64(&w, "logBytes", s->limits.log_bytes);
 		jw_ku64(&w, "memoryMiB", s->limits.memory_mb);
 		jw_ku64(&w, "outputMiB", s->limits.output_mb);
 		jw_ku64(&w, "pids", s->limits.pids);
@@ -118,6 +120,10 @@ int report_statement_encode(const struct report_statement *s, struct cr_buf *out
 		jw_key(&w, "annotations");
 		jw_obj_begin(&w);
 		jw_ku64(&w, "bytes", s->log_bytes);
+		if (s->log_dropped) {
+			jw_ku64(&w, "droppedBytes", s->log_dropped);
+			jw_kbool(&w, "truncated", 1);
+		}
 		jw_obj_end(&w);
 		digest_obj(&w, "sha256", s->log_sha256, 32);
 		jw_kstr(&w, "name", "build.log");
@@ -267,6 +273,8 @@ static int parse_build_definition(const struct json_val *bd, struct report_state
 	if (!(in = member(bd, P, "internalParameters", JSON_OBJECT, e)) ||
 	    !(lim = member(in, "internalParameters", "limits", JSON_OBJECT, e)) ||
 	    member_u64(lim, "internalParameters.limits", "files", &s->limits.files, e) ||
+	    (json_get(lim, "logBytes") &&
+	     member_u64(lim, "internalParameters.limits", "logBytes", &s->limits.log_bytes, e)) ||
 	    member_u64(lim, "internalParameters.limits", "memoryMiB", &s->limits.memory_mb, e) ||
 	    member_u64(lim, "internalParameters.limits", "outputMiB", &s->limits.output_mb, e) ||
 	    member_u64(lim, "internalParameters.limits", "pids", &s->limits.pids, e) ||
@@ -293,6 +301,26 @@ static int parse_build_definition(const struct json_val *bd, struct report_state
 	return 0;
 }
 
+/* A log cut at its limit says so: "truncated": true with "droppedBytes" >= 1.
+ * Reports of a whole log (and older ones) have neither. */
+static int parse_log_truncation(const struct json_val *ann, struct report_statement *s, struct cr_err *e)
+{
+	static const char *P = "byproducts[0].annotations";
+	const struct json_val *t = json_get(ann, "truncated"), *d = json_get(ann, "droppedBytes");
+	s->log_dropped = 0;
+	if (!t && !d)
+		return 0;
+	if (!t || t->type != JSON_TRUE)
+		return cr_fail(e, "statement: %s.truncated: %s", P, t ? "not true" : "missing beside droppedBytes");
+	if (!d)
+		return cr_fail(e, "statement: %s.droppedBytes: missing beside truncated", P);
+	if (member_u64(ann, P, "droppedBytes", &s->log_dropped, e))
+		return -1;
+	if (!s->log_dropped)
+		return cr_fail(e, "statement: %s.droppedBytes: 0 with truncated true", P);
+	return 0;
+}
+
 static int parse_run_details(const struct json_val *rd, struct report_statement *s, struct cr_err *e)
 {
 	static const char *P = "predicate.runDetails";
@@ -308,7 +336,7 @@ static int parse_run_details(const struct json_val *rd, struct report_statement 
 	if (member_str(log, "byproducts[0]", "name", "build.log", NULL, e) ||
 	    !(ann = member(log, "byproducts[0]", "annotations", JSON_OBJECT, e)) ||
 	    member_u64(ann, "byproducts[0].annotations", "bytes", &s->log_bytes, e) ||
-	    !(d = member(log, "byproducts[0]", "digest", JSON_OBJECT, e)) ||
+	    parse_log_truncation(ann, s, e) || !(d = member(log, "byproducts[0]", "digest", JSON_OBJECT, e)) ||
 	    member_hex(d, "byproducts[0].digest", "sha256", s->log_sha256, 32, e))
 		return -1;
 	if (!(md = member(rd, P, "metadata", JSON_OBJECT, e)) ||

@@ -74,8 +74,11 @@ struct report_statement {
 	uint8_t pcr[REPORT_PCRS][REPORT_PCR_LEN];
 	/* runDetails */
 	const char *init_version;
-	uint8_t log_sha256[32];
-	uint64_t log_bytes;
+	uint8_t log_sha256[32];           /* of the log as kept (sent to the client) */
+	uint64_t log_bytes;               /* bytes kept */
+	uint64_t log_dropped;             /* bytes cut at limits.log_bytes; 0: the whole log.
+	                                   * Byproduct annotations "truncated": true and
+	                                   * "droppedBytes" when not 0 (absent in older reports) */
 	int64_t started_ms, finished_ms;  /* Unix ms; RFC 3339 in the JSON */
 	uint8_t nonce[WIRE_MAX_NONCE];    /* metadata.invocationId, in hex */
 	size_t nonce_len;

@@ -11,14 +11,18 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "term.h"
+
 /* Messages quote what they refuse (paths, names, text from the other side),
- * so control characters are replaced: an error stays one line, and hostile
- * input can neither forge further log lines nor send terminal escapes. */
+ * so control characters are shown escaped (term.h): an error stays one line,
+ * and hostile input can neither forge further log lines nor send terminal
+ * escapes. */
 static void one_line(char *s)
 {
-	for (; *s; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			*s = '?';
+	char copy[sizeof ((struct cr_err *)0)->msg];
+	size_t n = strlen(s);
+	memcpy(copy, s, n);
+	cr_term_str(copy, n, 0, s, sizeof copy);
 }
 
 int cr_fail(struct cr_err *e, const char *fmt, ...)

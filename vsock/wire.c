@@ -7,6 +7,7 @@
 
 #include "cbor_read.h"
 #include "cbor_write.h"
+#include "term.h"
 
 static const char *const type_names[] = {
 	[WIRE_REQUEST] = "request", [WIRE_ENTRY] = "entry",   [WIRE_DATA] = "data",
@@ -102,13 +103,15 @@ int wire_encode(const struct wire_msg *m, struct cr_buf *out, struct cr_err *e)
 		cw_text(&w, "nonce");
 		cw_bytes(&w, r->nonce, r->nonce_len);
 		cw_text(&w, "limits");
-		cw_map(&w, 6);
+		cw_map(&w, r->limits.log_bytes ? 7 : 6);
 		kv_uint(&w, "timeout_s", r->limits.timeout_s);
 		kv_uint(&w, "memory_mb", r->limits.memory_mb);
 		kv_uint(&w, "pids", r->limits.pids);
 		kv_uint(&w, "source_mb", r->limits.source_mb);
 		kv_uint(&w, "files", r->limits.files);
 		kv_uint(&w, "output_mb", r->limits.output_mb);
+		if (r->limits.log_bytes) /* absent = the agent's maximum (older agents know no other) */
+			kv_uint(&w, "log_bytes", r->limits.log_bytes);
 		break;
 	}
 	case WIRE_ENTRY: {
@@ -157,7 +160,7 @@ int wire_encode(const struct wire_msg *m, struct cr_buf *out, struct cr_err *e)
 		break;
 	case WIRE_RESULT: {
 		const struct wire_result *r = &m->u.result;
-		head(&w, 6, m->type);
+		head(&w, r->log_dropped ? 7 : 6, m->type);
 		kv_text(&w, "status", r->status);
 		cw_text(&w, "exit_code");
 		r->has_exit_code ? cw_uint(&w, r->exit_code) : cw_null(&w);
@@ -167,6 +170,8 @@ int wire_encode(const struct wire_msg *m, struct cr_buf *out, struct cr_err *e)
 		kv_uint(&w, "wall_ms", r->wall_ms);
 		cw_text(&w, "bundle");
 		r->bundle ? cw_bytes(&w, r->bundle, r->bundle_len) : cw_null(&w);
+		if (r->log_dropped) /* absent = nothing dropped (older clients know no other) */
+			kv_uint(&w, "log_dropped", r->log_dropped);
 		break;
 	}
 	case WIRE_ERROR:
@@ -238,6 +243,16 @@ static int rd_opt_uint(struct rd *r, const char *key, int *has, uint64_t *out)
 		return wrong(r, key, "an unsigned integer or null");
 	*out = *has ? r->d->items[i].v : 0;
 	return 0;
+}
+
+/* uint that may be absent (then 0) */
+static int rd_opt_absent(struct rd *r, const char *key, uint64_t max, uint64_t *out)
+{
+	if (cbr_map_find(r->d, r->map, key) == CBR_NONE) {
+		*out = 0;
+		return 0;
+	}
+	return rd_uint(r, key, max, out);
 }
 
 static int rd_bool(struct rd *r, const char *key, int *out)
@@ -361,6 +376,9 @@ static int decode_request(struct rd *r, struct wire_request *q)
 		if (d->items[i].kind != CBR_TEXT || d->items[i].len > WIRE_MAX_ARG || memchr(d->items[i].p, 0, d->items[i].len))
 			return cr_fail(r->e, "request message: argv[%zu] must be a text string of at most %d bytes without NUL",
 				       q->argc, WIRE_MAX_ARG);
+		/* the report records the command as JSON text */
+		if (!cr_utf8_valid((const char *)d->items[i].p, d->items[i].len))
+			return cr_fail(r->e, "request message: argv[%zu] is not valid UTF-8", q->argc);
 		total += d->items[i].len + 1;
 		if (total > WIRE_MAX_ARGV_BYTES)
 			return cr_fail(r->e, "request message: argv exceeds %d bytes in total", WIRE_MAX_ARGV_BYTES);
@@ -376,6 +394,8 @@ static int decode_request(struct rd *r, struct wire_request *q)
 		char what[32];
 		if (d->items[i].kind != CBR_TEXT || d->items[i].len > WIRE_MAX_PATH || memchr(d->items[i].p, 0, d->items[i].len))
 			return cr_fail(r->e, "request message: outputs[%zu] must be a path", q->noutputs);
+		if (!cr_utf8_valid((const char *)d->items[i].p, d->items[i].len))
+			return cr_fail(r->e, "request message: outputs[%zu] is not valid UTF-8", q->noutputs);
 		if (!(q->outputs[q->noutputs] = dup_text(&d->items[i])))
 			return cr_fail(r->e, "out of memory");
 		snprintf(what, sizeof what, "outputs[%zu]", q->noutputs);
@@ -404,7 +424,8 @@ static int decode_request(struct rd *r, struct wire_request *q)
 	lr = (struct rd){d, lim, "request message: limits", {0}, 0, r->e};
 	if (rd_uint(&lr, "timeout_s", 86400, &q->limits.timeout_s) || rd_uint(&lr, "memory_mb", UINT32_MAX, &q->limits.memory_mb) ||
 	    rd_uint(&lr, "pids", UINT32_MAX, &q->limits.pids) || rd_uint(&lr, "source_mb", UINT32_MAX, &q->limits.source_mb) ||
-	    rd_uint(&lr, "files", UINT32_MAX, &q->limits.files) || rd_uint(&lr, "output_mb", UINT32_MAX, &q->limits.output_mb))
+	    rd_uint(&lr, "files", UINT32_MAX, &q->limits.files) || rd_uint(&lr, "output_mb", UINT32_MAX, &q->limits.output_mb) ||
+	    rd_opt_absent(&lr, "log_bytes", UINT64_MAX, &q->limits.log_bytes))
 		return -1;
 	return rd_no_unknown(&lr);
 }
@@ -511,7 +532,8 @@ int wire_decode(const uint8_t *body, size_t len, struct wire_msg *m, struct cr_e
 		    rd_opt_uint(&r, "exit_code", &x->has_exit_code, &x->exit_code) ||
 		    rd_opt_uint(&r, "signal", &x->has_signal, &x->signal) ||
 		    rd_text(&r, "detail", x->detail, sizeof x->detail - 1) || rd_uint(&r, "wall_ms", UINT64_MAX, &x->wall_ms) ||
-		    rd_bytes(&r, "bundle", 1, WIRE_MAX_BUNDLE, 1, &x->bundle, &x->bundle_len))
+		    rd_bytes(&r, "bundle", 1, WIRE_MAX_BUNDLE, 1, &x->bundle, &x->bundle_len) ||
+		    rd_opt_absent(&r, "log_dropped", UINT64_MAX, &x->log_dropped))
 			goto out;
 		break;
 	}

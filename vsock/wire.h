@@ -25,6 +25,9 @@
 #define WIRE_MAX_MESSAGE 1024
 /* The smallest limits.pids an agent accepts (0 asks for its maximum). */
 #define WIRE_MIN_PIDS 8
+/* The build log the agent passes on, at most (limits.log_bytes). */
+#define WIRE_MAX_LOG_BYTES (64ull << 20)
+#define WIRE_MIN_LOG_BYTES 1024
 
 enum wire_type {
 	WIRE_REQUEST,
@@ -43,6 +46,7 @@ enum wire_entry_type { WIRE_FILE, WIRE_DIR, WIRE_SYMLINK };
 
 struct wire_limits {
 	uint64_t timeout_s, memory_mb, pids, source_mb, files, output_mb;
+	uint64_t log_bytes; /* optional on the wire: sent only when not 0 */
 };
 
 struct wire_request {
@@ -89,6 +93,7 @@ struct wire_result {
 	uint64_t exit_code, signal;
 	char detail[WIRE_MAX_MESSAGE];
 	uint64_t wall_ms;
+	uint64_t log_dropped;  /* log bytes cut at the log limit; on the wire only when not 0 */
 	const uint8_t *bundle; /* NULL when absent */
 	size_t bundle_len;
 };

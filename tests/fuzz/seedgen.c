@@ -128,7 +128,7 @@ static void wire_seeds(void)
 	m.u.request.sde = 1700000000;
 	memcpy(m.u.request.nonce, "0123456789abcdef", 16);
 	m.u.request.nonce_len = 16;
-	m.u.request.limits = (struct wire_limits){600, 1024, 256, 64, 10000, 64};
+	m.u.request.limits = (struct wire_limits){600, 1024, 256, 64, 10000, 64, 0};
 	wire_seed("request", &m);
 
 	m = entry(WIRE_SRC, WIRE_FILE, "src/main.c", 42, 0, NULL);
@@ -431,7 +431,7 @@ static void report_seeds(const struct nsm_ca *ca)
 	st->src_files = 12;
 	memset(st->deps_tree_sha256, 0x5c, sizeof st->deps_tree_sha256);
 	st->deps_files = 3;
-	st->limits = (struct wire_limits){600, 1024, 256, 64, 10000, 64};
+	st->limits = (struct wire_limits){600, 1024, 256, 64, 10000, 64, 0};
 	st->init_version = "fuzz-seed";
 	memset(st->log_sha256, 0x6d, sizeof st->log_sha256);
 	st->log_bytes = 4242;

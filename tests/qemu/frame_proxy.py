@@ -9,6 +9,9 @@ artifact's data; log frames are at most 64 KiB — it does what MODE says:
     stall    pass half of the frame, then pass nothing more (and keep both open)
     oversize replace the frame's length with 2 MiB (above the 1 MiB limit)
 
+MODE droplog instead drops the first build-log frame (a body with the text
+"t": "log") and passes everything else: a host hiding part of the log.
+
     python3 frame_proxy.py LISTEN_PATH BRIDGE_PATH MODE
 
 Prints "ready" when listening, and one line per connection saying what it did.
@@ -59,6 +62,7 @@ def serve(client, bridge, mode):
     client.sendall(reply)
     threading.Thread(target=pump_up, args=(client, agent), daemon=True).start()
     frames = 0
+    dropped = False
     while True:
         hdr = read_exact(agent, 4)
         if hdr is None:
@@ -71,7 +75,12 @@ def serve(client, bridge, mode):
             client.close()
             return
         try:
-            if n > BIG:
+            if mode == "droplog" and not dropped and b"\x61t\x63log" in body:
+                print(f"frame {frames + 1}: a log frame of {n} bytes dropped", flush=True)
+                dropped = True
+                frames += 1
+                continue
+            if n > BIG and mode != "droplog":
                 if mode == "oversize":
                     print(f"frame {frames + 1}: length {n} sent as {2 << 20}", flush=True)
                     client.sendall(struct.pack(">I", 2 << 20) + body)

@@ -6,6 +6,7 @@
  *   wire_client SOCKET STEP...     SOCKET: the vsock socket of `cleanroom run`
  *
  *   request[:CMD]       a request: sh -c CMD (default: true), output "out"
+ *   loglimit:N          the requests that follow ask for limits.log_bytes N
  *   dir:PATH            a directory entry (src stream)
  *   file:PATH:SIZE      a file entry and SIZE bytes of data
  *   entry:PATH:SIZE     only the file entry
@@ -40,6 +41,7 @@ static int sock = -1;
 static long trickle_ms;
 static uint64_t counted_files[2], counted_bytes[2];
 static struct timespec t0;
+static uint64_t log_limit;
 
 static long elapsed_ms(void)
 {
@@ -186,7 +188,12 @@ static int step(const char *s)
 			m.u.request.argv[i] = argv[i];
 		m.u.request.noutputs = 1;
 		m.u.request.outputs[0] = "out";
+		m.u.request.limits.log_bytes = log_limit;
 		return send_msg(&m) ? send_failed(s) : 0;
+	}
+	if (!strcmp(buf, "loglimit") && a) {
+		log_limit = strtoull(a, NULL, 10);
+		return 0;
 	}
 	if (!strcmp(buf, "dir") && a)
 		return send_entry(WIRE_DIR, a, 0, NULL) ? send_failed(s) : 0;

@@ -148,7 +148,7 @@ static void sample_statement(struct report_statement *s)
 	s->src_files = 12;
 	memset(s->deps_tree_sha256, 0x33, 32);
 	s->deps_files = 0;
-	s->limits = (struct wire_limits){3600, 2048, 4096, 256, 100000, 512};
+	s->limits = (struct wire_limits){3600, 2048, 4096, 256, 100000, 512, 0};
 	for (int p = 0; p < 3; p++)
 		memset(s->pcr[p], 0xa0 + p, 48);
 	s->init_version = "0.1.0";
@@ -247,6 +247,64 @@ static void test_statement(void)
 	}
 	cr_buf_free(&a);
 	cr_buf_free(&b);
+	free(s);
+	free(p);
+}
+
+/* A log cut at its limit (issue 12 item 4): the byproduct keeps the digest
+ * and size of what was kept and says how much was dropped; a whole log's
+ * byproduct is as before, and older statements parse. */
+static void test_statement_truncated_log(void)
+{
+	struct report_statement *s = calloc(1, sizeof *s);
+	struct report_parsed *p = calloc(1, sizeof *p);
+	struct cr_buf a;
+	struct cr_err e;
+	cr_buf_init(&a, REPORT_MAX_STATEMENT);
+	sample_statement(s);
+	T_OK(report_statement_encode(s, &a, &e) == 0 &&
+		     strstr((char *)a.p, "\"annotations\":{\"bytes\":1234},\"digest\"") && !strstr((char *)a.p, "logBytes"),
+	     "log: a whole log's byproduct has only its size (as in older reports), no log limit recorded when none");
+	s->log_bytes = 100000;
+	s->log_dropped = 4321;
+	s->limits.log_bytes = 100000;
+	T_OK(report_statement_encode(s, &a, &e) == 0 &&
+		     strstr((char *)a.p, "\"annotations\":{\"bytes\":100000,\"droppedBytes\":4321,\"truncated\":true}") &&
+		     strstr((char *)a.p, "\"files\":100000,\"logBytes\":100000,\"memoryMiB\""),
+	     "log: a cut log's byproduct says truncated, with the bytes kept and dropped; the limit is recorded");
+	T_OK(report_statement_parse(a.p, a.len, p, &e) == 0 && p->st.log_bytes == 100000 && p->st.log_dropped == 4321 &&
+		     p->st.limits.log_bytes == 100000 && sorted(p->doc.root),
+	     "log: ... it parses back, keys still in canonical order (%s)", e.msg);
+	report_statement_free(p);
+	{
+		static const struct {
+			const char *from, *to, *want;
+		} cases[] = {
+			{"\"truncated\":true", "\"truncated\":false", "annotations.truncated: not true"},
+			{",\"truncated\":true", "", "annotations.truncated: missing beside droppedBytes"},
+			{"\"droppedBytes\":4321,", "", "annotations.droppedBytes: missing beside truncated"},
+			{"\"droppedBytes\":4321", "\"droppedBytes\":0", "droppedBytes: 0 with truncated true"},
+			{"\"droppedBytes\":4321", "\"droppedBytes\":\"4321\"", "droppedBytes: wrong type"},
+		};
+		for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+			char *at = strstr((char *)a.p, cases[i].from), *mut;
+			size_t fl = strlen(cases[i].from), tl = strlen(cases[i].to);
+			if (!at) {
+				T_OK(0, "log: mutation %zu applies", i);
+				continue;
+			}
+			mut = malloc(a.len + tl + 1);
+			memcpy(mut, a.p, (size_t)(at - (char *)a.p));
+			memcpy(mut + (at - (char *)a.p), cases[i].to, tl);
+			strcpy(mut + (at - (char *)a.p) + tl, at + fl);
+			e.msg[0] = 0;
+			T_OK(report_statement_parse((uint8_t *)mut, strlen(mut), p, &e) < 0 && strstr(e.msg, cases[i].want),
+			     "log: refused with '%s' (%s)", cases[i].want, e.msg);
+			report_statement_free(p);
+			free(mut);
+		}
+	}
+	cr_buf_free(&a);
 	free(s);
 	free(p);
 }
@@ -454,6 +512,9 @@ static void test_nsm_faults(struct model_ctx *mc)
 static char art_path[2][512];
 static const char *art_paths[2] = {art_path[0], art_path[1]};
 
+/* Set to make the next bundles' log cut at 100000 bytes with this many dropped. */
+static uint64_t bundle_log_dropped;
+
 /* A bundle for two artifacts with contents c0, c1, from the model. */
 static int make_bundle(struct model_ctx *mc, const char *c0, const char *c1, uint8_t nonce_byte, struct cr_buf *out)
 {
@@ -463,6 +524,10 @@ static int make_bundle(struct model_ctx *mc, const char *c0, const char *c1, uin
 	struct cr_err e;
 	int rc;
 	sample_statement(s);
+	if (bundle_log_dropped) {
+		s->log_bytes = s->limits.log_bytes = 100000;
+		s->log_dropped = bundle_log_dropped;
+	}
 	memset(s->pcr, 0, sizeof s->pcr); /* report_make reads them from the NSM */
 	memset(s->nonce, nonce_byte, 32);
 	for (int i = 0; i < 2; i++) {
@@ -807,6 +872,51 @@ static void test_end_to_end(void)
 		T_OK(v && passed == r->n && r->n == 13, "verify: the bundle passes all %zu checks", r->n);
 		T_OK(r->have_statement && !memcmp(r->statement.st.pcr[0], pcrs.pcr0, 48),
 		     "verify: the statement's PCR0 is the one the NSM described");
+		{
+			char *text = NULL;
+			size_t len = 0;
+			FILE *f = open_memstream(&text, &len);
+			bv_print_text(r, f);
+			fclose(f);
+			T_OK(text && strstr(text, "note  build.log            1234 bytes, sha256 4444") && strstr(text, ", complete\n") &&
+				     !strstr(text, "TRUNCATED"),
+			     "verify: the text says the build log was complete, with its size and digest");
+			free(text);
+		}
+		bv_result_free(r);
+		free(r);
+	}
+	{
+		struct bv_result *r = calloc(1, sizeof *r);
+		struct cr_buf b3, js;
+		struct json_w w;
+		char *text = NULL;
+		size_t len = 0;
+		FILE *f;
+		int v;
+		cr_buf_init(&b3, REPORT_MAX_BUNDLE);
+		cr_buf_init(&js, 1 << 20);
+		bundle_log_dropped = 98765;
+		T_OK(make_bundle(mc, "hello binary", "library bytes", 0x55, &b3) == 0, "report_make: a bundle of a build whose log was cut");
+		bundle_log_dropped = 0;
+		v = bundle_verify(b3.p, b3.len, &pol, r) == 0;
+		T_OK(v && r->statement.st.log_bytes == 100000 && r->statement.st.log_dropped == 98765,
+		     "verify: a report of a cut log verifies and says how much was kept and dropped");
+		f = open_memstream(&text, &len);
+		bv_print_text(r, f);
+		fclose(f);
+		T_OK(text && strstr(text, "note  build.log            100000 bytes kept, sha256 4444") &&
+			     strstr(text, "TRUNCATED at the log limit: 98765 bytes dropped\n"),
+		     "verify: the text shows the log was truncated, with the bytes kept and dropped");
+		free(text);
+		jw_init(&w, &js, 0);
+		jw_obj_begin(&w);
+		bv_write_json(r, &w);
+		jw_obj_end(&w);
+		T_OK(jw_finish(&w, &e) == 0 && strstr((char *)js.p, "\"log_bytes\":100000,\"log_truncated\":true,\"log_dropped_bytes\":98765"),
+		     "verify --json: log_bytes, log_truncated, log_dropped_bytes");
+		cr_buf_free(&js);
+		cr_buf_free(&b3);
 		bv_result_free(r);
 		free(r);
 	}
@@ -914,6 +1024,7 @@ int main(void)
 	test_base64();
 	test_statement();
 	test_statement_limits();
+	test_statement_truncated_log();
 	test_dsse_spki();
 	test_end_to_end();
 	{

@@ -71,6 +71,25 @@ static void b_trailing(struct cbor_w *w) { entry(w, "a/", "dir", 0); }
 static void b_dir_size(struct cbor_w *w) { entry(w, "a", "dir", 5); }
 static void b_fifo(struct cbor_w *w) { entry(w, "a", "fifo", 0); }
 static void b_link_no_target(struct cbor_w *w) { entry(w, "a", "symlink", 0); }
+/* A request whose argv[1] is not UTF-8 (the report records argv as JSON text). */
+static void b_argv_latin1(struct cbor_w *w)
+{
+	vt(w, 5, "request");
+	cw_text(w, "argv"); cw_array(w, 2); cw_text(w, "echo"); cw_textn(w, "caf\xe9", 4);
+	cw_text(w, "outputs"); cw_array(w, 1); cw_text(w, "x");
+	cw_text(w, "sde"); cw_uint(w, 0);
+	cw_text(w, "nonce"); cw_bytes(w, "", 0);
+	cw_text(w, "limits"); cw_map(w, 6);
+	cw_text(w, "timeout_s"); cw_uint(w, 0); cw_text(w, "memory_mb"); cw_uint(w, 0); cw_text(w, "pids"); cw_uint(w, 0);
+	cw_text(w, "source_mb"); cw_uint(w, 0); cw_text(w, "files"); cw_uint(w, 0); cw_text(w, "output_mb"); cw_uint(w, 0);
+}
+static void b_dropped_text(struct cbor_w *w)
+{
+	vt(w, 7, "result");
+	cw_text(w, "status"); cw_text(w, "ok"); cw_text(w, "exit_code"); cw_uint(w, 0); cw_text(w, "signal"); cw_null(w);
+	cw_text(w, "detail"); cw_text(w, "x"); cw_text(w, "wall_ms"); cw_uint(w, 1); cw_text(w, "bundle"); cw_null(w);
+	cw_text(w, "log_dropped"); cw_text(w, "lots");
+}
 static void b_nul(struct cbor_w *w) { vt(w, 2, "error"); cw_text(w, "code"); cw_text(w, "x"); cw_text(w, "message"); cw_textn(w, "a\0b", 3); }
 
 int main(void)
@@ -88,7 +107,7 @@ int main(void)
 	in.u.request.sde = 1700000000;
 	in.u.request.nonce_len = 3;
 	memcpy(in.u.request.nonce, "\x01\x02\x03", 3);
-	in.u.request.limits = (struct wire_limits){600, 1024, 256, 100, 1000, 50};
+	in.u.request.limits = (struct wire_limits){600, 1024, 256, 100, 1000, 50, 0};
 	memset(&out, 0, sizeof out);
 	T_OK(roundtrip(&in, &out) == 0 && out.type == WIRE_REQUEST && out.u.request.argc == 2 &&
 		     !strcmp(out.u.request.argv[1], "-j2") && out.u.request.argv[2] == NULL &&
@@ -96,6 +115,43 @@ int main(void)
 		     out.u.request.nonce_len == 3 && out.u.request.limits.pids == 256 && out.u.request.limits.output_mb == 50,
 	     "request round trip");
 	wire_msg_free(&out);
+
+	/* The log limit and the dropped count (issue 12 item 4): optional keys,
+	 * sent only when not 0, so peers of before them still understand a
+	 * request without a log limit and a result of a whole log. */
+	{
+		struct cr_buf b;
+		in.u.request.limits.log_bytes = 0;
+		cr_buf_init(&b, WIRE_MAX_FRAME);
+		T_OK(wire_encode(&in, &b, &e) == 0 && !memmem(b.p, b.len, "log_bytes", 9),
+		     "a request without a log limit has no log_bytes key (as before)");
+		cr_buf_free(&b);
+		in.u.request.limits.log_bytes = 100000;
+		memset(&out, 0, sizeof out);
+		T_OK(roundtrip(&in, &out) == 0 && out.u.request.limits.log_bytes == 100000,
+		     "request round trip with limits.log_bytes");
+		wire_msg_free(&out);
+	}
+
+	memset(&in, 0, sizeof in);
+	in.type = WIRE_RESULT;
+	snprintf(in.u.result.status, sizeof in.u.result.status, "ok");
+	in.u.result.has_exit_code = 1;
+	{
+		struct cr_buf b;
+		cr_buf_init(&b, WIRE_MAX_FRAME);
+		T_OK(wire_encode(&in, &b, &e) == 0 && !memmem(b.p, b.len, "log_dropped", 11),
+		     "a result of a whole log has no log_dropped key (as before)");
+		cr_buf_free(&b);
+	}
+	in.u.result.log_dropped = 1234;
+	memset(&out, 0, sizeof out);
+	T_OK(roundtrip(&in, &out) == 0 && out.u.result.log_dropped == 1234, "result round trip with log_dropped");
+	wire_msg_free(&out);
+	T_STR(decode_err(b_dropped_text, &e), "result message: field 'log_dropped' must be an unsigned integer",
+	      "log_dropped of the wrong type is refused");
+	T_STR(decode_err(b_argv_latin1, &e), "request message: argv[1] is not valid UTF-8",
+	      "a command argument that is not UTF-8 is refused");
 
 	memset(&in, 0, sizeof in);
 	in.type = WIRE_ENTRY;
