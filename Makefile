@@ -135,7 +135,7 @@ $(foreach v,musl host asan,$(eval $(call variant_rules,$(v))))
 
 # Order matters: init/ lists sources the host tool also compiles.
 include $(wildcard $(addsuffix /build.mk,nsm vsock init host-tool kernel-config rootfs bench \
-                   tests/unit tests/cli tests/qemu tests/fuzz))
+                   tests/unit tests/cli tests/qemu tests/fuzz docs))
 
 # ---------------------------------------------------------------- tests
 check-unit: deps $(CHECK_UNIT_DEPS)

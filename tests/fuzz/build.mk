@@ -1,7 +1,7 @@
 # Fuzzing (issue 8): libFuzzer harnesses built with Debian's clang, the
 # project's sources compiled again with clang for the host under
 # -fsanitize=fuzzer-no-link,address,undefined and linked with the host
-# BearSSL/libcbor (tests/fuzz/README text: /tmp/readme-fuzz.md at hand-off).
+# BearSSL/libcbor (docs/fuzzing.md).
 #
 #   make fuzz [FUZZ_SECONDS=N] [FUZZ_TARGETS="wire recv ..."]
 #       runs each target N seconds (default 60), one after the other, niced,
