@@ -31,7 +31,8 @@ MUSL_CC := musl-gcc
 WARN    := -Wall -Wextra -Werror -Wshadow -Wvla -Wformat=2 -Wstrict-prototypes \
            -Wmissing-prototypes -Wno-format-nonliteral -Wno-format-truncation
 CSTD    := -std=c11 -D_GNU_SOURCE
-INC     := -I. -Insm -Ivsock -Ihost-tool -Iinit
+# Includes are path-qualified ("base/util.h"): tests and tools see the root.
+INC     := -I.
 
 VARIANT_CFLAGS_musl := -Os -ffunction-sections -fdata-sections -fno-asynchronous-unwind-tables
 VARIANT_CFLAGS_host := -O2 -g
@@ -67,10 +68,6 @@ CHECK_UNIT_SUITES :=
 CHECK_UNIT_DEPS   :=
 INSTALL_EXTRA :=
 BACKPORTS_PKGS :=
-
-# Code shared by init and host tool: one library per variant.
-LIB_SRCS := $(sort $(wildcard nsm/*.c vsock/*.c))
-
 
 .PHONY: all deps deps-apt deps-src deps-libs check check-unit demo install clean distclean
 
@@ -112,20 +109,51 @@ $(B)/deps/%/.done: | deps-src
 # The libraries come with their .done stamp.
 $(B)/deps/%/lib/libcbor.a $(B)/deps/%/lib/libbearssl.a: $(B)/deps/%/.done ;
 
+# ---------------------------------------------------------------- layers
+# The libraries, each a folder with its own build.mk, and who may use whom.
+# Dependencies point one way:
+#   base <- nsm, vsock <- report <- init, host-tool;  base <- sandbox <- init, host-tool
+# A folder compiles with only the folders it may use on its include path (a
+# tree of links, $(B)/inc/<folder>/), so an include that points the wrong way
+# does not compile. Tests and benches see the whole root.
+USES_base      := base
+USES_nsm       := base nsm
+USES_vsock     := base vsock
+USES_report    := base nsm vsock report
+USES_sandbox   := base sandbox
+USES_init      := base nsm vsock report sandbox init
+USES_host-tool := base nsm vsock report sandbox host-tool
+LAYERS := $(patsubst USES_%,%,$(filter USES_%,$(.VARIABLES)))
+# Static link order: users before what they use.
+LIBRARIES := report nsm vsock sandbox base
+include $(addsuffix /build.mk,$(LIBRARIES))
+LIB_SRCS := $(foreach l,$(LIBRARIES),$($(l)_SRCS))
+
+$(B)/inc/%/.done: Makefile
+	@rm -rf $(@D) && mkdir -p $(@D) && for d in $(USES_$*); do ln -s $(CURDIR)/$$d $(@D)/$$d; done && touch $@
+layer_of = $(filter $(LAYERS),$(firstword $(subst /, ,$(1))))
+# The include flags of a source file.
+inc_for = $(if $(call layer_of,$(1)),-I$(B)/inc/$(call layer_of,$(1)),$(INC))
+LAYER_STAMPS := $(foreach l,$(LAYERS),$(B)/inc/$(l)/.done)
+
 # ---------------------------------------------------------------- compiling
 # build/<variant>/<path>.o from <path>.c, for variants musl, host, asan.
+V ?= 0
+Q := $(if $(filter 1,$(V)),,@)
 define variant_rules
-$(B)/$(1)/%.o: %.c | $(B)/deps/$(VARIANT_DEPS_$(1))/.done
+$(B)/$(1)/%.o: %.c | $(B)/deps/$(VARIANT_DEPS_$(1))/.done $(LAYER_STAMPS)
 	@mkdir -p $$(@D)
-	@echo "  CC      $$@"
-	@$(VARIANT_CC_$(1)) $(CSTD) $(WARN) $(VARIANT_CFLAGS_$(1)) $(INC) -I$(B)/deps/$(VARIANT_DEPS_$(1))/include \
+	$(if $(filter 1,$(V)),,@echo "  CC      $$@")
+	$(Q)$(VARIANT_CC_$(1)) $(CSTD) $(WARN) $(VARIANT_CFLAGS_$(1)) $$(call inc_for,$$<) -I$(B)/deps/$(VARIANT_DEPS_$(1))/include \
 	    -MMD -MP -c $$< -o $$@
 
-$(B)/$(1)/libcleanroom.a: $(patsubst %.c,$(B)/$(1)/%.o,$(LIB_SRCS))
+$(foreach l,$(LIBRARIES),
+$(B)/$(1)/lib$(l).a: $$(patsubst %.c,$(B)/$(1)/%.o,$$($(l)_SRCS))
 	@rm -f $$@
-	@ar rcs $$@ $$^
+	$(Q)ar rcs $$@ $$^
+)
 
-LIBS_$(1) := $(B)/$(1)/libcleanroom.a $(B)/deps/$(VARIANT_DEPS_$(1))/lib/libcbor.a \
+LIBS_$(1) := $(foreach l,$(LIBRARIES),$(B)/$(1)/lib$(l).a) $(B)/deps/$(VARIANT_DEPS_$(1))/lib/libcbor.a \
              $(B)/deps/$(VARIANT_DEPS_$(1))/lib/libbearssl.a
 LINK_$(1) = $(VARIANT_CC_$(1)) $(VARIANT_LDFLAGS_$(1))
 endef
@@ -133,8 +161,7 @@ $(foreach v,musl host asan,$(eval $(call variant_rules,$(v))))
 
 -include $(shell find $(B) -name '*.d' -type f 2>/dev/null)
 
-# Order matters: init/ lists sources the host tool also compiles.
-include $(wildcard $(addsuffix /build.mk,nsm vsock init host-tool kernel-config rootfs bench \
+include $(wildcard $(addsuffix /build.mk,init host-tool kernel-config rootfs bench \
                    tests/unit tests/cli tests/qemu tests/fuzz docs))
 
 # ---------------------------------------------------------------- tests
@@ -146,7 +173,7 @@ check: deps $(CHECK_UNIT_DEPS) $(CHECK_DEPS)
 
 # ---------------------------------------------------------------- demo
 demo: deps $(B)/init $(B)/cleanroom kernel rootfs-c
-	@B=$(B) host-tool/demo/demo.sh
+	@B=$(B) demo/demo.sh
 
 # ---------------------------------------------------------------- install
 install: all

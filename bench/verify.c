@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "attest_verify.h"
+#include "nsm/attest_verify.h"
 
 static double now(void)
 {

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "verify_inputs.h"
+#include "host-tool/verify/verify_inputs.h"
 
 static double now(void)
 {

@@ -4,11 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "attest_verify.h"
-#include "commands.h"
-#include "json.h"
-#include "pem.h"
-#include "term.h"
+#include "nsm/attest_verify.h"
+#include "host-tool/commands.h"
+#include "base/json.h"
+#include "base/pem.h"
+#include "base/term.h"
 
 static void usage(FILE *out)
 {

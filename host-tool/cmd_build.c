@@ -16,18 +16,18 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bundle_verify.h"
-#include "eif.h"
-#include "commands.h"
-#include "json.h"
-#include "local_enclave.h"
-#include "pem.h"
-#include "src_stream.h"
-#include "term.h"
-#include "verify_inputs.h"
-#include "vsock.h"
-#include "vsock_client.h"
-#include "wire.h"
+#include "host-tool/verify/bundle_verify.h"
+#include "host-tool/eif/eif.h"
+#include "host-tool/commands.h"
+#include "base/json.h"
+#include "host-tool/run/local_enclave.h"
+#include "base/pem.h"
+#include "host-tool/client/src_stream.h"
+#include "base/term.h"
+#include "host-tool/verify/verify_inputs.h"
+#include "vsock/vsock.h"
+#include "host-tool/client/vsock_client.h"
+#include "vsock/wire.h"
 
 /* Exit statuses, documented in --help. */
 enum {

@@ -3,12 +3,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "commands.h"
-#include "eif.h"
-#include "eif_sign.h"
-#include "json.h"
-#include "measurements.h"
-#include "term.h"
+#include "host-tool/commands.h"
+#include "host-tool/eif/eif.h"
+#include "host-tool/eif/eif_sign.h"
+#include "base/json.h"
+#include "host-tool/eif/measurements.h"
+#include "base/term.h"
 
 static void usage(FILE *out)
 {

@@ -4,14 +4,14 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "commands.h"
-#include "datadir.h"
-#include "eif_meta.h"
-#include "eif_sign.h"
-#include "eif.h"
-#include "eif_write.h"
-#include "measurements.h"
-#include "term.h"
+#include "host-tool/commands.h"
+#include "host-tool/eif/datadir.h"
+#include "host-tool/eif/eif_meta.h"
+#include "host-tool/eif/eif_sign.h"
+#include "host-tool/eif/eif.h"
+#include "host-tool/eif/eif_write.h"
+#include "host-tool/eif/measurements.h"
+#include "base/term.h"
 
 #define CMDLINE_MAX 2047 /* the kernel's COMMAND_LINE_SIZE is 2048 with the NUL */
 #define LIST_FILE_MAX (1u << 20)

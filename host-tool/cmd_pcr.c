@@ -8,12 +8,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "commands.h"
-#include "eif.h"
-#include "json.h"
-#include "pcr.h"
-#include "pem.h"
-#include "term.h"
+#include "host-tool/commands.h"
+#include "host-tool/eif/eif.h"
+#include "base/json.h"
+#include "host-tool/eif/pcr.h"
+#include "base/pem.h"
+#include "base/term.h"
 
 static void usage(FILE *out)
 {

@@ -20,17 +20,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "commands.h"
-#include "eif.h"
-#include "evloop.h"
-#include "json.h"
-#include "nsm_model.h"
-#include "run_heartbeat.h"
-#include "run_qemu.h"
-#include "run_services.h"
-#include "term.h"
-#include "unix_sock.h"
-#include "vsock_bridge.h"
+#include "host-tool/commands.h"
+#include "host-tool/eif/eif.h"
+#include "host-tool/run/evloop.h"
+#include "base/json.h"
+#include "host-tool/run/nsm_model.h"
+#include "host-tool/run/run_heartbeat.h"
+#include "host-tool/run/run_qemu.h"
+#include "host-tool/run/run_services.h"
+#include "base/term.h"
+#include "base/unix_sock.h"
+#include "host-tool/run/vsock_bridge.h"
 
 #define RUN_TICK_MS 100
 #define QEMU_GRACE_MS 3000
@@ -693,7 +693,7 @@ static int report_end(struct run *r)
 int cmd_run(int argc, char **argv)
 {
 	struct run r;
-	struct cr_err e = {{0}, 0};
+	struct cr_err e = {0};
 	int rc;
 
 	memset(&r, 0, sizeof r);

@@ -1,5 +1,5 @@
 /* cleanroom sandbox-exec: run one command in the enclave's build sandbox,
- * natively on this machine (init/sandbox.h; design in init/SANDBOX.md). */
+ * natively on this machine (sandbox/sandbox.h; design in docs/sandbox.md). */
 #include <errno.h>
 #include <limits.h>
 #include <signal.h>
@@ -8,11 +8,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "commands.h"
-#include "init/sandbox.h"
-#include "json.h"
-#include "term.h"
-#include "util.h"
+#include "host-tool/commands.h"
+#include "sandbox/sandbox.h"
+#include "base/json.h"
+#include "base/term.h"
+#include "base/util.h"
 
 static const char usage_text[] =
 	"usage: cleanroom sandbox-exec --root DIR --work DIR [options] -- CMD [ARG...]\n"

@@ -4,11 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bundle_verify.h"
-#include "commands.h"
-#include "json.h"
-#include "term.h"
-#include "verify_inputs.h"
+#include "host-tool/verify/bundle_verify.h"
+#include "host-tool/commands.h"
+#include "base/json.h"
+#include "base/term.h"
+#include "host-tool/verify/verify_inputs.h"
 
 static void usage(FILE *out)
 {

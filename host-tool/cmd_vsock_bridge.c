@@ -7,10 +7,10 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#include "commands.h"
-#include "evloop.h"
-#include "term.h"
-#include "vsock_bridge.h"
+#include "host-tool/commands.h"
+#include "host-tool/run/evloop.h"
+#include "base/term.h"
+#include "host-tool/run/vsock_bridge.h"
 
 static void usage(FILE *out)
 {

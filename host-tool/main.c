@@ -2,9 +2,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "commands.h"
-#include "term.h"
-#include "version.h"
+#include "host-tool/commands.h"
+#include "base/term.h"
+#include "base/version.h"
 
 struct command {
 	const char *name;

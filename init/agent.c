@@ -7,7 +7,7 @@
  * request, a refused path, a client that vanishes — is answered with an
  * error message when possible, cleaned up, and the agent is ready for the
  * next. Only a failure of the agent's own setup ends the VM. */
-#include "agent.h"
+#include "init/agent.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,13 +23,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "agent_recv.h"
-#include "agent_session.h"
-#include "log.h"
-#include "mount_table.h"
-#include "sandbox.h"
-#include "vsock.h"
-#include "wire.h"
+#include "init/agent_recv.h"
+#include "init/agent_session.h"
+#include "init/log.h"
+#include "init/mount_table.h"
+#include "sandbox/sandbox.h"
+#include "vsock/vsock.h"
+#include "vsock/wire.h"
 
 #define FLAGS_NNN (MS_NODEV | MS_NOSUID | MS_NOEXEC)
 

@@ -1,4 +1,4 @@
-#include "agent_recv.h"
+#include "init/agent_recv.h"
 
 #include <errno.h>
 #include <fcntl.h>

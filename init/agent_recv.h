@@ -18,8 +18,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "tree_hash.h"
-#include "wire.h"
+#include "vsock/tree_hash.h"
+#include "vsock/wire.h"
 
 /* What a failure was, for the error message's code. */
 enum rx_fault { RX_OK, RX_PROTOCOL, RX_REFUSED, RX_LIMIT, RX_INTERNAL };

@@ -4,10 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agent_session.h"
-#include "nsm_client.h"
-#include "report.h"
-#include "version.h"
+#include "init/agent_session.h"
+#include "nsm/nsm_client.h"
+#include "report/report.h"
+#include "base/version.h"
 
 int agent_report(const struct build_facts *f, struct cr_buf *bundle, struct cr_err *e)
 {

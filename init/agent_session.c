@@ -1,4 +1,4 @@
-#include "agent_session.h"
+#include "init/agent_session.h"
 
 #include <bearssl.h>
 #include <errno.h>
@@ -17,9 +17,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "agent_recv.h"
-#include "log.h"
-#include "sandbox.h"
+#include "init/agent_recv.h"
+#include "init/log.h"
+#include "sandbox/sandbox.h"
 
 #define MIB (1024ull * 1024)
 

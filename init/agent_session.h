@@ -4,8 +4,8 @@
 
 #include <stdint.h>
 
-#include "util.h"
-#include "wire.h"
+#include "base/util.h"
+#include "vsock/wire.h"
 
 #define AGENT_ROOTFS "/rootfs"          /* the toolchain, read-only in the sandbox */
 #define AGENT_WORKSPACE "/build"        /* a fresh tmpfs per build */

@@ -1,6 +1,6 @@
 /* PID 1: early steps shared by both modes, then bootstrap mode (AWS's init,
  * step for step) or build-agent mode. */
-#include "boot.h"
+#include "init/boot.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -10,12 +10,12 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "agent.h"
-#include "heartbeat.h"
-#include "launch.h"
-#include "log.h"
-#include "mount_table.h"
-#include "nsm_driver.h"
+#include "init/agent.h"
+#include "init/heartbeat.h"
+#include "init/launch.h"
+#include "init/log.h"
+#include "init/mount_table.h"
+#include "init/nsm_driver.h"
 
 #define FLAGS_NNN (MS_NODEV | MS_NOSUID | MS_NOEXEC)
 

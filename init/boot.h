@@ -3,7 +3,7 @@
 #ifndef CLEANROOM_INIT_BOOT_H
 #define CLEANROOM_INIT_BOOT_H
 
-#include "config_file.h"
+#include "init/config_file.h"
 
 enum init_mode { MODE_BOOTSTRAP, MODE_AGENT };
 

@@ -1,4 +1,4 @@
-#include "config_file.h"
+#include "init/config_file.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 
-#include "util.h"
+#include "base/util.h"
 
 #define CONFIG_MAX_BYTES (1u << 20)
 #define CONFIG_MAX_ENTRIES 4096

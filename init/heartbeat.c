@@ -1,11 +1,11 @@
-#include "heartbeat.h"
+#include "init/heartbeat.h"
 
 #include <errno.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
-#include "vsock.h"
+#include "init/log.h"
+#include "vsock/vsock.h"
 
 int heartbeat(double *sent_at, double *connecting, struct cr_err *e)
 {

@@ -5,7 +5,7 @@
 #ifndef CLEANROOM_INIT_HEARTBEAT_H
 #define CLEANROOM_INIT_HEARTBEAT_H
 
-#include "util.h"
+#include "base/util.h"
 
 #define HEARTBEAT_PORT 9000
 #define HEARTBEAT_BYTE 0xB7

@@ -1,4 +1,4 @@
-#include "launch.h"
+#include "init/launch.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -8,7 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "init/log.h"
 
 pid_t launch_command(char **argv, char **envp, struct cr_err *e)
 {

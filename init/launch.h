@@ -8,7 +8,7 @@
 
 #include <sys/types.h>
 
-#include "util.h"
+#include "base/util.h"
 
 #define LAUNCH_DEFAULT_PATH "/sbin:/usr/sbin:/bin:/usr/bin"
 

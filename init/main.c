@@ -9,10 +9,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "boot.h"
-#include "log.h"
-#include "util.h"
-#include "version.h"
+#include "init/boot.h"
+#include "init/log.h"
+#include "base/util.h"
+#include "base/version.h"
 
 static int self_sha384(char hex[2 * br_sha384_SIZE + 1])
 {

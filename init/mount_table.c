@@ -1,4 +1,4 @@
-#include "mount_table.h"
+#include "init/mount_table.h"
 
 #include <errno.h>
 #include <sys/mount.h>

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "util.h"
+#include "base/util.h"
 
 enum mount_op { OP_MOUNT, OP_MKDIR, OP_SYMLINK };
 

@@ -1,11 +1,11 @@
-#include "nsm_driver.h"
+#include "init/nsm_driver.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "init/log.h"
 
 int nsm_driver_load(struct cr_err *e)
 {

@@ -4,7 +4,7 @@
 #ifndef CLEANROOM_INIT_NSM_DRIVER_H
 #define CLEANROOM_INIT_NSM_DRIVER_H
 
-#include "util.h"
+#include "base/util.h"
 
 #define NSM_DRIVER_PATH "/nsm.ko"
 

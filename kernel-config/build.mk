@@ -5,7 +5,7 @@
 #
 #   make kernel          $(B)/kernel/bzImage   the enclave kernel (x86_64)
 #                        $(B)/kernel/config    its full .config
-#                        $(B)/kernel/nsm.ko    the guest NSM shim (nsm/kmod/)
+#                        $(B)/kernel/nsm.ko    the guest NSM shim (kernel-config/nsm-shim/)
 #                        $(B)/kernel/build     link to the prepared kernel tree:
 #                                              make -C $(B)/kernel/build M=DIR modules
 #   make kernel-boot     boot it in QEMU microvm with a busybox initramfs (the
@@ -19,7 +19,7 @@ APT_PKGS += linux-source-6.12 bc flex bison libelf-dev libssl-dev kmod cpio \
 KERNEL_DIR     := $(B)/kernel
 KERNEL_OUTPUTS := $(KERNEL_DIR)/bzImage $(KERNEL_DIR)/config $(KERNEL_DIR)/nsm.ko
 KERNEL_INPUTS  := kernel-config/build.sh kernel-config/x86_64.config \
-                  $(sort $(wildcard nsm/kmod/*.[ch])) nsm/kmod/Kbuild $(wildcard /usr/src/linux-source-6.12.tar.xz)
+                  $(sort $(wildcard kernel-config/nsm-shim/*.[ch])) kernel-config/nsm-shim/Kbuild $(wildcard /usr/src/linux-source-6.12.tar.xz)
 
 .PHONY: kernel kernel-boot kernel-aarch64
 kernel: $(KERNEL_OUTPUTS)
@@ -33,11 +33,11 @@ kernel-aarch64: | deps-apt
 
 # The in-guest checker of the kernel-boot suite (static musl).
 KERNEL_PROBE := $(KERNEL_DIR)/kernel-boot-probe
-$(KERNEL_PROBE): tests/qemu/kernel_boot_probe.c $(B)/musl/libcleanroom.a | $(B)/deps/musl/.done
+$(KERNEL_PROBE): tests/qemu/kernel_boot_probe.c $(LIBS_musl) | $(B)/deps/musl/.done
 	@mkdir -p $(@D)
 	@echo "  CC      $@"
 	@$(MUSL_CC) $(CSTD) $(WARN) $(VARIANT_CFLAGS_musl) $(INC) -I$(B)/deps/musl/include \
-	    $(VARIANT_LDFLAGS_musl) -o $@ $< $(B)/musl/libcleanroom.a
+	    $(VARIANT_LDFLAGS_musl) -o $@ $< $(LIBS_musl)
 
 KERNEL_BOOT_SUITE := 'kernel-boot=tests/qemu/kernel-boot.sh $(KERNEL_DIR) $(KERNEL_PROBE)'
 kernel-boot: deps $(KERNEL_OUTPUTS) $(KERNEL_PROBE)

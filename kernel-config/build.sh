@@ -30,14 +30,14 @@ aarch64) KARCH=arm64 CROSS=aarch64-linux-gnu-  IMAGE=Image ;;
 *) echo "kernel: KERNEL_ARCH must be x86_64 or aarch64, not $ARCH" >&2; exit 2 ;;
 esac
 FRAGMENT=$HERE/$ARCH.config
-KMOD_DIR=$ROOT/nsm/kmod
+KMOD_DIR=$ROOT/kernel-config/nsm-shim
 KEEP_ENTRIES=4          # cache entries kept; older ones are pruned
 
 die() { echo "kernel: $*" >&2; exit 1; }
 
 # The shim's sources (run in ROOT), and every file that goes into the build,
 # relative to ROOT, in a fixed order.
-kmod_files() { find nsm/kmod -maxdepth 1 -type f \( -name '*.[ch]' -o -name Kbuild \) | LC_ALL=C sort; }
+kmod_files() { find kernel-config/nsm-shim -maxdepth 1 -type f \( -name '*.[ch]' -o -name Kbuild \) | LC_ALL=C sort; }
 input_files() {
 	(cd "$ROOT" && printf '%s\n' kernel-config/build.sh "kernel-config/$ARCH.config" && kmod_files)
 }

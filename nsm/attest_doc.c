@@ -1,10 +1,10 @@
-#include "attest_doc.h"
+#include "nsm/attest_doc.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#include "cbor_read.h"
-#include "cbor_write.h"
+#include "base/cbor_read.h"
+#include "base/cbor_write.h"
 
 /* 9 fields, 32 PCR pairs, 16 certificates, and room for unknown keys. */
 static const struct cbr_limits payload_limits = {.max_items = 512, .max_depth = 8};

@@ -18,9 +18,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cose.h"
-#include "ec_key.h"
-#include "util.h"
+#include "nsm/cose.h"
+#include "base/ec_key.h"
+#include "base/util.h"
 
 #define ATT_DOC_MAX        (20 * 1024)  /* a whole document (payload + COSE) */
 #define ATT_PAYLOAD_MAX    16384        /* attestation_process.md limits */

@@ -1,10 +1,10 @@
-#include "attest_verify.h"
+#include "nsm/attest_verify.h"
 
 #include <bearssl.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "aws_root.h"
+#include "nsm/aws_root.h"
 
 static int fail_check(struct att_verified *out, const char *check)
 {

@@ -21,9 +21,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "attest_doc.h"
-#include "util.h"
-#include "x509_chain.h"
+#include "nsm/attest_doc.h"
+#include "base/util.h"
+#include "nsm/x509_chain.h"
 
 struct att_expect_bytes {
 	int set;                         /* 0: not checked */

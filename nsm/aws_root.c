@@ -2,7 +2,7 @@
  * C=US, O=Amazon, OU=AWS, CN=aws.nitro-enclaves; P-384; valid 2019-10-28 to
  * 2049-10-28; distributed by AWS as AWS_NitroEnclaves_Root-G1.zip.
  * SHA-256 of the DER: 641a0321a3e244efe456463195d606317ed7cdcc3c1756e09893f3c68f79bb5b */
-#include "aws_root.h"
+#include "nsm/aws_root.h"
 
 #include <bearssl.h>
 #include <string.h>

@@ -6,7 +6,7 @@
 
 #include <stdint.h>
 
-#include "util.h"
+#include "base/util.h"
 
 #define AWS_ROOT_G1_LEN 533
 

@@ -1,10 +1,10 @@
-#include "cose.h"
+#include "nsm/cose.h"
 
 #include <bearssl.h>
 #include <string.h>
 
-#include "cbor_read.h"
-#include "cbor_write.h"
+#include "base/cbor_read.h"
+#include "base/cbor_write.h"
 
 /* Headers are small; the payload is one item, whatever its size. */
 static const struct cbr_limits cose_limits = {.max_items = 256, .max_depth = 8};

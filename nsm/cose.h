@@ -19,8 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ec_key.h"
-#include "util.h"
+#include "base/ec_key.h"
+#include "base/util.h"
 
 #define COSE_ALG_ES256 (-7)
 #define COSE_ALG_ES384 (-35)

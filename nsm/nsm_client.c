@@ -1,4 +1,4 @@
-#include "nsm_client.h"
+#include "nsm/nsm_client.h"
 
 #include <errno.h>
 #include <fcntl.h>

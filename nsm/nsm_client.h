@@ -21,8 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "nsm_proto.h"
-#include "util.h"
+#include "nsm/nsm_proto.h"
+#include "base/util.h"
 
 #define NSM_DEVICE "/dev/nsm"
 

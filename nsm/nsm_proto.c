@@ -1,10 +1,10 @@
-#include "nsm_proto.h"
+#include "nsm/nsm_proto.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#include "cbor_read.h"
-#include "cbor_write.h"
+#include "base/cbor_read.h"
+#include "base/cbor_write.h"
 
 static const char *const op_names[NSM_OP_COUNT] = {
 	[NSM_OP_DESCRIBE_PCR] = "DescribePCR", [NSM_OP_EXTEND_PCR] = "ExtendPCR",

@@ -22,7 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "util.h"
+#include "base/util.h"
 
 #define NSM_REQUEST_MAX    0x1000  /* the driver rejects longer requests (EMSGSIZE) */
 #define NSM_RESPONSE_MAX   0x3000  /* the response buffer the device must be given */

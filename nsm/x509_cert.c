@@ -1,4 +1,4 @@
-#include "x509_cert.h"
+#include "nsm/x509_cert.h"
 
 #include <bearssl.h>
 #include <stdio.h>

@@ -16,8 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "ec_key.h"
-#include "util.h"
+#include "base/ec_key.h"
+#include "base/util.h"
 
 #define X509_MAX_DER 16384
 #define X509_NAME_TEXT_MAX 512

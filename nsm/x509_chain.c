@@ -1,4 +1,4 @@
-#include "x509_chain.h"
+#include "nsm/x509_chain.h"
 
 #include <bearssl.h>
 #include <stdio.h>

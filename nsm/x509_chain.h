@@ -24,8 +24,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "util.h"
-#include "x509_cert.h"
+#include "base/util.h"
+#include "nsm/x509_cert.h"
 
 #define X509_CHAIN_MAX 18
 

@@ -1,4 +1,4 @@
-#include "tree_hash.h"
+#include "vsock/tree_hash.h"
 
 #include <stdio.h>
 #include <stdlib.h>

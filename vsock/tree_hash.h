@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "util.h"
+#include "base/util.h"
 
 #define GIT_MODE_FILE 0100644
 #define GIT_MODE_EXEC 0100755

@@ -1,4 +1,4 @@
-#include "vsock.h"
+#include "vsock/vsock.h"
 
 #include <errno.h>
 #include <fcntl.h>

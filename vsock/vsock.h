@@ -6,7 +6,7 @@
 
 #include <stdint.h>
 
-#include "util.h"
+#include "base/util.h"
 
 #define VSOCK_CID_HYPERVISOR 0
 #define VSOCK_CID_LOCAL 1

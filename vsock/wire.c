@@ -1,13 +1,13 @@
-#include "wire.h"
+#include "vsock/wire.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cbor_read.h"
-#include "cbor_write.h"
-#include "term.h"
+#include "base/cbor_read.h"
+#include "base/cbor_write.h"
+#include "base/term.h"
 
 static const char *const type_names[] = {
 	[WIRE_REQUEST] = "request", [WIRE_ENTRY] = "entry",   [WIRE_DATA] = "data",

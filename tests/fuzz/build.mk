@@ -18,7 +18,7 @@ FUZZ_TARGETS ?= wire recv attest eif nsm report
 FUZZ_SECONDS ?= 60
 FUZZ_CC      := clang-14
 FUZZ_CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
-# clang: no -Wformat-truncation; init/sandbox.c skips a leading "/" with "literal" + 1 on purpose.
+# clang: no -Wformat-truncation; sandbox/sandbox.c skips a leading "/" with "literal" + 1 on purpose.
 FUZZ_WARN    := $(filter-out -Wno-format-truncation,$(WARN)) -Wno-string-plus-int
 FUZZ_DIR     := $(B)/fuzz
 FUZZ_SRCS    := $(LIB_SRCS) $(HOST_SRCS) init/agent_recv.c

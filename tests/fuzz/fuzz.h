@@ -16,8 +16,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "nsm_ca.h"
-#include "util.h"
+#include "host-tool/run/nsm_ca.h"
+#include "base/util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);

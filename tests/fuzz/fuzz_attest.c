@@ -15,10 +15,10 @@
  *     document that passed fails, at the "pcr" check. */
 #include <limits.h>
 
-#include "attest_verify.h"
-#include "commands.h"
-#include "fuzz.h"
-#include "nsm_ca.h"
+#include "nsm/attest_verify.h"
+#include "host-tool/commands.h"
+#include "tests/fuzz/fuzz.h"
+#include "host-tool/run/nsm_ca.h"
 
 static struct nsm_ca ca;
 static int have_ca;

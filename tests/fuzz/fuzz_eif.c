@@ -13,9 +13,9 @@
 #include <limits.h>
 #include <zlib.h>
 
-#include "commands.h"
-#include "eif.h"
-#include "fuzz.h"
+#include "host-tool/commands.h"
+#include "host-tool/eif/eif.h"
+#include "tests/fuzz/fuzz.h"
 
 static char tmp[PATH_MAX], path[PATH_MAX + 16];
 

@@ -19,11 +19,11 @@
  *     carries exactly the nonce, user_data and public_key asked for. */
 #include <time.h>
 
-#include "attest_verify.h"
-#include "fuzz.h"
-#include "nsm_ca.h"
-#include "nsm_model.h"
-#include "nsm_proto.h"
+#include "nsm/attest_verify.h"
+#include "tests/fuzz/fuzz.h"
+#include "host-tool/run/nsm_ca.h"
+#include "host-tool/run/nsm_model.h"
+#include "nsm/nsm_proto.h"
 
 static struct nsm_ca ca;
 static int have_ca;

@@ -22,8 +22,8 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 
-#include "agent_recv.h"
-#include "fuzz.h"
+#include "init/agent_recv.h"
+#include "tests/fuzz/fuzz.h"
 
 static char base[PATH_MAX], ws[PATH_MAX], outside[PATH_MAX];
 static char root_real[2][PATH_MAX];

@@ -16,10 +16,10 @@
  *   - bundle_verify() says verified exactly when no check failed, and then
  *     has both the statement and the document; a refusal names its first
  *     failed check; the text and JSON listings can always be written. */
-#include "bundle_verify.h"
-#include "fuzz.h"
-#include "json.h"
-#include "report.h"
+#include "host-tool/verify/bundle_verify.h"
+#include "tests/fuzz/fuzz.h"
+#include "base/json.h"
+#include "report/report.h"
 
 static struct nsm_ca ca;
 static int have_ca;

@@ -5,8 +5,8 @@
  * rules: it re-encodes, the encoding decodes again, and encoding that gives
  * the same bytes (decode and encode agree on every field). Paths accepted
  * by the decoder are checked once more with wire_check_path(). */
-#include "fuzz.h"
-#include "wire.h"
+#include "tests/fuzz/fuzz.h"
+#include "vsock/wire.h"
 
 static void check_paths(const struct wire_msg *m)
 {

@@ -14,15 +14,15 @@
 #include <errno.h>
 #include <sys/stat.h>
 
-#include "attest_doc.h"
-#include "eif.h"
-#include "fuzz.h"
-#include "nsm_ca.h"
-#include "nsm_client.h"
-#include "nsm_model.h"
-#include "nsm_proto.h"
-#include "report.h"
-#include "wire.h"
+#include "nsm/attest_doc.h"
+#include "host-tool/eif/eif.h"
+#include "tests/fuzz/fuzz.h"
+#include "host-tool/run/nsm_ca.h"
+#include "nsm/nsm_client.h"
+#include "host-tool/run/nsm_model.h"
+#include "nsm/nsm_proto.h"
+#include "report/report.h"
+#include "vsock/wire.h"
 
 static const char *out_dir;
 static unsigned count;

@@ -20,9 +20,9 @@ QEMU_DEPS   += $(B)/asan/cleanroom $(KERNEL_DIR)/bzImage $(QEMU_GUEST_VSOCK)
 QEMU_SUITES += 'qemu/vsock=tests/qemu/run-vsock.sh vsock $(QEMU_RUN_ARGS)' \
                'qemu/run=tests/qemu/run-vsock.sh run $(QEMU_RUN_ARGS)'
 
-# The sandbox on the enclave kernel: initramfs root, cgroup v2 (init/SANDBOX.md).
+# The sandbox on the enclave kernel: initramfs root, cgroup v2 (docs/sandbox.md).
 SANDBOX_GUEST := $(B)/musl/tests/qemu/sandbox_guest
-$(SANDBOX_GUEST): $(B)/musl/tests/qemu/sandbox_guest.o $(patsubst %.c,$(B)/musl/%.o,$(INIT_SHARED_SRCS)) $(LIBS_musl)
+$(SANDBOX_GUEST): $(B)/musl/tests/qemu/sandbox_guest.o $(LIBS_musl)
 	@echo "  LD      $@"
 	@$(LINK_musl) -o $@ $(filter %.o,$^) $(LIBS_musl)
 QEMU_DEPS   += $(KERNEL_DIR)/bzImage $(SANDBOX_GUEST)

@@ -27,10 +27,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "guest_util.h"
-#include "nsm_client.h"
-#include "util.h"
-#include "vsock.h"
+#include "tests/qemu/guest_util.h"
+#include "nsm/nsm_client.h"
+#include "base/util.h"
+#include "vsock/vsock.h"
 
 #define PORT_HEARTBEAT 9000
 #define PORT_CONTROL 9001
@@ -168,7 +168,7 @@ static int cmp_u64(const void *a, const void *b)
 static void describe_nsm(void)
 {
 	struct nsm_description d;
-	struct cr_err e = {{0}, 0};
+	struct cr_err e = {0};
 	uint64_t t[RTT_ROUNDS];
 	int locked_ok = 1, rc = 0;
 
@@ -199,7 +199,7 @@ static void pcrs(void)
 	static const uint8_t zero[48];
 	static const char data[] = "cleanroom qemu/nsm measurement";
 	struct nsm_pcr p;
-	struct cr_err e = {{0}, 0};
+	struct cr_err e = {0};
 	uint8_t want[48];
 	br_sha384_context h;
 	char key[16];
@@ -240,7 +240,7 @@ static void attestation(const uint8_t *nonce, size_t nonce_len)
 	struct nsm_opt_bytes ud = {1, (const uint8_t *)USER_DATA, sizeof USER_DATA - 1},
 			     no = {1, nonce, nonce_len},
 			     pk = {1, (const uint8_t *)PUBLIC_KEY, sizeof PUBLIC_KEY - 1}, too = {1, big, sizeof big};
-	struct cr_err e = {{0}, 0};
+	struct cr_err e = {0};
 	size_t len = 0;
 	int rc;
 
@@ -263,7 +263,7 @@ static void random_and_ranges(void)
 	uint8_t a[512], b[512];
 	size_t na = 0, nb = 0;
 	struct nsm_description d;
-	struct cr_err e = {{0}, 0};
+	struct cr_err e = {0};
 	int rc;
 
 	rc = nsm_get_random(&c, a, sizeof a, &na, &e) | nsm_get_random(&c, b, sizeof b, &nb, &e);
@@ -294,7 +294,7 @@ static void malformed(void)
 	static const uint8_t unknown[] = "\x63" "Foo";
 	static const uint8_t bad_arg[] = "\xa1\x6b" "DescribePCR" "\xa1\x65" "index" "\x61" "x";
 	static uint8_t resp[NSM_RESPONSE_MAX], big[NSM_REQUEST_MAX + 1];
-	struct cr_err e = {{0}, 0};
+	struct cr_err e = {0};
 	size_t n;
 
 	send_raw_err("err_unknown_op", unknown, sizeof unknown - 1);
@@ -310,7 +310,7 @@ int main(void)
 	uint8_t nonce[64];
 	size_t nonce_len = 0;
 	struct stat st;
-	struct cr_err e = {{0}, 0};
+	struct cr_err e = {0};
 	char why[64];
 
 	setup();

@@ -31,9 +31,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "guest_util.h"
-#include "util.h"
-#include "vsock.h"
+#include "tests/qemu/guest_util.h"
+#include "base/util.h"
+#include "vsock/vsock.h"
 
 #define PORT_HEARTBEAT 9000
 #define PORT_CONTROL 9001

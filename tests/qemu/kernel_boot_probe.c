@@ -1,4 +1,4 @@
-/* In-guest checks of the NSM shim (nsm/kmod/nsm.c) for the kernel-boot suite.
+/* In-guest checks of the NSM shim (kernel-config/nsm-shim/nsm.c) for the kernel-boot suite.
  *
  *   kernel_boot_probe seccomp     a seccomp BPF filter can be installed and
  *                                 makes a denied syscall fail with its errno
@@ -39,7 +39,7 @@
 #include <linux/seccomp.h>
 #include <linux/vm_sockets.h>
 
-#include "util.h"
+#include "base/util.h"
 
 struct nsm_iovec {
 	uint64_t addr, len;

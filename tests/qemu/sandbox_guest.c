@@ -19,7 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "init/sandbox.h"
+#include "sandbox/sandbox.h"
 
 #define WS "/ws"
 

@@ -34,8 +34,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "vsock_client.h"
-#include "wire.h"
+#include "host-tool/client/vsock_client.h"
+#include "vsock/wire.h"
 
 static int sock = -1;
 static long trickle_ms;

@@ -3,10 +3,10 @@
  * at the time its upstream test states), matches MANIFEST.json, fails one
  * day before and after, and fails under bit flips in the signature, the
  * payload and every certificate. */
-#include "attest_verify.h"
-#include "aws_root.h"
-#include "check.h"
-#include "json.h"
+#include "nsm/attest_verify.h"
+#include "nsm/aws_root.h"
+#include "tests/unit/check.h"
+#include "base/json.h"
 
 #define DIR "testvectors/nitro-attestation"
 

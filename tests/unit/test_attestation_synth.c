@@ -9,11 +9,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "attest_verify.h"
-#include "cbor_read.h"
-#include "cbor_write.h"
-#include "check.h"
-#include "pem.h"
+#include "nsm/attest_verify.h"
+#include "base/cbor_read.h"
+#include "base/cbor_write.h"
+#include "tests/unit/check.h"
+#include "base/pem.h"
 
 /* The test PKI. Every certificate re-uses one of four keys, so a variant
  * (say, an intermediate without keyCertSign) still issues the same leaf. */

@@ -3,8 +3,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "check.h"
-#include "cpio_newc.h"
+#include "tests/unit/check.h"
+#include "host-tool/eif/cpio_newc.h"
 
 struct mem_sink {
 	struct cr_buf b;

@@ -1,6 +1,6 @@
 /* nsm/json.c: writer output shapes and strict parsing. */
-#include "check.h"
-#include "json.h"
+#include "tests/unit/check.h"
+#include "base/json.h"
 
 static int parses(const char *s)
 {

@@ -1,9 +1,9 @@
 /* nsm/cbor_read.c and nsm/cbor_write.c: exact encodings, the flat item
  * tree, and every rejection the reader promises; plus the time helpers of
  * nsm/util.c that the attestation code uses. */
-#include "cbor_read.h"
-#include "cbor_write.h"
-#include "check.h"
+#include "base/cbor_read.h"
+#include "base/cbor_write.h"
+#include "tests/unit/check.h"
 
 static const struct cbr_limits lim = {.max_items = 64, .max_depth = 8};
 

@@ -4,8 +4,8 @@
  * last_error. */
 #include <bearssl.h>
 
-#include "check.h"
-#include "nsm_client.h"
+#include "tests/unit/check.h"
+#include "nsm/nsm_client.h"
 
 /* A minimal NSM: 32 SHA-384 PCRs, lock flags, fixed random, fixed document. */
 struct model {

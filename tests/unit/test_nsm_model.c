@@ -2,7 +2,7 @@
  * driven the way the guest shim drives it: the run service is started on a
  * Unix socket inside an event loop, and every request is one connection
  * carrying a 4-byte big-endian length + the raw CBOR request, answered with
- * 4-byte length + raw response (nsm/kmod/README.md). Typed calls go through
+ * 4-byte length + raw response (kernel-config/nsm-shim/README.md). Typed calls go through
  * nsm/nsm_client with that framing as its transport.
  *
  * Covers every operation, errors by name (InvalidIndex, ReadOnlyIndex,
@@ -19,14 +19,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "attest_verify.h"
-#include "check.h"
-#include "evloop.h"
-#include "nsm_ca.h"
-#include "nsm_client.h"
-#include "nsm_model.h"
-#include "pem.h"
-#include "unix_sock.h"
+#include "nsm/attest_verify.h"
+#include "tests/unit/check.h"
+#include "host-tool/run/evloop.h"
+#include "host-tool/run/nsm_ca.h"
+#include "nsm/nsm_client.h"
+#include "host-tool/run/nsm_model.h"
+#include "base/pem.h"
+#include "base/unix_sock.h"
 
 static char tmp[256], sock_path[400];
 static struct evloop loop;

@@ -1,9 +1,9 @@
 /* nsm/nsm_proto.c: the exact request bytes of nitro-facts §5.4, request
  * decoding as the NSM model does it, and every response shape in both
  * directions, including malformed ones. */
-#include "cbor_write.h"
-#include "check.h"
-#include "nsm_proto.h"
+#include "base/cbor_write.h"
+#include "tests/unit/check.h"
+#include "nsm/nsm_proto.h"
 
 static uint8_t hexbuf[NSM_RESPONSE_MAX + 64];
 

@@ -1,8 +1,8 @@
 /* host-tool/pcr.c: the PCR formula and the two-thread hasher. */
 #include <bearssl.h>
 
-#include "check.h"
-#include "pcr.h"
+#include "tests/unit/check.h"
+#include "host-tool/eif/pcr.h"
 
 static void hex(const uint8_t *d, char *out)
 {

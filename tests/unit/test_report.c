@@ -9,13 +9,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "base64.h"
-#include "bundle_verify.h"
-#include "check.h"
-#include "nsm_ca.h"
-#include "nsm_client.h"
-#include "nsm_model.h"
-#include "report.h"
+#include "base/base64.h"
+#include "host-tool/verify/bundle_verify.h"
+#include "tests/unit/check.h"
+#include "host-tool/run/nsm_ca.h"
+#include "nsm/nsm_client.h"
+#include "host-tool/run/nsm_model.h"
+#include "report/report.h"
 
 static char tmp[256];
 

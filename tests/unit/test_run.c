@@ -9,11 +9,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "check.h"
-#include "evloop.h"
-#include "run_heartbeat.h"
-#include "run_qemu.h"
-#include "unix_sock.h"
+#include "tests/unit/check.h"
+#include "host-tool/run/evloop.h"
+#include "host-tool/run/run_heartbeat.h"
+#include "host-tool/run/run_qemu.h"
+#include "base/unix_sock.h"
 
 static int argv_has(const struct run_qemu_argv *a, const char *opt, const char *val)
 {

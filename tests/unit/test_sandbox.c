@@ -14,9 +14,9 @@
 #include <linux/audit.h>
 #include <linux/seccomp.h>
 
-#include "check.h"
-#include "init/sandbox.h"
-#include "init/seccomp_filter.h"
+#include "tests/unit/check.h"
+#include "sandbox/sandbox.h"
+#include "sandbox/seccomp_filter.h"
 
 #ifndef AF_VSOCK
 #define AF_VSOCK 40
@@ -158,7 +158,7 @@ static void test_denied(void)
 		}
 	T_OK(whole >= 40 && whole == right, "all %zu whole-syscall denials give their errno", whole);
 
-	/* The ones SANDBOX.md promises by name. */
+	/* The ones docs/sandbox.md promises by name. */
 	static const char *const promised[] = {
 		"ptrace", "process_vm_readv", "process_vm_writev", "mount", "umount2", "pivot_root", "move_mount",
 		"open_tree", "fsopen", "unshare", "setns", "init_module", "finit_module", "delete_module", "reboot",

@@ -4,10 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "check.h"
-#include "json.h"
-#include "term.h"
-#include "util.h"
+#include "tests/unit/check.h"
+#include "base/json.h"
+#include "base/term.h"
+#include "base/util.h"
 
 static void buf_sink(void *ctx, const char *p, size_t n, int esc)
 {
@@ -286,7 +286,7 @@ static void test_json_writer(void)
 	char all[256 + 16];
 	struct cr_buf b;
 	struct json_w w;
-	struct cr_err e = {{0}};
+	struct cr_err e = {0};
 	struct json_doc d = {0};
 	size_t n = 0;
 	for (unsigned c = 1; c < 256; c++)

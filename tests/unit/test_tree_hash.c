@@ -4,8 +4,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "check.h"
-#include "tree_hash.h"
+#include "tests/unit/check.h"
+#include "vsock/tree_hash.h"
 
 static int sh(const char *cmd, char *out, size_t n)
 {

@@ -5,8 +5,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "check.h"
-#include "util.h"
+#include "tests/unit/check.h"
+#include "base/util.h"
 
 int main(void)
 {

@@ -6,10 +6,10 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "check.h"
-#include "guest_mem.h"
-#include "virtq.h"
-#include "vsock_pkt.h"
+#include "tests/unit/check.h"
+#include "host-tool/run/guest_mem.h"
+#include "host-tool/run/virtq.h"
+#include "host-tool/run/vsock_pkt.h"
 
 #define GPA 0x100000ull         /* guest-physical base of region 0 */
 #define UVA 0x7f0000000000ull   /* QEMU's address of region 0 */

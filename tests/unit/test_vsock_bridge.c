@@ -17,13 +17,13 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include "check.h"
-#include "evloop.h"
-#include "unix_sock.h"
-#include "virtq.h"
-#include "vsock_bridge.h"
-#include "vsock_client.h"
-#include "vsock_pkt.h"
+#include "tests/unit/check.h"
+#include "host-tool/run/evloop.h"
+#include "base/unix_sock.h"
+#include "host-tool/run/virtq.h"
+#include "host-tool/run/vsock_bridge.h"
+#include "host-tool/client/vsock_client.h"
+#include "host-tool/run/vsock_pkt.h"
 
 #define CID 16
 #define QN 64

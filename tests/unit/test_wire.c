@@ -2,9 +2,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "cbor_write.h"
-#include "check.h"
-#include "wire.h"
+#include "base/cbor_write.h"
+#include "tests/unit/check.h"
+#include "vsock/wire.h"
 
 static int roundtrip(const struct wire_msg *in, struct wire_msg *out)
 {

@@ -1,0 +1,570 @@
+#include "base/util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/term.h"
+
+/* Messages quote what they refuse (paths, names, text from the other side),
+ * so control characters are shown escaped (term.h): an error stays one line,
+ * and hostile input can neither forge further log lines nor send terminal
+ * escapes. */
+static void one_line(char *s)
+{
+	char copy[sizeof ((struct cr_err *)0)->msg];
+	size_t n = strlen(s);
+	memcpy(copy, s, n);
+	cr_term_str(copy, n, 0, s, sizeof copy);
+}
+
+int cr_fail(struct cr_err *e, const char *fmt, ...)
+{
+	va_list ap;
+	if (e) {
+		va_start(ap, fmt);
+		vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+		va_end(ap);
+		one_line(e->msg);
+		e->code = CR_E_FAIL;
+	}
+	return -1;
+}
+
+int cr_fail_code(struct cr_err *e, int code, const char *fmt, ...)
+{
+	va_list ap;
+	if (e) {
+		va_start(ap, fmt);
+		vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+		va_end(ap);
+		one_line(e->msg);
+		e->code = code;
+	}
+	return -1;
+}
+
+int cr_failp(struct cr_err *e, const char *fmt, ...)
+{
+	int saved = errno;
+	va_list ap;
+	if (e) {
+		size_t n;
+		va_start(ap, fmt);
+		vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+		va_end(ap);
+		n = strlen(e->msg);
+		snprintf(e->msg + n, sizeof e->msg - n, ": %s", strerror(saved));
+		one_line(e->msg);
+		e->code = CR_E_FAIL;
+	}
+	errno = saved;
+	return -1;
+}
+
+int cr_err_wrap(struct cr_err *e, const char *fmt, ...)
+{
+	char prefix[256], old[sizeof e->msg];
+	va_list ap;
+	if (!e)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(prefix, sizeof prefix, fmt, ap);
+	va_end(ap);
+	memcpy(old, e->msg, sizeof old);
+	snprintf(e->msg, sizeof e->msg, "%s: %s", prefix, old);
+	one_line(e->msg);
+	return -1;
+}
+
+void cr_buf_init(struct cr_buf *b, size_t limit)
+{
+	b->p = NULL;
+	b->len = b->alloc = 0;
+	b->limit = limit;
+}
+
+void cr_buf_free(struct cr_buf *b)
+{
+	free(b->p);
+	cr_buf_init(b, b->limit);
+}
+
+static int buf_reserve(struct cr_buf *b, size_t extra, struct cr_err *e)
+{
+	size_t need, n;
+	uint8_t *p;
+	if (extra > b->limit || b->len > b->limit - extra)
+		return cr_fail(e, "data exceeds the limit of %zu bytes", b->limit);
+	need = b->len + extra + 1; /* room for cr_buf_cstr's NUL */
+	if (need <= b->alloc)
+		return 0;
+	n = b->alloc ? b->alloc : 256;
+	while (n < need)
+		n = n > SIZE_MAX / 2 ? need : n * 2;
+	p = realloc(b->p, n);
+	if (!p)
+		return cr_fail(e, "out of memory (%zu bytes)", n);
+	b->p = p;
+	b->alloc = n;
+	return 0;
+}
+
+int cr_buf_put(struct cr_buf *b, const void *data, size_t n, struct cr_err *e)
+{
+	if (buf_reserve(b, n, e))
+		return -1;
+	if (n)
+		memcpy(b->p + b->len, data, n);
+	b->len += n;
+	return 0;
+}
+
+int cr_buf_putc(struct cr_buf *b, uint8_t c, struct cr_err *e)
+{
+	return cr_buf_put(b, &c, 1, e);
+}
+
+int cr_buf_printf(struct cr_buf *b, struct cr_err *e, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return cr_fail(e, "format error");
+	if (buf_reserve(b, (size_t)n, e))
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf((char *)b->p + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+	return 0;
+}
+
+int cr_buf_cstr(struct cr_buf *b, struct cr_err *e)
+{
+	if (buf_reserve(b, 0, e))
+		return -1;
+	b->p[b->len] = 0;
+	return 0;
+}
+
+void cr_hex(const uint8_t *in, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 15];
+	}
+	out[2 * n] = 0;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int cr_unhex_var(const char *s, uint8_t *out, size_t max, size_t *n)
+{
+	size_t len = strlen(s);
+	if (len % 2 || len / 2 > max)
+		return -1;
+	for (size_t i = 0; i < len / 2; i++) {
+		int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return -1;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	*n = len / 2;
+	return 0;
+}
+
+int cr_unhex(const char *s, uint8_t *out, size_t n)
+{
+	size_t got;
+	if (strlen(s) != 2 * n)
+		return -1;
+	return cr_unhex_var(s, out, n, &got);
+}
+
+const char *cr_file_kind(unsigned mode)
+{
+	mode_t m = (mode_t)mode;
+	if (S_ISREG(m))
+		return "a regular file";
+	if (S_ISDIR(m))
+		return "a directory";
+	if (S_ISFIFO(m))
+		return "a FIFO";
+	if (S_ISCHR(m))
+		return "a character device";
+	if (S_ISBLK(m))
+		return "a block device";
+	if (S_ISSOCK(m))
+		return "a socket";
+	if (S_ISLNK(m))
+		return "a symlink";
+	return "of an unknown type";
+}
+
+int cr_open_input(const char *what, const char *path, uint64_t max, int flags, struct stat *st, struct cr_err *e)
+{
+	const char *sep = what ? ": " : "";
+	int nofollow = flags & CR_IN_NOFOLLOW ? O_NOFOLLOW : 0;
+	struct stat a, b;
+	int fd, pfd;
+	if (!what)
+		what = "";
+	/* O_PATH opens nothing: no FIFO rendezvous, no device driver. */
+	pfd = open(path, O_PATH | O_CLOEXEC | nofollow);
+	if (pfd < 0)
+		return cr_failp(e, "%s%s%s", what, sep, path);
+	if (fstat(pfd, &a)) {
+		cr_failp(e, "%s%s%s", what, sep, path);
+		close(pfd);
+		return -1;
+	}
+	close(pfd);
+	if (!S_ISREG(a.st_mode))
+		return cr_fail_code(e, CR_E_NOTREG, "%s%s%s is %s, not a regular file", what, sep, path,
+				    cr_file_kind(a.st_mode));
+	if ((uint64_t)a.st_size > max)
+		return cr_fail_code(e, CR_E_TOOBIG, "%s%s%s is %llu bytes, larger than the limit of %llu bytes", what,
+				    sep, path, (unsigned long long)a.st_size, (unsigned long long)max);
+	/* Non-blocking, in case the path was swapped for a FIFO meanwhile;
+	 * then it must still be the file just checked. */
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | nofollow);
+	if (fd < 0)
+		return cr_failp(e, "%s%s%s", what, sep, path);
+	if (fstat(fd, &b)) {
+		cr_failp(e, "%s%s%s", what, sep, path);
+		close(fd);
+		return -1;
+	}
+	if (!S_ISREG(b.st_mode) || b.st_dev != a.st_dev || b.st_ino != a.st_ino) {
+		close(fd);
+		return cr_fail_code(e, CR_E_NOTREG, "%s%s%s is %s, not a regular file (it changed while being opened)",
+				    what, sep, path, cr_file_kind(b.st_mode));
+	}
+	if ((uint64_t)b.st_size > max) {
+		close(fd);
+		return cr_fail_code(e, CR_E_TOOBIG, "%s%s%s is %llu bytes, larger than the limit of %llu bytes", what,
+				    sep, path, (unsigned long long)b.st_size, (unsigned long long)max);
+	}
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)) {
+		cr_failp(e, "%s%s%s", what, sep, path);
+		close(fd);
+		return -1;
+	}
+	if (st)
+		*st = b;
+	return fd;
+}
+
+int cr_read_input(const char *what, const char *path, size_t max, uint8_t **data, size_t *len, struct cr_err *e)
+{
+	const char *sep = what ? ": " : "";
+	struct cr_buf b;
+	uint8_t chunk[65536];
+	int fd = cr_open_input(what, path, max, 0, NULL, e);
+	if (fd < 0)
+		return -1;
+	if (!what)
+		what = "";
+	/* st_size is only a hint (files of /proc and /sys say 0): the read
+	 * itself is bounded by max. */
+	cr_buf_init(&b, max);
+	for (;;) {
+		ssize_t n = read(fd, chunk, sizeof chunk);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			cr_failp(e, "%s%s%s: read", what, sep, path);
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		if (cr_buf_put(&b, chunk, (size_t)n, e)) {
+			cr_fail_code(e, CR_E_TOOBIG, "%s%s%s: larger than the limit of %zu bytes", what, sep, path, max);
+			goto fail;
+		}
+	}
+	if (cr_buf_cstr(&b, e))
+		goto fail;
+	close(fd);
+	*data = b.p;
+	*len = b.len;
+	return 0;
+fail:
+	close(fd);
+	cr_buf_free(&b);
+	return -1;
+}
+
+int cr_read_file(const char *path, size_t limit, uint8_t **data, size_t *len, struct cr_err *e)
+{
+	return cr_read_input(NULL, path, limit, data, len, e);
+}
+
+int cr_write_all(int fd, const void *data, size_t len)
+{
+	const uint8_t *p = data;
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+long cr_read_full(int fd, void *data, size_t len)
+{
+	uint8_t *p = data;
+	size_t got = 0;
+	while (got < len) {
+		ssize_t n = read(fd, p + got, len - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0) {
+			if (got == 0)
+				return 0;
+			errno = EPIPE;
+			return -1;
+		}
+		got += (size_t)n;
+	}
+	return (long)got;
+}
+
+/* Open temporary files, for the signal handler. Slots hold pointers into
+ * the callers' structs; a NULL slot is free. */
+#define TMPFILE_SLOTS 64
+static struct cr_tmpfile *volatile open_tmpfiles[TMPFILE_SLOTS];
+
+static void tmp_register(struct cr_tmpfile *t, int on)
+{
+	for (int i = 0; i < TMPFILE_SLOTS; i++) {
+		if (on && !open_tmpfiles[i]) {
+			open_tmpfiles[i] = t;
+			return;
+		}
+		if (!on && open_tmpfiles[i] == t) {
+			open_tmpfiles[i] = NULL;
+			return;
+		}
+	}
+}
+
+static void tmp_signal(int sig)
+{
+	for (int i = 0; i < TMPFILE_SLOTS; i++)
+		if (open_tmpfiles[i])
+			unlink(open_tmpfiles[i]->tmp);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+void cr_on_stop_signals(void (*handler)(int))
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = handler;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+void cr_tmpfile_cleanup_on_signals(void)
+{
+	cr_on_stop_signals(tmp_signal);
+}
+
+int cr_tmpfile_create(struct cr_tmpfile *t, const char *dst, struct cr_err *e)
+{
+	t->fd = -1;
+	if ((size_t)snprintf(t->dst, sizeof t->dst, "%s", dst) >= sizeof t->dst ||
+	    (size_t)snprintf(t->tmp, sizeof t->tmp, "%s.tmp.XXXXXX", dst) >= sizeof t->tmp)
+		return cr_fail(e, "%s: path too long", dst);
+	t->fd = mkostemp(t->tmp, O_CLOEXEC);
+	if (t->fd < 0)
+		return cr_failp(e, "%s: cannot create a temporary file beside it", dst);
+	tmp_register(t, 1);
+	return 0;
+}
+
+void cr_tmpfile_abort(struct cr_tmpfile *t)
+{
+	if (t->fd >= 0)
+		close(t->fd);
+	if (t->fd >= 0 || t->tmp[0])
+		unlink(t->tmp);
+	tmp_register(t, 0);
+	t->fd = -1;
+	t->tmp[0] = 0;
+}
+
+int cr_tmpfile_commit(struct cr_tmpfile *t, int mode, struct cr_err *e)
+{
+	if (fchmod(t->fd, (mode_t)mode) || fsync(t->fd)) {
+		cr_failp(e, "%s: write", t->dst);
+		cr_tmpfile_abort(t);
+		return -1;
+	}
+	if (close(t->fd)) {
+		t->fd = -1;
+		cr_failp(e, "%s: close", t->dst);
+		cr_tmpfile_abort(t);
+		return -1;
+	}
+	t->fd = -1;
+	if (rename(t->tmp, t->dst)) {
+		cr_failp(e, "%s: rename", t->dst);
+		cr_tmpfile_abort(t);
+		return -1;
+	}
+	tmp_register(t, 0);
+	t->tmp[0] = 0;
+	return 0;
+}
+
+int cr_write_file_atomic(const char *path, const void *data, size_t len, int mode, struct cr_err *e)
+{
+	struct cr_tmpfile t;
+	if (cr_tmpfile_create(&t, path, e))
+		return -1;
+	if (cr_write_all(t.fd, data, len)) {
+		cr_failp(e, "%s: write", path);
+		cr_tmpfile_abort(&t);
+		return -1;
+	}
+	return cr_tmpfile_commit(&t, mode, e);
+}
+
+int cr_parse_u64(const char *s, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+	if (!s || !*s)
+		return -1;
+	for (const char *p = s; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return -1;
+		if (v > (UINT64_MAX - (uint64_t)(*p - '0')) / 10)
+			return -1;
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	if (v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int64_t cr_days_from_civil(int64_t year, unsigned month, unsigned day)
+{
+	/* Shift the year to start in March so the leap day is last. */
+	int64_t y = year - (month <= 2);
+	int64_t era = (y >= 0 ? y : y - 399) / 400;
+	int64_t yoe = y - era * 400;
+	int64_t doy = (153 * (int64_t)(month > 2 ? month - 3 : month + 9) + 2) / 5 + (int64_t)day - 1;
+	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+int cr_date_valid(int64_t year, unsigned month, unsigned day)
+{
+	static const unsigned mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	int leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+	if (month < 1 || month > 12 || day < 1 || day > mdays[month - 1])
+		return 0;
+	return !(month == 2 && day == 29 && !leap);
+}
+
+void cr_time_format(int64_t t, char out[32])
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+	if (!gmtime_r(&tt, &tm) || !strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm))
+		snprintf(out, 32, "@%lld", (long long)t);
+}
+
+/* n decimal digits at *p; advances *p. */
+static int take_digits(const char **p, int n, unsigned *out)
+{
+	unsigned v = 0;
+	for (int i = 0; i < n; i++) {
+		char c = (*p)[i];
+		if (c < '0' || c > '9')
+			return -1;
+		v = v * 10 + (unsigned)(c - '0');
+	}
+	*p += n;
+	*out = v;
+	return 0;
+}
+
+static int take_char(const char **p, const char *set)
+{
+	if (!**p || !strchr(set, **p))
+		return -1;
+	(*p)++;
+	return 0;
+}
+
+int cr_parse_time(const char *s, int64_t *out)
+{
+	unsigned y, mo, d, h, mi, sec, oh = 0, om = 0;
+	int sign = 0;
+	uint64_t u;
+	const char *p = s;
+	if (cr_parse_u64(s, INT64_MAX, &u) == 0) {
+		*out = (int64_t)u;
+		return 0;
+	}
+	if (take_digits(&p, 4, &y) || take_char(&p, "-") || take_digits(&p, 2, &mo) || take_char(&p, "-") ||
+	    take_digits(&p, 2, &d) || take_char(&p, "Tt ") || take_digits(&p, 2, &h) || take_char(&p, ":") ||
+	    take_digits(&p, 2, &mi) || take_char(&p, ":") || take_digits(&p, 2, &sec))
+		return -1;
+	if (*p == '.') {
+		p++;
+		if (*p < '0' || *p > '9')
+			return -1;
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else {
+		sign = *p == '+' ? 1 : *p == '-' ? -1 : 0;
+		if (!sign)
+			return -1;
+		p++;
+		if (take_digits(&p, 2, &oh) || take_char(&p, ":") || take_digits(&p, 2, &om) || oh > 23 || om > 59)
+			return -1;
+	}
+	if (*p || !cr_date_valid(y, mo, d) || h > 23 || mi > 59 || sec > 60)
+		return -1;
+	*out = cr_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec -
+	       sign * (int64_t)(oh * 3600 + om * 60);
+	return 0;
+}

@@ -1,0 +1,88 @@
+#include "host-tool/eif/eif_meta.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "host-tool/eif/eif.h"
+#include "base/version.h"
+
+void eif_rfc3339(uint64_t t, char out[32])
+{
+	struct tm tm;
+	time_t tt = (time_t)t;
+	gmtime_r(&tt, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%S+00:00", &tm);
+}
+
+int eif_meta_build(const struct eif_meta_input *in, struct cr_buf *out, struct cr_err *e)
+{
+	struct json_w w;
+	char when[32];
+	eif_rfc3339(in->build_time, when);
+	jw_init(&w, out, 0);
+	jw_obj_begin(&w);
+	jw_kstr(&w, "ImageName", in->image_name);
+	jw_kstr(&w, "ImageVersion", in->image_version);
+	jw_key(&w, "BuildMetadata");
+	jw_obj_begin(&w);
+	jw_kstr(&w, "BuildTime", when);
+	jw_kstr(&w, "BuildTool", "cleanroom");
+	jw_kstr(&w, "BuildToolVersion", CLEANROOM_VERSION);
+	jw_kstr(&w, "OperatingSystem", "Linux");
+	jw_kstr(&w, "KernelVersion", in->kernel_version);
+	jw_obj_end(&w);
+	jw_key(&w, "DockerInfo");
+	jw_null(&w);
+	jw_key(&w, "CustomMetadata");
+	if (in->custom)
+		jw_value(&w, in->custom);
+	else
+		jw_null(&w);
+	jw_obj_end(&w);
+	if (jw_finish(&w, e))
+		return cr_err_wrap(e, "metadata");
+	return 0;
+}
+
+void eif_kernel_version(const char *path, char *out, size_t n)
+{
+	/* x86 boot protocol: "HdrS" at 0x202; the 16-bit field at 0x20E points
+	 * (plus 0x200) to a NUL-terminated "release (builder) #n ..." string. */
+	uint8_t hdr[0x210];
+	char ver[256];
+	int fd = cr_open_input(NULL, path, EIF_KERNEL_MAX, 0, NULL, NULL);
+	snprintf(out, n, "unknown");
+	if (fd < 0)
+		return;
+	if (pread(fd, hdr, sizeof hdr, 0) == (ssize_t)sizeof hdr && !memcmp(hdr + 0x202, "HdrS", 4)) {
+		unsigned off = (unsigned)(hdr[0x20E] | hdr[0x20F] << 8) + 0x200u;
+		ssize_t r = pread(fd, ver, sizeof ver - 1, off);
+		if (r > 0) {
+			size_t len = 0;
+			ver[r] = 0;
+			/* First word, printable characters only. */
+			while (len < (size_t)r && ver[len] > ' ' && ver[len] < 0x7f)
+				len++;
+			if (len > 0 && len < n) {
+				memcpy(out, ver, len);
+				out[len] = 0;
+			}
+		}
+	}
+	close(fd);
+}
+
+int eif_source_date_epoch(uint64_t *out, struct cr_err *e)
+{
+	const char *s = getenv("SOURCE_DATE_EPOCH");
+	*out = 0;
+	if (!s)
+		return 0;
+	if (cr_parse_u64(s, UINT32_MAX, out))
+		return cr_fail(e, "SOURCE_DATE_EPOCH='%s': must be a decimal number of seconds from 0 to %u", s,
+			       UINT32_MAX);
+	return 0;
+}

@@ -1,0 +1,317 @@
+/* Reading and validating EIF files. */
+#include "host-tool/eif/eif.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+/* Chunk size for streaming reads; the hasher gets whole chunks. */
+#define READ_CHUNK (1u << 20)
+#define READ_SLOTS 8
+
+void eif_put_be16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
+void eif_put_be32(uint8_t *p, uint32_t v) { eif_put_be16(p, (uint16_t)(v >> 16)); eif_put_be16(p + 2, (uint16_t)v); }
+void eif_put_be64(uint8_t *p, uint64_t v) { eif_put_be32(p, (uint32_t)(v >> 32)); eif_put_be32(p + 4, (uint32_t)v); }
+uint16_t eif_be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+uint32_t eif_be32(const uint8_t *p) { return (uint32_t)eif_be16(p) << 16 | eif_be16(p + 2); }
+uint64_t eif_be64(const uint8_t *p) { return (uint64_t)eif_be32(p) << 32 | eif_be32(p + 4); }
+
+const char *eif_section_name(uint16_t type)
+{
+	switch (type) {
+	case EIF_SEC_KERNEL: return "Kernel";
+	case EIF_SEC_CMDLINE: return "Cmdline";
+	case EIF_SEC_RAMDISK: return "Ramdisk";
+	case EIF_SEC_SIGNATURE: return "Signature";
+	case EIF_SEC_METADATA: return "Metadata";
+	default: return "Invalid";
+	}
+}
+
+unsigned eif_pcr_mask(uint16_t type, int ramdisk_index)
+{
+	switch (type) {
+	case EIF_SEC_KERNEL:
+	case EIF_SEC_CMDLINE:
+		return PCR_MASK_0 | PCR_MASK_1;
+	case EIF_SEC_RAMDISK:
+		return ramdisk_index == 0 ? PCR_MASK_0 | PCR_MASK_1 : PCR_MASK_0 | PCR_MASK_2;
+	default:
+		return 0;
+	}
+}
+
+static int pread_full(int fd, void *buf, size_t n, uint64_t off)
+{
+	uint8_t *p = buf;
+	while (n) {
+		ssize_t r = pread(fd, p, n, (off_t)off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			if (r == 0)
+				errno = EIO; /* shorter than validated: truncated meanwhile */
+			return -1;
+		}
+		p += r;
+		n -= (size_t)r;
+		off += (uint64_t)r;
+	}
+	return 0;
+}
+
+static int load_small(struct eif_image *img, int i, size_t limit, uint8_t **out, struct cr_err *e)
+{
+	const struct eif_section *s = &img->sec[i];
+	uint8_t *buf;
+	if (s->size > limit)
+		return cr_fail(e, "section %d (%s): %llu bytes exceeds the limit of %zu", i, eif_section_name(s->type),
+			       (unsigned long long)s->size, limit);
+	buf = malloc((size_t)s->size + 1);
+	if (!buf)
+		return cr_fail(e, "out of memory");
+	if (pread_full(img->fd, buf, (size_t)s->size, s->hdr_offset + EIF_SEC_HDR_SIZE)) {
+		free(buf);
+		return cr_failp(e, "section %d (%s): read", i, eif_section_name(s->type));
+	}
+	buf[s->size] = 0;
+	*out = buf;
+	return 0;
+}
+
+static int validate(struct eif_image *img, struct cr_err *e)
+{
+	const uint8_t *h = img->header;
+	uint64_t expect = EIF_HDR_SIZE;
+	int kernels = 0, cmdlines = 0;
+
+	if (memcmp(h, EIF_MAGIC, 4))
+		return cr_fail(e, "header: bad magic %02x%02x%02x%02x (an EIF starts with \".eif\")", h[0], h[1], h[2],
+			       h[3]);
+	img->version = eif_be16(h + 4);
+	if (img->version < 2 || img->version > EIF_VERSION)
+		return cr_fail(e, "header: unsupported version %u (supported: 2 to %d)", img->version, EIF_VERSION);
+	img->flags = eif_be16(h + 6);
+	if (img->flags & ~EIF_FLAG_ARM64)
+		return cr_fail(e, "header: reserved flag bits set (flags 0x%04x)", img->flags);
+	img->default_mem = eif_be64(h + 8);
+	img->default_cpus = eif_be64(h + 16);
+	img->num_sections = eif_be16(h + 26);
+	if (img->num_sections < 3 || img->num_sections > EIF_MAX_SECTIONS)
+		return cr_fail(e, "header: num_sections %u out of range (3 to %d)", img->num_sections, EIF_MAX_SECTIONS);
+	for (int i = img->num_sections; i < EIF_MAX_SECTIONS; i++)
+		if (eif_be64(h + 28 + 8 * i) || eif_be64(h + 284 + 8 * i))
+			return cr_fail(e, "header: unused section slot %d is not zero", i);
+	img->crc_stored = eif_be32(h + 544);
+
+	for (int i = 0; i < img->num_sections; i++) {
+		struct eif_section *s = &img->sec[i];
+		uint8_t sh[EIF_SEC_HDR_SIZE];
+		uint64_t off = eif_be64(h + 28 + 8 * i), size = eif_be64(h + 284 + 8 * i);
+		if (off != expect)
+			return cr_fail(e, "section %d: header at offset %llu, expected %llu (sections must follow each "
+					  "other without gaps or overlap)",
+				       i, (unsigned long long)off, (unsigned long long)expect);
+		if (off > img->file_size || img->file_size - off < EIF_SEC_HDR_SIZE)
+			return cr_fail(e, "section %d: header at offset %llu is past the end of the file (%llu bytes)", i,
+				       (unsigned long long)off, (unsigned long long)img->file_size);
+		if (size > img->file_size - off - EIF_SEC_HDR_SIZE)
+			return cr_fail(e, "section %d: %llu bytes of data at offset %llu run past the end of the file "
+					  "(%llu bytes)",
+				       i, (unsigned long long)size, (unsigned long long)(off + EIF_SEC_HDR_SIZE),
+				       (unsigned long long)img->file_size);
+		if (pread_full(img->fd, sh, sizeof sh, off))
+			return cr_failp(e, "section %d: read header", i);
+		s->type = eif_be16(sh);
+		s->hdr_offset = off;
+		s->size = size;
+		s->ramdisk_index = -1;
+		if (eif_be16(sh + 2))
+			return cr_fail(e, "section %d: flags 0x%04x must be 0", i, eif_be16(sh + 2));
+		if (eif_be64(sh + 4) != size)
+			return cr_fail(e, "section %d: size %llu in its header differs from %llu in the EIF header", i,
+				       (unsigned long long)eif_be64(sh + 4), (unsigned long long)size);
+		switch (s->type) {
+		case EIF_SEC_KERNEL:
+			if (kernels++)
+				return cr_fail(e, "section %d: a second kernel section", i);
+			img->kernel = i;
+			break;
+		case EIF_SEC_CMDLINE:
+			if (cmdlines++)
+				return cr_fail(e, "section %d: a second cmdline section", i);
+			img->cmdline = i;
+			break;
+		case EIF_SEC_RAMDISK:
+			if (img->kernel < 0)
+				return cr_fail(e, "section %d: ramdisk before the kernel section", i);
+			s->ramdisk_index = img->num_ramdisks++;
+			break;
+		case EIF_SEC_SIGNATURE:
+			if (img->version < 3)
+				return cr_fail(e, "section %d: signature section in a version %u file", i, img->version);
+			if (img->signature >= 0)
+				return cr_fail(e, "section %d: a second signature section", i);
+			img->signature = i;
+			break;
+		case EIF_SEC_METADATA:
+			if (img->version < 4)
+				return cr_fail(e, "section %d: metadata section in a version %u file", i, img->version);
+			if (img->metadata >= 0)
+				return cr_fail(e, "section %d: a second metadata section", i);
+			img->metadata = i;
+			break;
+		default:
+			return cr_fail(e, "section %d: invalid section type %u", i, s->type);
+		}
+		expect = off + EIF_SEC_HDR_SIZE + size;
+	}
+	if (expect != img->file_size)
+		return cr_fail(e, "file: %llu bytes after the last section (not covered by the CRC)",
+			       (unsigned long long)(img->file_size - expect));
+	if (!kernels)
+		return cr_fail(e, "sections: no kernel section");
+	if (!cmdlines)
+		return cr_fail(e, "sections: no cmdline section");
+	if (!img->num_ramdisks)
+		return cr_fail(e, "sections: no ramdisk section");
+	if (img->version >= 4 && img->metadata < 0)
+		return cr_fail(e, "sections: no metadata section (required from version 4)");
+
+	if (load_small(img, img->cmdline, EIF_CMDLINE_MAX, &img->cmdline_data, e))
+		return -1;
+	if (memchr(img->cmdline_data, 0, (size_t)img->sec[img->cmdline].size))
+		return cr_fail(e, "section %d (Cmdline): contains a NUL byte", img->cmdline);
+	if (img->metadata >= 0 && load_small(img, img->metadata, EIF_METADATA_MAX, &img->metadata_data, e))
+		return -1;
+	if (img->signature >= 0 && load_small(img, img->signature, EIF_SIGNATURE_MAX, &img->signature_data, e))
+		return -1;
+	return 0;
+}
+
+int eif_open(const char *path, struct eif_image *img, struct cr_err *e)
+{
+	struct stat st;
+	memset(img, 0, sizeof *img);
+	img->kernel = img->cmdline = img->metadata = img->signature = -1;
+	snprintf(img->path, sizeof img->path, "%s", path);
+	/* Never a blocking open (a FIFO), never a device: a regular file of at
+	 * most EIF_FILE_MAX bytes; every read below is bounded by the header. */
+	img->fd = cr_open_input(NULL, path, EIF_FILE_MAX, 0, &st, e);
+	if (img->fd < 0)
+		return -1;
+	img->file_size = (uint64_t)st.st_size;
+	if (img->file_size < EIF_HDR_SIZE) {
+		cr_fail(e, "%s: header: file is %llu bytes, shorter than the %d-byte EIF header", path,
+			(unsigned long long)img->file_size, EIF_HDR_SIZE);
+		goto fail;
+	}
+	if (pread_full(img->fd, img->header, EIF_HDR_SIZE, 0)) {
+		cr_failp(e, "%s: read header", path);
+		goto fail;
+	}
+	if (validate(img, e)) {
+		cr_err_wrap(e, "%s", path);
+		goto fail;
+	}
+	return 0;
+fail:
+	eif_close(img);
+	return -1;
+}
+
+void eif_close(struct eif_image *img)
+{
+	if (img->fd >= 0)
+		close(img->fd);
+	free(img->cmdline_data);
+	free(img->metadata_data);
+	free(img->signature_data);
+	img->cmdline_data = img->metadata_data = img->signature_data = NULL;
+	img->fd = -1;
+}
+
+int eif_scan(struct eif_image *img, struct eif_scan *out, struct cr_err *e)
+{
+	struct pcr_hasher h;
+	uint8_t *ring;
+	uint64_t tickets[READ_SLOTS] = {0};
+	uLong crc;
+	int slot = 0, rc = 0;
+
+	memset(out, 0, sizeof *out);
+	ring = malloc((size_t)READ_CHUNK * READ_SLOTS);
+	if (!ring)
+		return cr_fail(e, "out of memory");
+	if (pcr_hasher_start(&h, e)) {
+		free(ring);
+		return -1;
+	}
+	crc = crc32(0L, img->header, EIF_HDR_SIZE - 4);
+	for (int i = 0; i < img->num_sections && !rc; i++) {
+		const struct eif_section *s = &img->sec[i];
+		unsigned mask = eif_pcr_mask(s->type, s->ramdisk_index);
+		uint64_t off = s->hdr_offset, left = EIF_SEC_HDR_SIZE + s->size;
+		int first = 1;
+		while (left) {
+			uint8_t *buf = ring + (size_t)slot * READ_CHUNK;
+			size_t n = left > READ_CHUNK ? READ_CHUNK : (size_t)left;
+			pcr_hasher_wait(&h, tickets[slot]);
+			if (pread_full(img->fd, buf, n, off)) {
+				rc = cr_failp(e, "%s: section %d: read", img->path, i);
+				break;
+			}
+			crc = crc32(crc, buf, (uInt)n);
+			/* The 12-byte section header is covered by the CRC but never measured. */
+			tickets[slot] = pcr_hasher_submit(&h, mask, buf + (first ? EIF_SEC_HDR_SIZE : 0),
+							  n - (first ? EIF_SEC_HDR_SIZE : 0));
+			first = 0;
+			slot = (slot + 1) % READ_SLOTS;
+			off += n;
+			left -= n;
+		}
+	}
+	pcr_hasher_finish(&h, &out->pcrs);
+	free(ring);
+	if (rc)
+		return -1;
+	out->crc_computed = (uint32_t)crc;
+	out->crc_ok = out->crc_computed == img->crc_stored;
+	return 0;
+}
+
+int eif_copy_section(struct eif_image *img, int i, int fd, struct cr_err *e)
+{
+	const struct eif_section *s = &img->sec[i];
+	uint8_t *buf = malloc(READ_CHUNK);
+	uint64_t off = s->hdr_offset + EIF_SEC_HDR_SIZE, left = s->size;
+	if (!buf)
+		return cr_fail(e, "out of memory");
+	while (left) {
+		size_t n = left > READ_CHUNK ? READ_CHUNK : (size_t)left;
+		if (pread_full(img->fd, buf, n, off)) {
+			free(buf);
+			return cr_failp(e, "%s: section %d: read", img->path, i);
+		}
+		if (cr_write_all(fd, buf, n)) {
+			free(buf);
+			return cr_failp(e, "section %d: write", i);
+		}
+		off += n;
+		left -= n;
+	}
+	free(buf);
+	return 0;
+}
+
+int eif_copy_ramdisks(struct eif_image *img, int fd, struct cr_err *e)
+{
+	for (int i = 0; i < img->num_sections; i++)
+		if (img->sec[i].type == EIF_SEC_RAMDISK && eif_copy_section(img, i, fd, e))
+			return -1;
+	return 0;
+}

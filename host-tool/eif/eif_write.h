@@ -1,0 +1,37 @@
+/* Writing EIF files in one streaming pass.
+ *
+ * Layout, as nitro-cli writes it: header, kernel, cmdline, metadata,
+ * ramdisks..., then the signature when signed. Section data is streamed
+ * through 1 MiB chunks: each chunk is written, CRC'd, and handed to the PCR
+ * hasher threads. The header goes last (it needs every size, and the
+ * signature's size is only known once PCR0 is); zlib's crc32_combine() puts
+ * its CRC in front of the sections' CRC without a second pass.
+ *
+ * The output appears atomically: a temporary file beside it is renamed into
+ * place only when complete, and removed on any failure. */
+#ifndef CLEANROOM_EIF_WRITE_H
+#define CLEANROOM_EIF_WRITE_H
+
+#include "host-tool/eif/cpio_newc.h"
+#include "host-tool/eif/eif.h"
+
+#define EIF_MAX_RAMDISKS 8
+
+struct eif_write_input {
+	const char *kernel_path;
+	const uint8_t *cmdline;
+	size_t cmdline_len;
+	const uint8_t *metadata;
+	size_t metadata_len;
+	const struct cpio_plan *ramdisks[EIF_MAX_RAMDISKS];
+	int num_ramdisks;
+	uint16_t flags; /* EIF_FLAG_ARM64 or 0 */
+	/* Optional: produce the signature section from the measurements
+	 * (pcrs->pcr0 is final). It may set pcrs->pcr8. */
+	int (*sign)(void *ctx, struct eif_pcrs *pcrs, struct cr_buf *section, struct cr_err *e);
+	void *sign_ctx;
+};
+
+int eif_write(const char *out_path, const struct eif_write_input *in, struct eif_pcrs *pcrs, struct cr_err *e);
+
+#endif

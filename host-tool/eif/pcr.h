@@ -1,0 +1,77 @@
+/* PCR measurement of enclave images, as Nitro computes it:
+ *
+ *     PCRx = SHA384(48 zero bytes || SHA384(content_x))
+ *     content_PCR0 = kernel || cmdline || ramdisk0 || ... || ramdiskN
+ *     content_PCR1 = kernel || cmdline || ramdisk0
+ *     content_PCR2 = ramdisk1 || ... || ramdiskN
+ *     content_PCR8 = DER of the signing certificate
+ *
+ * The big customer ramdisk feeds both PCR0 and PCR2, so it must be hashed
+ * twice. pcr_hasher runs two worker threads — one for PCR0, one for PCR1 and
+ * PCR2, whose inputs are disjoint — so each byte is hashed once per thread
+ * and the two hashes run in parallel with the caller's I/O.
+ *
+ * Jobs reference caller memory without copying: the memory of a job must stay
+ * unchanged until pcr_hasher_wait() has returned for its ticket (or until
+ * pcr_hasher_finish()). */
+#ifndef CLEANROOM_PCR_H
+#define CLEANROOM_PCR_H
+
+#include <bearssl.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/util.h"
+
+#define PCR_LEN 48
+
+#define PCR_MASK_0 1u
+#define PCR_MASK_1 2u
+#define PCR_MASK_2 4u
+
+struct eif_pcrs {
+	uint8_t pcr0[PCR_LEN], pcr1[PCR_LEN], pcr2[PCR_LEN], pcr8[PCR_LEN];
+	int has_pcr8;
+};
+
+#define PCR_QUEUE 64
+
+struct pcr_job {
+	const uint8_t *p;
+	size_t n;
+	unsigned mask;
+};
+
+struct pcr_hasher {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct pcr_job q[PCR_QUEUE];
+	uint64_t submitted;    /* jobs ever submitted */
+	uint64_t done[2];      /* jobs completed by worker 0 (PCR0) and 1 (PCR1/2) */
+	int stop;
+	pthread_t th[2];
+	struct pcr_worker_arg {
+		struct pcr_hasher *h;
+		int id;
+	} arg[2];
+	int started;
+	br_sha384_context ctx0, ctx1, ctx2;
+};
+
+/* Start the workers. -1 with e if threads cannot be created. */
+int pcr_hasher_start(struct pcr_hasher *h, struct cr_err *e);
+/* Queue n bytes at p for the PCRs in mask; returns the job's ticket (>= 1).
+ * Blocks while the queue is full. A zero mask or n is allowed (no-op job). */
+uint64_t pcr_hasher_submit(struct pcr_hasher *h, unsigned mask, const void *p, size_t n);
+/* Wait until every job up to and including ticket is hashed by all workers. */
+void pcr_hasher_wait(struct pcr_hasher *h, uint64_t ticket);
+/* Drain, stop the workers and produce PCR0/1/2 (pcr8 untouched). */
+void pcr_hasher_finish(struct pcr_hasher *h, struct eif_pcrs *out);
+
+/* SHA384(48 zero bytes || SHA384(data)): one extend of a zeroed register. */
+void pcr_of_bytes(const void *data, size_t n, uint8_t out[PCR_LEN]);
+/* Same, from a content digest already computed. */
+void pcr_from_digest(const uint8_t digest[PCR_LEN], uint8_t out[PCR_LEN]);
+
+#endif

@@ -1,0 +1,62 @@
+/* QEMU for `cleanroom run`: the command line (microvm, TCG, guest RAM
+ * shared for the vhost-user vsock back-end), the unmeasured additions to
+ * the kernel command line, and starting/stopping the process. */
+#ifndef CLEANROOM_RUN_QEMU_H
+#define CLEANROOM_RUN_QEMU_H
+
+#include <signal.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "base/util.h"
+
+#define RUN_QEMU_DEFAULT "qemu-system-x86_64"
+#define RUN_QEMU_MAX_ARGS 48
+/* x86 COMMAND_LINE_SIZE is 2048 including the NUL. */
+#define RUN_CMDLINE_MAX 2047
+
+struct run_qemu_cfg {
+	const char *qemu;         /* binary (PATH is searched) */
+	const char *kernel;       /* files extracted from the EIF */
+	const char *initrd;
+	const char *cmdline;      /* EIF cmdline + run_cmdline_extra() */
+	const char *vhost_socket; /* the vsock bridge's vhost-user socket */
+	unsigned memory_mib, cpus;
+};
+
+/* argv for QEMU; strings live in `store`. NULL-terminated. */
+struct run_qemu_argv {
+	char *argv[RUN_QEMU_MAX_ARGS];
+	int argc;
+	char store[8192];
+	size_t used;
+};
+
+int run_qemu_build_argv(const struct run_qemu_cfg *c, struct run_qemu_argv *a, struct cr_err *e);
+
+/* What `run` appends to the EIF's kernel command line, none of it measured
+ * (as QEMU's nitro-enclave machine appends -append): tsc_early_khz=<host
+ * TSC kHz> (microvm has no other early clock; under TCG a busy host can
+ * otherwise stall early TSC calibration), console=ttyS0 when the EIF
+ * names no console, and reboot=t when the EIF asks for another reboot
+ * method (microvm has no keyboard controller for nitro-cli's reboot=k; the
+ * last reboot= wins). tsc_khz 0 leaves it out. Writes "" when nothing is
+ * needed. */
+int run_cmdline_extra(const char *eif_cmdline, unsigned long tsc_khz, char *out, size_t n, struct cr_err *e);
+/* The host TSC frequency in kHz, measured against CLOCK_MONOTONIC (the
+ * guest TSC under TCG is the host's); 0 when it cannot be measured. */
+unsigned long run_host_tsc_khz(void);
+
+/* Fork and exec QEMU: stdin /dev/null, stdout = console_fd (the serial
+ * console; -1 for /dev/null), stderr inherited; its own process group (a
+ * terminal's Ctrl-C reaches only us; we stop QEMU); killed by the kernel if
+ * we die (PR_SET_PDEATHSIG); signal mask `mask` restored. An exec failure
+ * is reported here, not as an exit status. */
+int run_qemu_spawn(const struct run_qemu_argv *a, int console_fd, const sigset_t *mask, pid_t *pid,
+		   struct cr_err *e);
+/* SIGKILL and reap; returns the wait status. (A polite stop is SIGTERM
+ * while the event loop keeps running: QEMU's shutdown talks to the vsock
+ * back-end, which lives in that loop.) */
+int run_qemu_kill(pid_t pid);
+
+#endif

@@ -1,0 +1,104 @@
+/* Verification of a build's bundle (nsm/report.h), as `cleanroom verify`
+ * and `cleanroom build` run it. Every check is listed with its outcome; the
+ * bundle is verified only when none failed.
+ *
+ *   bundle             the JSON shape, media and payload types, base64
+ *   statement          in-toto Statement v1 / SLSA Provenance v1 shape
+ *   attestation        the NSM document: COSE, payload, chain to the root at
+ *                      the document's own time (or policy->at), signature
+ *   binding.public_key the document carries a P-384 SubjectPublicKeyInfo
+ *   signature          a DSSE signature verifies with that key (an envelope
+ *                      may carry up to REPORT_MAX_SIGS; the others, by other
+ *                      keys, are listed as skipped "signature[i]": ignored)
+ *   binding.user_data  the document's user_data = SHA-384(statement)
+ *   binding.nonce      the document's nonce = the statement's invocationId
+ *   binding.pcrs       the statement's PCR0/1/2 = the document's
+ *   pcrs               the document's PCR0/1/2 = the expected image (skip
+ *                      when no image was given: then any image passes)
+ *   nonce              the document's nonce = the expected one (skip when
+ *                      none was given)
+ *   artifact <path>    the file's SHA-256 and SHA-384 = those of the subject
+ *                      whose name is the path or a suffix of it after '/'
+ *   source             the statement's source tree id = the expected one
+ *                      (a git commit's tree, or a directory; skip otherwise)
+ * A check that cannot run because one it depends on failed is listed as
+ * failed with the reason. */
+#ifndef CLEANROOM_BUNDLE_VERIFY_H
+#define CLEANROOM_BUNDLE_VERIFY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nsm/attest_verify.h"
+#include "report/report.h"
+#include "base/util.h"
+
+enum bv_status { BV_PASS, BV_FAIL, BV_SKIP };
+
+struct bv_check {
+	char name[WIRE_MAX_PATH + 16];
+	enum bv_status status;
+	char detail[512];
+};
+
+#define BV_MAX_ARTIFACTS WIRE_MAX_OUTPUTS
+/* The largest artifact hashed: outputs live in the enclave's memory. */
+#define BV_ARTIFACT_MAX (64ull << 30)
+#define BV_MAX_CHECKS (16 + BV_MAX_ARTIFACTS + REPORT_MAX_SIGS)
+
+struct bv_policy {
+	const uint8_t *root_der;          /* NULL: AWS Nitro Enclaves root G1 */
+	size_t root_len;
+	const char *root_desc;            /* for the report, e.g. the --root path */
+	int has_time;                     /* 0: the document's own timestamp */
+	int64_t at;
+	int has_pcrs;                     /* expected PCR0/1/2 */
+	uint8_t pcr[REPORT_PCRS][REPORT_PCR_LEN];
+	const char *pcr_desc;             /* where they came from (an EIF path, "--pcrN") */
+	int has_nonce;
+	uint8_t nonce[WIRE_MAX_NONCE];
+	size_t nonce_len;
+	const char *const *artifacts;     /* file paths to check against the subjects */
+	size_t nartifacts;
+	int has_source;                   /* expected source tree id: 20 (SHA-1) or 32 (SHA-256) bytes */
+	uint8_t source_tree[32];
+	size_t source_tree_len;
+	const char *source_desc;          /* e.g. "git commit v1.2 (repo .)", "directory src/" */
+};
+
+/* One signature of the envelope, as the 'signature' check saw it. */
+struct bv_sig {
+	char keyid[REPORT_KEYID_MAX + 1];
+	int by_bound_key;                 /* verifies with the document's key */
+	int used;                         /* the one the check relied on (the first valid) */
+};
+
+struct bv_result {
+	size_t n;
+	struct bv_check checks[BV_MAX_CHECKS];
+	size_t nsigs;                     /* signatures checked (0: no bound key) */
+	struct bv_sig sigs[REPORT_MAX_SIGS];
+	int verified;                     /* no check failed */
+	int have_statement, have_document;
+	struct report_parsed statement;   /* when have_statement */
+	struct att_verified *att;         /* when have_document (verified) */
+	struct cr_buf att_buf;            /* the document's bytes, which att points into */
+	uint8_t statement_sha384[48];
+};
+
+/* Run every check; 0 when verified, -1 otherwise (the list says why). r is
+ * large: allocate it. Free with bv_result_free(). */
+int bundle_verify(const uint8_t *bundle, size_t len, const struct bv_policy *pol, struct bv_result *r);
+void bv_result_free(struct bv_result *r);
+
+/* The list as text (one line per check), or as JSON members of an object
+ * the caller has opened: "verified", "checks" [...], "signatures" [...]
+ * (each {"index", "keyid", "status": "used" | "ignored"}; when a bound key
+ * was there to check them), "statement" {...}, "attestation" {...}. */
+void bv_print_text(const struct bv_result *r, FILE *out);
+void bv_write_json(const struct bv_result *r, struct json_w *w);
+
+/* The first failed check as one line ("<name>: <detail>"), for errors. */
+const char *bv_first_failure(const struct bv_result *r, char *buf, size_t cap);
+
+#endif

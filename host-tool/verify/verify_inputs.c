@@ -1,0 +1,187 @@
+/* Verification inputs from the command line (verify_inputs.h). */
+#include "host-tool/verify/verify_inputs.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <spawn.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "host-tool/eif/eif.h"
+#include "host-tool/client/src_stream.h"
+
+extern char **environ;
+
+void vin_init(struct verify_inputs *v)
+{
+	memset(v, 0, sizeof *v);
+}
+
+void vin_free(struct verify_inputs *v)
+{
+	if (v->have_root)
+		pem_free(&v->root);
+	v->have_root = 0;
+}
+
+int vin_set_root(struct verify_inputs *v, const char *path, struct cr_err *e)
+{
+	const struct pem_object *o;
+	vin_free(v);
+	if (pem_read_cert(path, &v->root, &o, e))
+		return cr_err_wrap(e, "--root");
+	v->have_root = 1;
+	v->pol.root_der = o->der;
+	v->pol.root_len = o->len;
+	v->pol.root_desc = path;
+	return 0;
+}
+
+int vin_set_eif(struct verify_inputs *v, const char *path, struct cr_err *e)
+{
+	struct eif_image *img = calloc(1, sizeof *img);
+	struct eif_scan scan;
+	int rc = -1;
+	if (!img)
+		return cr_fail(e, "out of memory");
+	if (eif_open(path, img, e) == 0) {
+		rc = eif_scan(img, &scan, e);
+		eif_close(img);
+	}
+	free(img);
+	if (rc)
+		return cr_err_wrap(e, "--eif");
+	if (!scan.crc_ok)
+		return cr_fail(e, "--eif: %s: the EIF's CRC does not match its contents", path);
+	{
+		char desc[4200];
+		snprintf(desc, sizeof desc, "the EIF %s", path);
+		vin_set_pcrs(v, scan.pcrs.pcr0, scan.pcrs.pcr1, scan.pcrs.pcr2, desc);
+	}
+	return 0;
+}
+
+void vin_set_pcrs(struct verify_inputs *v, const uint8_t *pcr0, const uint8_t *pcr1, const uint8_t *pcr2,
+		  const char *desc)
+{
+	memcpy(v->pol.pcr[0], pcr0, REPORT_PCR_LEN);
+	memcpy(v->pol.pcr[1], pcr1, REPORT_PCR_LEN);
+	memcpy(v->pol.pcr[2], pcr2, REPORT_PCR_LEN);
+	v->pol.has_pcrs = 1;
+	v->pcrs_given = 7;
+	snprintf(v->pcr_desc, sizeof v->pcr_desc, "%s", desc);
+	v->pol.pcr_desc = v->pcr_desc;
+}
+
+int vin_set_pcr(struct verify_inputs *v, unsigned i, const char *hex, struct cr_err *e)
+{
+	if (strlen(hex) != 2 * REPORT_PCR_LEN || cr_unhex(hex, v->pol.pcr[i], REPORT_PCR_LEN))
+		return cr_fail(e, "--pcr%u: expected %d hex digits (SHA-384)", i, 2 * REPORT_PCR_LEN);
+	v->pcrs_given |= 1u << i;
+	v->pol.has_pcrs = v->pcrs_given == 7;
+	snprintf(v->pcr_desc, sizeof v->pcr_desc, "--pcr0/1/2");
+	v->pol.pcr_desc = v->pcr_desc;
+	return 0;
+}
+
+int vin_set_nonce(struct verify_inputs *v, const char *hex, struct cr_err *e)
+{
+	size_t n;
+	if (cr_unhex_var(hex, v->pol.nonce, sizeof v->pol.nonce, &n) || n * 2 != strlen(hex))
+		return cr_fail(e, "--nonce: expected hex of at most %d bytes", WIRE_MAX_NONCE);
+	v->pol.nonce_len = n;
+	v->pol.has_nonce = 1;
+	return 0;
+}
+
+int vin_set_nonce_bytes(struct verify_inputs *v, const uint8_t *nonce, size_t len)
+{
+	if (len > sizeof v->pol.nonce)
+		return -1;
+	memcpy(v->pol.nonce, nonce, len);
+	v->pol.nonce_len = len;
+	v->pol.has_nonce = 1;
+	return 0;
+}
+
+/* `git -C repo rev-parse --verify --end-of-options REV^{tree}`: its one line. */
+static int git_tree_of(const char *rev, const char *repo, char out[80], struct cr_err *e)
+{
+	char spec[512];
+	char *argv[] = {"git", "-C", (char *)repo, "rev-parse", "--verify", "--quiet", "--end-of-options", spec, NULL};
+	posix_spawn_file_actions_t fa;
+	int pipefd[2], status;
+	size_t len = 0;
+	pid_t pid;
+	if (snprintf(spec, sizeof spec, "%s^{tree}", rev) >= (int)sizeof spec)
+		return cr_fail(e, "--git-commit: too long");
+	if (pipe(pipefd))
+		return cr_failp(e, "pipe");
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, pipefd[1], STDOUT_FILENO);
+	posix_spawn_file_actions_addclose(&fa, pipefd[0]);
+	errno = posix_spawnp(&pid, "git", &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(pipefd[1]);
+	if (errno) {
+		close(pipefd[0]);
+		return cr_failp(e, "--git-commit: cannot run git");
+	}
+	for (;;) {
+		ssize_t n = read(pipefd[0], out + len, 79 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		if (len == 79)
+			break;
+	}
+	close(pipefd[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	out[len] = 0;
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		return cr_fail(e, "--git-commit: '%s' is not a commit or tree in the repository %s", rev, repo);
+	out[strcspn(out, "\n")] = 0;
+	return 0;
+}
+
+int vin_set_git_commit(struct verify_inputs *v, const char *rev, const char *repo, struct cr_err *e)
+{
+	char hex[80];
+	size_t n;
+	if (!repo)
+		repo = ".";
+	if (git_tree_of(rev, repo, hex, e))
+		return -1;
+	n = strlen(hex);
+	if ((n != 40 && n != 64) || cr_unhex(hex, v->pol.source_tree, n / 2))
+		return cr_fail(e, "--git-commit: git printed '%s', not a tree id", hex);
+	v->pol.source_tree_len = n / 2;
+	v->pol.has_source = 1;
+	snprintf(v->source_desc, sizeof v->source_desc, "git commit %s (repository %s)", rev, repo);
+	v->pol.source_desc = v->source_desc;
+	return 0;
+}
+
+int vin_set_source_dir(struct verify_inputs *v, const char *dir, struct cr_err *e)
+{
+	struct src_stats st;
+	if (src_stream_send(dir, WIRE_SRC, -1, 0, NULL, NULL, &st, e))
+		return cr_err_wrap(e, "--source");
+	memcpy(v->pol.source_tree, st.tree_sha256, 32);
+	v->pol.source_tree_len = 32;
+	v->pol.has_source = 1;
+	snprintf(v->source_desc, sizeof v->source_desc, "directory %s", dir);
+	v->pol.source_desc = v->source_desc;
+	return 0;
+}
+
+int vin_check(const struct verify_inputs *v, struct cr_err *e)
+{
+	if (v->pcrs_given && v->pcrs_given != 7)
+		return cr_fail(e, "give all of --pcr0, --pcr1 and --pcr2 (or --eif)");
+	return 0;
+}

@@ -1,0 +1,147 @@
+/* The signed report of one build: what the enclave says and how it is bound.
+ *
+ *   statement  in-toto Statement v1 with a SLSA Provenance v1 predicate, as
+ *              canonical JSON: compact, object keys in bytewise order,
+ *              integers only. Made inside the enclave (init/agent_report.c).
+ *   envelope   DSSE: payloadType "application/vnd.in-toto+json", one
+ *              signature (the host accepts more, see report_bundle), ECDSA
+ *              P-384 over SHA-384 of
+ *              PAE = "DSSEv1 " len(type) " " type " " len(payload) " " payload,
+ *              DER-encoded (as sigstore/cosign sign DSSE), keyid "".
+ *   binding    the NSM attestation document made for this build has
+ *              public_key = the signing key as DER SubjectPublicKeyInfo,
+ *              user_data = SHA-384(statement bytes), nonce = the host's nonce.
+ *   bundle     {"attestation": base64(document),
+ *               "dsseEnvelope": {"payload": base64(statement),
+ *                                "payloadType": "application/vnd.in-toto+json",
+ *                                "signatures": [{"keyid": "", "sig": base64(DER)}]},
+ *               "mediaType": REPORT_BUNDLE_MEDIA_TYPE}
+ *
+ * The same code encodes (enclave) and parses (host: `cleanroom verify`,
+ * `cleanroom build`). Parsing is strict and bounded; the checks themselves
+ * (attestation, PCRs, signature, digests) are in host-tool/bundle_verify.c. */
+#ifndef CLEANROOM_REPORT_H
+#define CLEANROOM_REPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "nsm/attest_doc.h"
+#include "base/ec_key.h"
+#include "base/json.h"
+#include "base/util.h"
+#include "vsock/wire.h"
+
+#define REPORT_STATEMENT_TYPE "https://in-toto.io/Statement/v1"
+#define REPORT_PREDICATE_TYPE "https://slsa.dev/provenance/v1"
+#define REPORT_PAYLOAD_TYPE "application/vnd.in-toto+json"
+#define REPORT_BUNDLE_MEDIA_TYPE "application/vnd.cleanroom.bundle.v1+json"
+#define REPORT_BUILD_TYPE "urn:cleanroom:build-type:nitro-enclave:v1"
+#define REPORT_BUILDER_ID "urn:cleanroom:builder:nitro-enclave:v1"
+
+/* A statement at the wire limits (64 outputs of 4 KiB paths, 64 KiB of
+ * printable argv) is about 340 KiB; 640 KiB leaves room for JSON escapes, and
+ * base64 of it plus the attestation document fits one result frame. A
+ * larger one (argv full of control characters) gets no report: refused. */
+#define REPORT_MAX_STATEMENT (640 * 1024)
+#define REPORT_MAX_BUNDLE WIRE_MAX_BUNDLE
+#define REPORT_SIG_MAX 120            /* DER ECDSA P-384: at most 104 bytes */
+#define REPORT_SPKI_P384_LEN 120      /* DER SubjectPublicKeyInfo of a P-384 key */
+#define REPORT_PCRS 3                 /* PCR0, PCR1, PCR2 */
+#define REPORT_PCR_LEN 48
+
+struct report_subject {
+	const char *name;                 /* the declared output path */
+	uint8_t sha256[32], sha384[48];
+};
+
+/* What the statement says, for encoding (enclave) and as parsed (host; the
+ * strings then point into the parsed document). */
+struct report_statement {
+	size_t nsubjects;
+	struct report_subject subjects[WIRE_MAX_OUTPUTS];
+	/* externalParameters */
+	const char *argv[WIRE_MAX_ARGS];
+	size_t argc;
+	uint64_t sde;
+	uint8_t src_tree_sha1[20], src_tree_sha256[32];
+	uint64_t src_files;
+	uint8_t deps_tree_sha256[32];
+	uint64_t deps_files;
+	/* internalParameters */
+	struct wire_limits limits;
+	/* resolvedDependencies: the image that ran the build */
+	uint8_t pcr[REPORT_PCRS][REPORT_PCR_LEN];
+	/* runDetails */
+	const char *init_version;
+	uint8_t log_sha256[32];           /* of the log as kept (sent to the client) */
+	uint64_t log_bytes;               /* bytes kept */
+	uint64_t log_dropped;             /* bytes cut at limits.log_bytes; 0: the whole log.
+	                                   * Byproduct annotations "truncated": true and
+	                                   * "droppedBytes" when not 0 (absent in older reports) */
+	int64_t started_ms, finished_ms;  /* Unix ms; RFC 3339 in the JSON */
+	uint8_t nonce[WIRE_MAX_NONCE];    /* metadata.invocationId, in hex */
+	size_t nonce_len;
+};
+
+/* Canonical JSON of the statement (replaces out's contents). */
+int report_statement_encode(const struct report_statement *s, struct cr_buf *out, struct cr_err *e);
+
+/* A parsed statement; st's strings live in doc until report_statement_free. */
+struct report_parsed {
+	struct report_statement st;
+	struct json_doc doc;
+};
+int report_statement_parse(const uint8_t *json, size_t len, struct report_parsed *out, struct cr_err *e);
+void report_statement_free(struct report_parsed *p);
+
+/* DSSE over the statement with key (P-384): DER signature into sig. */
+int report_dsse_sign(const struct ec_key *key, const uint8_t *payload, size_t len, uint8_t sig[REPORT_SIG_MAX],
+		     size_t *sig_len, struct cr_err *e);
+int report_dsse_verify(const struct ec_pub *pub, const uint8_t *payload, size_t len, const uint8_t *sig,
+		       size_t sig_len, struct cr_err *e);
+
+/* A P-384 public key as DER SubjectPublicKeyInfo (id-ecPublicKey,
+ * secp384r1, uncompressed point), and back (only that exact shape). */
+int report_spki_encode(const struct ec_pub *pub, uint8_t out[REPORT_SPKI_P384_LEN], struct cr_err *e);
+int report_spki_decode(const uint8_t *der, size_t len, struct ec_pub *pub, struct cr_err *e);
+
+/* Bundle JSON (replaces out's contents). */
+int report_bundle_encode(const uint8_t *statement, size_t statement_len, const uint8_t *sig, size_t sig_len,
+			 const uint8_t *doc, size_t doc_len, struct cr_buf *out, struct cr_err *e);
+
+/* An envelope may carry several signatures (DSSE): of them, verification
+ * needs one by the key the attestation document binds; the others are
+ * ignored (listed, not trusted). At most REPORT_MAX_SIGS; each sig at most
+ * REPORT_ENV_SIG_MAX bytes (room for other signers' algorithms, e.g.
+ * RSA-8192), each keyid at most REPORT_KEYID_MAX bytes. */
+#define REPORT_MAX_SIGS 16
+#define REPORT_ENV_SIG_MAX 1024
+#define REPORT_KEYID_MAX 256
+
+struct report_sig {
+	struct cr_buf sig;                /* as decoded; DER for ours */
+	char keyid[REPORT_KEYID_MAX + 1]; /* "" when absent */
+};
+
+struct report_bundle {
+	struct cr_buf statement;          /* the exact signed payload bytes */
+	struct report_sig sigs[REPORT_MAX_SIGS];
+	size_t nsigs;                     /* 1 to REPORT_MAX_SIGS */
+	struct cr_buf attestation;        /* COSE_Sign1 bytes */
+};
+/* Parse a bundle: shape, media type, payload type, 1 to REPORT_MAX_SIGS
+ * signatures, base64 fields (standard or URL-safe, nsm/base64.h). Does not
+ * check any signature. */
+int report_bundle_parse(const uint8_t *buf, size_t len, struct report_bundle *out, struct cr_err *e);
+void report_bundle_free(struct report_bundle *b);
+
+struct nsm_client;
+/* The enclave's half, on an open NSM client: fill st's PCRs from DescribePCR
+ * 0..2, make a fresh P-384 key from NSM GetRandom, encode the statement,
+ * get an attestation document binding the key, the statement's SHA-384 and
+ * the nonce (st->nonce), sign the DSSE envelope and write the bundle into
+ * out. The key lives only in this call. */
+int report_make(struct nsm_client *c, struct report_statement *st, struct cr_buf *out, struct cr_err *e);
+
+#endif
