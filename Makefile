@@ -69,7 +69,7 @@ CHECK_UNIT_DEPS   :=
 INSTALL_EXTRA :=
 BACKPORTS_PKGS :=
 
-.PHONY: all deps deps-apt deps-src deps-libs check check-unit demo install clean distclean
+.PHONY: all deps deps-apt deps-src deps-libs check check-unit demo install clean distclean compile_commands.json
 
 all: deps $(B)/init $(B)/cleanroom
 
@@ -162,14 +162,33 @@ $(foreach v,musl host asan,$(eval $(call variant_rules,$(v))))
 -include $(shell find $(B) -name '*.d' -type f 2>/dev/null)
 
 include $(wildcard $(addsuffix /build.mk,init host-tool kernel-config rootfs bench \
-                   tests/unit tests/cli tests/qemu tests/fuzz docs))
+                   tests/unit tests/layout tests/cli tests/qemu tests/fuzz docs))
 
 # ---------------------------------------------------------------- tests
+# SUITE=NAME (a shell pattern, e.g. SUITE='qemu/*') runs only the suites
+# whose name matches.
+SUITE ?=
+export SUITE
 check-unit: deps $(CHECK_UNIT_DEPS)
 	@tests/run.sh $(CHECK_UNIT_SUITES)
 
 check: deps $(CHECK_UNIT_DEPS) $(CHECK_DEPS)
 	@tests/run.sh $(CHECK_UNIT_SUITES) $(CHECK_SUITES)
+
+# ---------------------------------------------------------------- editors
+# compile_commands.json for clangd and other tools: every source of the
+# libraries, the init, the host tool and the unit tests, with the flags of
+# the host build (each folder's own include path).
+COMPDB_SRCS = $(LIB_SRCS) $(INIT_SRCS) $(HOST_SRCS) host-tool/main.c $(sort $(wildcard tests/unit/*.c))
+.PHONY: compile_commands.json
+compile_commands.json: | $(LAYER_STAMPS)
+	@for s in $(COMPDB_SRCS); do \
+	  l=$${s%%/*}; case " $(LAYERS) " in *" $$l "*) inc=-I$(B)/inc/$$l ;; *) inc="$(INC)" ;; esac; \
+	  printf '%s\t%s\n' "$$s" "$(CC) $(CSTD) $(WARN) $(VARIANT_CFLAGS_host) $$inc -I$(B)/deps/host/include -c $$s -o $(B)/host/$${s%.c}.o"; \
+	done | python3 -c 'import json, os, sys; \
+	  print(json.dumps([{"directory": os.getcwd(), "file": f, "command": c} \
+	  for f, c in (l.rstrip("\n").split("\t") for l in sys.stdin)], indent=1))' >$@.tmp && mv $@.tmp $@
+	@echo "  GEN     $@ ($(words $(COMPDB_SRCS)) files)"
 
 # ---------------------------------------------------------------- demo
 demo: deps $(B)/init $(B)/cleanroom kernel rootfs-c

@@ -44,7 +44,7 @@ enum {
  * the enclave before it gives up on it. */
 #define ENCLAVE_SILENCE_MARGIN_S 30
 
-/* The signed report, written beside the outputs (nsm/report.h). */
+/* The signed report, written beside the outputs (report/report.h). */
 #define BUNDLE_NAME "cleanroom-bundle.json"
 
 static void usage(FILE *out)

@@ -2,7 +2,7 @@
  *
  * For each connection (vsock/README.md): read the request, receive the
  * sources and deps into a fresh tmpfs workspace (agent_recv.c), run the
- * command in the sandbox (init/sandbox.h) while its log streams back, send
+ * command in the sandbox (sandbox/sandbox.h) while its log streams back, send
  * the declared outputs and a result. Whatever happens to one build — a bad
  * request, a refused path, a client that vanishes — is answered with an
  * error message when possible, cleaned up, and the agent is ready for the

@@ -19,7 +19,7 @@
  *
  * The same code encodes (enclave) and parses (host: `cleanroom verify`,
  * `cleanroom build`). Parsing is strict and bounded; the checks themselves
- * (attestation, PCRs, signature, digests) are in host-tool/bundle_verify.c. */
+ * (attestation, PCRs, signature, digests) are in host-tool/verify/bundle_verify.c. */
 #ifndef CLEANROOM_REPORT_H
 #define CLEANROOM_REPORT_H
 
@@ -131,7 +131,7 @@ struct report_bundle {
 	struct cr_buf attestation;        /* COSE_Sign1 bytes */
 };
 /* Parse a bundle: shape, media type, payload type, 1 to REPORT_MAX_SIGS
- * signatures, base64 fields (standard or URL-safe, nsm/base64.h). Does not
+ * signatures, base64 fields (standard or URL-safe, base/base64.h). Does not
  * check any signature. */
 int report_bundle_parse(const uint8_t *buf, size_t len, struct report_bundle *out, struct cr_err *e);
 void report_bundle_free(struct report_bundle *b);

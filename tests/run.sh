@@ -10,9 +10,14 @@
 set -u
 pass=0 fail=0 skip=0
 failed_names=()
+matched=0
 for spec in "$@"; do
 	name=${spec%%=*}
 	cmd=${spec#*=}
+	# SUITE=PATTERN (make check SUITE=...) runs only the matching suites.
+	# shellcheck disable=SC2053
+	[ -n "${SUITE:-}" ] && [[ $name != $SUITE ]] && continue
+	matched=$((matched + 1))
 	echo "=== $name"
 	log=$(mktemp)
 	bash -c "$cmd" 2>&1 | tee "$log"
@@ -28,6 +33,11 @@ for spec in "$@"; do
 	pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
 	rm -f "$log"
 done
+if [ -n "${SUITE:-}" ] && [ "$matched" -eq 0 ]; then
+	echo "not ok - SUITE=$SUITE: no suite of that name; the suites are:"
+	for spec in "$@"; do echo "#   ${spec%%=*}"; done
+	fail=$((fail + 1))
+fi
 echo "==="
 [ "$skip" -gt 0 ] && echo "$skip skipped (see the skip lines above)"
 [ "${#failed_names[@]}" -gt 0 ] && echo "failing suites: ${failed_names[*]}"

@@ -3,7 +3,7 @@
  * the parent (CID 3) and the host (CID 2) as the guest sees it, inside the
  * run's event loop, before QEMU starts; it is stopped after QEMU is gone.
  *
- * The one service is the host NSM model (host-tool/nsm_model.h,
+ * The one service is the host NSM model (host-tool/run/nsm_model.h,
  * nsm_service.c): the guest shim nsm.ko (kernel-config/nsm-shim/README.md) connects to
  * port 9100 once per /dev/nsm ioctl and sends a 4-byte big-endian length +
  * raw CBOR request; the model answers with a 4-byte big-endian length + raw

@@ -1,4 +1,4 @@
-/* Verification of a build's bundle (nsm/report.h), as `cleanroom verify`
+/* Verification of a build's bundle (report/report.h), as `cleanroom verify`
  * and `cleanroom build` run it. Every check is listed with its outcome; the
  * bundle is verified only when none failed.
  *

@@ -1,4 +1,4 @@
-/* Fuzz target: the EIF reader (host-tool/eif_read.c) behind
+/* Fuzz target: the EIF reader (host-tool/eif/eif_read.c) behind
  * `cleanroom describe`: eif_open's structure checks, eif_scan (CRC and
  * PCRs), the metadata JSON, the signature section (CBOR + COSE + X.509).
  *

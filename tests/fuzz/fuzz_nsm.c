@@ -1,5 +1,5 @@
 /* Fuzz target: NSM messages (nsm/nsm_proto.h) and the host NSM model
- * (host-tool/nsm_model.h), which answers whatever raw bytes a guest writes
+ * (host-tool/run/nsm_model.h), which answers whatever raw bytes a guest writes
  * to /dev/nsm in a local run.
  *
  * Input: one selector byte, then the message. selector % 8:

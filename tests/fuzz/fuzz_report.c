@@ -1,7 +1,7 @@
-/* Fuzz target: the signed report (nsm/report.h) as the host reads it —
+/* Fuzz target: the signed report (report/report.h) as the host reads it —
  * bundle JSON (DSSE envelope + base64 attestation), the in-toto/SLSA
  * statement, the binding key's SubjectPublicKeyInfo — and the whole
- * `cleanroom verify` check list (host-tool/bundle_verify.h).
+ * `cleanroom verify` check list (host-tool/verify/bundle_verify.h).
  *
  * Input: one selector byte, then the bytes. selector % 4:
  *   0  a bundle, verified against the test CA's root ($CR_FUZZ_CA)

@@ -29,7 +29,7 @@ QEMU_DEPS   += $(KERNEL_DIR)/bzImage $(SANDBOX_GUEST)
 QEMU_SUITES += 'qemu/sandbox=tests/qemu/sandbox-boot.sh $(KERNEL_DIR) $(SANDBOX_GUEST)'
 
 # The mock NSM end to end: guest shim nsm.ko (`cleanroom eif --nsm-ko local`)
-# -> vsock -> the host NSM model of `cleanroom run` (host-tool/nsm_model.h).
+# -> vsock -> the host NSM model of `cleanroom run` (host-tool/run/nsm_model.h).
 NSM_GUEST := $(B)/musl/tests/qemu/guest_nsm
 $(NSM_GUEST): $(B)/musl/tests/qemu/guest_nsm.o $(LIBS_musl)
 	@echo "  LD      $@"

@@ -1,4 +1,4 @@
-/* nsm/json.c: writer output shapes and strict parsing. */
+/* base/json.c: writer output shapes and strict parsing. */
 #include "tests/unit/check.h"
 #include "base/json.h"
 

@@ -1,6 +1,6 @@
-/* nsm/cbor_read.c and nsm/cbor_write.c: exact encodings, the flat item
+/* base/cbor_read.c and base/cbor_write.c: exact encodings, the flat item
  * tree, and every rejection the reader promises; plus the time helpers of
- * nsm/util.c that the attestation code uses. */
+ * base/util.c that the attestation code uses. */
 #include "base/cbor_read.h"
 #include "base/cbor_write.h"
 #include "tests/unit/check.h"

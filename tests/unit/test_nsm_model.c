@@ -1,4 +1,4 @@
-/* The host NSM model (host-tool/nsm_model.c, nsm_service.c, nsm_ca.c),
+/* The host NSM model (host-tool/run/nsm_model.c, nsm_service.c, nsm_ca.c),
  * driven the way the guest shim drives it: the run service is started on a
  * Unix socket inside an event loop, and every request is one connection
  * carrying a 4-byte big-endian length + the raw CBOR request, answered with

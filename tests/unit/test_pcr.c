@@ -1,4 +1,4 @@
-/* host-tool/pcr.c: the PCR formula and the two-thread hasher. */
+/* host-tool/eif/pcr.c: the PCR formula and the two-thread hasher. */
 #include <bearssl.h>
 
 #include "tests/unit/check.h"

@@ -1,5 +1,5 @@
-/* The signed report (nsm/report.h, nsm/base64.h) and its verification
- * (host-tool/bundle_verify.h): base64 vectors and strictness, the statement
+/* The signed report (report/report.h, base/base64.h) and its verification
+ * (host-tool/verify/bundle_verify.h): base64 vectors and strictness, the statement
  * (canonical, deterministic, round trip, rejections naming the field), DSSE,
  * SPKI against openssl's encoding, and report_make() on the host NSM model
  * verified end to end — then the tamper matrix, each case failing with its

@@ -1,4 +1,4 @@
-/* host-tool/run_qemu.c, run_heartbeat.c: the pieces of `cleanroom run`
+/* host-tool/run/run_qemu.c, run_heartbeat.c: the pieces of `cleanroom run`
  * that do not need QEMU (tests/qemu/run-vsock.sh boots real guests). */
 #include <errno.h>
 #include <fcntl.h>

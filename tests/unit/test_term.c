@@ -1,4 +1,4 @@
-/* The sanitiser for text from outside (nsm/term.h), the error messages and
+/* The sanitiser for text from outside (base/term.h), the error messages and
  * the JSON writer that rely on it (issue 12 item 3). */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* nsm/util.c: hex, decimal parsing, bounded buffers and file reads, and
+/* base/util.c: hex, decimal parsing, bounded buffers and file reads, and
  * cr_open_input/cr_read_input on what is not a regular file. */
 #include <fcntl.h>
 #include <stdio.h>

@@ -1,4 +1,4 @@
-/* host-tool/virtq.c, guest_mem.c, vsock_pkt.c: the split virtqueue and
+/* host-tool/run/virtq.c, guest_mem.c, vsock_pkt.c: the split virtqueue and
  * packet parsing against malformed guest input, without QEMU. The "guest"
  * is a buffer in this process registered as guest memory. */
 #include <stdint.h>

@@ -1,4 +1,4 @@
-/* host-tool/vsock_bridge.c, vhost_user.c: the whole bridge driven by a
+/* host-tool/run/vsock_bridge.c, vhost_user.c: the whole bridge driven by a
  * fake QEMU (vhost-user messages over its real socket, guest RAM in a
  * memfd) and a fake guest driver (rings filled by this test), without
  * QEMU. Covers the vhost-user handshake, connections both ways, credit
