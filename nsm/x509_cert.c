@@ -1,3 +1,16 @@
+/* One certificate: BearSSL's br_x509_decoder reads the public key, the cA
+ * flag and the validity dates; the DER walk below reads only what BearSSL
+ * does not expose (its decoder gives no names as text, no keyUsage, no
+ * pathLenConstraint and no signature algorithm name, and br_x509_minimal
+ * checks none of these on the trust anchor, nor keyUsage's presence):
+ *   - issuer and subject Names: text for messages and the CLI, DER bytes
+ *     for the trust anchor and for naming a mismatched link;
+ *   - keyUsage (present or not, and its bits) and pathLenConstraint, for
+ *     the chain rules br_x509_minimal does not apply (x509_chain.h);
+ *   - the signature algorithm, by name, for messages and the CLI.
+ * Walking to those fields is also where the strictness of x509_cert.h is
+ * enforced (minimal lengths, BOOLEANs, no extension twice, equal inner and
+ * outer algorithms, no trailing bytes). */
 #include "nsm/x509_cert.h"
 
 #include <bearssl.h>
@@ -11,8 +24,6 @@
 #define TAG_BIT_STRING 0x03
 #define TAG_OCTET_STRING 0x04
 #define TAG_OID 0x06
-#define TAG_UTC_TIME 0x17
-#define TAG_GENERALIZED_TIME 0x18
 #define TAG_SEQUENCE 0x30
 #define TAG_SET 0x31
 #define TAG_VERSION 0xa0       /* [0] EXPLICIT */
@@ -214,44 +225,6 @@ static int name_text(const struct tlv *name, char *out, size_t cap, char *cn, si
 	return 0;
 }
 
-static int two_digits(const uint8_t *p, unsigned *v)
-{
-	if (p[0] < '0' || p[0] > '9' || p[1] < '0' || p[1] > '9')
-		return -1;
-	*v = (unsigned)(p[0] - '0') * 10 + (unsigned)(p[1] - '0');
-	return 0;
-}
-
-/* UTCTime YYMMDDHHMMSSZ (YY < 50 is 20YY) or GeneralizedTime YYYYMMDDHHMMSSZ. */
-static int parse_time(const struct tlv *t, int64_t *out, const char *what, struct cr_err *e)
-{
-	unsigned c = 0, yy, mo, d, h, mi, s;
-	const uint8_t *p = t->p;
-	int64_t year;
-	if (t->tag == TAG_UTC_TIME && t->len == 13) {
-		if (two_digits(p, &yy))
-			goto bad;
-		year = yy < 50 ? 2000 + yy : 1900 + yy;
-		p += 2;
-	} else if (t->tag == TAG_GENERALIZED_TIME && t->len == 15) {
-		if (two_digits(p, &c) || two_digits(p + 2, &yy))
-			goto bad;
-		year = c * 100 + yy;
-		p += 4;
-	} else {
-		return cr_fail(e, "%s: not a UTCTime or GeneralizedTime in the YYMMDDHHMMSSZ form", what);
-	}
-	if (two_digits(p, &mo) || two_digits(p + 2, &d) || two_digits(p + 4, &h) || two_digits(p + 6, &mi) ||
-	    two_digits(p + 8, &s) || p[10] != 'Z')
-		goto bad;
-	if (!cr_date_valid(year, mo, d) || h > 23 || mi > 59 || s > 59)
-		goto bad;
-	*out = cr_days_from_civil(year, mo, d) * 86400 + h * 3600 + mi * 60 + s;
-	return 0;
-bad:
-	return cr_fail(e, "%s: malformed time \"%.*s\"", what, (int)t->len, (const char *)t->p);
-}
-
 static int parse_basic_constraints(struct x509_cert *c, const struct tlv *val, struct cr_err *e)
 {
 	struct der d = der_inside(val), in;
@@ -358,28 +331,50 @@ void x509_bearssl_time(int64_t t, uint32_t *days, uint32_t *secs)
 	*secs = (uint32_t)s;
 }
 
-/* BearSSL's own decoding of the same certificate: the public key, and a
- * cross-check of CA flag and validity. */
-static int bearssl_decode(struct x509_cert *c, struct cr_err *e)
+/* Unix seconds of a BearSSL date (the inverse of x509_bearssl_time()). */
+static int64_t unix_time(uint32_t days, uint32_t secs)
+{
+	return ((int64_t)days - 719528) * 86400 + secs;
+}
+
+static const char *decoder_error(int err)
+{
+	switch (err) {
+	case BR_ERR_X509_UNSUPPORTED:
+		return "unsupported version, public key algorithm or curve";
+	case BR_ERR_X509_LIMIT_EXCEEDED:
+		return "public key too large";
+	default:
+		return "malformed DER";
+	}
+}
+
+/* BearSSL's decoding of the same certificate: the public key, the validity
+ * dates, and the cA flag (which must agree with the walk's). validity is the
+ * content of the Validity SEQUENCE, quoted when BearSSL cannot read a date. */
+static int bearssl_decode(struct x509_cert *c, const struct tlv *validity, struct cr_err *e)
 {
 	br_x509_decoder_context dc;
 	const br_x509_pkey *pk;
 	int err;
-	uint32_t nb_days, nb_secs, na_days, na_secs;
+	char text[160];
+	size_t o = 0;
 	br_x509_decoder_init(&dc, NULL, NULL);
 	br_x509_decoder_push(&dc, c->der.p, c->der.len);
 	err = br_x509_decoder_last_error(&dc);
 	pk = br_x509_decoder_get_pkey(&dc);
+	if (err == BR_ERR_X509_BAD_TIME) {
+		append_value(text, sizeof text, &o, validity->p, validity->len);
+		return cr_fail(e, "validity: not two dates (UTCTime or GeneralizedTime, YYMMDDHHMMSSZ) in \"%s\"", text);
+	}
 	if (err || !pk)
-		return cr_fail(e, "BearSSL cannot decode the certificate (error %d)", err);
+		return cr_fail(e, "%s (BearSSL decoder error %d)", decoder_error(err), err);
 	if (!br_x509_decoder_isCA(&dc) != !(c->has_basic_constraints && c->is_ca))
 		return cr_fail(e, "basicConstraints: BearSSL reads cA differently");
-	x509_bearssl_time(c->not_before, &nb_days, &nb_secs);
-	x509_bearssl_time(c->not_after, &na_days, &na_secs);
-	if (dc.notbefore_days != nb_days || dc.notbefore_seconds != nb_secs || dc.notafter_days != na_days ||
-	    dc.notafter_seconds != na_secs)
-		return cr_fail(e, "validity: BearSSL reads the dates differently");
-	c->key_type = pk->key_type;
+	/* The fields are documented as private, but BearSSL 0.6 (pinned) has
+	 * no getter for the dates it decodes. */
+	c->not_before = unix_time(dc.notbefore_days, dc.notbefore_seconds);
+	c->not_after = unix_time(dc.notafter_days, dc.notafter_seconds);
 	if (pk->key_type == BR_KEYTYPE_EC && ec_curve_supported(pk->key.ec.curve)) {
 		if (ec_pub_set(&c->key, pk->key.ec.curve, pk->key.ec.q, pk->key.ec.qlen, e))
 			return -1;
@@ -394,7 +389,6 @@ int x509_cert_parse(const uint8_t *der, size_t len, struct x509_cert *c, struct 
 	struct tlv t_cert, t_tbs, t_alg, t_sig, t, inner_alg, alg_oid, validity;
 	memset(c, 0, sizeof *c);
 	c->path_len = -1;
-	c->version = 1;
 	if (len > X509_MAX_DER)
 		return cr_fail(e, "certificate of %zu bytes (at most %d)", len, X509_MAX_DER);
 	if (der_expect(&d, TAG_SEQUENCE, &t_cert, "certificate", e) || der_end(&d, "certificate", e))
@@ -406,7 +400,6 @@ int x509_cert_parse(const uint8_t *der, size_t len, struct x509_cert *c, struct 
 	    der_expect(&cert, TAG_SEQUENCE, &t_alg, "signatureAlgorithm", e) ||
 	    der_expect(&cert, TAG_BIT_STRING, &t_sig, "signatureValue", e) || der_end(&cert, "certificate", e))
 		return -1;
-	c->tbs = t_tbs.all;
 	{
 		struct der a = der_inside(&t_alg);
 		if (der_expect(&a, TAG_OID, &alg_oid, "signatureAlgorithm", e))
@@ -424,13 +417,9 @@ int x509_cert_parse(const uint8_t *der, size_t len, struct x509_cert *c, struct 
 			return -1;
 		if (t.len != 1 || t.p[0] > 2)
 			return cr_fail(e, "version: not v1, v2 or v3");
-		c->version = t.p[0] + 1;
 	}
-	if (der_expect(&tbs, TAG_INTEGER, &t, "serialNumber", e))
-		return -1;
-	c->serial.p = t.p;
-	c->serial.len = t.len;
-	if (der_expect(&tbs, TAG_SEQUENCE, &inner_alg, "signature", e))
+	if (der_expect(&tbs, TAG_INTEGER, &t, "serialNumber", e) ||
+	    der_expect(&tbs, TAG_SEQUENCE, &inner_alg, "signature", e))
 		return -1;
 	if (inner_alg.all.len != t_alg.all.len || memcmp(inner_alg.all.p, t_alg.all.p, t_alg.all.len))
 		return cr_fail(e, "signature: the TBS and outer signature algorithms differ");
@@ -438,16 +427,9 @@ int x509_cert_parse(const uint8_t *der, size_t len, struct x509_cert *c, struct 
 	    name_text(&t, c->issuer_text, sizeof c->issuer_text, NULL, 0, "issuer", e))
 		return -1;
 	c->issuer = t.all;
+	/* The dates come from BearSSL's decoder. */
 	if (der_expect(&tbs, TAG_SEQUENCE, &validity, "validity", e))
 		return -1;
-	{
-		struct der v = der_inside(&validity);
-		struct tlv nb, na;
-		if (der_read(&v, &nb, "notBefore", e) || parse_time(&nb, &c->not_before, "notBefore", e) ||
-		    der_read(&v, &na, "notAfter", e) || parse_time(&na, &c->not_after, "notAfter", e) ||
-		    der_end(&v, "validity", e))
-			return -1;
-	}
 	if (der_expect(&tbs, TAG_SEQUENCE, &t, "subject", e) ||
 	    name_text(&t, c->subject_text, sizeof c->subject_text, c->subject_cn, sizeof c->subject_cn, "subject", e))
 		return -1;
@@ -466,7 +448,7 @@ int x509_cert_parse(const uint8_t *der, size_t len, struct x509_cert *c, struct 
 		return -1;
 	if (t_sig.len < 1 || t_sig.p[0] != 0)
 		return cr_fail(e, "signatureValue: not a whole number of bytes");
-	return bearssl_decode(c, e);
+	return bearssl_decode(c, &validity, e);
 }
 
 void x509_key_usage_text(unsigned ku, char *out, size_t cap)

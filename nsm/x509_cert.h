@@ -1,15 +1,15 @@
 /* X.509 certificates: the fields the attestation chain check and the CLI
- * need, read by one strict DER walk (this file is the only DER parser).
- *
- * BearSSL's br_x509_decoder supplies the public key; its isCA flag and
- * validity dates are cross-checked against this walk, so the two parsers
- * must agree or the certificate is rejected. Signature verification is not
- * done here (see x509_chain.h).
+ * need. BearSSL's br_x509_decoder supplies the public key, the validity
+ * dates and the cA flag; a strict DER walk (x509_cert.c) reads only what
+ * BearSSL does not expose: the Names (as text and as DER), keyUsage,
+ * pathLenConstraint and the signature algorithm's name. The walk's cA must
+ * agree with the decoder's or the certificate is rejected. Signature
+ * verification is not done here (see x509_chain.h).
  *
  * Strictness: definite lengths in minimal form, single-byte tags, no bytes
  * after the certificate, the inner and outer signature algorithms equal,
- * BOOLEANs 0x00/0xFF, UTCTime/GeneralizedTime in the RFC 5280 "Z" forms,
- * no extension twice. */
+ * BOOLEANs 0x00/0xFF, no extension twice; dates as BearSSL reads them
+ * (UTCTime or GeneralizedTime ending in "Z"). */
 #ifndef CLEANROOM_X509_CERT_H
 #define CLEANROOM_X509_CERT_H
 
@@ -39,11 +39,8 @@ struct x509_span {
 /* Spans point into the parsed DER, which must outlive the struct. */
 struct x509_cert {
 	struct x509_span der;              /* the whole certificate */
-	struct x509_span tbs;              /* TBSCertificate, tag and length included */
 	struct x509_span issuer, subject;  /* Names, tag and length included */
-	struct x509_span serial;           /* INTEGER content */
-	int version;                       /* 1, 2 or 3 */
-	int64_t not_before, not_after;     /* Unix seconds */
+	int64_t not_before, not_after;     /* Unix seconds (BearSSL's decoder) */
 	int has_basic_constraints;
 	int is_ca;
 	int path_len;                      /* -1: no pathLenConstraint */
@@ -55,7 +52,6 @@ struct x509_cert {
 	char subject_cn[128];              /* the subject's CN, "" if none */
 	int key_is_ec;                     /* an EC key on a supported curve (else key is unset) */
 	struct ec_pub key;
-	int key_type;                      /* BR_KEYTYPE_EC or BR_KEYTYPE_RSA */
 };
 
 /* Parse one DER certificate of at most X509_MAX_DER bytes. */

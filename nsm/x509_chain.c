@@ -48,56 +48,86 @@ static int check_time(const struct x509_chain *ch, size_t i, int64_t at, struct 
 	return 0;
 }
 
-/* The certificate's role: leaf (index 0) or CA with (i - 1) CAs below it. */
-static int check_role(const struct x509_chain *ch, size_t i, struct cr_err *e)
+static int fail_not_ca(const struct x509_chain *ch, size_t i, struct cr_err *e)
 {
 	const struct x509_cert *c = &ch->cert[i];
 	char w[200];
-	if (i == 0) {
-		if (c->has_basic_constraints && c->is_ca)
-			return cr_fail(e, "chain: %s is a CA certificate; a leaf must not be", who(ch, i, w, sizeof w));
-		if (!c->has_key_usage)
-			return cr_fail(e, "chain: %s has no keyUsage extension (needs digitalSignature)",
-				       who(ch, i, w, sizeof w));
-		if (!(c->key_usage & X509_KU_DIGITAL_SIGNATURE))
-			return cr_fail(e, "chain: %s keyUsage lacks digitalSignature", who(ch, i, w, sizeof w));
-		return 0;
-	}
 	if (!c->has_basic_constraints || !c->is_ca)
 		return cr_fail(e, "chain: %s is not a CA (basicConstraints cA is not set)", who(ch, i, w, sizeof w));
-	if (!c->has_key_usage)
-		return cr_fail(e, "chain: %s has no keyUsage extension (needs keyCertSign)", who(ch, i, w, sizeof w));
-	if (!(c->key_usage & X509_KU_KEY_CERT_SIGN))
-		return cr_fail(e, "chain: %s keyUsage lacks keyCertSign", who(ch, i, w, sizeof w));
 	if (c->path_len >= 0 && (size_t)c->path_len < i - 1)
 		return cr_fail(e, "chain: %s has pathLenConstraint %d but %zu CA certificates below it",
 			       who(ch, i, w, sizeof w), c->path_len, i - 1);
-	return 0;
+	return cr_fail(e, "chain: %s: basicConstraints rejected by BearSSL", who(ch, i, w, sizeof w));
 }
 
-/* BearSSL's minimal X.509 engine on one link: ch->cert[i] as end entity,
- * ch->cert[i + 1] as the only (CA) trust anchor. */
-static int check_link(const struct x509_chain *ch, size_t i, int64_t at, struct cr_err *e)
+/* One line for the error BearSSL's engine stopped at while reading
+ * certificate i (for a signature, i is the issuer: the engine checks the
+ * signature of i - 1 with the key it has just read). */
+static int engine_error(const struct x509_chain *ch, size_t i, int64_t at, unsigned err, struct cr_err *e)
 {
-	const struct x509_cert *c = &ch->cert[i], *up = &ch->cert[i + 1];
+	const struct x509_cert *c = &ch->cert[i];
+	char w[200], b[200];
+	who(ch, i, w, sizeof w);
+	who(ch, i ? i - 1 : 0, b, sizeof b); /* the engine checks signatures and names from i = 1 */
+	switch (err) {
+	case BR_ERR_X509_EXPIRED:
+		if (check_time(ch, i, at, e))
+			return -1;
+		return cr_fail(e, "chain: %s is not valid at the verification time", w);
+	case BR_ERR_X509_DN_MISMATCH:
+		return cr_fail(e, "chain: the issuer of %s (%s) is not the subject of %s (%s)", b,
+			       ch->cert[i ? i - 1 : 0].issuer_text, ch->label[i], c->subject_text);
+	case BR_ERR_X509_BAD_SIGNATURE:
+		return cr_fail(e, "chain: the signature of %s does not verify with the key of %s", b, ch->label[i]);
+	case BR_ERR_X509_WRONG_KEY_TYPE:
+		return cr_fail(e, "chain: %s is signed with %s but %s has another key type", b,
+			       ch->cert[i ? i - 1 : 0].sig_alg, ch->label[i]);
+	case BR_ERR_X509_UNSUPPORTED:
+		if (i && !c->key_is_ec)
+			return cr_fail(e, "chain: %s has a key other than EC P-256/384/521", w);
+		return cr_fail(e, "chain: %s uses an unsupported algorithm (%s)", w, c->sig_alg);
+	case BR_ERR_X509_CRITICAL_EXTENSION:
+		return cr_fail(e, "chain: %s has an unsupported critical extension", w);
+	case BR_ERR_X509_NOT_CA:
+		return fail_not_ca(ch, i, e);
+	case BR_ERR_X509_FORBIDDEN_KEY_USAGE:
+		return cr_fail(e, "chain: %s keyUsage lacks %s", w, i ? "keyCertSign" : "digitalSignature");
+	case BR_ERR_X509_LIMIT_EXCEEDED:
+	case BR_ERR_X509_WEAK_PUBLIC_KEY:
+		return cr_fail(e, "chain: %s has a key or signature of a size BearSSL does not take (error %u)", w, err);
+	default:
+		return cr_fail(e, "chain: %s is malformed (BearSSL X.509 error %u)", w, err);
+	}
+}
+
+/* BearSSL's minimal engine over cert[0] .. cert[n - 2], the anchor cert[n - 1]
+ * as the only trust anchor.
+ *
+ * The engine keeps the chain's state in its context's err field: 0 while
+ * undecided, BR_ERR_X509_OK once a certificate verifies with a trust
+ * anchor's key, else the error that ended the run (and later certificates
+ * are ignored). The public API reports it only from end_chain(), for the
+ * chain as a whole; reading it after each certificate (the field is private
+ * in the header, but BearSSL is pinned at 0.6) is what names the
+ * certificate at fault. */
+static int run_engine(const struct x509_chain *ch, int64_t at, struct cr_err *e)
+{
+	const struct x509_cert *anchor = &ch->cert[ch->n - 1];
+	size_t top = ch->n - 2;   /* the certificate the anchor must sign */
 	br_x509_trust_anchor ta;
 	br_x509_minimal_context xc;
 	const br_x509_class **vt = &xc.vtable;
 	uint32_t days, secs;
-	unsigned err;
-	char w[200], u[200];
+	char w[200];
 
-	if (c->issuer.len != up->subject.len || memcmp(c->issuer.p, up->subject.p, c->issuer.len))
-		return cr_fail(e, "chain: the issuer of %s (%s) is not the subject of %s (%s)", who(ch, i, w, sizeof w),
-			       c->issuer_text, ch->label[i + 1], up->subject_text);
-	if (!up->key_is_ec)
-		return cr_fail(e, "chain: %s has a key other than EC P-256/384/521", who(ch, i + 1, u, sizeof u));
+	if (!anchor->key_is_ec)
+		return cr_fail(e, "chain: %s has a key other than EC P-256/384/521", who(ch, ch->n - 1, w, sizeof w));
 	memset(&ta, 0, sizeof ta);
-	ta.dn.data = (unsigned char *)up->subject.p;
-	ta.dn.len = up->subject.len;
+	ta.dn.data = (unsigned char *)anchor->subject.p;
+	ta.dn.len = anchor->subject.len;
 	ta.flags = BR_X509_TA_CA;
 	ta.pkey.key_type = BR_KEYTYPE_EC;
-	ta.pkey.key.ec = ec_pub_br(&up->key);
+	ta.pkey.key.ec = ec_pub_br(&anchor->key);
 
 	br_x509_minimal_init(&xc, &br_sha256_vtable, &ta, 1);
 	br_x509_minimal_set_hash(&xc, br_sha256_ID, &br_sha256_vtable);
@@ -107,44 +137,66 @@ static int check_link(const struct x509_chain *ch, size_t i, int64_t at, struct 
 	x509_bearssl_time(at, &days, &secs);
 	br_x509_minimal_set_time(&xc, days, secs);
 	(*vt)->start_chain(vt, NULL);
-	(*vt)->start_cert(vt, (uint32_t)c->der.len);
-	(*vt)->append(vt, c->der.p, c->der.len);
-	(*vt)->end_cert(vt);
-	err = (*vt)->end_chain(vt);
-	who(ch, i, w, sizeof w);
-	switch (err) {
-	case 0:
-		return 0;
-	case BR_ERR_X509_BAD_SIGNATURE:
-	case BR_ERR_X509_NOT_TRUSTED:
-		/* With the issuer as the only anchor and the names already
-		 * compared, "not trusted" means its key did not verify. */
-		return cr_fail(e, "chain: the signature of %s does not verify with the key of %s", w, ch->label[i + 1]);
-	case BR_ERR_X509_UNSUPPORTED:
-		return cr_fail(e, "chain: %s uses an unsupported algorithm (%s)", w, c->sig_alg);
-	case BR_ERR_X509_WRONG_KEY_TYPE:
-		return cr_fail(e, "chain: %s is signed with %s but %s has another key type", w, c->sig_alg,
-			       ch->label[i + 1]);
-	case BR_ERR_X509_CRITICAL_EXTENSION:
-		return cr_fail(e, "chain: %s has an unsupported critical extension", w);
-	case BR_ERR_X509_EXPIRED:
-		return cr_fail(e, "chain: %s is not valid at the verification time (BearSSL)", w);
-	case BR_ERR_X509_DN_MISMATCH:
-		return cr_fail(e, "chain: %s is not issued by %s (BearSSL)", w, ch->label[i + 1]);
-	default:
-		return cr_fail(e, "chain: %s rejected by BearSSL's X.509 engine (error %u)", w, err);
+	for (size_t i = 0; i <= top; i++) {
+		const struct x509_cert *c = &ch->cert[i];
+		(*vt)->start_cert(vt, (uint32_t)c->der.len);
+		(*vt)->append(vt, c->der.p, c->der.len);
+		(*vt)->end_cert(vt);
+		if (xc.err == BR_ERR_X509_OK && i < top)
+			return cr_fail(e, "chain: %s is signed by %s directly, but the chain has %zu more certificate%s",
+				       who(ch, i, w, sizeof w), ch->label[ch->n - 1], top - i, top - i > 1 ? "s" : "");
+		if (xc.err && xc.err != BR_ERR_X509_OK)
+			return engine_error(ch, i, at, (unsigned)xc.err, e);
 	}
+	if ((*vt)->end_chain(vt) == 0)
+		return 0;
+	/* Not trusted: the top certificate's issuer is not the anchor's name,
+	 * or the anchor's key does not verify its signature. */
+	who(ch, top, w, sizeof w);
+	if (ch->cert[top].issuer.len != anchor->subject.len ||
+	    memcmp(ch->cert[top].issuer.p, anchor->subject.p, anchor->subject.len))
+		return cr_fail(e, "chain: the issuer of %s (%s) is not the subject of %s (%s)", w,
+			       ch->cert[top].issuer_text, ch->label[ch->n - 1], anchor->subject_text);
+	return cr_fail(e, "chain: the signature of %s does not verify with the key of %s", w, ch->label[ch->n - 1]);
+}
+
+/* What the engine does not check: the leaf's role, keyUsage being present,
+ * and anything about the anchor. */
+static int check_roles(const struct x509_chain *ch, int64_t at, struct cr_err *e)
+{
+	size_t last = ch->n - 1;
+	char w[200];
+	for (size_t i = 0; i < ch->n; i++) {
+		const struct x509_cert *c = &ch->cert[i];
+		who(ch, i, w, sizeof w);
+		if (i == 0) {
+			if (c->has_basic_constraints && c->is_ca)
+				return cr_fail(e, "chain: %s is a CA certificate; a leaf must not be", w);
+			if (!c->has_key_usage)
+				return cr_fail(e, "chain: %s has no keyUsage extension (needs digitalSignature)", w);
+			if (!(c->key_usage & X509_KU_DIGITAL_SIGNATURE))
+				return cr_fail(e, "chain: %s keyUsage lacks digitalSignature", w);
+			continue;
+		}
+		if (i == last) {
+			if (check_time(ch, i, at, e))
+				return -1;
+			if (!c->has_basic_constraints || !c->is_ca || (c->path_len >= 0 && (size_t)c->path_len < i - 1))
+				return fail_not_ca(ch, i, e);
+		}
+		if (!c->has_key_usage)
+			return cr_fail(e, "chain: %s has no keyUsage extension (needs keyCertSign)", w);
+		if (i == last && !(c->key_usage & X509_KU_KEY_CERT_SIGN))
+			return cr_fail(e, "chain: %s keyUsage lacks keyCertSign", w);
+	}
+	return 0;
 }
 
 int x509_chain_verify(const struct x509_chain *ch, int64_t at, struct cr_err *e)
 {
 	if (ch->n < 2)
 		return cr_fail(e, "chain: needs a leaf and a trust anchor");
-	for (size_t i = 0; i < ch->n; i++)
-		if (check_time(ch, i, at, e) || check_role(ch, i, e))
-			return -1;
-	for (size_t i = 0; i + 1 < ch->n; i++)
-		if (check_link(ch, i, at, e))
-			return -1;
+	if (run_engine(ch, at, e) || check_roles(ch, at, e))
+		return -1;
 	return 0;
 }

@@ -1,23 +1,26 @@
 /* Certificate chain validation at an explicit time (attestation documents).
  *
  * The chain is leaf first, each certificate issued by the next, the trust
- * anchor last. x509_chain_verify() checks, for every certificate, with one
- * line naming the certificate by its label on failure:
- *   - validity at `at` (the anchor included);
+ * anchor last. x509_chain_verify() runs BearSSL's X.509 minimal engine once
+ * over the whole chain (leaf first, the anchor as its only trust anchor,
+ * br_x509_minimal_set_time() at `at`). For every certificate below the
+ * anchor it checks: the signature (ECDSA, with the hash of the signature
+ * algorithm), issuer name == the next certificate's subject name, validity
+ * at `at`, no unknown critical extension; and for every CA below the anchor
+ * basicConstraints cA, pathLenConstraint >= the number of CAs below it, and
+ * keyCertSign if keyUsage is present. The anchor must sign the last
+ * certificate below it, and no certificate below that.
+ *
+ * The engine trusts the anchor as a name and a key and does not look at the
+ * end entity's role, so x509_chain_verify() adds, from x509_cert's fields:
  *   - the leaf: not a CA, keyUsage present with digitalSignature;
- *   - every other certificate: basicConstraints cA, keyUsage present with
- *     keyCertSign, pathLenConstraint >= the number of CA certificates below
- *     it down to the leaf;
- *   - issuer name == the next certificate's subject name (bytes);
- *   - the signature, by BearSSL's X.509 minimal engine run over each link
- *     alone (the certificate as end entity, the next as its only trust
- *     anchor), at the same time: it verifies the ECDSA signature with the
- *     hash of the signature algorithm, re-checks names and validity, and
- *     rejects unknown critical extensions. Running it per link is what lets
- *     a failure name the certificate.
- * The anchor's own signature is not checked: it is trusted because the
- * caller pinned it. Only ECDSA (P-256/384/521 with SHA-256/384/512) is
- * accepted; no revocation. */
+ *   - every CA: keyUsage present;
+ *   - the anchor: validity at `at`, basicConstraints cA, keyCertSign,
+ *     pathLenConstraint >= the number of CAs below it.
+ * A failure is one line naming the certificate by its label (and CN). The
+ * anchor's own signature is not checked: it is trusted because the caller
+ * pinned it. Only ECDSA (P-256/384/521 with SHA-256/384/512) is accepted;
+ * no revocation. */
 #ifndef CLEANROOM_X509_CHAIN_H
 #define CLEANROOM_X509_CHAIN_H
 

@@ -436,6 +436,15 @@ static void test_chain_rules(void)
 	root_policy(&pol);
 	T_PREFIX(sign_verify(&d, &leaf_key, &pol, &b), "chain: leaf (CN=test intermediate) is a CA certificate",
 		 "a one-entry cabundle chains leaf -> root (and here rejects a CA leaf)");
+	/* The root again inside cabundle: the intermediate is signed by the
+	 * root, so the chain must end there (it used to go on to the copy). */
+	base_doc(&d);
+	d.cabundle[1] = cert("root");
+	d.cabundle[2] = cert("int");
+	d.n_cabundle = 3;
+	T_PREFIX(sign_verify(&d, &leaf_key, &pol, &b),
+		 "chain: cabundle[2] (CN=test intermediate) is signed by root directly, but the chain has 1 more certificate",
+		 "the root twice in cabundle (root, root, int) is refused: the chain ends where the root signs");
 	/* A flipped byte inside the intermediate's signature. */
 	{
 		static uint8_t copy[2048];
