@@ -140,9 +140,9 @@ static void usage(FILE *out)
 		"                       nsm_module_id and nsm_root) and\n"
 		"                       {\"event\":\"exit\",...} at the end (result, exit_code, times)\n"
 		"\n"
-		"Exit status: 0 the enclave powered off after its heartbeat; 1 anything else (no or bad\n"
-		"heartbeat, QEMU failed, stopped by a signal or --timeout; one line on stderr says\n"
-		"which); 2 usage error.\n"
+		"Exit status: 0 the enclave ended (rebooted or powered off) after its heartbeat;\n"
+		"1 anything else (no or bad heartbeat, QEMU failed, stopped by a signal or --timeout;\n"
+		"one line on stderr says which); 2 usage error.\n"
 		"\n"
 		"examples:\n"
 		"  cleanroom run app.eif --console boot.log\n"
@@ -633,7 +633,7 @@ static int report_end(struct run *r)
 
 	switch (r->end) {
 	case END_POWEROFF:
-		snprintf(why, sizeof why, "the enclave powered off after %.2f s", (double)t / 1000.0);
+		snprintf(why, sizeof why, "the enclave ended (rebooted or powered off) after %.2f s", (double)t / 1000.0);
 		break;
 	case END_SIGNAL:
 		snprintf(why, sizeof why, "stopped by %s; the enclave was shut down", strsignal(r->end_signal));
@@ -654,7 +654,7 @@ static int report_end(struct run *r)
 	case END_QEMU_EXIT:
 	case END_NONE:
 		if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
-			snprintf(why, sizeof why, "the enclave powered off before its heartbeat (after %.2f s)",
+			snprintf(why, sizeof why, "the enclave ended (rebooted or powered off) before its heartbeat (after %.2f s)",
 				 (double)t / 1000.0);
 		else if (WIFEXITED(st))
 			snprintf(why, sizeof why, "QEMU exited with status %d%s (its message is above)", WEXITSTATUS(st),

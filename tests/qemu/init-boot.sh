@@ -112,7 +112,7 @@ ends() {
 	elif [ "$2" = true ] && [ "$RES" != poweroff ]; then why="run ended with '$RES': $(tail -1 "$ERR")"
 	elif [ "$2" = false ] && [ "$RES" != qemu-exit ]; then why="run ended with '$RES', want qemu-exit (no heartbeat)"
 	elif [ "$HB" != "$2" ]; then why="heartbeat $HB, want $2"
-	elif [ "$2" = false ] && ! grep -q "powered off before its heartbeat" "$ERR"; then why="run said: $(tail -1 "$ERR")"
+	elif [ "$2" = false ] && ! grep -q "ended (rebooted or powered off) before its heartbeat" "$ERR"; then why="run said: $(tail -1 "$ERR")"
 	elif [ -z "$MS" ] || [ "$MS" -ge 25000 ]; then why="took ${MS:-?} ms"
 	fi
 	if [ -z "$why" ]; then ok "$1: the VM ends cleanly, no kernel panic"; else not_ok "$1: the VM ends cleanly, no kernel panic" "$why"; fi

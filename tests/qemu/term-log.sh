@@ -211,7 +211,7 @@ EOF
 	grep -q '^guest done$' "$T/g.txt" && ok "run --console -: the kernel's \\r\\n line ends stay line ends" ||
 		not_ok "run --console -: the kernel's \\r\\n line ends stay line ends" "$(tail -3 "$T/g.txt" | tr '\n' '|')"
 	same "run --console -: cleanroom's own last line is intact" "$(grep -v '^$' "$T/g.txt" | tail -1 | sed -E 's/[0-9.]+ s$/N s/')" \
-		"cleanroom run: the enclave powered off after N s"
+		"cleanroom run: the enclave ended (rebooted or powered off) after N s"
 	$CLEANROOM run "$T/guest.eif" --console "$T/g.console" --timeout 90 --memory 256 >/dev/null 2>&1
 	python3 -c 'import sys; t = open(sys.argv[1], "rb").read(); r = open(sys.argv[2], "rb").read(); print(r in t.replace(b"\r\n", b"\n"))' \
 		"$T/g.console" "$T/hostile.raw" >"$T/g.raw"
