@@ -121,7 +121,7 @@ mkdir -p "$T/moved"
 cp -a "$I" "$T/moved/opt"
 env -i PATH="$T/moved/opt/bin:/usr/bin:/bin" cleanroom eif --rootfs root -o moved.eif \
 	--cmd /bin/sh -c 'echo hello from the installed kernel' >moved.json 2>moved.err
-same "a relocated install packs the same image with its own defaults" "$(cat moved.json)" "$(cat x.json)"
+same "a relocated install packs the same image with its own defaults" "$(cat moved.json moved.err)" "$(cat y.json)"
 
 # --- 4. a missing installed file: one line naming where it looked and the fix
 q() { printf '%s' "$1" | sed 's/[][\.*^$(){}+?|]/\\&/g'; }
