@@ -195,10 +195,20 @@ demo: deps $(B)/init $(B)/cleanroom kernel rootfs-c
 	@B=$(B) demo/demo.sh
 
 # ---------------------------------------------------------------- install
-install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/cleanroom
+# PREFIX/bin/cleanroom, and what it packs by default under
+# PREFIX/lib/cleanroom/<arch>/ (the layout of nitro-cli's blobs): the enclave
+# kernel with its config, the init and the mock-NSM shim. The tool finds them
+# relative to itself (bin/../lib/cleanroom/<arch>/), so a DESTDIR staging or a
+# moved tree works. The man pages come from docs/build.mk (INSTALL_EXTRA).
+INSTALL_ARCH := x86_64
+INSTALL_LIB  := $(DESTDIR)$(PREFIX)/lib/cleanroom/$(INSTALL_ARCH)
+install: all $(KERNEL_OUTPUTS)
+	install -d $(DESTDIR)$(PREFIX)/bin $(INSTALL_LIB)
 	install -m 0755 $(B)/cleanroom $(DESTDIR)$(PREFIX)/bin/cleanroom
-	install -m 0755 $(B)/init $(DESTDIR)$(PREFIX)/lib/cleanroom/init
+	install -m 0755 $(B)/init $(INSTALL_LIB)/init
+	install -m 0644 $(KERNEL_DIR)/bzImage $(INSTALL_LIB)/bzImage
+	install -m 0644 $(KERNEL_DIR)/config $(INSTALL_LIB)/bzImage.config
+	install -m 0644 $(KERNEL_DIR)/nsm.ko $(INSTALL_LIB)/nsm.ko
 	$(INSTALL_EXTRA)
 
 clean:

@@ -26,7 +26,7 @@ static const char default_cmdline_aarch64[] =
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: cleanroom eif --kernel FILE --init FILE --rootfs DIR -o OUT.eif [options]\n"
+		"usage: cleanroom eif [--kernel FILE] [--init FILE] --rootfs DIR -o OUT.eif [options]\n"
 		"                     [--cmd ARG... | --cmd-file FILE]\n"
 		"\n"
 		"Pack an enclave image file (EIF v4, as nitro-cli builds) from a kernel, the init, a\n"
@@ -41,17 +41,17 @@ static void usage(FILE *out)
 		"cleanroom's init starts as a build agent; with one it behaves like AWS's init.\n"
 		"\n"
 		"required:\n"
-		"  --kernel FILE        bzImage (x86_64) or Image (aarch64)\n"
-		"  --init FILE          the enclave's /init (e.g. build/init)\n"
 		"  --rootfs DIR         tree packed under rootfs/ (regular files, dirs, symlinks only)\n"
 		"  -o, --output FILE    the EIF to write (written atomically; nothing on failure)\n"
 		"options:\n"
+		"  --kernel FILE        bzImage (x86_64) or Image (aarch64); default: the installed one\n"
+		"  --init FILE          the enclave's /init; default: the installed one\n"
 		"  --cmdline STR        kernel command line (measured in PCR0/PCR1)\n"
 		"  --cmdline-file FILE  same, read from a file, surrounding whitespace trimmed\n"
 		"                       default: nitro-cli's cmdline for the architecture\n"
-		"  --nsm-ko FILE|local  NSM driver loaded by init; 'local' = the mock-NSM shim built by\n"
-		"                       'make kernel', for 'cleanroom run' (on Nitro, use AWS's nsm.ko\n"
-		"                       or none with a kernel that has CONFIG_NSM)\n"
+		"  --nsm-ko FILE|local  NSM driver loaded by init; 'local' = the installed mock-NSM shim,\n"
+		"                       for 'cleanroom run' (on Nitro, use AWS's nsm.ko or none with a\n"
+		"                       kernel that has CONFIG_NSM)\n"
 		"  --cmd ARG...         the command, one argv element per argument; must come last\n"
 		"  --cmd-file FILE      the command, one argv element per line (nitro-cli's cmd file)\n"
 		"  --env-file FILE      environment, one KEY=VALUE per line\n"
@@ -66,11 +66,16 @@ static void usage(FILE *out)
 		"Prints the measurements as nitro-cli does:\n"
 		"  {\"Measurements\": {\"HashAlgorithm\": \"Sha384 { ... }\", \"PCR0\": …, \"PCR1\": …,\n"
 		"   \"PCR2\": …[, \"PCR8\": …]}}\n"
+		"Defaults (kernel, init, --nsm-ko local) are the files 'make install' puts in\n"
+		"PREFIX/lib/cleanroom/ARCH/ (bzImage or Image, init, nsm.ko), looked up next to this\n"
+		"program (BIN/../lib/cleanroom/ARCH/), then in the build tree it was run from\n"
+		"(build/kernel/, build/init).\n"
 		"Exit status: 0 written, 1 failed (one line on stderr says why), 2 usage error.\n"
 		"\n"
 		"example:\n"
-		"  cleanroom eif --kernel build/kernel/bzImage --init build/init --rootfs rootfs/ \\\n"
-		"      -o app.eif --cmd /bin/sh -c 'echo hello'\n");
+		"  cleanroom eif --rootfs rootfs/ -o app.eif --cmd /bin/sh -c 'echo hello'\n"
+		"  cleanroom eif --kernel build/kernel/bzImage --init build/init --nsm-ko local \\\n"
+		"      --rootfs build/rootfs-c -o agent.eif\n");
 }
 
 /* Validate a list file (cmd or env): entries separated by '\n'. */
@@ -212,8 +217,8 @@ static int parse_args(int argc, char **argv, struct eif_opts *o)
 		cr_tprintf(stderr, "cleanroom eif: unexpected argument '%s' (a command goes after --cmd)\n", argv[optind]);
 		return 2;
 	}
-	if (!o->kernel || !o->init || !o->rootfs || !o->output) {
-		cr_tprintf(stderr, "cleanroom eif: --kernel, --init, --rootfs and -o are required (see --help)\n");
+	if (!o->rootfs || !o->output) {
+		cr_tprintf(stderr, "cleanroom eif: --rootfs and -o are required (see --help)\n");
 		return 2;
 	}
 	if (o->cmdline && o->cmdline_file) {
@@ -252,6 +257,7 @@ struct eif_job {
 	struct cpio_plan boot, customer;
 	struct eif_signer signer;
 	int have_signer;
+	char kernel[4096], init[4096], nsm_ko[4096]; /* the defaults found, when used */
 };
 
 static void job_free(struct eif_job *j)
@@ -269,14 +275,43 @@ static void job_free(struct eif_job *j)
 		eif_signer_free(&j->signer);
 }
 
+/* A default input: the installed file, or an error that says where it was
+ * looked for and that the option names another. */
+static int default_file(const char *arch, const char *name, const char *opt, char *out, size_t n, struct cr_err *e)
+{
+	char msg[sizeof e->msg];
+	if (cr_data_file(arch, name, out, n, e) == 0)
+		return 0;
+	memcpy(msg, e->msg, sizeof msg);
+	return cr_fail(e, "%s not given and the default %s; give %s FILE", opt, msg, opt);
+}
+
 static int prepare(const struct eif_opts *o, struct eif_job *j, struct eif_write_input *in, struct cr_err *e)
 {
 	static const char *const rootfs_dirs[] = {"rootfs/dev", "rootfs/run", "rootfs/sys",
 						  "rootfs/var", "rootfs/proc", "rootfs/tmp"};
 	struct eif_meta_input mi;
-	char kver[64], nsm_path[4096];
+	char kver[64];
+	const char *kernel = o->kernel, *init = o->init, *nsm_ko = o->nsm_ko;
 	uint64_t sde;
 	int arm = !strcmp(o->arch, "aarch64");
+
+	/* The defaults: the installed files for the architecture (datadir.h). */
+	if (!kernel) {
+		if (default_file(o->arch, cr_data_kernel_name(o->arch), "--kernel", j->kernel, sizeof j->kernel, e))
+			return -1;
+		kernel = j->kernel;
+	}
+	if (!init) {
+		if (default_file(o->arch, "init", "--init", j->init, sizeof j->init, e))
+			return -1;
+		init = j->init;
+	}
+	if (nsm_ko && !strcmp(nsm_ko, "local")) {
+		if (cr_data_file(o->arch, "nsm.ko", j->nsm_ko, sizeof j->nsm_ko, e))
+			return cr_err_wrap(e, "--nsm-ko local");
+		nsm_ko = j->nsm_ko;
+	}
 
 	if (eif_source_date_epoch(&sde, e))
 		return -1;
@@ -286,7 +321,7 @@ static int prepare(const struct eif_opts *o, struct eif_job *j, struct eif_write
 	/* The kernel: type and size now, before anything is read (it is read
 	 * again, through the same check, when the image is written). */
 	{
-		int fd = cr_open_input("--kernel", o->kernel, EIF_KERNEL_MAX, 0, NULL, e);
+		int fd = cr_open_input("--kernel", kernel, EIF_KERNEL_MAX, 0, NULL, e);
 		if (fd < 0)
 			return -1;
 		close(fd);
@@ -311,19 +346,17 @@ static int prepare(const struct eif_opts *o, struct eif_job *j, struct eif_write
 		if (j->custom.root->type != JSON_OBJECT)
 			return cr_fail(e, "--metadata %s: must be a JSON object", o->metadata);
 	}
-	eif_kernel_version(o->kernel, kver, sizeof kver);
+	eif_kernel_version(kernel, kver, sizeof kver);
 	mi = (struct eif_meta_input){o->name, o->version, sde, kver, o->arch, j->custom.root};
 	if (eif_meta_build(&mi, &j->meta, e))
 		return -1;
 
 	/* Ramdisk 0: the bootstrap. */
-	if (o->nsm_ko && !strcmp(o->nsm_ko, "local") && cr_data_file("nsm.ko", nsm_path, sizeof nsm_path, e))
-		return cr_err_wrap(e, "--nsm-ko local");
 	if (cpio_add_dir(&j->boot, "dev", e))
 		return -1;
-	if (cpio_add_file(&j->boot, "init", o->init, 1, e))
+	if (cpio_add_file(&j->boot, "init", init, 1, e))
 		return cr_err_wrap(e, "--init");
-	if (o->nsm_ko && cpio_add_file(&j->boot, "nsm.ko", strcmp(o->nsm_ko, "local") ? o->nsm_ko : nsm_path, 1, e))
+	if (nsm_ko && cpio_add_file(&j->boot, "nsm.ko", nsm_ko, 1, e))
 		return cr_err_wrap(e, "--nsm-ko");
 	if (cpio_plan_finish(&j->boot, e))
 		return -1;
@@ -364,7 +397,7 @@ static int prepare(const struct eif_opts *o, struct eif_job *j, struct eif_write
 	}
 
 	memset(in, 0, sizeof *in);
-	in->kernel_path = o->kernel;
+	in->kernel_path = kernel;
 	in->cmdline = j->cmdline.p;
 	in->cmdline_len = j->cmdline.len;
 	in->metadata = j->meta.p;

@@ -1,23 +1,63 @@
 #include "host-tool/eif/datadir.h"
 
-#include <libgen.h>
 #include <limits.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
-int cr_data_file(const char *name, char *out, size_t n, struct cr_err *e)
+const char *cr_data_kernel_name(const char *arch)
 {
-	static const char *const where[] = {"kernel/", "../kernel/", "", "../", "../lib/cleanroom/"};
-	char exe[PATH_MAX], *dir;
-	ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	return strcmp(arch, "aarch64") ? "bzImage" : "Image";
+}
+
+/* Cut the last component off path (in place); "/" stays "/". */
+static void cut_last(char *path)
+{
+	char *slash = strrchr(path, '/');
+	if (slash && slash != path)
+		*slash = 0;
+	else if (slash)
+		slash[1] = 0;
+}
+
+static int is_file(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+int cr_data_file(const char *arch, const char *name, char *out, size_t n, struct cr_err *e)
+{
+	char dir[PATH_MAX], parent[PATH_MAX], cand[4][PATH_MAX + 64];
+	int arm = !strcmp(arch, "aarch64"), is_init = !strcmp(name, "init"), nc = 0;
+	const char *kdir = arm ? "kernel-aarch64" : "kernel";
+	ssize_t len = readlink("/proc/self/exe", dir, sizeof dir - 1);
 	if (len < 0)
 		return cr_failp(e, "/proc/self/exe");
-	exe[len] = 0;
-	dir = dirname(exe);
-	for (size_t i = 0; i < sizeof where / sizeof where[0]; i++) {
-		if ((size_t)snprintf(out, n, "%s/%s%s", dir, where[i], name) < n && access(out, R_OK) == 0)
-			return 0;
+	dir[len] = 0;
+	cut_last(dir); /* the executable's directory */
+	memcpy(parent, dir, sizeof parent);
+	cut_last(parent);
+	const char *sep = strcmp(parent, "/") ? "/" : "";
+
+	snprintf(cand[nc++], sizeof cand[0], "%s%slib/cleanroom/%s/%s", parent, sep, arch, name);
+	if (!is_init) {
+		snprintf(cand[nc++], sizeof cand[0], "%s/%s/%s", dir, kdir, name);
+		snprintf(cand[nc++], sizeof cand[0], "%s%s%s/%s", parent, sep, kdir, name);
+	} else if (!arm) {
+		snprintf(cand[nc++], sizeof cand[0], "%s/%s", dir, name);
+		snprintf(cand[nc++], sizeof cand[0], "%s%s%s", parent, sep, name);
 	}
-	return cr_fail(e, "%s: not found next to %s (build it with 'make' or 'make kernel', or install with "
-			  "'make install')", name, dir);
+	for (int i = 0; i < nc; i++) {
+		if (is_file(cand[i])) {
+			if (strlen(cand[i]) >= n)
+				return cr_fail(e, "%s: path longer than %zu bytes", cand[i], n - 1);
+			memcpy(out, cand[i], strlen(cand[i]) + 1);
+			return 0;
+		}
+	}
+	if (nc == 1)
+		return cr_fail(e, "%s for %s not found: looked at %s (installed by 'make install')", name, arch, cand[0]);
+	return cr_fail(e, "%s for %s not found: looked at %s (installed by 'make install'), %s and %s (a build tree: '%s')",
+		       name, arch, cand[0], cand[1], cand[2], is_init ? "make" : arm ? "make kernel-aarch64" : "make kernel");
 }

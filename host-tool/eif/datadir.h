@@ -1,9 +1,15 @@
-/* Files that ship with the tool (kernel, init, the local NSM shim), found
- * relative to the running executable so that both the build tree and an
- * installed copy work without compiled-in paths:
- *   <exe dir>/kernel/NAME, <exe dir>/../kernel/NAME   (build tree: build/…)
- *   <exe dir>/NAME, <exe dir>/../NAME
- *   <exe dir>/../lib/cleanroom/NAME                    (make install) */
+/* Files that ship with the tool — the enclave kernel, the init and the
+ * mock-NSM shim, one set per architecture — found relative to the running
+ * executable, so that an installed copy (also under DESTDIR, or moved
+ * elsewhere whole) and the build tree both work without compiled-in paths.
+ * With D the executable's directory and P its parent, NAME is looked for at:
+ *   P/lib/cleanroom/ARCH/NAME          installed by 'make install'
+ *   D/KDIR/NAME, P/KDIR/NAME           a build tree (build/cleanroom,
+ *                                      build/asan/cleanroom) for the kernel's
+ *                                      files: KDIR is kernel/ for x86_64 (make
+ *                                      kernel), kernel-aarch64/ for aarch64
+ *   D/init, P/init                     a build tree's init (x86_64 only)
+ * The first regular file found wins. */
 #ifndef CLEANROOM_DATADIR_H
 #define CLEANROOM_DATADIR_H
 
@@ -11,6 +17,12 @@
 
 #include "base/util.h"
 
-int cr_data_file(const char *name, char *out, size_t n, struct cr_err *e);
+/* The kernel image's file name for ARCH: bzImage (x86_64), Image (aarch64). */
+const char *cr_data_kernel_name(const char *arch);
+
+/* Find NAME ("bzImage", "Image", "init", "nsm.ko") for ARCH ("x86_64" or
+ * "aarch64") into out. When it is nowhere, fails with one line naming every
+ * place looked and how to get the file there. */
+int cr_data_file(const char *arch, const char *name, char *out, size_t n, struct cr_err *e);
 
 #endif
