@@ -9,7 +9,7 @@
 #   PREFIX, DESTDIR   for `make install`
 #   CACHE             where pinned source tarballs and the kernel build are kept
 #                     across clones (default /var/cache/cleanroom)
-#   SHARED            the steering checkout's shared/ folder with test vectors
+#   SHARED            the folder with the shared test vectors (default: ../shared)
 #                     (tests that need it skip with a message when it is absent)
 
 SHELL := /bin/bash
@@ -22,7 +22,7 @@ B       := build
 CACHE   ?= /var/cache/cleanroom
 PREFIX  ?= /usr/local
 DESTDIR ?=
-SHARED  ?= $(firstword $(wildcard $(abspath ../shared) /work/shared))
+SHARED  ?= $(wildcard $(abspath ../shared))
 export SHARED
 
 # ---------------------------------------------------------------- toolchains
