@@ -134,7 +134,7 @@ $(foreach v,musl host asan,$(eval $(call variant_rules,$(v))))
 -include $(shell find $(B) -name '*.d' -type f 2>/dev/null)
 
 # Order matters: init/ lists sources the host tool also compiles.
-include $(wildcard $(addsuffix /build.mk,nsm vsock init host-tool kernel-config rootfs bench \
+include $(wildcard $(addsuffix /build.mk,nsm vsock init host-tool kernel-config qemu-nitro rootfs bench \
                    tests/unit tests/cli tests/qemu tests/fuzz))
 
 # ---------------------------------------------------------------- tests
