@@ -126,7 +126,11 @@ cache_key() {
 		for p in $BUILD_PKGS; do
 			echo "pkg $p $(dpkg-query -W -f='${Version}' "$p" 2>/dev/null || echo missing)"
 		done
-		echo "script $(sha256sum <"$HERE/build.sh" | cut -d' ' -f1)"
+		echo "configure ${CONFIGURE_FLAGS[*]}"
+		# The build steps as bash sees them (comments dropped): editing the
+		# rest of this script (fetching, caching, pruning, comments) does not
+		# force a rebuild of several minutes.
+		echo "tree $(declare -f cmd_tree | sha256sum | cut -d' ' -f1)"
 	} | sha256sum | cut -c1-16
 }
 
@@ -176,8 +180,10 @@ prune_cache() { # prune_cache DIR CURRENT_KEY
 		d=${d%/}
 		[ "$(basename "$d")" = "$2" ] && continue
 		if [ -f "$d/.done" ] && [ $((n += 1)) -lt "$KEEP_ENTRIES" ]; then continue; fi
-		( flock -n 9 || exit 1; rm -rf "$d" "$d.log" ) 9>"$d.lock" && rm -f "$d.lock"
+		# Locked: being built or pruned by another run; leave it to that one.
+		if ( flock -n 9 || exit 1; rm -rf "$d" "$d.log" ) 9>"$d.lock"; then rm -f "$d.lock"; fi
 	done
+	return 0
 }
 
 cmd_install() {
