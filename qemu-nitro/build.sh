@@ -18,7 +18,6 @@
 # the build directory, never installed. The archive URI is the machine's own.
 set -euo pipefail
 
-
 # ---- pins. Trixie moves on: when the mirror no longer has this version,
 # `fetch` fails and prints what it has now; update the pins from that.
 QEMU_VER=1:10.0.13+ds-0+deb13u1
