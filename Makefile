@@ -161,7 +161,7 @@ $(foreach v,musl host asan,$(eval $(call variant_rules,$(v))))
 
 -include $(shell find $(B) -name '*.d' -type f 2>/dev/null)
 
-include $(wildcard $(addsuffix /build.mk,init host-tool kernel-config rootfs bench \
+include $(wildcard $(addsuffix /build.mk,init host-tool kernel-config qemu-nitro rootfs bench \
                    tests/unit tests/layout tests/cli tests/qemu tests/fuzz docs))
 
 # ---------------------------------------------------------------- tests
