@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,7 +93,7 @@ static void usage(FILE *out)
 		"  --output PATH      a file the build produces (1 to %d; repeat the option)\n"
 		"  --deps DIR         vendored dependencies, sent as a separate stream and digest\n"
 		"  --out DIR          where the outputs go (default: ./cleanroom-out)\n"
-		"  --timeout S        wall-clock limit of the build (default: 3600)\n"
+		"  --timeout S        wall-clock limit of the build (default: %d)\n"
 		"  --memory MiB       memory limit of the build (default: the enclave's maximum)\n"
 		"  --pids N           process limit of the build, at least %d (default: the enclave's\n"
 		"                     maximum, set below the kernel's own process limits so that\n"
@@ -117,7 +118,7 @@ static void usage(FILE *out)
 		"\n"
 		"example:\n"
 		"  cleanroom build --local build/demo/enclave.eif --output hello ./hello-src -- make hello\n",
-		WIRE_PORT, WIRE_MAX_OUTPUTS, WIRE_MIN_PIDS, WIRE_MIN_LOG_BYTES, (unsigned long long)WIRE_MAX_LOG_BYTES);
+		WIRE_PORT, WIRE_MAX_OUTPUTS, WIRE_DEFAULT_TIMEOUT_S, WIRE_MIN_PIDS, WIRE_MIN_LOG_BYTES, (unsigned long long)WIRE_MAX_LOG_BYTES);
 }
 
 struct build_opts {
@@ -167,9 +168,9 @@ static int parse_args(int argc, char **argv, struct build_opts *o)
 	struct cr_err e;
 	memset(o, 0, sizeof *o);
 	o->out = "cleanroom-out";
-	o->timeout_s = 3600;
+	o->timeout_s = WIRE_DEFAULT_TIMEOUT_S;
 	o->pids = 0; /* the enclave's maximum: the one default is the agent's */
-	if (sde && parse_u64_opt("SOURCE_DATE_EPOCH", sde, UINT32_MAX, &o->sde))
+	if (sde && parse_u64_opt("SOURCE_DATE_EPOCH", sde, WIRE_MAX_SDE, &o->sde))
 		return EXIT_USAGE;
 	optind = 1;
 	/* '+': stop at SRC_DIR, so options of CMD are never ours. */
@@ -211,15 +212,15 @@ static int parse_args(int argc, char **argv, struct build_opts *o)
 		case 'd': o->deps = optarg; break;
 		case 'O': o->out = optarg; break;
 		case 't':
-			if (parse_u64_opt("--timeout", optarg, 86400, &o->timeout_s))
+			if (parse_u64_opt("--timeout", optarg, WIRE_MAX_TIMEOUT_S, &o->timeout_s))
 				return EXIT_USAGE;
 			break;
 		case 'm':
-			if (parse_u64_opt("--memory", optarg, UINT32_MAX, &o->memory_mb))
+			if (parse_u64_opt("--memory", optarg, WIRE_MAX_MEMORY_MB, &o->memory_mb))
 				return EXIT_USAGE;
 			break;
 		case 'p':
-			if (parse_u64_opt("--pids", optarg, UINT32_MAX, &o->pids))
+			if (parse_u64_opt("--pids", optarg, WIRE_MAX_PIDS, &o->pids))
 				return EXIT_USAGE;
 			if (o->pids < WIRE_MIN_PIDS) {
 				fprintf(stderr, "cleanroom build: --pids '%s': expected at least %d processes (the shell "
@@ -228,7 +229,7 @@ static int parse_args(int argc, char **argv, struct build_opts *o)
 			}
 			break;
 		case 's':
-			if (parse_u64_opt("--source-date-epoch", optarg, UINT32_MAX, &o->sde))
+			if (parse_u64_opt("--source-date-epoch", optarg, WIRE_MAX_SDE, &o->sde))
 				return EXIT_USAGE;
 			break;
 		case 'L': o->log = optarg; break;
@@ -392,6 +393,7 @@ struct client {
 	struct src_stats src_total, deps_total; /* measured before anything starts */
 	struct wire_accepted acc_src, acc_deps;
 	struct wire_result result;
+	int have_result;              /* result holds the enclave's */
 	char result_detail[WIRE_MAX_MESSAGE];
 	int exit_code;
 	struct cr_err e;
@@ -412,10 +414,44 @@ struct client {
 	int log_file_open, build_ran, log_write_failed;
 };
 
+/* A failure whose message is already in c->e. */
 static int fail_with(struct client *c, int code)
 {
 	c->exit_code = code;
 	return -1;
+}
+
+/* A failure: its message into c->e, with ": strerror(errno)" when
+ * with_errno. */
+static int fail_msg(struct client *c, int code, int with_errno, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int fail_msg(struct client *c, int code, int with_errno, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	cr_vfail(&c->e, CR_E_FAIL, with_errno, fmt, ap);
+	va_end(ap);
+	return fail_with(c, code);
+}
+
+/* A send failed because the other end closed the connection. */
+static int peer_closed(const struct cr_err *e)
+{
+	return e->code == CR_E_SEND && (e->sys_errno == EPIPE || e->sys_errno == ECONNRESET);
+}
+
+/* The exit status for the agent's error message: while the request and
+ * sources are on their way, or once the build ran. */
+static int error_exit(enum wire_err_code code, int build_ran)
+{
+	switch (code) {
+	case WIRE_ERR_REFUSED: return build_ran ? EXIT_TRANSFER : EXIT_REFUSED;
+	case WIRE_ERR_LIMIT: return build_ran ? EXIT_LIMIT : EXIT_REFUSED;
+	case WIRE_ERR_PROTOCOL:
+	case WIRE_ERR_BUSY:
+	case WIRE_ERR_INTERNAL: break;
+	}
+	return EXIT_TRANSFER;
 }
 
 static void progress(void *ctx, uint64_t done, uint64_t total)
@@ -436,12 +472,14 @@ static int expect_accepted(struct client *c, enum wire_stream which, const struc
 {
 	struct wire_msg m;
 	int r = wire_recv(c->sock, &m, &c->e);
+	if (r == 1)
+		return fail_msg(c, EXIT_TRANSFER, 0, "the enclave closed the connection");
 	if (r)
-		return (r == 1 ? cr_fail(&c->e, "the enclave closed the connection") : -1), fail_with(c, EXIT_TRANSFER);
+		return fail_with(c, EXIT_TRANSFER);
 	if (m.type == WIRE_ERROR) {
 		cr_fail(&c->e, "the enclave refused the %s: %s", which == WIRE_SRC ? "sources" : "dependencies",
 			m.u.error.message);
-		r = !strcmp(m.u.error.code, "refused") || !strcmp(m.u.error.code, "limit") ? EXIT_REFUSED : EXIT_TRANSFER;
+		r = error_exit(m.u.error.code, 0);
 		wire_msg_free(&m);
 		return fail_with(c, r);
 	}
@@ -454,8 +492,8 @@ static int expect_accepted(struct client *c, enum wire_stream which, const struc
 	wire_msg_free(&m);
 	if (acc->files != mine->files || acc->bytes != mine->bytes || memcmp(acc->tree_sha1, mine->tree_sha1, 20) ||
 	    memcmp(acc->tree_sha256, mine->tree_sha256, 32))
-		return cr_fail(&c->e, "transfer: the enclave's %s tree differs from what was sent", wire_stream_name(which)),
-		       fail_with(c, EXIT_TRANSFER);
+		return fail_msg(c, EXIT_TRANSFER, 0, "transfer: the enclave's %s tree differs from what was sent",
+				wire_stream_name(which));
 	return 0;
 }
 
@@ -474,7 +512,7 @@ static int send_request(struct client *c)
 	q->sde = c->o->sde;
 	q->nonce_len = sizeof c->nonce;
 	if (getrandom(c->nonce, sizeof c->nonce, 0) != (ssize_t)sizeof c->nonce)
-		return cr_failp(&c->e, "getrandom"), fail_with(c, EXIT_TRANSFER);
+		return fail_msg(c, EXIT_TRANSFER, 1, "getrandom");
 	memcpy(q->nonce, c->nonce, sizeof c->nonce);
 	q->limits = (struct wire_limits){c->o->timeout_s, c->o->memory_mb, c->o->pids, 0, 0, 0, c->o->log_limit};
 	if (wire_send(c->sock, &m, &c->e))
@@ -492,21 +530,21 @@ static int receive_artifact(struct client *c, const struct wire_artifact *a)
 	for (size_t i = 0; i < c->o->noutputs; i++)
 		known |= !strcmp(c->o->outputs[i], a->path);
 	if (!known || idx >= WIRE_MAX_OUTPUTS)
-		return cr_fail(&c->e, "protocol: artifact '%s' was not requested", a->path), fail_with(c, EXIT_TRANSFER);
+		return fail_msg(c, EXIT_TRANSFER, 0, "protocol: artifact '%s' was not requested", a->path);
 	for (size_t i = 0; i < idx; i++)
 		if (!strcmp(c->st.files[i], a->path))
-			return cr_fail(&c->e, "protocol: artifact '%s' sent twice", a->path), fail_with(c, EXIT_TRANSFER);
+			return fail_msg(c, EXIT_TRANSFER, 0, "protocol: artifact '%s' sent twice", a->path);
 	snprintf(path, sizeof path, "%s/%s", c->st.dir, a->path);
 	snprintf(parent, sizeof parent, "%s", path);
 	*strrchr(parent, '/') = 0;
 	if (mkdir_p(parent, &c->e))
 		return fail_with(c, EXIT_TRANSFER);
 	if (!(c->st.files[idx] = strdup(a->path)))
-		return cr_fail(&c->e, "out of memory"), fail_with(c, EXIT_TRANSFER);
+		return fail_msg(c, EXIT_TRANSFER, 0, "out of memory");
 	c->st.nfiles++;
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, a->exec ? 0755 : 0644);
 	if (fd < 0)
-		return cr_failp(&c->e, "%s", path), fail_with(c, EXIT_TRANSFER);
+		return fail_msg(c, EXIT_TRANSFER, 1, "%s", path);
 	while (left) {
 		struct wire_msg m;
 		int r = wire_recv(c->sock, &m, &c->e);
@@ -531,7 +569,7 @@ static int receive_artifact(struct client *c, const struct wire_artifact *a)
 	}
 	c->artifact_bytes[idx] = a->size;
 	if (fsync(fd) < 0 || close(fd) < 0)
-		return cr_failp(&c->e, "%s", path), fail_with(c, EXIT_TRANSFER);
+		return fail_msg(c, EXIT_TRANSFER, 1, "%s", path);
 	return 0;
 }
 
@@ -593,6 +631,7 @@ static int receive_outcome(struct client *c)
 			continue;
 		case WIRE_RESULT:
 			c->result = m.u.result;
+			c->have_result = 1;
 			/* the enclave's words, shown as one line (term.h) */
 			cr_term_str(m.u.result.detail, strlen(m.u.result.detail), 0, c->result_detail,
 				    sizeof c->result_detail);
@@ -608,7 +647,7 @@ static int receive_outcome(struct client *c)
 			return 0;
 		case WIRE_ERROR:
 			cr_fail(&c->e, "the enclave failed: %s", m.u.error.message);
-			r = !strcmp(m.u.error.code, "limit") ? EXIT_LIMIT : EXIT_TRANSFER;
+			r = error_exit(m.u.error.code, 1);
 			wire_msg_free(&m);
 			return fail_with(c, r);
 		default:
@@ -631,27 +670,29 @@ static int verify_report(struct client *c, const struct local_enclave *le)
 	const char *root = c->o->root, *eif = c->o->eif;
 	int rc = -1;
 	if (!c->bundle.len)
-		return cr_fail(&c->e, "report: the enclave sent no signed report (%s)", c->result_detail),
-		       fail_with(c, EXIT_REPORT);
+		return fail_msg(c, EXIT_REPORT, 0, "report: the enclave sent no signed report (%s)", c->result_detail);
 	snprintf(bundle_path, sizeof bundle_path, "%s/%s", c->st.dir, BUNDLE_NAME);
 	if (cr_write_file_atomic(bundle_path, c->bundle.p, c->bundle.len, 0644, &c->e))
 		return fail_with(c, EXIT_TRANSFER);
 	if (!(c->st.files[c->st.nfiles] = strdup(BUNDLE_NAME)))
-		return cr_fail(&c->e, "out of memory"), fail_with(c, EXIT_TRANSFER);
+		return fail_msg(c, EXIT_TRANSFER, 0, "out of memory");
 	c->st.nfiles++;
 	int local_pcrs = 0;
 	if (le) { /* a local run: its mock NSM's root, and the EIF it booted */
 		if (!root && le->nsm_root[0])
 			root = le->nsm_root;
 		/* run measured the EIF before booting it: no second pass over it */
-		if (!eif && !c->o->pcr_hex[0] && !c->o->pcr_hex[1] && !c->o->pcr_hex[2])
-			local_pcrs = le->have_pcrs ? 1 : (eif = c->o->local, 0);
+		if (!eif && !c->o->pcr_hex[0] && !c->o->pcr_hex[1] && !c->o->pcr_hex[2]) {
+			local_pcrs = le->have_pcrs;
+			if (!local_pcrs)
+				eif = c->o->local;
+		}
 	}
 	v = calloc(1, sizeof *v);
 	c->report = calloc(1, sizeof *c->report);
 	if (!v || !c->report) {
 		free(v);
-		return cr_fail(&c->e, "out of memory"), fail_with(c, EXIT_TRANSFER);
+		return fail_msg(c, EXIT_TRANSFER, 0, "out of memory");
 	}
 	vin_init(v);
 	for (unsigned i = 0; i < 3; i++)
@@ -724,8 +765,8 @@ static void print_summary(struct client *c, int ok)
 		cr_buf_init(&b, 1 << 16);
 		jw_init(&w, &b, 1);
 		jw_obj_begin(&w);
-		jw_kstr(&w, "status", c->result.status[0] ? c->result.status : "error");
-		jw_kstr(&w, "detail", c->result.status[0] ? c->result_detail : c->e.msg);
+		jw_kstr(&w, "status", c->have_result ? wire_status_name(c->result.status) : "error");
+		jw_kstr(&w, "detail", c->have_result ? c->result_detail : c->e.msg);
 		jw_khex(&w, "source_tree_sha1", c->src.tree_sha1, 20);
 		jw_khex(&w, "source_tree_sha256", c->src.tree_sha256, 32);
 		jw_khex(&w, "deps_tree_sha256", c->deps.tree_sha256, 32);
@@ -776,7 +817,7 @@ static void print_summary(struct client *c, int ok)
 	cr_tprintf(stdout, "deps tree     sha256 %s (%llu files)\n", h2, (unsigned long long)c->deps.files);
 	cr_tprintf(stdout, "transfer      %.1f MiB in %.2f s\n", (double)(c->src.bytes + c->deps.bytes) / 1048576,
 	       (double)c->transfer_ms / 1000);
-	cr_tprintf(stdout, "result        %s: %s (%.1f s)\n", c->result.status, c->result_detail,
+	cr_tprintf(stdout, "result        %s: %s (%.1f s)\n", wire_status_name(c->result.status), c->result_detail,
 		   (double)c->result.wall_ms / 1000);
 	for (size_t i = 0; i < c->o->noutputs; i++)
 		cr_tprintf(stdout, "artifact      %s/%s (%llu bytes)\n", c->o->out, c->o->outputs[i],
@@ -829,13 +870,6 @@ static void log_file_close(struct client *c)
 		cr_tprintf(stderr, "cleanroom build: --log: %s; the log was not kept\n", e.msg);
 }
 
-static uint64_t mono_ms(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
-}
-
 /* A send failed because the enclave closed the connection: it may have
  * refused the request (a limit, a path) while the sources were still on
  * their way, and its error message is then waiting to be read. 1 when it
@@ -844,7 +878,7 @@ static int refused_while_sending(struct client *c)
 {
 	struct wire_msg m;
 	struct cr_err ignored;
-	if (errno != EPIPE && errno != ECONNRESET)
+	if (!peer_closed(&c->e))
 		return 0;
 	if (wire_recv(c->sock, &m, &ignored) != 0)
 		return 0;
@@ -853,8 +887,7 @@ static int refused_while_sending(struct client *c)
 		return 0;
 	}
 	cr_fail(&c->e, "the enclave refused the request: %s", m.u.error.message);
-	c->exit_code = !strcmp(m.u.error.code, "refused") || !strcmp(m.u.error.code, "limit") ? EXIT_REFUSED
-												: EXIT_TRANSFER;
+	c->exit_code = error_exit(m.u.error.code, 0);
 	wire_msg_free(&m);
 	return 1;
 }
@@ -871,10 +904,14 @@ static int check_inputs(struct client *c)
 		uint64_t max;
 	} files[] = {{"--local", o->local, EIF_FILE_MAX}, {"--eif", o->eif, EIF_FILE_MAX}, {"--root", o->root, PEM_FILE_MAX}};
 	memset(&c->deps_total, 0, sizeof c->deps_total);
-	if (src_stream_measure(o->src, &c->src_total, &c->e))
-		return cr_err_wrap(&c->e, "SRC_DIR"), fail_with(c, EXIT_REFUSED);
-	if (o->deps && src_stream_measure(o->deps, &c->deps_total, &c->e))
-		return cr_err_wrap(&c->e, "--deps"), fail_with(c, EXIT_REFUSED);
+	if (src_stream_measure(o->src, &c->src_total, &c->e)) {
+		cr_err_wrap(&c->e, "SRC_DIR");
+		return fail_with(c, EXIT_REFUSED);
+	}
+	if (o->deps && src_stream_measure(o->deps, &c->deps_total, &c->e)) {
+		cr_err_wrap(&c->e, "--deps");
+		return fail_with(c, EXIT_REFUSED);
+	}
 	for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
 		int fd;
 		if (!files[i].path)
@@ -891,14 +928,16 @@ static int run_client(struct client *c)
 {
 	uint64_t total, t0;
 	total = c->src_total.bytes + c->deps_total.bytes;
-	t0 = mono_ms();
-	if (send_request(c))
-		return refused_while_sending(c), -1;
+	t0 = cr_mono_ms();
+	if (send_request(c)) {
+		refused_while_sending(c);
+		return -1;
+	}
 	if (src_stream_send(c->o->src, WIRE_SRC, c->sock, total, progress, c, &c->src, &c->e)) {
-		int err = errno;
+		int closed = peer_closed(&c->e);
 		if (refused_while_sending(c))
 			return -1;
-		return fail_with(c, err == EPIPE || err == ECONNRESET ? EXIT_TRANSFER : EXIT_REFUSED);
+		return fail_with(c, closed ? EXIT_TRANSFER : EXIT_REFUSED);
 	}
 	if (expect_accepted(c, WIRE_SRC, &c->src, &c->acc_src))
 		return -1;
@@ -916,8 +955,32 @@ static int run_client(struct client *c)
 	if (expect_accepted(c, WIRE_DEPS, &c->deps, &c->acc_deps))
 		return -1;
 	/* From the request to the enclave's receipt of both streams. */
-	c->transfer_ms = mono_ms() - t0;
+	c->transfer_ms = cr_mono_ms() - t0;
 	return receive_outcome(c);
+}
+
+/* The exit status of a build that ran and did not succeed. */
+static int status_exit(enum wire_status s)
+{
+	switch (s) {
+	case WIRE_ST_TIMEOUT:
+	case WIRE_ST_LIMIT: return EXIT_LIMIT;
+	case WIRE_ST_OK:
+	case WIRE_ST_FAILED:
+	case WIRE_ST_MISSING_OUTPUT:
+	case WIRE_ST_BAD_OUTPUT: break;
+	}
+	return EXIT_BUILD_FAILED;
+}
+
+/* "the build <words>: detail" */
+static const char *status_words(enum wire_status s)
+{
+	switch (s) {
+	case WIRE_ST_MISSING_OUTPUT: return "did not produce its outputs";
+	case WIRE_ST_BAD_OUTPUT: return "produced an output that is not a regular file";
+	default: return "failed";
+	}
 }
 
 /* SIGINT, SIGTERM, SIGHUP: shut the connection down, so whatever waits on
@@ -988,7 +1051,7 @@ int cmd_build(int argc, char **argv)
 		setsockopt(c.sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 	}
 	rc = c.sock >= 0 ? run_client(&c) : -1;
-	if (rc && !strncmp(c.e.msg, "receive: timed out", 18)) {
+	if (rc && c.e.code == CR_E_TIMEOUT) {
 		cr_fail(&c.e, "the enclave sent nothing for %llu s (the build's --timeout plus %d s): it is hung or stopped",
 			(unsigned long long)(o.timeout_s + ENCLAVE_SILENCE_MARGIN_S), ENCLAVE_SILENCE_MARGIN_S);
 		c.exit_code = EXIT_TRANSFER;
@@ -1003,26 +1066,21 @@ int cmd_build(int argc, char **argv)
 			strsignal(stop_signal), o.out);
 	}
 	if (rc == 0) {
-		if (!strcmp(c.result.status, "ok")) {
+		if (c.result.status == WIRE_ST_OK) {
 			if (verify_report(&c, have_le ? &le : NULL) == 0)
 				c.exit_code = staging_commit(&c.st, &c.e) ? EXIT_TRANSFER : EXIT_OK;
 			else
 				rc = -1; /* c.e says why */
+		} else {
+			c.exit_code = status_exit(c.result.status);
 		}
-		else
-			c.exit_code = !strcmp(c.result.status, "timeout") || !strcmp(c.result.status, "limit") ? EXIT_LIMIT
-												    : EXIT_BUILD_FAILED;
 	}
 	if (c.exit_code != EXIT_OK)
 		staging_abort(&c.st);
 	log_end(&c);
 	log_file_close(&c);
 	if (rc == 0 && c.exit_code != EXIT_OK && c.exit_code != EXIT_TRANSFER)
-		cr_tprintf(stderr, "cleanroom build: the build %s: %s\n",
-			!strcmp(c.result.status, "missing-output") ? "did not produce its outputs"
-			: !strcmp(c.result.status, "bad-output")   ? "produced an output that is not a regular file"
-								   : "failed",
-			c.result_detail);
+		cr_tprintf(stderr, "cleanroom build: the build %s: %s\n", status_words(c.result.status), c.result_detail);
 	else if (c.exit_code != EXIT_OK) {
 		if (have_le && c.exit_code == EXIT_TRANSFER) {
 			char tail[512];
