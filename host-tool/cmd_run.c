@@ -150,13 +150,6 @@ static void usage(FILE *out)
 		VSOCK_DEFAULT_GUEST_CID, RUN_QEMU_DEFAULT);
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static int parse_opts(int argc, char **argv, struct run_opts *o)
 {
 	static const struct option opts[] = {
@@ -374,7 +367,7 @@ static void print_ready(struct run *r)
 static void on_tick(struct evsrc *s, uint32_t events)
 {
 	struct run *r = EVLOOP_OWNER(s, struct run, tick_src);
-	uint64_t n, now = now_ms();
+	uint64_t n, now = cr_mono_ms();
 	(void)events;
 	if (read(r->tick_fd, &n, sizeof n) < 0) {
 		/* spurious */
@@ -394,7 +387,7 @@ static void after_batch(void *ctx)
 {
 	struct run *r = ctx;
 	if (r->hb.done && !r->hb_ms) {
-		r->hb_ms = now_ms();
+		r->hb_ms = cr_mono_ms();
 		print_ready(r);
 	}
 	if (r->hb.failed && r->end == END_NONE) {
@@ -553,7 +546,7 @@ static int start(struct run *r, struct cr_err *e)
 	q.vhost_socket = r->vhost;
 	rc = run_qemu_build_argv(&q, argv, e);
 	if (!rc) {
-		r->t0_ms = now_ms();
+		r->t0_ms = cr_mono_ms();
 		rc = run_qemu_spawn(argv, r->console_fd, &r->old_mask, &r->qemu, e);
 	}
 	if (r->console_rd >= 0 && r->console_fd >= 0) {
@@ -580,12 +573,12 @@ static int start(struct run *r, struct cr_err *e)
  * SIGCHLD handler reaps it. SIGKILL if it is still there after the grace. */
 static void stop_qemu(struct run *r)
 {
-	uint64_t until = now_ms() + QEMU_GRACE_MS;
+	uint64_t until = cr_mono_ms() + QEMU_GRACE_MS;
 	struct cr_err e;
 	if (r->qemu <= 0)
 		return;
 	kill(r->qemu, SIGTERM);
-	while (r->qemu > 0 && r->loop.epfd >= 0 && now_ms() < until)
+	while (r->qemu > 0 && r->loop.epfd >= 0 && cr_mono_ms() < until)
 		if (evloop_run_once(&r->loop, 50, &e))
 			break;
 	if (r->qemu > 0) {
@@ -627,7 +620,7 @@ static void teardown(struct run *r)
 
 static int report_end(struct run *r)
 {
-	uint64_t t = now_ms() - r->t0_ms;
+	uint64_t t = cr_mono_ms() - r->t0_ms;
 	int code = r->end == END_POWEROFF ? 0 : 1, st = r->qemu_status;
 	char why[512] = "";
 
