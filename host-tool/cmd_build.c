@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/digest.h"
 #include "host-tool/verify/bundle_verify.h"
 #include "host-tool/eif/eif.h"
 #include "host-tool/commands.h"
@@ -401,7 +402,7 @@ struct client {
 	unsigned last_pct;
 	uint64_t artifact_bytes[WIRE_MAX_OUTPUTS];
 	uint64_t transfer_ms;
-	uint8_t nonce[32];
+	uint8_t nonce[CR_SHA256_LEN]; /* as many random bytes as a SHA-256 */
 	struct cr_buf bundle;         /* the signed report as received */
 	struct bv_result *report;     /* its verification */
 	/* The build log: shown sanitised on stderr, kept raw in --log. */
@@ -490,8 +491,8 @@ static int expect_accepted(struct client *c, enum wire_stream which, const struc
 	}
 	*acc = m.u.accepted;
 	wire_msg_free(&m);
-	if (acc->files != mine->files || acc->bytes != mine->bytes || memcmp(acc->tree_sha1, mine->tree_sha1, 20) ||
-	    memcmp(acc->tree_sha256, mine->tree_sha256, 32))
+	if (acc->files != mine->files || acc->bytes != mine->bytes || memcmp(acc->tree_sha1, mine->tree_sha1, CR_SHA1_LEN) ||
+	    memcmp(acc->tree_sha256, mine->tree_sha256, CR_SHA256_LEN))
 		return fail_msg(c, EXIT_TRANSFER, 0, "transfer: the enclave's %s tree differs from what was sent",
 				wire_stream_name(which));
 	return 0;
@@ -726,12 +727,12 @@ static int verify_report(struct client *c, const struct local_enclave *le)
 		/* The log shown is the one the enclave signed (it crossed the
 		 * untrusted host on its way here), and so is what was cut. */
 		const struct report_statement *st = &c->report->statement.st;
-		uint8_t got[32];
+		uint8_t got[CR_SHA256_LEN];
 		br_sha256_out(&c->log_hash, got);
-		if (st->log_bytes != c->log_bytes || memcmp(st->log_sha256, got, 32) || st->log_dropped != c->result.log_dropped) {
-			char hs[65], hg[65];
-			cr_hex(st->log_sha256, 32, hs);
-			cr_hex(got, 32, hg);
+		if (st->log_bytes != c->log_bytes || memcmp(st->log_sha256, got, CR_SHA256_LEN) || st->log_dropped != c->result.log_dropped) {
+			char hs[CR_HEX_SIZE(CR_SHA256_LEN)], hg[CR_HEX_SIZE(CR_SHA256_LEN)];
+			cr_hex(st->log_sha256, CR_SHA256_LEN, hs);
+			cr_hex(got, CR_SHA256_LEN, hg);
 			cr_fail(&c->e,
 				"report: the build log received (%llu bytes, sha256 %s, %llu dropped) is not the one the report "
 				"signs (%llu bytes, sha256 %s, %llu dropped)",
@@ -757,7 +758,7 @@ done:
 
 static void print_summary(struct client *c, int ok)
 {
-	char h1[41], h2[65];
+	char h1[CR_HEX_SIZE(CR_SHA1_LEN)], h2[CR_HEX_SIZE(CR_SHA256_LEN)];
 	if (c->o->json) {
 		struct cr_buf b;
 		struct json_w w;
@@ -767,9 +768,9 @@ static void print_summary(struct client *c, int ok)
 		jw_obj_begin(&w);
 		jw_kstr(&w, "status", c->have_result ? wire_status_name(c->result.status) : "error");
 		jw_kstr(&w, "detail", c->have_result ? c->result_detail : c->e.msg);
-		jw_khex(&w, "source_tree_sha1", c->src.tree_sha1, 20);
-		jw_khex(&w, "source_tree_sha256", c->src.tree_sha256, 32);
-		jw_khex(&w, "deps_tree_sha256", c->deps.tree_sha256, 32);
+		jw_khex(&w, "source_tree_sha1", c->src.tree_sha1, CR_SHA1_LEN);
+		jw_khex(&w, "source_tree_sha256", c->src.tree_sha256, CR_SHA256_LEN);
+		jw_khex(&w, "deps_tree_sha256", c->deps.tree_sha256, CR_SHA256_LEN);
 		jw_key(&w, "exit_code");
 		c->result.has_exit_code ? jw_u64(&w, c->result.exit_code) : jw_null(&w);
 		jw_ku64(&w, "wall_ms", c->result.wall_ms);
@@ -803,17 +804,16 @@ static void print_summary(struct client *c, int ok)
 		}
 		jw_arr_end(&w);
 		jw_obj_end(&w);
-		if (jw_finish(&w, &e) == 0)
-			cr_tprintf(stdout, "%s\n", (char *)b.p);
+		jw_print(&w, &e);
 		cr_buf_free(&b);
 		return;
 	}
 	if (!ok)
 		return;
-	cr_hex(c->src.tree_sha1, 20, h1);
-	cr_hex(c->src.tree_sha256, 32, h2);
+	cr_hex(c->src.tree_sha1, CR_SHA1_LEN, h1);
+	cr_hex(c->src.tree_sha256, CR_SHA256_LEN, h2);
 	cr_tprintf(stdout, "source tree   %s (sha256 %s)\n", h1, h2);
-	cr_hex(c->deps.tree_sha256, 32, h2);
+	cr_hex(c->deps.tree_sha256, CR_SHA256_LEN, h2);
 	cr_tprintf(stdout, "deps tree     sha256 %s (%llu files)\n", h2, (unsigned long long)c->deps.files);
 	cr_tprintf(stdout, "transfer      %.1f MiB in %.2f s\n", (double)(c->src.bytes + c->deps.bytes) / 1048576,
 	       (double)c->transfer_ms / 1000);
@@ -824,11 +824,11 @@ static void print_summary(struct client *c, int ok)
 			   (unsigned long long)c->artifact_bytes[i]);
 	if (c->report && c->report->verified) {
 		const struct bv_check *pcrs = NULL;
-		char pcr0[97];
+		char pcr0[CR_HEX_SIZE(CR_PCR_LEN)];
 		for (size_t i = 0; i < c->report->n; i++)
 			if (!strcmp(c->report->checks[i].name, "pcrs"))
 				pcrs = &c->report->checks[i];
-		cr_hex(c->report->statement.st.pcr[0], REPORT_PCR_LEN, pcr0);
+		cr_hex(c->report->statement.st.pcr[0], CR_PCR_LEN, pcr0);
 		cr_tprintf(stdout, "report        %s/%s: verified (%zu checks)\n", c->o->out, BUNDLE_NAME, c->report->n);
 		cr_tprintf(stdout, "image PCR0    %s%s\n", pcr0,
 		       pcrs && pcrs->status == BV_SKIP ? " (not pinned: give --eif or --pcr0/1/2)" : "");

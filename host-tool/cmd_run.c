@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/digest.h"
 #include "host-tool/commands.h"
 #include "host-tool/eif/eif.h"
 #include "host-tool/run/evloop.h"
@@ -349,18 +350,15 @@ static void print_ready(struct run *r)
 	jw_kstr(&w, "eif", r->o.eif);
 	jw_kstr(&w, "vsock", r->vsock);
 	jw_ku64(&w, "cid", r->o.cid);
-	jw_khex(&w, "pcr0", r->scan.pcrs.pcr0, PCR_LEN);
-	jw_khex(&w, "pcr1", r->scan.pcrs.pcr1, PCR_LEN);
-	jw_khex(&w, "pcr2", r->scan.pcrs.pcr2, PCR_LEN);
+	jw_khex(&w, "pcr0", r->scan.pcrs.pcr0, CR_PCR_LEN);
+	jw_khex(&w, "pcr1", r->scan.pcrs.pcr1, CR_PCR_LEN);
+	jw_khex(&w, "pcr2", r->scan.pcrs.pcr2, CR_PCR_LEN);
 	jw_ku64(&w, "boot_to_heartbeat_ms", r->hb_ms - r->t0_ms);
 	for (size_t i = 0; i < RUN_SERVICES; i++)
 		if (r->svc_state[i] && run_service_table[i]->ready)
 			run_service_table[i]->ready(r->svc_state[i], &w);
 	jw_obj_end(&w);
-	if (jw_finish(&w, &e) == 0) {
-		cr_tprintf(stdout, "%s\n", (char *)b.p);
-		fflush(stdout);
-	}
+	jw_print(&w, &e);
 	cr_buf_free(&b);
 }
 
@@ -674,8 +672,7 @@ static int report_end(struct run *r)
 		}
 		jw_ku64(&w, "runtime_ms", t);
 		jw_obj_end(&w);
-		if (jw_finish(&w, &e) == 0)
-			cr_tprintf(stdout, "%s\n", (char *)b.p);
+		jw_print(&w, &e);
 		cr_buf_free(&b);
 	}
 	if (code || !r->o.json)

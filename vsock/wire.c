@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/digest.h"
 #include "base/cbor_read.h"
 #include "base/cbor_write.h"
 #include "base/term.h"
@@ -556,11 +557,11 @@ int wire_decode(const uint8_t *body, size_t len, struct wire_msg *m, struct cr_e
 		const uint8_t *p1, *p2;
 		size_t n1, n2;
 		if (rd_stream(&r, &a->stream) || rd_uint(&r, "files", UINT64_MAX, &a->files) ||
-		    rd_uint(&r, "bytes", UINT64_MAX, &a->bytes) || rd_bytes(&r, "tree_sha1", 20, 20, 0, &p1, &n1) ||
-		    rd_bytes(&r, "tree_sha256", 32, 32, 0, &p2, &n2))
+		    rd_uint(&r, "bytes", UINT64_MAX, &a->bytes) || rd_bytes(&r, "tree_sha1", CR_SHA1_LEN, CR_SHA1_LEN, 0, &p1, &n1) ||
+		    rd_bytes(&r, "tree_sha256", CR_SHA256_LEN, CR_SHA256_LEN, 0, &p2, &n2))
 			goto out;
-		memcpy(a->tree_sha1, p1, 20);
-		memcpy(a->tree_sha256, p2, 32);
+		memcpy(a->tree_sha1, p1, CR_SHA1_LEN);
+		memcpy(a->tree_sha256, p2, CR_SHA256_LEN);
 		break;
 	}
 	case WIRE_ARTIFACT:

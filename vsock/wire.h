@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/digest.h"
 #include "base/util.h"
 
 #define WIRE_VERSION 1
@@ -114,7 +115,7 @@ struct wire_end {
 struct wire_accepted {
 	enum wire_stream stream;
 	uint64_t files, bytes;
-	uint8_t tree_sha1[20], tree_sha256[32];
+	uint8_t tree_sha1[CR_SHA1_LEN], tree_sha256[CR_SHA256_LEN];
 };
 
 struct wire_artifact {

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/digest.h"
 #include "base/json.h"
 #include "base/term.h"
 
@@ -68,7 +69,7 @@ static int handle_line(struct local_enclave *l, const char *line, int *ready, st
 		for (int i = 0; i < 3; i++) {
 			static const char *const keys[3] = {"pcr0", "pcr1", "pcr2"};
 			const char *hex = json_get_str(d.root, keys[i]);
-			if (!hex || strlen(hex) != 96 || cr_unhex(hex, l->pcr[i], 48))
+			if (!hex || strlen(hex) != 2 * CR_PCR_LEN || cr_unhex(hex, l->pcr[i], CR_PCR_LEN))
 				l->have_pcrs = 0;
 		}
 		*ready = 1;
