@@ -79,11 +79,11 @@ int staging_commit(struct staging *st, struct cr_err *e)
 		snprintf(parent, sizeof parent, "%s", to);
 		slash = strrchr(parent, '/');
 		*slash = 0;
-		if (mkdir_p(parent, e) || rename(from, to) < 0) {
-			if (!e->msg[0] || errno)
-				cr_failp(e, "move %s into place", to);
-			return -1;
-		}
+		if (mkdir_p(parent, e))
+			errno = e->sys_errno; /* the mkdir's, named below */
+		else if (rename(from, to) == 0)
+			continue;
+		return cr_failp(e, "move %s into place", to);
 	}
 	staging_abort(st); /* removes the now empty staging directory */
 	return 0;
