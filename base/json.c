@@ -233,6 +233,15 @@ int jw_finish(struct json_w *w, struct cr_err *e)
 	return 0;
 }
 
+int jw_print(struct json_w *w, struct cr_err *e)
+{
+	if (jw_finish(w, e))
+		return -1;
+	if (cr_tprintf(stdout, "%s\n", (const char *)w->out->p) < 0 || fflush(stdout))
+		return cr_failp(e, "stdout");
+	return 0;
+}
+
 void jw_value(struct json_w *w, const struct json_val *v)
 {
 	switch (v->type) {

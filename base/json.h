@@ -50,6 +50,9 @@ void jw_kbool(struct json_w *w, const char *key, int v);
 void jw_khex(struct json_w *w, const char *key, const uint8_t *data, size_t n);
 /* Check nesting is closed, NUL-terminate the buffer; -1 with e on error. */
 int jw_finish(struct json_w *w, struct cr_err *e);
+/* jw_finish, then the text and a newline on stdout (cr_tprintf), flushed;
+ * -1 with e when the JSON is incomplete or stdout cannot be written. */
+int jw_print(struct json_w *w, struct cr_err *e);
 
 enum json_type { JSON_NULL, JSON_FALSE, JSON_TRUE, JSON_NUMBER, JSON_STRING, JSON_ARRAY, JSON_OBJECT };
 

@@ -25,47 +25,56 @@ static void one_line(char *s)
 	cr_term_str(copy, n, 0, s, sizeof copy);
 }
 
+int cr_vfail(struct cr_err *e, int code, int with_errno, const char *fmt, va_list ap)
+{
+	int saved = errno;
+	if (!e)
+		return -1;
+	vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+	if (with_errno) {
+		size_t n = strlen(e->msg);
+		snprintf(e->msg + n, sizeof e->msg - n, ": %s", strerror(saved));
+	}
+	one_line(e->msg);
+	e->code = code;
+	e->sys_errno = with_errno ? saved : 0;
+	errno = saved;
+	return -1;
+}
+
 int cr_fail(struct cr_err *e, const char *fmt, ...)
 {
 	va_list ap;
-	if (e) {
-		va_start(ap, fmt);
-		vsnprintf(e->msg, sizeof e->msg, fmt, ap);
-		va_end(ap);
-		one_line(e->msg);
-		e->code = CR_E_FAIL;
-	}
+	va_start(ap, fmt);
+	cr_vfail(e, CR_E_FAIL, 0, fmt, ap);
+	va_end(ap);
 	return -1;
 }
 
 int cr_fail_code(struct cr_err *e, int code, const char *fmt, ...)
 {
 	va_list ap;
-	if (e) {
-		va_start(ap, fmt);
-		vsnprintf(e->msg, sizeof e->msg, fmt, ap);
-		va_end(ap);
-		one_line(e->msg);
-		e->code = code;
-	}
+	va_start(ap, fmt);
+	cr_vfail(e, code, 0, fmt, ap);
+	va_end(ap);
 	return -1;
 }
 
 int cr_failp(struct cr_err *e, const char *fmt, ...)
 {
-	int saved = errno;
 	va_list ap;
-	if (e) {
-		size_t n;
-		va_start(ap, fmt);
-		vsnprintf(e->msg, sizeof e->msg, fmt, ap);
-		va_end(ap);
-		n = strlen(e->msg);
-		snprintf(e->msg + n, sizeof e->msg - n, ": %s", strerror(saved));
-		one_line(e->msg);
-		e->code = CR_E_FAIL;
-	}
-	errno = saved;
+	va_start(ap, fmt);
+	cr_vfail(e, CR_E_FAIL, 1, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+int cr_failp_code(struct cr_err *e, int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	cr_vfail(e, code, 1, fmt, ap);
+	va_end(ap);
 	return -1;
 }
 
@@ -567,4 +576,11 @@ int cr_parse_time(const char *s, int64_t *out)
 	*out = cr_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec -
 	       sign * (int64_t)(oh * 3600 + om * 60);
 	return 0;
+}
+
+uint64_t cr_mono_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
 }

@@ -223,14 +223,6 @@ static void json_doc_fields(struct json_w *w, const struct att_document *d, size
 	json_opt(w, "nonce", &p->nonce);
 }
 
-static int print_json(struct cr_buf *b, struct json_w *w, struct cr_err *e)
-{
-	if (jw_finish(w, e))
-		return -1;
-	cr_tprintf(stdout, "%s\n", (const char *)b->p);
-	return 0;
-}
-
 /* ------------------------------------------------------------------- show */
 
 static int show(const char *path, int json)
@@ -257,7 +249,7 @@ static int show(const char *path, int json)
 		jw_obj_begin(&w);
 		json_doc_fields(&w, &d, len);
 		jw_obj_end(&w);
-		if (print_json(&b, &w, &e))
+		if (jw_print(&w, &e))
 			cr_tprintf(stderr, "cleanroom attestation show: %s\n", e.msg);
 		else
 			rc = 0;
@@ -374,7 +366,7 @@ static int verify_json(const struct verify_args *a, const struct att_verified *v
 		jw_obj_end(&w);
 	}
 	jw_obj_end(&w);
-	rc = print_json(&b, &w, &e);
+	rc = jw_print(&w, &e);
 	if (rc)
 		cr_tprintf(stderr, "cleanroom attestation verify: %s\n", e.msg);
 	cr_buf_free(&b);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/digest.h"
 #include "host-tool/commands.h"
 #include "host-tool/eif/eif.h"
 #include "host-tool/eif/eif_sign.h"
@@ -130,7 +131,7 @@ static void print_text(const struct described *d)
 {
 	const struct eif_image *img = &d->img;
 	const struct json_val *m = d->meta.root, *bm = json_get(m, "BuildMetadata");
-	char hex[2 * PCR_LEN + 1];
+	char hex[2 * CR_PCR_LEN + 1];
 	cr_tprintf(stdout, "EIF version %u, %s, %llu bytes, CRC 0x%08x ok\n", img->version,
 	       img->flags & EIF_FLAG_ARM64 ? "aarch64" : "x86_64", (unsigned long long)img->file_size,
 	       d->scan.crc_computed);
@@ -142,14 +143,14 @@ static void print_text(const struct described *d)
 			       or_q(json_get_str(bm, "BuildTool")), or_q(json_get_str(bm, "BuildToolVersion")),
 			       or_q(json_get_str(bm, "OperatingSystem")), or_q(json_get_str(bm, "KernelVersion")));
 	}
-	cr_hex(d->scan.pcrs.pcr0, PCR_LEN, hex);
+	cr_hex(d->scan.pcrs.pcr0, CR_PCR_LEN, hex);
 	cr_tprintf(stdout, "PCR0      %s\n", hex);
-	cr_hex(d->scan.pcrs.pcr1, PCR_LEN, hex);
+	cr_hex(d->scan.pcrs.pcr1, CR_PCR_LEN, hex);
 	cr_tprintf(stdout, "PCR1      %s\n", hex);
-	cr_hex(d->scan.pcrs.pcr2, PCR_LEN, hex);
+	cr_hex(d->scan.pcrs.pcr2, CR_PCR_LEN, hex);
 	cr_tprintf(stdout, "PCR2      %s\n", hex);
 	if (img->signature >= 0) {
-		cr_hex(d->sig.pcr8, PCR_LEN, hex);
+		cr_hex(d->sig.pcr8, CR_PCR_LEN, hex);
 		cr_tprintf(stdout, "PCR8      %s\n", hex);
 		cr_tprintf(stdout, "signed    yes, signature matches PCR0; certificate %s, issued by %s, valid %s to %s\n",
 		       cr_term_arg(d->sig.subject), cr_term_arg(d->sig.issuer), cr_term_arg(d->sig.not_before),
@@ -192,7 +193,7 @@ static int describe(const char *path, struct described *d, struct cr_err *e)
 			return cr_err_wrap(e, "%s: signature", path);
 		if (!d->sig.sig_ok)
 			return cr_fail(e, "%s: signature: does not verify against PCR0 of this image", path);
-		memcpy(d->scan.pcrs.pcr8, d->sig.pcr8, PCR_LEN);
+		memcpy(d->scan.pcrs.pcr8, d->sig.pcr8, CR_PCR_LEN);
 		d->scan.pcrs.has_pcr8 = 1;
 	}
 	return 0;

@@ -430,7 +430,7 @@ int cmd_eif(int argc, char **argv)
 	cr_tmpfile_cleanup_on_signals();
 	rc = 1;
 	if (prepare(&o, &j, &in, &e) == 0 && eif_write(o.output, &in, &pcrs, &e) == 0)
-		rc = print_measurements(stdout, &pcrs, &e) ? 1 : 0;
+		rc = print_measurements(&pcrs, &e) ? 1 : 0;
 	if (rc)
 		cr_tprintf(stderr, "cleanroom eif: %s\n", e.msg);
 	job_free(&j);

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/digest.h"
 #include "host-tool/commands.h"
 #include "host-tool/eif/eif.h"
 #include "base/json.h"
@@ -34,10 +35,10 @@ static void usage(FILE *out)
 /* The largest --input: an enclave image. */
 #define PCR_INPUT_MAX EIF_FILE_MAX
 
-static int pcr_of_file(const char *path, uint8_t out[PCR_LEN], struct cr_err *e)
+static int pcr_of_file(const char *path, uint8_t out[CR_PCR_LEN], struct cr_err *e)
 {
 	br_sha384_context c;
-	uint8_t buf[1 << 16], d[PCR_LEN];
+	uint8_t buf[1 << 16], d[CR_PCR_LEN];
 	struct stat st;
 	uint64_t left;
 	ssize_t n;
@@ -67,7 +68,7 @@ static int pcr_of_file(const char *path, uint8_t out[PCR_LEN], struct cr_err *e)
 	return 0;
 }
 
-static int pcr_of_cert(const char *path, uint8_t out[PCR_LEN], struct cr_err *e)
+static int pcr_of_cert(const char *path, uint8_t out[CR_PCR_LEN], struct cr_err *e)
 {
 	struct pem_list l;
 	const struct pem_object *cert;
@@ -85,7 +86,7 @@ int cmd_pcr(int argc, char **argv)
 						 {"help", no_argument, NULL, 'h'},
 						 {NULL, 0, NULL, 0}};
 	const char *input = NULL, *cert = NULL;
-	uint8_t pcr[PCR_LEN];
+	uint8_t pcr[CR_PCR_LEN];
 	struct cr_err e;
 	struct cr_buf b;
 	struct json_w w;
@@ -110,14 +111,13 @@ int cmd_pcr(int argc, char **argv)
 	cr_buf_init(&b, 1024);
 	jw_init(&w, &b, 1);
 	jw_obj_begin(&w);
-	jw_khex(&w, input ? "PCR" : "PCR8", pcr, PCR_LEN);
+	jw_khex(&w, input ? "PCR" : "PCR8", pcr, CR_PCR_LEN);
 	jw_obj_end(&w);
-	if (jw_finish(&w, &e)) {
+	if (jw_print(&w, &e)) {
 		cr_tprintf(stderr, "cleanroom pcr: %s\n", e.msg);
 		cr_buf_free(&b);
 		return 1;
 	}
-	cr_tprintf(stdout, "%s\n", (char *)b.p);
 	cr_buf_free(&b);
 	return 0;
 }

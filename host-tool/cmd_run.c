@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/digest.h"
 #include "host-tool/commands.h"
 #include "host-tool/eif/eif.h"
 #include "host-tool/run/evloop.h"
@@ -148,13 +149,6 @@ static void usage(FILE *out)
 		"  cleanroom run app.eif --console boot.log\n"
 		"  cleanroom run app.eif --vsock-dir /run/enc --json &   # then CONNECT via /run/enc/vsock\n",
 		VSOCK_DEFAULT_GUEST_CID, RUN_QEMU_DEFAULT);
-}
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 static int parse_opts(int argc, char **argv, struct run_opts *o)
@@ -356,25 +350,22 @@ static void print_ready(struct run *r)
 	jw_kstr(&w, "eif", r->o.eif);
 	jw_kstr(&w, "vsock", r->vsock);
 	jw_ku64(&w, "cid", r->o.cid);
-	jw_khex(&w, "pcr0", r->scan.pcrs.pcr0, PCR_LEN);
-	jw_khex(&w, "pcr1", r->scan.pcrs.pcr1, PCR_LEN);
-	jw_khex(&w, "pcr2", r->scan.pcrs.pcr2, PCR_LEN);
+	jw_khex(&w, "pcr0", r->scan.pcrs.pcr0, CR_PCR_LEN);
+	jw_khex(&w, "pcr1", r->scan.pcrs.pcr1, CR_PCR_LEN);
+	jw_khex(&w, "pcr2", r->scan.pcrs.pcr2, CR_PCR_LEN);
 	jw_ku64(&w, "boot_to_heartbeat_ms", r->hb_ms - r->t0_ms);
 	for (size_t i = 0; i < RUN_SERVICES; i++)
 		if (r->svc_state[i] && run_service_table[i]->ready)
 			run_service_table[i]->ready(r->svc_state[i], &w);
 	jw_obj_end(&w);
-	if (jw_finish(&w, &e) == 0) {
-		cr_tprintf(stdout, "%s\n", (char *)b.p);
-		fflush(stdout);
-	}
+	jw_print(&w, &e);
 	cr_buf_free(&b);
 }
 
 static void on_tick(struct evsrc *s, uint32_t events)
 {
 	struct run *r = EVLOOP_OWNER(s, struct run, tick_src);
-	uint64_t n, now = now_ms();
+	uint64_t n, now = cr_mono_ms();
 	(void)events;
 	if (read(r->tick_fd, &n, sizeof n) < 0) {
 		/* spurious */
@@ -394,7 +385,7 @@ static void after_batch(void *ctx)
 {
 	struct run *r = ctx;
 	if (r->hb.done && !r->hb_ms) {
-		r->hb_ms = now_ms();
+		r->hb_ms = cr_mono_ms();
 		print_ready(r);
 	}
 	if (r->hb.failed && r->end == END_NONE) {
@@ -553,7 +544,7 @@ static int start(struct run *r, struct cr_err *e)
 	q.vhost_socket = r->vhost;
 	rc = run_qemu_build_argv(&q, argv, e);
 	if (!rc) {
-		r->t0_ms = now_ms();
+		r->t0_ms = cr_mono_ms();
 		rc = run_qemu_spawn(argv, r->console_fd, &r->old_mask, &r->qemu, e);
 	}
 	if (r->console_rd >= 0 && r->console_fd >= 0) {
@@ -580,12 +571,12 @@ static int start(struct run *r, struct cr_err *e)
  * SIGCHLD handler reaps it. SIGKILL if it is still there after the grace. */
 static void stop_qemu(struct run *r)
 {
-	uint64_t until = now_ms() + QEMU_GRACE_MS;
+	uint64_t until = cr_mono_ms() + QEMU_GRACE_MS;
 	struct cr_err e;
 	if (r->qemu <= 0)
 		return;
 	kill(r->qemu, SIGTERM);
-	while (r->qemu > 0 && r->loop.epfd >= 0 && now_ms() < until)
+	while (r->qemu > 0 && r->loop.epfd >= 0 && cr_mono_ms() < until)
 		if (evloop_run_once(&r->loop, 50, &e))
 			break;
 	if (r->qemu > 0) {
@@ -627,7 +618,7 @@ static void teardown(struct run *r)
 
 static int report_end(struct run *r)
 {
-	uint64_t t = now_ms() - r->t0_ms;
+	uint64_t t = cr_mono_ms() - r->t0_ms;
 	int code = r->end == END_POWEROFF ? 0 : 1, st = r->qemu_status;
 	char why[512] = "";
 
@@ -681,8 +672,7 @@ static int report_end(struct run *r)
 		}
 		jw_ku64(&w, "runtime_ms", t);
 		jw_obj_end(&w);
-		if (jw_finish(&w, &e) == 0)
-			cr_tprintf(stdout, "%s\n", (char *)b.p);
+		jw_print(&w, &e);
 		cr_buf_free(&b);
 	}
 	if (code || !r->o.json)

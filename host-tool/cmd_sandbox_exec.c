@@ -125,13 +125,11 @@ static int print_json(const struct sandbox_result *r, const char *error)
 		jw_kstr(&w, "cgroup", cg_mode_name(r->cgroup));
 	}
 	jw_obj_end(&w);
-	if (jw_finish(&w, &e)) {
+	if (jw_print(&w, &e)) {
 		cr_tprintf(stderr, "cleanroom sandbox-exec: %s\n", e.msg);
 		cr_buf_free(&b);
 		return -1;
 	}
-	cr_tprintf(stdout, "%s\n", (const char *)b.p);
-	fflush(stdout);
 	cr_buf_free(&b);
 	return 0;
 }

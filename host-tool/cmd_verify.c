@@ -153,11 +153,9 @@ int cmd_verify(int argc, char **argv)
 		jw_obj_begin(&w);
 		bv_write_json(r, &w);
 		jw_obj_end(&w);
-		if (jw_finish(&w, &e)) {
+		if (jw_print(&w, &e)) {
 			cr_tprintf(stderr, "cleanroom verify: %s\n", e.msg);
 			rc = 2;
-		} else {
-			cr_tprintf(stdout, "%s\n", (char *)out.p);
 		}
 		cr_buf_free(&out);
 	} else {

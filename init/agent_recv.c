@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include "base/digest.h"
 
 int open_beneath(int dirfd, const char *path, int flags, mode_t mode)
 {
@@ -102,7 +103,7 @@ static int count_entry(struct stream_rx *rx, const char *path, struct cr_err *e)
 static int receive_data(struct stream_rx *rx, const struct wire_entry *x, int fd, int sock, struct cr_err *e)
 {
 	struct blob_hasher bh;
-	uint8_t h1[20], h256[32];
+	uint8_t h1[CR_SHA1_LEN], h256[CR_SHA256_LEN];
 	uint64_t left = x->size;
 	if (x->size > rx->budget->max_bytes - rx->budget->bytes) {
 		cr_fail(e, "'%s': %llu bytes would exceed the limit of %llu bytes of sources and deps", x->path,
@@ -188,7 +189,7 @@ int rx_entry(struct stream_rx *rx, const struct wire_entry *x, int sock, struct 
 		rc = 0;
 		break;
 	case WIRE_SYMLINK: {
-		uint8_t h1[20], h256[32];
+		uint8_t h1[CR_SHA1_LEN], h256[CR_SHA256_LEN];
 		struct blob_hasher bh;
 		char **nl;
 		if (!target_stays_inside(x->path, x->target)) {

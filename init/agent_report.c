@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/digest.h"
 #include "init/agent_session.h"
 #include "nsm/nsm_client.h"
 #include "report/report.h"
@@ -20,22 +21,22 @@ int agent_report(const struct build_facts *f, struct cr_buf *bundle, struct cr_e
 	}
 	for (size_t i = 0; i < f->nart; i++) {
 		st->subjects[i].name = f->art[i].path;
-		memcpy(st->subjects[i].sha256, f->art[i].sha256, 32);
-		memcpy(st->subjects[i].sha384, f->art[i].sha384, 48);
+		memcpy(st->subjects[i].sha256, f->art[i].sha256, CR_SHA256_LEN);
+		memcpy(st->subjects[i].sha384, f->art[i].sha384, CR_SHA384_LEN);
 	}
 	st->nsubjects = f->nart;
 	for (size_t i = 0; i < f->req->argc; i++)
 		st->argv[i] = f->req->argv[i];
 	st->argc = f->req->argc;
 	st->sde = f->req->sde;
-	memcpy(st->src_tree_sha1, f->src->tree_sha1, 20);
-	memcpy(st->src_tree_sha256, f->src->tree_sha256, 32);
+	memcpy(st->src_tree_sha1, f->src->tree_sha1, CR_SHA1_LEN);
+	memcpy(st->src_tree_sha256, f->src->tree_sha256, CR_SHA256_LEN);
 	st->src_files = f->src->files;
-	memcpy(st->deps_tree_sha256, f->deps->tree_sha256, 32);
+	memcpy(st->deps_tree_sha256, f->deps->tree_sha256, CR_SHA256_LEN);
 	st->deps_files = f->deps->files;
 	st->limits = f->req->limits;
 	st->init_version = CLEANROOM_VERSION;
-	memcpy(st->log_sha256, f->log_sha256, 32);
+	memcpy(st->log_sha256, f->log_sha256, CR_SHA256_LEN);
 	st->log_bytes = f->log_bytes;
 	st->log_dropped = f->log_dropped;
 	st->started_ms = f->started_ms;

@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,7 +134,7 @@ int agent_init(struct agent *a, struct cr_err *e)
 			       (unsigned long long)pids, a->caps.pids_why, AGENT_MIN_PIDS_CAP);
 	a->caps.workspace_bytes = mem / 2;
 	a->caps.max = (struct wire_limits){
-		.timeout_s = 86400,
+		.timeout_s = WIRE_MAX_TIMEOUT_S,
 		.memory_mb = (mem - 32 * MIB) / MIB,
 		.pids = pids,
 		.source_mb = a->caps.workspace_bytes / MIB,
@@ -156,24 +157,39 @@ struct session {
 	struct rx_budget budget;
 	struct wire_accepted src, deps;
 	struct build_facts facts;
-	char code[16];      /* error code for a failure */
+	struct sandbox_limits limits; /* of this build: made once the request is checked */
+	enum wire_err_code code; /* of a failure: the error message's */
 	char exec_failure[WIRE_MAX_MESSAGE]; /* the command could not be started */
 	struct cr_err err;
 };
 
-static int fail(struct session *s, const char *code)
+/* A failure whose message is already in s->err. */
+static int fail(struct session *s, enum wire_err_code code)
 {
-	snprintf(s->code, sizeof s->code, "%s", code);
+	s->code = code;
 	return -1;
 }
 
-static const char *fault_code(enum rx_fault f)
+/* A failure: its message into s->err, with ": strerror(errno)" when
+ * with_errno. */
+static int fail_msg(struct session *s, enum wire_err_code code, int with_errno, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static int fail_msg(struct session *s, enum wire_err_code code, int with_errno, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	cr_vfail(&s->err, CR_E_FAIL, with_errno, fmt, ap);
+	va_end(ap);
+	return fail(s, code);
+}
+
+static enum wire_err_code fault_code(enum rx_fault f)
 {
 	switch (f) {
-	case RX_REFUSED: return "refused";
-	case RX_LIMIT: return "limit";
-	case RX_PROTOCOL: return "protocol";
-	default: return "internal";
+	case RX_REFUSED: return WIRE_ERR_REFUSED;
+	case RX_LIMIT: return WIRE_ERR_LIMIT;
+	case RX_PROTOCOL: return WIRE_ERR_PROTOCOL;
+	default: return WIRE_ERR_INTERNAL;
 	}
 }
 
@@ -199,27 +215,34 @@ static int read_request(struct session *s)
 	const struct wire_limits *max = &s->a->caps.max;
 	int r = wire_recv(s->sock, &m, &s->err);
 	if (r == 1)
-		return cr_fail(&s->err, "the client closed the connection before its request"), fail(s, "protocol");
+		return fail_msg(s, WIRE_ERR_PROTOCOL, 0, "the client closed the connection before its request");
 	if (r < 0)
-		return fail(s, "protocol");
+		return fail(s, WIRE_ERR_PROTOCOL);
 	if (m.type != WIRE_REQUEST) {
 		cr_fail(&s->err, "expected a request message first, got %s", wire_type_name(m.type));
 		wire_msg_free(&m);
-		return fail(s, "protocol");
+		return fail(s, WIRE_ERR_PROTOCOL);
 	}
 	s->req = m.u.request;
 	s->have_req = 1;
 	/* The strings now belong to s->req; free only the frame. */
 	free(m.frame);
 	l = &s->req.limits;
-	if (check_limit(s, "timeout_s", &l->timeout_s, max->timeout_s, 1, NULL) ||
-	    check_limit(s, "memory_mb", &l->memory_mb, max->memory_mb, 16, NULL) ||
+	if (check_limit(s, "timeout_s", &l->timeout_s, max->timeout_s, WIRE_MIN_TIMEOUT_S, NULL) ||
+	    check_limit(s, "memory_mb", &l->memory_mb, max->memory_mb, WIRE_MIN_MEMORY_MB, NULL) ||
 	    check_limit(s, "pids", &l->pids, max->pids, WIRE_MIN_PIDS, s->a->caps.pids_why) ||
-	    check_limit(s, "source_mb", &l->source_mb, max->source_mb, 1, NULL) ||
-	    check_limit(s, "files", &l->files, max->files, 1, NULL) ||
-	    check_limit(s, "output_mb", &l->output_mb, max->output_mb, 1, NULL) ||
+	    check_limit(s, "source_mb", &l->source_mb, max->source_mb, WIRE_MIN_SOURCE_MB, NULL) ||
+	    check_limit(s, "files", &l->files, max->files, WIRE_MIN_FILES, NULL) ||
+	    check_limit(s, "output_mb", &l->output_mb, max->output_mb, WIRE_MIN_OUTPUT_MB, NULL) ||
 	    check_limit(s, "log_bytes", &l->log_bytes, max->log_bytes, WIRE_MIN_LOG_BYTES, NULL))
-		return fail(s, "limit");
+		return fail(s, WIRE_ERR_LIMIT);
+	/* The sandbox's limits of this build: to run it, and to describe how
+	 * it ended. */
+	sandbox_limits_default(&s->limits);
+	s->limits.timeout_ms = l->timeout_s * 1000;
+	s->limits.memory_bytes = l->memory_mb * MIB;
+	s->limits.pids = l->pids;
+	s->limits.log_bytes = l->log_bytes;
 	return 0;
 }
 
@@ -228,18 +251,18 @@ static int make_workspace(struct session *s)
 	char opts[64];
 	snprintf(opts, sizeof opts, "mode=0755,size=%llu", (unsigned long long)s->a->caps.workspace_bytes);
 	if (mount("workspace", AGENT_WORKSPACE, "tmpfs", MS_NODEV | MS_NOSUID, opts) < 0)
-		return cr_failp(&s->err, "mount the workspace tmpfs"), fail(s, "internal");
+		return fail_msg(s, WIRE_ERR_INTERNAL, 1, "mount the workspace tmpfs");
 	s->ws_mounted = 1;
 	/* The build owns the workspace and src (the sandbox insists on it);
 	 * deps are root's and read-only to it. What a build does to its own
 	 * inputs changes nothing of what was measured on arrival. */
 	if (chown(AGENT_WORKSPACE, AGENT_UID, AGENT_GID) < 0 || mkdir(AGENT_WORKSPACE "/src", 0755) < 0 || chown(AGENT_WORKSPACE "/src", AGENT_UID, AGENT_GID) < 0 ||
 	    mkdir(AGENT_WORKSPACE "/deps", 0755) < 0)
-		return cr_failp(&s->err, "prepare the workspace"), fail(s, "internal");
+		return fail_msg(s, WIRE_ERR_INTERNAL, 1, "prepare the workspace");
 	s->src_fd = open(AGENT_WORKSPACE "/src", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	s->deps_fd = open(AGENT_WORKSPACE "/deps", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (s->src_fd < 0 || s->deps_fd < 0)
-		return cr_failp(&s->err, "open the workspace"), fail(s, "internal");
+		return fail_msg(s, WIRE_ERR_INTERNAL, 1, "open the workspace");
 	s->budget.max_files = s->req.limits.files;
 	s->budget.max_bytes = s->req.limits.source_mb * MIB;
 	return 0;
@@ -265,7 +288,7 @@ static int receive_stream(struct session *s, enum wire_stream which, struct wire
 		out.type = WIRE_ACCEPTED;
 		out.u.accepted = *acc;
 		if (wire_send(s->sock, &out, &s->err))
-			return fail(s, "protocol");
+			return fail(s, WIRE_ERR_PROTOCOL);
 	}
 	return rc;
 }
@@ -393,7 +416,7 @@ static void *pump(void *arg)
 		 * that is gone loses the build. */
 		if (!p->send_failed && wire_send_data(p->sock, WIRE_LOG, buf, (size_t)n, &e)) {
 			p->send_failed = 1;
-			if (errno == EPIPE || errno == ECONNRESET || errno == ENOTCONN) {
+			if (e.sys_errno == EPIPE || e.sys_errno == ECONNRESET || e.sys_errno == ENOTCONN) {
 				p->client_gone = 1;
 				pf[1].fd = -1;
 			}
@@ -415,13 +438,9 @@ static int run_build(struct session *s, struct sandbox_result *r)
 	c.uid = AGENT_UID;
 	c.gid = AGENT_GID;
 	c.source_date_epoch = s->req.sde;
-	sandbox_limits_default(&c.limits);
-	c.limits.timeout_ms = s->req.limits.timeout_s * 1000;
-	c.limits.memory_bytes = s->req.limits.memory_mb * MIB;
-	c.limits.pids = s->req.limits.pids;
-	c.limits.log_bytes = s->req.limits.log_bytes;
+	c.limits = s->limits;
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
-		return cr_failp(&s->err, "pipe"), fail(s, "internal");
+		return fail_msg(s, WIRE_ERR_INTERNAL, 1, "pipe");
 	c.log_fd = pipefd[1];
 	p = (struct log_pump){pipefd[0], s->sock, 0, 0, 0, {0}, 0};
 	c.cancel = &p.client_gone;
@@ -429,7 +448,7 @@ static int run_build(struct session *s, struct sandbox_result *r)
 	if (pthread_create(&p.th, NULL, pump, &p)) {
 		close(pipefd[0]);
 		close(pipefd[1]);
-		return cr_fail(&s->err, "cannot start the log thread"), fail(s, "internal");
+		return fail_msg(s, WIRE_ERR_INTERNAL, 0, "cannot start the log thread");
 	}
 	memset(r, 0, sizeof *r);
 	s->facts.started_ms = now_unix_ms();
@@ -461,13 +480,12 @@ static int run_build(struct session *s, struct sandbox_result *r)
 		return 0;
 	}
 	if (rc)
-		return fail(s, "internal");
+		return fail(s, WIRE_ERR_INTERNAL);
 	if (r->cancelled)
-		return cr_fail(&s->err, "the client hung up during the build; it was cancelled after %llu ms",
-			       (unsigned long long)r->wall_ms),
-		       fail(s, "protocol");
+		return fail_msg(s, WIRE_ERR_PROTOCOL, 0, "the client hung up during the build; it was cancelled after %llu ms",
+				(unsigned long long)r->wall_ms);
 	if (p.send_failed)
-		return cr_fail(&s->err, "the client stopped reading the build log"), fail(s, "protocol");
+		return fail_msg(s, WIRE_ERR_PROTOCOL, 0, "the client stopped reading the build log");
 	return 0;
 }
 
@@ -555,14 +573,13 @@ static int send_output(struct session *s, const char *path, uint64_t *budget)
 	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		if (fd >= 0)
 			close(fd);
-		cr_fail(&s->err, "output '%s' changed after the build ended (no longer a regular file)", path);
-		return fail(s, "internal");
+		return fail_msg(s, WIRE_ERR_INTERNAL, 0, "output '%s' changed after the build ended (no longer a regular file)",
+				path);
 	}
 	if ((uint64_t)st.st_size > *budget) {
 		close(fd);
-		cr_fail(&s->err, "output '%s': %lld bytes exceeds the remaining output limit of %llu bytes", path,
-			(long long)st.st_size, (unsigned long long)*budget);
-		return fail(s, "limit");
+		return fail_msg(s, WIRE_ERR_LIMIT, 0, "output '%s': %lld bytes exceeds the remaining output limit of %llu bytes",
+				path, (long long)st.st_size, (unsigned long long)*budget);
 	}
 	*budget -= (uint64_t)st.st_size;
 	memset(&m, 0, sizeof m);
@@ -571,27 +588,30 @@ static int send_output(struct session *s, const char *path, uint64_t *budget)
 	m.u.artifact.size = (uint64_t)st.st_size;
 	m.u.artifact.exec = (st.st_mode & 0111) != 0;
 	buf = malloc(WIRE_MAX_CHUNK);
-	if (!buf || wire_send(s->sock, &m, &s->err)) {
+	if (!buf) {
+		close(fd);
+		return fail_msg(s, WIRE_ERR_INTERNAL, 0, "out of memory");
+	}
+	if (wire_send(s->sock, &m, &s->err)) {
 		free(buf);
 		close(fd);
-		return buf ? fail(s, "protocol") : (cr_fail(&s->err, "out of memory"), fail(s, "internal"));
+		return fail(s, WIRE_ERR_PROTOCOL);
 	}
 	br_sha256_init(&h256);
 	br_sha384_init(&h384);
 	for (left = (uint64_t)st.st_size; left;) {
 		size_t n = left > WIRE_MAX_CHUNK ? WIRE_MAX_CHUNK : (size_t)left;
 		if (cr_read_full(fd, buf, n) != (long)n) {
-			cr_fail(&s->err, "output '%s' changed while it was being sent", path);
 			free(buf);
 			close(fd);
-			return fail(s, "internal");
+			return fail_msg(s, WIRE_ERR_INTERNAL, 0, "output '%s' changed while it was being sent", path);
 		}
 		br_sha256_update(&h256, buf, n);
 		br_sha384_update(&h384, buf, n);
 		if (wire_send_data(s->sock, WIRE_DATA, buf, n, &s->err)) {
 			free(buf);
 			close(fd);
-			return fail(s, "protocol");
+			return fail(s, WIRE_ERR_PROTOCOL);
 		}
 		left -= n;
 	}
@@ -620,37 +640,30 @@ static int finish(struct session *s, const struct sandbox_result *r)
 	res->exit_code = r->exited ? (uint64_t)r->exit_code : 0;
 	res->has_signal = !r->exited && r->signal;
 	res->signal = (uint64_t)r->signal;
-	{
-		struct sandbox_limits l;
-		sandbox_limits_default(&l);
-		l.timeout_ms = s->req.limits.timeout_s * 1000;
-		l.memory_bytes = s->req.limits.memory_mb * MIB;
-		l.pids = s->req.limits.pids;
-		sandbox_describe(r, &l, res->detail, sizeof res->detail);
-		if (s->exec_failure[0])
-			snprintf(res->detail, sizeof res->detail, "%s", s->exec_failure);
-	}
+	sandbox_describe(r, &s->limits, res->detail, sizeof res->detail);
+	if (s->exec_failure[0])
+		snprintf(res->detail, sizeof res->detail, "%s", s->exec_failure);
 	if (r->timed_out)
-		snprintf(res->status, sizeof res->status, "timeout");
+		res->status = WIRE_ST_TIMEOUT;
 	else if (r->oom_killed || r->pids_limit_hit)
-		snprintf(res->status, sizeof res->status, "limit");
+		res->status = WIRE_ST_LIMIT;
 	else if (!r->exited || r->exit_code != 0)
-		snprintf(res->status, sizeof res->status, "failed");
+		res->status = WIRE_ST_FAILED;
 	else {
 		/* Every output is judged before any is sent: one that is not a
 		 * regular file fails the build, and no artifact goes out. */
 		int absent;
 		if (check_outputs(s, res->detail, sizeof res->detail, &absent))
-			snprintf(res->status, sizeof res->status, "%s", absent ? "missing-output" : "bad-output");
+			res->status = absent ? WIRE_ST_MISSING_OUTPUT : WIRE_ST_BAD_OUTPUT;
 		else {
 			for (size_t i = 0; i < s->req.noutputs; i++)
 				if (send_output(s, s->req.outputs[i], &budget))
 					return -1;
-			snprintf(res->status, sizeof res->status, "ok");
+			res->status = WIRE_ST_OK;
 		}
 	}
 	cr_buf_init(&bundle, WIRE_MAX_BUNDLE);
-	if (!strcmp(res->status, "ok")) {
+	if (res->status == WIRE_ST_OK) {
 		struct cr_err why;
 		s->facts.req = &s->req;
 		s->facts.src = &s->src;
@@ -667,10 +680,10 @@ static int finish(struct session *s, const struct sandbox_result *r)
 	}
 	if (wire_send(s->sock, &m, &s->err)) {
 		cr_buf_free(&bundle);
-		return fail(s, "protocol");
+		return fail(s, WIRE_ERR_PROTOCOL);
 	}
 	cr_buf_free(&bundle);
-	init_log("agent: build %u: %s (%s), %llu ms", s->a->builds, res->status, res->detail,
+	init_log("agent: build %u: %s (%s), %llu ms", s->a->builds, wire_status_name(res->status), res->detail,
 		 (unsigned long long)r->wall_ms);
 	return 0;
 }
@@ -714,34 +727,36 @@ void agent_serve(struct agent *a, int sock)
 	ok = read_request(&s) == 0 && make_workspace(&s) == 0 && receive_stream(&s, WIRE_SRC, &s.src) == 0 &&
 	     receive_stream(&s, WIRE_DEPS, &s.deps) == 0;
 	if (deadline_stop(&d) && !ok)
-		cr_fail(&s.err, "the request and sources took longer than %u s to arrive (cleanroom_transfer_timeout_s)",
-			limit),
-			fail(&s, "limit");
-	else if (!ok && strstr(s.err.msg, "timed out"))
-		cr_fail(&s.err, "the client sent nothing for %u s (cleanroom_idle_timeout_s)", a->caps.idle_timeout_s),
-			fail(&s, "limit");
+		fail_msg(&s, WIRE_ERR_LIMIT, 0,
+			 "the request and sources took longer than %u s to arrive (cleanroom_transfer_timeout_s)", limit);
+	else if (!ok && s.err.code == CR_E_TIMEOUT)
+		fail_msg(&s, WIRE_ERR_LIMIT, 0, "the client sent nothing for %u s (cleanroom_idle_timeout_s)",
+			 a->caps.idle_timeout_s);
 	if (ok && run_build(&s, &r) == 0) {
 		int stalled;
 		deadline_start(&d, sock, SHUT_RDWR, limit);
 		ok = finish(&s, &r) == 0;
-		stalled = !ok && (errno == EAGAIN || errno == EWOULDBLOCK); /* SO_SNDTIMEO */
+		/* SO_SNDTIMEO */
+		stalled = !ok && s.err.code == CR_E_SEND && (s.err.sys_errno == EAGAIN || s.err.sys_errno == EWOULDBLOCK);
 		/* Neither client would read an error message either: a stalled
 		 * one would hold the agent for another idle timeout. */
-		if (deadline_stop(&d) && !ok)
-			cr_fail(&s.err, "the client took longer than %u s to take the outputs (cleanroom_transfer_timeout_s)",
-				limit),
-				fail(&s, "limit"), reply = 0;
-		else if (stalled)
-			cr_fail(&s.err, "the client took nothing for %u s of the outputs (cleanroom_idle_timeout_s)",
-				a->caps.idle_timeout_s),
-				fail(&s, "limit"), reply = 0;
+		if (deadline_stop(&d) && !ok) {
+			fail_msg(&s, WIRE_ERR_LIMIT, 0,
+				 "the client took longer than %u s to take the outputs (cleanroom_transfer_timeout_s)", limit);
+			reply = 0;
+		} else if (stalled) {
+			fail_msg(&s, WIRE_ERR_LIMIT, 0, "the client took nothing for %u s of the outputs (cleanroom_idle_timeout_s)",
+				 a->caps.idle_timeout_s);
+			reply = 0;
+		}
 		if (ok) {
 			cleanup(&s);
 			return;
 		}
 	}
-	init_log("agent: build %u: %s: %s", a->builds, s.code, s.err.msg);
-	if (reply && (strcmp(s.code, "protocol") || strncmp(s.err.msg, "send", 4))) {
+	init_log("agent: build %u: %s: %s", a->builds, wire_err_code_name(s.code), s.err.msg);
+	/* No error message on a connection that failed a send. */
+	if (reply && !(s.code == WIRE_ERR_PROTOCOL && s.err.code == CR_E_SEND)) {
 		struct cr_err ignored;
 		wire_send_error(sock, s.code, s.err.msg, &ignored);
 	}

@@ -4,6 +4,7 @@
 
 #include <stdint.h>
 
+#include "base/digest.h"
 #include "base/util.h"
 #include "vsock/wire.h"
 
@@ -47,7 +48,7 @@ struct agent {
 struct build_artifact {
 	char path[WIRE_MAX_PATH + 1];
 	uint64_t size;
-	uint8_t sha256[32], sha384[48];
+	uint8_t sha256[CR_SHA256_LEN], sha384[CR_SHA384_LEN];
 };
 
 struct build_facts {
@@ -56,7 +57,7 @@ struct build_facts {
 	const struct wire_accepted *deps;  /* deps tree ids */
 	struct build_artifact art[WIRE_MAX_OUTPUTS];
 	size_t nart;                       /* in the order of req->outputs */
-	uint8_t log_sha256[32];            /* the build log as the client received it */
+	uint8_t log_sha256[CR_SHA256_LEN];            /* the build log as the client received it */
 	uint64_t log_bytes;
 	uint64_t log_dropped;              /* bytes past limits.log_bytes, not sent */
 	int64_t started_ms, finished_ms;   /* Unix time of the sandbox run */

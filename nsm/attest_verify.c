@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/digest.h"
 #include "nsm/aws_root.h"
 
 static int fail_check(struct att_verified *out, const char *check)
@@ -27,10 +28,10 @@ static int check_cose(const struct cose_sign1 *m, struct cr_err *e)
 	return 0;
 }
 
-static void sha256_hex(const uint8_t *p, size_t n, char out[65])
+static void sha256_hex(const uint8_t *p, size_t n, char out[CR_HEX_SIZE(CR_SHA256_LEN)])
 {
 	br_sha256_context h;
-	uint8_t d[32];
+	uint8_t d[CR_SHA256_LEN];
 	br_sha256_init(&h);
 	br_sha256_update(&h, p, n);
 	br_sha256_out(&h, d);
@@ -40,7 +41,7 @@ static void sha256_hex(const uint8_t *p, size_t n, char out[65])
 static int build_chain(const struct att_doc *doc, const uint8_t *root, size_t root_len, struct x509_chain *ch,
 		       struct cr_err *e)
 {
-	char label[24], got[65], want[65];
+	char label[24], got[CR_HEX_SIZE(CR_SHA256_LEN)], want[CR_HEX_SIZE(CR_SHA256_LEN)];
 	if (doc->cabundle[0].len != root_len || memcmp(doc->cabundle[0].p, root, root_len)) {
 		sha256_hex(doc->cabundle[0].p, doc->cabundle[0].len, got);
 		sha256_hex(root, root_len, want);

@@ -6,6 +6,7 @@
 
 #include <bearssl.h>
 #include <string.h>
+#include "base/digest.h"
 
 const uint8_t aws_root_g1_der[AWS_ROOT_G1_LEN] = {
 	0x30, 0x82, 0x02, 0x11, 0x30, 0x82, 0x01, 0x96, 0xa0, 0x03, 0x02, 0x01,
@@ -55,7 +56,7 @@ const uint8_t aws_root_g1_der[AWS_ROOT_G1_LEN] = {
 	0x23, 0x02, 0xf3, 0xdf, 0xf6,
 };
 
-const uint8_t aws_root_g1_sha256[32] = {
+const uint8_t aws_root_g1_sha256[CR_SHA256_LEN] = {
 	0x64, 0x1a, 0x03, 0x21, 0xa3, 0xe2, 0x44, 0xef,
 	0xe4, 0x56, 0x46, 0x31, 0x95, 0xd6, 0x06, 0x31,
 	0x7e, 0xd7, 0xcd, 0xcc, 0x3c, 0x17, 0x56, 0xe0,
@@ -65,7 +66,7 @@ const uint8_t aws_root_g1_sha256[32] = {
 int aws_root_check(struct cr_err *e)
 {
 	br_sha256_context h;
-	uint8_t got[32];
+	uint8_t got[CR_SHA256_LEN];
 	br_sha256_init(&h);
 	br_sha256_update(&h, aws_root_g1_der, sizeof aws_root_g1_der);
 	br_sha256_out(&h, got);

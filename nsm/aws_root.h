@@ -6,12 +6,13 @@
 
 #include <stdint.h>
 
+#include "base/digest.h"
 #include "base/util.h"
 
 #define AWS_ROOT_G1_LEN 533
 
 extern const uint8_t aws_root_g1_der[AWS_ROOT_G1_LEN];
-extern const uint8_t aws_root_g1_sha256[32];
+extern const uint8_t aws_root_g1_sha256[CR_SHA256_LEN];
 
 /* 0 when aws_root_g1_der hashes to aws_root_g1_sha256. */
 int aws_root_check(struct cr_err *e);

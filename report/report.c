@@ -4,6 +4,7 @@
 #include <bearssl.h>
 #include <string.h>
 
+#include "base/digest.h"
 #include "base/base64.h"
 
 /* ------------------------------------------------------------ time */
@@ -66,13 +67,13 @@ int report_statement_encode(const struct report_statement *s, struct cr_buf *out
 		jw_key(&w, "deps");
 		jw_obj_begin(&w);
 		jw_ku64(&w, "files", s->deps_files);
-		jw_khex(&w, "gitTreeSha256", s->deps_tree_sha256, 32);
+		jw_khex(&w, "gitTreeSha256", s->deps_tree_sha256, CR_SHA256_LEN);
 		jw_obj_end(&w);
 		jw_key(&w, "source");
 		jw_obj_begin(&w);
 		jw_ku64(&w, "files", s->src_files);
-		jw_khex(&w, "gitTree", s->src_tree_sha1, 20);
-		jw_khex(&w, "gitTreeSha256", s->src_tree_sha256, 32);
+		jw_khex(&w, "gitTree", s->src_tree_sha1, CR_SHA1_LEN);
+		jw_khex(&w, "gitTreeSha256", s->src_tree_sha256, CR_SHA256_LEN);
 		jw_obj_end(&w);
 		jw_ku64(&w, "sourceDateEpoch", s->sde);
 		jw_obj_end(&w);
@@ -96,7 +97,7 @@ int report_statement_encode(const struct report_statement *s, struct cr_buf *out
 			char name[8];
 			snprintf(name, sizeof name, "pcr%d", i);
 			jw_obj_begin(&w);
-			digest_obj(&w, "sha384", s->pcr[i], REPORT_PCR_LEN);
+			digest_obj(&w, "sha384", s->pcr[i], CR_PCR_LEN);
 			jw_kstr(&w, "name", name);
 			jw_obj_end(&w);
 		}
@@ -125,7 +126,7 @@ int report_statement_encode(const struct report_statement *s, struct cr_buf *out
 			jw_kbool(&w, "truncated", 1);
 		}
 		jw_obj_end(&w);
-		digest_obj(&w, "sha256", s->log_sha256, 32);
+		digest_obj(&w, "sha256", s->log_sha256, CR_SHA256_LEN);
 		jw_kstr(&w, "name", "build.log");
 		jw_obj_end(&w);
 		jw_arr_end(&w);
@@ -147,8 +148,8 @@ int report_statement_encode(const struct report_statement *s, struct cr_buf *out
 		jw_obj_begin(&w);
 		jw_key(&w, "digest");
 		jw_obj_begin(&w);
-		jw_khex(&w, "sha256", s->subjects[i].sha256, 32);
-		jw_khex(&w, "sha384", s->subjects[i].sha384, 48);
+		jw_khex(&w, "sha256", s->subjects[i].sha256, CR_SHA256_LEN);
+		jw_khex(&w, "sha384", s->subjects[i].sha384, CR_SHA384_LEN);
 		jw_obj_end(&w);
 		jw_kstr(&w, "name", s->subjects[i].name);
 		jw_obj_end(&w);
@@ -166,10 +167,10 @@ static const struct json_val *member(const struct json_val *obj, const char *pat
 				     enum json_type type, struct cr_err *e)
 {
 	const struct json_val *v = json_get(obj, key);
-	if (!v)
-		return cr_fail(e, "statement: %s%s%s: missing", path, *path ? "." : "", key), NULL;
-	if (v->type != type)
-		return cr_fail(e, "statement: %s%s%s: wrong type", path, *path ? "." : "", key), NULL;
+	if (!v || v->type != type) {
+		cr_fail(e, "statement: %s%s%s: %s", path, *path ? "." : "", key, v ? "wrong type" : "missing");
+		return NULL;
+	}
 	return v;
 }
 
@@ -233,8 +234,8 @@ static int parse_subjects(const struct json_val *arr, struct report_statement *s
 		    !(d = member(sub, path, "digest", JSON_OBJECT, e)))
 			return -1;
 		strcat(path, ".digest");
-		if (member_hex(d, path, "sha256", s->subjects[i].sha256, 32, e) ||
-		    member_hex(d, path, "sha384", s->subjects[i].sha384, 48, e))
+		if (member_hex(d, path, "sha256", s->subjects[i].sha256, CR_SHA256_LEN, e) ||
+		    member_hex(d, path, "sha384", s->subjects[i].sha384, CR_SHA384_LEN, e))
 			return -1;
 		for (size_t j = 0; j < i; j++)
 			if (!strcmp(s->subjects[j].name, s->subjects[i].name))
@@ -263,11 +264,11 @@ static int parse_build_definition(const struct json_val *bd, struct report_state
 	s->argc = cmd->n;
 	if (!(deps = member(ext, "externalParameters", "deps", JSON_OBJECT, e)) ||
 	    member_u64(deps, "externalParameters.deps", "files", &s->deps_files, e) ||
-	    member_hex(deps, "externalParameters.deps", "gitTreeSha256", s->deps_tree_sha256, 32, e) ||
+	    member_hex(deps, "externalParameters.deps", "gitTreeSha256", s->deps_tree_sha256, CR_SHA256_LEN, e) ||
 	    !(src = member(ext, "externalParameters", "source", JSON_OBJECT, e)) ||
 	    member_u64(src, "externalParameters.source", "files", &s->src_files, e) ||
-	    member_hex(src, "externalParameters.source", "gitTree", s->src_tree_sha1, 20, e) ||
-	    member_hex(src, "externalParameters.source", "gitTreeSha256", s->src_tree_sha256, 32, e) ||
+	    member_hex(src, "externalParameters.source", "gitTree", s->src_tree_sha1, CR_SHA1_LEN, e) ||
+	    member_hex(src, "externalParameters.source", "gitTreeSha256", s->src_tree_sha256, CR_SHA256_LEN, e) ||
 	    member_u64(ext, "externalParameters", "sourceDateEpoch", &s->sde, e))
 		return -1;
 	if (!(in = member(bd, P, "internalParameters", JSON_OBJECT, e)) ||
@@ -295,7 +296,7 @@ static int parse_build_definition(const struct json_val *bd, struct report_state
 		if (member_str(dep, path, "name", name, NULL, e) || !(d = member(dep, path, "digest", JSON_OBJECT, e)))
 			return -1;
 		strcat(path, ".digest");
-		if (member_hex(d, path, "sha384", s->pcr[i], REPORT_PCR_LEN, e))
+		if (member_hex(d, path, "sha384", s->pcr[i], CR_PCR_LEN, e))
 			return -1;
 	}
 	return 0;
@@ -337,7 +338,7 @@ static int parse_run_details(const struct json_val *rd, struct report_statement 
 	    !(ann = member(log, "byproducts[0]", "annotations", JSON_OBJECT, e)) ||
 	    member_u64(ann, "byproducts[0].annotations", "bytes", &s->log_bytes, e) ||
 	    parse_log_truncation(ann, s, e) || !(d = member(log, "byproducts[0]", "digest", JSON_OBJECT, e)) ||
-	    member_hex(d, "byproducts[0].digest", "sha256", s->log_sha256, 32, e))
+	    member_hex(d, "byproducts[0].digest", "sha256", s->log_sha256, CR_SHA256_LEN, e))
 		return -1;
 	if (!(md = member(rd, P, "metadata", JSON_OBJECT, e)) ||
 	    member_time(md, "metadata", "startedOn", &s->started_ms, e) ||
@@ -379,7 +380,7 @@ void report_statement_free(struct report_parsed *p)
 /* ------------------------------------------------------------ DSSE */
 
 /* SHA-384 of PAE(payloadType, payload), streamed: the payload is not copied. */
-static void pae_hash(const uint8_t *payload, size_t len, uint8_t out[48])
+static void pae_hash(const uint8_t *payload, size_t len, uint8_t out[CR_SHA384_LEN])
 {
 	br_sha384_context h;
 	char head[96];
@@ -393,7 +394,7 @@ static void pae_hash(const uint8_t *payload, size_t len, uint8_t out[48])
 int report_dsse_sign(const struct ec_key *key, const uint8_t *payload, size_t len, uint8_t sig[REPORT_SIG_MAX],
 		     size_t *sig_len, struct cr_err *e)
 {
-	uint8_t hash[48];
+	uint8_t hash[CR_SHA384_LEN];
 	br_ec_private_key sk = ec_key_br(key);
 	if (key->pub.curve != BR_EC_secp384r1)
 		return cr_fail(e, "DSSE: the signing key must be P-384, not %s", ec_curve_name(key->pub.curve));
@@ -407,7 +408,7 @@ int report_dsse_sign(const struct ec_key *key, const uint8_t *payload, size_t le
 int report_dsse_verify(const struct ec_pub *pub, const uint8_t *payload, size_t len, const uint8_t *sig,
 		       size_t sig_len, struct cr_err *e)
 {
-	uint8_t hash[48];
+	uint8_t hash[CR_SHA384_LEN];
 	br_ec_public_key pk = ec_pub_br(pub);
 	if (pub->curve != BR_EC_secp384r1)
 		return cr_fail(e, "the key is %s, not P-384", ec_curve_name(pub->curve));

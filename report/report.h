@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/digest.h"
 #include "nsm/attest_doc.h"
 #include "base/ec_key.h"
 #include "base/json.h"
@@ -48,11 +49,10 @@
 #define REPORT_SIG_MAX 120            /* DER ECDSA P-384: at most 104 bytes */
 #define REPORT_SPKI_P384_LEN 120      /* DER SubjectPublicKeyInfo of a P-384 key */
 #define REPORT_PCRS 3                 /* PCR0, PCR1, PCR2 */
-#define REPORT_PCR_LEN 48
 
 struct report_subject {
 	const char *name;                 /* the declared output path */
-	uint8_t sha256[32], sha384[48];
+	uint8_t sha256[CR_SHA256_LEN], sha384[CR_SHA384_LEN];
 };
 
 /* What the statement says, for encoding (enclave) and as parsed (host; the
@@ -64,17 +64,17 @@ struct report_statement {
 	const char *argv[WIRE_MAX_ARGS];
 	size_t argc;
 	uint64_t sde;
-	uint8_t src_tree_sha1[20], src_tree_sha256[32];
+	uint8_t src_tree_sha1[CR_SHA1_LEN], src_tree_sha256[CR_SHA256_LEN];
 	uint64_t src_files;
-	uint8_t deps_tree_sha256[32];
+	uint8_t deps_tree_sha256[CR_SHA256_LEN];
 	uint64_t deps_files;
 	/* internalParameters */
 	struct wire_limits limits;
 	/* resolvedDependencies: the image that ran the build */
-	uint8_t pcr[REPORT_PCRS][REPORT_PCR_LEN];
+	uint8_t pcr[REPORT_PCRS][CR_PCR_LEN];
 	/* runDetails */
 	const char *init_version;
-	uint8_t log_sha256[32];           /* of the log as kept (sent to the client) */
+	uint8_t log_sha256[CR_SHA256_LEN];           /* of the log as kept (sent to the client) */
 	uint64_t log_bytes;               /* bytes kept */
 	uint64_t log_dropped;             /* bytes cut at limits.log_bytes; 0: the whole log.
 	                                   * Byproduct annotations "truncated": true and

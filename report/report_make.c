@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/digest.h"
 #include "nsm/nsm_client.h"
 #include "report/report.h"
 
@@ -16,7 +17,7 @@ struct report_work {
 	uint8_t seed[SEED_BUF];
 	struct ec_key key;
 	uint8_t spki[REPORT_SPKI_P384_LEN];
-	uint8_t user_data[48];
+	uint8_t user_data[CR_SHA384_LEN]; /* the statement's SHA-384 */
 	uint8_t sig[REPORT_SIG_MAX];
 	uint8_t doc[NSM_RESPONSE_MAX];
 };
@@ -51,11 +52,11 @@ int report_make(struct nsm_client *c, struct report_statement *st, struct cr_buf
 			cr_err_wrap(e, "PCR%u", i);
 			goto done;
 		}
-		if (p.len != REPORT_PCR_LEN) {
-			cr_fail(e, "NSM DescribePCR %u: %zu bytes, expected %d (SHA-384)", i, p.len, REPORT_PCR_LEN);
+		if (p.len != CR_PCR_LEN) {
+			cr_fail(e, "NSM DescribePCR %u: %zu bytes, expected %d (SHA-384)", i, p.len, CR_PCR_LEN);
 			goto done;
 		}
-		memcpy(st->pcr[i], p.value, REPORT_PCR_LEN);
+		memcpy(st->pcr[i], p.value, CR_PCR_LEN);
 	}
 	if (seed_from_nsm(c, w->seed, &seed_len, e) ||
 	    ec_key_generate(&w->key, BR_EC_secp384r1, w->seed, seed_len, e) ||

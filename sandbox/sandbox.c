@@ -231,13 +231,6 @@ static int make_plan(const struct sandbox_config *c, struct sb_plan *p, struct c
 
 /* ------------------------------------------------------------ running */
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* Supervision state of one run. */
 struct sb_run {
 	pid_t pid;
@@ -332,7 +325,7 @@ static int supervise(struct sb_run *s, uint64_t start, uint64_t timeout_ms)
 			kill_sandbox(s);
 		}
 		if (timeout_ms && !s->r->timed_out && !s->r->cancelled) {
-			uint64_t t = now_ms() - start;
+			uint64_t t = cr_mono_ms() - start;
 			if (t >= timeout_ms) {
 				s->r->timed_out = 1;
 				kill_sandbox(s);
@@ -361,9 +354,9 @@ static int supervise(struct sb_run *s, uint64_t start, uint64_t timeout_ms)
 	}
 	/* The rest of the log, for at most DRAIN_MS: what log_fd has not
 	 * taken by then is dropped. */
-	uint64_t until = now_ms() + DRAIN_MS;
+	uint64_t until = cr_mono_ms() + DRAIN_MS;
 	while (log_open || s->pend_len) {
-		uint64_t t = now_ms();
+		uint64_t t = cr_mono_ms();
 		if (t >= until) {
 			if (s->pend_len)
 				s->r->log_truncated = 1;
@@ -471,7 +464,7 @@ int sandbox_run(const struct sandbox_config *c, struct sandbox_result *r, struct
 	p->report_wr = report[1];
 	p->log_wr = logp[1];
 
-	uint64_t start = now_ms();
+	uint64_t start = cr_mono_ms();
 	s.pid = clone_sandbox(&s.pidfd);
 	if (s.pid < 0) {
 		cr_failp(e, "sandbox: clone into new namespaces");
@@ -505,7 +498,7 @@ int sandbox_run(const struct sandbox_config *c, struct sandbox_result *r, struct
 	close_fd(&s.go_wr);
 
 	int init_status = supervise(&s, start, c->limits.timeout_ms);
-	r->wall_ms = now_ms() - start;
+	r->wall_ms = cr_mono_ms() - start;
 	rc = read_reports(&s, init_status, e);
 
 	if (cg_read_usage(&cg, &u, &ce) == 0) {

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "base/digest.h"
 
 static void object_header(const br_hash_class **ctx, const char *kind, uint64_t size)
 {
@@ -25,7 +26,7 @@ void blob_update(struct blob_hasher *b, const void *p, size_t n)
 	br_sha256_update(&b->s256, p, n);
 }
 
-void blob_end(struct blob_hasher *b, uint8_t sha1[20], uint8_t sha256[32])
+void blob_end(struct blob_hasher *b, uint8_t sha1[CR_SHA1_LEN], uint8_t sha256[CR_SHA256_LEN])
 {
 	br_sha1_out(&b->s1, sha1);
 	br_sha256_out(&b->s256, sha256);
@@ -45,8 +46,8 @@ void tree_hasher_free(struct tree_hasher *t)
 	tree_hasher_init(t, t->max);
 }
 
-int tree_add(struct tree_hasher *t, const char *path, unsigned mode, const uint8_t sha1[20],
-	     const uint8_t sha256[32], struct cr_err *e)
+int tree_add(struct tree_hasher *t, const char *path, unsigned mode, const uint8_t sha1[CR_SHA1_LEN],
+	     const uint8_t sha256[CR_SHA256_LEN], struct cr_err *e)
 {
 	struct tree_leaf *x;
 	if (t->n >= t->max)
@@ -64,8 +65,8 @@ int tree_add(struct tree_hasher *t, const char *path, unsigned mode, const uint8
 	if (!x->path)
 		return cr_fail(e, "out of memory");
 	x->mode = mode;
-	memcpy(x->sha1, sha1, 20);
-	memcpy(x->sha256, sha256, 32);
+	memcpy(x->sha1, sha1, CR_SHA1_LEN);
+	memcpy(x->sha256, sha256, CR_SHA256_LEN);
 	t->n++;
 	return 0;
 }
@@ -86,18 +87,18 @@ static int put_entry(struct tree_body *tb, unsigned mode, const char *name, size
 	char m[16];
 	int n = snprintf(m, sizeof m, "%o ", mode);
 	if (cr_buf_put(&tb->b1, m, (size_t)n, e) || cr_buf_put(&tb->b1, name, nlen, e) || cr_buf_putc(&tb->b1, 0, e) ||
-	    cr_buf_put(&tb->b1, h1, 20, e))
+	    cr_buf_put(&tb->b1, h1, CR_SHA1_LEN, e))
 		return -1;
 	if (cr_buf_put(&tb->b256, m, (size_t)n, e) || cr_buf_put(&tb->b256, name, nlen, e) ||
-	    cr_buf_putc(&tb->b256, 0, e) || cr_buf_put(&tb->b256, h256, 32, e))
+	    cr_buf_putc(&tb->b256, 0, e) || cr_buf_put(&tb->b256, h256, CR_SHA256_LEN, e))
 		return -1;
 	return 0;
 }
 
 /* Hash the tree of leaves [lo, hi), all of which start with the first
  * `skip` bytes (their directory prefix, "" or "dir/"). */
-static int build(const struct tree_leaf *v, size_t lo, size_t hi, size_t skip, int depth, uint8_t h1[20],
-		 uint8_t h256[32], struct cr_err *e)
+static int build(const struct tree_leaf *v, size_t lo, size_t hi, size_t skip, int depth, uint8_t h1[CR_SHA1_LEN],
+		 uint8_t h256[CR_SHA256_LEN], struct cr_err *e)
 {
 	struct tree_body tb;
 	br_sha1_context s1;
@@ -116,7 +117,7 @@ static int build(const struct tree_leaf *v, size_t lo, size_t hi, size_t skip, i
 			i++;
 		} else {
 			size_t nlen = (size_t)(slash - name), j = i + 1;
-			uint8_t c1[20], c256[32];
+			uint8_t c1[CR_SHA1_LEN], c256[CR_SHA256_LEN];
 			while (j < hi && !strncmp(v[j].path + skip, name, nlen + 1))
 				j++;
 			if (build(v, i, j, skip + nlen + 1, depth + 1, c1, c256, e) ||
@@ -154,7 +155,7 @@ static size_t lower_bound(const struct tree_leaf *v, size_t n, const char *key)
 	return lo;
 }
 
-int tree_finish(struct tree_hasher *t, uint8_t sha1[20], uint8_t sha256[32], struct cr_err *e)
+int tree_finish(struct tree_hasher *t, uint8_t sha1[CR_SHA1_LEN], uint8_t sha256[CR_SHA256_LEN], struct cr_err *e)
 {
 	if (t->n)
 		qsort(t->v, t->n, sizeof *t->v, by_path);

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/digest.h"
 #include "base/util.h"
 
 #define GIT_MODE_FILE 0100644
@@ -29,12 +30,12 @@ struct blob_hasher {
 /* Start a blob of exactly size bytes ("blob <size>\0" is hashed first). */
 void blob_begin(struct blob_hasher *b, uint64_t size);
 void blob_update(struct blob_hasher *b, const void *p, size_t n);
-void blob_end(struct blob_hasher *b, uint8_t sha1[20], uint8_t sha256[32]);
+void blob_end(struct blob_hasher *b, uint8_t sha1[CR_SHA1_LEN], uint8_t sha256[CR_SHA256_LEN]);
 
 struct tree_leaf {
 	char *path;
 	unsigned mode;
-	uint8_t sha1[20], sha256[32];
+	uint8_t sha1[CR_SHA1_LEN], sha256[CR_SHA256_LEN];
 };
 
 struct tree_hasher {
@@ -45,10 +46,10 @@ struct tree_hasher {
 void tree_hasher_init(struct tree_hasher *t, size_t max_entries);
 void tree_hasher_free(struct tree_hasher *t);
 /* A file or symlink at path (relative, '/'-separated) with its blob hashes. */
-int tree_add(struct tree_hasher *t, const char *path, unsigned mode, const uint8_t sha1[20],
-	     const uint8_t sha256[32], struct cr_err *e);
+int tree_add(struct tree_hasher *t, const char *path, unsigned mode, const uint8_t sha1[CR_SHA1_LEN],
+	     const uint8_t sha256[CR_SHA256_LEN], struct cr_err *e);
 /* The root tree ids. Fails on a path given twice or a file that is also a
  * directory. */
-int tree_finish(struct tree_hasher *t, uint8_t sha1[20], uint8_t sha256[32], struct cr_err *e);
+int tree_finish(struct tree_hasher *t, uint8_t sha1[CR_SHA1_LEN], uint8_t sha256[CR_SHA256_LEN], struct cr_err *e);
 
 #endif

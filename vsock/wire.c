@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/digest.h"
 #include "base/cbor_read.h"
 #include "base/cbor_write.h"
 #include "base/term.h"
@@ -24,6 +25,32 @@ const char *wire_type_name(enum wire_type t)
 const char *wire_stream_name(enum wire_stream s)
 {
 	return s == WIRE_SRC ? "src" : "deps";
+}
+
+static const char *const status_names[] = {
+	[WIRE_ST_OK] = "ok",
+	[WIRE_ST_FAILED] = "failed",
+	[WIRE_ST_TIMEOUT] = "timeout",
+	[WIRE_ST_LIMIT] = "limit",
+	[WIRE_ST_MISSING_OUTPUT] = "missing-output",
+	[WIRE_ST_BAD_OUTPUT] = "bad-output",
+};
+#define NSTATUS (sizeof status_names / sizeof status_names[0])
+
+static const char *const err_code_names[] = {
+	[WIRE_ERR_PROTOCOL] = "protocol", [WIRE_ERR_REFUSED] = "refused", [WIRE_ERR_LIMIT] = "limit",
+	[WIRE_ERR_BUSY] = "busy",         [WIRE_ERR_INTERNAL] = "internal",
+};
+#define NERRCODES (sizeof err_code_names / sizeof err_code_names[0])
+
+const char *wire_status_name(enum wire_status s)
+{
+	return (size_t)s < NSTATUS ? status_names[s] : "?";
+}
+
+const char *wire_err_code_name(enum wire_err_code c)
+{
+	return (size_t)c < NERRCODES ? err_code_names[c] : "?";
 }
 
 static const char *entry_type_name(enum wire_entry_type t)
@@ -161,7 +188,7 @@ int wire_encode(const struct wire_msg *m, struct cr_buf *out, struct cr_err *e)
 	case WIRE_RESULT: {
 		const struct wire_result *r = &m->u.result;
 		head(&w, r->log_dropped ? 7 : 6, m->type);
-		kv_text(&w, "status", r->status);
+		kv_text(&w, "status", wire_status_name(r->status));
 		cw_text(&w, "exit_code");
 		r->has_exit_code ? cw_uint(&w, r->exit_code) : cw_null(&w);
 		cw_text(&w, "signal");
@@ -176,7 +203,7 @@ int wire_encode(const struct wire_msg *m, struct cr_buf *out, struct cr_err *e)
 	}
 	case WIRE_ERROR:
 		head(&w, 2, m->type);
-		kv_text(&w, "code", m->u.error.code);
+		kv_text(&w, "code", wire_err_code_name(m->u.error.code));
 		kv_text(&w, "message", m->u.error.message);
 		break;
 	}
@@ -325,6 +352,20 @@ static int rd_stream(struct rd *r, enum wire_stream *s)
 	return 0;
 }
 
+/* A text field that must be one of names[0..n): *out gets its index. */
+static int rd_word(struct rd *r, const char *key, const char *const *names, size_t n, const char *want, int *out)
+{
+	char word[32];
+	if (rd_text(r, key, word, sizeof word - 1))
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(word, names[i])) {
+			*out = (int)i;
+			return 0;
+		}
+	return wrong(r, key, want);
+}
+
 static int rd_no_unknown(struct rd *r)
 {
 	CBR_MAP_FOREACH(r->d, r->map, k, v) {
@@ -406,7 +447,7 @@ static int decode_request(struct rd *r, struct wire_request *q)
 			if (!strcmp(q->outputs[j], q->outputs[q->noutputs - 1]))
 				return cr_fail(r->e, "request message: output '%s' listed twice", q->outputs[j]);
 	}
-	if (rd_uint(r, "sde", UINT32_MAX, &q->sde))
+	if (rd_uint(r, "sde", WIRE_MAX_SDE, &q->sde))
 		return -1;
 	{
 		const uint8_t *p;
@@ -422,9 +463,12 @@ static int decode_request(struct rd *r, struct wire_request *q)
 	if (d->items[lim].kind != CBR_MAP)
 		return wrong(r, "limits", "a map");
 	lr = (struct rd){d, lim, "request message: limits", {0}, 0, r->e};
-	if (rd_uint(&lr, "timeout_s", 86400, &q->limits.timeout_s) || rd_uint(&lr, "memory_mb", UINT32_MAX, &q->limits.memory_mb) ||
-	    rd_uint(&lr, "pids", UINT32_MAX, &q->limits.pids) || rd_uint(&lr, "source_mb", UINT32_MAX, &q->limits.source_mb) ||
-	    rd_uint(&lr, "files", UINT32_MAX, &q->limits.files) || rd_uint(&lr, "output_mb", UINT32_MAX, &q->limits.output_mb) ||
+	if (rd_uint(&lr, "timeout_s", WIRE_MAX_TIMEOUT_S, &q->limits.timeout_s) ||
+	    rd_uint(&lr, "memory_mb", WIRE_MAX_MEMORY_MB, &q->limits.memory_mb) ||
+	    rd_uint(&lr, "pids", WIRE_MAX_PIDS, &q->limits.pids) ||
+	    rd_uint(&lr, "source_mb", WIRE_MAX_SOURCE_MB, &q->limits.source_mb) ||
+	    rd_uint(&lr, "files", WIRE_MAX_FILES, &q->limits.files) ||
+	    rd_uint(&lr, "output_mb", WIRE_MAX_OUTPUT_MB, &q->limits.output_mb) ||
 	    rd_opt_absent(&lr, "log_bytes", UINT64_MAX, &q->limits.log_bytes))
 		return -1;
 	return rd_no_unknown(&lr);
@@ -513,11 +557,11 @@ int wire_decode(const uint8_t *body, size_t len, struct wire_msg *m, struct cr_e
 		const uint8_t *p1, *p2;
 		size_t n1, n2;
 		if (rd_stream(&r, &a->stream) || rd_uint(&r, "files", UINT64_MAX, &a->files) ||
-		    rd_uint(&r, "bytes", UINT64_MAX, &a->bytes) || rd_bytes(&r, "tree_sha1", 20, 20, 0, &p1, &n1) ||
-		    rd_bytes(&r, "tree_sha256", 32, 32, 0, &p2, &n2))
+		    rd_uint(&r, "bytes", UINT64_MAX, &a->bytes) || rd_bytes(&r, "tree_sha1", CR_SHA1_LEN, CR_SHA1_LEN, 0, &p1, &n1) ||
+		    rd_bytes(&r, "tree_sha256", CR_SHA256_LEN, CR_SHA256_LEN, 0, &p2, &n2))
 			goto out;
-		memcpy(a->tree_sha1, p1, 20);
-		memcpy(a->tree_sha256, p2, 32);
+		memcpy(a->tree_sha1, p1, CR_SHA1_LEN);
+		memcpy(a->tree_sha256, p2, CR_SHA256_LEN);
 		break;
 	}
 	case WIRE_ARTIFACT:
@@ -528,20 +572,27 @@ int wire_decode(const uint8_t *body, size_t len, struct wire_msg *m, struct cr_e
 		break;
 	case WIRE_RESULT: {
 		struct wire_result *x = &m->u.result;
-		if (rd_text(&r, "status", x->status, sizeof x->status - 1) ||
+		int st = 0;
+		if (rd_word(&r, "status", status_names, NSTATUS,
+			    "\"ok\", \"failed\", \"timeout\", \"limit\", \"missing-output\" or \"bad-output\"", &st) ||
 		    rd_opt_uint(&r, "exit_code", &x->has_exit_code, &x->exit_code) ||
 		    rd_opt_uint(&r, "signal", &x->has_signal, &x->signal) ||
 		    rd_text(&r, "detail", x->detail, sizeof x->detail - 1) || rd_uint(&r, "wall_ms", UINT64_MAX, &x->wall_ms) ||
 		    rd_bytes(&r, "bundle", 1, WIRE_MAX_BUNDLE, 1, &x->bundle, &x->bundle_len) ||
 		    rd_opt_absent(&r, "log_dropped", UINT64_MAX, &x->log_dropped))
 			goto out;
+		x->status = (enum wire_status)st;
 		break;
 	}
-	case WIRE_ERROR:
-		if (rd_text(&r, "code", m->u.error.code, sizeof m->u.error.code - 1) ||
+	case WIRE_ERROR: {
+		int code = 0;
+		if (rd_word(&r, "code", err_code_names, NERRCODES,
+			    "\"protocol\", \"refused\", \"limit\", \"busy\" or \"internal\"", &code) ||
 		    rd_text(&r, "message", m->u.error.message, sizeof m->u.error.message - 1))
 			goto out;
+		m->u.error.code = (enum wire_err_code)code;
 		break;
+	}
 	}
 	rc = rd_no_unknown(&r);
 out:
@@ -564,7 +615,7 @@ static int write_frame(int fd, const uint8_t *body, size_t len, struct cr_err *e
 {
 	uint8_t hdr[4] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8), (uint8_t)len};
 	if (cr_write_all(fd, hdr, 4) || cr_write_all(fd, body, len))
-		return cr_failp(e, "send");
+		return cr_failp_code(e, CR_E_SEND, "send");
 	return 0;
 }
 
@@ -600,7 +651,7 @@ int wire_send_data(int fd, enum wire_type t, const void *p, size_t n, struct cr_
 		hdr[2] = (uint8_t)(len >> 8);
 		hdr[3] = (uint8_t)len;
 		if (cr_write_all(fd, hdr, 4) || cr_write_all(fd, b.p, b.len) || cr_write_all(fd, p, n))
-			cr_failp(e, "send");
+			cr_failp_code(e, CR_E_SEND, "send");
 		else
 			rc = 0;
 	}
@@ -608,12 +659,12 @@ int wire_send_data(int fd, enum wire_type t, const void *p, size_t n, struct cr_
 	return rc;
 }
 
-int wire_send_error(int fd, const char *code, const char *message, struct cr_err *e)
+int wire_send_error(int fd, enum wire_err_code code, const char *message, struct cr_err *e)
 {
 	struct wire_msg m;
 	memset(&m, 0, sizeof m);
 	m.type = WIRE_ERROR;
-	snprintf(m.u.error.code, sizeof m.u.error.code, "%s", code);
+	m.u.error.code = code;
 	snprintf(m.u.error.message, sizeof m.u.error.message, "%s", message);
 	return wire_send(fd, &m, e);
 }
@@ -627,10 +678,14 @@ int wire_recv(int fd, struct wire_msg *m, struct cr_err *e)
 	r = cr_read_full(fd, hdr, 4);
 	if (r == 0)
 		return 1;
-	if (r < 0)
-		return errno == EAGAIN || errno == EWOULDBLOCK ? cr_fail(e, "receive: timed out")
-		       : errno == EPIPE			       ? cr_fail(e, "receive: connection closed inside a frame header")
-							       : cr_failp(e, "receive");
+	if (r < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return cr_fail_code(e, CR_E_TIMEOUT, "receive: timed out");
+		if (errno == EPIPE)
+			return cr_fail(e, "receive: connection closed inside a frame header");
+		/* "Connection timed out": a timeout too */
+		return cr_failp_code(e, errno == ETIMEDOUT ? CR_E_TIMEOUT : CR_E_FAIL, "receive");
+	}
 	len = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];
 	if (len == 0 || len > WIRE_MAX_FRAME)
 		return cr_fail(e, "receive: frame length %u outside 1..%u", len, WIRE_MAX_FRAME);
@@ -643,8 +698,9 @@ int wire_recv(int fd, struct wire_msg *m, struct cr_err *e)
 		free(m->frame);
 		m->frame = NULL;
 		errno = saved;
-		return errno == EAGAIN || errno == EWOULDBLOCK ? cr_fail(e, "receive: timed out inside a frame")
-							       : cr_fail(e, "receive: connection closed inside a %u-byte frame", len);
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return cr_fail_code(e, CR_E_TIMEOUT, "receive: timed out inside a frame");
+		return cr_fail(e, "receive: connection closed inside a %u-byte frame", len);
 	}
 	if (wire_decode(m->frame, len, m, e)) {
 		free(m->frame);

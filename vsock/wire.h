@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/digest.h"
 #include "base/util.h"
 
 #define WIRE_VERSION 1
@@ -23,11 +24,29 @@
 #define WIRE_MAX_NONCE 64
 #define WIRE_MAX_BUNDLE (WIRE_MAX_FRAME - 4096)
 #define WIRE_MAX_MESSAGE 1024
-/* The smallest limits.pids an agent accepts (0 asks for its maximum). */
+/* The build's limits (request message, "limits"): for each, the range the
+ * wire carries (a request outside it does not decode), the smallest value
+ * an agent accepts, and the client's default. 0 asks the agent for its
+ * maximum (which it may set lower than WIRE_MAX_*). */
+#define WIRE_DEFAULT_TIMEOUT_S 3600
+#define WIRE_MIN_TIMEOUT_S 1
+#define WIRE_MAX_TIMEOUT_S 86400
+#define WIRE_MIN_MEMORY_MB 16
+#define WIRE_MAX_MEMORY_MB UINT32_MAX
 #define WIRE_MIN_PIDS 8
-/* The build log the agent passes on, at most (limits.log_bytes). */
-#define WIRE_MAX_LOG_BYTES (64ull << 20)
+#define WIRE_MAX_PIDS UINT32_MAX
+#define WIRE_MIN_SOURCE_MB 1
+#define WIRE_MAX_SOURCE_MB UINT32_MAX
+#define WIRE_MIN_FILES 1
+#define WIRE_MAX_FILES UINT32_MAX
+#define WIRE_MIN_OUTPUT_MB 1
+#define WIRE_MAX_OUTPUT_MB UINT32_MAX
+/* The build log the agent passes on, at most (limits.log_bytes; absent on
+ * the wire when 0). */
 #define WIRE_MIN_LOG_BYTES 1024
+#define WIRE_MAX_LOG_BYTES (64ull << 20)
+/* SOURCE_DATE_EPOCH, at most */
+#define WIRE_MAX_SDE UINT32_MAX
 
 enum wire_type {
 	WIRE_REQUEST,
@@ -43,6 +62,25 @@ enum wire_type {
 
 enum wire_stream { WIRE_SRC, WIRE_DEPS };
 enum wire_entry_type { WIRE_FILE, WIRE_DIR, WIRE_SYMLINK };
+
+/* The outcome of a build that ran (result message, field "status"). */
+enum wire_status {
+	WIRE_ST_OK,             /* "ok": exit 0, every output a regular file */
+	WIRE_ST_FAILED,         /* "failed": non-zero exit or a signal */
+	WIRE_ST_TIMEOUT,        /* "timeout" */
+	WIRE_ST_LIMIT,          /* "limit": the memory or process limit hit */
+	WIRE_ST_MISSING_OUTPUT, /* "missing-output": a declared output was not produced */
+	WIRE_ST_BAD_OUTPUT,     /* "bad-output": a declared output is not a regular file */
+};
+
+/* Why the agent ended a session without a result (error message, "code"). */
+enum wire_err_code {
+	WIRE_ERR_PROTOCOL,      /* "protocol": a malformed or unexpected message */
+	WIRE_ERR_REFUSED,       /* "refused": an input broke a rule (path, type, symlink) */
+	WIRE_ERR_LIMIT,         /* "limit": an input or the session exceeded a limit */
+	WIRE_ERR_BUSY,          /* "busy" */
+	WIRE_ERR_INTERNAL,      /* "internal" */
+};
 
 struct wire_limits {
 	uint64_t timeout_s, memory_mb, pids, source_mb, files, output_mb;
@@ -77,7 +115,7 @@ struct wire_end {
 struct wire_accepted {
 	enum wire_stream stream;
 	uint64_t files, bytes;
-	uint8_t tree_sha1[20], tree_sha256[32];
+	uint8_t tree_sha1[CR_SHA1_LEN], tree_sha256[CR_SHA256_LEN];
 };
 
 struct wire_artifact {
@@ -87,8 +125,7 @@ struct wire_artifact {
 };
 
 struct wire_result {
-	char status[32];      /* ok, failed, timeout, limit, missing-output,
-	                       * bad-output (a declared output is not a regular file) */
+	enum wire_status status;
 	int has_exit_code, has_signal;
 	uint64_t exit_code, signal;
 	char detail[WIRE_MAX_MESSAGE];
@@ -99,7 +136,7 @@ struct wire_result {
 };
 
 struct wire_error {
-	char code[32];        /* protocol, refused, limit, busy, internal */
+	enum wire_err_code code;
 	char message[WIRE_MAX_MESSAGE];
 };
 
@@ -123,6 +160,9 @@ struct wire_msg {
 
 const char *wire_type_name(enum wire_type t);
 const char *wire_stream_name(enum wire_stream s);
+/* The wire words: "ok", "missing-output"...; "protocol", "refused"... */
+const char *wire_status_name(enum wire_status s);
+const char *wire_err_code_name(enum wire_err_code c);
 
 /* Encode a message body (CBOR). */
 int wire_encode(const struct wire_msg *m, struct cr_buf *out, struct cr_err *e);
@@ -138,10 +178,11 @@ int wire_send_data(int fd, enum wire_type t, const void *p, size_t n, struct cr_
 /* Fill m with an entry message (target: a symlink's, or NULL). */
 void wire_entry_msg(struct wire_msg *m, enum wire_stream s, enum wire_entry_type t, const char *path, uint64_t size,
 		    int exec, const char *target);
-int wire_send_error(int fd, const char *code, const char *message, struct cr_err *e);
+int wire_send_error(int fd, enum wire_err_code code, const char *message, struct cr_err *e);
 /* Read and decode one frame. Returns 0, 1 on a clean end of stream before
  * the first byte of a frame, or -1 with e (a socket timeout set by the caller
- * with SO_RCVTIMEO reads as "timed out"). */
+ * with SO_RCVTIMEO reads as "timed out", code CR_E_TIMEOUT). Send functions
+ * fail with CR_E_SEND (and sys_errno) when the write fails. */
 int wire_recv(int fd, struct wire_msg *m, struct cr_err *e);
 
 /* A relative path as the protocol allows it (see vsock/README.md). */

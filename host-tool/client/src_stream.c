@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/digest.h"
 #include "base/dirwalk.h"
 #include "vsock/tree_hash.h"
 
@@ -35,7 +36,7 @@ static int send_entry(struct walk_ctx *w, const char *rel, enum wire_entry_type 
 static int visit_file(struct walk_ctx *w, const struct dirwalk_entry *x, struct cr_err *e)
 {
 	struct blob_hasher bh;
-	uint8_t h1[20], h256[32];
+	uint8_t h1[CR_SHA1_LEN], h256[CR_SHA256_LEN];
 	uint64_t left = (uint64_t)x->st.st_size;
 	int exec = (x->st.st_mode & 0100) != 0;
 	struct stat now;
@@ -96,7 +97,7 @@ static int visit(void *ctx, const struct dirwalk_entry *x, struct cr_err *e)
 		return visit_file(w, x, e);
 	if (S_ISLNK(x->st.st_mode)) {
 		char target[PATH_MAX];
-		uint8_t h1[20], h256[32];
+		uint8_t h1[CR_SHA1_LEN], h256[CR_SHA256_LEN];
 		struct blob_hasher bh;
 		ssize_t n = readlink(x->path, target, sizeof target - 1);
 		if (n < 0)

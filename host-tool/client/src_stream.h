@@ -12,13 +12,14 @@
 
 #include <stdint.h>
 
+#include "base/digest.h"
 #include "base/util.h"
 #include "vsock/wire.h"
 
 struct src_stats {
 	uint64_t files; /* entries: files, directories, symlinks */
 	uint64_t bytes; /* file content bytes */
-	uint8_t tree_sha1[20], tree_sha256[32];
+	uint8_t tree_sha1[CR_SHA1_LEN], tree_sha256[CR_SHA256_LEN];
 };
 
 /* Called now and then while sending (bytes sent so far, of total). */

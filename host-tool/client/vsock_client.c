@@ -12,13 +12,6 @@
 
 #define OK_LINE_MAX 32
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Read the reply line one byte at a time (what follows belongs to the
  * stream). 1 got "OK <n>", 0 closed without a reply (refused), -1 error. */
 static int read_ok_line(int fd, int64_t deadline, uint32_t *host_port, struct cr_err *e)
@@ -29,7 +22,7 @@ static int read_ok_line(int fd, int64_t deadline, uint32_t *host_port, struct cr
 
 	for (;;) {
 		struct pollfd p = {.fd = fd, .events = POLLIN};
-		int64_t left = deadline - now_ms();
+		int64_t left = deadline - (int64_t)cr_mono_ms();
 		ssize_t r;
 		if (left <= 0)
 			return cr_fail(e, "no reply to CONNECT in time");
@@ -68,7 +61,7 @@ static int read_ok_line(int fd, int64_t deadline, uint32_t *host_port, struct cr
 int vsock_client_connect(const char *uds_path, uint32_t port, int timeout_ms, uint32_t *host_port,
 			 struct cr_err *e)
 {
-	int64_t deadline = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	int64_t deadline = (int64_t)cr_mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
 	char req[32];
 	int n = snprintf(req, sizeof req, "CONNECT %u\n", port);
 	const char *why = "";
@@ -93,7 +86,7 @@ int vsock_client_connect(const char *uds_path, uint32_t port, int timeout_ms, ui
 		} else {
 			return cr_fail(e, "%s", ce.msg);
 		}
-		if (now_ms() + 100 > deadline)
+		if ((int64_t)cr_mono_ms() + 100 > deadline)
 			return cr_fail(e, "%s: cannot connect to guest port %u: %s", uds_path, port, why);
 		usleep(100 * 1000);
 	}

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/digest.h"
 #include "base/cbor_read.h"
 #include "base/cbor_write.h"
 #include "nsm/cose.h"
@@ -31,7 +32,7 @@ static void cw_byte_array(struct cbor_w *w, const uint8_t *p, size_t n)
 }
 
 /* PcrInfo {"register_index": 0, "register_value": [48 uints]}: the COSE payload. */
-static int pcr_info(const uint8_t pcr0[PCR_LEN], struct cr_buf *out, struct cr_err *e)
+static int pcr_info(const uint8_t pcr0[CR_PCR_LEN], struct cr_buf *out, struct cr_err *e)
 {
 	struct cbor_w w;
 	cw_init(&w, out);
@@ -39,7 +40,7 @@ static int pcr_info(const uint8_t pcr0[PCR_LEN], struct cr_buf *out, struct cr_e
 	cw_text(&w, "register_index");
 	cw_uint(&w, 0);
 	cw_text(&w, "register_value");
-	cw_byte_array(&w, pcr0, PCR_LEN);
+	cw_byte_array(&w, pcr0, CR_PCR_LEN);
 	return cw_finish(&w, e);
 }
 
@@ -159,7 +160,7 @@ static int byte_array(const struct cbr_doc *d, size_t i, const char *what, uint8
 	return 0;
 }
 
-int eif_signature_check(const uint8_t *section, size_t len, const uint8_t pcr0[PCR_LEN],
+int eif_signature_check(const uint8_t *section, size_t len, const uint8_t pcr0[CR_PCR_LEN],
 			struct eif_sig_check *out, struct cr_err *e)
 {
 	static const struct cbr_limits lim = {EIF_SIGNATURE_MAX + 16, 4};

@@ -5,6 +5,7 @@
 #ifndef CLEANROOM_EIF_SIGN_H
 #define CLEANROOM_EIF_SIGN_H
 
+#include "base/digest.h"
 #include "host-tool/eif/eif.h"
 #include "host-tool/eif/pcr.h"
 #include "base/util.h"
@@ -23,13 +24,13 @@ int eif_signer_sign(void *ctx, struct eif_pcrs *pcrs, struct cr_buf *section, st
  * whether the COSE signature verifies with the certificate's key over the
  * PcrInfo of this pcr0. sig_ok is set only when the section parses. */
 struct eif_sig_check {
-	uint8_t pcr8[PCR_LEN];
+	uint8_t pcr8[CR_PCR_LEN];
 	int sig_ok;
 	char subject[256], issuer[256];
 	char not_before[32], not_after[32];
 	char algorithm[32];
 };
-int eif_signature_check(const uint8_t *section, size_t len, const uint8_t pcr0[PCR_LEN],
+int eif_signature_check(const uint8_t *section, size_t len, const uint8_t pcr0[CR_PCR_LEN],
 			struct eif_sig_check *out, struct cr_err *e);
 
 #endif

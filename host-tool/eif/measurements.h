@@ -11,6 +11,6 @@
 /* The members of a Measurements object, into an open object. */
 void jw_measurement_fields(struct json_w *w, const struct eif_pcrs *p);
 /* The whole {"Measurements": {...}} document, pretty, to out. */
-int print_measurements(FILE *out, const struct eif_pcrs *p, struct cr_err *e);
+int print_measurements(const struct eif_pcrs *p, struct cr_err *e);
 
 #endif

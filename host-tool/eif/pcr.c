@@ -1,20 +1,21 @@
 #include "host-tool/eif/pcr.h"
 
 #include <string.h>
+#include "base/digest.h"
 
-void pcr_from_digest(const uint8_t digest[PCR_LEN], uint8_t out[PCR_LEN])
+void pcr_from_digest(const uint8_t digest[CR_PCR_LEN], uint8_t out[CR_PCR_LEN])
 {
-	static const uint8_t zero[PCR_LEN];
+	static const uint8_t zero[CR_PCR_LEN];
 	br_sha384_context c;
 	br_sha384_init(&c);
 	br_sha384_update(&c, zero, sizeof zero);
-	br_sha384_update(&c, digest, PCR_LEN);
+	br_sha384_update(&c, digest, CR_PCR_LEN);
 	br_sha384_out(&c, out);
 }
 
-void pcr_of_bytes(const void *data, size_t n, uint8_t out[PCR_LEN])
+void pcr_of_bytes(const void *data, size_t n, uint8_t out[CR_PCR_LEN])
 {
-	uint8_t d[PCR_LEN];
+	uint8_t d[CR_PCR_LEN];
 	br_sha384_context c;
 	br_sha384_init(&c);
 	br_sha384_update(&c, data, n);
@@ -107,7 +108,7 @@ void pcr_hasher_wait(struct pcr_hasher *h, uint64_t ticket)
 
 void pcr_hasher_finish(struct pcr_hasher *h, struct eif_pcrs *out)
 {
-	uint8_t d[PCR_LEN];
+	uint8_t d[CR_PCR_LEN];
 	pthread_mutex_lock(&h->mu);
 	h->stop = 1;
 	pthread_cond_broadcast(&h->cv);

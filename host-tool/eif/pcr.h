@@ -22,16 +22,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/digest.h"
 #include "base/util.h"
 
-#define PCR_LEN 48
 
 #define PCR_MASK_0 1u
 #define PCR_MASK_1 2u
 #define PCR_MASK_2 4u
 
 struct eif_pcrs {
-	uint8_t pcr0[PCR_LEN], pcr1[PCR_LEN], pcr2[PCR_LEN], pcr8[PCR_LEN];
+	uint8_t pcr0[CR_PCR_LEN], pcr1[CR_PCR_LEN], pcr2[CR_PCR_LEN], pcr8[CR_PCR_LEN];
 	int has_pcr8;
 };
 
@@ -70,8 +70,8 @@ void pcr_hasher_wait(struct pcr_hasher *h, uint64_t ticket);
 void pcr_hasher_finish(struct pcr_hasher *h, struct eif_pcrs *out);
 
 /* SHA384(48 zero bytes || SHA384(data)): one extend of a zeroed register. */
-void pcr_of_bytes(const void *data, size_t n, uint8_t out[PCR_LEN]);
+void pcr_of_bytes(const void *data, size_t n, uint8_t out[CR_PCR_LEN]);
 /* Same, from a content digest already computed. */
-void pcr_from_digest(const uint8_t digest[PCR_LEN], uint8_t out[PCR_LEN]);
+void pcr_from_digest(const uint8_t digest[CR_PCR_LEN], uint8_t out[CR_PCR_LEN]);
 
 #endif

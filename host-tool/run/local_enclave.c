@@ -11,15 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/digest.h"
 #include "base/json.h"
 #include "base/term.h"
-
-static long long now_ms(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
 
 void local_enclave_console_tail(const struct local_enclave *l, char *out, size_t cap, int lines)
 {
@@ -75,7 +69,7 @@ static int handle_line(struct local_enclave *l, const char *line, int *ready, st
 		for (int i = 0; i < 3; i++) {
 			static const char *const keys[3] = {"pcr0", "pcr1", "pcr2"};
 			const char *hex = json_get_str(d.root, keys[i]);
-			if (!hex || strlen(hex) != 96 || cr_unhex(hex, l->pcr[i], 48))
+			if (!hex || strlen(hex) != 2 * CR_PCR_LEN || cr_unhex(hex, l->pcr[i], CR_PCR_LEN))
 				l->have_pcrs = 0;
 		}
 		*ready = 1;
@@ -96,7 +90,7 @@ int local_enclave_start(struct local_enclave *l, const char *eif, unsigned memor
 	char self[4096], mem[16], line[8192];
 	size_t used = 0;
 	int pipefd[2], ready = 0;
-	long long deadline = now_ms() + (long long)boot_timeout_s * 1000;
+	long long deadline = (long long)cr_mono_ms() + (long long)boot_timeout_s * 1000;
 	ssize_t n;
 
 	memset(l, 0, sizeof *l);
@@ -155,7 +149,7 @@ int local_enclave_start(struct local_enclave *l, const char *eif, unsigned memor
 	l->out_fd = pipefd[0];
 	while (!ready) {
 		struct pollfd p = {l->out_fd, POLLIN, 0};
-		long long left = deadline - now_ms();
+		long long left = deadline - (long long)cr_mono_ms();
 		int r;
 		if (left <= 0) {
 			cr_fail(e, "the enclave was not ready within %d s", boot_timeout_s);

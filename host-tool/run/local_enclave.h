@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "base/digest.h"
 #include "base/util.h"
 
 struct local_enclave {
@@ -20,7 +21,7 @@ struct local_enclave {
 	char vsock[4096];    /* host socket of the guest's vsock */
 	char nsm_root[4096]; /* the mock NSM's root certificate (PEM): what its documents chain to */
 	int have_pcrs;
-	uint8_t pcr[3][48];  /* PCR0/1/2 of the EIF, as run measured it before booting it */
+	uint8_t pcr[3][CR_PCR_LEN];  /* PCR0/1/2 of the EIF, as run measured it before booting it */
 };
 
 /* memory_mib 0: run's default; nsm_ca NULL: a CA made for this run only

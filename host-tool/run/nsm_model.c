@@ -10,12 +10,13 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "base/digest.h"
 #include "nsm/attest_doc.h"
 #include "host-tool/run/nsm_ca.h"
 
 /* SHA-384 of the concatenation of up to three parts. */
 static void sha384_of(const void *a, size_t na, const void *b, size_t nb, const void *c, size_t nc,
-		      uint8_t out[PCR_LEN])
+		      uint8_t out[CR_PCR_LEN])
 {
 	br_sha384_context h;
 	br_sha384_init(&h);
@@ -26,26 +27,26 @@ static void sha384_of(const void *a, size_t na, const void *b, size_t nb, const 
 }
 
 /* A PCR extend: reg = SHA384(reg || data). */
-static void pcr_extend(uint8_t reg[PCR_LEN], const void *data, size_t n)
+static void pcr_extend(uint8_t reg[CR_PCR_LEN], const void *data, size_t n)
 {
-	uint8_t old[PCR_LEN];
-	memcpy(old, reg, PCR_LEN);
-	sha384_of(old, PCR_LEN, data, n, NULL, 0, reg);
+	uint8_t old[CR_PCR_LEN];
+	memcpy(old, reg, CR_PCR_LEN);
+	sha384_of(old, CR_PCR_LEN, data, n, NULL, 0, reg);
 }
 
 void nsm_model_module_id(const struct eif_pcrs *pcrs, uint64_t cid, char out[NSM_MODEL_ID_LEN + 1])
 {
 	static const char parent[] = "cleanroom local parent", enclave[] = "cleanroom enclave";
-	uint8_t d[PCR_LEN], cid_be[8], ids[3 * PCR_LEN];
+	uint8_t d[CR_PCR_LEN], cid_be[8], ids[3 * CR_PCR_LEN];
 	char inst[17], enc[17];
 
 	for (int i = 0; i < 8; i++)
 		cid_be[i] = (uint8_t)(cid >> (56 - 8 * i));
 	sha384_of(parent, sizeof parent - 1, NULL, 0, NULL, 0, d);
 	cr_hex(d, 8, inst);
-	memcpy(ids, pcrs->pcr0, PCR_LEN);
-	memcpy(ids + PCR_LEN, pcrs->pcr1, PCR_LEN);
-	memcpy(ids + 2 * PCR_LEN, pcrs->pcr2, PCR_LEN);
+	memcpy(ids, pcrs->pcr0, CR_PCR_LEN);
+	memcpy(ids + CR_PCR_LEN, pcrs->pcr1, CR_PCR_LEN);
+	memcpy(ids + 2 * CR_PCR_LEN, pcrs->pcr2, CR_PCR_LEN);
 	sha384_of(enclave, sizeof enclave - 1, cid_be, sizeof cid_be, ids, sizeof ids, d);
 	cr_hex(d, 8, enc);
 	snprintf(out, NSM_MODEL_ID_LEN + 1, "i-0%s-enc%s", inst, enc);
@@ -55,13 +56,13 @@ void nsm_model_init(struct nsm_model *m, const struct eif_pcrs *pcrs, uint64_t c
 {
 	memset(m, 0, sizeof *m);
 	nsm_model_module_id(pcrs, cid, m->module_id);
-	memcpy(m->pcr[0], pcrs->pcr0, PCR_LEN);
-	memcpy(m->pcr[1], pcrs->pcr1, PCR_LEN);
-	memcpy(m->pcr[2], pcrs->pcr2, PCR_LEN);
+	memcpy(m->pcr[0], pcrs->pcr0, CR_PCR_LEN);
+	memcpy(m->pcr[1], pcrs->pcr1, CR_PCR_LEN);
+	memcpy(m->pcr[2], pcrs->pcr2, CR_PCR_LEN);
 	/* PCR4: the parent instance id, extended as raw text ("i-0…"). */
 	pcr_extend(m->pcr[4], m->module_id, (size_t)(strstr(m->module_id, "-enc") - m->module_id));
 	if (pcrs->has_pcr8)
-		memcpy(m->pcr[8], pcrs->pcr8, PCR_LEN);
+		memcpy(m->pcr[8], pcrs->pcr8, CR_PCR_LEN);
 	m->locked = (1u << NSM_MODEL_LOCKED_BOOT) - 1;
 	m->ca = ca;
 }
@@ -133,7 +134,7 @@ static enum nsm_error attest(struct nsm_model *m, const struct nsm_request *rq, 
 	d.timestamp_ms = wall_ms(m);
 	for (unsigned i = 0; i < NSM_MODEL_MAX_PCRS; i++)
 		if (is_locked(m, i))
-			d.pcrs[d.n_pcrs++] = (struct att_pcr){i, m->pcr[i], PCR_LEN};
+			d.pcrs[d.n_pcrs++] = (struct att_pcr){i, m->pcr[i], CR_PCR_LEN};
 	d.certificate = m->ca->leaf;
 	d.n_cabundle = m->ca->n_bundle;
 	memcpy(d.cabundle, m->ca->bundle, sizeof d.cabundle[0] * d.n_cabundle);
@@ -176,13 +177,13 @@ static enum nsm_error perform(struct nsm_model *m, const struct nsm_request *rq,
 		if ((err = check_index(m, op, i, 0, e)))
 			break;
 		rs->lock = is_locked(m, i);
-		rs->data = (struct nsm_bytes){m->pcr[i], PCR_LEN};
+		rs->data = (struct nsm_bytes){m->pcr[i], CR_PCR_LEN};
 		break;
 	case NSM_OP_EXTEND_PCR:
 		if ((err = check_index(m, op, i, 1, e)))
 			break;
 		pcr_extend(m->pcr[i], rq->data.p, rq->data.len);
-		rs->data = (struct nsm_bytes){m->pcr[i], PCR_LEN};
+		rs->data = (struct nsm_bytes){m->pcr[i], CR_PCR_LEN};
 		break;
 	case NSM_OP_LOCK_PCR:
 		if ((err = check_index(m, op, i, 1, e)))

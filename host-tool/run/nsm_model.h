@@ -49,6 +49,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/digest.h"
 #include "nsm/nsm_proto.h"
 #include "host-tool/eif/pcr.h"
 #include "host-tool/run/run_services.h"
@@ -63,7 +64,7 @@
 struct nsm_ca;
 
 struct nsm_model {
-	uint8_t pcr[NSM_MODEL_MAX_PCRS][PCR_LEN];
+	uint8_t pcr[NSM_MODEL_MAX_PCRS][CR_PCR_LEN];
 	uint32_t locked;                       /* bit i set: PCR i is locked */
 	char module_id[NSM_MODEL_ID_LEN + 1];
 	const struct nsm_ca *ca;               /* signs attestation documents */

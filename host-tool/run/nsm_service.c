@@ -61,13 +61,6 @@ struct nsm_service {
 	struct nsm_ca ca;
 };
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static void svc_log(struct nsm_service *s, const char *msg)
 {
 	if (s->logged < NSM_SVC_LOG_MAX)
@@ -211,7 +204,7 @@ static void listen_cb(struct evsrc *src, uint32_t events)
 		}
 		c->svc = s;
 		c->fd = fd;
-		c->deadline_ms = mono_ms() + s->timeout_ms;
+		c->deadline_ms = cr_mono_ms() + s->timeout_ms;
 		cr_buf_init(&c->out, 4 + NSM_RESPONSE_MAX);
 		if (evloop_add(s->loop, &c->src, fd, EPOLLIN | EPOLLRDHUP, conn_cb, NULL)) {
 			close(fd);
@@ -228,7 +221,7 @@ static void listen_cb(struct evsrc *src, uint32_t events)
 static void tick_cb(struct evsrc *src, uint32_t events)
 {
 	struct nsm_service *s = EVLOOP_OWNER(src, struct nsm_service, tick_src);
-	uint64_t n, now = mono_ms();
+	uint64_t n, now = cr_mono_ms();
 	struct nsm_conn *c, *next;
 	(void)events;
 	if (read(s->tick_fd, &n, sizeof n) < 0) {

@@ -13,33 +13,6 @@
 
 /* ------------------------------------------------------------ guest -> host */
 
-int vsock_conn_check_done(struct vconn *c)
-{
-	/* Data to the host and control packets to the guest go out first. */
-	if (c->state != VC_ESTABLISHED || c->pend_len || c->ctl)
-		return 0;
-	/* The guest closed both directions (its close()): acknowledge with RST,
-	 * as a Linux peer does. Or each side has said it sends no more: the
-	 * stream is over, and RST releases the guest socket without waiting
-	 * for its close timeout. */
-	if ((c->guest_shut_send && c->guest_shut_rcv) || (c->guest_shut_send && c->host_eof)) {
-		vconn_kill(c, 1);
-		return 1;
-	}
-	return 0;
-}
-
-void vsock_conn_maybe_credit(struct vconn *c)
-{
-	/* The guest stops when it believes our buffer is full; tell it about
-	 * freed space in steps of a quarter buffer (it never waits forever:
-	 * once everything is forwarded the lag is the whole buffer). */
-	if (c->fwd_cnt - c->fwd_reported >= c->br->cfg.buf_alloc / 4) {
-		c->ctl |= CTL_CREDIT;
-		vconn_want_work(c);
-	}
-}
-
 static void bad_packet(struct vsock_bridge *b, const char *msg)
 {
 	b->st.bad_packets++;

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "base/term.h"
@@ -22,13 +21,6 @@ void vsock_log(struct vsock_bridge *b, const char *fmt, ...)
 		b->cfg.log(b->cfg.log_ctx, line);
 	else
 		cr_tprintf(stderr, "vsock: %s\n", cr_term_arg(line));
-}
-
-uint64_t vsock_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 static unsigned bucket(uint32_t host_cid, uint32_t host_port, uint32_t guest_port)
@@ -197,4 +189,33 @@ int vconn_pend_append(struct vconn *c, const struct iovec *iov, unsigned n, size
 		skip = 0;
 	}
 	return 0;
+}
+
+/* ------------------------------------------------------------ connection state */
+
+int vsock_conn_check_done(struct vconn *c)
+{
+	/* Data to the host and control packets to the guest go out first. */
+	if (c->state != VC_ESTABLISHED || c->pend_len || c->ctl)
+		return 0;
+	/* The guest closed both directions (its close()): acknowledge with RST,
+	 * as a Linux peer does. Or each side has said it sends no more: the
+	 * stream is over, and RST releases the guest socket without waiting
+	 * for its close timeout. */
+	if ((c->guest_shut_send && c->guest_shut_rcv) || (c->guest_shut_send && c->host_eof)) {
+		vconn_kill(c, 1);
+		return 1;
+	}
+	return 0;
+}
+
+void vsock_conn_maybe_credit(struct vconn *c)
+{
+	/* The guest stops when it believes our buffer is full; tell it about
+	 * freed space in steps of a quarter buffer (it never waits forever:
+	 * once everything is forwarded the lag is the whole buffer). */
+	if (c->fwd_cnt - c->fwd_reported >= c->br->cfg.buf_alloc / 4) {
+		c->ctl |= CTL_CREDIT;
+		vconn_want_work(c);
+	}
 }

@@ -115,7 +115,11 @@ uint32_t vconn_peer_credit(const struct vconn *c);
 /* Buffer guest bytes for the Unix socket; -1 when over pend_cap. */
 int vconn_pend_append(struct vconn *c, const struct iovec *iov, unsigned n, size_t skip);
 void vsock_log(struct vsock_bridge *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-uint64_t vsock_now_ms(void);
+/* Something changed on c that may end it (shutdowns, flushes); 1 when c
+ * was freed. */
+int vsock_conn_check_done(struct vconn *c);
+/* A credit update is due if the guest's view of fwd_cnt lags enough. */
+void vsock_conn_maybe_credit(struct vconn *c);
 
 /* ---- vsock_host.c (Unix side) */
 int vsock_host_listen(struct vsock_bridge *b, struct cr_err *e);
@@ -131,12 +135,5 @@ int vsock_host_flush(struct vconn *c);
 void vsock_host_established(struct vconn *c);
 /* Kill connections whose handshake took too long. */
 void vsock_host_expire(struct vsock_bridge *b);
-
-/* ---- vsock_bridge.c */
-/* Something changed on c that may end it (shutdowns, flushes); 1 when c
- * was freed. */
-int vsock_conn_check_done(struct vconn *c);
-/* A credit update is due if the guest's view of fwd_cnt lags enough. */
-void vsock_conn_maybe_credit(struct vconn *c);
 
 #endif

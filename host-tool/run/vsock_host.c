@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "base/unix_sock.h"
+#include "base/util.h"
 
 #define CONN_EVENTS (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET)
 
@@ -134,7 +135,7 @@ static void read_connect_line(struct vconn *c)
 	}
 	vconn_insert(b, c);
 	c->state = VC_CONNECTING;
-	c->deadline_ms = vsock_now_ms() + b->cfg.handshake_ms;
+	c->deadline_ms = cr_mono_ms() + b->cfg.handshake_ms;
 	c->ctl |= CTL_REQUEST;
 	vconn_want_work(c);
 }
@@ -244,7 +245,7 @@ static void listen_cb(struct evsrc *s, uint32_t events)
 		c->host_initiated = 1;
 		c->state = VC_CONNECT_LINE;
 		c->writable = 1;
-		c->deadline_ms = vsock_now_ms() + b->cfg.handshake_ms;
+		c->deadline_ms = cr_mono_ms() + b->cfg.handshake_ms;
 		if (conn_register(c))
 			vconn_kill(c, 0);
 	}
@@ -283,7 +284,7 @@ void vsock_host_close(struct vsock_bridge *b)
 
 void vsock_host_expire(struct vsock_bridge *b)
 {
-	uint64_t now = vsock_now_ms();
+	uint64_t now = cr_mono_ms();
 	struct vconn *c = b->all, *next;
 	for (; c; c = next) {
 		next = c->anext;

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/digest.h"
 #include "base/json.h"
 #include "base/term.h"
 
@@ -37,7 +38,7 @@ static struct bv_check *add(struct bv_result *r, enum bv_status st, const char *
 static const uint8_t *doc_pcr(const struct att_doc *d, unsigned i)
 {
 	for (size_t k = 0; k < d->n_pcrs; k++)
-		if (d->pcrs[k].index == i && d->pcrs[k].len == REPORT_PCR_LEN)
+		if (d->pcrs[k].index == i && d->pcrs[k].len == CR_PCR_LEN)
 			return d->pcrs[k].value;
 	return NULL;
 }
@@ -119,7 +120,7 @@ static void check_document(const struct bundle_verify_in *in, struct bv_result *
 		check_signatures(in->b, &pub, r);
 
 	if (d->user_data.state != ATT_SET || d->user_data.len != 48 ||
-	    memcmp(d->user_data.p, r->statement_sha384, 48))
+	    memcmp(d->user_data.p, r->statement_sha384, CR_SHA384_LEN))
 		add(r, BV_FAIL, "binding.user_data", "the document's user_data is not SHA-384 of the statement");
 	else
 		add(r, BV_PASS, "binding.user_data", "user_data = SHA-384 of the statement");
@@ -136,7 +137,7 @@ static void check_document(const struct bundle_verify_in *in, struct bv_result *
 		int bad = -1;
 		for (unsigned i = 0; i < REPORT_PCRS && r->have_statement; i++) {
 			const uint8_t *v = doc_pcr(d, i);
-			if (!v || memcmp(v, st->pcr[i], REPORT_PCR_LEN)) {
+			if (!v || memcmp(v, st->pcr[i], CR_PCR_LEN)) {
 				bad = (int)i;
 				break;
 			}
@@ -155,7 +156,7 @@ static void check_document(const struct bundle_verify_in *in, struct bv_result *
 		int bad = -1;
 		for (unsigned i = 0; i < REPORT_PCRS; i++) {
 			const uint8_t *v = doc_pcr(d, i);
-			if (!v || memcmp(v, in->pol->pcr[i], REPORT_PCR_LEN)) {
+			if (!v || memcmp(v, in->pol->pcr[i], CR_PCR_LEN)) {
 				bad = (int)i;
 				break;
 			}
@@ -164,8 +165,8 @@ static void check_document(const struct bundle_verify_in *in, struct bv_result *
 			char got[20] = "absent", want[20];
 			const uint8_t *v = doc_pcr(d, (unsigned)bad);
 			if (v)
-				hex_short(v, REPORT_PCR_LEN, got);
-			hex_short(in->pol->pcr[bad], REPORT_PCR_LEN, want);
+				hex_short(v, CR_PCR_LEN, got);
+			hex_short(in->pol->pcr[bad], CR_PCR_LEN, want);
 			add(r, BV_FAIL, "pcrs", "pcr %d: mismatch: the document has %s, %s has %s", bad, got,
 			    in->pol->pcr_desc ? in->pol->pcr_desc : "expected", want);
 		} else {
@@ -183,7 +184,7 @@ static void check_document(const struct bundle_verify_in *in, struct bv_result *
 }
 
 /* SHA-256 and SHA-384 of a file, streamed. */
-static int hash_file(const char *path, uint8_t s256[32], uint8_t s384[48], struct cr_err *e)
+static int hash_file(const char *path, uint8_t s256[CR_SHA256_LEN], uint8_t s384[CR_SHA384_LEN], struct cr_err *e)
 {
 	br_sha256_context h256;
 	br_sha384_context h384;
@@ -263,9 +264,9 @@ static void check_artifacts(const struct bv_policy *pol, struct bv_result *r)
 		}
 		if (hash_file(path, s256, s384, &e))
 			add(r, BV_FAIL, name, "%s", e.msg);
-		else if (memcmp(s256, sub->sha256, 32))
+		else if (memcmp(s256, sub->sha256, CR_SHA256_LEN))
 			add(r, BV_FAIL, name, "sha256 differs from subject '%s'", sub->name);
-		else if (memcmp(s384, sub->sha384, 48))
+		else if (memcmp(s384, sub->sha384, CR_SHA384_LEN))
 			add(r, BV_FAIL, name, "sha384 differs from subject '%s'", sub->name);
 		else
 			add(r, BV_PASS, name, "sha256 and sha384 = subject '%s'", sub->name);
@@ -285,10 +286,10 @@ static void check_source(const struct bv_policy *pol, struct bv_result *r)
 		add(r, BV_FAIL, "source", "not checked: no statement");
 		return;
 	}
-	have = pol->source_tree_len == 20 ? st->src_tree_sha1 : st->src_tree_sha256;
+	have = pol->source_tree_len == CR_SHA1_LEN ? st->src_tree_sha1 : st->src_tree_sha256;
 	cr_hex(have, pol->source_tree_len, h);
 	if (memcmp(have, pol->source_tree, pol->source_tree_len)) {
-		char want[65];
+		char want[CR_HEX_SIZE(CR_SHA256_LEN)];
 		cr_hex(pol->source_tree, pol->source_tree_len, want);
 		add(r, BV_FAIL, "source", "the statement's tree %s is not %s's tree %s", h, pol->source_desc, want);
 	} else {
@@ -388,7 +389,7 @@ void bv_print_text(const struct bv_result *r, FILE *out)
 			   cr_term_arg(r->checks[i].detail));
 	if (r->have_statement) {
 		char h[65];
-		cr_hex(st->log_sha256, 32, h);
+		cr_hex(st->log_sha256, CR_SHA256_LEN, h);
 		if (st->log_dropped)
 			cr_tprintf(out, "%-4s  %-20s %llu bytes kept, sha256 %s; TRUNCATED at the log limit: %llu bytes dropped\n",
 				   "note", "build.log", (unsigned long long)st->log_bytes, h,
@@ -434,8 +435,8 @@ void bv_write_json(const struct bv_result *r, struct json_w *w)
 		for (size_t i = 0; i < st->nsubjects; i++) {
 			jw_obj_begin(w);
 			jw_kstr(w, "name", st->subjects[i].name);
-			jw_khex(w, "sha256", st->subjects[i].sha256, 32);
-			jw_khex(w, "sha384", st->subjects[i].sha384, 48);
+			jw_khex(w, "sha256", st->subjects[i].sha256, CR_SHA256_LEN);
+			jw_khex(w, "sha384", st->subjects[i].sha384, CR_SHA384_LEN);
 			jw_obj_end(w);
 		}
 		jw_arr_end(w);
@@ -444,19 +445,19 @@ void bv_write_json(const struct bv_result *r, struct json_w *w)
 		for (size_t i = 0; i < st->argc; i++)
 			jw_str(w, st->argv[i]);
 		jw_arr_end(w);
-		jw_khex(w, "source_tree_sha1", st->src_tree_sha1, 20);
-		jw_khex(w, "source_tree_sha256", st->src_tree_sha256, 32);
-		jw_khex(w, "deps_tree_sha256", st->deps_tree_sha256, 32);
+		jw_khex(w, "source_tree_sha1", st->src_tree_sha1, CR_SHA1_LEN);
+		jw_khex(w, "source_tree_sha256", st->src_tree_sha256, CR_SHA256_LEN);
+		jw_khex(w, "deps_tree_sha256", st->deps_tree_sha256, CR_SHA256_LEN);
 		jw_ku64(w, "source_date_epoch", st->sde);
-		jw_khex(w, "pcr0", st->pcr[0], REPORT_PCR_LEN);
-		jw_khex(w, "pcr1", st->pcr[1], REPORT_PCR_LEN);
-		jw_khex(w, "pcr2", st->pcr[2], REPORT_PCR_LEN);
-		jw_khex(w, "log_sha256", st->log_sha256, 32);
+		jw_khex(w, "pcr0", st->pcr[0], CR_PCR_LEN);
+		jw_khex(w, "pcr1", st->pcr[1], CR_PCR_LEN);
+		jw_khex(w, "pcr2", st->pcr[2], CR_PCR_LEN);
+		jw_khex(w, "log_sha256", st->log_sha256, CR_SHA256_LEN);
 		jw_ku64(w, "log_bytes", st->log_bytes);
 		jw_kbool(w, "log_truncated", st->log_dropped != 0);
 		jw_ku64(w, "log_dropped_bytes", st->log_dropped);
 		jw_khex(w, "nonce", st->nonce, st->nonce_len);
-		jw_khex(w, "statement_sha384", r->statement_sha384, 48);
+		jw_khex(w, "statement_sha384", r->statement_sha384, CR_SHA384_LEN);
 		jw_obj_end(w);
 	}
 	if (r->have_document) {

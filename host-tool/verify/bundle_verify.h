@@ -29,6 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/digest.h"
 #include "nsm/attest_verify.h"
 #include "report/report.h"
 #include "base/util.h"
@@ -53,7 +54,7 @@ struct bv_policy {
 	int has_time;                     /* 0: the document's own timestamp */
 	int64_t at;
 	int has_pcrs;                     /* expected PCR0/1/2 */
-	uint8_t pcr[REPORT_PCRS][REPORT_PCR_LEN];
+	uint8_t pcr[REPORT_PCRS][CR_PCR_LEN];
 	const char *pcr_desc;             /* where they came from (an EIF path, "--pcrN") */
 	int has_nonce;
 	uint8_t nonce[WIRE_MAX_NONCE];
@@ -61,7 +62,7 @@ struct bv_policy {
 	const char *const *artifacts;     /* file paths to check against the subjects */
 	size_t nartifacts;
 	int has_source;                   /* expected source tree id: 20 (SHA-1) or 32 (SHA-256) bytes */
-	uint8_t source_tree[32];
+	uint8_t source_tree[CR_SHA256_LEN];
 	size_t source_tree_len;
 	const char *source_desc;          /* e.g. "git commit v1.2 (repo .)", "directory src/" */
 };
@@ -83,7 +84,7 @@ struct bv_result {
 	struct report_parsed statement;   /* when have_statement */
 	struct att_verified *att;         /* when have_document (verified) */
 	struct cr_buf att_buf;            /* the document's bytes, which att points into */
-	uint8_t statement_sha384[48];
+	uint8_t statement_sha384[CR_SHA384_LEN];
 };
 
 /* Run every check; 0 when verified, -1 otherwise (the list says why). r is

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/digest.h"
 #include "host-tool/eif/eif.h"
 #include "host-tool/client/src_stream.h"
 
@@ -65,9 +66,9 @@ int vin_set_eif(struct verify_inputs *v, const char *path, struct cr_err *e)
 void vin_set_pcrs(struct verify_inputs *v, const uint8_t *pcr0, const uint8_t *pcr1, const uint8_t *pcr2,
 		  const char *desc)
 {
-	memcpy(v->pol.pcr[0], pcr0, REPORT_PCR_LEN);
-	memcpy(v->pol.pcr[1], pcr1, REPORT_PCR_LEN);
-	memcpy(v->pol.pcr[2], pcr2, REPORT_PCR_LEN);
+	memcpy(v->pol.pcr[0], pcr0, CR_PCR_LEN);
+	memcpy(v->pol.pcr[1], pcr1, CR_PCR_LEN);
+	memcpy(v->pol.pcr[2], pcr2, CR_PCR_LEN);
 	v->pol.has_pcrs = 1;
 	v->pcrs_given = 7;
 	snprintf(v->pcr_desc, sizeof v->pcr_desc, "%s", desc);
@@ -76,8 +77,8 @@ void vin_set_pcrs(struct verify_inputs *v, const uint8_t *pcr0, const uint8_t *p
 
 int vin_set_pcr(struct verify_inputs *v, unsigned i, const char *hex, struct cr_err *e)
 {
-	if (strlen(hex) != 2 * REPORT_PCR_LEN || cr_unhex(hex, v->pol.pcr[i], REPORT_PCR_LEN))
-		return cr_fail(e, "--pcr%u: expected %d hex digits (SHA-384)", i, 2 * REPORT_PCR_LEN);
+	if (strlen(hex) != 2 * CR_PCR_LEN || cr_unhex(hex, v->pol.pcr[i], CR_PCR_LEN))
+		return cr_fail(e, "--pcr%u: expected %d hex digits (SHA-384)", i, 2 * CR_PCR_LEN);
 	v->pcrs_given |= 1u << i;
 	v->pol.has_pcrs = v->pcrs_given == 7;
 	snprintf(v->pcr_desc, sizeof v->pcr_desc, "--pcr0/1/2");
@@ -157,7 +158,7 @@ int vin_set_git_commit(struct verify_inputs *v, const char *rev, const char *rep
 	if (git_tree_of(rev, repo, hex, e))
 		return -1;
 	n = strlen(hex);
-	if ((n != 40 && n != 64) || cr_unhex(hex, v->pol.source_tree, n / 2))
+	if ((n != 2 * CR_SHA1_LEN && n != 2 * CR_SHA256_LEN) || cr_unhex(hex, v->pol.source_tree, n / 2))
 		return cr_fail(e, "--git-commit: git printed '%s', not a tree id", hex);
 	v->pol.source_tree_len = n / 2;
 	v->pol.has_source = 1;
@@ -171,8 +172,8 @@ int vin_set_source_dir(struct verify_inputs *v, const char *dir, struct cr_err *
 	struct src_stats st;
 	if (src_stream_send(dir, WIRE_SRC, -1, 0, NULL, NULL, &st, e))
 		return cr_err_wrap(e, "--source");
-	memcpy(v->pol.source_tree, st.tree_sha256, 32);
-	v->pol.source_tree_len = 32;
+	memcpy(v->pol.source_tree, st.tree_sha256, CR_SHA256_LEN);
+	v->pol.source_tree_len = CR_SHA256_LEN;
 	v->pol.has_source = 1;
 	snprintf(v->source_desc, sizeof v->source_desc, "directory %s", dir);
 	v->pol.source_desc = v->source_desc;

@@ -162,7 +162,7 @@ static void wire_seeds(void)
 
 	memset(&m, 0, sizeof m);
 	m.type = WIRE_RESULT;
-	snprintf(m.u.result.status, sizeof m.u.result.status, "ok");
+	m.u.result.status = WIRE_ST_OK;
 	m.u.result.has_exit_code = 1;
 	snprintf(m.u.result.detail, sizeof m.u.result.detail, "built");
 	m.u.result.wall_ms = 1500;
@@ -173,12 +173,12 @@ static void wire_seeds(void)
 	m.u.result.has_exit_code = 0;
 	m.u.result.has_signal = 1;
 	m.u.result.signal = 9;
-	snprintf(m.u.result.status, sizeof m.u.result.status, "timeout");
+	m.u.result.status = WIRE_ST_TIMEOUT;
 	wire_seed("result-timeout", &m);
 
 	memset(&m, 0, sizeof m);
 	m.type = WIRE_ERROR;
-	snprintf(m.u.error.code, sizeof m.u.error.code, "refused");
+	m.u.error.code = WIRE_ERR_REFUSED;
 	snprintf(m.u.error.message, sizeof m.u.error.message, "'../x': '.' and '..' components are refused");
 	wire_seed("error", &m);
 }

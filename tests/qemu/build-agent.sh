@@ -130,5 +130,7 @@ same "... and its output is right" "$(cat "$T/after1/out.txt" 2>&1)" "still serv
 kill -TERM $RUN 2>/dev/null
 wait $RUN
 grep -q "Kernel panic" "$T/console.log" && not_ok "no kernel panic" "$(grep -m1 -A2 'Kernel panic' "$T/console.log")" || ok "no kernel panic on the console"
-same "the agent logged every build" "$(grep -o 'init: agent: build [0-9]*:' "$T/console.log" | sort -u | wc -l)" "15"
+# 14 connections: 15 client runs less the FIFO one, refused before connecting
+# (since the host-inputs change).
+same "the agent logged every build" "$(grep -o 'init: agent: build [0-9]*:' "$T/console.log" | sort -u | wc -l)" "14"
 t_done

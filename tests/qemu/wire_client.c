@@ -139,10 +139,10 @@ static int receive_one(void)
 		       (unsigned long long)m.u.accepted.files, (unsigned long long)m.u.accepted.bytes);
 		break;
 	case WIRE_ERROR:
-		printf("recv error %s: %s (after %ld ms)\n", m.u.error.code, m.u.error.message, elapsed_ms());
+		printf("recv error %s: %s (after %ld ms)\n", wire_err_code_name(m.u.error.code), m.u.error.message, elapsed_ms());
 		break;
 	case WIRE_RESULT:
-		printf("recv result %s: %s\n", m.u.result.status, m.u.result.detail);
+		printf("recv result %s: %s\n", wire_status_name(m.u.result.status), m.u.result.detail);
 		break;
 	case WIRE_LOG:
 		printf("recv log %.*s\n", (int)(m.u.data.n && m.u.data.p[m.u.data.n - 1] == '\n' ? m.u.data.n - 1 : m.u.data.n),

@@ -1,19 +1,20 @@
 /* host-tool/eif/pcr.c: the PCR formula and the two-thread hasher. */
 #include <bearssl.h>
 
+#include "base/digest.h"
 #include "tests/unit/check.h"
 #include "host-tool/eif/pcr.h"
 
 static void hex(const uint8_t *d, char *out)
 {
-	cr_hex(d, PCR_LEN, out);
+	cr_hex(d, CR_PCR_LEN, out);
 }
 
 int main(void)
 {
-	static const uint8_t zero[PCR_LEN];
-	uint8_t got[PCR_LEN];
-	char h[2 * PCR_LEN + 1];
+	static const uint8_t zero[CR_PCR_LEN];
+	uint8_t got[CR_PCR_LEN];
+	char h[2 * CR_PCR_LEN + 1];
 	br_sha384_context c;
 
 	pcr_of_bytes("", 0, got);
@@ -35,7 +36,7 @@ int main(void)
 		struct pcr_hasher hs;
 		struct eif_pcrs p;
 		struct cr_err e;
-		uint8_t w0[PCR_LEN], w1[PCR_LEN], w2[PCR_LEN];
+		uint8_t w0[CR_PCR_LEN], w1[CR_PCR_LEN], w2[CR_PCR_LEN];
 		br_sha384_context c0, c1, c2;
 		size_t off = 0, step = 1;
 		uint32_t x = 12345;
@@ -64,9 +65,9 @@ int main(void)
 		pcr_from_digest(w0, w0);
 		pcr_from_digest(w1, w1);
 		pcr_from_digest(w2, w2);
-		T_MEM(p.pcr0, w0, PCR_LEN, "threaded PCR0 equals one-shot hashing");
-		T_MEM(p.pcr1, w1, PCR_LEN, "threaded PCR1 equals one-shot hashing");
-		T_MEM(p.pcr2, w2, PCR_LEN, "threaded PCR2 equals one-shot hashing");
+		T_MEM(p.pcr0, w0, CR_PCR_LEN, "threaded PCR0 equals one-shot hashing");
+		T_MEM(p.pcr1, w1, CR_PCR_LEN, "threaded PCR1 equals one-shot hashing");
+		T_MEM(p.pcr2, w2, CR_PCR_LEN, "threaded PCR2 equals one-shot hashing");
 		free(data);
 	}
 	return t_done();

@@ -1,5 +1,8 @@
 /* vsock/wire.c: round trips, framing, and refusal of malformed messages. */
+#include <errno.h>
+#include <signal.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "base/cbor_write.h"
@@ -90,7 +93,44 @@ static void b_dropped_text(struct cbor_w *w)
 	cw_text(w, "detail"); cw_text(w, "x"); cw_text(w, "wall_ms"); cw_uint(w, 1); cw_text(w, "bundle"); cw_null(w);
 	cw_text(w, "log_dropped"); cw_text(w, "lots");
 }
-static void b_nul(struct cbor_w *w) { vt(w, 2, "error"); cw_text(w, "code"); cw_text(w, "x"); cw_text(w, "message"); cw_textn(w, "a\0b", 3); }
+static void b_nul(struct cbor_w *w) { vt(w, 2, "error"); cw_text(w, "code"); cw_text(w, "protocol"); cw_text(w, "message"); cw_textn(w, "a\0b", 3); }
+
+/* A result and an error as the encoder wrote them when status and code were
+ * text: the words on the wire are the same. */
+static void result_words(struct cbor_w *w, const char *status)
+{
+	vt(w, 6, "result");
+	cw_text(w, "status"); cw_text(w, status); cw_text(w, "exit_code"); cw_null(w); cw_text(w, "signal"); cw_null(w);
+	cw_text(w, "detail"); cw_text(w, "d"); cw_text(w, "wall_ms"); cw_uint(w, 5); cw_text(w, "bundle"); cw_null(w);
+}
+static void error_words(struct cbor_w *w, const char *code)
+{
+	vt(w, 2, "error");
+	cw_text(w, "code"); cw_text(w, code); cw_text(w, "message"); cw_text(w, "m");
+}
+static void b_status_unknown(struct cbor_w *w) { result_words(w, "done"); }
+static void b_status_case(struct cbor_w *w) { result_words(w, "OK"); }
+static void b_code_unknown(struct cbor_w *w) { error_words(w, "oops"); }
+
+/* Encoding m gives exactly the bytes of build(word), and they decode back. */
+static int same_bytes(const struct wire_msg *m, void (*build)(struct cbor_w *, const char *), const char *word,
+		      struct wire_msg *back)
+{
+	struct cr_buf a, b;
+	struct cbor_w w;
+	struct cr_err e;
+	int same;
+	cr_buf_init(&a, WIRE_MAX_FRAME);
+	cr_buf_init(&b, WIRE_MAX_FRAME);
+	cw_init(&w, &b);
+	build(&w, word);
+	same = wire_encode(m, &a, &e) == 0 && cw_finish(&w, &e) == 0 && a.len == b.len && !memcmp(a.p, b.p, a.len);
+	memset(back, 0, sizeof *back);
+	same = same && wire_decode(a.p, a.len, back, &e) == 0;
+	cr_buf_free(&a);
+	cr_buf_free(&b);
+	return same;
+}
 
 int main(void)
 {
@@ -135,7 +175,7 @@ int main(void)
 
 	memset(&in, 0, sizeof in);
 	in.type = WIRE_RESULT;
-	snprintf(in.u.result.status, sizeof in.u.result.status, "ok");
+	in.u.result.status = WIRE_ST_OK;
 	in.u.result.has_exit_code = 1;
 	{
 		struct cr_buf b;
@@ -164,7 +204,7 @@ int main(void)
 
 	memset(&in, 0, sizeof in);
 	in.type = WIRE_RESULT;
-	snprintf(in.u.result.status, sizeof in.u.result.status, "failed");
+	in.u.result.status = WIRE_ST_FAILED;
 	in.u.result.has_exit_code = 1;
 	in.u.result.exit_code = 2;
 	snprintf(in.u.result.detail, sizeof in.u.result.detail, "make exited with status 2");
@@ -210,7 +250,7 @@ int main(void)
 		if (fork() == 0) {
 			close(sv[0]);
 			wire_send_data(sv[1], WIRE_DATA, big, 100, &e);
-			wire_send_error(sv[1], "refused", "entry 'x': no", &e);
+			wire_send_error(sv[1], WIRE_ERR_REFUSED, "entry 'x': no", &e);
 			/* A frame whose declared length exceeds the limit. */
 			if (write(sv[1], "\x00\x20\x00\x00", 4) != 4)
 				_exit(1);
@@ -221,7 +261,7 @@ int main(void)
 		T_OK(wire_recv(sv[0], &out, &e) == 0 && out.type == WIRE_DATA && out.u.data.n == 100 && out.u.data.p[99] == 7,
 		     "data frame sent without copying arrives intact");
 		wire_msg_free(&out);
-		T_OK(wire_recv(sv[0], &out, &e) == 0 && out.type == WIRE_ERROR && !strcmp(out.u.error.code, "refused"),
+		T_OK(wire_recv(sv[0], &out, &e) == 0 && out.type == WIRE_ERROR && out.u.error.code == WIRE_ERR_REFUSED,
 		     "error frame");
 		wire_msg_free(&out);
 		T_OK(wire_recv(sv[0], &out, &e) == -1 && strstr(e.msg, "frame length 2097152 outside 1..1048576"),
@@ -240,5 +280,69 @@ int main(void)
 		close(sv[0]);
 	}
 	T_OK(wire_send_data(-1, WIRE_DATA, "x", 0, &e) == -1, "empty chunks are never sent");
+
+	/* Status and error codes: enums inside, the same words on the wire;
+	 * a word outside the set does not decode. */
+	{
+		static const char *const statuses[] = {"ok", "failed", "timeout", "limit", "missing-output", "bad-output"};
+		static const char *const codes[] = {"protocol", "refused", "limit", "busy", "internal"};
+		int all = 1;
+		for (size_t i = 0; i < sizeof statuses / sizeof *statuses; i++) {
+			memset(&in, 0, sizeof in);
+			in.type = WIRE_RESULT;
+			in.u.result.status = (enum wire_status)i;
+			snprintf(in.u.result.detail, sizeof in.u.result.detail, "d");
+			in.u.result.wall_ms = 5;
+			all &= same_bytes(&in, result_words, statuses[i], &out) && out.u.result.status == (enum wire_status)i &&
+			       !strcmp(wire_status_name((enum wire_status)i), statuses[i]);
+			wire_msg_free(&out);
+		}
+		T_OK(all, "each result status is encoded as its word, byte for byte, and decodes back");
+		all = 1;
+		for (size_t i = 0; i < sizeof codes / sizeof *codes; i++) {
+			memset(&in, 0, sizeof in);
+			in.type = WIRE_ERROR;
+			in.u.error.code = (enum wire_err_code)i;
+			snprintf(in.u.error.message, sizeof in.u.error.message, "m");
+			all &= same_bytes(&in, error_words, codes[i], &out) && out.u.error.code == (enum wire_err_code)i &&
+			       !strcmp(wire_err_code_name((enum wire_err_code)i), codes[i]);
+			wire_msg_free(&out);
+		}
+		T_OK(all, "each error code is encoded as its word, byte for byte, and decodes back");
+		T_STR(decode_err(b_status_unknown, &e),
+		      "result message: field 'status' must be \"ok\", \"failed\", \"timeout\", \"limit\", "
+		      "\"missing-output\" or \"bad-output\"",
+		      "an unknown result status is refused at decoding");
+		T_OK(decode_err(b_status_case, &e)[0] != 0, "status words are case-sensitive");
+		T_STR(decode_err(b_code_unknown, &e),
+		      "error message: field 'code' must be \"protocol\", \"refused\", \"limit\", \"busy\" or \"internal\"",
+		      "an unknown error code is refused at decoding");
+	}
+
+	/* Failures carry a code and the errno: callers decide on those. */
+	{
+		int sv[2];
+		struct timeval tv = {0, 100000};
+		socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+		setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+		T_OK(wire_recv(sv[0], &out, &e) == -1 && e.code == CR_E_TIMEOUT && !strcmp(e.msg, "receive: timed out"),
+		     "a receive timeout has code CR_E_TIMEOUT: %s", e.msg);
+		if (write(sv[1], "\x00\x00\x00\x10\xa2", 5) != 5)
+			return 1;
+		T_OK(wire_recv(sv[0], &out, &e) == -1 && e.code == CR_E_TIMEOUT, "a timeout inside a frame too: %s", e.msg);
+		close(sv[0]);
+		signal(SIGPIPE, SIG_IGN);
+		T_OK(wire_send_error(sv[1], WIRE_ERR_INTERNAL, "x", &e) == -1 && e.code == CR_E_SEND &&
+			     e.sys_errno == EPIPE && !strncmp(e.msg, "send: ", 6),
+		     "a send to a closed peer has code CR_E_SEND and errno EPIPE: %s", e.msg);
+		T_OK(wire_send_data(sv[1], WIRE_LOG, "x", 1, &e) == -1 && e.code == CR_E_SEND && e.sys_errno == EPIPE,
+		     "so has a data send: %s", e.msg);
+		close(sv[1]);
+		cr_fail(&e, "plain");
+		T_OK(e.code == CR_E_FAIL && e.sys_errno == 0, "cr_fail clears the errno");
+		errno = ENOENT;
+		cr_failp(&e, "p");
+		T_OK(e.code == CR_E_FAIL && e.sys_errno == ENOENT && errno == ENOENT, "cr_failp keeps the errno: %s", e.msg);
+	}
 	return t_done();
 }

@@ -1,0 +1,38 @@
+/* Where cleanroom build's outputs land: a staging directory inside --out
+ * (created, with --out itself when missing), filled with the outputs and
+ * the signed report, then either committed (each file renamed into place)
+ * or removed with everything in it: --out never holds part of a build. */
+#ifndef CLEANROOM_STAGING_H
+#define CLEANROOM_STAGING_H
+
+#include <limits.h>
+#include <stddef.h>
+
+#include "base/util.h"
+#include "vsock/wire.h"
+
+struct staging {
+	char out[PATH_MAX], dir[PATH_MAX];
+	int created_out;
+	char *files[WIRE_MAX_OUTPUTS + 1]; /* the outputs and the bundle */
+	size_t nfiles;
+};
+
+/* Make --out (and its parents) when missing, and a fresh staging directory
+ * in it. */
+int staging_open(struct staging *st, const char *out, struct cr_err *e);
+/* 1 when rel was staged already. */
+int staging_has(const struct staging *st, const char *rel);
+/* Record rel (a file the caller wrote at st->dir/rel) for commit or abort. */
+int staging_record(struct staging *st, const char *rel, struct cr_err *e);
+/* Create st->dir/rel (its parent directories too; never over an existing
+ * file, never through a symlink) with mode, recorded; its path goes into
+ * path. Returns the fd, open for writing, or -1 with e. */
+int staging_create(struct staging *st, const char *rel, int mode, char *path, size_t cap, struct cr_err *e);
+/* Rename every staged file into --out, then remove the staging directory. */
+int staging_commit(struct staging *st, struct cr_err *e);
+/* Remove the staged files, the staging directory, and --out when it was
+ * created here. Idempotent. */
+void staging_abort(struct staging *st);
+
+#endif
