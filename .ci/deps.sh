@@ -3,6 +3,7 @@
 #
 #   deps.sh apt PKG...            install the Debian packages not yet installed
 #   deps.sh backports PKG...      same, from bookworm-backports (added, low priority)
+#   deps.sh uri                   print the URI of the machine's Debian archive entry
 #   deps.sh source PKG VER FILE SHA256 DIR
 #                                 fetch FILE (an orig tarball) of source package
 #                                 PKG=VER into DIR and check its SHA-256; on a
@@ -126,5 +127,6 @@ case "$cmd" in
 apt) cmd_apt "$@" ;;
 backports) cmd_backports "$@" ;;
 source) cmd_source "$@" ;;
-*) die "usage: deps.sh apt PKG... | backports PKG... | source PKG VER FILE SHA256 DIR" ;;
+uri) debian_uri ;;
+*) die "usage: deps.sh apt PKG... | backports PKG... | source PKG VER FILE SHA256 DIR | uri" ;;
 esac

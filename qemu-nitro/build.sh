@@ -17,6 +17,7 @@
 # needs) is only ever used to download that one .deb, which is unpacked into
 # the build directory, never installed. The archive URI is the machine's own.
 set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
 
 # ---- pins. Trixie moves on: when the mirror no longer has this version,
 # `fetch` fails and prints what it has now; update the pins from that.
@@ -49,18 +50,8 @@ KEEP_ENTRIES=2
 
 die() { echo "qemu-nitro: $*" >&2; exit 1; }
 
-# URI of the machine's Debian archive entry, as .ci/deps.sh reads it.
-debian_uri() {
-	local u=""
-	if [ -f /etc/apt/sources.list.d/debian.sources ]; then
-		u=$(awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/debian.sources)
-	fi
-	if [ -z "$u" ] && [ -f /etc/apt/sources.list ]; then
-		u=$(awk '$1 == "deb" && $3 ~ /^bookworm$/ { print $2; exit }' /etc/apt/sources.list)
-	fi
-	[ -n "$u" ] || die "cannot find this machine's Debian archive URI in /etc/apt"
-	echo "$u"
-}
+# URI of the machine's Debian archive entry: .ci/deps.sh is the one reader.
+debian_uri() { "$HERE/../.ci/deps.sh" uri || die "cannot find this machine's Debian archive URI in /etc/apt"; }
 
 # "name sha256" lines of every pinned file.
 pinned() { printf '%s\n' "$QEMU_FILES" | sed '/^$/d'; echo "$MESON_DEB $MESON_SHA"; }

@@ -16,12 +16,8 @@
 . "$(dirname "$0")/../cli/lib.sh"
 . "$(dirname "$0")/runlib.sh"
 . "$(dirname "$0")/agentlib.sh"
-CLEANROOM=$(realpath "$1")
-KDIR=$2
-INIT=$3
-PROBE=$4
-T=$T_TMP
-export CLEANROOM
+agent_suite_args "$@"
+PROBE=$ARG4
 # Any one build is given up by this suite after this long (the agent's hang
 # would otherwise hold the suite; cleanroom build itself waits --timeout + 30 s).
 BUILD_WAIT=${BUILD_WAIT:-90}

@@ -1,7 +1,19 @@
 # Helpers for suites that boot one build-agent enclave with `cleanroom run`
 # and submit builds to it with `cleanroom build --vsock` (escape-probes,
-# faults). Source after tests/cli/lib.sh and tests/qemu/runlib.sh; CLEANROOM,
-# KDIR, INIT and T must be set.
+# faults). Source after tests/cli/lib.sh and tests/qemu/runlib.sh, then call
+# agent_suite_args "$@" (or set CLEANROOM, KDIR, INIT and T yourself).
+
+# agent_suite_args CLEANROOM KERNEL_DIR INIT [EXTRA]: the arguments every
+# agent suite takes; sets CLEANROOM (absolute, exported), KDIR, INIT, T (the
+# suite's temporary directory) and ARG4 (the suite's own fourth argument).
+agent_suite_args() {
+	CLEANROOM=$(realpath "$1")
+	KDIR=$2
+	INIT=$3
+	ARG4=${4:-}
+	T=$T_TMP
+	export CLEANROOM
+}
 
 # agent_root DIR PROBE: a busybox root with the probe as /bin/probe and a
 # file /etc/probe-writable (the image makes it 0644, root's).

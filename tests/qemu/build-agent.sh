@@ -7,11 +7,7 @@
 . "$(dirname "$0")/../cli/lib.sh"
 . "$(dirname "$0")/runlib.sh"
 . "$(dirname "$0")/agentlib.sh"
-CLEANROOM=$(realpath "$1")
-KDIR=$2
-INIT=$3
-T=$T_TMP
-export CLEANROOM
+agent_suite_args "$@"
 
 # --- the image: busybox as the toolchain, no /cmd (build-agent mode)
 mkdir -p "$T/root/bin"

@@ -13,12 +13,8 @@
 . "$(dirname "$0")/../cli/probelib.sh"
 . "$(dirname "$0")/runlib.sh"
 . "$(dirname "$0")/agentlib.sh"
-CLEANROOM=$(realpath "$1")
-KDIR=$2
-INIT=$3
-PROBE=$4
-T=$T_TMP
-export CLEANROOM
+agent_suite_args "$@"
+PROBE=$ARG4
 
 agent_root "$T/root" "$PROBE"
 agent_boot "$T/root" || exit 1

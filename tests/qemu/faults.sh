@@ -14,14 +14,10 @@
 . "$(dirname "$0")/../cli/probelib.sh"
 . "$(dirname "$0")/runlib.sh"
 . "$(dirname "$0")/agentlib.sh"
-CLEANROOM=$(realpath "$1")
-KDIR=$2
-INIT=$3
-PROBE=$4
+agent_suite_args "$@"
+PROBE=$ARG4
 WC=$(realpath "$5")
 PROXY=$(dirname "$0")/frame_proxy.py
-T=$T_TMP
-export CLEANROOM
 PROBE_KIND=fault
 
 CMDLINE="reboot=k panic=30 pci=off nomodules console=ttyS0 i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd random.trust_cpu=on"

@@ -7,10 +7,7 @@
 . "$(dirname "$0")/../cli/lib.sh"
 . "$(dirname "$0")/runlib.sh"
 . "$(dirname "$0")/agentlib.sh"
-CLEANROOM=$(realpath "$1")
-KDIR=$2
-INIT=$3
-T=$T_TMP
+agent_suite_args "$@"
 
 mkdir -p "$T/root/bin"
 cp /bin/busybox "$T/root/bin/"

@@ -12,12 +12,8 @@
 . "$(dirname "$0")/../cli/lib.sh"
 . "$(dirname "$0")/runlib.sh"
 . "$(dirname "$0")/agentlib.sh"
-CLEANROOM=$(realpath "$1")
-KDIR=$2
-INIT=$3
-WIRE_CLIENT=$(realpath "$4")
-T=$T_TMP
-export CLEANROOM
+agent_suite_args "$@"
+WIRE_CLIENT=$(realpath "$ARG4")
 
 command -v script >/dev/null || { not_ok "script(1) from util-linux is installed" "not found"; exit 1; }
 
