@@ -80,7 +80,7 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-384 -nodes -keyout "$T
 	-days 1 -out "$T/other.pem" 2>/dev/null
 expect_fail "--root with another root fails at the chain" "chain: cabundle\[0\] is not the trusted root" \
 	$CLEANROOM attestation verify "$svr2" --root "$T/other.pem"
-expect_fail "--root with a file that is not PEM fails" "verify: --root .*: PEM: no object" \
+expect_fail "--root with a file that is not PEM fails" "verify: --root: .*: PEM: no object" \
 	$CLEANROOM attestation verify "$svr2" --root "$T/junk"
 
 python3 -c 'import sys; b=bytearray(open(sys.argv[1],"rb").read()); b[160]^=1; open(sys.argv[2],"wb").write(b)' "$svr2" "$T/flip.cbor"
