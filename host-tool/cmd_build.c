@@ -42,6 +42,7 @@ static void usage(FILE *out)
 		"usage: cleanroom build (--cid N | --local FILE.eif | --vsock PATH) --output PATH...\n"
 		"                       [--deps DIR] [--out DIR] [--timeout S] [--memory MiB] [--pids N]\n"
 		"                       [--root PEM] [--eif FILE | --pcr0 HEX --pcr1 HEX --pcr2 HEX]\n"
+		"                       [--machine M] [--allow-unsigned-attestation]\n"
 		"                       [--log FILE] [--log-limit BYTES] [--json] SRC_DIR -- CMD [ARG...]\n"
 		"\n"
 		"Build SRC_DIR inside an enclave: the sources (and vendored dependencies) are sent over\n"
@@ -70,6 +71,9 @@ static void usage(FILE *out)
 		"  --enclave-memory MiB  RAM of that local enclave (default: run's default)\n"
 		"  --nsm-ca DIR       the local enclave's mock-NSM test CA (run's --nsm-ca): kept, so\n"
 		"                     `cleanroom verify --root DIR/root.pem` works after the run\n"
+		"  --machine M        the local enclave's QEMU machine (run's --machine): microvm\n"
+		"                     (default, mock NSM) or nitro-enclave (upstream QEMU's, whose NSM\n"
+		"                     does not sign: see --allow-unsigned-attestation)\n"
 		"report verification:\n"
 		"  --root PEM         the root the attestation must chain to (default: the AWS Nitro\n"
 		"                     Enclaves root G1; with --local: the local run's mock NSM root;\n"
@@ -77,6 +81,11 @@ static void usage(FILE *out)
 		"  --eif FILE         the image the enclave must run: its PCR0/1/2 are checked (with\n"
 		"                     --local: that EIF)\n"
 		"  --pcr0/--pcr1/--pcr2 HEX  the same, as values (all three)\n"
+		"  --allow-unsigned-attestation  accept an UNSIGNED attestation document (alg -1:\n"
+		"                     QEMU's emulated NSM, --machine nitro-enclave) and check all but\n"
+		"                     its signature and chain, which are listed as not possible; such\n"
+		"                     a report proves nothing about where the build ran. Without it,\n"
+		"                     an unsigned document fails the build (exit 6, nothing in --out)\n"
 		"options:\n"
 		"  --output PATH      a file the build produces (1 to %d; repeat the option)\n"
 		"  --deps DIR         vendored dependencies, sent as a separate stream and digest\n"
@@ -121,7 +130,8 @@ struct build_opts {
 	char **argv;
 	int argc;
 	int json;
-	const char *root, *eif, *pcr_hex[3], *nsm_ca;
+	const char *root, *eif, *pcr_hex[3], *nsm_ca, *machine;
+	int allow_unsigned;
 };
 
 static int parse_u64_opt(const char *name, const char *s, uint64_t max, uint64_t *out)
@@ -148,6 +158,8 @@ static int parse_args(int argc, char **argv, struct build_opts *o)
 		{"pcr2", required_argument, NULL, '2'},    {"nsm-ca", required_argument, NULL, 'N'},
 		{"log", required_argument, NULL, 'L'},     {"log-limit", required_argument, NULL, 'B'},
 		{"json", no_argument, NULL, 'j'},          {"help", no_argument, NULL, 'h'},
+		{"machine", required_argument, NULL, 'X'},
+		{"allow-unsigned-attestation", no_argument, NULL, 'U'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *sde = getenv("SOURCE_DATE_EPOCH");
@@ -233,6 +245,14 @@ static int parse_args(int argc, char **argv, struct build_opts *o)
 		case 'R': o->root = optarg; break;
 		case 'E': o->eif = optarg; break;
 		case 'N': o->nsm_ca = optarg; break;
+		case 'X':
+			if (strcmp(optarg, "microvm") && strcmp(optarg, "nitro-enclave")) {
+				cr_tprintf(stderr, "cleanroom build: --machine '%s': expected microvm | nitro-enclave\n", optarg);
+				return EXIT_USAGE;
+			}
+			o->machine = optarg;
+			break;
+		case 'U': o->allow_unsigned = 1; break;
 		case '0': case '1': case '2': o->pcr_hex[c - '0'] = optarg; break;
 		case 'j': o->json = 1; break;
 		case 'h': usage(stdout); return EXIT_OK;
@@ -256,6 +276,14 @@ static int parse_args(int argc, char **argv, struct build_opts *o)
 	}
 	if (o->eif && (o->pcr_hex[0] || o->pcr_hex[1] || o->pcr_hex[2])) {
 		cr_tprintf(stderr, "cleanroom build: give --eif or --pcr0/1/2, not both\n");
+		return EXIT_USAGE;
+	}
+	if (o->machine && !o->local) {
+		cr_tprintf(stderr, "cleanroom build: --machine goes with --local\n");
+		return EXIT_USAGE;
+	}
+	if (o->nsm_ca && o->machine && !strcmp(o->machine, "nitro-enclave")) {
+		cr_tprintf(stderr, "cleanroom build: --nsm-ca: the nitro-enclave machine has its own NSM (no mock NSM, no test CA)\n");
 		return EXIT_USAGE;
 	}
 	if (o->nsm_ca && !o->local) {
@@ -327,6 +355,7 @@ static int verify_report(struct build_client *c, const struct build_opts *o, con
 		vin_set_pcrs(v, le->pcr[0], le->pcr[1], le->pcr[2], desc);
 	}
 	vin_set_nonce_bytes(v, c->nonce, sizeof c->nonce);
+	v->pol.allow_unsigned = o->allow_unsigned;
 	{
 		char(*names)[PATH_MAX] = calloc(o->noutputs, PATH_MAX);
 		if (!names) {
@@ -449,7 +478,14 @@ static void print_summary(const struct build_client *c, const struct build_opts 
 			if (!strcmp(c->report->checks[i].name, "pcrs"))
 				pcrs = &c->report->checks[i];
 		cr_hex(c->report->statement.st.pcr[0], CR_PCR_LEN, pcr0);
-		cr_tprintf(stdout, "report        %s/%s: verified (%zu checks)\n", o->out, BUNDLE_NAME, c->report->n);
+		char np[256];
+		if (bv_not_possible(c->report, np, sizeof np)[0])
+			cr_tprintf(stdout, "report        %s/%s: verified (%zu checks), except what was not possible: %s "
+				   "(unsigned document: QEMU's emulated NSM; nothing proves where this ran)\n",
+				   o->out, BUNDLE_NAME, c->report->n, np);
+		else
+			cr_tprintf(stdout, "report        %s/%s: verified (%zu checks)\n", o->out, BUNDLE_NAME,
+				   c->report->n);
 		cr_tprintf(stdout, "image PCR0    %s%s\n", pcr0,
 		       pcrs && pcrs->status == BV_SKIP ? " (not pinned: give --eif or --pcr0/1/2)" : "");
 	}
@@ -559,7 +595,7 @@ int cmd_build(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (o.local) {
-		if (local_enclave_start(&le, o.local, o.enclave_memory, o.nsm_ca, 600, &c.e) == 0) {
+		if (local_enclave_start(&le, o.local, o.machine, o.enclave_memory, o.nsm_ca, 600, &c.e) == 0) {
 			have_le = 1;
 			c.sock = vsock_client_connect(le.vsock, WIRE_PORT, 120000, NULL, &c.e);
 			if (c.sock < 0)

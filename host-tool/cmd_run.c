@@ -6,6 +6,7 @@
  * host services (the NSM model), signals (SIGCHLD included) and a tick for
  * deadlines. Teardown order: QEMU (SIGTERM, then SIGKILL), services,
  * heartbeat, bridge, then the files of the private run directory. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -22,6 +23,7 @@
 
 #include "base/digest.h"
 #include "host-tool/commands.h"
+#include "host-tool/eif/datadir.h"
 #include "host-tool/eif/eif.h"
 #include "host-tool/run/evloop.h"
 #include "base/json.h"
@@ -43,6 +45,7 @@ static const struct run_service *const run_service_table[] = {&nsm_model_service
 
 struct run_opts {
 	const char *eif, *vsock_dir, *nsm_ca, *console, *qemu;
+	enum run_machine machine;
 	uint64_t cid;
 	unsigned memory_mib, cpus;
 	uint64_t timeout_s, hb_timeout_s;
@@ -77,7 +80,10 @@ struct run {
 	int img_open;
 	struct eif_scan scan;
 	char dir[256], kernel[300], initrd[300], vhost[300], vsock[512], hb_path[560];
-	int made_dir;
+	char qtmp[300];          /* nitro-enclave: QEMU's TMPDIR, where it unpacks the EIF */
+	char qemu_path[4096];    /* nitro-enclave's default QEMU, when found */
+	char module_id[RUN_MODULE_ID_LEN + 1]; /* nitro-enclave: this boot's NSM module id */
+	int made_dir, made_qtmp;
 	struct vsock_bridge *br;
 	struct run_heartbeat hb;
 	void *svc_state[RUN_SERVICES];
@@ -92,8 +98,8 @@ struct run {
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: cleanroom run FILE.eif [--cid N] [--memory MiB] [--cpus N] [--vsock-dir DIR]\n"
-		"                     [--nsm-ca DIR] [--console FILE|-] [--timeout S]\n"
+		"usage: cleanroom run FILE.eif [--machine microvm|nitro-enclave] [--cid N] [--memory MiB]\n"
+		"                     [--cpus N] [--vsock-dir DIR] [--nsm-ca DIR] [--console FILE|-] [--timeout S]\n"
 		"                     [--heartbeat-timeout S] [--qemu PATH] [--json]\n"
 		"\n"
 		"Boot an enclave image locally, without Nitro hardware: the EIF's kernel, cmdline and\n"
@@ -114,7 +120,20 @@ static void usage(FILE *out)
 		"every run with a reboot; microvm has no keyboard controller for reboot=k, and a\n"
 		"triple fault ends the run at once). The PCRs of the image are unchanged by this.\n"
 		"\n"
+		"Machines (--machine):\n"
+		"  microvm        (default) QEMU's microvm boots the EIF's kernel, cmdline and ramdisks;\n"
+		"                 /dev/nsm is the image's nsm.ko shim, answered by run's mock NSM, whose\n"
+		"                 attestation documents are signed by a test CA (--nsm-ca)\n"
+		"  nitro-enclave  upstream QEMU's nitro-enclave machine ('make qemu-nitro') loads the EIF\n"
+		"                 itself (checks its CRC, measures PCR0/1/2/8) and has its own virtio-nsm:\n"
+		"                 /dev/nsm is the kernel's driver; no mock NSM is served; its attestation\n"
+		"                 documents are UNSIGNED (alg -1), so they prove nothing about where the\n"
+		"                 code ran. Each boot gets a random module id (i-<16 hex>-enc<16 hex>).\n"
+		"                 An image carrying the nsm.ko shim boots too (the init notices the\n"
+		"                 kernel's driver); --nsm-ca does not apply.\n"
+		"\n"
 		"options:\n"
+		"  --machine M          microvm (default) or nitro-enclave (see above)\n"
 		"  --cid N              guest CID (default %d; 4..4294967294)\n"
 		"  --memory MiB         guest RAM (default: 512, or 4x the EIF size if larger;\n"
 		"                       less than 4x the EIF size is refused, as nitro-cli does)\n"
@@ -135,10 +154,13 @@ static void usage(FILE *out)
 		"  --heartbeat-timeout S  give up when no heartbeat came within S seconds (default: as\n"
 		"                       nitro-cli, 90 s per started 6 GiB of EIF + 90 s per started\n"
 		"                       100 GiB of memory, so at least 180 s)\n"
-		"  --qemu PATH          QEMU binary (default %s from PATH)\n"
+		"  --qemu PATH          QEMU binary (default: %s from PATH; with nitro-enclave, the\n"
+		"                       one 'make qemu-nitro' built: qemu-nitro/qemu-system-x86_64 next to\n"
+		"                       this program's build tree, or under lib/cleanroom/ when installed)\n"
 		"  --json               JSON lines on stdout: {\"event\":\"ready\",...} at the heartbeat\n"
-		"                       (vsock path, cid, pcr0/1/2, boot_to_heartbeat_ms, the NSM's\n"
-		"                       nsm_module_id and nsm_root) and\n"
+		"                       (vsock path, cid, machine, pcr0/1/2, boot_to_heartbeat_ms, nsm:\n"
+		"                       \"mock\" or \"qemu-nitro-enclave\" (unsigned documents), nsm_module_id,\n"
+		"                       and nsm_root for the mock) and\n"
 		"                       {\"event\":\"exit\",...} at the end (result, exit_code, times)\n"
 		"\n"
 		"Exit status: 0 the enclave ended (rebooted or powered off) after its heartbeat;\n"
@@ -163,6 +185,7 @@ static int parse_opts(int argc, char **argv, struct run_opts *o)
 		{"timeout", required_argument, NULL, 't'},
 		{"heartbeat-timeout", required_argument, NULL, 'b'},
 		{"qemu", required_argument, NULL, 'q'},
+		{"machine", required_argument, NULL, 'M'},
 		{"json", no_argument, NULL, 'j'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -170,7 +193,7 @@ static int parse_opts(int argc, char **argv, struct run_opts *o)
 	uint64_t v;
 	int c;
 
-	*o = (struct run_opts){.cid = VSOCK_DEFAULT_GUEST_CID, .cpus = 2, .qemu = RUN_QEMU_DEFAULT};
+	*o = (struct run_opts){.cid = VSOCK_DEFAULT_GUEST_CID, .cpus = 2};
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
@@ -207,6 +230,12 @@ static int parse_opts(int argc, char **argv, struct run_opts *o)
 		case 'q':
 			o->qemu = optarg;
 			break;
+		case 'M':
+			if (run_machine_parse(optarg, &o->machine)) {
+				cr_tprintf(stderr, "cleanroom run: --machine '%s': expected %s\n", optarg, RUN_MACHINE_NAMES);
+				return -1;
+			}
+			break;
 		case 'j':
 			o->json = 1;
 			break;
@@ -223,6 +252,10 @@ static int parse_opts(int argc, char **argv, struct run_opts *o)
 		return -1;
 	}
 	o->eif = argv[optind];
+	if (o->machine == RUN_MACHINE_NITRO && o->nsm_ca) {
+		cr_tprintf(stderr, "cleanroom run: --nsm-ca: the nitro-enclave machine has its own NSM (no mock NSM, no test CA)\n");
+		return -1;
+	}
 	return 0;
 bad:
 	cr_tprintf(stderr, "cleanroom run: --%s %s: out of range (see --help)\n",
@@ -287,6 +320,14 @@ static int extract_image(struct run *r, struct cr_err *e)
 	snprintf(r->kernel, sizeof r->kernel, "%s/kernel", r->dir);
 	snprintf(r->initrd, sizeof r->initrd, "%s/initrd", r->dir);
 	snprintf(r->vhost, sizeof r->vhost, "%s/vhost.sock", r->dir);
+	if (r->o.machine == RUN_MACHINE_NITRO) {
+		/* QEMU reads the EIF itself and unpacks its parts here */
+		snprintf(r->qtmp, sizeof r->qtmp, "%s/qemu-tmp", r->dir);
+		if (mkdir(r->qtmp, 0700))
+			return cr_failp(e, "%s", r->qtmp);
+		r->made_qtmp = 1;
+		return 0;
+	}
 	fd = open(r->kernel, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return cr_failp(e, "%s", r->kernel);
@@ -335,6 +376,9 @@ static void print_ready(struct run *r)
 	if (!r->o.json) {
 		cr_tprintf(stderr, "cleanroom run: heartbeat after %.2f s: the enclave is ready (CID %llu, host socket %s)\n",
 			(double)(r->hb_ms - r->t0_ms) / 1000.0, (unsigned long long)r->o.cid, r->vsock);
+		if (r->o.machine == RUN_MACHINE_NITRO)
+			cr_tprintf(stderr, "cleanroom run: NSM: QEMU's nitro-enclave virtio-nsm (module_id %s), no mock NSM; "
+				   "its attestation documents are UNSIGNED\n", r->module_id);
 		for (size_t i = 0; i < RUN_SERVICES; i++)
 			if (r->svc_state[i] && run_service_table[i]->ready)
 				run_service_table[i]->ready(r->svc_state[i], NULL);
@@ -350,9 +394,17 @@ static void print_ready(struct run *r)
 	jw_kstr(&w, "eif", r->o.eif);
 	jw_kstr(&w, "vsock", r->vsock);
 	jw_ku64(&w, "cid", r->o.cid);
+	jw_kstr(&w, "machine", run_machine_name(r->o.machine));
+	jw_kstr(&w, "nsm", r->o.machine == RUN_MACHINE_NITRO ? "qemu-nitro-enclave" : "mock");
+	if (r->o.machine == RUN_MACHINE_NITRO) {
+		jw_kstr(&w, "nsm_module_id", r->module_id);
+		jw_kbool(&w, "nsm_signs", 0);
+	}
 	jw_khex(&w, "pcr0", r->scan.pcrs.pcr0, CR_PCR_LEN);
 	jw_khex(&w, "pcr1", r->scan.pcrs.pcr1, CR_PCR_LEN);
 	jw_khex(&w, "pcr2", r->scan.pcrs.pcr2, CR_PCR_LEN);
+	if (r->scan.pcrs.has_pcr8)
+		jw_khex(&w, "pcr8", r->scan.pcrs.pcr8, CR_PCR_LEN);
 	jw_ku64(&w, "boot_to_heartbeat_ms", r->hb_ms - r->t0_ms);
 	for (size_t i = 0; i < RUN_SERVICES; i++)
 		if (r->svc_state[i] && run_service_table[i]->ready)
@@ -406,7 +458,8 @@ static int start_services(struct run *r, struct cr_err *e)
 				  .nsm_ca_dir = r->o.nsm_ca, .run_dir = r->dir};
 	for (size_t i = 0; i < RUN_SERVICES; i++) {
 		const struct run_service *s = run_service_table[i];
-		if (!s)
+		/* nitro-enclave has its own NSM: the mock is not served */
+		if (!s || r->o.machine == RUN_MACHINE_NITRO)
 			continue;
 		snprintf(r->svc_path[i], sizeof r->svc_path[i], "%s_%u", r->vsock, s->port);
 		if (s->start(&r->loop, r->svc_path[i], &enc, &r->svc_state[i], e))
@@ -488,12 +541,23 @@ static int start(struct run *r, struct cr_err *e)
 	struct itimerspec its = {.it_interval = {.tv_nsec = RUN_TICK_MS * 1000000L},
 				 .it_value = {.tv_nsec = RUN_TICK_MS * 1000000L}};
 	struct vsock_bridge_cfg bcfg = {.guest_cid = r->o.cid, .log = bridge_log};
-	struct run_qemu_cfg q = {.qemu = r->o.qemu, .cpus = r->o.cpus};
+	struct run_qemu_cfg q = {.machine = r->o.machine, .qemu = r->o.qemu, .cpus = r->o.cpus};
 	struct run_qemu_argv *argv;
 	char extra[128], *cmdline;
 	size_t n, total;
 	int rc;
 
+	if (!q.qemu) {
+		if (r->o.machine == RUN_MACHINE_NITRO) {
+			if (cr_data_qemu_nitro(r->qemu_path, sizeof r->qemu_path, e))
+				return cr_err_wrap(e, "--machine nitro-enclave");
+			q.qemu = r->qemu_path;
+		} else {
+			q.qemu = RUN_QEMU_DEFAULT;
+		}
+	}
+	if (r->o.machine == RUN_MACHINE_NITRO && run_random_module_id(r->module_id, e))
+		return -1;
 	if (open_image(r, e) || extract_image(r, e) || open_console(r, e))
 		return -1;
 	if ((size_t)snprintf(r->vsock, sizeof r->vsock, "%s/vsock", r->o.vsock_dir ? r->o.vsock_dir : r->dir) >=
@@ -536,12 +600,18 @@ static int start(struct run *r, struct cr_err *e)
 		free(argv);
 		return cr_fail(e, "out of memory");
 	}
-	snprintf(cmdline, n, "%s%s%s", (const char *)r->img.cmdline_data, extra[0] ? " " : "", extra);
+	if (r->o.machine == RUN_MACHINE_NITRO) /* QEMU appends -append to the EIF's own */
+		snprintf(cmdline, n, "%s", extra);
+	else
+		snprintf(cmdline, n, "%s%s%s", (const char *)r->img.cmdline_data, extra[0] ? " " : "", extra);
 	q.memory_mib = r->o.memory_mib; /* known once the image is open */
 	q.kernel = r->kernel;
 	q.initrd = r->initrd;
 	q.cmdline = cmdline;
 	q.vhost_socket = r->vhost;
+	q.eif = r->o.eif;
+	q.module_id = r->module_id;
+	q.tmpdir = r->qtmp;
 	rc = run_qemu_build_argv(&q, argv, e);
 	if (!rc) {
 		r->t0_ms = cr_mono_ms();
@@ -559,8 +629,9 @@ static int start(struct run *r, struct cr_err *e)
 	r->hb_deadline_ms = r->t0_ms + r->o.hb_timeout_s * 1000;
 	r->deadline_ms = r->o.timeout_s ? r->t0_ms + r->o.timeout_s * 1000 : 0;
 	if (!r->o.json)
-		cr_tprintf(stderr, "cleanroom run: booting %s (CID %llu, %u MiB, %u vCPUs, QEMU pid %d); host socket %s\n",
-			r->o.eif, (unsigned long long)r->o.cid, r->o.memory_mib, r->o.cpus, (int)r->qemu, r->vsock);
+		cr_tprintf(stderr, "cleanroom run: booting %s (%s, CID %llu, %u MiB, %u vCPUs, QEMU pid %d); host socket %s\n",
+			r->o.eif, run_machine_name(r->o.machine), (unsigned long long)r->o.cid, r->o.memory_mib, r->o.cpus,
+			(int)r->qemu, r->vsock);
 	return 0;
 }
 
@@ -585,6 +656,25 @@ static void stop_qemu(struct run *r)
 	}
 }
 
+/* What QEMU left in its TMPDIR (it deletes the unpacked EIF parts once
+ * loaded; a QEMU killed early may not have). Plain files only. */
+static void remove_qtmp(struct run *r)
+{
+	DIR *d = opendir(r->qtmp);
+	struct dirent *de;
+	char p[600];
+	if (d) {
+		while ((de = readdir(d)))
+			if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..")) {
+				snprintf(p, sizeof p, "%s/%s", r->qtmp, de->d_name);
+				unlink(p);
+			}
+		closedir(d);
+	}
+	if (rmdir(r->qtmp) != 0)
+		cr_tprintf(stderr, "cleanroom run: warning: %s: %s (left in place)\n", r->qtmp, strerror(errno));
+}
+
 static void teardown(struct run *r)
 {
 	stop_qemu(r);
@@ -606,6 +696,8 @@ static void teardown(struct run *r)
 	if (r->made_dir) {
 		unlink(r->kernel);
 		unlink(r->initrd);
+		if (r->made_qtmp)
+			remove_qtmp(r);
 		unlink(r->vhost);
 		if (!r->o.vsock_dir)
 			unlink(r->vsock);

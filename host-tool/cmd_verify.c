@@ -50,6 +50,14 @@ static void usage(FILE *out)
 		"  --at TIME          verify the chain at TIME (Unix seconds or RFC 3339) instead of\n"
 		"                     the document's timestamp\n"
 		"  --nonce HEX        expect this nonce (as `cleanroom build --json` prints it)\n"
+		"  --allow-unsigned-attestation  accept an UNSIGNED attestation document (alg -1,\n"
+		"                     zero signature and certificate: QEMU's emulated NSM, `cleanroom\n"
+		"                     run --machine nitro-enclave`); every other check is made, and\n"
+		"                     attestation-chain and attestation-signature are listed as\n"
+		"                     \"not possible\" (JSON: \"not_possible\": true). Such a report\n"
+		"                     proves nothing about where the build ran. Without the option an\n"
+		"                     unsigned document fails: \"attestation document is unsigned\n"
+		"                     (alg -1): QEMU's emulated NSM\"\n"
 		"  --json             the checks and the statement's main fields as JSON on stdout\n"
 		"  -h, --help         this text\n"
 		"\n"
@@ -63,7 +71,7 @@ static void usage(FILE *out)
 
 int cmd_verify(int argc, char **argv)
 {
-	enum { O_EIF = 256, O_PCR0, O_PCR1, O_PCR2, O_GIT, O_REPO, O_SOURCE, O_ROOT, O_AT, O_NONCE, O_JSON };
+	enum { O_EIF = 256, O_PCR0, O_PCR1, O_PCR2, O_GIT, O_REPO, O_SOURCE, O_ROOT, O_AT, O_NONCE, O_JSON, O_UNSIGNED };
 	static const struct option longopts[] = {
 		{"eif", required_argument, NULL, O_EIF},         {"pcr0", required_argument, NULL, O_PCR0},
 		{"pcr1", required_argument, NULL, O_PCR1},       {"pcr2", required_argument, NULL, O_PCR2},
@@ -71,6 +79,7 @@ int cmd_verify(int argc, char **argv)
 		{"source", required_argument, NULL, O_SOURCE},   {"root", required_argument, NULL, O_ROOT},
 		{"at", required_argument, NULL, O_AT},           {"nonce", required_argument, NULL, O_NONCE},
 		{"json", no_argument, NULL, O_JSON},             {"help", no_argument, NULL, 'h'},
+		{"allow-unsigned-attestation", no_argument, NULL, O_UNSIGNED},
 		{NULL, 0, NULL, 0},
 	};
 	struct verify_inputs *v = calloc(1, sizeof *v);
@@ -109,6 +118,7 @@ int cmd_verify(int argc, char **argv)
 			}
 			break;
 		case O_JSON: json = 1; break;
+		case O_UNSIGNED: v->pol.allow_unsigned = 1; break;
 		case 'h': usage(stdout); rc = 0; goto done;
 		default: usage(stderr); goto done;
 		}
@@ -160,7 +170,12 @@ int cmd_verify(int argc, char **argv)
 		cr_buf_free(&out);
 	} else {
 		bv_print_text(r, stdout);
-		cr_tprintf(stdout, "%s\n", rc ? "NOT VERIFIED" : "verified");
+		char np[256];
+		if (!rc && bv_not_possible(r, np, sizeof np)[0])
+			cr_tprintf(stdout, "verified, except what was not possible: %s (unsigned document: QEMU's emulated "
+				   "NSM; nothing proves where this ran)\n", np);
+		else
+			cr_tprintf(stdout, "%s\n", rc ? "NOT VERIFIED" : "verified");
 	}
 	if (rc == 1) {
 		char line[1024];

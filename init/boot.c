@@ -79,6 +79,7 @@ static int step_nsm_driver(struct boot *b, struct cr_err *e)
 	int r = nsm_driver_load(e);
 	b->module_load = init_uptime() - t0;
 	b->module_loaded = r == 0;
+	b->module_builtin = r == 2;
 	return r < 0 ? -1 : 0;
 }
 
@@ -93,6 +94,8 @@ static int step_heartbeat(struct boot *b, struct cr_err *e)
 	total = b->heartbeat_sent - b->started;
 	if (b->module_loaded)
 		snprintf(module, sizeof module, "nsm.ko loaded in %.3f ms", b->module_load * 1000);
+	else if (b->module_builtin)
+		snprintf(module, sizeof module, "the kernel's NSM driver, nsm.ko not loaded");
 	init_log("heartbeat: sent at %.6f s of uptime, %.3f ms after init started (%s, connecting %.3f ms, "
 		 "init's own work %.3f ms)",
 		 b->heartbeat_sent, total * 1000, module, b->connecting * 1000,

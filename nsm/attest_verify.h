@@ -14,7 +14,19 @@
  * first) unless the policy names another. The verification time is the
  * document's own timestamp (rounded down to the second) unless the policy
  * sets one: a document proves what the enclave was at the time it was
- * made, and the leaf certificate lives only about three hours. */
+ * made, and the leaf certificate lives only about three hours.
+ *
+ * Unsigned documents: QEMU's nitro-enclave machine emulates the NSM without
+ * a key. Its documents have protected header exactly {1: -1}, an empty
+ * unprotected header, a 64-byte all-zero signature, and all-zero bytes as
+ * the certificate and every cabundle entry (64 each), over a well-formed
+ * payload. Exactly that shape is "unsigned": it fails with check
+ * "unsigned" and code CR_E_UNSIGNED ("attestation document is unsigned
+ * (alg -1): QEMU's emulated NSM"), unless the policy allows it; then the
+ * chain and signature checks are not possible and not made, the rest
+ * (payload, pcr, nonce, user_data, public_key) is, and out->unsigned_doc
+ * says so. Any other shape (alg -1 with a non-zero signature or
+ * certificate, for one) fails the cose check as before. */
 #ifndef CLEANROOM_ATTEST_VERIFY_H
 #define CLEANROOM_ATTEST_VERIFY_H
 
@@ -47,13 +59,19 @@ struct att_policy {
 	/* Expected values; the document's field must be set (not null) and
 	 * equal. An expected empty value matches only an empty field. */
 	struct att_expect_bytes nonce, user_data, public_key;
+	/* Accept an unsigned document (see above): everything but the chain
+	 * and the signature is checked. */
+	int allow_unsigned;
 };
+
+#define ATT_UNSIGNED_MSG "attestation document is unsigned (alg -1): QEMU's emulated NSM"
 
 struct att_verified {
 	struct att_document d;           /* pointers into the verified buffer */
 	struct x509_chain chain;         /* leaf, cabundle[n-1] .. cabundle[1], root */
 	int64_t at;                      /* the verification time used */
 	char check[16];                  /* on failure, the check that failed (see above) */
+	int unsigned_doc;                /* the document has the unsigned shape (chain and signature not checked) */
 };
 
 /* 0 when the document passes every check, else -1 with out->check set and

@@ -6,7 +6,7 @@
 #
 #   make qemu-nitro      $(B)/qemu-nitro/qemu-system-x86_64
 #
-# Not part of `make check` (yet).
+# `make check` depends on it through the qemu/nitro-enclave suite.
 
 # What the build links against and runs; installed only by `make qemu-nitro`.
 QEMU_NITRO_PKGS := libcbor-dev libgnutls28-dev libglib2.0-dev libfdt-dev zlib1g-dev \

@@ -61,3 +61,32 @@ int cr_data_file(const char *arch, const char *name, char *out, size_t n, struct
 	return cr_fail(e, "%s for %s not found: looked at %s (installed by 'make install'), %s and %s (a build tree: '%s')",
 		       name, arch, cand[0], cand[1], cand[2], is_init ? "make" : arm ? "make kernel-aarch64" : "make kernel");
 }
+
+int cr_data_qemu_nitro(char *out, size_t n, struct cr_err *e)
+{
+	static const char bin[] = "qemu-nitro/qemu-system-x86_64";
+	char dir[PATH_MAX], parent[PATH_MAX], cand[3][PATH_MAX + 64];
+	ssize_t len = readlink("/proc/self/exe", dir, sizeof dir - 1);
+	if (len < 0)
+		return cr_failp(e, "/proc/self/exe");
+	dir[len] = 0;
+	cut_last(dir);
+	memcpy(parent, dir, sizeof parent);
+	cut_last(parent);
+	const char *sep = strcmp(parent, "/") ? "/" : "";
+	snprintf(cand[0], sizeof cand[0], "%s%slib/cleanroom/%s", parent, sep, bin);
+	snprintf(cand[1], sizeof cand[1], "%s/%s", dir, bin);
+	snprintf(cand[2], sizeof cand[2], "%s%s%s", parent, sep, bin);
+	for (int i = 0; i < 3; i++) {
+		if (is_file(cand[i]) && access(cand[i], X_OK) == 0) {
+			if (strlen(cand[i]) >= n)
+				return cr_fail(e, "%s: path longer than %zu bytes", cand[i], n - 1);
+			memcpy(out, cand[i], strlen(cand[i]) + 1);
+			return 0;
+		}
+	}
+	return cr_fail(e,
+		       "no QEMU with the nitro-enclave machine: looked at %s, %s and %s (build it with 'make qemu-nitro' "
+		       "in the source tree, or give --qemu PATH)",
+		       cand[0], cand[1], cand[2]);
+}

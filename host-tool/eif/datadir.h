@@ -25,4 +25,11 @@ const char *cr_data_kernel_name(const char *arch);
  * place looked and how to get the file there. */
 int cr_data_file(const char *arch, const char *name, char *out, size_t n, struct cr_err *e);
 
+/* QEMU with the nitro-enclave machine (`make qemu-nitro`): looked for at
+ * P/lib/cleanroom/qemu-nitro/qemu-system-x86_64 (an installed tree),
+ * D/qemu-nitro/qemu-system-x86_64 and P/qemu-nitro/qemu-system-x86_64 (a
+ * build tree: build/cleanroom, build/asan/cleanroom). When it is nowhere,
+ * fails with one line naming every place looked and 'make qemu-nitro'. */
+int cr_data_qemu_nitro(char *out, size_t n, struct cr_err *e);
+
 #endif

@@ -83,8 +83,8 @@ static int handle_line(struct local_enclave *l, const char *line, int *ready, st
 	return 0;
 }
 
-int local_enclave_start(struct local_enclave *l, const char *eif, unsigned memory_mib, const char *nsm_ca,
-			int boot_timeout_s,
+int local_enclave_start(struct local_enclave *l, const char *eif, const char *machine, unsigned memory_mib,
+			const char *nsm_ca, int boot_timeout_s,
 			struct cr_err *e)
 {
 	char self[4096], mem[16], line[8192];
@@ -120,7 +120,7 @@ int local_enclave_start(struct local_enclave *l, const char *eif, unsigned memor
 		return cr_failp(e, "fork");
 	}
 	if (l->pid == 0) {
-		char *argv[12];
+		char *argv[14];
 		int k = 0;
 		int log = open(l->runlog, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 		dup2(pipefd[1], STDOUT_FILENO);
@@ -133,6 +133,10 @@ int local_enclave_start(struct local_enclave *l, const char *eif, unsigned memor
 		argv[k++] = "--json";
 		argv[k++] = "--console";
 		argv[k++] = l->console;
+		if (machine) {
+			argv[k++] = "--machine";
+			argv[k++] = (char *)machine;
+		}
 		if (memory_mib) {
 			argv[k++] = "--memory";
 			argv[k++] = mem;

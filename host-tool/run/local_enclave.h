@@ -24,12 +24,13 @@ struct local_enclave {
 	uint8_t pcr[3][CR_PCR_LEN];  /* PCR0/1/2 of the EIF, as run measured it before booting it */
 };
 
-/* memory_mib 0: run's default; nsm_ca NULL: a CA made for this run only
+/* machine NULL: run's default (microvm), else run's --machine (validated
+ * by run); memory_mib 0: run's default; nsm_ca NULL: a CA made for this run only
  * (else run's --nsm-ca DIR, kept for later verification). Waits up to boot_timeout_s for the ready
  * event; on failure the run is stopped and e names why (with the console's
  * last line when there is one). */
-int local_enclave_start(struct local_enclave *l, const char *eif, unsigned memory_mib, const char *nsm_ca,
-			int boot_timeout_s,
+int local_enclave_start(struct local_enclave *l, const char *eif, const char *machine, unsigned memory_mib,
+			const char *nsm_ca, int boot_timeout_s,
 			struct cr_err *e);
 /* Stop the run (if still going), remove the private directory. */
 void local_enclave_stop(struct local_enclave *l);

@@ -6,7 +6,9 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -47,14 +49,77 @@ static int opt_escape(const char *in, char *out, size_t n, struct cr_err *e)
 	return 0;
 }
 
+int run_machine_parse(const char *s, enum run_machine *m)
+{
+	if (!strcmp(s, "microvm"))
+		*m = RUN_MACHINE_MICROVM;
+	else if (!strcmp(s, "nitro-enclave"))
+		*m = RUN_MACHINE_NITRO;
+	else
+		return -1;
+	return 0;
+}
+
+const char *run_machine_name(enum run_machine m)
+{
+	return m == RUN_MACHINE_NITRO ? "nitro-enclave" : "microvm";
+}
+
+int run_random_module_id(char out[RUN_MODULE_ID_LEN + 1], struct cr_err *e)
+{
+	uint8_t r[16];
+	char h[33];
+	size_t got = 0;
+	while (got < sizeof r) {
+		ssize_t n = getrandom(r + got, sizeof r - got, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return cr_failp(e, "module id: getrandom");
+		got += (size_t)n;
+	}
+	cr_hex(r, sizeof r, h);
+	snprintf(out, RUN_MODULE_ID_LEN + 1, "i-%.16s-enc%.16s", h, h + 16);
+	return 0;
+}
+
+/* upstream QEMU's nitro-enclave machine (qemu-nitro/README.md): it makes
+ * the vhost-user-vsock device from vsock= and the shared guest RAM itself,
+ * reads the EIF given as -kernel (CRC, PCRs, kernel and ramdisks unpacked
+ * to $TMPDIR), and appends -append after the EIF's own cmdline. No
+ * -initrd: it would be measured into PCR0/2. */
+static int build_nitro(const struct run_qemu_cfg *c, const char *sock, struct run_qemu_argv *a, struct cr_err *e)
+{
+	char id[128];
+	if (opt_escape(c->module_id, id, sizeof id, e))
+		return -1;
+	if (!c->tmpdir || strlen(c->tmpdir) >= sizeof a->tmpdir)
+		return cr_fail(e, "QEMU's TMPDIR: missing or too long");
+	snprintf(a->tmpdir, sizeof a->tmpdir, "%s", c->tmpdir);
+	if (add(a, e, "%s", c->qemu) || add(a, e, "-M") || add(a, e, "nitro-enclave,vsock=vsock,id=%s", id) ||
+	    add(a, e, "-accel") || add(a, e, "tcg") || add(a, e, "-cpu") || add(a, e, "max") || add(a, e, "-m") ||
+	    add(a, e, "%uM", c->memory_mib) || add(a, e, "-smp") || add(a, e, "%u", c->cpus) ||
+	    add(a, e, "-chardev") || add(a, e, "socket,id=vsock,path=%s", sock) || add(a, e, "-global") ||
+	    add(a, e, "virtio-mmio.force-legacy=false") || add(a, e, "-nodefaults") || add(a, e, "-no-user-config") ||
+	    add(a, e, "-display") || add(a, e, "none") || add(a, e, "-serial") || add(a, e, "stdio") ||
+	    add(a, e, "-no-reboot") || add(a, e, "-kernel") || add(a, e, "%s", c->eif))
+		return -1;
+	if (c->cmdline[0] && (add(a, e, "-append") || add(a, e, "%s", c->cmdline)))
+		return -1;
+	return 0;
+}
+
 int run_qemu_build_argv(const struct run_qemu_cfg *c, struct run_qemu_argv *a, struct cr_err *e)
 {
 	char sock[1024];
 	a->argc = 0;
 	a->used = 0;
 	a->argv[0] = NULL;
+	a->tmpdir[0] = 0;
 	if (opt_escape(c->vhost_socket, sock, sizeof sock, e))
 		return -1;
+	if (c->machine == RUN_MACHINE_NITRO)
+		return build_nitro(c, sock, a, e);
 	/* microvm: virtio-mmio only and no PCI, like Nitro; its ACPI tables are
 	 * how the guest finds the devices and how power-off stops QEMU.
 	 * Guest RAM is a shared memfd so the vsock back-end can map it; the
@@ -167,6 +232,8 @@ int run_qemu_spawn(const struct run_qemu_argv *a, int console_fd, const sigset_t
 			goto fail;
 		sigprocmask(SIG_SETMASK, mask, NULL);
 		signal(SIGPIPE, SIG_DFL);
+		if (a->tmpdir[0] && setenv("TMPDIR", a->tmpdir, 1))
+			goto fail;
 		execvp(a->argv[0], a->argv);
 	fail:
 		err = errno;

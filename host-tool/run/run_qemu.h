@@ -15,11 +15,30 @@
 /* x86 COMMAND_LINE_SIZE is 2048 including the NUL. */
 #define RUN_CMDLINE_MAX 2047
 
+/* The QEMU machine `run` boots. */
+enum run_machine {
+	RUN_MACHINE_MICROVM,      /* the EIF's parts as -kernel/-initrd; the mock NSM (nsm.ko) */
+	RUN_MACHINE_NITRO,        /* upstream QEMU's nitro-enclave: -kernel FILE.eif; its own virtio-nsm */
+};
+#define RUN_MACHINE_NAMES "microvm | nitro-enclave"
+/* "microvm" / "nitro-enclave" -> 0 and *m; anything else -1. */
+int run_machine_parse(const char *s, enum run_machine *m);
+const char *run_machine_name(enum run_machine m);
+
+/* A module id in AWS's form: "i-" 16 hex "-enc" 16 hex (random). */
+#define RUN_MODULE_ID_LEN 41
+int run_random_module_id(char out[RUN_MODULE_ID_LEN + 1], struct cr_err *e);
+
 struct run_qemu_cfg {
+	enum run_machine machine;
 	const char *qemu;         /* binary (PATH is searched) */
-	const char *kernel;       /* files extracted from the EIF */
+	const char *kernel;       /* microvm: files extracted from the EIF */
 	const char *initrd;
-	const char *cmdline;      /* EIF cmdline + run_cmdline_extra() */
+	const char *eif;          /* nitro-enclave: the EIF itself */
+	const char *module_id;    /* nitro-enclave: the machine's id= (DescribeNSM module_id) */
+	const char *tmpdir;       /* nitro-enclave: QEMU's TMPDIR (where it unpacks the EIF) */
+	const char *cmdline;      /* microvm: EIF cmdline + run_cmdline_extra();
+				   * nitro-enclave: run_cmdline_extra() only (-append, after the EIF's) */
 	const char *vhost_socket; /* the vsock bridge's vhost-user socket */
 	unsigned memory_mib, cpus;
 };
@@ -30,6 +49,7 @@ struct run_qemu_argv {
 	int argc;
 	char store[8192];
 	size_t used;
+	char tmpdir[4096];        /* "" or TMPDIR for QEMU's environment */
 };
 
 int run_qemu_build_argv(const struct run_qemu_cfg *c, struct run_qemu_argv *a, struct cr_err *e);

@@ -335,8 +335,26 @@ int bundle_verify(const uint8_t *buf, size_t len, const struct bv_policy *pol, s
 		ap.root_len = pol->root_len;
 		ap.has_time = pol->has_time;
 		ap.at = pol->at;
+		ap.allow_unsigned = pol->allow_unsigned;
 		if (att_verify(b.attestation.p, b.attestation.len, &ap, r->att, &e)) {
-			add(r, BV_FAIL, "attestation", "%s", e.msg);
+			r->unsigned_doc = r->att->unsigned_doc;
+			if (e.code == CR_E_UNSIGNED)
+				add(r, BV_FAIL, "attestation", "%s; refused (--allow-unsigned-attestation checks all "
+				    "but its signature and chain)", ATT_UNSIGNED_MSG);
+			else
+				add(r, BV_FAIL, "attestation", "%s", e.msg);
+		} else if (r->att->unsigned_doc) {
+			static const char *const impossible[] = {"attestation-chain", "attestation-signature"};
+			r->have_document = 1;
+			r->unsigned_doc = 1;
+			add(r, BV_PASS, "attestation", "%s: COSE and payload well-formed; %s (allowed by "
+			    "--allow-unsigned-attestation)", r->att->d.doc.module_id, ATT_UNSIGNED_MSG);
+			for (size_t i = 0; i < 2; i++) {
+				struct bv_check *c = add(r, BV_SKIP, impossible[i],
+							 "not possible: unsigned document (QEMU's emulated NSM)");
+				if (c)
+					c->not_possible = 1;
+			}
 		} else {
 			char t[32];
 			r->have_document = 1;
@@ -385,8 +403,12 @@ void bv_print_text(const struct bv_result *r, FILE *out)
 {
 	const struct report_statement *st = &r->statement.st;
 	for (size_t i = 0; i < r->n; i++)
-		cr_tprintf(out, "%-4s  %-20s %s\n", status_word(r->checks[i].status), cr_term_arg(r->checks[i].name),
-			   cr_term_arg(r->checks[i].detail));
+		if (r->checks[i].not_possible)
+			cr_tprintf(out, "%-4s  %s: %s\n", status_word(r->checks[i].status), cr_term_arg(r->checks[i].name),
+				   cr_term_arg(r->checks[i].detail));
+		else
+			cr_tprintf(out, "%-4s  %-20s %s\n", status_word(r->checks[i].status),
+				   cr_term_arg(r->checks[i].name), cr_term_arg(r->checks[i].detail));
 	if (r->have_statement) {
 		char h[65];
 		cr_hex(st->log_sha256, CR_SHA256_LEN, h);
@@ -404,6 +426,7 @@ void bv_write_json(const struct bv_result *r, struct json_w *w)
 {
 	const struct report_statement *st = &r->statement.st;
 	jw_kbool(w, "verified", r->verified);
+	jw_kbool(w, "unsigned_attestation", r->unsigned_doc);
 	jw_key(w, "checks");
 	jw_arr_begin(w);
 	for (size_t i = 0; i < r->n; i++) {
@@ -411,6 +434,8 @@ void bv_write_json(const struct bv_result *r, struct json_w *w)
 		jw_obj_begin(w);
 		jw_kstr(w, "name", r->checks[i].name);
 		jw_kstr(w, "status", words[r->checks[i].status]);
+		if (r->checks[i].not_possible)
+			jw_kbool(w, "not_possible", 1);
 		jw_kstr(w, "detail", r->checks[i].detail);
 		jw_obj_end(w);
 	}
@@ -467,6 +492,20 @@ void bv_write_json(const struct bv_result *r, struct json_w *w)
 		jw_ku64(w, "timestamp_ms", r->att->d.doc.timestamp_ms);
 		jw_obj_end(w);
 	}
+}
+
+const char *bv_not_possible(const struct bv_result *r, char *buf, size_t cap)
+{
+	size_t used = 0;
+	buf[0] = 0;
+	for (size_t i = 0; i < r->n; i++)
+		if (r->checks[i].not_possible) {
+			int w = snprintf(buf + used, cap - used, "%s%s", used ? ", " : "", r->checks[i].name);
+			if (w < 0 || (size_t)w >= cap - used)
+				break;
+			used += (size_t)w;
+		}
+	return buf;
 }
 
 const char *bv_first_failure(const struct bv_result *r, char *buf, size_t cap)

@@ -22,7 +22,14 @@
  *   source             the statement's source tree id = the expected one
  *                      (a git commit's tree, or a directory; skip otherwise)
  * A check that cannot run because one it depends on failed is listed as
- * failed with the reason. */
+ * failed with the reason.
+ *
+ * An unsigned attestation document (QEMU's emulated NSM, attest_verify.h)
+ * fails "attestation" with ATT_UNSIGNED_MSG, unless policy allow_unsigned:
+ * then "attestation" passes for its COSE shape and payload and says it is
+ * unsigned, and "attestation-chain" and "attestation-signature" are listed
+ * as skipped, not_possible (text: "not possible: ..."; JSON:
+ * "not_possible": true, and "unsigned_attestation": true at the top). */
 #ifndef CLEANROOM_BUNDLE_VERIFY_H
 #define CLEANROOM_BUNDLE_VERIFY_H
 
@@ -39,6 +46,7 @@ enum bv_status { BV_PASS, BV_FAIL, BV_SKIP };
 struct bv_check {
 	char name[WIRE_MAX_PATH + 16];
 	enum bv_status status;
+	int not_possible;                 /* a skip the evidence made impossible (unsigned document) */
 	char detail[512];
 };
 
@@ -65,6 +73,7 @@ struct bv_policy {
 	uint8_t source_tree[CR_SHA256_LEN];
 	size_t source_tree_len;
 	const char *source_desc;          /* e.g. "git commit v1.2 (repo .)", "directory src/" */
+	int allow_unsigned;               /* accept an unsigned document, checking all but chain and signature */
 };
 
 /* One signature of the envelope, as the 'signature' check saw it. */
@@ -81,6 +90,7 @@ struct bv_result {
 	struct bv_sig sigs[REPORT_MAX_SIGS];
 	int verified;                     /* no check failed */
 	int have_statement, have_document;
+	int unsigned_doc;                 /* the document is unsigned (allowed, or the reason it failed) */
 	struct report_parsed statement;   /* when have_statement */
 	struct att_verified *att;         /* when have_document (verified) */
 	struct cr_buf att_buf;            /* the document's bytes, which att points into */
@@ -98,6 +108,10 @@ void bv_result_free(struct bv_result *r);
  * was there to check them), "statement" {...}, "attestation" {...}. */
 void bv_print_text(const struct bv_result *r, FILE *out);
 void bv_write_json(const struct bv_result *r, struct json_w *w);
+
+/* The names of the checks that were not possible, ", "-separated ("" when
+ * none), e.g. "attestation-chain, attestation-signature". */
+const char *bv_not_possible(const struct bv_result *r, char *buf, size_t cap);
 
 /* The first failed check as one line ("<name>: <detail>"), for errors. */
 const char *bv_first_failure(const struct bv_result *r, char *buf, size_t cap);
