@@ -616,6 +616,106 @@ static void test_cose(void)
 	     "a text alg is refused");
 }
 
+/* QEMU's emulated NSM's shape: COSE_Sign1 with protected {1: -1}, empty
+ * unprotected, SIGLEN bytes of signature (zero unless sig_byte), over a
+ * payload whose certificate and cabundle are zero (unless cert_byte). */
+static void unsigned_doc(struct cr_buf *out, const uint8_t *payload, size_t n, size_t siglen, uint8_t sig_byte,
+			 int64_t alg, int extra_unprotected)
+{
+	static uint8_t sig[128];
+	struct cbor_w w;
+	uint8_t prot[8];
+	size_t np;
+	struct cr_buf ph;
+	struct cr_err e;
+	memset(sig, 0, sizeof sig);
+	sig[siglen / 2] = sig_byte;
+	cr_buf_init(&ph, 64);
+	cw_init(&w, &ph);
+	cw_map(&w, 1);
+	cw_int(&w, 1);
+	cw_int(&w, alg);
+	T_OK(cw_finish(&w, &e) == 0 && ph.len <= sizeof prot, "unsigned shape: protected header encodes");
+	np = ph.len;
+	memcpy(prot, ph.p, np);
+	cr_buf_free(&ph);
+	cr_buf_init(out, ATT_DOC_MAX);
+	cw_init(&w, out);
+	cw_tag(&w, 18);
+	cw_array(&w, 4);
+	cw_bytes(&w, prot, np);
+	cw_map(&w, extra_unprotected ? 1 : 0);
+	if (extra_unprotected) {
+		cw_int(&w, 4);
+		cw_bytes(&w, "kid", 3);
+	}
+	cw_bytes(&w, payload, n);
+	cw_bytes(&w, sig, siglen);
+	T_OK(cw_finish(&w, &e) == 0, "unsigned shape: document encodes");
+}
+
+/* Only QEMU's exact unsigned shape is "unsigned" (refused by default with
+ * its own message and code, accepted with allow_unsigned); every near miss
+ * fails the cose check as any malformed document does. */
+static void test_unsigned(void)
+{
+	static const uint8_t zeros[64];
+	struct att_doc d;
+	struct att_policy pol;
+	struct cr_buf payload, b;
+	struct cr_err e;
+	const struct {
+		const char *what;
+		int zero_cert;
+		size_t siglen;
+		uint8_t sig_byte;
+		int64_t alg;
+		int extra_unprotected;
+	} near[] = {
+		{"a signature byte that is not zero", 1, 64, 1, -1, 0},
+		{"a 96-byte zero signature", 1, 96, 0, -1, 0},
+		{"a certificate that is not zero", 0, 64, 0, -1, 0},
+		{"an unprotected header that is not empty", 1, 64, 0, -1, 1},
+		{"alg -7 (ES256) with a zero signature", 1, 64, 0, -7, 0},
+	};
+	root_policy(&pol);
+	base_doc(&d);
+	d.certificate.p = zeros;
+	d.certificate.len = sizeof zeros;
+	d.cabundle[0].p = d.cabundle[1].p = zeros;
+	d.cabundle[0].len = d.cabundle[1].len = sizeof zeros;
+	cr_buf_init(&payload, ATT_DOC_MAX);
+	T_OK(att_payload_encode(&d, &payload, &e) == 0, "unsigned shape: payload with zero certificates encodes");
+	unsigned_doc(&b, payload.p, payload.len, 64, 0, -1, 0);
+	T_OK(att_verify(b.p, b.len, &pol, &res, &e) == -1 && e.code == CR_E_UNSIGNED && res.unsigned_doc &&
+		     strstr(e.msg, ATT_UNSIGNED_MSG),
+	     "QEMU's unsigned document is refused by default, by its code and name (%s)", e.msg);
+	pol.allow_unsigned = 1;
+	T_OK(att_verify(b.p, b.len, &pol, &res, &e) == 0 && res.unsigned_doc,
+	     "with allow_unsigned it passes everything else, marked unsigned");
+	cr_buf_free(&b);
+	for (size_t i = 0; i < sizeof near / sizeof near[0]; i++) {
+		struct cr_buf p2;
+		base_doc(&d);
+		if (near[i].zero_cert) {
+			d.certificate.p = zeros;
+			d.certificate.len = sizeof zeros;
+		}
+		d.cabundle[0].p = d.cabundle[1].p = zeros;
+		d.cabundle[0].len = d.cabundle[1].len = sizeof zeros;
+		cr_buf_init(&p2, ATT_DOC_MAX);
+		T_OK(att_payload_encode(&d, &p2, &e) == 0, "near miss: payload encodes");
+		unsigned_doc(&b, p2.p, p2.len, near[i].siglen, near[i].sig_byte, near[i].alg,
+			     near[i].extra_unprotected);
+		T_OK(att_verify(b.p, b.len, &pol, &res, &e) == -1 && e.code != CR_E_UNSIGNED && !res.unsigned_doc &&
+			     !strcmp(res.check, "cose"),
+		     "near miss, %s: fails the cose check even with allow_unsigned (%s)", near[i].what, e.msg);
+		cr_buf_free(&b);
+		cr_buf_free(&p2);
+	}
+	cr_buf_free(&payload);
+}
+
 int main(void)
 {
 	char cmd[128];
@@ -651,6 +751,7 @@ int main(void)
 	test_chain_rules();
 	test_payload_rules();
 	test_cose();
+	test_unsigned();
 	for (size_t i = 0; i < n_certs; i++)
 		pem_free(&certs[i].pem);
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
