@@ -13,8 +13,8 @@ int base64_encode_form(const uint8_t *in, size_t n, enum base64_form form, struc
 			v |= (uint32_t)in[i + 1] << 8;
 		if (k > 2)
 			v |= in[i + 2];
-		char q[4] = {alphabet[v >> 18], alphabet[(v >> 12) & 63], k > 1 ? alphabet[(v >> 6) & 63] : '=',
-			     k > 2 ? alphabet[v & 63] : '='};
+		char q[4] = { alphabet[v >> 18], alphabet[(v >> 12) & 63], k > 1 ? alphabet[(v >> 6) & 63] : '=',
+			      k > 2 ? alphabet[v & 63] : '=' };
 		if (cr_buf_put(out, q, form == BASE64_URL_NOPAD ? k + 1 : 4, e))
 			return -1;
 	}

@@ -20,9 +20,9 @@
 #define BASE64_LEN(n) ((((n) + 2) / 3) * 4)
 
 enum base64_form {
-	BASE64_STD,        /* '+' '/', padded */
-	BASE64_URL,        /* '-' '_', padded */
-	BASE64_URL_NOPAD,  /* '-' '_', no padding */
+	BASE64_STD,       /* '+' '/', padded */
+	BASE64_URL,       /* '-' '_', padded */
+	BASE64_URL_NOPAD, /* '-' '_', no padding */
 };
 
 /* Append the encoding of n bytes to out. */

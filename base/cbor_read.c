@@ -24,17 +24,50 @@ static void scalar(void *c, enum cbr_kind k, uint64_t v)
 	e->it.v = v;
 }
 
-static void on_u8(void *c, uint8_t v) { scalar(c, CBR_UINT, v); }
-static void on_u16(void *c, uint16_t v) { scalar(c, CBR_UINT, v); }
-static void on_u32(void *c, uint32_t v) { scalar(c, CBR_UINT, v); }
-static void on_u64(void *c, uint64_t v) { scalar(c, CBR_UINT, v); }
-static void on_n8(void *c, uint8_t v) { scalar(c, CBR_NEGINT, v); }
-static void on_n16(void *c, uint16_t v) { scalar(c, CBR_NEGINT, v); }
-static void on_n32(void *c, uint32_t v) { scalar(c, CBR_NEGINT, v); }
-static void on_n64(void *c, uint64_t v) { scalar(c, CBR_NEGINT, v); }
-static void on_null(void *c) { scalar(c, CBR_NULL, 0); }
-static void on_undef(void *c) { scalar(c, CBR_UNDEFINED, 0); }
-static void on_bool(void *c, bool v) { scalar(c, CBR_BOOL, v); }
+static void on_u8(void *c, uint8_t v)
+{
+	scalar(c, CBR_UINT, v);
+}
+static void on_u16(void *c, uint16_t v)
+{
+	scalar(c, CBR_UINT, v);
+}
+static void on_u32(void *c, uint32_t v)
+{
+	scalar(c, CBR_UINT, v);
+}
+static void on_u64(void *c, uint64_t v)
+{
+	scalar(c, CBR_UINT, v);
+}
+static void on_n8(void *c, uint8_t v)
+{
+	scalar(c, CBR_NEGINT, v);
+}
+static void on_n16(void *c, uint16_t v)
+{
+	scalar(c, CBR_NEGINT, v);
+}
+static void on_n32(void *c, uint32_t v)
+{
+	scalar(c, CBR_NEGINT, v);
+}
+static void on_n64(void *c, uint64_t v)
+{
+	scalar(c, CBR_NEGINT, v);
+}
+static void on_null(void *c)
+{
+	scalar(c, CBR_NULL, 0);
+}
+static void on_undef(void *c)
+{
+	scalar(c, CBR_UNDEFINED, 0);
+}
+static void on_bool(void *c, bool v)
+{
+	scalar(c, CBR_BOOL, v);
+}
 
 static void string(void *c, enum cbr_kind k, cbor_data p, uint64_t len)
 {
@@ -44,9 +77,18 @@ static void string(void *c, enum cbr_kind k, cbor_data p, uint64_t len)
 	e->it.len = (size_t)len;
 }
 
-static void on_bytes(void *c, cbor_data p, uint64_t len) { string(c, CBR_BYTES, p, len); }
-static void on_text(void *c, cbor_data p, uint64_t len) { string(c, CBR_TEXT, p, len); }
-static void on_chunked(void *c) { ((struct ev *)c)->ev = EV_CHUNKED; }
+static void on_bytes(void *c, cbor_data p, uint64_t len)
+{
+	string(c, CBR_BYTES, p, len);
+}
+static void on_text(void *c, cbor_data p, uint64_t len)
+{
+	string(c, CBR_TEXT, p, len);
+}
+static void on_chunked(void *c)
+{
+	((struct ev *)c)->ev = EV_CHUNKED;
+}
 
 static void flt(void *c, double f)
 {
@@ -55,8 +97,14 @@ static void flt(void *c, double f)
 	e->it.f = f;
 }
 
-static void on_f2(void *c, float f) { flt(c, f); }
-static void on_f8(void *c, double f) { flt(c, f); }
+static void on_f2(void *c, float f)
+{
+	flt(c, f);
+}
+static void on_f8(void *c, double f)
+{
+	flt(c, f);
+}
 
 static void container(void *c, enum ev_kind ev, enum cbr_kind k, uint64_t n, int indef)
 {
@@ -67,41 +115,80 @@ static void container(void *c, enum ev_kind ev, enum cbr_kind k, uint64_t n, int
 	e->it.indefinite = indef;
 }
 
-static void on_array(void *c, uint64_t n) { container(c, EV_ARRAY, CBR_ARRAY, n, 0); }
-static void on_map(void *c, uint64_t n) { container(c, EV_MAP, CBR_MAP, n, 0); }
-static void on_indef_array(void *c) { container(c, EV_INDEF_ARRAY, CBR_ARRAY, 0, 1); }
-static void on_indef_map(void *c) { container(c, EV_INDEF_MAP, CBR_MAP, 0, 1); }
-static void on_tag(void *c, uint64_t t) { container(c, EV_TAG, CBR_TAG, t, 0); }
-static void on_break(void *c) { ((struct ev *)c)->ev = EV_BREAK; }
+static void on_array(void *c, uint64_t n)
+{
+	container(c, EV_ARRAY, CBR_ARRAY, n, 0);
+}
+static void on_map(void *c, uint64_t n)
+{
+	container(c, EV_MAP, CBR_MAP, n, 0);
+}
+static void on_indef_array(void *c)
+{
+	container(c, EV_INDEF_ARRAY, CBR_ARRAY, 0, 1);
+}
+static void on_indef_map(void *c)
+{
+	container(c, EV_INDEF_MAP, CBR_MAP, 0, 1);
+}
+static void on_tag(void *c, uint64_t t)
+{
+	container(c, EV_TAG, CBR_TAG, t, 0);
+}
+static void on_break(void *c)
+{
+	((struct ev *)c)->ev = EV_BREAK;
+}
 
 static const struct cbor_callbacks callbacks = {
-	.uint8 = on_u8, .uint16 = on_u16, .uint32 = on_u32, .uint64 = on_u64,
-	.negint8 = on_n8, .negint16 = on_n16, .negint32 = on_n32, .negint64 = on_n64,
-	.byte_string = on_bytes, .byte_string_start = on_chunked,
-	.string = on_text, .string_start = on_chunked,
-	.array_start = on_array, .indef_array_start = on_indef_array,
-	.map_start = on_map, .indef_map_start = on_indef_map,
+	.uint8 = on_u8,
+	.uint16 = on_u16,
+	.uint32 = on_u32,
+	.uint64 = on_u64,
+	.negint8 = on_n8,
+	.negint16 = on_n16,
+	.negint32 = on_n32,
+	.negint64 = on_n64,
+	.byte_string = on_bytes,
+	.byte_string_start = on_chunked,
+	.string = on_text,
+	.string_start = on_chunked,
+	.array_start = on_array,
+	.indef_array_start = on_indef_array,
+	.map_start = on_map,
+	.indef_map_start = on_indef_map,
 	.tag = on_tag,
-	.float2 = on_f2, .float4 = on_f2, .float8 = on_f8,
-	.undefined = on_undef, .null = on_null, .boolean = on_bool,
+	.float2 = on_f2,
+	.float4 = on_f2,
+	.float8 = on_f8,
+	.undefined = on_undef,
+	.null = on_null,
+	.boolean = on_bool,
 	.indef_break = on_break,
 };
 
 /* An open container (or tag) while parsing. */
 struct frame {
 	size_t idx;
-	uint64_t remaining;  /* definite: children still expected */
-	uint64_t count;      /* indefinite: children seen */
+	uint64_t remaining; /* definite: children still expected */
+	uint64_t count;     /* indefinite: children seen */
 	int indef;
 };
 
 const char *cbr_kind_name(enum cbr_kind k)
 {
 	static const char *const names[] = {
-		[CBR_UINT] = "an unsigned integer", [CBR_NEGINT] = "a negative integer",
-		[CBR_BYTES] = "a byte string", [CBR_TEXT] = "a text string", [CBR_ARRAY] = "an array",
-		[CBR_MAP] = "a map", [CBR_TAG] = "a tag", [CBR_BOOL] = "a boolean", [CBR_NULL] = "null",
-		[CBR_UNDEFINED] = "undefined", [CBR_FLOAT] = "a float",
+		[CBR_UINT] = "an unsigned integer",
+		[CBR_NEGINT] = "a negative integer",
+		[CBR_BYTES] = "a byte string",
+		[CBR_TEXT] = "a text string",
+		[CBR_ARRAY] = "an array",
+		[CBR_MAP] = "a map",
+		[CBR_TAG] = "a tag",
+		[CBR_BOOL] = "a boolean",
+		[CBR_NULL] = "null",
+		[CBR_UNDEFINED] = "undefined",
+		[CBR_FLOAT] = "a float",
 	};
 	return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : "?";
 }
@@ -135,16 +222,12 @@ static int key_equal(const struct cbr_doc *d, size_t a, size_t b)
 	switch (x->kind) {
 	case CBR_UINT:
 	case CBR_NEGINT:
-	case CBR_BOOL:
-		return x->v == y->v;
+	case CBR_BOOL: return x->v == y->v;
 	case CBR_BYTES:
-	case CBR_TEXT:
-		return x->len == y->len && !memcmp(x->p, y->p, x->len);
+	case CBR_TEXT: return x->len == y->len && !memcmp(x->p, y->p, x->len);
 	case CBR_NULL:
-	case CBR_UNDEFINED:
-		return 1;
-	default:
-		return x->raw_len == y->raw_len && !memcmp(d->base + x->off, d->base + y->off, x->raw_len);
+	case CBR_UNDEFINED: return 1;
+	default: return x->raw_len == y->raw_len && !memcmp(d->base + x->off, d->base + y->off, x->raw_len);
 	}
 }
 
@@ -153,14 +236,16 @@ static int check_duplicates(const struct cbr_doc *d, const char *what, struct cr
 	for (size_t m = 0; m < d->n; m++) {
 		if (d->items[m].kind != CBR_MAP)
 			continue;
-		CBR_MAP_FOREACH(d, m, k, v) {
+		CBR_MAP_FOREACH(d, m, k, v)
+		{
 			(void)v;
 			for (size_t j = m + 1; j < k; j = d->items[d->items[j].end].end) {
 				if (!key_equal(d, j, k))
 					continue;
 				if (d->items[k].kind == CBR_TEXT)
 					return cr_fail(e, "%s: map at offset %zu has the key \"%.*s\" twice", what,
-						       d->items[m].off, (int)(d->items[k].len > 64 ? 64 : d->items[k].len),
+						       d->items[m].off,
+						       (int)(d->items[k].len > 64 ? 64 : d->items[k].len),
 						       (const char *)d->items[k].p);
 				return cr_fail(e, "%s: map at offset %zu has a duplicate key at offset %zu", what,
 					       d->items[m].off, d->items[k].off);
@@ -194,7 +279,7 @@ static int open_container(struct cbr_doc *d, struct frame *stack, size_t *depth,
 			  size_t remaining_bytes, const char *what, int *open, struct cr_err *e)
 {
 	struct cbr_item *it = &d->items[d->n - 1];
-	struct frame f = {.idx = d->n - 1, .indef = it->indefinite};
+	struct frame f = { .idx = d->n - 1, .indef = it->indefinite };
 	if (*depth == max_depth)
 		return cr_fail(e, "%s: nesting deeper than %u at offset %zu", what, max_depth, it->off);
 	if (it->kind == CBR_TAG)
@@ -233,8 +318,8 @@ static int item_done(struct cbr_doc *d, struct frame *stack, size_t *depth, size
 	return 1;
 }
 
-int cbr_parse(const uint8_t *buf, size_t len, const struct cbr_limits *lim, const char *what,
-	      struct cbr_doc *doc, struct cr_err *e)
+int cbr_parse(const uint8_t *buf, size_t len, const struct cbr_limits *lim, const char *what, struct cbr_doc *doc,
+	      struct cr_err *e)
 {
 	struct frame stack[CBR_DEPTH_CAP];
 	unsigned max_depth = lim->max_depth < CBR_DEPTH_CAP ? lim->max_depth : CBR_DEPTH_CAP;
@@ -343,8 +428,8 @@ size_t cbr_map_find(const struct cbr_doc *d, size_t m, const char *key)
 	if (m >= d->n || d->items[m].kind != CBR_MAP)
 		return CBR_NONE;
 	CBR_MAP_FOREACH(d, m, k, v)
-		if (cbr_text_is(d, k, key))
-			return v;
+	if (cbr_text_is(d, k, key))
+		return v;
 	return CBR_NONE;
 }
 
@@ -354,7 +439,7 @@ size_t cbr_map_find_int(const struct cbr_doc *d, size_t m, int64_t key)
 	if (m >= d->n || d->items[m].kind != CBR_MAP)
 		return CBR_NONE;
 	CBR_MAP_FOREACH(d, m, k, v)
-		if (!cbr_int(d, k, &x) && x == key)
-			return v;
+	if (!cbr_int(d, k, &x) && x == key)
+		return v;
 	return CBR_NONE;
 }

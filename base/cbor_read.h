@@ -29,29 +29,29 @@
 #include "base/util.h"
 
 enum cbr_kind {
-	CBR_UINT,      /* v = value */
-	CBR_NEGINT,    /* value is -1 - v */
-	CBR_BYTES,     /* p, len */
-	CBR_TEXT,      /* p, len (not NUL-terminated, not checked for UTF-8) */
-	CBR_ARRAY,     /* v = number of elements */
-	CBR_MAP,       /* v = number of key/value pairs */
-	CBR_TAG,       /* v = tag number; exactly one child */
-	CBR_BOOL,      /* v = 0 or 1 */
+	CBR_UINT,   /* v = value */
+	CBR_NEGINT, /* value is -1 - v */
+	CBR_BYTES,  /* p, len */
+	CBR_TEXT,   /* p, len (not NUL-terminated, not checked for UTF-8) */
+	CBR_ARRAY,  /* v = number of elements */
+	CBR_MAP,    /* v = number of key/value pairs */
+	CBR_TAG,    /* v = tag number; exactly one child */
+	CBR_BOOL,   /* v = 0 or 1 */
 	CBR_NULL,
 	CBR_UNDEFINED,
-	CBR_FLOAT,     /* f */
+	CBR_FLOAT, /* f */
 };
 
 struct cbr_item {
 	enum cbr_kind kind;
-	int indefinite;       /* ARRAY/MAP written with indefinite length */
+	int indefinite; /* ARRAY/MAP written with indefinite length */
 	uint64_t v;
 	const uint8_t *p;
 	size_t len;
 	double f;
-	size_t off;           /* offset of the item's first byte in the input */
-	size_t raw_len;       /* bytes of its whole encoding, children included */
-	size_t end;           /* index one past this item's subtree */
+	size_t off;     /* offset of the item's first byte in the input */
+	size_t raw_len; /* bytes of its whole encoding, children included */
+	size_t end;     /* index one past this item's subtree */
 };
 
 struct cbr_doc {
@@ -63,15 +63,15 @@ struct cbr_doc {
 
 struct cbr_limits {
 	size_t max_items;
-	unsigned max_depth;   /* containers and tags nest at most this deep */
+	unsigned max_depth; /* containers and tags nest at most this deep */
 };
 
 #define CBR_NONE ((size_t)-1)
 
 /* Decode exactly one item filling all of buf[0..len). what names the input in
  * error messages ("NSM response", "payload"). On failure doc is empty. */
-int cbr_parse(const uint8_t *buf, size_t len, const struct cbr_limits *lim, const char *what,
-	      struct cbr_doc *doc, struct cr_err *e);
+int cbr_parse(const uint8_t *buf, size_t len, const struct cbr_limits *lim, const char *what, struct cbr_doc *doc,
+	      struct cr_err *e);
 void cbr_free(struct cbr_doc *doc);
 
 /* Index of the value stored under text key `key` in map m, or CBR_NONE. */
@@ -91,11 +91,10 @@ static inline size_t cbr_value_of(const struct cbr_doc *d, size_t m, size_t k)
 {
 	return k < d->items[m].end ? d->items[k].end : k;
 }
-#define CBR_MAP_FOREACH(d, m, k, v) \
-	for (size_t k = (m) + 1, v = cbr_value_of(d, m, (m) + 1); k < (d)->items[m].end; \
-	     k = (d)->items[v].end, v = cbr_value_of(d, m, k))
+#define CBR_MAP_FOREACH(d, m, k, v)                                               \
+ for (size_t k = (m) + 1, v = cbr_value_of(d, m, (m) + 1); k < (d)->items[m].end; \
+      k = (d)->items[v].end, v = cbr_value_of(d, m, k))
 /* Iterate over the elements of array a: i is the element index. */
-#define CBR_ARRAY_FOREACH(d, a, i) \
-	for (size_t i = (a) + 1; i < (d)->items[a].end; i = (d)->items[i].end)
+#define CBR_ARRAY_FOREACH(d, a, i) for (size_t i = (a) + 1; i < (d)->items[a].end; i = (d)->items[i].end)
 
 #endif

@@ -22,7 +22,7 @@ struct cbor_w {
 
 void cw_init(struct cbor_w *w, struct cr_buf *out);
 void cw_uint(struct cbor_w *w, uint64_t v);
-void cw_int(struct cbor_w *w, int64_t v);          /* major type 0 or 1 */
+void cw_int(struct cbor_w *w, int64_t v); /* major type 0 or 1 */
 void cw_bytes(struct cbor_w *w, const void *p, size_t n);
 void cw_text(struct cbor_w *w, const char *s);
 /* Only the head of a byte string of n bytes; the caller sends the n bytes
@@ -31,7 +31,7 @@ void cw_bytes_head(struct cbor_w *w, size_t n);
 void cw_textn(struct cbor_w *w, const char *s, size_t n);
 void cw_array(struct cbor_w *w, size_t n);
 void cw_map(struct cbor_w *w, size_t n);
-void cw_map_indef(struct cbor_w *w);                /* close with cw_break() */
+void cw_map_indef(struct cbor_w *w); /* close with cw_break() */
 void cw_break(struct cbor_w *w);
 void cw_tag(struct cbor_w *w, uint64_t tag);
 void cw_bool(struct cbor_w *w, int v);

@@ -13,11 +13,11 @@
 #define DIRWALK_MAX_DEPTH 256
 
 struct dirwalk_entry {
-	const char *path;  /* on disk: root/rel */
-	const char *rel;   /* relative to the root, '/'-separated */
-	const char *name;  /* last component */
-	struct stat st;    /* lstat */
-	int depth;         /* 1 for entries directly under the root */
+	const char *path; /* on disk: root/rel */
+	const char *rel;  /* relative to the root, '/'-separated */
+	const char *name; /* last component */
+	struct stat st;   /* lstat */
+	int depth;        /* 1 for entries directly under the root */
 };
 
 /* Return 0 to continue, 1 to skip a directory's contents (and the directory

@@ -7,14 +7,10 @@
 const char *ec_curve_name(int curve)
 {
 	switch (curve) {
-	case BR_EC_secp256r1:
-		return "P-256";
-	case BR_EC_secp384r1:
-		return "P-384";
-	case BR_EC_secp521r1:
-		return "P-521";
-	default:
-		return "an unsupported curve";
+	case BR_EC_secp256r1: return "P-256";
+	case BR_EC_secp384r1: return "P-384";
+	case BR_EC_secp521r1: return "P-521";
+	default: return "an unsupported curve";
 	}
 }
 
@@ -38,13 +34,13 @@ int ec_pub_set(struct ec_pub *p, int curve, const uint8_t *q, size_t len, struct
 
 br_ec_public_key ec_pub_br(const struct ec_pub *p)
 {
-	br_ec_public_key pk = {.curve = p->curve, .q = (unsigned char *)p->q, .qlen = p->q_len};
+	br_ec_public_key pk = { .curve = p->curve, .q = (unsigned char *)p->q, .qlen = p->q_len };
 	return pk;
 }
 
 br_ec_private_key ec_key_br(const struct ec_key *k)
 {
-	br_ec_private_key sk = {.curve = k->pub.curve, .x = (unsigned char *)k->x, .xlen = k->x_len};
+	br_ec_private_key sk = { .curve = k->pub.curve, .x = (unsigned char *)k->x, .xlen = k->x_len };
 	return sk;
 }
 

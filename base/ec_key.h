@@ -15,7 +15,7 @@
 
 struct ec_pub {
 	int curve;
-	size_t q_len;                         /* uncompressed point 04||X||Y */
+	size_t q_len; /* uncompressed point 04||X||Y */
 	uint8_t q[BR_EC_KBUF_PUB_MAX_SIZE];
 };
 

@@ -82,10 +82,22 @@ static void close_(struct json_w *w, char c)
 	put(w, &c, 1);
 }
 
-void jw_obj_begin(struct json_w *w) { open_(w, '{'); }
-void jw_obj_end(struct json_w *w) { close_(w, '}'); }
-void jw_arr_begin(struct json_w *w) { open_(w, '['); }
-void jw_arr_end(struct json_w *w) { close_(w, ']'); }
+void jw_obj_begin(struct json_w *w)
+{
+	open_(w, '{');
+}
+void jw_obj_end(struct json_w *w)
+{
+	close_(w, '}');
+}
+void jw_arr_begin(struct json_w *w)
+{
+	open_(w, '[');
+}
+void jw_arr_end(struct json_w *w)
+{
+	close_(w, ']');
+}
 
 static void string_body(struct json_w *w, const char *s, size_t n)
 {
@@ -212,10 +224,26 @@ void jw_hex(struct json_w *w, const uint8_t *data, size_t n)
 	put(w, "\"", 1);
 }
 
-void jw_kstr(struct json_w *w, const char *key, const char *s) { jw_key(w, key); jw_str(w, s); }
-void jw_ku64(struct json_w *w, const char *key, uint64_t v) { jw_key(w, key); jw_u64(w, v); }
-void jw_kbool(struct json_w *w, const char *key, int v) { jw_key(w, key); jw_bool(w, v); }
-void jw_khex(struct json_w *w, const char *key, const uint8_t *d, size_t n) { jw_key(w, key); jw_hex(w, d, n); }
+void jw_kstr(struct json_w *w, const char *key, const char *s)
+{
+	jw_key(w, key);
+	jw_str(w, s);
+}
+void jw_ku64(struct json_w *w, const char *key, uint64_t v)
+{
+	jw_key(w, key);
+	jw_u64(w, v);
+}
+void jw_kbool(struct json_w *w, const char *key, int v)
+{
+	jw_key(w, key);
+	jw_bool(w, v);
+}
+void jw_khex(struct json_w *w, const char *key, const uint8_t *d, size_t n)
+{
+	jw_key(w, key);
+	jw_hex(w, d, n);
+}
 
 int jw_finish(struct json_w *w, struct cr_err *e)
 {
@@ -248,7 +276,10 @@ void jw_value(struct json_w *w, const struct json_val *v)
 	case JSON_NULL: jw_null(w); break;
 	case JSON_FALSE: jw_bool(w, 0); break;
 	case JSON_TRUE: jw_bool(w, 1); break;
-	case JSON_NUMBER: before_item(w); put(w, v->str, v->len); break;
+	case JSON_NUMBER:
+		before_item(w);
+		put(w, v->str, v->len);
+		break;
 	case JSON_STRING: jw_strn(w, v->str, v->len); break;
 	case JSON_ARRAY:
 		jw_arr_begin(w);
@@ -396,7 +427,8 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
 			return 0;
 		cp = cp << 6 | (s[i] & 0x3Fu);
 	}
-	if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+	if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+	    (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
 		return 0;
 	return len;
 }
@@ -455,9 +487,7 @@ static int parse_string(struct parser *p, const char **out, size_t *outlen)
 				n += put_utf8(buf + n, cp);
 				break;
 			}
-			default:
-				p->pos--;
-				return perr(p, "invalid escape");
+			default: p->pos--; return perr(p, "invalid escape");
 			}
 		} else {
 			size_t k = utf8_seq((const unsigned char *)p->s + p->pos, p->len - p->pos);
@@ -567,7 +597,8 @@ static int parse_container(struct parser *p, int depth, struct json_val *v, int 
 					return -1;
 				for (struct kid_list *q = head; q; q = q->next)
 					if (!strcmp(q->key, k->key))
-						return cr_fail(p->e, "JSON: duplicate key \"%s\" at byte %zu", k->key, p->pos);
+						return cr_fail(p->e, "JSON: duplicate key \"%s\" at byte %zu", k->key,
+							       p->pos);
 				skip_ws(p);
 				if (p->pos >= p->len || p->s[p->pos] != ':')
 					return perr(p, "expected ':'");
@@ -638,11 +669,10 @@ static void arena_free(struct arena_block *b)
 	}
 }
 
-int json_parse(const char *text, size_t len, const struct json_limits *lim, struct json_doc *doc,
-	       struct cr_err *e)
+int json_parse(const char *text, size_t len, const struct json_limits *lim, struct json_doc *doc, struct cr_err *e)
 {
-	static const struct json_limits defaults = {1u << 20, 32, 100000};
-	struct parser p = {text, len, 0, 0, lim ? lim : &defaults, NULL, e};
+	static const struct json_limits defaults = { 1u << 20, 32, 100000 };
+	struct parser p = { text, len, 0, 0, lim ? lim : &defaults, NULL, e };
 	doc->root = NULL;
 	doc->arena = NULL;
 	if (p.lim->max_depth > JSON_MAX_DEPTH)

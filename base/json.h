@@ -72,8 +72,8 @@ struct json_val {
 };
 
 struct json_limits {
-	size_t max_input;  /* bytes */
-	int max_depth;     /* <= JSON_MAX_DEPTH */
+	size_t max_input; /* bytes */
+	int max_depth;    /* <= JSON_MAX_DEPTH */
 	size_t max_nodes;
 };
 
@@ -83,8 +83,7 @@ struct json_doc {
 	void *arena;
 };
 
-int json_parse(const char *text, size_t len, const struct json_limits *lim, struct json_doc *doc,
-	       struct cr_err *e);
+int json_parse(const char *text, size_t len, const struct json_limits *lim, struct json_doc *doc, struct cr_err *e);
 void json_free(struct json_doc *doc);
 
 /* Member of an object by key, or NULL (also NULL when obj is not an object). */

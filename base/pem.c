@@ -46,7 +46,8 @@ int pem_decode(const uint8_t *text, size_t len, struct pem_list *out, struct cr_
 					cr_fail(e, "PEM: more than %d objects", PEM_MAX_OBJECTS);
 					goto fail;
 				}
-				snprintf(out->obj[out->n].name, sizeof out->obj[out->n].name, "%s", br_pem_decoder_name(&pc));
+				snprintf(out->obj[out->n].name, sizeof out->obj[out->n].name, "%s",
+					 br_pem_decoder_name(&pc));
 				cr_buf_init(&acc.buf, PEM_MAX_DER);
 				acc.overflow = 0;
 				br_pem_decoder_setdest(&pc, der_append, &acc);
@@ -54,8 +55,8 @@ int pem_decode(const uint8_t *text, size_t len, struct pem_list *out, struct cr_
 				break;
 			case BR_PEM_END_OBJ:
 				if (acc.overflow) {
-					cr_fail(e, "PEM: object %zu (%s) larger than %u bytes", out->n + 1, out->obj[out->n].name,
-						PEM_MAX_DER);
+					cr_fail(e, "PEM: object %zu (%s) larger than %u bytes", out->n + 1,
+						out->obj[out->n].name, PEM_MAX_DER);
 					goto fail;
 				}
 				out->obj[out->n].der = acc.buf.p;
@@ -64,11 +65,8 @@ int pem_decode(const uint8_t *text, size_t len, struct pem_list *out, struct cr_
 				out->n++;
 				inside = 0;
 				break;
-			case BR_PEM_ERROR:
-				cr_fail(e, "PEM: malformed input (object %zu)", out->n + 1);
-				goto fail;
-			default:
-				break;
+			case BR_PEM_ERROR: cr_fail(e, "PEM: malformed input (object %zu)", out->n + 1); goto fail;
+			default: break;
 			}
 		}
 	}

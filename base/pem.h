@@ -10,10 +10,10 @@
 
 #define PEM_MAX_OBJECTS 16
 #define PEM_MAX_DER (64u * 1024)
-#define PEM_FILE_MAX (1u << 20)   /* a PEM file read by pem_read_file() */
+#define PEM_FILE_MAX (1u << 20) /* a PEM file read by pem_read_file() */
 
 struct pem_object {
-	char name[64];   /* e.g. "CERTIFICATE", "EC PRIVATE KEY", "PRIVATE KEY" */
+	char name[64]; /* e.g. "CERTIFICATE", "EC PRIVATE KEY", "PRIVATE KEY" */
 	uint8_t *der;
 	size_t len;
 };

@@ -218,7 +218,7 @@ static void fixed_sink(void *ctx, const char *p, size_t n, int esc)
 
 size_t cr_term_str(const char *in, size_t n, unsigned flags, char *out, size_t cap)
 {
-	struct fixed f = {out, cap, 0, 0};
+	struct fixed f = { out, cap, 0, 0 };
 	struct cr_term t;
 	if (!cap)
 		return 0;

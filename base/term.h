@@ -40,9 +40,9 @@ typedef void (*cr_term_sink)(void *ctx, const char *p, size_t n, int esc);
 
 struct cr_term {
 	unsigned flags;
-	uint8_t pend[4];  /* an incomplete UTF-8 sequence from the previous chunk */
+	uint8_t pend[4]; /* an incomplete UTF-8 sequence from the previous chunk */
 	size_t npend, need;
-	int cr;           /* CR_TERM_CRLF: a \r held back until the next byte */
+	int cr; /* CR_TERM_CRLF: a \r held back until the next byte */
 	cr_term_sink sink;
 	void *ctx;
 };
@@ -68,7 +68,7 @@ const char *cr_term_arg(const char *s);
 struct cr_term_file {
 	struct cr_term t;
 	FILE *f;
-	int failed;        /* a write failed (the stream is left alone afterwards) */
+	int failed; /* a write failed (the stream is left alone afterwards) */
 };
 void cr_term_file_init(struct cr_term_file *tf, FILE *f, unsigned flags);
 

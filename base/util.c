@@ -19,7 +19,7 @@
  * escapes. */
 static void one_line(char *s)
 {
-	char copy[sizeof ((struct cr_err *)0)->msg];
+	char copy[sizeof((struct cr_err *)0)->msg];
 	size_t n = strlen(s);
 	memcpy(copy, s, n);
 	cr_term_str(copy, n, 0, s, sizeof copy);
@@ -309,7 +309,8 @@ int cr_read_input(const char *what, const char *path, size_t max, uint8_t **data
 		if (n == 0)
 			break;
 		if (cr_buf_put(&b, chunk, (size_t)n, e)) {
-			cr_fail_code(e, CR_E_TOOBIG, "%s%s%s: larger than the limit of %zu bytes", what, sep, path, max);
+			cr_fail_code(e, CR_E_TOOBIG, "%s%s%s: larger than the limit of %zu bytes", what, sep, path,
+				     max);
 			goto fail;
 		}
 	}
@@ -502,7 +503,7 @@ int64_t cr_days_from_civil(int64_t year, unsigned month, unsigned day)
 
 int cr_date_valid(int64_t year, unsigned month, unsigned day)
 {
-	static const unsigned mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	static const unsigned mdays[12] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
 	int leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
 	if (month < 1 || month > 12 || day < 1 || day > mdays[month - 1])
 		return 0;
@@ -573,8 +574,7 @@ int cr_parse_time(const char *s, int64_t *out)
 	}
 	if (*p || !cr_date_valid(y, mo, d) || h > 23 || mi > 59 || sec > 60)
 		return -1;
-	*out = cr_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec -
-	       sign * (int64_t)(oh * 3600 + om * 60);
+	*out = cr_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - sign * (int64_t)(oh * 3600 + om * 60);
 	return 0;
 }
 

@@ -17,20 +17,20 @@
 
 struct cr_err {
 	char msg[512];
-	int code;          /* enum cr_err_code: what kind of failure */
-	int sys_errno;     /* errno of the failing system call, 0 when none */
+	int code;      /* enum cr_err_code: what kind of failure */
+	int sys_errno; /* errno of the failing system call, 0 when none */
 };
 
 /* Codes callers may decide on (never on the message text). cr_fail() and
  * cr_failp() set CR_E_FAIL; cr_err_wrap() keeps the code and errno. */
 enum cr_err_code {
-	CR_E_FAIL = 1,     /* any other failure */
-	CR_E_NOTREG,       /* a named input is not a regular file (FIFO, device, socket, directory) */
-	CR_E_TOOBIG,       /* an input is larger than its limit */
-	CR_E_NOTDIR,       /* a named tree root is not a directory */
-	CR_E_TIMEOUT,      /* a read from a peer timed out (SO_RCVTIMEO) */
-	CR_E_SEND,         /* a write to a peer failed (sys_errno says how: EPIPE, ECONNRESET...) */
-	CR_E_UNSIGNED,     /* an attestation document is unsigned (QEMU's emulated NSM: alg -1) */
+	CR_E_FAIL = 1, /* any other failure */
+	CR_E_NOTREG,   /* a named input is not a regular file (FIFO, device, socket, directory) */
+	CR_E_TOOBIG,   /* an input is larger than its limit */
+	CR_E_NOTDIR,   /* a named tree root is not a directory */
+	CR_E_TIMEOUT,  /* a read from a peer timed out (SO_RCVTIMEO) */
+	CR_E_SEND,     /* a write to a peer failed (sys_errno says how: EPIPE, ECONNRESET...) */
+	CR_E_UNSIGNED, /* an attestation document is unsigned (QEMU's emulated NSM: alg -1) */
 };
 
 /* Format the message into e (if non-NULL) and return -1. */
@@ -43,7 +43,8 @@ int cr_failp(struct cr_err *e, const char *fmt, ...) __attribute__((format(print
 int cr_failp_code(struct cr_err *e, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* The one behind them: code, and with_errno appends ": <strerror(errno)>"
  * and keeps errno in sys_errno (else 0). errno is preserved. Returns -1. */
-int cr_vfail(struct cr_err *e, int code, int with_errno, const char *fmt, va_list ap) __attribute__((format(printf, 4, 0)));
+int cr_vfail(struct cr_err *e, int code, int with_errno, const char *fmt, va_list ap)
+	__attribute__((format(printf, 4, 0)));
 /* Prepend "<prefix>: " to the message already in e; returns -1. */
 int cr_err_wrap(struct cr_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -19,7 +19,7 @@ static double now(void)
 int main(int argc, char **argv)
 {
 	static struct att_verified out;
-	struct att_policy pol = {0};
+	struct att_policy pol = { 0 };
 	struct cr_err e;
 	uint8_t *doc;
 	size_t len;

@@ -54,7 +54,8 @@ int main(int argc, char **argv)
 		n++;
 	}
 	printf("bench verify-bundle: %zu-byte bundle, %zu artifact(s), %ld runs\n", len, v->pol.nartifacts, n);
-	printf("bench verify-bundle: %.2f ms mean, %.2f ms best (goal <= 20 ms)\n", total * 1e3 / (double)n, best * 1e3);
+	printf("bench verify-bundle: %.2f ms mean, %.2f ms best (goal <= 20 ms)\n", total * 1e3 / (double)n,
+	       best * 1e3);
 	vin_free(v);
 	free(v);
 	free(r);

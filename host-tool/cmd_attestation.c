@@ -12,51 +12,50 @@
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"usage: cleanroom attestation show DOC [--json]\n"
-		"       cleanroom attestation verify DOC [--root PEM] [--at TIME] [--pcr N=HEX]...\n"
-		"                 [--nonce HEX] [--user-data HEX] [--public-key HEX] [--json]\n"
-		"\n"
-		"An attestation document is what the Nitro Secure Module (NSM) of an enclave signs on\n"
-		"request: the enclave's PCRs, optional nonce/user_data/public_key, and a certificate\n"
-		"chain up to the AWS Nitro Enclaves root. DOC is the raw CBOR (COSE_Sign1) file; for a\n"
-		"base64 document run `base64 -d` first.\n"
-		"\n"
-		"show     print every field: module_id, time, PCRs in hex, optional fields, and each\n"
-		"         certificate's subject, validity, CA flags and key usage. Checks nothing\n"
-		"         beyond the structure.\n"
-		"verify   check the document and print what it proves. In order:\n"
-		"           cose       COSE_Sign1 with protected header exactly {1: -35} (ES384) and an\n"
-		"                      empty unprotected header\n"
-		"           payload    required fields and types, 1-32 PCRs of 32/48/64 bytes\n"
-		"           chain      cabundle[0] is the trusted root; leaf -> cabundle -> root valid at\n"
-		"                      the verification time, CA flags, keyUsage and pathLen enforced\n"
-		"           signature  ECDSA P-384 by the leaf key over the COSE Sig_structure\n"
-		"           pcr N, nonce, user_data, public_key   the values you ask for\n"
-		"\n"
-		"options:\n"
-		"  --root PEM        trust this root certificate instead of the compiled-in AWS Nitro\n"
-		"                    Enclaves root G1 (SHA-256 641a0321...bb5b); e.g. the test CA of a\n"
-		"                    local enclave run\n"
-		"  --at TIME         verification time: Unix seconds or RFC 3339 (2024-08-07T07:00:00Z).\n"
-		"                    Default: the document's own timestamp, because the leaf\n"
-		"                    certificate lives only ~3 hours. To insist on a fresh document,\n"
-		"                    pass the current time: --at $(date +%%s)\n"
-		"  --pcr N=HEX       require PCR N (0-31) to equal HEX (32, 48 or 64 bytes); repeatable\n"
-		"  --nonce HEX       require this nonce (an empty HEX requires an empty one)\n"
-		"  --user-data HEX   require this user_data\n"
-		"  --public-key HEX  require this public_key\n"
-		"  --json            machine-readable output on stdout\n"
-		"  -h, --help        this text\n"
-		"\n"
-		"Exit status: 0 everything holds (verify) or the document was shown, 1 a check failed\n"
-		"or DOC is unreadable or malformed (one line on stderr names the check, e.g.\n"
-		"'chain: leaf (CN=...) expired at ...' or 'pcr 0: mismatch (...)'), 2 usage error.\n"
-		"\n"
-		"examples:\n"
-		"  cleanroom attestation show doc.cbor\n"
-		"  cleanroom attestation verify doc.cbor --pcr 0=5fec1b73...e6 --nonce 0011...\n"
-		"  cleanroom attestation verify local.cbor --root test-ca.pem --at 1723012689\n");
+	fprintf(out, "usage: cleanroom attestation show DOC [--json]\n"
+		     "       cleanroom attestation verify DOC [--root PEM] [--at TIME] [--pcr N=HEX]...\n"
+		     "                 [--nonce HEX] [--user-data HEX] [--public-key HEX] [--json]\n"
+		     "\n"
+		     "An attestation document is what the Nitro Secure Module (NSM) of an enclave signs on\n"
+		     "request: the enclave's PCRs, optional nonce/user_data/public_key, and a certificate\n"
+		     "chain up to the AWS Nitro Enclaves root. DOC is the raw CBOR (COSE_Sign1) file; for a\n"
+		     "base64 document run `base64 -d` first.\n"
+		     "\n"
+		     "show     print every field: module_id, time, PCRs in hex, optional fields, and each\n"
+		     "         certificate's subject, validity, CA flags and key usage. Checks nothing\n"
+		     "         beyond the structure.\n"
+		     "verify   check the document and print what it proves. In order:\n"
+		     "           cose       COSE_Sign1 with protected header exactly {1: -35} (ES384) and an\n"
+		     "                      empty unprotected header\n"
+		     "           payload    required fields and types, 1-32 PCRs of 32/48/64 bytes\n"
+		     "           chain      cabundle[0] is the trusted root; leaf -> cabundle -> root valid at\n"
+		     "                      the verification time, CA flags, keyUsage and pathLen enforced\n"
+		     "           signature  ECDSA P-384 by the leaf key over the COSE Sig_structure\n"
+		     "           pcr N, nonce, user_data, public_key   the values you ask for\n"
+		     "\n"
+		     "options:\n"
+		     "  --root PEM        trust this root certificate instead of the compiled-in AWS Nitro\n"
+		     "                    Enclaves root G1 (SHA-256 641a0321...bb5b); e.g. the test CA of a\n"
+		     "                    local enclave run\n"
+		     "  --at TIME         verification time: Unix seconds or RFC 3339 (2024-08-07T07:00:00Z).\n"
+		     "                    Default: the document's own timestamp, because the leaf\n"
+		     "                    certificate lives only ~3 hours. To insist on a fresh document,\n"
+		     "                    pass the current time: --at $(date +%%s)\n"
+		     "  --pcr N=HEX       require PCR N (0-31) to equal HEX (32, 48 or 64 bytes); repeatable\n"
+		     "  --nonce HEX       require this nonce (an empty HEX requires an empty one)\n"
+		     "  --user-data HEX   require this user_data\n"
+		     "  --public-key HEX  require this public_key\n"
+		     "  --json            machine-readable output on stdout\n"
+		     "  -h, --help        this text\n"
+		     "\n"
+		     "Exit status: 0 everything holds (verify) or the document was shown, 1 a check failed\n"
+		     "or DOC is unreadable or malformed (one line on stderr names the check, e.g.\n"
+		     "'chain: leaf (CN=...) expired at ...' or 'pcr 0: mismatch (...)'), 2 usage error.\n"
+		     "\n"
+		     "examples:\n"
+		     "  cleanroom attestation show doc.cbor\n"
+		     "  cleanroom attestation verify doc.cbor --pcr 0=5fec1b73...e6 --nonce 0011...\n"
+		     "  cleanroom attestation verify local.cbor --root test-ca.pem --at 1723012689\n");
 }
 
 /* ------------------------------------------------------------------ output */
@@ -87,8 +86,8 @@ static void print_cert_text(const char *label, const uint8_t *der, size_t len)
 	cr_time_format(c.not_after, na);
 	cert_summary(&c, what, sizeof what);
 	cr_tprintf(stdout, "%-12s %s\n", label, cr_term_arg(c.subject_text));
-	cr_tprintf(stdout, "%-12s valid %s to %s; %s %s; %s\n", "", nb, na, c.key_is_ec ? ec_curve_name(c.key.curve) : "non-EC key",
-	       cr_term_arg(c.sig_alg), what);
+	cr_tprintf(stdout, "%-12s valid %s to %s; %s %s; %s\n", "", nb, na,
+		   c.key_is_ec ? ec_curve_name(c.key.curve) : "non-EC key", cr_term_arg(c.sig_alg), what);
 }
 
 static void print_opt_text(const char *name, const struct att_opt *o)
@@ -112,13 +111,13 @@ static void print_doc_text(const struct att_document *d, size_t size)
 	char when[32], hex[129], label[24];
 	cr_time_format((int64_t)(p->timestamp_ms / 1000), when);
 	cr_tprintf(stdout, "document     %zu bytes, COSE_Sign1 %s, alg %lld (%s), payload map %s\n", size,
-	       d->cose.tagged ? "tagged 18" : "untagged", (long long)d->cose.alg, cose_alg_name(d->cose.alg),
-	       p->indefinite ? "indefinite-length" : "definite-length");
+		   d->cose.tagged ? "tagged 18" : "untagged", (long long)d->cose.alg, cose_alg_name(d->cose.alg),
+		   p->indefinite ? "indefinite-length" : "definite-length");
 	cr_tprintf(stdout, "module_id    %s\n", cr_term_arg(p->module_id));
 	cr_tprintf(stdout, "digest       %s\n", cr_term_arg(p->digest));
 	when[strlen(when) - 1] = 0; /* the 'Z', to insert milliseconds */
 	cr_tprintf(stdout, "timestamp    %llu (%s.%03lluZ)\n", (unsigned long long)p->timestamp_ms, when,
-	       (unsigned long long)(p->timestamp_ms % 1000));
+		   (unsigned long long)(p->timestamp_ms % 1000));
 	cr_tprintf(stdout, "pcrs         %zu\n", p->n_pcrs);
 	for (size_t i = 0; i < p->n_pcrs; i++) {
 		cr_hex(p->pcrs[i].value, p->pcrs[i].len, hex);
@@ -287,12 +286,14 @@ static int parse_pcr(const char *arg, struct att_policy *pol)
 	}
 	for (size_t i = 0; i < pol->n_pcrs; i++)
 		if (pol->pcrs[i].index == n) {
-			cr_tprintf(stderr, "cleanroom attestation verify: --pcr %llu given twice\n", (unsigned long long)n);
+			cr_tprintf(stderr, "cleanroom attestation verify: --pcr %llu given twice\n",
+				   (unsigned long long)n);
 			return -1;
 		}
-	if (cr_unhex_var(eq + 1, p->value, sizeof p->value, &p->len) || (p->len != 32 && p->len != 48 && p->len != 64)) {
+	if (cr_unhex_var(eq + 1, p->value, sizeof p->value, &p->len) ||
+	    (p->len != 32 && p->len != 48 && p->len != 64)) {
 		cr_tprintf(stderr, "cleanroom attestation verify: --pcr %llu: want 64, 96 or 128 hex digits\n",
-			(unsigned long long)n);
+			   (unsigned long long)n);
 		return -1;
 	}
 	p->index = (unsigned)n;
@@ -303,8 +304,9 @@ static int parse_pcr(const char *arg, struct att_policy *pol)
 static int parse_expect(const char *opt, const char *arg, uint8_t *buf, struct att_expect_bytes *x)
 {
 	if (cr_unhex_var(arg, buf, ATT_FIELD_MAX, &x->len)) {
-		cr_tprintf(stderr, "cleanroom attestation verify: %s: want an even number of hex digits, at most %d bytes\n",
-			opt, ATT_FIELD_MAX);
+		cr_tprintf(stderr,
+			   "cleanroom attestation verify: %s: want an even number of hex digits, at most %d bytes\n",
+			   opt, ATT_FIELD_MAX);
 		return -1;
 	}
 	x->set = 1;
@@ -331,10 +333,10 @@ static void print_verified_text(const struct verify_args *a, const struct att_ve
 	cr_time_format(v->at, when);
 	cr_tprintf(stdout, "verified at  %s (%s)\n", when, a->pol.has_time ? "--at" : "the document's timestamp");
 	cr_tprintf(stdout, "trusted root %s (%s)\n", cr_term_arg(root->subject_text),
-	       a->pol.root_der ? a->root_path : "compiled-in AWS Nitro Enclaves root G1");
+		   a->pol.root_der ? a->root_path : "compiled-in AWS Nitro Enclaves root G1");
 	cr_tprintf(stdout, "checked      %zu PCR%s%s%s%s\n", a->pol.n_pcrs, a->pol.n_pcrs == 1 ? "" : "s",
-	       a->pol.nonce.set ? ", nonce" : "", a->pol.user_data.set ? ", user_data" : "",
-	       a->pol.public_key.set ? ", public_key" : "");
+		   a->pol.nonce.set ? ", nonce" : "", a->pol.user_data.set ? ", user_data" : "",
+		   a->pol.public_key.set ? ", public_key" : "");
 	print_doc_text(&v->d, size);
 }
 
@@ -406,13 +408,15 @@ static int verify(const char *path, int json, struct verify_args *a)
 int cmd_attestation(int argc, char **argv)
 {
 	enum { O_ROOT = 256, O_AT, O_PCR, O_NONCE, O_USER_DATA, O_PUBLIC_KEY, O_JSON };
-	static const struct option longopts[] = {
-		{"root", required_argument, NULL, O_ROOT},       {"at", required_argument, NULL, O_AT},
-		{"pcr", required_argument, NULL, O_PCR},         {"nonce", required_argument, NULL, O_NONCE},
-		{"user-data", required_argument, NULL, O_USER_DATA},
-		{"public-key", required_argument, NULL, O_PUBLIC_KEY},
-		{"json", no_argument, NULL, O_JSON},             {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0}};
+	static const struct option longopts[] = { { "root", required_argument, NULL, O_ROOT },
+						  { "at", required_argument, NULL, O_AT },
+						  { "pcr", required_argument, NULL, O_PCR },
+						  { "nonce", required_argument, NULL, O_NONCE },
+						  { "user-data", required_argument, NULL, O_USER_DATA },
+						  { "public-key", required_argument, NULL, O_PUBLIC_KEY },
+						  { "json", no_argument, NULL, O_JSON },
+						  { "help", no_argument, NULL, 'h' },
+						  { NULL, 0, NULL, 0 } };
 	static struct verify_args a;
 	const char *sub;
 	int c, json = 0, is_verify, rc;
@@ -427,7 +431,8 @@ int cmd_attestation(int argc, char **argv)
 	}
 	is_verify = !strcmp(sub, "verify");
 	if (!is_verify && strcmp(sub, "show")) {
-		cr_tprintf(stderr, "cleanroom attestation: unknown subcommand '%s' (show or verify; see --help)\n", sub);
+		cr_tprintf(stderr, "cleanroom attestation: unknown subcommand '%s' (show or verify; see --help)\n",
+			   sub);
 		return 2;
 	}
 	memset(&a, 0, sizeof a);
@@ -444,8 +449,9 @@ int cmd_attestation(int argc, char **argv)
 		case O_ROOT: a.root_path = optarg; break;
 		case O_AT:
 			if (cr_parse_time(optarg, &a.pol.at)) {
-				cr_tprintf(stderr, "cleanroom attestation verify: --at '%s': want Unix seconds or RFC 3339\n",
-					optarg);
+				cr_tprintf(stderr,
+					   "cleanroom attestation verify: --at '%s': want Unix seconds or RFC 3339\n",
+					   optarg);
 				bad = 1;
 			}
 			a.pol.has_time = 1;

@@ -106,7 +106,8 @@ static void usage(FILE *out)
 		"  -h, --help         this text\n"
 		"\n"
 		"Exit status: 0 built, outputs written; 1 the build failed (non-zero exit, signal,\n"
-		"an output missing or not a regular file); 2 usage error; 3 the inputs were refused (a path, file type,\n"
+		"an output missing or not a regular file); 2 usage error; 3 the inputs were refused (a path, file "
+		"type,\n"
 		"symlink or size rule); 4 the build hit its time, memory or process limit;\n"
 		"5 transfer, connection or enclave error (also: the enclave silent for --timeout\n"
 		"plus 30 s); 6 the signed report is missing or does not\n"
@@ -115,7 +116,8 @@ static void usage(FILE *out)
 		"\n"
 		"example:\n"
 		"  cleanroom build --local build/demo/enclave.eif --output hello ./hello-src -- make hello\n",
-		WIRE_PORT, WIRE_MAX_OUTPUTS, WIRE_DEFAULT_TIMEOUT_S, WIRE_MIN_PIDS, WIRE_MIN_LOG_BYTES, (unsigned long long)WIRE_MAX_LOG_BYTES);
+		WIRE_PORT, WIRE_MAX_OUTPUTS, WIRE_DEFAULT_TIMEOUT_S, WIRE_MIN_PIDS, WIRE_MIN_LOG_BYTES,
+		(unsigned long long)WIRE_MAX_LOG_BYTES);
 }
 
 struct build_opts {
@@ -138,7 +140,7 @@ static int parse_u64_opt(const char *name, const char *s, uint64_t max, uint64_t
 {
 	if (cr_parse_u64(s, max, out)) {
 		cr_tprintf(stderr, "cleanroom build: %s '%s': expected a number from 0 to %llu\n", name, s,
-			(unsigned long long)max);
+			   (unsigned long long)max);
 		return -1;
 	}
 	return 0;
@@ -147,20 +149,30 @@ static int parse_u64_opt(const char *name, const char *s, uint64_t max, uint64_t
 static int parse_args(int argc, char **argv, struct build_opts *o)
 {
 	static const struct option longopts[] = {
-		{"cid", required_argument, NULL, 'c'},     {"local", required_argument, NULL, 'l'},
-		{"enclave-memory", required_argument, NULL, 'M'}, {"vsock", required_argument, NULL, 'v'},
-		{"output", required_argument, NULL, 'o'},  {"deps", required_argument, NULL, 'd'},
-		{"out", required_argument, NULL, 'O'},     {"timeout", required_argument, NULL, 't'},
-		{"memory", required_argument, NULL, 'm'},  {"pids", required_argument, NULL, 'p'},
-		{"source-date-epoch", required_argument, NULL, 's'},
-		{"root", required_argument, NULL, 'R'},    {"eif", required_argument, NULL, 'E'},
-		{"pcr0", required_argument, NULL, '0'},    {"pcr1", required_argument, NULL, '1'},
-		{"pcr2", required_argument, NULL, '2'},    {"nsm-ca", required_argument, NULL, 'N'},
-		{"log", required_argument, NULL, 'L'},     {"log-limit", required_argument, NULL, 'B'},
-		{"json", no_argument, NULL, 'j'},          {"help", no_argument, NULL, 'h'},
-		{"machine", required_argument, NULL, 'X'},
-		{"allow-unsigned-attestation", no_argument, NULL, 'U'},
-		{NULL, 0, NULL, 0},
+		{ "cid", required_argument, NULL, 'c' },
+		{ "local", required_argument, NULL, 'l' },
+		{ "enclave-memory", required_argument, NULL, 'M' },
+		{ "vsock", required_argument, NULL, 'v' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "deps", required_argument, NULL, 'd' },
+		{ "out", required_argument, NULL, 'O' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "memory", required_argument, NULL, 'm' },
+		{ "pids", required_argument, NULL, 'p' },
+		{ "source-date-epoch", required_argument, NULL, 's' },
+		{ "root", required_argument, NULL, 'R' },
+		{ "eif", required_argument, NULL, 'E' },
+		{ "pcr0", required_argument, NULL, '0' },
+		{ "pcr1", required_argument, NULL, '1' },
+		{ "pcr2", required_argument, NULL, '2' },
+		{ "nsm-ca", required_argument, NULL, 'N' },
+		{ "log", required_argument, NULL, 'L' },
+		{ "log-limit", required_argument, NULL, 'B' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "machine", required_argument, NULL, 'X' },
+		{ "allow-unsigned-attestation", no_argument, NULL, 'U' },
+		{ NULL, 0, NULL, 0 },
 	};
 	const char *sde = getenv("SOURCE_DATE_EPOCH");
 	uint64_t v;
@@ -199,12 +211,14 @@ static int parse_args(int argc, char **argv, struct build_opts *o)
 				return EXIT_USAGE;
 			}
 			if (!cr_utf8_valid(optarg, strlen(optarg))) {
-				cr_fail(&e, "--output '%s': not valid UTF-8 (the report names outputs in JSON text)", optarg);
+				cr_fail(&e, "--output '%s': not valid UTF-8 (the report names outputs in JSON text)",
+					optarg);
 				cr_tprintf(stderr, "cleanroom build: %s\n", e.msg);
 				return EXIT_USAGE;
 			}
 			if (!strcmp(optarg, BUNDLE_NAME)) {
-				cr_tprintf(stderr, "cleanroom build: --output %s: that name is the signed report's\n", optarg);
+				cr_tprintf(stderr, "cleanroom build: --output %s: that name is the signed report's\n",
+					   optarg);
 				return EXIT_USAGE;
 			}
 			o->outputs[o->noutputs++] = optarg;
@@ -223,8 +237,10 @@ static int parse_args(int argc, char **argv, struct build_opts *o)
 			if (parse_u64_opt("--pids", optarg, WIRE_MAX_PIDS, &o->pids))
 				return EXIT_USAGE;
 			if (o->pids < WIRE_MIN_PIDS) {
-				fprintf(stderr, "cleanroom build: --pids '%s': expected at least %d processes (the shell "
-					"and the sandbox need some)\n", optarg, WIRE_MIN_PIDS);
+				fprintf(stderr,
+					"cleanroom build: --pids '%s': expected at least %d processes (the shell "
+					"and the sandbox need some)\n",
+					optarg, WIRE_MIN_PIDS);
 				return EXIT_USAGE;
 			}
 			break;
@@ -238,7 +254,7 @@ static int parse_args(int argc, char **argv, struct build_opts *o)
 				return EXIT_USAGE;
 			if (o->log_limit < WIRE_MIN_LOG_BYTES) {
 				cr_tprintf(stderr, "cleanroom build: --log-limit %s: at least %d bytes\n", optarg,
-					WIRE_MIN_LOG_BYTES);
+					   WIRE_MIN_LOG_BYTES);
 				return EXIT_USAGE;
 			}
 			break;
@@ -247,13 +263,17 @@ static int parse_args(int argc, char **argv, struct build_opts *o)
 		case 'N': o->nsm_ca = optarg; break;
 		case 'X':
 			if (strcmp(optarg, "microvm") && strcmp(optarg, "nitro-enclave")) {
-				cr_tprintf(stderr, "cleanroom build: --machine '%s': expected microvm | nitro-enclave\n", optarg);
+				cr_tprintf(stderr,
+					   "cleanroom build: --machine '%s': expected microvm | nitro-enclave\n",
+					   optarg);
 				return EXIT_USAGE;
 			}
 			o->machine = optarg;
 			break;
 		case 'U': o->allow_unsigned = 1; break;
-		case '0': case '1': case '2': o->pcr_hex[c - '0'] = optarg; break;
+		case '0':
+		case '1':
+		case '2': o->pcr_hex[c - '0'] = optarg; break;
 		case 'j': o->json = 1; break;
 		case 'h': usage(stdout); return EXIT_OK;
 		default: usage(stderr); return EXIT_USAGE;
@@ -283,7 +303,8 @@ static int parse_args(int argc, char **argv, struct build_opts *o)
 		return EXIT_USAGE;
 	}
 	if (o->nsm_ca && o->machine && !strcmp(o->machine, "nitro-enclave")) {
-		cr_tprintf(stderr, "cleanroom build: --nsm-ca: the nitro-enclave machine has its own NSM (no mock NSM, no test CA)\n");
+		cr_tprintf(stderr, "cleanroom build: --nsm-ca: the nitro-enclave machine has its own NSM (no mock NSM, "
+				   "no test CA)\n");
 		return EXIT_USAGE;
 	}
 	if (o->nsm_ca && !o->local) {
@@ -300,14 +321,15 @@ static int parse_args(int argc, char **argv, struct build_opts *o)
 	}
 	for (int i = 0; i < o->argc; i++)
 		if (!cr_utf8_valid(o->argv[i], strlen(o->argv[i]))) {
-			cr_fail(&e, "command argument %d '%s': not valid UTF-8 (the report records the command as JSON text)",
+			cr_fail(&e,
+				"command argument %d '%s': not valid UTF-8 (the report records the command as JSON "
+				"text)",
 				i, o->argv[i]);
 			cr_tprintf(stderr, "cleanroom build: %s\n", e.msg);
 			return EXIT_USAGE;
 		}
 	return -1;
 }
-
 
 /* The signed report of a successful build: into the staging directory
  * beside the outputs, then verified against them (bundle_verify.h) with this
@@ -378,12 +400,14 @@ static int verify_report(struct build_client *c, const struct build_opts *o, con
 		const struct report_statement *st = &c->report->statement.st;
 		uint8_t got[CR_SHA256_LEN];
 		br_sha256_out(&c->log_hash, got);
-		if (st->log_bytes != c->log_bytes || memcmp(st->log_sha256, got, CR_SHA256_LEN) || st->log_dropped != c->result.log_dropped) {
+		if (st->log_bytes != c->log_bytes || memcmp(st->log_sha256, got, CR_SHA256_LEN) ||
+		    st->log_dropped != c->result.log_dropped) {
 			char hs[CR_HEX_SIZE(CR_SHA256_LEN)], hg[CR_HEX_SIZE(CR_SHA256_LEN)];
 			cr_hex(st->log_sha256, CR_SHA256_LEN, hs);
 			cr_hex(got, CR_SHA256_LEN, hg);
 			cr_fail(&c->e,
-				"report: the build log received (%llu bytes, sha256 %s, %llu dropped) is not the one the report "
+				"report: the build log received (%llu bytes, sha256 %s, %llu dropped) is not the one "
+				"the report "
 				"signs (%llu bytes, sha256 %s, %llu dropped)",
 				(unsigned long long)c->log_bytes, hg, (unsigned long long)c->result.log_dropped,
 				(unsigned long long)st->log_bytes, hs, (unsigned long long)st->log_dropped);
@@ -393,7 +417,7 @@ static int verify_report(struct build_client *c, const struct build_opts *o, con
 	} else {
 		cr_fail(&c->e, "report: %s%s", bv_first_failure(c->report, line, sizeof line),
 			o->vsock && !root ? " (an enclave under 'cleanroom run' chains to its nsm_root: pass --root)"
-					     : "");
+					  : "");
 		bc_failed(c, EXIT_REPORT);
 	}
 	goto done;
@@ -465,7 +489,7 @@ static void print_summary(const struct build_client *c, const struct build_opts 
 	cr_hex(c->deps.tree_sha256, CR_SHA256_LEN, h2);
 	cr_tprintf(stdout, "deps tree     sha256 %s (%llu files)\n", h2, (unsigned long long)c->deps.files);
 	cr_tprintf(stdout, "transfer      %.1f MiB in %.2f s\n", (double)(c->src.bytes + c->deps.bytes) / 1048576,
-	       (double)c->transfer_ms / 1000);
+		   (double)c->transfer_ms / 1000);
 	cr_tprintf(stdout, "result        %s: %s (%.1f s)\n", wire_status_name(c->result.status), c->result_detail,
 		   (double)c->result.wall_ms / 1000);
 	for (size_t i = 0; i < o->noutputs; i++)
@@ -480,14 +504,15 @@ static void print_summary(const struct build_client *c, const struct build_opts 
 		cr_hex(c->report->statement.st.pcr[0], CR_PCR_LEN, pcr0);
 		char np[256];
 		if (bv_not_possible(c->report, np, sizeof np)[0])
-			cr_tprintf(stdout, "report        %s/%s: verified (%zu checks), except what was not possible: %s "
+			cr_tprintf(stdout,
+				   "report        %s/%s: verified (%zu checks), except what was not possible: %s "
 				   "(unsigned document: QEMU's emulated NSM; nothing proves where this ran)\n",
 				   o->out, BUNDLE_NAME, c->report->n, np);
 		else
 			cr_tprintf(stdout, "report        %s/%s: verified (%zu checks)\n", o->out, BUNDLE_NAME,
 				   c->report->n);
 		cr_tprintf(stdout, "image PCR0    %s%s\n", pcr0,
-		       pcrs && pcrs->status == BV_SKIP ? " (not pinned: give --eif or --pcr0/1/2)" : "");
+			   pcrs && pcrs->status == BV_SKIP ? " (not pinned: give --eif or --pcr0/1/2)" : "");
 	}
 }
 
@@ -500,7 +525,9 @@ static int check_inputs(struct build_client *c, const struct build_opts *o)
 	const struct {
 		const char *opt, *path;
 		uint64_t max;
-	} files[] = {{"--local", o->local, EIF_FILE_MAX}, {"--eif", o->eif, EIF_FILE_MAX}, {"--root", o->root, PEM_FILE_MAX}};
+	} files[] = { { "--local", o->local, EIF_FILE_MAX },
+		      { "--eif", o->eif, EIF_FILE_MAX },
+		      { "--root", o->root, PEM_FILE_MAX } };
 	memset(&c->deps_total, 0, sizeof c->deps_total);
 	if (src_stream_measure(o->src, &c->src_total, &c->e)) {
 		cr_err_wrap(&c->e, "SRC_DIR");
@@ -575,7 +602,10 @@ int cmd_build(int argc, char **argv)
 		.argv = o.argv,
 		.argc = o.argc,
 		.sde = o.sde,
-		.limits = {.timeout_s = o.timeout_s, .memory_mb = o.memory_mb, .pids = o.pids, .log_bytes = o.log_limit},
+		.limits = { .timeout_s = o.timeout_s,
+			    .memory_mb = o.memory_mb,
+			    .pids = o.pids,
+			    .log_bytes = o.log_limit },
 	};
 	bc_init(&c, &job);
 	signal(SIGPIPE, SIG_IGN);
@@ -599,7 +629,8 @@ int cmd_build(int argc, char **argv)
 			have_le = 1;
 			c.sock = vsock_client_connect(le.vsock, WIRE_PORT, 120000, NULL, &c.e);
 			if (c.sock < 0)
-				cr_err_wrap(&c.e, "connect to the build agent (is %s an agent image, built without --cmd?)",
+				cr_err_wrap(&c.e,
+					    "connect to the build agent (is %s an agent image, built without --cmd?)",
 					    o.local);
 		}
 	} else if (o.vsock) {
@@ -613,12 +644,13 @@ int cmd_build(int argc, char **argv)
 	if (c.sock >= 0) {
 		/* The agent ends a build at its --timeout and answers; an enclave
 		 * silent for longer than that plus a margin is hung or stopped. */
-		struct timeval tv = {.tv_sec = (time_t)(o.timeout_s + ENCLAVE_SILENCE_MARGIN_S)};
+		struct timeval tv = { .tv_sec = (time_t)(o.timeout_s + ENCLAVE_SILENCE_MARGIN_S) };
 		setsockopt(c.sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 	}
 	rc = c.sock >= 0 ? bc_run(&c) : -1;
 	if (rc && c.e.code == CR_E_TIMEOUT) {
-		cr_fail(&c.e, "the enclave sent nothing for %llu s (the build's --timeout plus %d s): it is hung or stopped",
+		cr_fail(&c.e,
+			"the enclave sent nothing for %llu s (the build's --timeout plus %d s): it is hung or stopped",
 			(unsigned long long)(o.timeout_s + ENCLAVE_SILENCE_MARGIN_S), ENCLAVE_SILENCE_MARGIN_S);
 		c.exit_code = EXIT_TRANSFER;
 	}
@@ -646,7 +678,8 @@ int cmd_build(int argc, char **argv)
 	bc_log_end(&c);
 	bc_log_file_close(&c);
 	if (rc == 0 && c.exit_code != EXIT_OK && c.exit_code != EXIT_TRANSFER)
-		cr_tprintf(stderr, "cleanroom build: the build %s: %s\n", status_words(c.result.status), c.result_detail);
+		cr_tprintf(stderr, "cleanroom build: the build %s: %s\n", status_words(c.result.status),
+			   c.result_detail);
 	else if (c.exit_code != EXIT_OK) {
 		if (have_le && c.exit_code == EXIT_TRANSFER) {
 			char tail[512];

@@ -13,25 +13,24 @@
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"usage: cleanroom describe FILE.eif [--json]\n"
-		"\n"
-		"Validate an enclave image file and show what is inside: version, architecture,\n"
-		"measurements (PCR0/1/2, and PCR8 when signed), whether the CRC and the signature\n"
-		"check, the image name/version and build metadata, the kernel command line and the\n"
-		"section list. Works on images from nitro-cli as well as from 'cleanroom eif'.\n"
-		"\n"
-		"Every byte is read: the CRC and the PCRs are computed, never copied from the file.\n"
-		"A malformed file — bad magic, bad CRC, truncated, sizes past the end, gaps between\n"
-		"sections, more than 32 sections, a second kernel, a signature that does not match\n"
-		"PCR0 — gets one line on stderr naming the problem and exit status 1.\n"
-		"\n"
-		"options:\n"
-		"  --json      nitro-cli's describe-eif JSON (EifVersion, Measurements, IsSigned,\n"
-		"              [SigningCertificate,] CheckCRC, [SignatureCheck,] ImageName,\n"
-		"              ImageVersion, Metadata) plus Arch, Cmdline and Sections\n"
-		"  -h, --help  this text\n"
-		"Exit status: 0 valid, 1 invalid or unreadable, 2 usage error.\n");
+	fprintf(out, "usage: cleanroom describe FILE.eif [--json]\n"
+		     "\n"
+		     "Validate an enclave image file and show what is inside: version, architecture,\n"
+		     "measurements (PCR0/1/2, and PCR8 when signed), whether the CRC and the signature\n"
+		     "check, the image name/version and build metadata, the kernel command line and the\n"
+		     "section list. Works on images from nitro-cli as well as from 'cleanroom eif'.\n"
+		     "\n"
+		     "Every byte is read: the CRC and the PCRs are computed, never copied from the file.\n"
+		     "A malformed file — bad magic, bad CRC, truncated, sizes past the end, gaps between\n"
+		     "sections, more than 32 sections, a second kernel, a signature that does not match\n"
+		     "PCR0 — gets one line on stderr naming the problem and exit status 1.\n"
+		     "\n"
+		     "options:\n"
+		     "  --json      nitro-cli's describe-eif JSON (EifVersion, Measurements, IsSigned,\n"
+		     "              [SigningCertificate,] CheckCRC, [SignatureCheck,] ImageName,\n"
+		     "              ImageVersion, Metadata) plus Arch, Cmdline and Sections\n"
+		     "  -h, --help  this text\n"
+		     "Exit status: 0 valid, 1 invalid or unreadable, 2 usage error.\n");
 }
 
 struct described {
@@ -133,15 +132,15 @@ static void print_text(const struct described *d)
 	const struct json_val *m = d->meta.root, *bm = json_get(m, "BuildMetadata");
 	char hex[2 * CR_PCR_LEN + 1];
 	cr_tprintf(stdout, "EIF version %u, %s, %llu bytes, CRC 0x%08x ok\n", img->version,
-	       img->flags & EIF_FLAG_ARM64 ? "aarch64" : "x86_64", (unsigned long long)img->file_size,
-	       d->scan.crc_computed);
+		   img->flags & EIF_FLAG_ARM64 ? "aarch64" : "x86_64", (unsigned long long)img->file_size,
+		   d->scan.crc_computed);
 	if (m) {
 		const char *name = json_get_str(m, "ImageName"), *ver = json_get_str(m, "ImageVersion");
 		cr_tprintf(stdout, "image     %s %s\n", or_q(name), or_q(ver));
 		if (bm)
 			cr_tprintf(stdout, "built     %s by %s %s, kernel %s %s\n", or_q(json_get_str(bm, "BuildTime")),
-			       or_q(json_get_str(bm, "BuildTool")), or_q(json_get_str(bm, "BuildToolVersion")),
-			       or_q(json_get_str(bm, "OperatingSystem")), or_q(json_get_str(bm, "KernelVersion")));
+				   or_q(json_get_str(bm, "BuildTool")), or_q(json_get_str(bm, "BuildToolVersion")),
+				   or_q(json_get_str(bm, "OperatingSystem")), or_q(json_get_str(bm, "KernelVersion")));
 	}
 	cr_hex(d->scan.pcrs.pcr0, CR_PCR_LEN, hex);
 	cr_tprintf(stdout, "PCR0      %s\n", hex);
@@ -152,22 +151,24 @@ static void print_text(const struct described *d)
 	if (img->signature >= 0) {
 		cr_hex(d->sig.pcr8, CR_PCR_LEN, hex);
 		cr_tprintf(stdout, "PCR8      %s\n", hex);
-		cr_tprintf(stdout, "signed    yes, signature matches PCR0; certificate %s, issued by %s, valid %s to %s\n",
-		       cr_term_arg(d->sig.subject), cr_term_arg(d->sig.issuer), cr_term_arg(d->sig.not_before),
-		       cr_term_arg(d->sig.not_after));
+		cr_tprintf(stdout,
+			   "signed    yes, signature matches PCR0; certificate %s, issued by %s, valid %s to %s\n",
+			   cr_term_arg(d->sig.subject), cr_term_arg(d->sig.issuer), cr_term_arg(d->sig.not_before),
+			   cr_term_arg(d->sig.not_after));
 	} else {
 		cr_tprintf(stdout, "signed    no\n");
 	}
 	{
 		char line[CR_TERM_ARG_MAX];
-		cr_term_str((const char *)img->cmdline_data, strnlen((const char *)img->cmdline_data, img->sec[img->cmdline].size), 0,
-			    line, sizeof line);
+		cr_term_str((const char *)img->cmdline_data,
+			    strnlen((const char *)img->cmdline_data, img->sec[img->cmdline].size), 0, line,
+			    sizeof line);
 		cr_tprintf(stdout, "cmdline   %s\n", line);
 	}
 	cr_tprintf(stdout, "sections  #  type       header offset  data bytes\n");
 	for (int i = 0; i < img->num_sections; i++)
 		cr_tprintf(stdout, "          %-2d %-10s %13llu  %10llu\n", i, eif_section_name(img->sec[i].type),
-		       (unsigned long long)img->sec[i].hdr_offset, (unsigned long long)img->sec[i].size);
+			   (unsigned long long)img->sec[i].hdr_offset, (unsigned long long)img->sec[i].size);
 }
 
 static int describe(const char *path, struct described *d, struct cr_err *e)
@@ -178,18 +179,19 @@ static int describe(const char *path, struct described *d, struct cr_err *e)
 	if (eif_scan(img, &d->scan, e))
 		return -1;
 	if (!d->scan.crc_ok)
-		return cr_fail(e, "%s: crc: stored 0x%08x, computed 0x%08x (the file is corrupt)", path, img->crc_stored,
-			       d->scan.crc_computed);
+		return cr_fail(e, "%s: crc: stored 0x%08x, computed 0x%08x (the file is corrupt)", path,
+			       img->crc_stored, d->scan.crc_computed);
 	if (img->metadata >= 0) {
-		struct json_limits lim = {EIF_METADATA_MAX, 32, 200000};
-		if (json_parse((const char *)img->metadata_data, (size_t)img->sec[img->metadata].size, &lim, &d->meta, e))
+		struct json_limits lim = { EIF_METADATA_MAX, 32, 200000 };
+		if (json_parse((const char *)img->metadata_data, (size_t)img->sec[img->metadata].size, &lim, &d->meta,
+			       e))
 			return cr_err_wrap(e, "%s: metadata", path);
 		if (d->meta.root->type != JSON_OBJECT)
 			return cr_fail(e, "%s: metadata: not a JSON object", path);
 	}
 	if (img->signature >= 0) {
-		if (eif_signature_check(img->signature_data, (size_t)img->sec[img->signature].size,
-					d->scan.pcrs.pcr0, &d->sig, e))
+		if (eif_signature_check(img->signature_data, (size_t)img->sec[img->signature].size, d->scan.pcrs.pcr0,
+					&d->sig, e))
 			return cr_err_wrap(e, "%s: signature", path);
 		if (!d->sig.sig_ok)
 			return cr_fail(e, "%s: signature: does not verify against PCR0 of this image", path);
@@ -201,8 +203,9 @@ static int describe(const char *path, struct described *d, struct cr_err *e)
 
 int cmd_describe(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	static const struct option longopts[] = { { "json", no_argument, NULL, 'j' },
+						  { "help", no_argument, NULL, 'h' },
+						  { NULL, 0, NULL, 0 } };
 	struct described d;
 	struct cr_err e;
 	struct cr_buf out;

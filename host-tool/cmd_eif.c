@@ -25,57 +25,56 @@ static const char default_cmdline_aarch64[] =
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"usage: cleanroom eif [--kernel FILE] [--init FILE] --rootfs DIR -o OUT.eif [options]\n"
-		"                     [--cmd ARG... | --cmd-file FILE]\n"
-		"\n"
-		"Pack an enclave image file (EIF v4, as nitro-cli builds) from a kernel, the init, a\n"
-		"root filesystem directory and a command. No Docker, no linuxkit. The same inputs give\n"
-		"the same bytes on any machine: sorted cpio entries, fixed mtimes (SOURCE_DATE_EPOCH,\n"
-		"default 0), uid/gid 0, sequential inodes, normalised modes (0755 if executable, else\n"
-		"0644; directories 0755; setuid/setgid/sticky dropped), no host names or paths.\n"
-		"\n"
-		"Layout: kernel, cmdline, metadata, ramdisk 0 (dev/, init, nsm.ko if given),\n"
-		"ramdisk 1 (rootfs/ = DIR plus rootfs/{dev,run,sys,var,proc,tmp}, and cmd + env when a\n"
-		"command is given), signature when signed. Without a command the image has no /cmd and\n"
-		"cleanroom's init starts as a build agent; with one it behaves like AWS's init.\n"
-		"\n"
-		"required:\n"
-		"  --rootfs DIR         tree packed under rootfs/ (regular files, dirs, symlinks only)\n"
-		"  -o, --output FILE    the EIF to write (written atomically; nothing on failure)\n"
-		"options:\n"
-		"  --kernel FILE        bzImage (x86_64) or Image (aarch64); default: the installed one\n"
-		"  --init FILE          the enclave's /init; default: the installed one\n"
-		"  --cmdline STR        kernel command line (measured in PCR0/PCR1)\n"
-		"  --cmdline-file FILE  same, read from a file, surrounding whitespace trimmed\n"
-		"                       default: nitro-cli's cmdline for the architecture\n"
-		"  --nsm-ko FILE|local  NSM driver loaded by init; 'local' = the installed mock-NSM shim,\n"
-		"                       for 'cleanroom run' (on Nitro, use AWS's nsm.ko or none with a\n"
-		"                       kernel that has CONFIG_NSM)\n"
-		"  --cmd ARG...         the command, one argv element per argument; must come last\n"
-		"  --cmd-file FILE      the command, one argv element per line (nitro-cli's cmd file)\n"
-		"  --env-file FILE      environment, one KEY=VALUE per line\n"
-		"  --name NAME          ImageName in the metadata (default: cleanroom-enclave)\n"
-		"  --version VER        ImageVersion in the metadata (default: 1.0)\n"
-		"  --metadata FILE      JSON object stored as CustomMetadata (at most 4096 bytes)\n"
-		"  --arch ARCH          x86_64 (default) or aarch64\n"
-		"  --sign-key KEY.pem   sign PCR0 with this EC private key (P-256/384/521; PEM)...\n"
-		"  --sign-cert CERT.pem ...whose certificate goes into the image; adds PCR8\n"
-		"  -h, --help           this text\n"
-		"\n"
-		"Prints the measurements as nitro-cli does:\n"
-		"  {\"Measurements\": {\"HashAlgorithm\": \"Sha384 { ... }\", \"PCR0\": …, \"PCR1\": …,\n"
-		"   \"PCR2\": …[, \"PCR8\": …]}}\n"
-		"Defaults (kernel, init, --nsm-ko local) are the files 'make install' puts in\n"
-		"PREFIX/lib/cleanroom/ARCH/ (bzImage or Image, init, nsm.ko), looked up next to this\n"
-		"program (BIN/../lib/cleanroom/ARCH/), then in the build tree it was run from\n"
-		"(build/kernel/, build/init).\n"
-		"Exit status: 0 written, 1 failed (one line on stderr says why), 2 usage error.\n"
-		"\n"
-		"example:\n"
-		"  cleanroom eif --rootfs rootfs/ -o app.eif --cmd /bin/sh -c 'echo hello'\n"
-		"  cleanroom eif --kernel build/kernel/bzImage --init build/init --nsm-ko local \\\n"
-		"      --rootfs build/rootfs-c -o agent.eif\n");
+	fprintf(out, "usage: cleanroom eif [--kernel FILE] [--init FILE] --rootfs DIR -o OUT.eif [options]\n"
+		     "                     [--cmd ARG... | --cmd-file FILE]\n"
+		     "\n"
+		     "Pack an enclave image file (EIF v4, as nitro-cli builds) from a kernel, the init, a\n"
+		     "root filesystem directory and a command. No Docker, no linuxkit. The same inputs give\n"
+		     "the same bytes on any machine: sorted cpio entries, fixed mtimes (SOURCE_DATE_EPOCH,\n"
+		     "default 0), uid/gid 0, sequential inodes, normalised modes (0755 if executable, else\n"
+		     "0644; directories 0755; setuid/setgid/sticky dropped), no host names or paths.\n"
+		     "\n"
+		     "Layout: kernel, cmdline, metadata, ramdisk 0 (dev/, init, nsm.ko if given),\n"
+		     "ramdisk 1 (rootfs/ = DIR plus rootfs/{dev,run,sys,var,proc,tmp}, and cmd + env when a\n"
+		     "command is given), signature when signed. Without a command the image has no /cmd and\n"
+		     "cleanroom's init starts as a build agent; with one it behaves like AWS's init.\n"
+		     "\n"
+		     "required:\n"
+		     "  --rootfs DIR         tree packed under rootfs/ (regular files, dirs, symlinks only)\n"
+		     "  -o, --output FILE    the EIF to write (written atomically; nothing on failure)\n"
+		     "options:\n"
+		     "  --kernel FILE        bzImage (x86_64) or Image (aarch64); default: the installed one\n"
+		     "  --init FILE          the enclave's /init; default: the installed one\n"
+		     "  --cmdline STR        kernel command line (measured in PCR0/PCR1)\n"
+		     "  --cmdline-file FILE  same, read from a file, surrounding whitespace trimmed\n"
+		     "                       default: nitro-cli's cmdline for the architecture\n"
+		     "  --nsm-ko FILE|local  NSM driver loaded by init; 'local' = the installed mock-NSM shim,\n"
+		     "                       for 'cleanroom run' (on Nitro, use AWS's nsm.ko or none with a\n"
+		     "                       kernel that has CONFIG_NSM)\n"
+		     "  --cmd ARG...         the command, one argv element per argument; must come last\n"
+		     "  --cmd-file FILE      the command, one argv element per line (nitro-cli's cmd file)\n"
+		     "  --env-file FILE      environment, one KEY=VALUE per line\n"
+		     "  --name NAME          ImageName in the metadata (default: cleanroom-enclave)\n"
+		     "  --version VER        ImageVersion in the metadata (default: 1.0)\n"
+		     "  --metadata FILE      JSON object stored as CustomMetadata (at most 4096 bytes)\n"
+		     "  --arch ARCH          x86_64 (default) or aarch64\n"
+		     "  --sign-key KEY.pem   sign PCR0 with this EC private key (P-256/384/521; PEM)...\n"
+		     "  --sign-cert CERT.pem ...whose certificate goes into the image; adds PCR8\n"
+		     "  -h, --help           this text\n"
+		     "\n"
+		     "Prints the measurements as nitro-cli does:\n"
+		     "  {\"Measurements\": {\"HashAlgorithm\": \"Sha384 { ... }\", \"PCR0\": …, \"PCR1\": …,\n"
+		     "   \"PCR2\": …[, \"PCR8\": …]}}\n"
+		     "Defaults (kernel, init, --nsm-ko local) are the files 'make install' puts in\n"
+		     "PREFIX/lib/cleanroom/ARCH/ (bzImage or Image, init, nsm.ko), looked up next to this\n"
+		     "program (BIN/../lib/cleanroom/ARCH/), then in the build tree it was run from\n"
+		     "(build/kernel/, build/init).\n"
+		     "Exit status: 0 written, 1 failed (one line on stderr says why), 2 usage error.\n"
+		     "\n"
+		     "example:\n"
+		     "  cleanroom eif --rootfs rootfs/ -o app.eif --cmd /bin/sh -c 'echo hello'\n"
+		     "  cleanroom eif --kernel build/kernel/bzImage --init build/init --nsm-ko local \\\n"
+		     "      --rootfs build/rootfs-c -o agent.eif\n");
 }
 
 /* Validate a list file (cmd or env): entries separated by '\n'. */
@@ -115,7 +114,8 @@ static int cmd_from_args(char **args, int n, struct cr_buf *out, struct cr_err *
 {
 	for (int i = 0; i < n; i++) {
 		if (strchr(args[i], '\n'))
-			return cr_fail(e, "--cmd: argument %d contains a newline (the cmd file is one argument per line)",
+			return cr_fail(e,
+				       "--cmd: argument %d contains a newline (the cmd file is one argument per line)",
 				       i + 1);
 		if (cr_buf_printf(out, e, "%s\n", args[i]))
 			return -1;
@@ -163,15 +163,23 @@ struct eif_opts {
 static int parse_args(int argc, char **argv, struct eif_opts *o)
 {
 	static const struct option longopts[] = {
-		{"kernel", required_argument, NULL, 'k'},   {"init", required_argument, NULL, 'i'},
-		{"rootfs", required_argument, NULL, 'r'},   {"output", required_argument, NULL, 'o'},
-		{"cmdline", required_argument, NULL, 'c'},  {"cmdline-file", required_argument, NULL, 'C'},
-		{"nsm-ko", required_argument, NULL, 'n'},   {"cmd-file", required_argument, NULL, 'F'},
-		{"env-file", required_argument, NULL, 'E'}, {"name", required_argument, NULL, 'N'},
-		{"version", required_argument, NULL, 'V'},  {"metadata", required_argument, NULL, 'M'},
-		{"arch", required_argument, NULL, 'a'},     {"sign-key", required_argument, NULL, 'K'},
-		{"sign-cert", required_argument, NULL, 'S'}, {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{ "kernel", required_argument, NULL, 'k' },
+		{ "init", required_argument, NULL, 'i' },
+		{ "rootfs", required_argument, NULL, 'r' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "cmdline", required_argument, NULL, 'c' },
+		{ "cmdline-file", required_argument, NULL, 'C' },
+		{ "nsm-ko", required_argument, NULL, 'n' },
+		{ "cmd-file", required_argument, NULL, 'F' },
+		{ "env-file", required_argument, NULL, 'E' },
+		{ "name", required_argument, NULL, 'N' },
+		{ "version", required_argument, NULL, 'V' },
+		{ "metadata", required_argument, NULL, 'M' },
+		{ "arch", required_argument, NULL, 'a' },
+		{ "sign-key", required_argument, NULL, 'K' },
+		{ "sign-cert", required_argument, NULL, 'S' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 	memset(o, 0, sizeof *o);
@@ -214,7 +222,8 @@ static int parse_args(int argc, char **argv, struct eif_opts *o)
 		}
 	}
 	if (optind < argc) {
-		cr_tprintf(stderr, "cleanroom eif: unexpected argument '%s' (a command goes after --cmd)\n", argv[optind]);
+		cr_tprintf(stderr, "cleanroom eif: unexpected argument '%s' (a command goes after --cmd)\n",
+			   argv[optind]);
 		return 2;
 	}
 	if (!o->rootfs || !o->output) {
@@ -288,8 +297,8 @@ static int default_file(const char *arch, const char *name, const char *opt, cha
 
 static int prepare(const struct eif_opts *o, struct eif_job *j, struct eif_write_input *in, struct cr_err *e)
 {
-	static const char *const rootfs_dirs[] = {"rootfs/dev", "rootfs/run", "rootfs/sys",
-						  "rootfs/var", "rootfs/proc", "rootfs/tmp"};
+	static const char *const rootfs_dirs[] = { "rootfs/dev", "rootfs/run",  "rootfs/sys",
+						   "rootfs/var", "rootfs/proc", "rootfs/tmp" };
 	struct eif_meta_input mi;
 	char kver[64];
 	const char *kernel = o->kernel, *init = o->init, *nsm_ko = o->nsm_ko;
@@ -331,14 +340,16 @@ static int prepare(const struct eif_opts *o, struct eif_job *j, struct eif_write
 	if (o->cmdline_file && load_cmdline_file(o->cmdline_file, &j->cmdline, e))
 		return cr_err_wrap(e, "--cmdline-file");
 	if (!o->cmdline_file && cr_buf_printf(&j->cmdline, e, "%s",
-					      o->cmdline ? o->cmdline : arm ? default_cmdline_aarch64 : default_cmdline_x86_64))
+					      o->cmdline ? o->cmdline
+					      : arm      ? default_cmdline_aarch64
+							 : default_cmdline_x86_64))
 		return -1;
 	if (check_cmdline(&j->cmdline, e))
 		return -1;
 
 	/* Metadata. */
 	if (o->metadata) {
-		struct json_limits lim = {EIF_CUSTOM_METADATA_MAX, 16, 1024};
+		struct json_limits lim = { EIF_CUSTOM_METADATA_MAX, 16, 1024 };
 		if (cr_read_file(o->metadata, EIF_CUSTOM_METADATA_MAX, &j->custom_text, &j->custom_len, e))
 			return cr_err_wrap(e, "--metadata");
 		if (json_parse((char *)j->custom_text, j->custom_len, &lim, &j->custom, e))
@@ -347,7 +358,7 @@ static int prepare(const struct eif_opts *o, struct eif_job *j, struct eif_write
 			return cr_fail(e, "--metadata %s: must be a JSON object", o->metadata);
 	}
 	eif_kernel_version(kernel, kver, sizeof kver);
-	mi = (struct eif_meta_input){o->name, o->version, sde, kver, o->arch, j->custom.root};
+	mi = (struct eif_meta_input){ o->name, o->version, sde, kver, o->arch, j->custom.root };
 	if (eif_meta_build(&mi, &j->meta, e))
 		return -1;
 

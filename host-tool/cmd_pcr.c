@@ -18,18 +18,17 @@
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"usage: cleanroom pcr --input FILE\n"
-		"       cleanroom pcr --signing-certificate CERT.pem\n"
-		"\n"
-		"Print the value a zeroed PCR register takes when extended once with the SHA-384 of\n"
-		"the input: SHA384(48 zero bytes || SHA384(content)), as `nitro-cli pcr` does.\n"
-		"  --input FILE                   content = the file's bytes; prints {\"PCR\": hex}\n"
-		"  --signing-certificate CERT.pem content = the certificate's DER (the PEM is\n"
-		"                                 decoded first); prints {\"PCR8\": hex}, the PCR8\n"
-		"                                 of an EIF signed with that certificate\n"
-		"  -h, --help                     this text\n"
-		"Exit status: 0 printed, 1 unreadable input, 2 usage error.\n");
+	fprintf(out, "usage: cleanroom pcr --input FILE\n"
+		     "       cleanroom pcr --signing-certificate CERT.pem\n"
+		     "\n"
+		     "Print the value a zeroed PCR register takes when extended once with the SHA-384 of\n"
+		     "the input: SHA384(48 zero bytes || SHA384(content)), as `nitro-cli pcr` does.\n"
+		     "  --input FILE                   content = the file's bytes; prints {\"PCR\": hex}\n"
+		     "  --signing-certificate CERT.pem content = the certificate's DER (the PEM is\n"
+		     "                                 decoded first); prints {\"PCR8\": hex}, the PCR8\n"
+		     "                                 of an EIF signed with that certificate\n"
+		     "  -h, --help                     this text\n"
+		     "Exit status: 0 printed, 1 unreadable input, 2 usage error.\n");
 }
 
 /* The largest --input: an enclave image. */
@@ -81,10 +80,10 @@ static int pcr_of_cert(const char *path, uint8_t out[CR_PCR_LEN], struct cr_err 
 
 int cmd_pcr(int argc, char **argv)
 {
-	static const struct option longopts[] = {{"input", required_argument, NULL, 'i'},
-						 {"signing-certificate", required_argument, NULL, 's'},
-						 {"help", no_argument, NULL, 'h'},
-						 {NULL, 0, NULL, 0}};
+	static const struct option longopts[] = { { "input", required_argument, NULL, 'i' },
+						  { "signing-certificate", required_argument, NULL, 's' },
+						  { "help", no_argument, NULL, 'h' },
+						  { NULL, 0, NULL, 0 } };
 	const char *input = NULL, *cert = NULL;
 	uint8_t pcr[CR_PCR_LEN];
 	struct cr_err e;
@@ -101,7 +100,8 @@ int cmd_pcr(int argc, char **argv)
 		}
 	}
 	if (optind != argc || !!input == !!cert) {
-		cr_tprintf(stderr, "cleanroom pcr: give exactly one of --input or --signing-certificate (see --help)\n");
+		cr_tprintf(stderr,
+			   "cleanroom pcr: give exactly one of --input or --signing-certificate (see --help)\n");
 		return 2;
 	}
 	if (input ? pcr_of_file(input, pcr, &e) : pcr_of_cert(cert, pcr, &e)) {

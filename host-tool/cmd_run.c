@@ -40,7 +40,7 @@
 #define MIB (1024ull * 1024)
 
 /* Services started next to the enclave (see run_services.h). */
-static const struct run_service *const run_service_table[] = {&nsm_model_service};
+static const struct run_service *const run_service_table[] = { &nsm_model_service };
 #define RUN_SERVICES (sizeof run_service_table / sizeof run_service_table[0])
 
 struct run_opts {
@@ -54,16 +54,16 @@ struct run_opts {
 
 enum run_end {
 	END_NONE,
-	END_POWEROFF,     /* QEMU exited 0 after the heartbeat */
-	END_SIGNAL,       /* SIGINT / SIGTERM / SIGHUP */
-	END_TIMEOUT,      /* --timeout */
-	END_HB_TIMEOUT,   /* no heartbeat in time */
-	END_HB_BAD,       /* wrong heartbeat */
-	END_QEMU_EXIT,    /* QEMU ended otherwise */
+	END_POWEROFF,   /* QEMU exited 0 after the heartbeat */
+	END_SIGNAL,     /* SIGINT / SIGTERM / SIGHUP */
+	END_TIMEOUT,    /* --timeout */
+	END_HB_TIMEOUT, /* no heartbeat in time */
+	END_HB_BAD,     /* wrong heartbeat */
+	END_QEMU_EXIT,  /* QEMU ended otherwise */
 };
 
-static const char *const end_names[] = {"running", "poweroff", "signal", "timeout", "heartbeat-timeout",
-					"heartbeat-invalid", "qemu-exit"};
+static const char *const end_names[] = { "running",           "poweroff",          "signal",   "timeout",
+					 "heartbeat-timeout", "heartbeat-invalid", "qemu-exit" };
 
 struct run {
 	struct run_opts o;
@@ -80,8 +80,8 @@ struct run {
 	int img_open;
 	struct eif_scan scan;
 	char dir[256], kernel[300], initrd[300], vhost[300], vsock[512], hb_path[560];
-	char qtmp[300];          /* nitro-enclave: QEMU's TMPDIR, where it unpacks the EIF */
-	char qemu_path[4096];    /* nitro-enclave's default QEMU, when found */
+	char qtmp[300];                        /* nitro-enclave: QEMU's TMPDIR, where it unpacks the EIF */
+	char qemu_path[4096];                  /* nitro-enclave's default QEMU, when found */
 	char module_id[RUN_MODULE_ID_LEN + 1]; /* nitro-enclave: this boot's NSM module id */
 	int made_dir, made_qtmp;
 	struct vsock_bridge *br;
@@ -176,24 +176,24 @@ static void usage(FILE *out)
 static int parse_opts(int argc, char **argv, struct run_opts *o)
 {
 	static const struct option opts[] = {
-		{"cid", required_argument, NULL, 'c'},
-		{"memory", required_argument, NULL, 'm'},
-		{"cpus", required_argument, NULL, 'p'},
-		{"vsock-dir", required_argument, NULL, 'd'},
-		{"nsm-ca", required_argument, NULL, 'n'},
-		{"console", required_argument, NULL, 'o'},
-		{"timeout", required_argument, NULL, 't'},
-		{"heartbeat-timeout", required_argument, NULL, 'b'},
-		{"qemu", required_argument, NULL, 'q'},
-		{"machine", required_argument, NULL, 'M'},
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{ "cid", required_argument, NULL, 'c' },
+		{ "memory", required_argument, NULL, 'm' },
+		{ "cpus", required_argument, NULL, 'p' },
+		{ "vsock-dir", required_argument, NULL, 'd' },
+		{ "nsm-ca", required_argument, NULL, 'n' },
+		{ "console", required_argument, NULL, 'o' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "heartbeat-timeout", required_argument, NULL, 'b' },
+		{ "qemu", required_argument, NULL, 'q' },
+		{ "machine", required_argument, NULL, 'M' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
 	uint64_t v;
 	int c;
 
-	*o = (struct run_opts){.cid = VSOCK_DEFAULT_GUEST_CID, .cpus = 2};
+	*o = (struct run_opts){ .cid = VSOCK_DEFAULT_GUEST_CID, .cpus = 2 };
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
@@ -218,33 +218,20 @@ static int parse_opts(int argc, char **argv, struct run_opts *o)
 				goto bad;
 			*(c == 't' ? &o->timeout_s : &o->hb_timeout_s) = v;
 			break;
-		case 'd':
-			o->vsock_dir = optarg;
-			break;
-		case 'n':
-			o->nsm_ca = optarg;
-			break;
-		case 'o':
-			o->console = optarg;
-			break;
-		case 'q':
-			o->qemu = optarg;
-			break;
+		case 'd': o->vsock_dir = optarg; break;
+		case 'n': o->nsm_ca = optarg; break;
+		case 'o': o->console = optarg; break;
+		case 'q': o->qemu = optarg; break;
 		case 'M':
 			if (run_machine_parse(optarg, &o->machine)) {
-				cr_tprintf(stderr, "cleanroom run: --machine '%s': expected %s\n", optarg, RUN_MACHINE_NAMES);
+				cr_tprintf(stderr, "cleanroom run: --machine '%s': expected %s\n", optarg,
+					   RUN_MACHINE_NAMES);
 				return -1;
 			}
 			break;
-		case 'j':
-			o->json = 1;
-			break;
-		case 'h':
-			usage(stdout);
-			return 1;
-		default:
-			usage(stderr);
-			return -1;
+		case 'j': o->json = 1; break;
+		case 'h': usage(stdout); return 1;
+		default: usage(stderr); return -1;
 		}
 	}
 	if (optind != argc - 1) {
@@ -253,14 +240,19 @@ static int parse_opts(int argc, char **argv, struct run_opts *o)
 	}
 	o->eif = argv[optind];
 	if (o->machine == RUN_MACHINE_NITRO && o->nsm_ca) {
-		cr_tprintf(stderr, "cleanroom run: --nsm-ca: the nitro-enclave machine has its own NSM (no mock NSM, no test CA)\n");
+		cr_tprintf(stderr, "cleanroom run: --nsm-ca: the nitro-enclave machine has its own NSM (no mock NSM, "
+				   "no test CA)\n");
 		return -1;
 	}
 	return 0;
 bad:
 	cr_tprintf(stderr, "cleanroom run: --%s %s: out of range (see --help)\n",
-		c == 'c' ? "cid" : c == 'm' ? "memory" : c == 'p' ? "cpus" : c == 't' ? "timeout" : "heartbeat-timeout",
-		optarg);
+		   c == 'c'   ? "cid"
+		   : c == 'm' ? "memory"
+		   : c == 'p' ? "cpus"
+		   : c == 't' ? "timeout"
+			      : "heartbeat-timeout",
+		   optarg);
 	return -1;
 }
 
@@ -293,7 +285,9 @@ static int open_image(struct run *r, struct cr_err *e)
 		if (!r->o.memory_mib)
 			r->o.memory_mib = four > 512 ? (unsigned)(four > (1u << 20) ? 1u << 20 : four) : 512;
 		else if (r->o.memory_mib < four)
-			return cr_fail(e, "--memory %u: too little for %s; at least %llu MiB (4x the EIF size, as nitro-cli requires)",
+			return cr_fail(e,
+				       "--memory %u: too little for %s; at least %llu MiB (4x the EIF size, as "
+				       "nitro-cli requires)",
 				       r->o.memory_mib, r->o.eif, (unsigned long long)four);
 	}
 	if (!r->o.hb_timeout_s) { /* nitro-cli's rule */
@@ -360,7 +354,7 @@ static void on_signal(struct evsrc *s, uint32_t events)
 				r->qemu_status = st;
 				if (r->end == END_NONE)
 					r->end = r->hb.done && WIFEXITED(st) && WEXITSTATUS(st) == 0 ? END_POWEROFF
-												  : END_QEMU_EXIT;
+												     : END_QEMU_EXIT;
 			}
 		} else if (r->end == END_NONE) {
 			r->end = END_SIGNAL;
@@ -374,11 +368,14 @@ static void on_signal(struct evsrc *s, uint32_t events)
 static void print_ready(struct run *r)
 {
 	if (!r->o.json) {
-		cr_tprintf(stderr, "cleanroom run: heartbeat after %.2f s: the enclave is ready (CID %llu, host socket %s)\n",
-			(double)(r->hb_ms - r->t0_ms) / 1000.0, (unsigned long long)r->o.cid, r->vsock);
+		cr_tprintf(stderr,
+			   "cleanroom run: heartbeat after %.2f s: the enclave is ready (CID %llu, host socket %s)\n",
+			   (double)(r->hb_ms - r->t0_ms) / 1000.0, (unsigned long long)r->o.cid, r->vsock);
 		if (r->o.machine == RUN_MACHINE_NITRO)
-			cr_tprintf(stderr, "cleanroom run: NSM: QEMU's nitro-enclave virtio-nsm (module_id %s), no mock NSM; "
-				   "its attestation documents are UNSIGNED\n", r->module_id);
+			cr_tprintf(stderr,
+				   "cleanroom run: NSM: QEMU's nitro-enclave virtio-nsm (module_id %s), no mock NSM; "
+				   "its attestation documents are UNSIGNED\n",
+				   r->module_id);
 		for (size_t i = 0; i < RUN_SERVICES; i++)
 			if (r->svc_state[i] && run_service_table[i]->ready)
 				run_service_table[i]->ready(r->svc_state[i], NULL);
@@ -454,8 +451,11 @@ static void bridge_log(void *ctx, const char *msg)
 
 static int start_services(struct run *r, struct cr_err *e)
 {
-	struct run_enclave enc = {.eif_path = r->o.eif, .pcrs = &r->scan.pcrs, .cid = r->o.cid,
-				  .nsm_ca_dir = r->o.nsm_ca, .run_dir = r->dir};
+	struct run_enclave enc = { .eif_path = r->o.eif,
+				   .pcrs = &r->scan.pcrs,
+				   .cid = r->o.cid,
+				   .nsm_ca_dir = r->o.nsm_ca,
+				   .run_dir = r->dir };
 	for (size_t i = 0; i < RUN_SERVICES; i++) {
 		const struct run_service *s = run_service_table[i];
 		/* nitro-enclave has its own NSM: the mock is not served */
@@ -537,11 +537,11 @@ static int open_console(struct run *r, struct cr_err *e)
 
 static int start(struct run *r, struct cr_err *e)
 {
-	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGCHLD};
-	struct itimerspec its = {.it_interval = {.tv_nsec = RUN_TICK_MS * 1000000L},
-				 .it_value = {.tv_nsec = RUN_TICK_MS * 1000000L}};
-	struct vsock_bridge_cfg bcfg = {.guest_cid = r->o.cid, .log = bridge_log};
-	struct run_qemu_cfg q = {.machine = r->o.machine, .qemu = r->o.qemu, .cpus = r->o.cpus};
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGCHLD };
+	struct itimerspec its = { .it_interval = { .tv_nsec = RUN_TICK_MS * 1000000L },
+				  .it_value = { .tv_nsec = RUN_TICK_MS * 1000000L } };
+	struct vsock_bridge_cfg bcfg = { .guest_cid = r->o.cid, .log = bridge_log };
+	struct run_qemu_cfg q = { .machine = r->o.machine, .qemu = r->o.qemu, .cpus = r->o.cpus };
 	struct run_qemu_argv *argv;
 	char extra[128], *cmdline;
 	size_t n, total;
@@ -629,9 +629,10 @@ static int start(struct run *r, struct cr_err *e)
 	r->hb_deadline_ms = r->t0_ms + r->o.hb_timeout_s * 1000;
 	r->deadline_ms = r->o.timeout_s ? r->t0_ms + r->o.timeout_s * 1000 : 0;
 	if (!r->o.json)
-		cr_tprintf(stderr, "cleanroom run: booting %s (%s, CID %llu, %u MiB, %u vCPUs, QEMU pid %d); host socket %s\n",
-			r->o.eif, run_machine_name(r->o.machine), (unsigned long long)r->o.cid, r->o.memory_mib, r->o.cpus,
-			(int)r->qemu, r->vsock);
+		cr_tprintf(stderr,
+			   "cleanroom run: booting %s (%s, CID %llu, %u MiB, %u vCPUs, QEMU pid %d); host socket %s\n",
+			   r->o.eif, run_machine_name(r->o.machine), (unsigned long long)r->o.cid, r->o.memory_mib,
+			   r->o.cpus, (int)r->qemu, r->vsock);
 	return 0;
 }
 
@@ -716,7 +717,8 @@ static int report_end(struct run *r)
 
 	switch (r->end) {
 	case END_POWEROFF:
-		snprintf(why, sizeof why, "the enclave ended (rebooted or powered off) after %.2f s", (double)t / 1000.0);
+		snprintf(why, sizeof why, "the enclave ended (rebooted or powered off) after %.2f s",
+			 (double)t / 1000.0);
 		break;
 	case END_SIGNAL:
 		snprintf(why, sizeof why, "stopped by %s; the enclave was shut down", strsignal(r->end_signal));
@@ -731,17 +733,16 @@ static int report_end(struct run *r)
 			 "(its init does this once booted; see the console); the enclave was shut down",
 			 (unsigned long long)r->o.hb_timeout_s, RUN_HEARTBEAT_PORT, RUN_HEARTBEAT_BYTE);
 		break;
-	case END_HB_BAD:
-		snprintf(why, sizeof why, "%s; the enclave was shut down", r->hb.err.msg);
-		break;
+	case END_HB_BAD: snprintf(why, sizeof why, "%s; the enclave was shut down", r->hb.err.msg); break;
 	case END_QEMU_EXIT:
 	case END_NONE:
 		if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
-			snprintf(why, sizeof why, "the enclave ended (rebooted or powered off) before its heartbeat (after %.2f s)",
+			snprintf(why, sizeof why,
+				 "the enclave ended (rebooted or powered off) before its heartbeat (after %.2f s)",
 				 (double)t / 1000.0);
 		else if (WIFEXITED(st))
-			snprintf(why, sizeof why, "QEMU exited with status %d%s (its message is above)", WEXITSTATUS(st),
-				 r->hb.done ? "" : " before the heartbeat");
+			snprintf(why, sizeof why, "QEMU exited with status %d%s (its message is above)",
+				 WEXITSTATUS(st), r->hb.done ? "" : " before the heartbeat");
 		else
 			snprintf(why, sizeof why, "QEMU was killed by %s", strsignal(WTERMSIG(st)));
 		break;
@@ -775,7 +776,7 @@ static int report_end(struct run *r)
 int cmd_run(int argc, char **argv)
 {
 	struct run r;
-	struct cr_err e = {0};
+	struct cr_err e = { 0 };
 	int rc;
 
 	memset(&r, 0, sizeof r);

@@ -72,9 +72,12 @@ static int parse_size(const char *s, uint64_t *out)
 		return -1;
 	memcpy(num, s, n + 1);
 	switch (num[n - 1]) {
-	case 'K': case 'k': shift = 10; break;
-	case 'M': case 'm': shift = 20; break;
-	case 'G': case 'g': shift = 30; break;
+	case 'K':
+	case 'k': shift = 10; break;
+	case 'M':
+	case 'm': shift = 20; break;
+	case 'G':
+	case 'g': shift = 30; break;
 	}
 	if (shift)
 		num[n - 1] = 0;
@@ -200,7 +203,8 @@ int cmd_sandbox_exec(int argc, char **argv)
 			c.limits.timeout_ms = v * 1000;
 		} else if (!strcmp(o, "--memory")) {
 			if (parse_size(val, &c.limits.memory_bytes))
-				return usage_error("--memory: '%s' is not a size in bytes (K, M, G suffix allowed)", val);
+				return usage_error("--memory: '%s' is not a size in bytes (K, M, G suffix allowed)",
+						   val);
 		} else if (!strcmp(o, "--tmp-size") || !strcmp(o, "--log-limit")) {
 			if (parse_size(val, o[2] == 't' ? &c.limits.tmp_bytes : &c.limits.log_bytes))
 				return usage_error("'%s' is not a size in bytes (K, M, G suffix allowed)", val);
@@ -230,7 +234,8 @@ int cmd_sandbox_exec(int argc, char **argv)
 	c.log_fd = json ? STDERR_FILENO : STDOUT_FILENO;
 
 	if (geteuid() != 0) {
-		cr_tprintf(stderr, "cleanroom sandbox-exec: must run as root (it makes namespaces, mounts and cgroups)\n");
+		cr_tprintf(stderr,
+			   "cleanroom sandbox-exec: must run as root (it makes namespaces, mounts and cgroups)\n");
 		return 1;
 	}
 	/* The command's output is ours to pass on; a closed reader must not kill us. */
@@ -248,10 +253,11 @@ int cmd_sandbox_exec(int argc, char **argv)
 		return 1;
 	if (r.log_truncated)
 		cr_tprintf(stderr, "cleanroom sandbox-exec: output cut at %llu of %llu bytes (--log-limit)\n",
-			(unsigned long long)c.limits.log_bytes, (unsigned long long)r.log_bytes);
+			   (unsigned long long)c.limits.log_bytes, (unsigned long long)r.log_bytes);
 	if (r.cancelled) {
-		cr_tprintf(stderr, "cleanroom sandbox-exec: stopped by signal %d; everything the command started was killed\n",
-			(int)stop_signal);
+		cr_tprintf(stderr,
+			   "cleanroom sandbox-exec: stopped by signal %d; everything the command started was killed\n",
+			   (int)stop_signal);
 		return 128 + (int)stop_signal;
 	}
 	if (r.timed_out || r.oom_killed || r.pids_limit_hit) {

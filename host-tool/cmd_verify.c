@@ -12,80 +12,98 @@
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"usage: cleanroom verify BUNDLE [ARTIFACT...] [--eif FILE | --pcr0 HEX --pcr1 HEX --pcr2 HEX]\n"
-		"                        [--git-commit REV [--repo DIR]] [--source DIR] [--root PEM]\n"
-		"                        [--at TIME] [--nonce HEX] [--json]\n"
-		"\n"
-		"Check the signed report of a build (the bundle `cleanroom build` writes beside the\n"
-		"artifacts, cleanroom-bundle.json) offline, and the artifacts against it. Every check\n"
-		"is listed with pass, FAIL or skip; the exit status is 0 only when none failed:\n"
-		"\n"
-		"  bundle             JSON shape, media type, DSSE payload type, base64 fields\n"
-		"  statement          in-toto Statement v1 with a SLSA Provenance v1 predicate\n"
-		"  attestation        the NSM attestation document: COSE_Sign1 ES384, payload, the\n"
-		"                     certificate chain up to the root at the document's own time\n"
-		"  binding.public_key the document binds a P-384 key (DER SubjectPublicKeyInfo)\n"
-		"  signature          the DSSE envelope is signed by that key (ECDSA P-384/SHA-384)\n"
-		"  binding.user_data  the document's user_data is SHA-384 of the statement\n"
-		"  binding.nonce      the document's nonce is the statement's invocationId\n"
-		"  binding.pcrs       the statement's PCR0/1/2 are the document's\n"
-		"  pcrs               the document's PCR0/1/2 are the expected image's (skip without\n"
-		"                     --eif or --pcrN: any enclave image would pass)\n"
-		"  nonce              the document's nonce is --nonce (skip without it)\n"
-		"  artifact PATH      SHA-256 and SHA-384 of the file = the subject whose name is\n"
-		"                     PATH or a suffix of PATH after a '/'\n"
-		"  source             the statement's source tree = --git-commit's or --source's\n"
-		"\n"
-		"options:\n"
-		"  --eif FILE         expect the image FILE (its PCR0/1/2 are computed now)\n"
-		"  --pcr0/--pcr1/--pcr2 HEX  expect these PCRs (96 hex digits each; all three)\n"
-		"  --git-commit REV   expect REV's tree (git rev-parse REV^{tree}; SHA-1 or SHA-256\n"
-		"                     repositories) as the source tree\n"
-		"  --repo DIR         the git repository for --git-commit (default: .)\n"
-		"  --source DIR       expect DIR's tree id, computed as `cleanroom build` sends it\n"
-		"                     ('.git' skipped)\n"
-		"  --root PEM         trust this root certificate instead of the compiled-in AWS Nitro\n"
-		"                     Enclaves root G1; for a local run: its nsm_root\n"
-		"  --at TIME          verify the chain at TIME (Unix seconds or RFC 3339) instead of\n"
-		"                     the document's timestamp\n"
-		"  --nonce HEX        expect this nonce (as `cleanroom build --json` prints it)\n"
-		"  --allow-unsigned-attestation  accept an UNSIGNED attestation document (alg -1,\n"
-		"                     zero signature and certificate: QEMU's emulated NSM, `cleanroom\n"
-		"                     run --machine nitro-enclave`); every other check is made, and\n"
-		"                     attestation-chain and attestation-signature are listed as\n"
-		"                     \"not possible\" (JSON: \"not_possible\": true). Such a report\n"
-		"                     proves nothing about where the build ran. Without the option an\n"
-		"                     unsigned document fails: \"attestation document is unsigned\n"
-		"                     (alg -1): QEMU's emulated NSM\"\n"
-		"  --json             the checks and the statement's main fields as JSON on stdout\n"
-		"  -h, --help         this text\n"
-		"\n"
-		"Exit status: 0 verified; 1 a check failed (the first failure on stderr); 2 usage or\n"
-		"input error.\n"
-		"\n"
-		"example:\n"
-		"  cleanroom verify out/cleanroom-bundle.json out/hello --eif enclave.eif \\\n"
-		"      --git-commit v1.0 --repo ~/src/hello\n");
+	fprintf(out, "usage: cleanroom verify BUNDLE [ARTIFACT...] [--eif FILE | --pcr0 HEX --pcr1 HEX --pcr2 HEX]\n"
+		     "                        [--git-commit REV [--repo DIR]] [--source DIR] [--root PEM]\n"
+		     "                        [--at TIME] [--nonce HEX] [--json]\n"
+		     "\n"
+		     "Check the signed report of a build (the bundle `cleanroom build` writes beside the\n"
+		     "artifacts, cleanroom-bundle.json) offline, and the artifacts against it. Every check\n"
+		     "is listed with pass, FAIL or skip; the exit status is 0 only when none failed:\n"
+		     "\n"
+		     "  bundle             JSON shape, media type, DSSE payload type, base64 fields\n"
+		     "  statement          in-toto Statement v1 with a SLSA Provenance v1 predicate\n"
+		     "  attestation        the NSM attestation document: COSE_Sign1 ES384, payload, the\n"
+		     "                     certificate chain up to the root at the document's own time\n"
+		     "  binding.public_key the document binds a P-384 key (DER SubjectPublicKeyInfo)\n"
+		     "  signature          the DSSE envelope is signed by that key (ECDSA P-384/SHA-384)\n"
+		     "  binding.user_data  the document's user_data is SHA-384 of the statement\n"
+		     "  binding.nonce      the document's nonce is the statement's invocationId\n"
+		     "  binding.pcrs       the statement's PCR0/1/2 are the document's\n"
+		     "  pcrs               the document's PCR0/1/2 are the expected image's (skip without\n"
+		     "                     --eif or --pcrN: any enclave image would pass)\n"
+		     "  nonce              the document's nonce is --nonce (skip without it)\n"
+		     "  artifact PATH      SHA-256 and SHA-384 of the file = the subject whose name is\n"
+		     "                     PATH or a suffix of PATH after a '/'\n"
+		     "  source             the statement's source tree = --git-commit's or --source's\n"
+		     "\n"
+		     "options:\n"
+		     "  --eif FILE         expect the image FILE (its PCR0/1/2 are computed now)\n"
+		     "  --pcr0/--pcr1/--pcr2 HEX  expect these PCRs (96 hex digits each; all three)\n"
+		     "  --git-commit REV   expect REV's tree (git rev-parse REV^{tree}; SHA-1 or SHA-256\n"
+		     "                     repositories) as the source tree\n"
+		     "  --repo DIR         the git repository for --git-commit (default: .)\n"
+		     "  --source DIR       expect DIR's tree id, computed as `cleanroom build` sends it\n"
+		     "                     ('.git' skipped)\n"
+		     "  --root PEM         trust this root certificate instead of the compiled-in AWS Nitro\n"
+		     "                     Enclaves root G1; for a local run: its nsm_root\n"
+		     "  --at TIME          verify the chain at TIME (Unix seconds or RFC 3339) instead of\n"
+		     "                     the document's timestamp\n"
+		     "  --nonce HEX        expect this nonce (as `cleanroom build --json` prints it)\n"
+		     "  --allow-unsigned-attestation  accept an UNSIGNED attestation document (alg -1,\n"
+		     "                     zero signature and certificate: QEMU's emulated NSM, `cleanroom\n"
+		     "                     run --machine nitro-enclave`); every other check is made, and\n"
+		     "                     attestation-chain and attestation-signature are listed as\n"
+		     "                     \"not possible\" (JSON: \"not_possible\": true). Such a report\n"
+		     "                     proves nothing about where the build ran. Without the option an\n"
+		     "                     unsigned document fails: \"attestation document is unsigned\n"
+		     "                     (alg -1): QEMU's emulated NSM\"\n"
+		     "  --json             the checks and the statement's main fields as JSON on stdout\n"
+		     "  -h, --help         this text\n"
+		     "\n"
+		     "Exit status: 0 verified; 1 a check failed (the first failure on stderr); 2 usage or\n"
+		     "input error.\n"
+		     "\n"
+		     "example:\n"
+		     "  cleanroom verify out/cleanroom-bundle.json out/hello --eif enclave.eif \\\n"
+		     "      --git-commit v1.0 --repo ~/src/hello\n");
 }
 
 int cmd_verify(int argc, char **argv)
 {
-	enum { O_EIF = 256, O_PCR0, O_PCR1, O_PCR2, O_GIT, O_REPO, O_SOURCE, O_ROOT, O_AT, O_NONCE, O_JSON, O_UNSIGNED };
+	enum {
+		O_EIF = 256,
+		O_PCR0,
+		O_PCR1,
+		O_PCR2,
+		O_GIT,
+		O_REPO,
+		O_SOURCE,
+		O_ROOT,
+		O_AT,
+		O_NONCE,
+		O_JSON,
+		O_UNSIGNED
+	};
 	static const struct option longopts[] = {
-		{"eif", required_argument, NULL, O_EIF},         {"pcr0", required_argument, NULL, O_PCR0},
-		{"pcr1", required_argument, NULL, O_PCR1},       {"pcr2", required_argument, NULL, O_PCR2},
-		{"git-commit", required_argument, NULL, O_GIT},  {"repo", required_argument, NULL, O_REPO},
-		{"source", required_argument, NULL, O_SOURCE},   {"root", required_argument, NULL, O_ROOT},
-		{"at", required_argument, NULL, O_AT},           {"nonce", required_argument, NULL, O_NONCE},
-		{"json", no_argument, NULL, O_JSON},             {"help", no_argument, NULL, 'h'},
-		{"allow-unsigned-attestation", no_argument, NULL, O_UNSIGNED},
-		{NULL, 0, NULL, 0},
+		{ "eif", required_argument, NULL, O_EIF },
+		{ "pcr0", required_argument, NULL, O_PCR0 },
+		{ "pcr1", required_argument, NULL, O_PCR1 },
+		{ "pcr2", required_argument, NULL, O_PCR2 },
+		{ "git-commit", required_argument, NULL, O_GIT },
+		{ "repo", required_argument, NULL, O_REPO },
+		{ "source", required_argument, NULL, O_SOURCE },
+		{ "root", required_argument, NULL, O_ROOT },
+		{ "at", required_argument, NULL, O_AT },
+		{ "nonce", required_argument, NULL, O_NONCE },
+		{ "json", no_argument, NULL, O_JSON },
+		{ "help", no_argument, NULL, 'h' },
+		{ "allow-unsigned-attestation", no_argument, NULL, O_UNSIGNED },
+		{ NULL, 0, NULL, 0 },
 	};
 	struct verify_inputs *v = calloc(1, sizeof *v);
 	struct bv_result *r = calloc(1, sizeof *r);
 	const char *eif = NULL, *git = NULL, *repo = NULL, *source = NULL, *root = NULL, *bundle;
-	const char *pcr_hex[3] = {NULL, NULL, NULL};
+	const char *pcr_hex[3] = { NULL, NULL, NULL };
 	uint8_t *buf = NULL;
 	size_t len;
 	int c, json = 0, rc = 2;
@@ -99,14 +117,17 @@ int cmd_verify(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
 		case O_EIF: eif = optarg; break;
-		case O_PCR0: case O_PCR1: case O_PCR2: pcr_hex[c - O_PCR0] = optarg; break;
+		case O_PCR0:
+		case O_PCR1:
+		case O_PCR2: pcr_hex[c - O_PCR0] = optarg; break;
 		case O_GIT: git = optarg; break;
 		case O_REPO: repo = optarg; break;
 		case O_SOURCE: source = optarg; break;
 		case O_ROOT: root = optarg; break;
 		case O_AT:
 			if (cr_parse_time(optarg, &v->pol.at)) {
-				cr_tprintf(stderr, "cleanroom verify: --at '%s': want Unix seconds or RFC 3339\n", optarg);
+				cr_tprintf(stderr, "cleanroom verify: --at '%s': want Unix seconds or RFC 3339\n",
+					   optarg);
 				goto done;
 			}
 			v->pol.has_time = 1;
@@ -119,7 +140,10 @@ int cmd_verify(int argc, char **argv)
 			break;
 		case O_JSON: json = 1; break;
 		case O_UNSIGNED: v->pol.allow_unsigned = 1; break;
-		case 'h': usage(stdout); rc = 0; goto done;
+		case 'h':
+			usage(stdout);
+			rc = 0;
+			goto done;
 		default: usage(stderr); goto done;
 		}
 	}
@@ -172,8 +196,10 @@ int cmd_verify(int argc, char **argv)
 		bv_print_text(r, stdout);
 		char np[256];
 		if (!rc && bv_not_possible(r, np, sizeof np)[0])
-			cr_tprintf(stdout, "verified, except what was not possible: %s (unsigned document: QEMU's emulated "
-				   "NSM; nothing proves where this ran)\n", np);
+			cr_tprintf(stdout,
+				   "verified, except what was not possible: %s (unsigned document: QEMU's emulated "
+				   "NSM; nothing proves where this ran)\n",
+				   np);
 		else
 			cr_tprintf(stdout, "%s\n", rc ? "NOT VERIFIED" : "verified");
 	}

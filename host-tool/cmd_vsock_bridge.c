@@ -70,16 +70,16 @@ static void check_disconnect(void *ctx)
 int cmd_vsock_bridge(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"vhost-socket", required_argument, NULL, 'v'},
-		{"uds", required_argument, NULL, 'u'},
-		{"cid", required_argument, NULL, 'c'},
-		{"exit-on-disconnect", no_argument, NULL, 'x'},
-		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+		{ "vhost-socket", required_argument, NULL, 'v' },
+		{ "uds", required_argument, NULL, 'u' },
+		{ "cid", required_argument, NULL, 'c' },
+		{ "exit-on-disconnect", no_argument, NULL, 'x' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
 	};
-	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
-	struct vsock_bridge_cfg cfg = {.guest_cid = VSOCK_DEFAULT_GUEST_CID};
-	struct bridge_run r = {.exit_on_disconnect = 0};
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP };
+	struct vsock_bridge_cfg cfg = { .guest_cid = VSOCK_DEFAULT_GUEST_CID };
+	struct bridge_run r = { .exit_on_disconnect = 0 };
 	struct cr_err e;
 	uint64_t v;
 	int c, rc = 0;
@@ -87,28 +87,19 @@ int cmd_vsock_bridge(int argc, char **argv)
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'v':
-			cfg.vhost_path = optarg;
-			break;
-		case 'u':
-			cfg.uds_path = optarg;
-			break;
+		case 'v': cfg.vhost_path = optarg; break;
+		case 'u': cfg.uds_path = optarg; break;
 		case 'c':
 			if (cr_parse_u64(optarg, UINT32_MAX - 1, &v) || v < 4) {
-				cr_tprintf(stderr, "cleanroom vsock-bridge: --cid %s: expected 4..4294967294\n", optarg);
+				cr_tprintf(stderr, "cleanroom vsock-bridge: --cid %s: expected 4..4294967294\n",
+					   optarg);
 				return 2;
 			}
 			cfg.guest_cid = v;
 			break;
-		case 'x':
-			r.exit_on_disconnect = 1;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
+		case 'x': r.exit_on_disconnect = 1; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
 		}
 	}
 	if (optind != argc || !cfg.vhost_path || !cfg.uds_path) {

@@ -13,15 +13,15 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{"eif", cmd_eif, "pack an enclave image file (EIF), reproducibly"},
-	{"describe", cmd_describe, "show what is inside an EIF (ours or nitro-cli's)"},
-	{"pcr", cmd_pcr, "measure a file as nitro-cli pcr does"},
-	{"build", cmd_build, "build sources inside an enclave, bring the outputs back"},
-	{"attestation", cmd_attestation, "show or verify an NSM attestation document"},
-	{"verify", cmd_verify, "verify a build's signed report (bundle) and its artifacts"},
-	{"run", cmd_run, "boot an EIF locally in QEMU, with vsock and the heartbeat"},
-	{"vsock-bridge", cmd_vsock_bridge, "serve QEMU's vhost-user vsock device (Unix sockets on the host)"},
-	{"sandbox-exec", cmd_sandbox_exec, "run a command in the build sandbox, natively (root)"},
+	{ "eif", cmd_eif, "pack an enclave image file (EIF), reproducibly" },
+	{ "describe", cmd_describe, "show what is inside an EIF (ours or nitro-cli's)" },
+	{ "pcr", cmd_pcr, "measure a file as nitro-cli pcr does" },
+	{ "build", cmd_build, "build sources inside an enclave, bring the outputs back" },
+	{ "attestation", cmd_attestation, "show or verify an NSM attestation document" },
+	{ "verify", cmd_verify, "verify a build's signed report (bundle) and its artifacts" },
+	{ "run", cmd_run, "boot an EIF locally in QEMU, with vsock and the heartbeat" },
+	{ "vsock-bridge", cmd_vsock_bridge, "serve QEMU's vhost-user vsock device (Unix sockets on the host)" },
+	{ "sandbox-exec", cmd_sandbox_exec, "run a command in the build sandbox, natively (root)" },
 };
 
 static void usage(FILE *out)

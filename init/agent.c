@@ -36,14 +36,14 @@
 /* The agent stays in the initramfs root: the toolchain is /rootfs (the
  * image's customer ramdisk), mounted read-only into each sandbox. */
 static const struct mount_step agent_mounts[] = {
-	{OP_MKDIR, NULL, "/proc", NULL, 0, NULL, 0555},
-	{OP_MOUNT, "proc", "/proc", "proc", FLAGS_NNN, NULL, 0},
-	{OP_MKDIR, NULL, "/sys", NULL, 0, NULL, 0555},
-	{OP_MOUNT, "sysfs", "/sys", "sysfs", FLAGS_NNN, NULL, 0},
-	{OP_MOUNT, "cgroup2", "/sys/fs/cgroup", "cgroup2", FLAGS_NNN, NULL, 0},
-	{OP_MKDIR, NULL, "/tmp", NULL, 0, NULL, 01777},
-	{OP_MOUNT, "tmpfs", "/tmp", "tmpfs", FLAGS_NNN, "mode=1777", 0},
-	{OP_MKDIR, NULL, AGENT_WORKSPACE, NULL, 0, NULL, 0755},
+	{ OP_MKDIR, NULL, "/proc", NULL, 0, NULL, 0555 },
+	{ OP_MOUNT, "proc", "/proc", "proc", FLAGS_NNN, NULL, 0 },
+	{ OP_MKDIR, NULL, "/sys", NULL, 0, NULL, 0555 },
+	{ OP_MOUNT, "sysfs", "/sys", "sysfs", FLAGS_NNN, NULL, 0 },
+	{ OP_MOUNT, "cgroup2", "/sys/fs/cgroup", "cgroup2", FLAGS_NNN, NULL, 0 },
+	{ OP_MKDIR, NULL, "/tmp", NULL, 0, NULL, 01777 },
+	{ OP_MOUNT, "tmpfs", "/tmp", "tmpfs", FLAGS_NNN, "mode=1777", 0 },
+	{ OP_MKDIR, NULL, AGENT_WORKSPACE, NULL, 0, NULL, 0755 },
 };
 
 static int accept_one(int lfd)

@@ -167,7 +167,9 @@ int rx_entry(struct stream_rx *rx, const struct wire_entry *x, int sock, struct 
 	pfd = open_beneath(rx->root_fd, parent, O_RDONLY | O_DIRECTORY, 0);
 	if (pfd < 0) {
 		cr_fail(e, "'%s': its parent directory '%s' was not sent before it%s", x->path, parent,
-			errno == ELOOP ? " (it is a symlink)" : errno == ENOTDIR ? " (it is not a directory)" : "");
+			errno == ELOOP     ? " (it is a symlink)"
+			: errno == ENOTDIR ? " (it is not a directory)"
+					   : "");
 		return fault(rx, RX_REFUSED);
 	}
 	switch (x->type) {
@@ -300,7 +302,8 @@ int rx_stream(struct stream_rx *rx, int sock, struct wire_accepted *out, struct 
 		int r = wire_recv(sock, &m, e);
 		if (r != 0) {
 			if (r == 1)
-				cr_fail(e, "the client closed the connection during the %s stream", wire_stream_name(rx->stream));
+				cr_fail(e, "the client closed the connection during the %s stream",
+					wire_stream_name(rx->stream));
 			rx->fault = RX_PROTOCOL;
 			return -1;
 		}
@@ -311,7 +314,8 @@ int rx_stream(struct stream_rx *rx, int sock, struct wire_accepted *out, struct 
 			wire_msg_free(&m);
 			return r;
 		} else {
-			cr_fail(e, "%s message during the %s stream", wire_type_name(m.type), wire_stream_name(rx->stream));
+			cr_fail(e, "%s message during the %s stream", wire_type_name(m.type),
+				wire_stream_name(rx->stream));
 			rx->fault = RX_PROTOCOL;
 			r = -1;
 		}

@@ -31,14 +31,14 @@ struct rx_budget {
 
 struct stream_rx {
 	enum wire_stream stream;
-	int root_fd;          /* the stream's root directory */
-	uid_t uid;            /* owner of what is created */
+	int root_fd; /* the stream's root directory */
+	uid_t uid;   /* owner of what is created */
 	gid_t gid;
-	int writable;         /* files 0644/0755 (else read-only 0444/0555) */
+	int writable; /* files 0644/0755 (else read-only 0444/0555) */
 	struct rx_budget *budget;
 	uint64_t files, bytes; /* this stream's counts */
 	struct tree_hasher tree;
-	char **links;          /* symlinks received, checked at the end */
+	char **links; /* symlinks received, checked at the end */
 	size_t nlinks;
 	enum rx_fault fault;
 };

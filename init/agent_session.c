@@ -90,8 +90,8 @@ static uint64_t pids_ceiling(char *why, size_t cap)
 	static const struct {
 		const char *path, *name;
 	} global[] = {
-		{"/proc/sys/kernel/pid_max", "kernel.pid_max"},
-		{"/proc/sys/kernel/threads-max", "kernel.threads-max"},
+		{ "/proc/sys/kernel/pid_max", "kernel.pid_max" },
+		{ "/proc/sys/kernel/threads-max", "kernel.threads-max" },
 	};
 	uint64_t best = AGENT_MAX_PIDS;
 	struct rlimit rl;
@@ -157,8 +157,8 @@ struct session {
 	struct rx_budget budget;
 	struct wire_accepted src, deps;
 	struct build_facts facts;
-	struct sandbox_limits limits; /* of this build: made once the request is checked */
-	enum wire_err_code code; /* of a failure: the error message's */
+	struct sandbox_limits limits;        /* of this build: made once the request is checked */
+	enum wire_err_code code;             /* of a failure: the error message's */
 	char exec_failure[WIRE_MAX_MESSAGE]; /* the command could not be started */
 	struct cr_err err;
 };
@@ -256,8 +256,8 @@ static int make_workspace(struct session *s)
 	/* The build owns the workspace and src (the sandbox insists on it);
 	 * deps are root's and read-only to it. What a build does to its own
 	 * inputs changes nothing of what was measured on arrival. */
-	if (chown(AGENT_WORKSPACE, AGENT_UID, AGENT_GID) < 0 || mkdir(AGENT_WORKSPACE "/src", 0755) < 0 || chown(AGENT_WORKSPACE "/src", AGENT_UID, AGENT_GID) < 0 ||
-	    mkdir(AGENT_WORKSPACE "/deps", 0755) < 0)
+	if (chown(AGENT_WORKSPACE, AGENT_UID, AGENT_GID) < 0 || mkdir(AGENT_WORKSPACE "/src", 0755) < 0 ||
+	    chown(AGENT_WORKSPACE "/src", AGENT_UID, AGENT_GID) < 0 || mkdir(AGENT_WORKSPACE "/deps", 0755) < 0)
 		return fail_msg(s, WIRE_ERR_INTERNAL, 1, "prepare the workspace");
 	s->src_fd = open(AGENT_WORKSPACE "/src", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	s->deps_fd = open(AGENT_WORKSPACE "/deps", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -306,7 +306,7 @@ struct deadline {
 	pthread_cond_t cv;
 	struct timespec until; /* CLOCK_MONOTONIC */
 	int sock, how, done, running;
-	int fired;             /* read after the thread was joined */
+	int fired; /* read after the thread was joined */
 };
 
 static void *deadline_thread(void *arg)
@@ -391,7 +391,7 @@ static void *pump(void *arg)
 	 * not read. A client must keep its connection open until the result
 	 * (vsock/README.md); it cannot be told from a closed one anyway when a
 	 * bridge (cleanroom run's) passes a close on as SHUTDOWN(SEND). */
-	struct pollfd pf[2] = {{p->rd, POLLIN, 0}, {p->sock, POLLRDHUP, 0}};
+	struct pollfd pf[2] = { { p->rd, POLLIN, 0 }, { p->sock, POLLRDHUP, 0 } };
 	for (;;) {
 		ssize_t n;
 		if (poll(pf, 2, -1) < 0) {
@@ -442,7 +442,7 @@ static int run_build(struct session *s, struct sandbox_result *r)
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
 		return fail_msg(s, WIRE_ERR_INTERNAL, 1, "pipe");
 	c.log_fd = pipefd[1];
-	p = (struct log_pump){pipefd[0], s->sock, 0, 0, 0, {0}, 0};
+	p = (struct log_pump){ pipefd[0], s->sock, 0, 0, 0, { 0 }, 0 };
 	c.cancel = &p.client_gone;
 	br_sha256_init(&p.hash);
 	if (pthread_create(&p.th, NULL, pump, &p)) {
@@ -482,7 +482,8 @@ static int run_build(struct session *s, struct sandbox_result *r)
 	if (rc)
 		return fail(s, WIRE_ERR_INTERNAL);
 	if (r->cancelled)
-		return fail_msg(s, WIRE_ERR_PROTOCOL, 0, "the client hung up during the build; it was cancelled after %llu ms",
+		return fail_msg(s, WIRE_ERR_PROTOCOL, 0,
+				"the client hung up during the build; it was cancelled after %llu ms",
 				(unsigned long long)r->wall_ms);
 	if (p.send_failed)
 		return fail_msg(s, WIRE_ERR_PROTOCOL, 0, "the client stopped reading the build log");
@@ -505,9 +506,7 @@ static const char *output_problem(int src_fd, const char *path, char *buf, size_
 		case ENOTDIR: return "was not produced (a component of its path is not a directory)";
 		case ELOOP: return "is reached through a symlink (outputs are read without following symlinks)";
 		case EXDEV: return "resolves outside the workspace";
-		default:
-			snprintf(buf, cap, "cannot be opened: %s", strerror(err));
-			return buf;
+		default: snprintf(buf, cap, "cannot be opened: %s", strerror(err)); return buf;
 		}
 	}
 	if (fstat(fd, &st) < 0) {
@@ -573,13 +572,14 @@ static int send_output(struct session *s, const char *path, uint64_t *budget)
 	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		if (fd >= 0)
 			close(fd);
-		return fail_msg(s, WIRE_ERR_INTERNAL, 0, "output '%s' changed after the build ended (no longer a regular file)",
-				path);
+		return fail_msg(s, WIRE_ERR_INTERNAL, 0,
+				"output '%s' changed after the build ended (no longer a regular file)", path);
 	}
 	if ((uint64_t)st.st_size > *budget) {
 		close(fd);
-		return fail_msg(s, WIRE_ERR_LIMIT, 0, "output '%s': %lld bytes exceeds the remaining output limit of %llu bytes",
-				path, (long long)st.st_size, (unsigned long long)*budget);
+		return fail_msg(s, WIRE_ERR_LIMIT, 0,
+				"output '%s': %lld bytes exceeds the remaining output limit of %llu bytes", path,
+				(long long)st.st_size, (unsigned long long)*budget);
 	}
 	*budget -= (uint64_t)st.st_size;
 	memset(&m, 0, sizeof m);
@@ -675,7 +675,8 @@ static int finish(struct session *s, const struct sandbox_result *r)
 		} else {
 			/* Built, but unprovable: say so; the client will not accept it. */
 			init_log("agent: build %u: no report: %s", s->a->builds, why.msg);
-			snprintf(res->detail, sizeof res->detail, "built, but the signed report could not be made: %s", why.msg);
+			snprintf(res->detail, sizeof res->detail, "built, but the signed report could not be made: %s",
+				 why.msg);
 		}
 	}
 	if (wire_send(s->sock, &m, &s->err)) {
@@ -712,7 +713,7 @@ void agent_serve(struct agent *a, int sock)
 	struct session s;
 	struct sandbox_result r;
 	struct deadline d;
-	struct timeval tv = {(time_t)a->caps.idle_timeout_s, 0};
+	struct timeval tv = { (time_t)a->caps.idle_timeout_s, 0 };
 	unsigned limit = a->caps.transfer_timeout_s;
 	int ok, reply = 1; /* reply: an error message can still reach the client */
 	memset(&s, 0, sizeof s);
@@ -728,7 +729,8 @@ void agent_serve(struct agent *a, int sock)
 	     receive_stream(&s, WIRE_DEPS, &s.deps) == 0;
 	if (deadline_stop(&d) && !ok)
 		fail_msg(&s, WIRE_ERR_LIMIT, 0,
-			 "the request and sources took longer than %u s to arrive (cleanroom_transfer_timeout_s)", limit);
+			 "the request and sources took longer than %u s to arrive (cleanroom_transfer_timeout_s)",
+			 limit);
 	else if (!ok && s.err.code == CR_E_TIMEOUT)
 		fail_msg(&s, WIRE_ERR_LIMIT, 0, "the client sent nothing for %u s (cleanroom_idle_timeout_s)",
 			 a->caps.idle_timeout_s);
@@ -737,15 +739,18 @@ void agent_serve(struct agent *a, int sock)
 		deadline_start(&d, sock, SHUT_RDWR, limit);
 		ok = finish(&s, &r) == 0;
 		/* SO_SNDTIMEO */
-		stalled = !ok && s.err.code == CR_E_SEND && (s.err.sys_errno == EAGAIN || s.err.sys_errno == EWOULDBLOCK);
+		stalled =
+			!ok && s.err.code == CR_E_SEND && (s.err.sys_errno == EAGAIN || s.err.sys_errno == EWOULDBLOCK);
 		/* Neither client would read an error message either: a stalled
 		 * one would hold the agent for another idle timeout. */
 		if (deadline_stop(&d) && !ok) {
 			fail_msg(&s, WIRE_ERR_LIMIT, 0,
-				 "the client took longer than %u s to take the outputs (cleanroom_transfer_timeout_s)", limit);
+				 "the client took longer than %u s to take the outputs (cleanroom_transfer_timeout_s)",
+				 limit);
 			reply = 0;
 		} else if (stalled) {
-			fail_msg(&s, WIRE_ERR_LIMIT, 0, "the client took nothing for %u s of the outputs (cleanroom_idle_timeout_s)",
+			fail_msg(&s, WIRE_ERR_LIMIT, 0,
+				 "the client took nothing for %u s of the outputs (cleanroom_idle_timeout_s)",
 				 a->caps.idle_timeout_s);
 			reply = 0;
 		}

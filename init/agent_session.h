@@ -8,16 +8,16 @@
 #include "base/util.h"
 #include "vsock/wire.h"
 
-#define AGENT_ROOTFS "/rootfs"          /* the toolchain, read-only in the sandbox */
-#define AGENT_WORKSPACE "/build"        /* a fresh tmpfs per build */
-#define AGENT_UID 1000                  /* the build's unprivileged identity */
+#define AGENT_ROOTFS "/rootfs"   /* the toolchain, read-only in the sandbox */
+#define AGENT_WORKSPACE "/build" /* a fresh tmpfs per build */
+#define AGENT_UID 1000           /* the build's unprivileged identity */
 #define AGENT_GID 1000
 /* How long the agent waits on a client, in seconds. Each can be set on the
  * kernel command line (measured in PCR0, like the rest of it), which the
  * kernel hands to init's environment: cleanroom_idle_timeout_s=N,
  * cleanroom_transfer_timeout_s=N (1..86400). */
-#define AGENT_IDLE_TIMEOUT_S 120        /* a client silent this long is dropped */
-#define AGENT_TRANSFER_TIMEOUT_S 3600   /* request + sources + deps; outputs: each at most this long */
+#define AGENT_IDLE_TIMEOUT_S 120      /* a client silent this long is dropped */
+#define AGENT_TRANSFER_TIMEOUT_S 3600 /* request + sources + deps; outputs: each at most this long */
 
 /* Processes of a build (limits.pids): the maximum is derived at start from
  * the kernel's machine-wide limits (kernel.pid_max, kernel.threads-max)
@@ -33,8 +33,8 @@
 /* The agent's own maxima: a request asking for more is refused. */
 struct agent_caps {
 	struct wire_limits max;
-	char pids_why[128]; /* which kernel limit set max.pids */
-	uint64_t workspace_bytes; /* size of the workspace tmpfs */
+	char pids_why[128];          /* which kernel limit set max.pids */
+	uint64_t workspace_bytes;    /* size of the workspace tmpfs */
 	unsigned idle_timeout_s;     /* no byte from the client for this long: dropped */
 	unsigned transfer_timeout_s; /* a client that trickles: dropped after this long */
 };
@@ -52,15 +52,15 @@ struct build_artifact {
 };
 
 struct build_facts {
-	const struct wire_request *req;    /* command, outputs, SOURCE_DATE_EPOCH, nonce, limits (resolved) */
-	const struct wire_accepted *src;   /* source tree ids */
-	const struct wire_accepted *deps;  /* deps tree ids */
+	const struct wire_request *req;   /* command, outputs, SOURCE_DATE_EPOCH, nonce, limits (resolved) */
+	const struct wire_accepted *src;  /* source tree ids */
+	const struct wire_accepted *deps; /* deps tree ids */
 	struct build_artifact art[WIRE_MAX_OUTPUTS];
 	size_t nart;                       /* in the order of req->outputs */
-	uint8_t log_sha256[CR_SHA256_LEN];            /* the build log as the client received it */
+	uint8_t log_sha256[CR_SHA256_LEN]; /* the build log as the client received it */
 	uint64_t log_bytes;
-	uint64_t log_dropped;              /* bytes past limits.log_bytes, not sent */
-	int64_t started_ms, finished_ms;   /* Unix time of the sandbox run */
+	uint64_t log_dropped;            /* bytes past limits.log_bytes, not sent */
+	int64_t started_ms, finished_ms; /* Unix time of the sandbox run */
 	uint64_t exit_code;
 };
 

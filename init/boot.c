@@ -23,19 +23,19 @@
  * cgroups are the v2 unified hierarchy (AWS mounts a tmpfs there and one v1
  * hierarchy per controller). */
 static const struct mount_step rootfs_mounts[] = {
-	{OP_MOUNT, "proc", "/proc", "proc", FLAGS_NNN, NULL, 0},
-	{OP_SYMLINK, "/proc/self/fd", "/dev/fd", NULL, 0, NULL, 0},
-	{OP_SYMLINK, "/proc/self/fd/0", "/dev/stdin", NULL, 0, NULL, 0},
-	{OP_SYMLINK, "/proc/self/fd/1", "/dev/stdout", NULL, 0, NULL, 0},
-	{OP_SYMLINK, "/proc/self/fd/2", "/dev/stderr", NULL, 0, NULL, 0},
-	{OP_MOUNT, "tmpfs", "/run", "tmpfs", FLAGS_NNN, "mode=0755", 0},
-	{OP_MOUNT, "tmpfs", "/tmp", "tmpfs", FLAGS_NNN, NULL, 0},
-	{OP_MKDIR, NULL, "/dev/shm", NULL, 0, NULL, 0755},
-	{OP_MOUNT, "shm", "/dev/shm", "tmpfs", FLAGS_NNN, NULL, 0},
-	{OP_MKDIR, NULL, "/dev/pts", NULL, 0, NULL, 0755},
-	{OP_MOUNT, "devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, NULL, 0},
-	{OP_MOUNT, "sysfs", "/sys", "sysfs", FLAGS_NNN, NULL, 0},
-	{OP_MOUNT, "cgroup2", "/sys/fs/cgroup", "cgroup2", FLAGS_NNN, NULL, 0},
+	{ OP_MOUNT, "proc", "/proc", "proc", FLAGS_NNN, NULL, 0 },
+	{ OP_SYMLINK, "/proc/self/fd", "/dev/fd", NULL, 0, NULL, 0 },
+	{ OP_SYMLINK, "/proc/self/fd/0", "/dev/stdin", NULL, 0, NULL, 0 },
+	{ OP_SYMLINK, "/proc/self/fd/1", "/dev/stdout", NULL, 0, NULL, 0 },
+	{ OP_SYMLINK, "/proc/self/fd/2", "/dev/stderr", NULL, 0, NULL, 0 },
+	{ OP_MOUNT, "tmpfs", "/run", "tmpfs", FLAGS_NNN, "mode=0755", 0 },
+	{ OP_MOUNT, "tmpfs", "/tmp", "tmpfs", FLAGS_NNN, NULL, 0 },
+	{ OP_MKDIR, NULL, "/dev/shm", NULL, 0, NULL, 0755 },
+	{ OP_MOUNT, "shm", "/dev/shm", "tmpfs", FLAGS_NNN, NULL, 0 },
+	{ OP_MKDIR, NULL, "/dev/pts", NULL, 0, NULL, 0755 },
+	{ OP_MOUNT, "devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, NULL, 0 },
+	{ OP_MOUNT, "sysfs", "/sys", "sysfs", FLAGS_NNN, NULL, 0 },
+	{ OP_MOUNT, "cgroup2", "/sys/fs/cgroup", "cgroup2", FLAGS_NNN, NULL, 0 },
 };
 
 /* ---------------------------------------------------------------- steps */
@@ -167,20 +167,13 @@ static int step_rootfs_mounts(struct boot *b, struct cr_err *e)
 }
 
 static const struct boot_step early_steps[] = {
-	{"signals", step_block_signals},
-	{"devtmpfs", step_devtmpfs},
-	{"console", step_console},
-	{"nsm.ko", step_nsm_driver},
-	{"heartbeat", step_heartbeat},
-	{"mode", step_choose_mode},
+	{ "signals", step_block_signals }, { "devtmpfs", step_devtmpfs },   { "console", step_console },
+	{ "nsm.ko", step_nsm_driver },     { "heartbeat", step_heartbeat }, { "mode", step_choose_mode },
 };
 
 static const struct boot_step bootstrap_steps[] = {
-	{"cmd", step_read_cmd},
-	{"env", step_read_env},
-	{"switch-root", step_switch_root},
-	{"devtmpfs", step_devtmpfs},
-	{"mounts", step_rootfs_mounts},
+	{ "cmd", step_read_cmd },      { "env", step_read_env },         { "switch-root", step_switch_root },
+	{ "devtmpfs", step_devtmpfs }, { "mounts", step_rootfs_mounts },
 };
 
 /* ---------------------------------------------------------------- flow */

@@ -12,7 +12,7 @@ struct boot {
 	double module_load;             /* seconds spent in finit_module */
 	double connecting;              /* seconds spent connecting for the heartbeat */
 	int module_loaded;
-	int module_builtin;   /* the kernel's own NSM driver owns /dev/nsm: nsm.ko not loaded */
+	int module_builtin; /* the kernel's own NSM driver owns /dev/nsm: nsm.ko not loaded */
 	enum init_mode mode;
 	const char *mode_reason;
 	struct str_list cmd, env;

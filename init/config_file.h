@@ -13,7 +13,7 @@
 #define CONFIG_MAX_ENTRIES 4096
 
 struct str_list {
-	char **v;   /* NULL-terminated; NULL when the file is empty (= defaults) */
+	char **v; /* NULL-terminated; NULL when the file is empty (= defaults) */
 	size_t n;
 	char *text; /* backing storage */
 };

@@ -15,7 +15,7 @@ int heartbeat(double *sent_at, double *connecting, struct cr_err *e)
 	double t0 = init_uptime();
 	for (int i = 0; i < HEARTBEAT_ATTEMPTS && fd < 0; i++) {
 		if (i) {
-			struct timespec ts = {0, HEARTBEAT_RETRY_MS * 1000000L};
+			struct timespec ts = { 0, HEARTBEAT_RETRY_MS * 1000000L };
 			nanosleep(&ts, NULL);
 		}
 		fd = vsock_connect(VSOCK_CID_PARENT, HEARTBEAT_PORT, HEARTBEAT_CONNECT_MS, &last);

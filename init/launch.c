@@ -12,8 +12,8 @@
 
 pid_t launch_command(char **argv, char **envp, struct cr_err *e)
 {
-	static char *default_argv[] = {"sh", NULL};
-	static char *default_envp[] = {"PATH=" LAUNCH_DEFAULT_PATH, NULL};
+	static char *default_argv[] = { "sh", NULL };
+	static char *default_envp[] = { "PATH=" LAUNCH_DEFAULT_PATH, NULL };
 	sigset_t all;
 	pid_t pid;
 	int err;

@@ -17,7 +17,7 @@ struct mount_step {
 	const char *fstype;
 	unsigned long flags;
 	const char *data;
-	mode_t mode;        /* MKDIR */
+	mode_t mode; /* MKDIR */
 };
 
 /* Run steps in order; MKDIR and SYMLINK tolerate EEXIST, a failed mount is an

@@ -7,7 +7,7 @@
 #include "base/cbor_write.h"
 
 /* 9 fields, 32 PCR pairs, 16 certificates, and room for unknown keys. */
-static const struct cbr_limits payload_limits = {.max_items = 512, .max_depth = 8};
+static const struct cbr_limits payload_limits = { .max_items = 512, .max_depth = 8 };
 
 static int need(const struct cbr_doc *d, const char *key, enum cbr_kind kind, size_t *v, struct cr_err *e)
 {
@@ -36,11 +36,13 @@ static int decode_pcrs(const struct cbr_doc *d, size_t m, struct att_doc *doc, s
 	if (d->items[m].v < 1 || d->items[m].v > ATT_MAX_PCRS)
 		return cr_fail(e, "payload: pcrs has %llu entries (allowed 1..%d)", (unsigned long long)d->items[m].v,
 			       ATT_MAX_PCRS);
-	CBR_MAP_FOREACH(d, m, k, v) {
+	CBR_MAP_FOREACH(d, m, k, v)
+	{
 		const struct cbr_item *key = &d->items[k], *val = &d->items[v];
 		struct att_pcr *p = &doc->pcrs[doc->n_pcrs];
 		if (key->kind != CBR_UINT)
-			return cr_fail(e, "payload: pcrs: a key is %s, not an unsigned integer", cbr_kind_name(key->kind));
+			return cr_fail(e, "payload: pcrs: a key is %s, not an unsigned integer",
+				       cbr_kind_name(key->kind));
 		if (key->v >= ATT_MAX_PCRS)
 			return cr_fail(e, "payload: pcrs: index %llu out of range 0..%d", (unsigned long long)key->v,
 				       ATT_MAX_PCRS - 1);
@@ -112,7 +114,8 @@ static int decode_fields(const struct cbr_doc *d, struct att_doc *doc, struct cr
 	if (d->items[v].v < 1 || d->items[v].v > ATT_MAX_CABUNDLE)
 		return cr_fail(e, "payload: cabundle has %llu entries (allowed 1..%d)",
 			       (unsigned long long)d->items[v].v, ATT_MAX_CABUNDLE);
-	CBR_ARRAY_FOREACH(d, v, i) {
+	CBR_ARRAY_FOREACH(d, v, i)
+	{
 		char what[24];
 		snprintf(what, sizeof what, "cabundle[%zu]", doc->n_cabundle);
 		if (der_bytes(&d->items[i], what, &doc->cabundle[doc->n_cabundle], e))

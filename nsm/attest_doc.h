@@ -22,13 +22,13 @@
 #include "base/ec_key.h"
 #include "base/util.h"
 
-#define ATT_DOC_MAX        (20 * 1024)  /* a whole document (payload + COSE) */
-#define ATT_PAYLOAD_MAX    16384        /* attestation_process.md limits */
-#define ATT_MAX_PCRS       32
-#define ATT_CERT_MAX       1024         /* certificate and each cabundle entry */
-#define ATT_MAX_CABUNDLE   16
-#define ATT_FIELD_MAX      1024         /* public_key, user_data, nonce */
-#define ATT_MODULE_ID_MAX  255
+#define ATT_DOC_MAX (20 * 1024) /* a whole document (payload + COSE) */
+#define ATT_PAYLOAD_MAX 16384   /* attestation_process.md limits */
+#define ATT_MAX_PCRS 32
+#define ATT_CERT_MAX 1024 /* certificate and each cabundle entry */
+#define ATT_MAX_CABUNDLE 16
+#define ATT_FIELD_MAX 1024 /* public_key, user_data, nonce */
+#define ATT_MODULE_ID_MAX 255
 
 struct att_bytes {
 	const uint8_t *p;
@@ -45,8 +45,8 @@ struct att_opt {
 };
 
 struct att_pcr {
-	unsigned index;                  /* 0..31 */
-	const uint8_t *value;            /* 32, 48 or 64 bytes */
+	unsigned index;       /* 0..31 */
+	const uint8_t *value; /* 32, 48 or 64 bytes */
 	size_t len;
 };
 
@@ -54,15 +54,15 @@ struct att_pcr {
  * caller's data). */
 struct att_doc {
 	char module_id[ATT_MODULE_ID_MAX + 1];
-	char digest[8];                  /* "SHA384" */
+	char digest[8]; /* "SHA384" */
 	uint64_t timestamp_ms;
 	size_t n_pcrs;
-	struct att_pcr pcrs[ATT_MAX_PCRS];   /* in encoded order; indices unique */
+	struct att_pcr pcrs[ATT_MAX_PCRS]; /* in encoded order; indices unique */
 	struct att_bytes certificate;
 	size_t n_cabundle;
 	struct att_bytes cabundle[ATT_MAX_CABUNDLE]; /* root first */
 	struct att_opt public_key, user_data, nonce;
-	int indefinite;                  /* the map is (to be) indefinite-length */
+	int indefinite; /* the map is (to be) indefinite-length */
 };
 
 /* Decode and check a payload: every required key with its type, module_id

@@ -70,8 +70,8 @@ static int build_chain(const struct att_doc *doc, const uint8_t *root, size_t ro
 	if (doc->cabundle[0].len != root_len || memcmp(doc->cabundle[0].p, root, root_len)) {
 		sha256_hex(doc->cabundle[0].p, doc->cabundle[0].len, got);
 		sha256_hex(root, root_len, want);
-		return cr_fail(e, "chain: cabundle[0] is not the trusted root (SHA-256 %.16s..., trusted %.16s...)", got,
-			       want);
+		return cr_fail(e, "chain: cabundle[0] is not the trusted root (SHA-256 %.16s..., trusted %.16s...)",
+			       got, want);
 	}
 	x509_chain_init(ch);
 	if (x509_chain_add(ch, doc->certificate.p, doc->certificate.len, "leaf", e))
@@ -117,8 +117,7 @@ static int check_pcrs(const struct att_doc *doc, const struct att_policy *pol, s
 	return 0;
 }
 
-int att_verify(const uint8_t *buf, size_t len, const struct att_policy *pol, struct att_verified *out,
-	       struct cr_err *e)
+int att_verify(const uint8_t *buf, size_t len, const struct att_policy *pol, struct att_verified *out, struct cr_err *e)
 {
 	const uint8_t *root = pol->root_der;
 	size_t root_len = pol->root_len;

@@ -38,7 +38,7 @@
 #include "nsm/x509_chain.h"
 
 struct att_expect_bytes {
-	int set;                         /* 0: not checked */
+	int set; /* 0: not checked */
 	const uint8_t *p;
 	size_t len;
 };
@@ -50,10 +50,10 @@ struct att_expect_pcr {
 };
 
 struct att_policy {
-	const uint8_t *root_der;         /* NULL: the AWS Nitro Enclaves root G1 */
+	const uint8_t *root_der; /* NULL: the AWS Nitro Enclaves root G1 */
 	size_t root_len;
-	int has_time;                    /* 0: the document's timestamp */
-	int64_t at;                      /* Unix seconds */
+	int has_time; /* 0: the document's timestamp */
+	int64_t at;   /* Unix seconds */
 	size_t n_pcrs;
 	struct att_expect_pcr pcrs[ATT_MAX_PCRS];
 	/* Expected values; the document's field must be set (not null) and
@@ -67,11 +67,11 @@ struct att_policy {
 #define ATT_UNSIGNED_MSG "attestation document is unsigned (alg -1): QEMU's emulated NSM"
 
 struct att_verified {
-	struct att_document d;           /* pointers into the verified buffer */
-	struct x509_chain chain;         /* leaf, cabundle[n-1] .. cabundle[1], root */
-	int64_t at;                      /* the verification time used */
-	char check[16];                  /* on failure, the check that failed (see above) */
-	int unsigned_doc;                /* the document has the unsigned shape (chain and signature not checked) */
+	struct att_document d;   /* pointers into the verified buffer */
+	struct x509_chain chain; /* leaf, cabundle[n-1] .. cabundle[1], root */
+	int64_t at;              /* the verification time used */
+	char check[16];          /* on failure, the check that failed (see above) */
+	int unsigned_doc;        /* the document has the unsigned shape (chain and signature not checked) */
 };
 
 /* 0 when the document passes every check, else -1 with out->check set and

@@ -7,7 +7,7 @@
 #include "base/cbor_write.h"
 
 /* Headers are small; the payload is one item, whatever its size. */
-static const struct cbr_limits cose_limits = {.max_items = 256, .max_depth = 8};
+static const struct cbr_limits cose_limits = { .max_items = 256, .max_depth = 8 };
 
 /* The algorithm profile of a curve. */
 struct alg_profile {
@@ -15,14 +15,14 @@ struct alg_profile {
 	int64_t alg;
 	const char *name;
 	const br_hash_class *hash;
-	size_t hlen;                    /* hash output bytes */
-	size_t coord;                   /* bytes of r and of s */
+	size_t hlen;  /* hash output bytes */
+	size_t coord; /* bytes of r and of s */
 };
 
 static const struct alg_profile profiles[] = {
-	{BR_EC_secp256r1, COSE_ALG_ES256, "ES256", &br_sha256_vtable, 32, 32},
-	{BR_EC_secp384r1, COSE_ALG_ES384, "ES384", &br_sha384_vtable, 48, 48},
-	{BR_EC_secp521r1, COSE_ALG_ES512, "ES512", &br_sha512_vtable, 64, 66},
+	{ BR_EC_secp256r1, COSE_ALG_ES256, "ES256", &br_sha256_vtable, 32, 32 },
+	{ BR_EC_secp384r1, COSE_ALG_ES384, "ES384", &br_sha384_vtable, 48, 48 },
+	{ BR_EC_secp521r1, COSE_ALG_ES512, "ES512", &br_sha512_vtable, 64, 66 },
 };
 
 static const struct alg_profile *profile_for_curve(int curve)
@@ -110,8 +110,8 @@ static int parse_protected(struct cose_sign1 *m, struct cr_err *e)
 
 int cose_sign1_parse(const uint8_t *buf, size_t len, struct cose_sign1 *m, struct cr_err *e)
 {
-	static const char *const names[4] = {"protected header", "unprotected header", "payload", "signature"};
-	static const enum cbr_kind kinds[4] = {CBR_BYTES, CBR_MAP, CBR_BYTES, CBR_BYTES};
+	static const char *const names[4] = { "protected header", "unprotected header", "payload", "signature" };
+	static const enum cbr_kind kinds[4] = { CBR_BYTES, CBR_MAP, CBR_BYTES, CBR_BYTES };
 	struct cbr_doc d;
 	size_t a = 0, el[4], n = 0;
 	memset(m, 0, sizeof *m);
@@ -133,7 +133,8 @@ int cose_sign1_parse(const uint8_t *buf, size_t len, struct cose_sign1 *m, struc
 			cr_fail(e, "COSE_Sign1: must be an array of 4, not %s", cbr_kind_name(d.items[a].kind));
 		goto fail;
 	}
-	CBR_ARRAY_FOREACH(&d, a, i) {
+	CBR_ARRAY_FOREACH(&d, a, i)
+	{
 		if (d.items[i].kind != kinds[n]) {
 			cr_fail(e, "COSE_Sign1: %s must be %s, not %s", names[n], cbr_kind_name(kinds[n]),
 				cbr_kind_name(d.items[i].kind));
@@ -175,14 +176,14 @@ int cose_sign1_verify(const struct cose_sign1 *m, const struct ec_pub *pub, stru
 			       2 * pr->coord);
 	if (sig_structure_hash(pr, m->protected_hdr, m->protected_len, m->payload, m->payload_len, hash, e))
 		return -1;
-	if (!br_ecdsa_vrfy_raw_get_default()(br_ec_get_default(), hash, pr->hlen, &pk, m->signature,
-					      m->signature_len))
-		return cr_fail(e, "ECDSA %s signature over the Sig_structure does not verify", ec_curve_name(pub->curve));
+	if (!br_ecdsa_vrfy_raw_get_default()(br_ec_get_default(), hash, pr->hlen, &pk, m->signature, m->signature_len))
+		return cr_fail(e, "ECDSA %s signature over the Sig_structure does not verify",
+			       ec_curve_name(pub->curve));
 	return 0;
 }
 
-int cose_sign1_sign_opts(const struct ec_key *key, const struct cose_sign1_opts *o, const uint8_t *payload,
-			 size_t len, struct cr_buf *out, struct cr_err *e)
+int cose_sign1_sign_opts(const struct ec_key *key, const struct cose_sign1_opts *o, const uint8_t *payload, size_t len,
+			 struct cr_buf *out, struct cr_err *e)
 {
 	const struct alg_profile *pr = profile_for_curve(key->pub.curve);
 	uint8_t prot_default[8], hash[64], sig[132];
@@ -231,6 +232,6 @@ int cose_sign1_sign_opts(const struct ec_key *key, const struct cose_sign1_opts 
 int cose_sign1_sign(const struct ec_key *key, const uint8_t *payload, size_t len, int tagged, struct cr_buf *out,
 		    struct cr_err *e)
 {
-	struct cose_sign1_opts o = {.tagged = tagged};
+	struct cose_sign1_opts o = { .tagged = tagged };
 	return cose_sign1_sign_opts(key, &o, payload, len, out, e);
 }

@@ -30,13 +30,13 @@
 
 /* A parsed message: every pointer refers into the parsed buffer. */
 struct cose_sign1 {
-	int tagged;                       /* wrapped in tag 18 */
-	const uint8_t *protected_hdr;     /* the protected bstr's content, as received */
+	int tagged;                   /* wrapped in tag 18 */
+	const uint8_t *protected_hdr; /* the protected bstr's content, as received */
 	size_t protected_len;
-	size_t n_protected;               /* entries in the protected map */
+	size_t n_protected; /* entries in the protected map */
 	int has_alg;
-	int64_t alg;                      /* protected label 1 */
-	size_t n_unprotected;             /* entries in the unprotected map */
+	int64_t alg;          /* protected label 1 */
+	size_t n_unprotected; /* entries in the unprotected map */
 	const uint8_t *payload;
 	size_t payload_len;
 	const uint8_t *signature;
@@ -76,8 +76,8 @@ struct cose_sign1_opts {
 	const uint8_t *unprotected;
 	size_t unprotected_len;
 };
-int cose_sign1_sign_opts(const struct ec_key *key, const struct cose_sign1_opts *o, const uint8_t *payload,
-			 size_t len, struct cr_buf *out, struct cr_err *e);
+int cose_sign1_sign_opts(const struct ec_key *key, const struct cose_sign1_opts *o, const uint8_t *payload, size_t len,
+			 struct cr_buf *out, struct cr_err *e);
 
 /* Sig_structure for (protected, payload), replacing out's contents. */
 int cose_sig_structure(const uint8_t *protected_hdr, size_t protected_len, const uint8_t *payload, size_t len,

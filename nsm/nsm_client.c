@@ -34,8 +34,8 @@ static int dev_transport(void *ctx, const uint8_t *req, size_t req_len, uint8_t 
 {
 	int fd = (int)(intptr_t)ctx, rc;
 	struct nsm_raw raw = {
-		.request = {.addr = (uintptr_t)req, .len = req_len},
-		.response = {.addr = (uintptr_t)resp, .len = *resp_len},
+		.request = { .addr = (uintptr_t)req, .len = req_len },
+		.response = { .addr = (uintptr_t)resp, .len = *resp_len },
 	};
 	do
 		rc = ioctl(fd, (ioctl_req)NSM_IOCTL_RAW, &raw);
@@ -117,7 +117,7 @@ static int copy_out(struct nsm_client *c, const char *op, const struct nsm_bytes
 
 int nsm_describe_nsm(struct nsm_client *c, struct nsm_description *out, struct cr_err *e)
 {
-	struct nsm_request req = {.op = NSM_OP_DESCRIBE_NSM};
+	struct nsm_request req = { .op = NSM_OP_DESCRIBE_NSM };
 	struct nsm_response resp;
 	if (nsm_call(c, &req, &resp, e))
 		return -1;
@@ -127,7 +127,7 @@ int nsm_describe_nsm(struct nsm_client *c, struct nsm_description *out, struct c
 
 int nsm_describe_pcr(struct nsm_client *c, uint16_t index, struct nsm_pcr *out, struct cr_err *e)
 {
-	struct nsm_request req = {.op = NSM_OP_DESCRIBE_PCR, .index = index};
+	struct nsm_request req = { .op = NSM_OP_DESCRIBE_PCR, .index = index };
 	struct nsm_response resp;
 	if (nsm_call(c, &req, &resp, e))
 		return -1;
@@ -138,7 +138,7 @@ int nsm_describe_pcr(struct nsm_client *c, uint16_t index, struct nsm_pcr *out, 
 int nsm_extend_pcr(struct nsm_client *c, uint16_t index, const uint8_t *data, size_t len, struct nsm_pcr *out,
 		   struct cr_err *e)
 {
-	struct nsm_request req = {.op = NSM_OP_EXTEND_PCR, .index = index, .data = {data, len}};
+	struct nsm_request req = { .op = NSM_OP_EXTEND_PCR, .index = index, .data = { data, len } };
 	struct nsm_response resp;
 	if (nsm_call(c, &req, &resp, e))
 		return -1;
@@ -150,21 +150,21 @@ int nsm_extend_pcr(struct nsm_client *c, uint16_t index, const uint8_t *data, si
 
 int nsm_lock_pcr(struct nsm_client *c, uint16_t index, struct cr_err *e)
 {
-	struct nsm_request req = {.op = NSM_OP_LOCK_PCR, .index = index};
+	struct nsm_request req = { .op = NSM_OP_LOCK_PCR, .index = index };
 	struct nsm_response resp;
 	return nsm_call(c, &req, &resp, e);
 }
 
 int nsm_lock_pcrs(struct nsm_client *c, uint16_t range, struct cr_err *e)
 {
-	struct nsm_request req = {.op = NSM_OP_LOCK_PCRS, .range = range};
+	struct nsm_request req = { .op = NSM_OP_LOCK_PCRS, .range = range };
 	struct nsm_response resp;
 	return nsm_call(c, &req, &resp, e);
 }
 
 int nsm_get_random(struct nsm_client *c, uint8_t *buf, size_t cap, size_t *len, struct cr_err *e)
 {
-	struct nsm_request req = {.op = NSM_OP_GET_RANDOM};
+	struct nsm_request req = { .op = NSM_OP_GET_RANDOM };
 	struct nsm_response resp;
 	if (nsm_call(c, &req, &resp, e))
 		return -1;

@@ -35,10 +35,10 @@ typedef int (*nsm_transport_fn)(void *ctx, const uint8_t *req, size_t req_len, u
 struct nsm_client {
 	nsm_transport_fn transport;
 	void *ctx;
-	int fd;                            /* the device, for the built-in transport; -1 otherwise */
+	int fd; /* the device, for the built-in transport; -1 otherwise */
 	enum nsm_error last_error;
 	size_t resp_len;
-	uint8_t resp[NSM_RESPONSE_MAX];    /* the last raw response */
+	uint8_t resp[NSM_RESPONSE_MAX]; /* the last raw response */
 };
 
 /* Open the NSM device (path NULL = /dev/nsm) and use the ioctl transport. */
@@ -52,7 +52,7 @@ void nsm_close(struct nsm_client *c);
 int nsm_call(struct nsm_client *c, const struct nsm_request *req, struct nsm_response *resp, struct cr_err *e);
 
 struct nsm_pcr {
-	int locked;                        /* DescribePCR only */
+	int locked; /* DescribePCR only */
 	uint8_t value[NSM_PCR_MAX_LEN];
 	size_t len;
 };

@@ -14,14 +14,14 @@ static const char *const op_names[NSM_OP_COUNT] = {
 };
 
 static const char *const error_names[] = {
-	"Success",          "InvalidArgument",  "InvalidIndex",  "InvalidResponse", "ReadOnlyIndex",
-	"InvalidOperation", "BufferTooSmall",   "InputTooLarge", "InternalError",   "Unknown",
+	"Success",          "InvalidArgument", "InvalidIndex",  "InvalidResponse", "ReadOnlyIndex",
+	"InvalidOperation", "BufferTooSmall",  "InputTooLarge", "InternalError",   "Unknown",
 };
 
 /* Requests are tiny; a DescribeNSM response has at most NSM_LOCKED_MAX
  * entries plus a dozen fields. */
-static const struct cbr_limits request_limits = {.max_items = 64, .max_depth = 4};
-static const struct cbr_limits response_limits = {.max_items = NSM_LOCKED_MAX + 32, .max_depth = 4};
+static const struct cbr_limits request_limits = { .max_items = 64, .max_depth = 4 };
+static const struct cbr_limits response_limits = { .max_items = NSM_LOCKED_MAX + 32, .max_depth = 4 };
 
 const char *nsm_op_name(enum nsm_op op)
 {
@@ -43,8 +43,7 @@ enum nsm_error nsm_error_from_name(const char *name, size_t len)
 
 /* ------------------------------------------------------------ field access */
 
-static int field(const struct cbr_doc *d, size_t m, const char *what, const char *name, size_t *v,
-		 struct cr_err *e)
+static int field(const struct cbr_doc *d, size_t m, const char *what, const char *name, size_t *v, struct cr_err *e)
 {
 	*v = cbr_map_find(d, m, name);
 	if (*v == CBR_NONE)
@@ -92,8 +91,7 @@ static int field_bytes(const struct cbr_doc *d, size_t m, int text_ok, size_t mi
 	return bytes_item(d, v, text_ok, min, max, what, name, out, e);
 }
 
-static int field_pcr_value(const struct cbr_doc *d, size_t m, const char *what, struct nsm_bytes *out,
-			   struct cr_err *e)
+static int field_pcr_value(const struct cbr_doc *d, size_t m, const char *what, struct nsm_bytes *out, struct cr_err *e)
 {
 	if (field_bytes(d, m, 0, 1, NSM_PCR_MAX_LEN, what, "data", out, e))
 		return -1;
@@ -103,8 +101,8 @@ static int field_pcr_value(const struct cbr_doc *d, size_t m, const char *what, 
 }
 
 /* A text field copied into a C string of cap bytes (NUL included). */
-static int field_text(const struct cbr_doc *d, size_t m, const char *what, const char *name, char *out,
-		      size_t cap, struct cr_err *e)
+static int field_text(const struct cbr_doc *d, size_t m, const char *what, const char *name, char *out, size_t cap,
+		      struct cr_err *e)
 {
 	size_t v;
 	const struct cbr_item *it;
@@ -196,10 +194,10 @@ int nsm_request_encode(const struct nsm_request *req, struct cr_buf *out, struct
 }
 
 /* Attestation fields: absent or null = not present; bytes or text. */
-static int opt_field(const struct cbr_doc *d, size_t m, const char *what, const char *name,
-		     struct nsm_opt_bytes *out, struct cr_err *e)
+static int opt_field(const struct cbr_doc *d, size_t m, const char *what, const char *name, struct nsm_opt_bytes *out,
+		     struct cr_err *e)
 {
-	struct nsm_bytes b = {0};
+	struct nsm_bytes b = { 0 };
 	size_t v = cbr_map_find(d, m, name);
 	memset(out, 0, sizeof *out);
 	if (v == CBR_NONE || d->items[v].kind == CBR_NULL)
@@ -212,21 +210,18 @@ static int opt_field(const struct cbr_doc *d, size_t m, const char *what, const 
 	return 0;
 }
 
-static int request_args(const struct cbr_doc *d, size_t v, struct nsm_request *req, const char *what,
-			struct cr_err *e)
+static int request_args(const struct cbr_doc *d, size_t v, struct nsm_request *req, const char *what, struct cr_err *e)
 {
 	if (d->items[v].kind != CBR_MAP)
 		return cr_fail(e, "%s: arguments must be a map, not %s", what, cbr_kind_name(d->items[v].kind));
 	switch (req->op) {
 	case NSM_OP_DESCRIBE_PCR:
-	case NSM_OP_LOCK_PCR:
-		return field_u16(d, v, what, "index", &req->index, e);
+	case NSM_OP_LOCK_PCR: return field_u16(d, v, what, "index", &req->index, e);
 	case NSM_OP_EXTEND_PCR:
 		if (field_u16(d, v, what, "index", &req->index, e))
 			return -1;
 		return field_bytes(d, v, 1, 0, NSM_REQUEST_MAX, what, "data", &req->data, e);
-	case NSM_OP_LOCK_PCRS:
-		return field_u16(d, v, what, "range", &req->range, e);
+	case NSM_OP_LOCK_PCRS: return field_u16(d, v, what, "range", &req->range, e);
 	default: /* NSM_OP_ATTESTATION */
 		if (opt_field(d, v, what, "user_data", &req->user_data, e) ||
 		    opt_field(d, v, what, "nonce", &req->nonce, e) ||
@@ -236,8 +231,7 @@ static int request_args(const struct cbr_doc *d, size_t v, struct nsm_request *r
 	}
 }
 
-int nsm_request_decode(const uint8_t *buf, size_t len, struct nsm_request *req, enum nsm_error *reply,
-		       struct cr_err *e)
+int nsm_request_decode(const uint8_t *buf, size_t len, struct nsm_request *req, enum nsm_error *reply, struct cr_err *e)
 {
 	struct cbr_doc d;
 	char what[64];
@@ -254,8 +248,8 @@ int nsm_request_decode(const uint8_t *buf, size_t len, struct nsm_request *req, 
 	if (d.items[0].kind == CBR_TEXT) {
 		op = op_of(&d, 0);
 		if (op < 0 || !is_unit_op((enum nsm_op)op)) {
-			cr_fail(e, "NSM request: unknown operation \"%.*s\"", (int)(d.items[0].len > 32 ? 32 : d.items[0].len),
-				(const char *)d.items[0].p);
+			cr_fail(e, "NSM request: unknown operation \"%.*s\"",
+				(int)(d.items[0].len > 32 ? 32 : d.items[0].len), (const char *)d.items[0].p);
 			goto done;
 		}
 		req->op = (enum nsm_op)op;
@@ -309,9 +303,7 @@ static void encode_success(struct cbor_w *w, const struct nsm_response *r)
 		cw_text(w, "data");
 		cw_bytes(w, r->data.p, r->data.len);
 		break;
-	case NSM_OP_EXTEND_PCR:
-		put_bytes_map(w, "data", &r->data);
-		break;
+	case NSM_OP_EXTEND_PCR: put_bytes_map(w, "data", &r->data); break;
 	case NSM_OP_DESCRIBE_NSM:
 		cw_map(w, 7);
 		cw_text(w, "version_major");
@@ -331,12 +323,8 @@ static void encode_success(struct cbor_w *w, const struct nsm_response *r)
 		cw_text(w, "digest");
 		cw_text(w, dn->digest);
 		break;
-	case NSM_OP_ATTESTATION:
-		put_bytes_map(w, "document", &r->document);
-		break;
-	default: /* NSM_OP_GET_RANDOM */
-		put_bytes_map(w, "random", &r->random);
-		break;
+	case NSM_OP_ATTESTATION: put_bytes_map(w, "document", &r->document); break;
+	default: /* NSM_OP_GET_RANDOM */ put_bytes_map(w, "random", &r->random); break;
 	}
 }
 
@@ -348,7 +336,8 @@ int nsm_response_encode(const struct nsm_response *r, struct cr_buf *out, struct
 	if (r->error != NSM_SUCCESS) {
 		cw_map(&w, 1);
 		cw_text(&w, "Error");
-		cw_text(&w, r->error == NSM_ERROR_UNKNOWN && r->error_name[0] ? r->error_name : nsm_error_name(r->error));
+		cw_text(&w,
+			r->error == NSM_ERROR_UNKNOWN && r->error_name[0] ? r->error_name : nsm_error_name(r->error));
 	} else {
 		if ((unsigned)r->op >= NSM_OP_COUNT)
 			return cr_fail(e, "NSM response: unknown operation %d", (int)r->op);
@@ -384,7 +373,8 @@ static int decode_describe(const struct cbr_doc *d, size_t m, const char *what, 
 	if (d->items[v].v > NSM_LOCKED_MAX)
 		return cr_fail(e, "%s: field \"locked_pcrs\" has %llu entries (at most %d)", what,
 			       (unsigned long long)d->items[v].v, NSM_LOCKED_MAX);
-	CBR_ARRAY_FOREACH(d, v, i) {
+	CBR_ARRAY_FOREACH(d, v, i)
+	{
 		if (d->items[i].kind != CBR_UINT || d->items[i].v > UINT16_MAX)
 			return cr_fail(e, "%s: locked_pcrs[%zu] is not a 16-bit unsigned integer", what, dn->n_locked);
 		dn->locked_pcrs[dn->n_locked++] = (uint16_t)d->items[i].v;
@@ -392,8 +382,7 @@ static int decode_describe(const struct cbr_doc *d, size_t m, const char *what, 
 	return 0;
 }
 
-static int decode_success(const struct cbr_doc *d, size_t m, struct nsm_response *r, const char *what,
-			  struct cr_err *e)
+static int decode_success(const struct cbr_doc *d, size_t m, struct nsm_response *r, const char *what, struct cr_err *e)
 {
 	size_t v;
 	if (d->items[m].kind != CBR_MAP)
@@ -407,21 +396,15 @@ static int decode_success(const struct cbr_doc *d, size_t m, struct nsm_response
 				       cbr_kind_name(d->items[v].kind));
 		r->lock = (int)d->items[v].v;
 		return field_pcr_value(d, m, what, &r->data, e);
-	case NSM_OP_EXTEND_PCR:
-		return field_pcr_value(d, m, what, &r->data, e);
-	case NSM_OP_DESCRIBE_NSM:
-		return decode_describe(d, m, what, &r->describe, e);
-	case NSM_OP_ATTESTATION:
-		return field_bytes(d, m, 0, 1, NSM_RESPONSE_MAX, what, "document", &r->document, e);
-	case NSM_OP_GET_RANDOM:
-		return field_bytes(d, m, 0, 1, NSM_RESPONSE_MAX, what, "random", &r->random, e);
-	default:
-		return cr_fail(e, "%s: a %s answer is a bare text string", what, op_names[r->op]);
+	case NSM_OP_EXTEND_PCR: return field_pcr_value(d, m, what, &r->data, e);
+	case NSM_OP_DESCRIBE_NSM: return decode_describe(d, m, what, &r->describe, e);
+	case NSM_OP_ATTESTATION: return field_bytes(d, m, 0, 1, NSM_RESPONSE_MAX, what, "document", &r->document, e);
+	case NSM_OP_GET_RANDOM: return field_bytes(d, m, 0, 1, NSM_RESPONSE_MAX, what, "random", &r->random, e);
+	default: return cr_fail(e, "%s: a %s answer is a bare text string", what, op_names[r->op]);
 	}
 }
 
-int nsm_response_decode(const uint8_t *buf, size_t len, enum nsm_op expected, struct nsm_response *r,
-			struct cr_err *e)
+int nsm_response_decode(const uint8_t *buf, size_t len, enum nsm_op expected, struct nsm_response *r, struct cr_err *e)
 {
 	struct cbr_doc d;
 	char what[64];
@@ -437,7 +420,8 @@ int nsm_response_decode(const uint8_t *buf, size_t len, enum nsm_op expected, st
 	if (cbr_parse(buf, len, &response_limits, what, &d, e))
 		return -1;
 	if (d.items[0].kind == CBR_TEXT) {
-		if ((expected == NSM_OP_LOCK_PCR || expected == NSM_OP_LOCK_PCRS) && cbr_text_is(&d, 0, op_names[expected]))
+		if ((expected == NSM_OP_LOCK_PCR || expected == NSM_OP_LOCK_PCRS) &&
+		    cbr_text_is(&d, 0, op_names[expected]))
 			rc = 0;
 		else
 			cr_fail(e, "%s: unexpected text answer \"%.*s\"", what,

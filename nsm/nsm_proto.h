@@ -24,12 +24,12 @@
 
 #include "base/util.h"
 
-#define NSM_REQUEST_MAX    0x1000  /* the driver rejects longer requests (EMSGSIZE) */
-#define NSM_RESPONSE_MAX   0x3000  /* the response buffer the device must be given */
-#define NSM_PCR_MAX_LEN    64      /* PCR values: 32, 48 (SHA384, always on Nitro) or 64 bytes */
-#define NSM_MODULE_ID_MAX  255
-#define NSM_LOCKED_MAX     256     /* entries in DescribeNSM.locked_pcrs */
-#define NSM_ATTEST_FIELD_MAX 1024  /* user_data, nonce, public_key: what real NSM accepts */
+#define NSM_REQUEST_MAX 0x1000  /* the driver rejects longer requests (EMSGSIZE) */
+#define NSM_RESPONSE_MAX 0x3000 /* the response buffer the device must be given */
+#define NSM_PCR_MAX_LEN 64      /* PCR values: 32, 48 (SHA384, always on Nitro) or 64 bytes */
+#define NSM_MODULE_ID_MAX 255
+#define NSM_LOCKED_MAX 256        /* entries in DescribeNSM.locked_pcrs */
+#define NSM_ATTEST_FIELD_MAX 1024 /* user_data, nonce, public_key: what real NSM accepts */
 
 /* Operations, in NSMAPI's Request enum order. */
 enum nsm_op {
@@ -79,10 +79,10 @@ struct nsm_opt_bytes {
 
 struct nsm_request {
 	enum nsm_op op;
-	uint16_t index;                     /* DescribePCR, ExtendPCR, LockPCR */
-	uint16_t range;                     /* LockPCRs: locks [0, range) */
-	struct nsm_bytes data;              /* ExtendPCR */
-	struct nsm_opt_bytes user_data;     /* Attestation */
+	uint16_t index;                 /* DescribePCR, ExtendPCR, LockPCR */
+	uint16_t range;                 /* LockPCRs: locks [0, range) */
+	struct nsm_bytes data;          /* ExtendPCR */
+	struct nsm_opt_bytes user_data; /* Attestation */
 	struct nsm_opt_bytes nonce;
 	struct nsm_opt_bytes public_key;
 };
@@ -106,18 +106,18 @@ struct nsm_description {
 	uint16_t max_pcrs;
 	uint16_t locked_pcrs[NSM_LOCKED_MAX];
 	size_t n_locked;
-	char digest[8];                     /* "SHA256", "SHA384" or "SHA512" */
+	char digest[8]; /* "SHA256", "SHA384" or "SHA512" */
 };
 
 struct nsm_response {
-	enum nsm_op op;                     /* the operation this answers */
-	enum nsm_error error;               /* NSM_SUCCESS or the error received */
-	char error_name[32];                /* the error's wire name, as received */
-	int lock;                           /* DescribePCR */
-	struct nsm_bytes data;              /* DescribePCR, ExtendPCR: the PCR value */
-	struct nsm_description describe;    /* DescribeNSM */
-	struct nsm_bytes random;            /* GetRandom */
-	struct nsm_bytes document;          /* Attestation: the COSE_Sign1 document */
+	enum nsm_op op;                  /* the operation this answers */
+	enum nsm_error error;            /* NSM_SUCCESS or the error received */
+	char error_name[32];             /* the error's wire name, as received */
+	int lock;                        /* DescribePCR */
+	struct nsm_bytes data;           /* DescribePCR, ExtendPCR: the PCR value */
+	struct nsm_description describe; /* DescribeNSM */
+	struct nsm_bytes random;         /* GetRandom */
+	struct nsm_bytes document;       /* Attestation: the COSE_Sign1 document */
 };
 
 /* Encode a response (replacing out's contents): {"Error": name} when

@@ -26,10 +26,10 @@
 #define TAG_OID 0x06
 #define TAG_SEQUENCE 0x30
 #define TAG_SET 0x31
-#define TAG_VERSION 0xa0       /* [0] EXPLICIT */
-#define TAG_ISSUER_UID 0x81    /* [1] IMPLICIT */
-#define TAG_SUBJECT_UID 0x82   /* [2] IMPLICIT */
-#define TAG_EXTENSIONS 0xa3    /* [3] EXPLICIT */
+#define TAG_VERSION 0xa0     /* [0] EXPLICIT */
+#define TAG_ISSUER_UID 0x81  /* [1] IMPLICIT */
+#define TAG_SUBJECT_UID 0x82 /* [2] IMPLICIT */
+#define TAG_EXTENSIONS 0xa3  /* [3] EXPLICIT */
 
 /* Bytes still to read. */
 struct der {
@@ -98,7 +98,7 @@ static int der_peek(const struct der *d)
 
 static struct der der_inside(const struct tlv *t)
 {
-	struct der d = {t->p, t->len};
+	struct der d = { t->p, t->len };
 	return d;
 }
 
@@ -138,27 +138,27 @@ static void oid_text(const uint8_t *p, size_t n, char *out, size_t cap)
 
 /* ------------------------------------------------------------------ fields */
 
-static const uint8_t OID_BASIC_CONSTRAINTS[] = {0x55, 0x1d, 0x13};
-static const uint8_t OID_KEY_USAGE[] = {0x55, 0x1d, 0x0f};
-static const uint8_t OID_CN[] = {0x55, 0x04, 0x03};
+static const uint8_t OID_BASIC_CONSTRAINTS[] = { 0x55, 0x1d, 0x13 };
+static const uint8_t OID_KEY_USAGE[] = { 0x55, 0x1d, 0x0f };
+static const uint8_t OID_CN[] = { 0x55, 0x04, 0x03 };
 
 static const struct {
 	uint8_t oid[8];
 	size_t n;
 	const char *name;
 } sig_algs[] = {
-	{{0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02}, 8, "ecdsa-with-SHA256"},
-	{{0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x03}, 8, "ecdsa-with-SHA384"},
-	{{0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x04}, 8, "ecdsa-with-SHA512"},
+	{ { 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02 }, 8, "ecdsa-with-SHA256" },
+	{ { 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x03 }, 8, "ecdsa-with-SHA384" },
+	{ { 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x04 }, 8, "ecdsa-with-SHA512" },
 };
 
 static const struct {
 	uint8_t oid[3];
 	const char *name;
 } attr_names[] = {
-	{{0x55, 0x04, 0x03}, "CN"}, {{0x55, 0x04, 0x06}, "C"},   {{0x55, 0x04, 0x07}, "L"},
-	{{0x55, 0x04, 0x08}, "ST"}, {{0x55, 0x04, 0x0a}, "O"},   {{0x55, 0x04, 0x0b}, "OU"},
-	{{0x55, 0x04, 0x05}, "serialNumber"},
+	{ { 0x55, 0x04, 0x03 }, "CN" },           { { 0x55, 0x04, 0x06 }, "C" }, { { 0x55, 0x04, 0x07 }, "L" },
+	{ { 0x55, 0x04, 0x08 }, "ST" },           { { 0x55, 0x04, 0x0a }, "O" }, { { 0x55, 0x04, 0x0b }, "OU" },
+	{ { 0x55, 0x04, 0x05 }, "serialNumber" },
 };
 
 /* Append printable bytes; anything else as \xNN, and the separators of the
@@ -340,12 +340,9 @@ static int64_t unix_time(uint32_t days, uint32_t secs)
 static const char *decoder_error(int err)
 {
 	switch (err) {
-	case BR_ERR_X509_UNSUPPORTED:
-		return "unsupported version, public key algorithm or curve";
-	case BR_ERR_X509_LIMIT_EXCEEDED:
-		return "public key too large";
-	default:
-		return "malformed DER";
+	case BR_ERR_X509_UNSUPPORTED: return "unsupported version, public key algorithm or curve";
+	case BR_ERR_X509_LIMIT_EXCEEDED: return "public key too large";
+	default: return "malformed DER";
 	}
 }
 
@@ -365,7 +362,8 @@ static int bearssl_decode(struct x509_cert *c, const struct tlv *validity, struc
 	pk = br_x509_decoder_get_pkey(&dc);
 	if (err == BR_ERR_X509_BAD_TIME) {
 		append_value(text, sizeof text, &o, validity->p, validity->len);
-		return cr_fail(e, "validity: not two dates (UTCTime or GeneralizedTime, YYMMDDHHMMSSZ) in \"%s\"", text);
+		return cr_fail(e, "validity: not two dates (UTCTime or GeneralizedTime, YYMMDDHHMMSSZ) in \"%s\"",
+			       text);
 	}
 	if (err || !pk)
 		return cr_fail(e, "%s (BearSSL decoder error %d)", decoder_error(err), err);
@@ -385,7 +383,7 @@ static int bearssl_decode(struct x509_cert *c, const struct tlv *validity, struc
 
 int x509_cert_parse(const uint8_t *der, size_t len, struct x509_cert *c, struct cr_err *e)
 {
-	struct der d = {der, len}, cert, tbs;
+	struct der d = { der, len }, cert, tbs;
 	struct tlv t_cert, t_tbs, t_alg, t_sig, t, inner_alg, alg_oid, validity;
 	memset(c, 0, sizeof *c);
 	c->path_len = -1;
@@ -453,9 +451,9 @@ int x509_cert_parse(const uint8_t *der, size_t len, struct x509_cert *c, struct 
 
 void x509_key_usage_text(unsigned ku, char *out, size_t cap)
 {
-	static const char *const names[] = {"digitalSignature", "nonRepudiation", "keyEncipherment",
-					    "dataEncipherment", "keyAgreement",   "keyCertSign",
-					    "cRLSign",          "encipherOnly",   "decipherOnly"};
+	static const char *const names[] = { "digitalSignature", "nonRepudiation", "keyEncipherment",
+					     "dataEncipherment", "keyAgreement",   "keyCertSign",
+					     "cRLSign",          "encipherOnly",   "decipherOnly" };
 	size_t o = 0;
 	out[0] = 0;
 	for (unsigned i = 0; i < sizeof names / sizeof names[0] && o < cap; i++)

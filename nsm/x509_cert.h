@@ -24,12 +24,12 @@
 
 /* KeyUsage bits (RFC 5280 §4.2.1.3): bit n of the BIT STRING = 1 << n. */
 #define X509_KU_DIGITAL_SIGNATURE (1u << 0)
-#define X509_KU_NON_REPUDIATION   (1u << 1)
-#define X509_KU_KEY_ENCIPHERMENT  (1u << 2)
+#define X509_KU_NON_REPUDIATION (1u << 1)
+#define X509_KU_KEY_ENCIPHERMENT (1u << 2)
 #define X509_KU_DATA_ENCIPHERMENT (1u << 3)
-#define X509_KU_KEY_AGREEMENT     (1u << 4)
-#define X509_KU_KEY_CERT_SIGN     (1u << 5)
-#define X509_KU_CRL_SIGN          (1u << 6)
+#define X509_KU_KEY_AGREEMENT (1u << 4)
+#define X509_KU_KEY_CERT_SIGN (1u << 5)
+#define X509_KU_CRL_SIGN (1u << 6)
 
 struct x509_span {
 	const uint8_t *p;
@@ -38,19 +38,19 @@ struct x509_span {
 
 /* Spans point into the parsed DER, which must outlive the struct. */
 struct x509_cert {
-	struct x509_span der;              /* the whole certificate */
-	struct x509_span issuer, subject;  /* Names, tag and length included */
-	int64_t not_before, not_after;     /* Unix seconds (BearSSL's decoder) */
+	struct x509_span der;             /* the whole certificate */
+	struct x509_span issuer, subject; /* Names, tag and length included */
+	int64_t not_before, not_after;    /* Unix seconds (BearSSL's decoder) */
 	int has_basic_constraints;
 	int is_ca;
-	int path_len;                      /* -1: no pathLenConstraint */
+	int path_len; /* -1: no pathLenConstraint */
 	int has_key_usage;
-	unsigned key_usage;                /* X509_KU_* */
-	char sig_alg[32];                  /* "ecdsa-with-SHA384" or the dotted OID */
+	unsigned key_usage;                    /* X509_KU_* */
+	char sig_alg[32];                      /* "ecdsa-with-SHA384" or the dotted OID */
 	char subject_text[X509_NAME_TEXT_MAX]; /* "C=US, O=Amazon, OU=AWS, CN=..." in encoded order */
 	char issuer_text[X509_NAME_TEXT_MAX];
-	char subject_cn[128];              /* the subject's CN, "" if none */
-	int key_is_ec;                     /* an EC key on a supported curve (else key is unset) */
+	char subject_cn[128]; /* the subject's CN, "" if none */
+	int key_is_ec;        /* an EC key on a supported curve (else key is unset) */
 	struct ec_pub key;
 };
 

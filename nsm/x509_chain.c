@@ -37,8 +37,8 @@ static int check_time(const struct x509_chain *ch, size_t i, int64_t at, struct 
 	if (at < c->not_before) {
 		cr_time_format(c->not_before, t1);
 		cr_time_format(at, t2);
-		return cr_fail(e, "chain: %s is not valid before %s (verification time %s)", who(ch, i, w, sizeof w), t1,
-			       t2);
+		return cr_fail(e, "chain: %s is not valid before %s (verification time %s)", who(ch, i, w, sizeof w),
+			       t1, t2);
 	}
 	if (at > c->not_after) {
 		cr_time_format(c->not_after, t1);
@@ -86,17 +86,15 @@ static int engine_error(const struct x509_chain *ch, size_t i, int64_t at, unsig
 		if (i && !c->key_is_ec)
 			return cr_fail(e, "chain: %s has a key other than EC P-256/384/521", w);
 		return cr_fail(e, "chain: %s uses an unsupported algorithm (%s)", w, c->sig_alg);
-	case BR_ERR_X509_CRITICAL_EXTENSION:
-		return cr_fail(e, "chain: %s has an unsupported critical extension", w);
-	case BR_ERR_X509_NOT_CA:
-		return fail_not_ca(ch, i, e);
+	case BR_ERR_X509_CRITICAL_EXTENSION: return cr_fail(e, "chain: %s has an unsupported critical extension", w);
+	case BR_ERR_X509_NOT_CA: return fail_not_ca(ch, i, e);
 	case BR_ERR_X509_FORBIDDEN_KEY_USAGE:
 		return cr_fail(e, "chain: %s keyUsage lacks %s", w, i ? "keyCertSign" : "digitalSignature");
 	case BR_ERR_X509_LIMIT_EXCEEDED:
 	case BR_ERR_X509_WEAK_PUBLIC_KEY:
-		return cr_fail(e, "chain: %s has a key or signature of a size BearSSL does not take (error %u)", w, err);
-	default:
-		return cr_fail(e, "chain: %s is malformed (BearSSL X.509 error %u)", w, err);
+		return cr_fail(e, "chain: %s has a key or signature of a size BearSSL does not take (error %u)", w,
+			       err);
+	default: return cr_fail(e, "chain: %s is malformed (BearSSL X.509 error %u)", w, err);
 	}
 }
 
@@ -113,7 +111,7 @@ static int engine_error(const struct x509_chain *ch, size_t i, int64_t at, unsig
 static int run_engine(const struct x509_chain *ch, int64_t at, struct cr_err *e)
 {
 	const struct x509_cert *anchor = &ch->cert[ch->n - 1];
-	size_t top = ch->n - 2;   /* the certificate the anchor must sign */
+	size_t top = ch->n - 2; /* the certificate the anchor must sign */
 	br_x509_trust_anchor ta;
 	br_x509_minimal_context xc;
 	const br_x509_class **vt = &xc.vtable;
@@ -143,7 +141,8 @@ static int run_engine(const struct x509_chain *ch, int64_t at, struct cr_err *e)
 		(*vt)->append(vt, c->der.p, c->der.len);
 		(*vt)->end_cert(vt);
 		if (xc.err == BR_ERR_X509_OK && i < top)
-			return cr_fail(e, "chain: %s is signed by %s directly, but the chain has %zu more certificate%s",
+			return cr_fail(e,
+				       "chain: %s is signed by %s directly, but the chain has %zu more certificate%s",
 				       who(ch, i, w, sizeof w), ch->label[ch->n - 1], top - i, top - i > 1 ? "s" : "");
 		if (xc.err && xc.err != BR_ERR_X509_OK)
 			return engine_error(ch, i, at, (unsigned)xc.err, e);

@@ -35,7 +35,7 @@
 struct x509_chain {
 	size_t n;
 	struct x509_cert cert[X509_CHAIN_MAX];
-	char label[X509_CHAIN_MAX][24];   /* "leaf", "cabundle[2]", "root", ... */
+	char label[X509_CHAIN_MAX][24]; /* "leaf", "cabundle[2]", "root", ... */
 };
 
 void x509_chain_init(struct x509_chain *ch);

@@ -163,8 +163,8 @@ int report_statement_encode(const struct report_statement *s, struct cr_buf *out
 
 /* --- parsing: every member is looked up by a dotted path for the errors */
 
-static const struct json_val *member(const struct json_val *obj, const char *path, const char *key,
-				     enum json_type type, struct cr_err *e)
+static const struct json_val *member(const struct json_val *obj, const char *path, const char *key, enum json_type type,
+				     struct cr_err *e)
 {
 	const struct json_val *v = json_get(obj, key);
 	if (!v || v->type != type) {
@@ -196,8 +196,8 @@ static int member_hex(const struct json_val *obj, const char *path, const char *
 	return 0;
 }
 
-static int member_str(const struct json_val *obj, const char *path, const char *key, const char *want,
-		      const char **out, struct cr_err *e)
+static int member_str(const struct json_val *obj, const char *path, const char *key, const char *want, const char **out,
+		      struct cr_err *e)
 {
 	const struct json_val *v = member(obj, path, key, JSON_STRING, e);
 	if (!v)
@@ -326,7 +326,8 @@ static int parse_run_details(const struct json_val *rd, struct report_statement 
 {
 	static const char *P = "predicate.runDetails";
 	const struct json_val *b, *ver, *bp, *log, *ann, *d, *md, *inv;
-	if (!(b = member(rd, P, "builder", JSON_OBJECT, e)) || member_str(b, "builder", "id", REPORT_BUILDER_ID, NULL, e) ||
+	if (!(b = member(rd, P, "builder", JSON_OBJECT, e)) ||
+	    member_str(b, "builder", "id", REPORT_BUILDER_ID, NULL, e) ||
 	    !(ver = member(b, "builder", "version", JSON_OBJECT, e)) ||
 	    member_str(ver, "builder.version", "cleanroom-init", NULL, &s->init_version, e))
 		return -1;
@@ -352,7 +353,7 @@ static int parse_run_details(const struct json_val *rd, struct report_statement 
 
 int report_statement_parse(const uint8_t *json, size_t len, struct report_parsed *out, struct cr_err *e)
 {
-	static const struct json_limits lim = {REPORT_MAX_STATEMENT, 16, 4096};
+	static const struct json_limits lim = { REPORT_MAX_STATEMENT, 16, 4096 };
 	const struct json_val *root, *pred, *bd, *rd, *subj;
 	memset(out, 0, sizeof *out);
 	if (json_parse((const char *)json, len, &lim, &out->doc, e))
@@ -365,8 +366,8 @@ int report_statement_parse(const uint8_t *json, size_t len, struct report_parsed
 	    !(subj = member(root, "", "subject", JSON_ARRAY, e)) || parse_subjects(subj, &out->st, e) ||
 	    !(pred = member(root, "", "predicate", JSON_OBJECT, e)) ||
 	    !(bd = member(pred, "predicate", "buildDefinition", JSON_OBJECT, e)) ||
-	    parse_build_definition(bd, &out->st, e) || !(rd = member(pred, "predicate", "runDetails", JSON_OBJECT, e)) ||
-	    parse_run_details(rd, &out->st, e))
+	    parse_build_definition(bd, &out->st, e) ||
+	    !(rd = member(pred, "predicate", "runDetails", JSON_OBJECT, e)) || parse_run_details(rd, &out->st, e))
 		return -1;
 	return 0;
 }
@@ -384,7 +385,8 @@ static void pae_hash(const uint8_t *payload, size_t len, uint8_t out[CR_SHA384_L
 {
 	br_sha384_context h;
 	char head[96];
-	int n = snprintf(head, sizeof head, "DSSEv1 %zu %s %zu ", strlen(REPORT_PAYLOAD_TYPE), REPORT_PAYLOAD_TYPE, len);
+	int n = snprintf(head, sizeof head, "DSSEv1 %zu %s %zu ", strlen(REPORT_PAYLOAD_TYPE), REPORT_PAYLOAD_TYPE,
+			 len);
 	br_sha384_init(&h);
 	br_sha384_update(&h, head, (size_t)n);
 	br_sha384_update(&h, payload, len);
@@ -405,8 +407,8 @@ int report_dsse_sign(const struct ec_key *key, const uint8_t *payload, size_t le
 	return 0;
 }
 
-int report_dsse_verify(const struct ec_pub *pub, const uint8_t *payload, size_t len, const uint8_t *sig,
-		       size_t sig_len, struct cr_err *e)
+int report_dsse_verify(const struct ec_pub *pub, const uint8_t *payload, size_t len, const uint8_t *sig, size_t sig_len,
+		       struct cr_err *e)
 {
 	uint8_t hash[CR_SHA384_LEN];
 	br_ec_public_key pk = ec_pub_br(pub);
@@ -423,8 +425,8 @@ int report_dsse_verify(const struct ec_pub *pub, const uint8_t *payload, size_t 
 /* SEQUENCE { SEQUENCE { id-ecPublicKey, secp384r1 }, BIT STRING (0 unused) }:
  * the fixed DER prefix of every P-384 SubjectPublicKeyInfo; the 97-byte
  * uncompressed point follows. */
-static const uint8_t spki_p384_prefix[] = {0x30, 0x76, 0x30, 0x10, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02,
-					   0x01, 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22, 0x03, 0x62, 0x00};
+static const uint8_t spki_p384_prefix[] = { 0x30, 0x76, 0x30, 0x10, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02,
+					    0x01, 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22, 0x03, 0x62, 0x00 };
 #define P384_POINT 97
 
 int report_spki_encode(const struct ec_pub *pub, uint8_t out[REPORT_SPKI_P384_LEN], struct cr_err *e)
@@ -493,8 +495,8 @@ int report_bundle_encode(const uint8_t *statement, size_t statement_len, const u
 	return 0;
 }
 
-static int b64_member(const struct json_val *obj, const char *path, const char *key, struct cr_buf *out,
-		      size_t max, struct cr_err *e)
+static int b64_member(const struct json_val *obj, const char *path, const char *key, struct cr_buf *out, size_t max,
+		      struct cr_err *e)
 {
 	const struct json_val *v = json_get(obj, key);
 	char what[64];
@@ -530,7 +532,7 @@ int report_bundle_parse(const uint8_t *buf, size_t len, struct report_bundle *ou
 {
 	/* nodes: room to count more signatures than are accepted, so that a
 	 * long list is refused with its count */
-	static const struct json_limits lim = {REPORT_MAX_BUNDLE, 8, 512};
+	static const struct json_limits lim = { REPORT_MAX_BUNDLE, 8, 512 };
 	struct json_doc doc;
 	const struct json_val *root, *env, *sigs;
 	const char *s;
@@ -546,8 +548,8 @@ int report_bundle_parse(const uint8_t *buf, size_t len, struct report_bundle *ou
 		goto done;
 	}
 	if (!(s = json_get_str(root, "mediaType")) || strcmp(s, REPORT_BUNDLE_MEDIA_TYPE)) {
-		cr_fail(e, "bundle: mediaType: %s%s%s, expected \"%s\"", s ? "\"" : "", s ? s : "missing", s ? "\"" : "",
-			REPORT_BUNDLE_MEDIA_TYPE);
+		cr_fail(e, "bundle: mediaType: %s%s%s, expected \"%s\"", s ? "\"" : "", s ? s : "missing",
+			s ? "\"" : "", REPORT_BUNDLE_MEDIA_TYPE);
 		goto done;
 	}
 	if (!(env = json_get(root, "dsseEnvelope")) || env->type != JSON_OBJECT) {
@@ -555,8 +557,8 @@ int report_bundle_parse(const uint8_t *buf, size_t len, struct report_bundle *ou
 		goto done;
 	}
 	if (!(s = json_get_str(env, "payloadType")) || strcmp(s, REPORT_PAYLOAD_TYPE)) {
-		cr_fail(e, "bundle: dsseEnvelope.payloadType: %s%s%s, expected \"%s\"", s ? "\"" : "", s ? s : "missing",
-			s ? "\"" : "", REPORT_PAYLOAD_TYPE);
+		cr_fail(e, "bundle: dsseEnvelope.payloadType: %s%s%s, expected \"%s\"", s ? "\"" : "",
+			s ? s : "missing", s ? "\"" : "", REPORT_PAYLOAD_TYPE);
 		goto done;
 	}
 	if (!(sigs = json_get(env, "signatures")) || sigs->type != JSON_ARRAY) {

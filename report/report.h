@@ -46,12 +46,12 @@
  * larger one (argv full of control characters) gets no report: refused. */
 #define REPORT_MAX_STATEMENT (640 * 1024)
 #define REPORT_MAX_BUNDLE WIRE_MAX_BUNDLE
-#define REPORT_SIG_MAX 120            /* DER ECDSA P-384: at most 104 bytes */
-#define REPORT_SPKI_P384_LEN 120      /* DER SubjectPublicKeyInfo of a P-384 key */
-#define REPORT_PCRS 3                 /* PCR0, PCR1, PCR2 */
+#define REPORT_SIG_MAX 120       /* DER ECDSA P-384: at most 104 bytes */
+#define REPORT_SPKI_P384_LEN 120 /* DER SubjectPublicKeyInfo of a P-384 key */
+#define REPORT_PCRS 3            /* PCR0, PCR1, PCR2 */
 
 struct report_subject {
-	const char *name;                 /* the declared output path */
+	const char *name; /* the declared output path */
 	uint8_t sha256[CR_SHA256_LEN], sha384[CR_SHA384_LEN];
 };
 
@@ -74,13 +74,13 @@ struct report_statement {
 	uint8_t pcr[REPORT_PCRS][CR_PCR_LEN];
 	/* runDetails */
 	const char *init_version;
-	uint8_t log_sha256[CR_SHA256_LEN];           /* of the log as kept (sent to the client) */
-	uint64_t log_bytes;               /* bytes kept */
-	uint64_t log_dropped;             /* bytes cut at limits.log_bytes; 0: the whole log.
+	uint8_t log_sha256[CR_SHA256_LEN]; /* of the log as kept (sent to the client) */
+	uint64_t log_bytes;                /* bytes kept */
+	uint64_t log_dropped;              /* bytes cut at limits.log_bytes; 0: the whole log.
 	                                   * Byproduct annotations "truncated": true and
 	                                   * "droppedBytes" when not 0 (absent in older reports) */
-	int64_t started_ms, finished_ms;  /* Unix ms; RFC 3339 in the JSON */
-	uint8_t nonce[WIRE_MAX_NONCE];    /* metadata.invocationId, in hex */
+	int64_t started_ms, finished_ms;   /* Unix ms; RFC 3339 in the JSON */
+	uint8_t nonce[WIRE_MAX_NONCE];     /* metadata.invocationId, in hex */
 	size_t nonce_len;
 };
 
@@ -98,8 +98,8 @@ void report_statement_free(struct report_parsed *p);
 /* DSSE over the statement with key (P-384): DER signature into sig. */
 int report_dsse_sign(const struct ec_key *key, const uint8_t *payload, size_t len, uint8_t sig[REPORT_SIG_MAX],
 		     size_t *sig_len, struct cr_err *e);
-int report_dsse_verify(const struct ec_pub *pub, const uint8_t *payload, size_t len, const uint8_t *sig,
-		       size_t sig_len, struct cr_err *e);
+int report_dsse_verify(const struct ec_pub *pub, const uint8_t *payload, size_t len, const uint8_t *sig, size_t sig_len,
+		       struct cr_err *e);
 
 /* A P-384 public key as DER SubjectPublicKeyInfo (id-ecPublicKey,
  * secp384r1, uncompressed point), and back (only that exact shape). */
@@ -125,10 +125,10 @@ struct report_sig {
 };
 
 struct report_bundle {
-	struct cr_buf statement;          /* the exact signed payload bytes */
+	struct cr_buf statement; /* the exact signed payload bytes */
 	struct report_sig sigs[REPORT_MAX_SIGS];
-	size_t nsigs;                     /* 1 to REPORT_MAX_SIGS */
-	struct cr_buf attestation;        /* COSE_Sign1 bytes */
+	size_t nsigs;              /* 1 to REPORT_MAX_SIGS */
+	struct cr_buf attestation; /* COSE_Sign1 bytes */
 };
 /* Parse a bundle: shape, media type, payload type, 1 to REPORT_MAX_SIGS
  * signatures, base64 fields (standard or URL-safe, base/base64.h). Does not

@@ -69,9 +69,9 @@ int report_make(struct nsm_client *c, struct report_statement *st, struct cr_buf
 		br_sha384_out(&h, w->user_data);
 	}
 	{
-		struct nsm_opt_bytes ud = {1, w->user_data, sizeof w->user_data};
-		struct nsm_opt_bytes nonce = {st->nonce_len > 0, st->nonce, st->nonce_len};
-		struct nsm_opt_bytes pk = {1, w->spki, sizeof w->spki};
+		struct nsm_opt_bytes ud = { 1, w->user_data, sizeof w->user_data };
+		struct nsm_opt_bytes nonce = { st->nonce_len > 0, st->nonce, st->nonce_len };
+		struct nsm_opt_bytes pk = { 1, w->spki, sizeof w->spki };
 		if (nsm_attestation(c, &ud, &nonce, &pk, w->doc, sizeof w->doc, &doc_len, e))
 			goto done;
 	}

@@ -38,9 +38,8 @@ static int unescape(const char *s, size_t n, char *out, size_t cap)
 	size_t o = 0;
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
-		if (c == '\\' && i + 3 < n &&
-		    s[i + 1] >= '0' && s[i + 1] <= '3' && s[i + 2] >= '0' && s[i + 2] <= '7' &&
-		    s[i + 3] >= '0' && s[i + 3] <= '7') {
+		if (c == '\\' && i + 3 < n && s[i + 1] >= '0' && s[i + 1] <= '3' && s[i + 2] >= '0' &&
+		    s[i + 2] <= '7' && s[i + 3] >= '0' && s[i + 3] <= '7') {
 			c = (char)((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
 			i += 3;
 		}
@@ -161,8 +160,8 @@ static int own_dir(const struct hier *h, const char *controller, char *out, size
 	if (strcmp(h->root, "/")) {
 		size_t rl = strlen(h->root);
 		if (strncmp(path, h->root, rl) || (path[rl] && path[rl] != '/'))
-			return cr_fail(e, "cgroup %s is outside the hierarchy mounted at %s (root %s)", path,
-				       h->mnt, h->root);
+			return cr_fail(e, "cgroup %s is outside the hierarchy mounted at %s (root %s)", path, h->mnt,
+				       h->root);
 		rel = path + rl;
 	}
 	if (!strcmp(rel, "/"))
@@ -280,8 +279,8 @@ static int has_word(const char *text, const char *word)
  * the root cgroup, which is where the enclave's init runs). */
 static int v2_usable(const char *parent, int need_mem, int need_pids, char *why, size_t wcap)
 {
-	static const char *const names[2] = {"memory", "pids"};
-	int need[2] = {need_mem, need_pids};
+	static const char *const names[2] = { "memory", "pids" };
+	int need[2] = { need_mem, need_pids };
 	struct cr_err e;
 	for (int i = 0; i < 2; i++) {
 		char *ctl, *sub;
@@ -337,8 +336,8 @@ static int create_v2(struct cg_ctx *c, const struct cg_limits *l, const char *pa
 	return 0;
 }
 
-static int create_v1(struct cg_ctx *c, const struct cg_limits *l, const struct hier *mem,
-		     const struct hier *pids, const char *name, struct cr_err *e)
+static int create_v1(struct cg_ctx *c, const struct cg_limits *l, const struct hier *mem, const struct hier *pids,
+		     const char *name, struct cr_err *e)
 {
 	char parent[PATH_MAX];
 	c->mode = CG_V1;
@@ -366,7 +365,7 @@ static int create_v1(struct cg_ctx *c, const struct cg_limits *l, const struct h
 
 int cg_create(struct cg_ctx *c, const struct cg_limits *l, const char *name, struct cr_err *e)
 {
-	struct hier v2 = {0}, mem = {0}, pids = {0};
+	struct hier v2 = { 0 }, mem = { 0 }, pids = { 0 };
 	char parent[PATH_MAX], why[400] = "no cgroup2 mounted";
 	memset(c, 0, sizeof *c);
 	c->mode = CG_NONE;
@@ -394,8 +393,7 @@ int cg_create(struct cg_ctx *c, const struct cg_limits *l, const char *name, str
 	memset(c, 0, sizeof *c);
 	return cr_fail(e, "cannot enforce the %s%s%s limit: %s, and no cgroup v1 %s hierarchy is mounted",
 		       l->memory_max ? "memory" : "", l->memory_max && l->pids_max ? " and " : "",
-		       l->pids_max ? "pids" : "", why,
-		       l->memory_max && !mem.found ? "memory" : "pids");
+		       l->pids_max ? "pids" : "", why, l->memory_max && !mem.found ? "memory" : "pids");
 }
 
 int cg_enter(const struct cg_ctx *c, pid_t pid, struct cr_err *e)
@@ -459,7 +457,7 @@ static int remove_dir(const char *dir, struct cr_err *e)
 			return 0;
 		if (errno != EBUSY)
 			break;
-		struct timespec ts = {0, 10 * 1000 * 1000};
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
 		nanosleep(&ts, NULL);
 	}
 	return cr_failp(e, "cgroup: rmdir %s", dir);
@@ -468,7 +466,7 @@ static int remove_dir(const char *dir, struct cr_err *e)
 int cg_destroy(struct cg_ctx *c, struct cr_err *e)
 {
 	int rc = 0, survivors = 0;
-	char *dirs[2] = {c->have_mem ? c->mem_dir : NULL, c->have_pids ? c->pids_dir : NULL};
+	char *dirs[2] = { c->have_mem ? c->mem_dir : NULL, c->have_pids ? c->pids_dir : NULL };
 	for (int i = 0; i < 2; i++) {
 		if (!dirs[i])
 			continue;

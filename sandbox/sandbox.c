@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #ifndef CLONE_PIDFD
-#define CLONE_PIDFD 0x00001000
+# define CLONE_PIDFD 0x00001000
 #endif
 
 /* How long to wait for the log to close once pid 1 is gone (it closes at
@@ -44,7 +44,10 @@ void sandbox_limits_default(struct sandbox_limits *l)
 void sandbox_env(uint64_t sde, char buf[SANDBOX_ENV_BUF], char *envp[SANDBOX_ENV_MAX])
 {
 	static const char *const fixed[] = {
-		"PATH=" SANDBOX_PATH, "HOME=" SANDBOX_HOME, "TZ=UTC", "LC_ALL=C",
+		"PATH=" SANDBOX_PATH,
+		"HOME=" SANDBOX_HOME,
+		"TZ=UTC",
+		"LC_ALL=C",
 	};
 	size_t off = 0, n = 0;
 	for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
@@ -58,7 +61,7 @@ void sandbox_env(uint64_t sde, char buf[SANDBOX_ENV_BUF], char *envp[SANDBOX_ENV
 
 int sb_reserved_name(const char *name)
 {
-	static const char *const reserved[] = {"dev", "proc", "sys", "tmp", "run", SANDBOX_WORKDIR + 1};
+	static const char *const reserved[] = { "dev", "proc", "sys", "tmp", "run", SANDBOX_WORKDIR + 1 };
 	for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++)
 		if (!strcmp(name, reserved[i]))
 			return 1;
@@ -118,8 +121,7 @@ static int check_cwd(const char *cwd, char out[PATH_MAX], struct cr_err *e)
 }
 
 /* Canonical path of an existing directory. */
-static int canonical_dir(const char *what, const char *path, char out[PATH_MAX], struct stat *st,
-			 struct cr_err *e)
+static int canonical_dir(const char *what, const char *path, char out[PATH_MAX], struct stat *st, struct cr_err *e)
 {
 	if (!path || path[0] != '/')
 		return cr_fail(e, "sandbox: %s '%s' is not an absolute path", what, path ? path : "");
@@ -177,7 +179,8 @@ static int list_root(struct sb_plan *p, struct cr_err *e)
 		if (en->kind == 'l') {
 			ssize_t n = readlinkat(dirfd(d), de->d_name, en->target, sizeof en->target);
 			if (n < 0 || (size_t)n >= sizeof en->target) {
-				cr_fail(e, "sandbox: rootfs %s/%s: unreadable or too long symlink", p->rootfs, de->d_name);
+				cr_fail(e, "sandbox: rootfs %s/%s: unreadable or too long symlink", p->rootfs,
+					de->d_name);
 				goto fail;
 			}
 			en->target[n] = 0;
@@ -257,8 +260,8 @@ static int read_log(struct sb_run *s)
 		return errno == EINTR || errno == EAGAIN ? 1 : 0;
 	if (n == 0)
 		return 0;
-	uint64_t room = s->log_limit ? (s->r->log_bytes < s->log_limit ? s->log_limit - s->r->log_bytes : 0)
-				     : (uint64_t)n;
+	uint64_t room =
+		s->log_limit ? (s->r->log_bytes < s->log_limit ? s->log_limit - s->r->log_bytes : 0) : (uint64_t)n;
 	size_t pass = (uint64_t)n < room ? (size_t)n : (size_t)room;
 	if (pass < (size_t)n)
 		s->r->log_truncated = 1;
@@ -292,9 +295,9 @@ static void write_log(struct sb_run *s)
  * poll's result; *pid_done when pid 1 ended. */
 static int log_round(struct sb_run *s, int *log_open, int watch_pid, int wait_ms, int *pid_done)
 {
-	struct pollfd pf[3] = {{watch_pid ? s->pidfd : -1, POLLIN, 0},
-			       {*log_open && !s->pend_len ? s->log_rd : -1, POLLIN, 0},
-			       {s->pend_len ? s->log_fd : -1, POLLOUT, 0}};
+	struct pollfd pf[3] = { { watch_pid ? s->pidfd : -1, POLLIN, 0 },
+				{ *log_open && !s->pend_len ? s->log_rd : -1, POLLIN, 0 },
+				{ s->pend_len ? s->log_fd : -1, POLLOUT, 0 } };
 	int n = poll(pf, 3, wait_ms);
 	if (n <= 0)
 		return n;
@@ -390,8 +393,7 @@ static int read_reports(struct sb_run *s, int init_status, struct cr_err *e)
 			if (m.kind == SB_MSG_EXEC) {
 				cr_fail(e, "sandbox: cannot run %s: %s", m.text, strerror(m.err));
 				s->r->exec_errno = m.err ? m.err : ENOENT;
-			}
-			else if (m.err)
+			} else if (m.err)
 				cr_fail(e, "sandbox setup: %s: %s", m.text, strerror(m.err));
 			else
 				cr_fail(e, "sandbox setup: %s failed", m.text);
@@ -426,8 +428,8 @@ static void close_fd(int *fd)
  * (flags, stack, parent_tid, ...) is the same on x86_64 and aarch64. */
 static pid_t clone_sandbox(int *pidfd)
 {
-	unsigned long flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS |
-			      CLONE_PIDFD | SIGCHLD;
+	unsigned long flags =
+		CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_PIDFD | SIGCHLD;
 	return (pid_t)syscall(SYS_clone, flags, NULL, pidfd, NULL, NULL);
 }
 
@@ -438,10 +440,17 @@ int sandbox_run(const struct sandbox_config *c, struct sandbox_result *r, struct
 	struct cg_ctx cg;
 	struct cg_usage u;
 	struct cr_err ce;
-	struct cg_limits cl = {c->limits.memory_bytes, c->limits.pids};
-	struct sb_run s = {.pid = -1, .pidfd = -1, .go_wr = -1, .report_rd = -1, .log_rd = -1,
-			   .log_fd = c->log_fd, .log_limit = c->limits.log_bytes, .cancel = c->cancel, .r = r};
-	int go[2] = {-1, -1}, report[2] = {-1, -1}, logp[2] = {-1, -1};
+	struct cg_limits cl = { c->limits.memory_bytes, c->limits.pids };
+	struct sb_run s = { .pid = -1,
+			    .pidfd = -1,
+			    .go_wr = -1,
+			    .report_rd = -1,
+			    .log_rd = -1,
+			    .log_fd = c->log_fd,
+			    .log_limit = c->limits.log_bytes,
+			    .cancel = c->cancel,
+			    .r = r };
+	int go[2] = { -1, -1 }, report[2] = { -1, -1 }, logp[2] = { -1, -1 };
 	char name[64];
 	int rc = -1;
 
@@ -507,10 +516,16 @@ int sandbox_run(const struct sandbox_config *c, struct sandbox_result *r, struct
 		r->memory_peak = u.memory_peak;
 	}
 out_pipes:
-	close_fd(&go[0]); close_fd(&go[1]);
-	close_fd(&report[0]); close_fd(&report[1]);
-	close_fd(&logp[0]); close_fd(&logp[1]);
-	close_fd(&s.go_wr); close_fd(&s.report_rd); close_fd(&s.log_rd); close_fd(&s.pidfd);
+	close_fd(&go[0]);
+	close_fd(&go[1]);
+	close_fd(&report[0]);
+	close_fd(&report[1]);
+	close_fd(&logp[0]);
+	close_fd(&logp[1]);
+	close_fd(&s.go_wr);
+	close_fd(&s.report_rd);
+	close_fd(&s.log_rd);
+	close_fd(&s.pidfd);
 	/* The promise: nothing the build started outlives it. */
 	if (cg_destroy(&cg, &ce) && rc == 0)
 		rc = cr_fail(e, "sandbox: %s", ce.msg);

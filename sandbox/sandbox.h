@@ -70,7 +70,7 @@ struct sandbox_config {
 };
 
 struct sandbox_result {
-	int exited;         /* the command exited: exit_code is valid */
+	int exited; /* the command exited: exit_code is valid */
 	int exit_code;
 	int signal;         /* else: the signal that killed it */
 	int exec_errno;     /* sandbox_run failed because argv[0] could not be run
@@ -80,8 +80,8 @@ struct sandbox_result {
 	int oom_killed;     /* the memory limit was hit (the OOM killer ran) */
 	int pids_limit_hit; /* a fork was refused by the pids limit */
 	uint64_t wall_ms;
-	uint64_t log_bytes;  /* bytes the command wrote to its log */
-	int log_truncated;   /* more than limits.log_bytes: the rest was dropped */
+	uint64_t log_bytes;   /* bytes the command wrote to its log */
+	int log_truncated;    /* more than limits.log_bytes: the rest was dropped */
 	uint64_t memory_peak; /* bytes, when the cgroup reports it; else 0 */
 	enum cg_mode cgroup;  /* how memory/pids limits were enforced */
 };
@@ -96,8 +96,7 @@ int sandbox_exit_status(const struct sandbox_result *r);
 
 /* One line describing how the command ended ("exited with status 2",
  * "timed out after 10 s", "killed by the memory limit", ...). */
-void sandbox_describe(const struct sandbox_result *r, const struct sandbox_limits *l, char *out,
-		      size_t cap);
+void sandbox_describe(const struct sandbox_result *r, const struct sandbox_limits *l, char *out, size_t cap);
 
 /* The fixed environment for source_date_epoch: at most SANDBOX_ENV_MAX - 1
  * entries written into buf, envp NULL-terminated. */

@@ -44,15 +44,15 @@
 /* The new mount API (Linux 5.2; mount_setattr 5.12). Constants defined here
  * rather than taken from <linux/mount.h>, which clashes with <sys/mount.h>. */
 #ifndef OPEN_TREE_CLONE
-#define OPEN_TREE_CLONE 1
+# define OPEN_TREE_CLONE 1
 #endif
 #ifndef MOVE_MOUNT_F_EMPTY_PATH
-#define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
+# define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
 #endif
 #ifndef MOUNT_ATTR_RDONLY
-#define MOUNT_ATTR_RDONLY 0x00000001
-#define MOUNT_ATTR_NOSUID 0x00000002
-#define MOUNT_ATTR_NODEV 0x00000004
+# define MOUNT_ATTR_RDONLY 0x00000001
+# define MOUNT_ATTR_NOSUID 0x00000002
+# define MOUNT_ATTR_NODEV 0x00000004
 #endif
 
 struct sb_mount_attr {
@@ -62,8 +62,8 @@ struct sb_mount_attr {
 extern char **environ;
 
 /* Report a failed step (errno as it was) to the parent and exit. */
-__attribute__((format(printf, 3, 4)))
-static _Noreturn void fail(const struct sb_plan *p, int kind, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static _Noreturn void fail(const struct sb_plan *p, int kind, const char *fmt,
+								 ...)
 {
 	struct sb_msg m;
 	va_list ap;
@@ -78,7 +78,11 @@ static _Noreturn void fail(const struct sb_plan *p, int kind, const char *fmt, .
 	_exit(127);
 }
 
-#define CHECK(p, ok, ...) do { if (!(ok)) fail(p, SB_MSG_SETUP, __VA_ARGS__); } while (0)
+#define CHECK(p, ok, ...)              \
+ do {                                  \
+  if (!(ok))                           \
+   fail(p, SB_MSG_SETUP, __VA_ARGS__); \
+ } while (0)
 
 /* ------------------------------------------------------------ process state */
 
@@ -96,7 +100,7 @@ static void reset_signals(void)
  * and sockets (the build agent's vsock connection) must not leak in. */
 static void close_inherited(const struct sb_plan *p)
 {
-	int keep[3] = {p->go_rd, p->report_wr, p->log_wr};
+	int keep[3] = { p->go_rd, p->report_wr, p->log_wr };
 	unsigned lo = 3;
 	/* sort three ints in place, no libc */
 	for (int i = 0; i < 2; i++)
@@ -127,7 +131,7 @@ static int open_tree_clone(const char *path)
 
 static int set_attr(int tree, uint64_t attrs)
 {
-	struct sb_mount_attr a = {.attr_set = attrs};
+	struct sb_mount_attr a = { .attr_set = attrs };
 	return (int)syscall(__NR_mount_setattr, tree, "", AT_EMPTY_PATH, &a, sizeof a);
 }
 
@@ -143,13 +147,14 @@ struct dev_node {
 
 /* Only what builds use. No /dev/nsm, /dev/mem, /dev/kmsg, no disks, no vsock. */
 static const struct dev_node dev_nodes[] = {
-	{"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7},
-	{"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
+	{ "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 }, { "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 },
 };
 
 static const char *const dev_links[][2] = {
-	{"fd", "/proc/self/fd"}, {"stdin", "/proc/self/fd/0"},
-	{"stdout", "/proc/self/fd/1"}, {"stderr", "/proc/self/fd/2"},
+	{ "fd", "/proc/self/fd" },
+	{ "stdin", "/proc/self/fd/0" },
+	{ "stdout", "/proc/self/fd/1" },
+	{ "stderr", "/proc/self/fd/2" },
 };
 
 static void make_dev(const struct sb_plan *p)
@@ -160,8 +165,8 @@ static void make_dev(const struct sb_plan *p)
 	for (size_t i = 0; i < sizeof dev_nodes / sizeof dev_nodes[0]; i++) {
 		char path[32];
 		snprintf(path, sizeof path, "/dev/%s", dev_nodes[i].name);
-		CHECK(p, mknod(path, S_IFCHR | 0666, makedev(dev_nodes[i].major, dev_nodes[i].minor)) == 0,
-		      "mknod %s", path);
+		CHECK(p, mknod(path, S_IFCHR | 0666, makedev(dev_nodes[i].major, dev_nodes[i].minor)) == 0, "mknod %s",
+		      path);
 	}
 	for (size_t i = 0; i < sizeof dev_links / sizeof dev_links[0]; i++) {
 		char path[32];
@@ -277,17 +282,17 @@ static void set_rlimits(const struct sb_plan *p)
 		const char *name;
 		rlim_t soft, hard;
 	} t[] = {
-		{RLIMIT_CORE, "RLIMIT_CORE", 0, 0},
-		{RLIMIT_NOFILE, "RLIMIT_NOFILE", l->nofile, l->nofile},
-		{RLIMIT_FSIZE, "RLIMIT_FSIZE", l->fsize_bytes ? l->fsize_bytes : RLIM_INFINITY,
-		 l->fsize_bytes ? l->fsize_bytes : RLIM_INFINITY},
-		{RLIMIT_CPU, "RLIMIT_CPU", l->cpu_seconds ? l->cpu_seconds : RLIM_INFINITY,
-		 l->cpu_seconds ? l->cpu_seconds : RLIM_INFINITY},
+		{ RLIMIT_CORE, "RLIMIT_CORE", 0, 0 },
+		{ RLIMIT_NOFILE, "RLIMIT_NOFILE", l->nofile, l->nofile },
+		{ RLIMIT_FSIZE, "RLIMIT_FSIZE", l->fsize_bytes ? l->fsize_bytes : RLIM_INFINITY,
+		  l->fsize_bytes ? l->fsize_bytes : RLIM_INFINITY },
+		{ RLIMIT_CPU, "RLIMIT_CPU", l->cpu_seconds ? l->cpu_seconds : RLIM_INFINITY,
+		  l->cpu_seconds ? l->cpu_seconds : RLIM_INFINITY },
 		/* fixed, so the build does not see the caller's */
-		{RLIMIT_STACK, "RLIMIT_STACK", 8u << 20, RLIM_INFINITY},
+		{ RLIMIT_STACK, "RLIMIT_STACK", 8u << 20, RLIM_INFINITY },
 	};
 	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
-		struct rlimit r = {t[i].soft, t[i].hard};
+		struct rlimit r = { t[i].soft, t[i].hard };
 		CHECK(p, setrlimit(t[i].res, &r) == 0, "setrlimit %s", t[i].name);
 	}
 }
@@ -298,9 +303,10 @@ static void set_rlimits(const struct sb_plan *p)
  * seccomp filter last. Each step is verified, not assumed. */
 static void drop_privileges(const struct sb_plan *p)
 {
-	CHECK(p, prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP_LOCKED |
-					 SECBIT_KEEP_CAPS_LOCKED | SECBIT_NO_CAP_AMBIENT_RAISE |
-					 SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED) == 0,
+	CHECK(p,
+	      prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP_LOCKED |
+					       SECBIT_KEEP_CAPS_LOCKED | SECBIT_NO_CAP_AMBIENT_RAISE |
+					       SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED) == 0,
 	      "lock securebits");
 	for (int cap = 0; cap < 64; cap++) {
 		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0)
@@ -315,7 +321,7 @@ static void drop_privileges(const struct sb_plan *p)
 	CHECK(p, syscall(SYS_setresgid, p->gid, p->gid, p->gid) == 0, "setresgid %u", (unsigned)p->gid);
 	CHECK(p, syscall(SYS_setresuid, p->uid, p->uid, p->uid) == 0, "setresuid %u", (unsigned)p->uid);
 
-	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct d[2];
 	memset(d, 0, sizeof d);
 	CHECK(p, syscall(SYS_capset, &h, d) == 0, "clear capabilities");
@@ -330,8 +336,10 @@ static void drop_privileges(const struct sb_plan *p)
 	CHECK(p, syscall(SYS_getgroups, 0, NULL) == 0, "verify no supplementary groups");
 	CHECK(p, syscall(SYS_capget, &h, d) == 0, "read capabilities");
 	errno = 0;
-	CHECK(p, !d[0].effective && !d[0].permitted && !d[0].inheritable && !d[1].effective && !d[1].permitted &&
-			 !d[1].inheritable, "verify no capabilities");
+	CHECK(p,
+	      !d[0].effective && !d[0].permitted && !d[0].inheritable && !d[1].effective && !d[1].permitted &&
+		      !d[1].inheritable,
+	      "verify no capabilities");
 	CHECK(p, syscall(SYS_setresuid, 0, 0, 0) != 0, "verify uid 0 cannot be regained");
 
 	CHECK(p, prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0, "set no_new_privs");
@@ -401,7 +409,7 @@ _Noreturn void sb_child_main(const struct sb_plan *p)
 	 * signal: set it again, then make sure the parent did not die before. */
 	drop_privileges(p);
 	CHECK(p, prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) == 0, "set the parent-death signal");
-	struct pollfd pf = {p->report_wr, POLLOUT, 0};
+	struct pollfd pf = { p->report_wr, POLLOUT, 0 };
 	if (poll(&pf, 1, 0) == 1 && (pf.revents & POLLERR))
 		_exit(127);
 

@@ -19,7 +19,7 @@
 /* One entry at the top of the root file system. */
 struct sb_entry {
 	char name[NAME_MAX + 1];
-	char kind; /* 'd' directory, 'f' file (bind-mounted), 'l' symlink (recreated) */
+	char kind;             /* 'd' directory, 'f' file (bind-mounted), 'l' symlink (recreated) */
 	char target[PATH_MAX]; /* symlinks only */
 };
 
@@ -28,7 +28,7 @@ struct sb_plan {
 	char workspace[PATH_MAX]; /* canonical */
 	size_t n_entries;
 	struct sb_entry entries[SANDBOX_MAX_ROOT_ENTRIES];
-	char cwd[PATH_MAX];       /* inside: SANDBOX_WORKDIR or SANDBOX_WORKDIR/<cwd> */
+	char cwd[PATH_MAX]; /* inside: SANDBOX_WORKDIR or SANDBOX_WORKDIR/<cwd> */
 	char *const *argv;
 	char env_buf[SANDBOX_ENV_BUF];
 	char *envp[SANDBOX_ENV_MAX];

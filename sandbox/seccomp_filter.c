@@ -14,31 +14,43 @@
 #include <linux/seccomp.h>
 
 #if defined(__x86_64__)
-#define NATIVE_ARCH AUDIT_ARCH_X86_64
-#define X32_SYSCALL_BIT 0x40000000u
+# define NATIVE_ARCH AUDIT_ARCH_X86_64
+# define X32_SYSCALL_BIT 0x40000000u
 #elif defined(__aarch64__)
-#define NATIVE_ARCH AUDIT_ARCH_AARCH64
+# define NATIVE_ARCH AUDIT_ARCH_AARCH64
 #else
-#error "seccomp filter: only x86_64 and aarch64 are supported"
+# error "seccomp filter: only x86_64 and aarch64 are supported"
 #endif
 
 /* Offset of the low 32 bits of argument i in struct seccomp_data. */
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-#define ARG_LO(i) (offsetof(struct seccomp_data, args) + 8 * (i))
+# define ARG_LO(i) (offsetof(struct seccomp_data, args) + 8 * (i))
 #else
-#define ARG_LO(i) (offsetof(struct seccomp_data, args) + 8 * (i) + 4)
+# define ARG_LO(i) (offsetof(struct seccomp_data, args) + 8 * (i) + 4)
 #endif
 
 /* Every namespace flag clone() accepts. (CLONE_NEWTIME shares its bit with
  * the exit signal in clone(), and exists only for clone3 and unshare, both
  * refused whole.) */
-#define CLONE_NS_FLAGS (CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | \
-			CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET)
+#define CLONE_NS_FLAGS \
+ (CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET)
 
-#define DENY(n, e) {__NR_##n, #n, SR_DENY, 0, 0, e}
-#define DENY_UNLESS(n, a, v, e) {__NR_##n, #n, SR_DENY_UNLESS, a, v, e}
-#define DENY_IF(n, a, v, e) {__NR_##n, #n, SR_DENY_IF, a, v, e}
-#define DENY_IF_ANY(n, a, v, e) {__NR_##n, #n, SR_DENY_IF_ANY, a, v, e}
+#define DENY(n, e)               \
+ {                               \
+  __NR_##n, #n, SR_DENY, 0, 0, e \
+ }
+#define DENY_UNLESS(n, a, v, e)         \
+ {                                      \
+  __NR_##n, #n, SR_DENY_UNLESS, a, v, e \
+ }
+#define DENY_IF(n, a, v, e)         \
+ {                                  \
+  __NR_##n, #n, SR_DENY_IF, a, v, e \
+ }
+#define DENY_IF_ANY(n, a, v, e)         \
+ {                                      \
+  __NR_##n, #n, SR_DENY_IF_ANY, a, v, e \
+ }
 
 /* The reason for each group is in docs/sandbox.md ("The seccomp filter"). */
 static const struct seccomp_rule rules[] = {
@@ -129,12 +141,11 @@ uint32_t seccomp_native_arch(void)
 	return NATIVE_ARCH;
 }
 
-static int emit(struct seccomp_prog *p, uint16_t code, uint8_t jt, uint8_t jf, uint32_t k,
-		struct cr_err *e)
+static int emit(struct seccomp_prog *p, uint16_t code, uint8_t jt, uint8_t jf, uint32_t k, struct cr_err *e)
 {
 	if (p->len >= SECCOMP_PROG_MAX)
 		return cr_fail(e, "seccomp: program longer than %d instructions", SECCOMP_PROG_MAX);
-	p->insn[p->len++] = (struct sock_filter){code, jt, jf, k};
+	p->insn[p->len++] = (struct sock_filter){ code, jt, jf, k };
 	return 0;
 }
 
@@ -149,22 +160,31 @@ static int emit_rule(struct seccomp_prog *p, const struct seccomp_rule *r, struc
 {
 	uint32_t deny = SECCOMP_RET_ERRNO | ((uint32_t)r->err & SECCOMP_RET_DATA);
 	if (r->kind == SR_DENY)
-		return emit(p, BPF_JMP | BPF_JEQ | BPF_K, 0, 1, (uint32_t)r->nr, e) ||
-		       emit(p, RET(deny), e);
+		return emit(p, BPF_JMP | BPF_JEQ | BPF_K, 0, 1, (uint32_t)r->nr, e) || emit(p, RET(deny), e);
 	if (r->arg > 5)
 		return cr_fail(e, "seccomp: rule for %s: argument index %u out of range", r->name, r->arg);
 	uint16_t op;
 	uint8_t jt, jf; /* from the compare: jump over the ret (1) or not (0) */
 	switch (r->kind) {
-	case SR_DENY_UNLESS: op = BPF_JEQ; jt = 1; jf = 0; break;
-	case SR_DENY_IF: op = BPF_JEQ; jt = 0; jf = 1; break;
-	case SR_DENY_IF_ANY: op = BPF_JSET; jt = 0; jf = 1; break;
+	case SR_DENY_UNLESS:
+		op = BPF_JEQ;
+		jt = 1;
+		jf = 0;
+		break;
+	case SR_DENY_IF:
+		op = BPF_JEQ;
+		jt = 0;
+		jf = 1;
+		break;
+	case SR_DENY_IF_ANY:
+		op = BPF_JSET;
+		jt = 0;
+		jf = 1;
+		break;
 	default: return cr_fail(e, "seccomp: rule for %s: unknown kind %d", r->name, (int)r->kind);
 	}
-	return emit(p, BPF_JMP | BPF_JEQ | BPF_K, 0, 4, (uint32_t)r->nr, e) ||
-	       emit(p, LD_ABS(ARG_LO(r->arg)), e) ||
-	       emit(p, BPF_JMP | op | BPF_K, jt, jf, r->value, e) ||
-	       emit(p, RET(deny), e) ||
+	return emit(p, BPF_JMP | BPF_JEQ | BPF_K, 0, 4, (uint32_t)r->nr, e) || emit(p, LD_ABS(ARG_LO(r->arg)), e) ||
+	       emit(p, BPF_JMP | op | BPF_K, jt, jf, r->value, e) || emit(p, RET(deny), e) ||
 	       emit(p, LD_ABS(offsetof(struct seccomp_data, nr)), e);
 }
 
@@ -173,14 +193,12 @@ int seccomp_build(struct seccomp_prog *p, struct cr_err *e)
 	p->len = 0;
 	/* 1. The ABI: anything but the native one is killed outright. */
 	if (emit(p, LD_ABS(offsetof(struct seccomp_data, arch)), e) ||
-	    emit(p, BPF_JMP | BPF_JEQ | BPF_K, 1, 0, NATIVE_ARCH, e) ||
-	    emit(p, RET(SECCOMP_RET_KILL_PROCESS), e) ||
+	    emit(p, BPF_JMP | BPF_JEQ | BPF_K, 1, 0, NATIVE_ARCH, e) || emit(p, RET(SECCOMP_RET_KILL_PROCESS), e) ||
 	    emit(p, LD_ABS(offsetof(struct seccomp_data, nr)), e))
 		return -1;
 #ifdef X32_SYSCALL_BIT
 	/* 2. x32 syscalls arrive with the x86_64 arch and bit 30 set. */
-	if (emit(p, BPF_JMP | BPF_JGE | BPF_K, 0, 1, X32_SYSCALL_BIT, e) ||
-	    emit(p, RET(SECCOMP_RET_KILL_PROCESS), e))
+	if (emit(p, BPF_JMP | BPF_JGE | BPF_K, 0, 1, X32_SYSCALL_BIT, e) || emit(p, RET(SECCOMP_RET_KILL_PROCESS), e))
 		return -1;
 #endif
 	/* 3. Syscalls newer than this table. */
@@ -190,8 +208,8 @@ int seccomp_build(struct seccomp_prog *p, struct cr_err *e)
 	/* 4. The table. */
 	for (size_t i = 0; i < sizeof rules / sizeof rules[0]; i++) {
 		if (rules[i].nr < 0 || rules[i].nr > SECCOMP_NR_REVIEWED_MAX)
-			return cr_fail(e, "seccomp: rule for %s: number %d beyond the reviewed range",
-				       rules[i].name, rules[i].nr);
+			return cr_fail(e, "seccomp: rule for %s: number %d beyond the reviewed range", rules[i].name,
+				       rules[i].nr);
 		if (emit_rule(p, &rules[i], e))
 			return -1;
 	}

@@ -32,19 +32,19 @@
 #define SECCOMP_PROG_MAX 512
 
 enum seccomp_rule_kind {
-	SR_DENY,         /* always denied */
-	SR_DENY_UNLESS,  /* denied unless the argument equals value */
-	SR_DENY_IF,      /* denied if the argument equals value */
-	SR_DENY_IF_ANY,  /* denied if the argument has any bit of value set */
+	SR_DENY,        /* always denied */
+	SR_DENY_UNLESS, /* denied unless the argument equals value */
+	SR_DENY_IF,     /* denied if the argument equals value */
+	SR_DENY_IF_ANY, /* denied if the argument has any bit of value set */
 };
 
 struct seccomp_rule {
-	int nr;            /* native syscall number */
-	const char *name;  /* syscall name, for messages and tests */
+	int nr;           /* native syscall number */
+	const char *name; /* syscall name, for messages and tests */
 	enum seccomp_rule_kind kind;
-	unsigned arg;      /* argument index (not for SR_DENY) */
-	uint32_t value;    /* compared with the argument's low 32 bits */
-	int err;           /* errno returned to the caller */
+	unsigned arg;   /* argument index (not for SR_DENY) */
+	uint32_t value; /* compared with the argument's low 32 bits */
+	int err;        /* errno returned to the caller */
 };
 
 /* The table, in program order. */

@@ -10,7 +10,7 @@
 
 int vsock_wait_readable(int fd, int timeout_ms)
 {
-	struct pollfd p = {fd, POLLIN, 0};
+	struct pollfd p = { fd, POLLIN, 0 };
 	int r;
 	do
 		r = poll(&p, 1, timeout_ms);
@@ -38,7 +38,7 @@ int vsock_connect(uint32_t cid, uint32_t port, int timeout_ms, struct cr_err *e)
 			cr_failp(e, "connect to vsock %u:%u", cid, port);
 			goto fail;
 		}
-		p = (struct pollfd){fd, POLLOUT, 0};
+		p = (struct pollfd){ fd, POLLOUT, 0 };
 		do
 			r = poll(&p, 1, timeout_ms);
 		while (r < 0 && errno == EINTR);

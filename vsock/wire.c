@@ -11,9 +11,9 @@
 #include "base/term.h"
 
 static const char *const type_names[] = {
-	[WIRE_REQUEST] = "request", [WIRE_ENTRY] = "entry",   [WIRE_DATA] = "data",
-	[WIRE_END] = "end",         [WIRE_ACCEPTED] = "accepted", [WIRE_LOG] = "log",
-	[WIRE_ARTIFACT] = "artifact", [WIRE_RESULT] = "result", [WIRE_ERROR] = "error",
+	[WIRE_REQUEST] = "request",   [WIRE_ENTRY] = "entry",       [WIRE_DATA] = "data",
+	[WIRE_END] = "end",           [WIRE_ACCEPTED] = "accepted", [WIRE_LOG] = "log",
+	[WIRE_ARTIFACT] = "artifact", [WIRE_RESULT] = "result",     [WIRE_ERROR] = "error",
 };
 #define NTYPES (sizeof type_names / sizeof type_names[0])
 
@@ -38,7 +38,7 @@ static const char *const status_names[] = {
 #define NSTATUS (sizeof status_names / sizeof status_names[0])
 
 static const char *const err_code_names[] = {
-	[WIRE_ERR_PROTOCOL] = "protocol", [WIRE_ERR_REFUSED] = "refused", [WIRE_ERR_LIMIT] = "limit",
+	[WIRE_ERR_PROTOCOL] = "protocol", [WIRE_ERR_REFUSED] = "refused",   [WIRE_ERR_LIMIT] = "limit",
 	[WIRE_ERR_BUSY] = "busy",         [WIRE_ERR_INTERNAL] = "internal",
 };
 #define NERRCODES (sizeof err_code_names / sizeof err_code_names[0])
@@ -76,8 +76,10 @@ int wire_check_path(const char *path, const char *what, struct cr_err *e)
 		if ((len == 1 && c[0] == '.') || (len == 2 && c[0] == '.' && c[1] == '.'))
 			return cr_fail(e, "%s '%s': '.' and '..' components are refused", what, path);
 		if (len == 4 && !memcmp(c, ".git", 4))
-			return cr_fail(e, "%s '%s': '.git' components are refused (send a checkout's files, not its repository)",
-				       what, path);
+			return cr_fail(
+				e,
+				"%s '%s': '.git' components are refused (send a checkout's files, not its repository)",
+				what, path);
 		if (!slash)
 			break;
 		c = slash + 1;
@@ -210,7 +212,8 @@ int wire_encode(const struct wire_msg *m, struct cr_buf *out, struct cr_err *e)
 	if (cw_finish(&w, e))
 		return cr_err_wrap(e, "encode %s message", wire_type_name(m->type));
 	if (out->len > WIRE_MAX_FRAME)
-		return cr_fail(e, "encode %s message: %zu bytes exceeds the frame limit", wire_type_name(m->type), out->len);
+		return cr_fail(e, "encode %s message: %zu bytes exceeds the frame limit", wire_type_name(m->type),
+			       out->len);
 	return 0;
 }
 
@@ -299,8 +302,8 @@ static int text_into(struct rd *r, const char *key, size_t i, char *out, size_t 
 	if (it->kind != CBR_TEXT)
 		return wrong(r, key, "a text string");
 	if (it->len > max)
-		return cr_fail(r->e, "%s message: field '%s' of %zu bytes exceeds the limit of %zu", r->type, key, it->len,
-			       max);
+		return cr_fail(r->e, "%s message: field '%s' of %zu bytes exceeds the limit of %zu", r->type, key,
+			       it->len, max);
 	if (memchr(it->p, 0, it->len))
 		return cr_fail(r->e, "%s message: field '%s' contains a NUL byte", r->type, key);
 	memcpy(out, it->p, it->len);
@@ -331,8 +334,8 @@ static int rd_bytes(struct rd *r, const char *key, size_t min, size_t max, int n
 	if (it->kind != CBR_BYTES)
 		return wrong(r, key, nullable ? "a byte string or null" : "a byte string");
 	if (it->len < min || it->len > max)
-		return cr_fail(r->e, "%s message: field '%s' has %zu bytes, allowed %zu to %zu", r->type, key, it->len, min,
-			       max);
+		return cr_fail(r->e, "%s message: field '%s' has %zu bytes, allowed %zu to %zu", r->type, key, it->len,
+			       min, max);
 	*p = it->p;
 	*n = it->len;
 	return 0;
@@ -368,14 +371,16 @@ static int rd_word(struct rd *r, const char *key, const char *const *names, size
 
 static int rd_no_unknown(struct rd *r)
 {
-	CBR_MAP_FOREACH(r->d, r->map, k, v) {
+	CBR_MAP_FOREACH(r->d, r->map, k, v)
+	{
 		int known = cbr_text_is(r->d, k, "v") || cbr_text_is(r->d, k, "t");
 		(void)v;
 		for (size_t j = 0; j < r->nused && !known; j++)
 			known = cbr_text_is(r->d, k, r->used[j]);
 		if (!known) {
 			if (r->d->items[k].kind == CBR_TEXT)
-				return cr_fail(r->e, "%s message: unknown field '%.*s'", r->type, (int)(r->d->items[k].len > 64 ? 64 : r->d->items[k].len),
+				return cr_fail(r->e, "%s message: unknown field '%.*s'", r->type,
+					       (int)(r->d->items[k].len > 64 ? 64 : r->d->items[k].len),
 					       (const char *)r->d->items[k].p);
 			return cr_fail(r->e, "%s message: a key that is not a text string", r->type);
 		}
@@ -413,10 +418,14 @@ static int decode_request(struct rd *r, struct wire_request *q)
 		return missing(r, "argv");
 	if (d->items[a].kind != CBR_ARRAY || d->items[a].v < 1 || d->items[a].v > WIRE_MAX_ARGS)
 		return wrong(r, "argv", "an array of 1 to 256 text strings");
-	CBR_ARRAY_FOREACH(d, a, i) {
-		if (d->items[i].kind != CBR_TEXT || d->items[i].len > WIRE_MAX_ARG || memchr(d->items[i].p, 0, d->items[i].len))
-			return cr_fail(r->e, "request message: argv[%zu] must be a text string of at most %d bytes without NUL",
-				       q->argc, WIRE_MAX_ARG);
+	CBR_ARRAY_FOREACH(d, a, i)
+	{
+		if (d->items[i].kind != CBR_TEXT || d->items[i].len > WIRE_MAX_ARG ||
+		    memchr(d->items[i].p, 0, d->items[i].len))
+			return cr_fail(
+				r->e,
+				"request message: argv[%zu] must be a text string of at most %d bytes without NUL",
+				q->argc, WIRE_MAX_ARG);
 		/* the report records the command as JSON text */
 		if (!cr_utf8_valid((const char *)d->items[i].p, d->items[i].len))
 			return cr_fail(r->e, "request message: argv[%zu] is not valid UTF-8", q->argc);
@@ -431,9 +440,11 @@ static int decode_request(struct rd *r, struct wire_request *q)
 		return missing(r, "outputs");
 	if (d->items[o].kind != CBR_ARRAY || d->items[o].v < 1 || d->items[o].v > WIRE_MAX_OUTPUTS)
 		return wrong(r, "outputs", "an array of 1 to 64 paths");
-	CBR_ARRAY_FOREACH(d, o, i) {
+	CBR_ARRAY_FOREACH(d, o, i)
+	{
 		char what[32];
-		if (d->items[i].kind != CBR_TEXT || d->items[i].len > WIRE_MAX_PATH || memchr(d->items[i].p, 0, d->items[i].len))
+		if (d->items[i].kind != CBR_TEXT || d->items[i].len > WIRE_MAX_PATH ||
+		    memchr(d->items[i].p, 0, d->items[i].len))
 			return cr_fail(r->e, "request message: outputs[%zu] must be a path", q->noutputs);
 		if (!cr_utf8_valid((const char *)d->items[i].p, d->items[i].len))
 			return cr_fail(r->e, "request message: outputs[%zu] is not valid UTF-8", q->noutputs);
@@ -462,7 +473,7 @@ static int decode_request(struct rd *r, struct wire_request *q)
 		return missing(r, "limits");
 	if (d->items[lim].kind != CBR_MAP)
 		return wrong(r, "limits", "a map");
-	lr = (struct rd){d, lim, "request message: limits", {0}, 0, r->e};
+	lr = (struct rd){ d, lim, "request message: limits", { 0 }, 0, r->e };
 	if (rd_uint(&lr, "timeout_s", WIRE_MAX_TIMEOUT_S, &q->limits.timeout_s) ||
 	    rd_uint(&lr, "memory_mb", WIRE_MAX_MEMORY_MB, &q->limits.memory_mb) ||
 	    rd_uint(&lr, "pids", WIRE_MAX_PIDS, &q->limits.pids) ||
@@ -502,7 +513,7 @@ static int decode_entry(struct rd *r, struct wire_entry *x)
 
 int wire_decode(const uint8_t *body, size_t len, struct wire_msg *m, struct cr_err *e)
 {
-	static const struct cbr_limits lim = {WIRE_MAX_ARGS + WIRE_MAX_OUTPUTS + 64, 4};
+	static const struct cbr_limits lim = { WIRE_MAX_ARGS + WIRE_MAX_OUTPUTS + 64, 4 };
 	struct cbr_doc d;
 	struct rd r;
 	char t[16];
@@ -512,7 +523,7 @@ int wire_decode(const uint8_t *body, size_t len, struct wire_msg *m, struct cr_e
 	memset(&m->u, 0, sizeof m->u);
 	if (cbr_parse(body, len, &lim, "message", &d, e))
 		return -1;
-	r = (struct rd){&d, 0, "message", {0}, 0, e};
+	r = (struct rd){ &d, 0, "message", { 0 }, 0, e };
 	if (d.items[0].kind != CBR_MAP) {
 		cr_fail(e, "message: not a CBOR map");
 		goto out;
@@ -531,7 +542,7 @@ int wire_decode(const uint8_t *body, size_t len, struct wire_msg *m, struct cr_e
 		cr_fail(e, "message: unknown type '%s'", t);
 		goto out;
 	}
-	r = (struct rd){&d, 0, wire_type_name(m->type), {0}, 0, e};
+	r = (struct rd){ &d, 0, wire_type_name(m->type), { 0 }, 0, e };
 	switch (m->type) {
 	case WIRE_REQUEST:
 		if (decode_request(&r, &m->u.request))
@@ -557,7 +568,8 @@ int wire_decode(const uint8_t *body, size_t len, struct wire_msg *m, struct cr_e
 		const uint8_t *p1, *p2;
 		size_t n1, n2;
 		if (rd_stream(&r, &a->stream) || rd_uint(&r, "files", UINT64_MAX, &a->files) ||
-		    rd_uint(&r, "bytes", UINT64_MAX, &a->bytes) || rd_bytes(&r, "tree_sha1", CR_SHA1_LEN, CR_SHA1_LEN, 0, &p1, &n1) ||
+		    rd_uint(&r, "bytes", UINT64_MAX, &a->bytes) ||
+		    rd_bytes(&r, "tree_sha1", CR_SHA1_LEN, CR_SHA1_LEN, 0, &p1, &n1) ||
 		    rd_bytes(&r, "tree_sha256", CR_SHA256_LEN, CR_SHA256_LEN, 0, &p2, &n2))
 			goto out;
 		memcpy(a->tree_sha1, p1, CR_SHA1_LEN);
@@ -577,7 +589,8 @@ int wire_decode(const uint8_t *body, size_t len, struct wire_msg *m, struct cr_e
 			    "\"ok\", \"failed\", \"timeout\", \"limit\", \"missing-output\" or \"bad-output\"", &st) ||
 		    rd_opt_uint(&r, "exit_code", &x->has_exit_code, &x->exit_code) ||
 		    rd_opt_uint(&r, "signal", &x->has_signal, &x->signal) ||
-		    rd_text(&r, "detail", x->detail, sizeof x->detail - 1) || rd_uint(&r, "wall_ms", UINT64_MAX, &x->wall_ms) ||
+		    rd_text(&r, "detail", x->detail, sizeof x->detail - 1) ||
+		    rd_uint(&r, "wall_ms", UINT64_MAX, &x->wall_ms) ||
 		    rd_bytes(&r, "bundle", 1, WIRE_MAX_BUNDLE, 1, &x->bundle, &x->bundle_len) ||
 		    rd_opt_absent(&r, "log_dropped", UINT64_MAX, &x->log_dropped))
 			goto out;
@@ -613,7 +626,7 @@ void wire_msg_free(struct wire_msg *m)
 
 static int write_frame(int fd, const uint8_t *body, size_t len, struct cr_err *e)
 {
-	uint8_t hdr[4] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8), (uint8_t)len};
+	uint8_t hdr[4] = { (uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8), (uint8_t)len };
 	if (cr_write_all(fd, hdr, 4) || cr_write_all(fd, body, len))
 		return cr_failp_code(e, CR_E_SEND, "send");
 	return 0;

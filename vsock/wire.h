@@ -75,11 +75,11 @@ enum wire_status {
 
 /* Why the agent ended a session without a result (error message, "code"). */
 enum wire_err_code {
-	WIRE_ERR_PROTOCOL,      /* "protocol": a malformed or unexpected message */
-	WIRE_ERR_REFUSED,       /* "refused": an input broke a rule (path, type, symlink) */
-	WIRE_ERR_LIMIT,         /* "limit": an input or the session exceeded a limit */
-	WIRE_ERR_BUSY,          /* "busy" */
-	WIRE_ERR_INTERNAL,      /* "internal" */
+	WIRE_ERR_PROTOCOL, /* "protocol": a malformed or unexpected message */
+	WIRE_ERR_REFUSED,  /* "refused": an input broke a rule (path, type, symlink) */
+	WIRE_ERR_LIMIT,    /* "limit": an input or the session exceeded a limit */
+	WIRE_ERR_BUSY,     /* "busy" */
+	WIRE_ERR_INTERNAL, /* "internal" */
 };
 
 struct wire_limits {

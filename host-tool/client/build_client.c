@@ -101,16 +101,18 @@ static int expect_accepted(struct build_client *c, enum wire_stream which, const
 		return bc_failed(c, r);
 	}
 	if (m.type != WIRE_ACCEPTED || m.u.accepted.stream != which) {
-		cr_fail(&c->e, "protocol: expected accepted(%s), got %s", wire_stream_name(which), wire_type_name(m.type));
+		cr_fail(&c->e, "protocol: expected accepted(%s), got %s", wire_stream_name(which),
+			wire_type_name(m.type));
 		wire_msg_free(&m);
 		return bc_failed(c, EXIT_TRANSFER);
 	}
 	*acc = m.u.accepted;
 	wire_msg_free(&m);
-	if (acc->files != mine->files || acc->bytes != mine->bytes || memcmp(acc->tree_sha1, mine->tree_sha1, CR_SHA1_LEN) ||
+	if (acc->files != mine->files || acc->bytes != mine->bytes ||
+	    memcmp(acc->tree_sha1, mine->tree_sha1, CR_SHA1_LEN) ||
 	    memcmp(acc->tree_sha256, mine->tree_sha256, CR_SHA256_LEN))
 		return bc_fail(c, EXIT_TRANSFER, 0, "transfer: the enclave's %s tree differs from what was sent",
-				wire_stream_name(which));
+			       wire_stream_name(which));
 	return 0;
 }
 
@@ -158,7 +160,8 @@ static int receive_artifact(struct build_client *c, const struct wire_artifact *
 		int r = wire_recv(c->sock, &m, &c->e);
 		if (r || m.type != WIRE_DATA || m.u.data.n > left) {
 			if (r == 0) {
-				cr_fail(&c->e, "protocol: artifact '%s': %s where data was due", a->path, wire_type_name(m.type));
+				cr_fail(&c->e, "protocol: artifact '%s': %s where data was due", a->path,
+					wire_type_name(m.type));
 				wire_msg_free(&m);
 			} else if (r == 1) {
 				cr_fail(&c->e, "the enclave closed the connection inside artifact '%s'", a->path);
@@ -228,9 +231,7 @@ static int receive_outcome(struct build_client *c)
 		if (m.type != WIRE_LOG)
 			bc_log_end(c);
 		switch (m.type) {
-		case WIRE_LOG:
-			log_chunk(c, m.u.data.p, m.u.data.n);
-			break;
+		case WIRE_LOG: log_chunk(c, m.u.data.p, m.u.data.n); break;
 		case WIRE_ARTIFACT:
 			r = receive_artifact(c, &m.u.artifact);
 			wire_msg_free(&m);
@@ -243,15 +244,17 @@ static int receive_outcome(struct build_client *c)
 			/* the enclave's words, shown as one line (term.h) */
 			cr_term_str(m.u.result.detail, strlen(m.u.result.detail), 0, c->result_detail,
 				    sizeof c->result_detail);
-			if (m.u.result.bundle && cr_buf_put(&c->bundle, m.u.result.bundle, m.u.result.bundle_len, &c->e)) {
+			if (m.u.result.bundle &&
+			    cr_buf_put(&c->bundle, m.u.result.bundle, m.u.result.bundle_len, &c->e)) {
 				wire_msg_free(&m);
 				return bc_failed(c, EXIT_TRANSFER);
 			}
 			c->result.bundle = NULL; /* kept in c->bundle */
 			wire_msg_free(&m);
 			if (c->result.log_dropped)
-				cr_tprintf(stderr, "cleanroom build: build log truncated at %llu bytes; %llu bytes dropped\n",
-					(unsigned long long)c->log_bytes, (unsigned long long)c->result.log_dropped);
+				cr_tprintf(stderr,
+					   "cleanroom build: build log truncated at %llu bytes; %llu bytes dropped\n",
+					   (unsigned long long)c->log_bytes, (unsigned long long)c->result.log_dropped);
 			return 0;
 		case WIRE_ERROR:
 			cr_fail(&c->e, "the enclave failed: %s", m.u.error.message);

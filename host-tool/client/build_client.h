@@ -32,7 +32,7 @@ enum {
 
 /* What to build: the trees, the command, the outputs, the limits asked. */
 struct build_job {
-	const char *src, *deps;       /* deps may be NULL */
+	const char *src, *deps; /* deps may be NULL */
 	char *const *outputs;
 	size_t noutputs;
 	char *const *argv;
@@ -51,7 +51,7 @@ struct build_client {
 	struct src_stats src_total, deps_total; /* measured before anything starts */
 	struct wire_accepted acc_src, acc_deps;
 	struct wire_result result;
-	int have_result;              /* result holds the enclave's */
+	int have_result; /* result holds the enclave's */
 	char result_detail[WIRE_MAX_MESSAGE];
 	int exit_code;
 	struct cr_err e;
@@ -64,14 +64,13 @@ struct build_client {
 	struct bv_result *report;     /* its verification */
 	/* The build log: shown sanitised on stderr, kept raw in --log. */
 	struct cr_term_file log_out;
-	int log_open;                 /* log lines are being shown */
-	uint8_t log_last;             /* its last byte */
-	uint64_t log_bytes;           /* received */
-	br_sha256_context log_hash;   /* of the log received: the report must sign the same */
-	struct cr_tmpfile log_file;   /* --log, renamed into place once the build ran */
+	int log_open;               /* log lines are being shown */
+	uint8_t log_last;           /* its last byte */
+	uint64_t log_bytes;         /* received */
+	br_sha256_context log_hash; /* of the log received: the report must sign the same */
+	struct cr_tmpfile log_file; /* --log, renamed into place once the build ran */
 	int log_file_open, build_ran, log_write_failed;
 };
-
 
 /* A client for job, not connected (sock -1; the caller connects it). */
 void bc_init(struct build_client *c, const struct build_job *job);

@@ -21,7 +21,7 @@ static int read_ok_line(int fd, int64_t deadline, uint32_t *host_port, struct cr
 	uint64_t v;
 
 	for (;;) {
-		struct pollfd p = {.fd = fd, .events = POLLIN};
+		struct pollfd p = { .fd = fd, .events = POLLIN };
 		int64_t left = deadline - (int64_t)cr_mono_ms();
 		ssize_t r;
 		if (left <= 0)
@@ -58,8 +58,7 @@ static int read_ok_line(int fd, int64_t deadline, uint32_t *host_port, struct cr
 	return 1;
 }
 
-int vsock_client_connect(const char *uds_path, uint32_t port, int timeout_ms, uint32_t *host_port,
-			 struct cr_err *e)
+int vsock_client_connect(const char *uds_path, uint32_t port, int timeout_ms, uint32_t *host_port, struct cr_err *e)
 {
 	int64_t deadline = (int64_t)cr_mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
 	char req[32];

@@ -18,7 +18,6 @@
  * the socket without "OK"), since an enclave that is still booting looks
  * exactly like that. Returns a blocking, close-on-exec fd; *host_port (if
  * not NULL) gets the port number from the OK line. -1 with e on failure. */
-int vsock_client_connect(const char *uds_path, uint32_t port, int timeout_ms, uint32_t *host_port,
-			 struct cr_err *e);
+int vsock_client_connect(const char *uds_path, uint32_t port, int timeout_ms, uint32_t *host_port, struct cr_err *e);
 
 #endif

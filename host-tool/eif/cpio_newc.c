@@ -82,8 +82,7 @@ int cpio_add_dir(struct cpio_plan *p, const char *name, struct cr_err *e)
 	return new_entry(p, name, S_IFDIR | 0755, e) ? 0 : -1;
 }
 
-int cpio_add_mem(struct cpio_plan *p, const char *name, int executable, const uint8_t *data, size_t n,
-		 struct cr_err *e)
+int cpio_add_mem(struct cpio_plan *p, const char *name, int executable, const uint8_t *data, size_t n, struct cr_err *e)
 {
 	struct cpio_entry *x;
 	if (n > UINT32_MAX)
@@ -96,8 +95,8 @@ int cpio_add_mem(struct cpio_plan *p, const char *name, int executable, const ui
 	return 0;
 }
 
-static int add_regular(struct cpio_plan *p, const char *name, const char *path, const struct stat *st,
-		       int executable, struct cr_err *e)
+static int add_regular(struct cpio_plan *p, const char *name, const char *path, const struct stat *st, int executable,
+		       struct cr_err *e)
 {
 	struct cpio_entry *x;
 	if ((uint64_t)st->st_size > UINT32_MAX)
@@ -176,7 +175,7 @@ static int add_tree_entry(void *ctx, const struct dirwalk_entry *x, struct cr_er
 
 int cpio_add_tree(struct cpio_plan *p, const char *prefix, const char *dir, struct cr_err *e)
 {
-	struct tree_ctx t = {p, prefix};
+	struct tree_ctx t = { p, prefix };
 	struct stat st;
 	if (stat(dir, &st))
 		return cr_failp(e, "%s", dir);
@@ -224,7 +223,7 @@ static int group_hard_links(struct cpio_plan *p, struct cr_err *e)
 	n = 0;
 	for (size_t i = 0; i < p->n; i++)
 		if (p->v[i].src && p->v[i].nlink > 1)
-			refs[n++] = (struct link_ref){p->v[i].src_dev, p->v[i].src_ino, i};
+			refs[n++] = (struct link_ref){ p->v[i].src_dev, p->v[i].src_ino, i };
 	qsort(refs, n, sizeof *refs, by_identity);
 	for (size_t i = 0; i < n;) {
 		size_t j = i + 1;
@@ -307,7 +306,7 @@ static int put_header(const struct cpio_sink *s, uint32_t ino, uint32_t mode, ui
 	static const uint8_t zeros[4];
 	char h[NEWC_HDR];
 	size_t nlen = strlen(name) + 1;
-	uint32_t fields[13] = {ino, mode, 0, 0, nlink, mtime, size, 0, 0, 0, 0, (uint32_t)nlen, 0};
+	uint32_t fields[13] = { ino, mode, 0, 0, nlink, mtime, size, 0, 0, 0, 0, (uint32_t)nlen, 0 };
 	memcpy(h, "070701", 6);
 	for (int i = 0; i < 13; i++)
 		hex8(h + 6 + 8 * i, fields[i]);

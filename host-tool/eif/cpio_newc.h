@@ -28,24 +28,24 @@
 #define CPIO_MAX_NAME 4095
 
 struct cpio_entry {
-	char *name;            /* archive path, no leading '/' */
-	uint32_t mode;         /* normalised, with the S_IF* type bits */
-	uint64_t size;         /* bytes of data stored for this entry */
+	char *name;    /* archive path, no leading '/' */
+	uint32_t mode; /* normalised, with the S_IF* type bits */
+	uint64_t size; /* bytes of data stored for this entry */
 	uint32_t ino, nlink;
-	char *src;             /* regular file on disk, or NULL */
-	const uint8_t *data;   /* in-memory data (symlink target, synthetic file) */
-	dev_t src_dev;         /* identity at plan time, to detect changes */
+	char *src;           /* regular file on disk, or NULL */
+	const uint8_t *data; /* in-memory data (symlink target, synthetic file) */
+	dev_t src_dev;       /* identity at plan time, to detect changes */
 	ino_t src_ino;
 	uint64_t src_size;
-	int link_follower;     /* later member of a hard-link group: no data */
-	int follow;            /* src named on the command line: a symlink is followed */
+	int link_follower; /* later member of a hard-link group: no data */
+	int follow;        /* src named on the command line: a symlink is followed */
 };
 
 struct cpio_plan {
 	struct cpio_entry *v;
 	size_t n, alloc;
 	uint32_t mtime;
-	uint64_t size;         /* total archive bytes, valid after cpio_plan_finish */
+	uint64_t size; /* total archive bytes, valid after cpio_plan_finish */
 	int finished;
 };
 

@@ -57,9 +57,14 @@ int cr_data_file(const char *arch, const char *name, char *out, size_t n, struct
 		}
 	}
 	if (nc == 1)
-		return cr_fail(e, "%s for %s not found: looked at %s (installed by 'make install')", name, arch, cand[0]);
-	return cr_fail(e, "%s for %s not found: looked at %s (installed by 'make install'), %s and %s (a build tree: '%s')",
-		       name, arch, cand[0], cand[1], cand[2], is_init ? "make" : arm ? "make kernel-aarch64" : "make kernel");
+		return cr_fail(e, "%s for %s not found: looked at %s (installed by 'make install')", name, arch,
+			       cand[0]);
+	return cr_fail(
+		e, "%s for %s not found: looked at %s (installed by 'make install'), %s and %s (a build tree: '%s')",
+		name, arch, cand[0], cand[1], cand[2],
+		is_init ? "make"
+		: arm   ? "make kernel-aarch64"
+			: "make kernel");
 }
 
 int cr_data_qemu_nitro(char *out, size_t n, struct cr_err *e)
@@ -85,8 +90,9 @@ int cr_data_qemu_nitro(char *out, size_t n, struct cr_err *e)
 			return 0;
 		}
 	}
-	return cr_fail(e,
-		       "no QEMU with the nitro-enclave machine: looked at %s, %s and %s (build it with 'make qemu-nitro' "
-		       "in the source tree, or give --qemu PATH)",
-		       cand[0], cand[1], cand[2]);
+	return cr_fail(
+		e,
+		"no QEMU with the nitro-enclave machine: looked at %s, %s and %s (build it with 'make qemu-nitro' "
+		"in the source tree, or give --qemu PATH)",
+		cand[0], cand[1], cand[2]);
 }

@@ -44,9 +44,9 @@ unsigned eif_pcr_mask(uint16_t type, int ramdisk_index);
 
 struct eif_section {
 	uint16_t type;
-	uint64_t hdr_offset;  /* file offset of the 12-byte section header */
-	uint64_t size;        /* data bytes; data starts at hdr_offset + 12 */
-	int ramdisk_index;    /* -1 unless a ramdisk */
+	uint64_t hdr_offset; /* file offset of the 12-byte section header */
+	uint64_t size;       /* data bytes; data starts at hdr_offset + 12 */
+	int ramdisk_index;   /* -1 unless a ramdisk */
 };
 
 /* An EIF opened for reading. Opening validates the structure only; large

@@ -14,9 +14,9 @@
 struct eif_meta_input {
 	const char *image_name;
 	const char *image_version;
-	uint64_t build_time;        /* seconds since the epoch (SOURCE_DATE_EPOCH) */
-	const char *kernel_version; /* e.g. "6.12.57", or "unknown" */
-	const char *arch;           /* "x86_64" or "aarch64" */
+	uint64_t build_time;           /* seconds since the epoch (SOURCE_DATE_EPOCH) */
+	const char *kernel_version;    /* e.g. "6.12.57", or "unknown" */
+	const char *arch;              /* "x86_64" or "aarch64" */
 	const struct json_val *custom; /* CustomMetadata object, or NULL */
 };
 

@@ -13,12 +13,33 @@
 #define READ_CHUNK (1u << 20)
 #define READ_SLOTS 8
 
-void eif_put_be16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
-void eif_put_be32(uint8_t *p, uint32_t v) { eif_put_be16(p, (uint16_t)(v >> 16)); eif_put_be16(p + 2, (uint16_t)v); }
-void eif_put_be64(uint8_t *p, uint64_t v) { eif_put_be32(p, (uint32_t)(v >> 32)); eif_put_be32(p + 4, (uint32_t)v); }
-uint16_t eif_be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-uint32_t eif_be32(const uint8_t *p) { return (uint32_t)eif_be16(p) << 16 | eif_be16(p + 2); }
-uint64_t eif_be64(const uint8_t *p) { return (uint64_t)eif_be32(p) << 32 | eif_be32(p + 4); }
+void eif_put_be16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+void eif_put_be32(uint8_t *p, uint32_t v)
+{
+	eif_put_be16(p, (uint16_t)(v >> 16));
+	eif_put_be16(p + 2, (uint16_t)v);
+}
+void eif_put_be64(uint8_t *p, uint64_t v)
+{
+	eif_put_be32(p, (uint32_t)(v >> 32));
+	eif_put_be32(p + 4, (uint32_t)v);
+}
+uint16_t eif_be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+uint32_t eif_be32(const uint8_t *p)
+{
+	return (uint32_t)eif_be16(p) << 16 | eif_be16(p + 2);
+}
+uint64_t eif_be64(const uint8_t *p)
+{
+	return (uint64_t)eif_be32(p) << 32 | eif_be32(p + 4);
+}
 
 const char *eif_section_name(uint16_t type)
 {
@@ -36,12 +57,9 @@ unsigned eif_pcr_mask(uint16_t type, int ramdisk_index)
 {
 	switch (type) {
 	case EIF_SEC_KERNEL:
-	case EIF_SEC_CMDLINE:
-		return PCR_MASK_0 | PCR_MASK_1;
-	case EIF_SEC_RAMDISK:
-		return ramdisk_index == 0 ? PCR_MASK_0 | PCR_MASK_1 : PCR_MASK_0 | PCR_MASK_2;
-	default:
-		return 0;
+	case EIF_SEC_CMDLINE: return PCR_MASK_0 | PCR_MASK_1;
+	case EIF_SEC_RAMDISK: return ramdisk_index == 0 ? PCR_MASK_0 | PCR_MASK_1 : PCR_MASK_0 | PCR_MASK_2;
+	default: return 0;
 	}
 }
 
@@ -102,7 +120,8 @@ static int validate(struct eif_image *img, struct cr_err *e)
 	img->default_cpus = eif_be64(h + 16);
 	img->num_sections = eif_be16(h + 26);
 	if (img->num_sections < 3 || img->num_sections > EIF_MAX_SECTIONS)
-		return cr_fail(e, "header: num_sections %u out of range (3 to %d)", img->num_sections, EIF_MAX_SECTIONS);
+		return cr_fail(e, "header: num_sections %u out of range (3 to %d)", img->num_sections,
+			       EIF_MAX_SECTIONS);
 	for (int i = img->num_sections; i < EIF_MAX_SECTIONS; i++)
 		if (eif_be64(h + 28 + 8 * i) || eif_be64(h + 284 + 8 * i))
 			return cr_fail(e, "header: unused section slot %d is not zero", i);
@@ -113,15 +132,17 @@ static int validate(struct eif_image *img, struct cr_err *e)
 		uint8_t sh[EIF_SEC_HDR_SIZE];
 		uint64_t off = eif_be64(h + 28 + 8 * i), size = eif_be64(h + 284 + 8 * i);
 		if (off != expect)
-			return cr_fail(e, "section %d: header at offset %llu, expected %llu (sections must follow each "
-					  "other without gaps or overlap)",
+			return cr_fail(e,
+				       "section %d: header at offset %llu, expected %llu (sections must follow each "
+				       "other without gaps or overlap)",
 				       i, (unsigned long long)off, (unsigned long long)expect);
 		if (off > img->file_size || img->file_size - off < EIF_SEC_HDR_SIZE)
-			return cr_fail(e, "section %d: header at offset %llu is past the end of the file (%llu bytes)", i,
-				       (unsigned long long)off, (unsigned long long)img->file_size);
+			return cr_fail(e, "section %d: header at offset %llu is past the end of the file (%llu bytes)",
+				       i, (unsigned long long)off, (unsigned long long)img->file_size);
 		if (size > img->file_size - off - EIF_SEC_HDR_SIZE)
-			return cr_fail(e, "section %d: %llu bytes of data at offset %llu run past the end of the file "
-					  "(%llu bytes)",
+			return cr_fail(e,
+				       "section %d: %llu bytes of data at offset %llu run past the end of the file "
+				       "(%llu bytes)",
 				       i, (unsigned long long)size, (unsigned long long)(off + EIF_SEC_HDR_SIZE),
 				       (unsigned long long)img->file_size);
 		if (pread_full(img->fd, sh, sizeof sh, off))
@@ -153,7 +174,8 @@ static int validate(struct eif_image *img, struct cr_err *e)
 			break;
 		case EIF_SEC_SIGNATURE:
 			if (img->version < 3)
-				return cr_fail(e, "section %d: signature section in a version %u file", i, img->version);
+				return cr_fail(e, "section %d: signature section in a version %u file", i,
+					       img->version);
 			if (img->signature >= 0)
 				return cr_fail(e, "section %d: a second signature section", i);
 			img->signature = i;
@@ -165,8 +187,7 @@ static int validate(struct eif_image *img, struct cr_err *e)
 				return cr_fail(e, "section %d: a second metadata section", i);
 			img->metadata = i;
 			break;
-		default:
-			return cr_fail(e, "section %d: invalid section type %u", i, s->type);
+		default: return cr_fail(e, "section %d: invalid section type %u", i, s->type);
 		}
 		expect = off + EIF_SEC_HDR_SIZE + size;
 	}
@@ -239,7 +260,7 @@ int eif_scan(struct eif_image *img, struct eif_scan *out, struct cr_err *e)
 {
 	struct pcr_hasher h;
 	uint8_t *ring;
-	uint64_t tickets[READ_SLOTS] = {0};
+	uint64_t tickets[READ_SLOTS] = { 0 };
 	uLong crc;
 	int slot = 0, rc = 0;
 

@@ -148,7 +148,8 @@ static int byte_array(const struct cbr_doc *d, size_t i, const char *what, uint8
 	*out = malloc(d->items[i].v ? d->items[i].v : 1);
 	if (!*out)
 		return cr_fail(e, "out of memory");
-	CBR_ARRAY_FOREACH(d, i, j) {
+	CBR_ARRAY_FOREACH(d, i, j)
+	{
 		if (d->items[j].kind != CBR_UINT || d->items[j].v > 255) {
 			free(*out);
 			*out = NULL;
@@ -160,10 +161,10 @@ static int byte_array(const struct cbr_doc *d, size_t i, const char *what, uint8
 	return 0;
 }
 
-int eif_signature_check(const uint8_t *section, size_t len, const uint8_t pcr0[CR_PCR_LEN],
-			struct eif_sig_check *out, struct cr_err *e)
+int eif_signature_check(const uint8_t *section, size_t len, const uint8_t pcr0[CR_PCR_LEN], struct eif_sig_check *out,
+			struct cr_err *e)
 {
-	static const struct cbr_limits lim = {EIF_SIGNATURE_MAX + 16, 4};
+	static const struct cbr_limits lim = { EIF_SIGNATURE_MAX + 16, 4 };
 	struct cbr_doc d;
 	struct cose_sign1 m;
 	struct x509_cert cert;

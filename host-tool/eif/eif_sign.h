@@ -30,7 +30,7 @@ struct eif_sig_check {
 	char not_before[32], not_after[32];
 	char algorithm[32];
 };
-int eif_signature_check(const uint8_t *section, size_t len, const uint8_t pcr0[CR_PCR_LEN],
-			struct eif_sig_check *out, struct cr_err *e);
+int eif_signature_check(const uint8_t *section, size_t len, const uint8_t pcr0[CR_PCR_LEN], struct eif_sig_check *out,
+			struct cr_err *e);
 
 #endif

@@ -9,7 +9,6 @@
 #include <unistd.h>
 #include <zlib.h>
 
-
 #define CHUNK (1u << 20)
 #define SLOTS 16
 
@@ -17,10 +16,10 @@
 struct stream {
 	int fd;
 	const char *path;
-	uint64_t off;          /* file offset of the next byte */
-	uLong crc;             /* CRC of everything after the header */
+	uint64_t off; /* file offset of the next byte */
+	uLong crc;    /* CRC of everything after the header */
 	uint64_t crc_len;
-	unsigned mask;         /* PCRs fed by the current section */
+	unsigned mask; /* PCRs fed by the current section */
 	uint8_t *ring;
 	int slot;
 	size_t fill;
@@ -126,7 +125,7 @@ static int write_all_sections(struct stream *s, const struct eif_write_input *in
 {
 	struct stat st;
 	int kfd, n = 0, rc;
-	struct cpio_sink sink = {s, stream_put, stream_copy_fd};
+	struct cpio_sink sink = { s, stream_put, stream_copy_fd };
 
 	kfd = cr_open_input("--kernel", in->kernel_path, EIF_KERNEL_MAX, 0, &st, e);
 	if (kfd < 0)
@@ -135,7 +134,7 @@ static int write_all_sections(struct stream *s, const struct eif_write_input *in
 		close(kfd);
 		return cr_fail(e, "--kernel: %s is empty", in->kernel_path);
 	}
-	sec[n] = (struct planned){EIF_SEC_KERNEL, (uint64_t)st.st_size, 0};
+	sec[n] = (struct planned){ EIF_SEC_KERNEL, (uint64_t)st.st_size, 0 };
 	rc = begin_section(s, EIF_SEC_KERNEL, eif_pcr_mask(EIF_SEC_KERNEL, 0), sec[n].size, &sec[n].hdr_off, e) ||
 	     stream_copy_fd(s, kfd, sec[n].size, in->kernel_path, e);
 	close(kfd);
@@ -143,13 +142,13 @@ static int write_all_sections(struct stream *s, const struct eif_write_input *in
 		return -1;
 	n++;
 
-	sec[n] = (struct planned){EIF_SEC_CMDLINE, in->cmdline_len, 0};
+	sec[n] = (struct planned){ EIF_SEC_CMDLINE, in->cmdline_len, 0 };
 	if (begin_section(s, EIF_SEC_CMDLINE, eif_pcr_mask(EIF_SEC_CMDLINE, 0), sec[n].size, &sec[n].hdr_off, e) ||
 	    stream_put(s, in->cmdline, in->cmdline_len, e))
 		return -1;
 	n++;
 
-	sec[n] = (struct planned){EIF_SEC_METADATA, in->metadata_len, 0};
+	sec[n] = (struct planned){ EIF_SEC_METADATA, in->metadata_len, 0 };
 	if (begin_section(s, EIF_SEC_METADATA, 0, sec[n].size, &sec[n].hdr_off, e) ||
 	    stream_put(s, in->metadata, in->metadata_len, e))
 		return -1;
@@ -157,7 +156,7 @@ static int write_all_sections(struct stream *s, const struct eif_write_input *in
 
 	for (int i = 0; i < in->num_ramdisks; i++) {
 		const struct cpio_plan *p = in->ramdisks[i];
-		sec[n] = (struct planned){EIF_SEC_RAMDISK, p->size, 0};
+		sec[n] = (struct planned){ EIF_SEC_RAMDISK, p->size, 0 };
 		if (begin_section(s, EIF_SEC_RAMDISK, eif_pcr_mask(EIF_SEC_RAMDISK, i), p->size, &sec[n].hdr_off, e) ||
 		    cpio_stream(p, &sink, e))
 			return -1;

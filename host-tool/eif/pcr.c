@@ -91,7 +91,7 @@ uint64_t pcr_hasher_submit(struct pcr_hasher *h, unsigned mask, const void *p, s
 	pthread_mutex_lock(&h->mu);
 	while (h->submitted - (h->done[0] < h->done[1] ? h->done[0] : h->done[1]) >= PCR_QUEUE)
 		pthread_cond_wait(&h->cv, &h->mu);
-	h->q[h->submitted % PCR_QUEUE] = (struct pcr_job){p, n, mask};
+	h->q[h->submitted % PCR_QUEUE] = (struct pcr_job){ p, n, mask };
 	ticket = ++h->submitted;
 	pthread_cond_broadcast(&h->cv);
 	pthread_mutex_unlock(&h->mu);

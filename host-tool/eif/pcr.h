@@ -25,7 +25,6 @@
 #include "base/digest.h"
 #include "base/util.h"
 
-
 #define PCR_MASK_0 1u
 #define PCR_MASK_1 2u
 #define PCR_MASK_2 4u
@@ -47,8 +46,8 @@ struct pcr_hasher {
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct pcr_job q[PCR_QUEUE];
-	uint64_t submitted;    /* jobs ever submitted */
-	uint64_t done[2];      /* jobs completed by worker 0 (PCR0) and 1 (PCR1/2) */
+	uint64_t submitted; /* jobs ever submitted */
+	uint64_t done[2];   /* jobs completed by worker 0 (PCR0) and 1 (PCR1/2) */
 	int stop;
 	pthread_t th[2];
 	struct pcr_worker_arg {

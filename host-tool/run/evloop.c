@@ -24,7 +24,7 @@ void evloop_free(struct evloop *l)
 
 int evloop_add(struct evloop *l, struct evsrc *s, int fd, uint32_t events, evloop_cb cb, struct cr_err *e)
 {
-	struct epoll_event ev = {.events = events, .data.ptr = s};
+	struct epoll_event ev = { .events = events, .data.ptr = s };
 	s->fd = fd;
 	s->cb = cb;
 	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) != 0)
@@ -35,7 +35,7 @@ int evloop_add(struct evloop *l, struct evsrc *s, int fd, uint32_t events, evloo
 
 int evloop_mod(struct evloop *l, struct evsrc *s, uint32_t events, struct cr_err *e)
 {
-	struct epoll_event ev = {.events = events, .data.ptr = s};
+	struct epoll_event ev = { .events = events, .data.ptr = s };
 	if (epoll_ctl(l->epfd, EPOLL_CTL_MOD, s->fd, &ev) != 0)
 		return cr_failp(e, "epoll_ctl(MOD, fd %d)", s->fd);
 	return 0;
@@ -57,7 +57,7 @@ int evloop_add_hook(struct evloop *l, void (*fn)(void *ctx), void *ctx, struct c
 {
 	if (l->nhooks >= EVLOOP_MAX_HOOKS)
 		return cr_fail(e, "event loop: more than %d hooks", EVLOOP_MAX_HOOKS);
-	l->hooks[l->nhooks++] = (struct evloop_hook){fn, ctx};
+	l->hooks[l->nhooks++] = (struct evloop_hook){ fn, ctx };
 	return 0;
 }
 
@@ -92,8 +92,8 @@ int evloop_run_once(struct evloop *l, int timeout_ms, struct cr_err *e)
 	return 0;
 }
 
-int evloop_add_signals(struct evloop *l, struct evsrc *s, const int *sigs, int n, evloop_cb cb,
-		       sigset_t *old, struct cr_err *e)
+int evloop_add_signals(struct evloop *l, struct evsrc *s, const int *sigs, int n, evloop_cb cb, sigset_t *old,
+		       struct cr_err *e)
 {
 	sigset_t set;
 	int fd;

@@ -45,7 +45,7 @@ struct evloop {
 	unsigned nhooks;
 };
 
-#define EVLOOP_OWNER(ptr, type, member) ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+#define EVLOOP_OWNER(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
 int evloop_init(struct evloop *l, struct cr_err *e);
 void evloop_free(struct evloop *l);
@@ -63,8 +63,8 @@ int evloop_run_once(struct evloop *l, int timeout_ms, struct cr_err *e);
 /* Block the n signals in sigs and deliver them through a signalfd watched
  * as s (read struct signalfd_siginfo from s->fd in cb). The previous mask
  * goes to *old when old is non-NULL, for child processes to restore. */
-int evloop_add_signals(struct evloop *l, struct evsrc *s, const int *sigs, int n, evloop_cb cb,
-		       sigset_t *old, struct cr_err *e);
+int evloop_add_signals(struct evloop *l, struct evsrc *s, const int *sigs, int n, evloop_cb cb, sigset_t *old,
+		       struct cr_err *e);
 /* Dispatch until evloop_stop() is called. */
 int evloop_run(struct evloop *l, struct cr_err *e);
 void evloop_stop(struct evloop *l);

@@ -26,8 +26,7 @@ static int ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 	return a < b + blen && b < a + alen;
 }
 
-static int check_new_region(const struct guest_mem *m, uint64_t gpa, uint64_t size, uint64_t uva,
-			    struct cr_err *e)
+static int check_new_region(const struct guest_mem *m, uint64_t gpa, uint64_t size, uint64_t uva, struct cr_err *e)
 {
 	if (m->n >= GUEST_MEM_MAX_REGIONS)
 		return cr_fail(e, "memory table: more than %d regions", GUEST_MEM_MAX_REGIONS);
@@ -49,8 +48,8 @@ static int check_new_region(const struct guest_mem *m, uint64_t gpa, uint64_t si
 	return 0;
 }
 
-int guest_mem_add_fd(struct guest_mem *m, uint64_t gpa, uint64_t size, uint64_t uva,
-		     uint64_t mmap_offset, int fd, struct cr_err *e)
+int guest_mem_add_fd(struct guest_mem *m, uint64_t gpa, uint64_t size, uint64_t uva, uint64_t mmap_offset, int fd,
+		     struct cr_err *e)
 {
 	struct stat st;
 	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE), skew, len;
@@ -76,18 +75,22 @@ int guest_mem_add_fd(struct guest_mem *m, uint64_t gpa, uint64_t size, uint64_t 
 		return cr_failp(e, "memory region at guest 0x%llx: mmap of 0x%llx bytes", (unsigned long long)gpa,
 				(unsigned long long)len);
 	m->r[m->n] = (struct guest_region){
-		.gpa = gpa, .size = size, .uva = uva, .host = (uint8_t *)p + skew, .map = p, .map_len = (size_t)len,
+		.gpa = gpa,
+		.size = size,
+		.uva = uva,
+		.host = (uint8_t *)p + skew,
+		.map = p,
+		.map_len = (size_t)len,
 	};
 	m->n++;
 	return 0;
 }
 
-int guest_mem_add_host(struct guest_mem *m, uint64_t gpa, uint64_t uva, void *p, uint64_t size,
-		       struct cr_err *e)
+int guest_mem_add_host(struct guest_mem *m, uint64_t gpa, uint64_t uva, void *p, uint64_t size, struct cr_err *e)
 {
 	if (check_new_region(m, gpa, size, uva, e))
 		return -1;
-	m->r[m->n] = (struct guest_region){.gpa = gpa, .size = size, .uva = uva, .host = p};
+	m->r[m->n] = (struct guest_region){ .gpa = gpa, .size = size, .uva = uva, .host = p };
 	m->n++;
 	return 0;
 }

@@ -22,8 +22,8 @@
 
 struct guest_region {
 	uint64_t gpa, size, uva;
-	uint8_t *host;   /* first byte of the region in this process */
-	void *map;       /* what to munmap, NULL when the memory is borrowed */
+	uint8_t *host; /* first byte of the region in this process */
+	void *map;     /* what to munmap, NULL when the memory is borrowed */
 	size_t map_len;
 };
 
@@ -39,11 +39,10 @@ void guest_mem_clear(struct guest_mem *m);
 /* Map `size` bytes at `mmap_offset` of fd (shared, read-write) as the region
  * [gpa, gpa+size) whose QEMU address is uva. The fd is not closed. Rejects
  * empty, wrapping or overlapping regions and ranges beyond the file's end. */
-int guest_mem_add_fd(struct guest_mem *m, uint64_t gpa, uint64_t size, uint64_t uva,
-		     uint64_t mmap_offset, int fd, struct cr_err *e);
+int guest_mem_add_fd(struct guest_mem *m, uint64_t gpa, uint64_t size, uint64_t uva, uint64_t mmap_offset, int fd,
+		     struct cr_err *e);
 /* Add a region backed by memory this process owns (tests, no unmapping). */
-int guest_mem_add_host(struct guest_mem *m, uint64_t gpa, uint64_t uva, void *p, uint64_t size,
-		       struct cr_err *e);
+int guest_mem_add_host(struct guest_mem *m, uint64_t gpa, uint64_t uva, void *p, uint64_t size, struct cr_err *e);
 
 /* Pointer to [gpa, gpa+len) when it lies inside one region, else NULL. */
 void *guest_mem_gpa(const struct guest_mem *m, uint64_t gpa, uint64_t len);

@@ -67,7 +67,7 @@ static int handle_line(struct local_enclave *l, const char *line, int *ready, st
 		snprintf(l->nsm_root, sizeof l->nsm_root, "%s", root ? root : "");
 		l->have_pcrs = 1;
 		for (int i = 0; i < 3; i++) {
-			static const char *const keys[3] = {"pcr0", "pcr1", "pcr2"};
+			static const char *const keys[3] = { "pcr0", "pcr1", "pcr2" };
 			const char *hex = json_get_str(d.root, keys[i]);
 			if (!hex || strlen(hex) != 2 * CR_PCR_LEN || cr_unhex(hex, l->pcr[i], CR_PCR_LEN))
 				l->have_pcrs = 0;
@@ -84,8 +84,7 @@ static int handle_line(struct local_enclave *l, const char *line, int *ready, st
 }
 
 int local_enclave_start(struct local_enclave *l, const char *eif, const char *machine, unsigned memory_mib,
-			const char *nsm_ca, int boot_timeout_s,
-			struct cr_err *e)
+			const char *nsm_ca, int boot_timeout_s, struct cr_err *e)
 {
 	char self[4096], mem[16], line[8192];
 	size_t used = 0;
@@ -152,7 +151,7 @@ int local_enclave_start(struct local_enclave *l, const char *eif, const char *ma
 	close(pipefd[1]);
 	l->out_fd = pipefd[0];
 	while (!ready) {
-		struct pollfd p = {l->out_fd, POLLIN, 0};
+		struct pollfd p = { l->out_fd, POLLIN, 0 };
 		long long left = deadline - (long long)cr_mono_ms();
 		int r;
 		if (left <= 0) {

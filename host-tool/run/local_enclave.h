@@ -14,14 +14,14 @@
 
 struct local_enclave {
 	pid_t pid;
-	int out_fd;          /* run's stdout (JSON lines) */
-	char dir[4096];      /* private directory: console log */
+	int out_fd;     /* run's stdout (JSON lines) */
+	char dir[4096]; /* private directory: console log */
 	char console[4096];
 	char runlog[4096];   /* run's stderr */
 	char vsock[4096];    /* host socket of the guest's vsock */
 	char nsm_root[4096]; /* the mock NSM's root certificate (PEM): what its documents chain to */
 	int have_pcrs;
-	uint8_t pcr[3][CR_PCR_LEN];  /* PCR0/1/2 of the EIF, as run measured it before booting it */
+	uint8_t pcr[3][CR_PCR_LEN]; /* PCR0/1/2 of the EIF, as run measured it before booting it */
 };
 
 /* machine NULL: run's default (microvm), else run's --machine (validated
@@ -30,8 +30,7 @@ struct local_enclave {
  * event; on failure the run is stopped and e names why (with the console's
  * last line when there is one). */
 int local_enclave_start(struct local_enclave *l, const char *eif, const char *machine, unsigned memory_mib,
-			const char *nsm_ca, int boot_timeout_s,
-			struct cr_err *e);
+			const char *nsm_ca, int boot_timeout_s, struct cr_err *e);
 /* Stop the run (if still going), remove the private directory. */
 void local_enclave_stop(struct local_enclave *l);
 /* The console's last n lines, for error reports (empty if none), escaped

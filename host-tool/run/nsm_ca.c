@@ -16,10 +16,10 @@
 #include "nsm/x509_chain.h"
 
 /* The four files a CA directory must hold, and what generation adds. */
-static const char *const ca_files[] = {"root.pem", "intermediate.pem", "leaf.pem", "leaf.key"};
+static const char *const ca_files[] = { "root.pem", "intermediate.pem", "leaf.pem", "leaf.key" };
 #define CA_FILES 4
-static const char *const generated_files[] = {"root.pem",  "intermediate.pem", "leaf.pem", "leaf.key",
-					      "root.key", "intermediate.key", "ca.cnf"};
+static const char *const generated_files[] = { "root.pem", "intermediate.pem", "leaf.pem", "leaf.key",
+					       "root.key", "intermediate.key", "ca.cnf" };
 #define GENERATED_FILES 7
 
 /* Extension sections for `openssl req -x509 -extensions NAME`. [dn] is
@@ -210,7 +210,8 @@ static int load_certs(const char *path, struct pem_list *l, size_t max, struct c
 			       max == 1 ? "" : "s");
 	for (size_t i = 0; i < l->n; i++) {
 		if (strcmp(l->obj[i].name, "CERTIFICATE"))
-			return cr_fail(e, "%s: object %zu is \"%s\", expected CERTIFICATE", path, i + 1, l->obj[i].name);
+			return cr_fail(e, "%s: object %zu is \"%s\", expected CERTIFICATE", path, i + 1,
+				       l->obj[i].name);
 		if (l->obj[i].len > ATT_CERT_MAX)
 			return cr_fail(e, "%s: certificate %zu is %zu bytes; attestation documents carry at most %d",
 				       path, i + 1, l->obj[i].len, ATT_CERT_MAX);
@@ -279,10 +280,10 @@ int nsm_ca_load(struct nsm_ca *ca, const char *dir, struct cr_err *e)
 			ec_curve_name(ca->leaf_key.pub.curve));
 		goto fail;
 	}
-	ca->leaf = (struct att_bytes){ca->leaf_pem.obj[0].der, ca->leaf_pem.obj[0].len};
-	ca->bundle[0] = (struct att_bytes){ca->root_pem.obj[0].der, ca->root_pem.obj[0].len};
+	ca->leaf = (struct att_bytes){ ca->leaf_pem.obj[0].der, ca->leaf_pem.obj[0].len };
+	ca->bundle[0] = (struct att_bytes){ ca->root_pem.obj[0].der, ca->root_pem.obj[0].len };
 	for (size_t i = 0; i < ca->int_pem.n; i++)
-		ca->bundle[1 + i] = (struct att_bytes){ca->int_pem.obj[i].der, ca->int_pem.obj[i].len};
+		ca->bundle[1 + i] = (struct att_bytes){ ca->int_pem.obj[i].der, ca->int_pem.obj[i].len };
 	ca->n_bundle = 1 + ca->int_pem.n;
 	if (check_chain(ca, e))
 		goto fail;
@@ -293,8 +294,7 @@ fail:
 	return -1;
 }
 
-int nsm_ca_open(struct nsm_ca *ca, const char *user_dir, const char *run_dir, const char *leaf_cn,
-		struct cr_err *e)
+int nsm_ca_open(struct nsm_ca *ca, const char *user_dir, const char *run_dir, const char *leaf_cn, struct cr_err *e)
 {
 	char p[PATH_MAX], dir[PATH_MAX];
 	int present = 0, missing = -1;
@@ -310,8 +310,9 @@ int nsm_ca_open(struct nsm_ca *ca, const char *user_dir, const char *run_dir, co
 				missing = i;
 		}
 		if (present && missing >= 0)
-			return cr_fail(e, "--nsm-ca %s: %s is missing (expected root.pem, intermediate.pem, leaf.pem, "
-					  "leaf.key; or none of them, and a new CA is made there)",
+			return cr_fail(e,
+				       "--nsm-ca %s: %s is missing (expected root.pem, intermediate.pem, leaf.pem, "
+				       "leaf.key; or none of them, and a new CA is made there)",
 				       user_dir, ca_files[missing]);
 		if (!present && nsm_ca_generate(user_dir, leaf_cn, e))
 			return -1;

@@ -35,19 +35,19 @@
 #include "base/pem.h"
 #include "base/util.h"
 
-#define NSM_CA_SUBDIR "nsm-ca"  /* where a run generates its CA: <run dir>/nsm-ca */
+#define NSM_CA_SUBDIR "nsm-ca" /* where a run generates its CA: <run dir>/nsm-ca */
 
 struct nsm_ca {
 	struct ec_key leaf_key;
-	struct pem_list root_pem, int_pem, leaf_pem;   /* own the DER below */
-	struct att_bytes leaf;                          /* DER of leaf.pem */
+	struct pem_list root_pem, int_pem, leaf_pem; /* own the DER below */
+	struct att_bytes leaf;                       /* DER of leaf.pem */
 	size_t n_bundle;
-	struct att_bytes bundle[ATT_MAX_CABUNDLE];      /* root first */
-	int64_t leaf_not_after;                         /* Unix seconds */
+	struct att_bytes bundle[ATT_MAX_CABUNDLE]; /* root first */
+	int64_t leaf_not_after;                    /* Unix seconds */
 	char dir[PATH_MAX];
-	char root_path[PATH_MAX];                       /* dir/root.pem */
-	int generated;                                  /* made by nsm_ca_open() */
-	int remove_on_free;                             /* files (and dir) go with nsm_ca_free() */
+	char root_path[PATH_MAX]; /* dir/root.pem */
+	int generated;            /* made by nsm_ca_open() */
+	int remove_on_free;       /* files (and dir) go with nsm_ca_free() */
 };
 
 /* Make a new chain in dir (which must exist and hold none of the files);
@@ -64,8 +64,7 @@ int nsm_ca_load(struct nsm_ca *ca, const char *dir, struct cr_err *e);
  *     missing one;
  *   user_dir == NULL: generate into run_dir/nsm-ca, removed by nsm_ca_free().
  * leaf_cn is used only when generating. */
-int nsm_ca_open(struct nsm_ca *ca, const char *user_dir, const char *run_dir, const char *leaf_cn,
-		struct cr_err *e);
+int nsm_ca_open(struct nsm_ca *ca, const char *user_dir, const char *run_dir, const char *leaf_cn, struct cr_err *e);
 
 /* Free the memory; remove the generated directory when it was the run's. */
 void nsm_ca_free(struct nsm_ca *ca);

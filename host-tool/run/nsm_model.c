@@ -82,8 +82,7 @@ static int is_locked(const struct nsm_model *m, unsigned i)
 }
 
 /* An index that names a PCR, and one that may change. */
-static enum nsm_error check_index(const struct nsm_model *m, const char *op, unsigned i, int writing,
-				  struct cr_err *e)
+static enum nsm_error check_index(const struct nsm_model *m, const char *op, unsigned i, int writing, struct cr_err *e)
 {
 	if (i >= NSM_MODEL_MAX_PCRS) {
 		cr_fail(e, "%s: index %u, the NSM has %d PCRs (InvalidIndex)", op, i, NSM_MODEL_MAX_PCRS);
@@ -108,15 +107,14 @@ static enum nsm_error opt_too_large(const char *name, const struct nsm_opt_bytes
 
 static struct att_opt att_opt_of(const struct nsm_opt_bytes *b)
 {
-	struct att_opt o = {ATT_NULL, NULL, 0};
+	struct att_opt o = { ATT_NULL, NULL, 0 };
 	if (b->present)
-		o = (struct att_opt){ATT_SET, b->p, b->len};
+		o = (struct att_opt){ ATT_SET, b->p, b->len };
 	return o;
 }
 
 /* Build and sign the document into doc. */
-static enum nsm_error attest(struct nsm_model *m, const struct nsm_request *rq, struct cr_buf *doc,
-			     struct cr_err *e)
+static enum nsm_error attest(struct nsm_model *m, const struct nsm_request *rq, struct cr_buf *doc, struct cr_err *e)
 {
 	struct att_doc d;
 	enum nsm_error err;
@@ -134,7 +132,7 @@ static enum nsm_error attest(struct nsm_model *m, const struct nsm_request *rq, 
 	d.timestamp_ms = wall_ms(m);
 	for (unsigned i = 0; i < NSM_MODEL_MAX_PCRS; i++)
 		if (is_locked(m, i))
-			d.pcrs[d.n_pcrs++] = (struct att_pcr){i, m->pcr[i], CR_PCR_LEN};
+			d.pcrs[d.n_pcrs++] = (struct att_pcr){ i, m->pcr[i], CR_PCR_LEN };
 	d.certificate = m->ca->leaf;
 	d.n_cabundle = m->ca->n_bundle;
 	memcpy(d.cabundle, m->ca->bundle, sizeof d.cabundle[0] * d.n_cabundle);
@@ -177,13 +175,13 @@ static enum nsm_error perform(struct nsm_model *m, const struct nsm_request *rq,
 		if ((err = check_index(m, op, i, 0, e)))
 			break;
 		rs->lock = is_locked(m, i);
-		rs->data = (struct nsm_bytes){m->pcr[i], CR_PCR_LEN};
+		rs->data = (struct nsm_bytes){ m->pcr[i], CR_PCR_LEN };
 		break;
 	case NSM_OP_EXTEND_PCR:
 		if ((err = check_index(m, op, i, 1, e)))
 			break;
 		pcr_extend(m->pcr[i], rq->data.p, rq->data.len);
-		rs->data = (struct nsm_bytes){m->pcr[i], CR_PCR_LEN};
+		rs->data = (struct nsm_bytes){ m->pcr[i], CR_PCR_LEN };
 		break;
 	case NSM_OP_LOCK_PCR:
 		if ((err = check_index(m, op, i, 1, e)))
@@ -214,12 +212,12 @@ static enum nsm_error perform(struct nsm_model *m, const struct nsm_request *rq,
 	case NSM_OP_GET_RANDOM:
 		if ((err = get_random(random, NSM_MODEL_RANDOM_LEN, e)))
 			break;
-		rs->random = (struct nsm_bytes){random, NSM_MODEL_RANDOM_LEN};
+		rs->random = (struct nsm_bytes){ random, NSM_MODEL_RANDOM_LEN };
 		break;
 	case NSM_OP_ATTESTATION:
 		if ((err = attest(m, rq, doc, e)))
 			break;
-		rs->document = (struct nsm_bytes){doc->p, doc->len};
+		rs->document = (struct nsm_bytes){ doc->p, doc->len };
 		break;
 	}
 	return err;

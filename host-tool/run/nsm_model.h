@@ -55,22 +55,22 @@
 #include "host-tool/run/run_services.h"
 #include "base/util.h"
 
-#define NSM_MODEL_PORT        9100  /* vsock port the guest shim dials (CID 2) */
-#define NSM_MODEL_MAX_PCRS    32
-#define NSM_MODEL_LOCKED_BOOT 16    /* PCRs 0..15 are locked at start */
-#define NSM_MODEL_RANDOM_LEN  256   /* bytes per GetRandom, as QEMU's NSM */
-#define NSM_MODEL_ID_LEN      39    /* strlen("i-0" 16hex "-enc" 16hex) */
+#define NSM_MODEL_PORT 9100 /* vsock port the guest shim dials (CID 2) */
+#define NSM_MODEL_MAX_PCRS 32
+#define NSM_MODEL_LOCKED_BOOT 16 /* PCRs 0..15 are locked at start */
+#define NSM_MODEL_RANDOM_LEN 256 /* bytes per GetRandom, as QEMU's NSM */
+#define NSM_MODEL_ID_LEN 39      /* strlen("i-0" 16hex "-enc" 16hex) */
 
 struct nsm_ca;
 
 struct nsm_model {
 	uint8_t pcr[NSM_MODEL_MAX_PCRS][CR_PCR_LEN];
-	uint32_t locked;                       /* bit i set: PCR i is locked */
+	uint32_t locked; /* bit i set: PCR i is locked */
 	char module_id[NSM_MODEL_ID_LEN + 1];
-	const struct nsm_ca *ca;               /* signs attestation documents */
+	const struct nsm_ca *ca; /* signs attestation documents */
 	/* Wall clock in ms for document timestamps; NULL = CLOCK_REALTIME. */
 	uint64_t (*clock_ms)(void);
-	uint64_t requests, errors;             /* answered so far, {"Error"} among them */
+	uint64_t requests, errors; /* answered so far, {"Error"} among them */
 };
 
 /* The module_id of an enclave with these measurements and CID (above). */

@@ -28,10 +28,10 @@
 #include "base/term.h"
 #include "base/unix_sock.h"
 
-#define NSM_SVC_MAX_CONNS  16
+#define NSM_SVC_MAX_CONNS 16
 #define NSM_SVC_TIMEOUT_MS 10000
-#define NSM_SVC_SWEEP_MS   250
-#define NSM_SVC_LOG_MAX    20    /* lines about bad requests, then quiet */
+#define NSM_SVC_SWEEP_MS 250
+#define NSM_SVC_LOG_MAX 20 /* lines about bad requests, then quiet */
 
 struct nsm_service;
 
@@ -41,10 +41,10 @@ struct nsm_conn {
 	int fd;
 	struct evsrc src;
 	uint64_t deadline_ms;
-	size_t in_len;                       /* header + request bytes received */
-	uint32_t req_len;                    /* from the header (in_len >= 4) */
-	int writing;                         /* the answer is in out */
-	struct cr_buf out;                   /* 4-byte length + response */
+	size_t in_len;     /* header + request bytes received */
+	uint32_t req_len;  /* from the header (in_len >= 4) */
+	int writing;       /* the answer is in out */
+	struct cr_buf out; /* 4-byte length + response */
 	size_t out_off;
 	uint8_t in[4 + NSM_REQUEST_MAX];
 };
@@ -98,14 +98,14 @@ static int conn_answer(struct nsm_conn *c)
 {
 	struct nsm_service *s = c->svc;
 	struct cr_buf resp;
-	struct cr_err e = {0};
+	struct cr_err e = { 0 };
 	enum nsm_error err;
 	uint8_t hdr[4];
 
 	cr_buf_init(&resp, NSM_RESPONSE_MAX);
 	if (c->req_len > NSM_REQUEST_MAX) {
 		/* The body stays unread: the model sees only the length. */
-		struct nsm_response rs = {.error = NSM_INPUT_TOO_LARGE};
+		struct nsm_response rs = { .error = NSM_INPUT_TOO_LARGE };
 		err = NSM_INPUT_TOO_LARGE;
 		s->model.requests++;
 		s->model.errors++;
@@ -173,7 +173,8 @@ static void conn_cb(struct evsrc *src, uint32_t events)
 		}
 		c->in_len += (size_t)r;
 		if (c->in_len == 4) {
-			c->req_len = (uint32_t)c->in[0] << 24 | (uint32_t)c->in[1] << 16 | (uint32_t)c->in[2] << 8 | c->in[3];
+			c->req_len = (uint32_t)c->in[0] << 24 | (uint32_t)c->in[1] << 16 | (uint32_t)c->in[2] << 8 |
+				     c->in[3];
 			if (c->req_len > NSM_REQUEST_MAX)
 				break;
 		}
@@ -263,8 +264,8 @@ static void svc_stop(void *state)
 static int svc_start(struct evloop *loop, const char *listen_path, const struct run_enclave *enc, void **state,
 		     struct cr_err *e)
 {
-	struct itimerspec its = {.it_interval = {.tv_nsec = NSM_SVC_SWEEP_MS * 1000000L},
-				 .it_value = {.tv_nsec = NSM_SVC_SWEEP_MS * 1000000L}};
+	struct itimerspec its = { .it_interval = { .tv_nsec = NSM_SVC_SWEEP_MS * 1000000L },
+				  .it_value = { .tv_nsec = NSM_SVC_SWEEP_MS * 1000000L } };
 	struct nsm_service *s = calloc(1, sizeof *s);
 	char id[NSM_MODEL_ID_LEN + 1];
 

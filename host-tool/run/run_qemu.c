@@ -13,7 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 #if defined(__x86_64__) || defined(__i386__)
-#include <x86intrin.h>
+# include <x86intrin.h>
 #endif
 
 static int add(struct run_qemu_argv *a, struct cr_err *e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -98,8 +98,8 @@ static int build_nitro(const struct run_qemu_cfg *c, const char *sock, struct ru
 	snprintf(a->tmpdir, sizeof a->tmpdir, "%s", c->tmpdir);
 	if (add(a, e, "%s", c->qemu) || add(a, e, "-M") || add(a, e, "nitro-enclave,vsock=vsock,id=%s", id) ||
 	    add(a, e, "-accel") || add(a, e, "tcg") || add(a, e, "-cpu") || add(a, e, "max") || add(a, e, "-m") ||
-	    add(a, e, "%uM", c->memory_mib) || add(a, e, "-smp") || add(a, e, "%u", c->cpus) ||
-	    add(a, e, "-chardev") || add(a, e, "socket,id=vsock,path=%s", sock) || add(a, e, "-global") ||
+	    add(a, e, "%uM", c->memory_mib) || add(a, e, "-smp") || add(a, e, "%u", c->cpus) || add(a, e, "-chardev") ||
+	    add(a, e, "socket,id=vsock,path=%s", sock) || add(a, e, "-global") ||
 	    add(a, e, "virtio-mmio.force-legacy=false") || add(a, e, "-nodefaults") || add(a, e, "-no-user-config") ||
 	    add(a, e, "-display") || add(a, e, "none") || add(a, e, "-serial") || add(a, e, "stdio") ||
 	    add(a, e, "-no-reboot") || add(a, e, "-kernel") || add(a, e, "%s", c->eif))
@@ -128,16 +128,14 @@ int run_qemu_build_argv(const struct run_qemu_cfg *c, struct run_qemu_argv *a, s
 	 * the run like a power-off. */
 	if (add(a, e, "%s", c->qemu) || add(a, e, "-M") || add(a, e, "microvm") || add(a, e, "-accel") ||
 	    add(a, e, "tcg") || add(a, e, "-cpu") || add(a, e, "max") || add(a, e, "-m") ||
-	    add(a, e, "%uM", c->memory_mib) || add(a, e, "-smp") || add(a, e, "%u", c->cpus) ||
-	    add(a, e, "-object") ||
+	    add(a, e, "%uM", c->memory_mib) || add(a, e, "-smp") || add(a, e, "%u", c->cpus) || add(a, e, "-object") ||
 	    add(a, e, "memory-backend-memfd,id=mem,size=%uM,share=on", c->memory_mib) || add(a, e, "-numa") ||
 	    add(a, e, "node,memdev=mem") || add(a, e, "-global") || add(a, e, "virtio-mmio.force-legacy=false") ||
 	    add(a, e, "-chardev") || add(a, e, "socket,id=vsock,path=%s", sock) || add(a, e, "-device") ||
 	    add(a, e, "vhost-user-vsock-device,chardev=vsock") || add(a, e, "-nodefaults") ||
 	    add(a, e, "-no-user-config") || add(a, e, "-display") || add(a, e, "none") || add(a, e, "-serial") ||
 	    add(a, e, "stdio") || add(a, e, "-no-reboot") || add(a, e, "-kernel") || add(a, e, "%s", c->kernel) ||
-	    add(a, e, "-initrd") || add(a, e, "%s", c->initrd) || add(a, e, "-append") ||
-	    add(a, e, "%s", c->cmdline))
+	    add(a, e, "-initrd") || add(a, e, "%s", c->initrd) || add(a, e, "-append") || add(a, e, "%s", c->cmdline))
 		return -1;
 	return 0;
 }
@@ -196,7 +194,7 @@ unsigned long run_host_tsc_khz(void)
 	/* 20 ms against the raw monotonic clock: ~0.01% error, plenty for the
 	 * kernel's early calibration (it refines the value later). */
 	uint64_t t0 = mono_ns(), c0 = __rdtsc(), t1, c1;
-	struct timespec d = {.tv_nsec = 20 * 1000 * 1000};
+	struct timespec d = { .tv_nsec = 20 * 1000 * 1000 };
 	while (nanosleep(&d, &d) && errno == EINTR) {
 	}
 	t1 = mono_ns();
@@ -207,8 +205,7 @@ unsigned long run_host_tsc_khz(void)
 #endif
 }
 
-int run_qemu_spawn(const struct run_qemu_argv *a, int console_fd, const sigset_t *mask, pid_t *pid,
-		   struct cr_err *e)
+int run_qemu_spawn(const struct run_qemu_argv *a, int console_fd, const sigset_t *mask, pid_t *pid, struct cr_err *e)
 {
 	int p[2], err = 0;
 	pid_t parent = getpid(), child;

@@ -17,8 +17,8 @@
 
 /* The QEMU machine `run` boots. */
 enum run_machine {
-	RUN_MACHINE_MICROVM,      /* the EIF's parts as -kernel/-initrd; the mock NSM (nsm.ko) */
-	RUN_MACHINE_NITRO,        /* upstream QEMU's nitro-enclave: -kernel FILE.eif; its own virtio-nsm */
+	RUN_MACHINE_MICROVM, /* the EIF's parts as -kernel/-initrd; the mock NSM (nsm.ko) */
+	RUN_MACHINE_NITRO,   /* upstream QEMU's nitro-enclave: -kernel FILE.eif; its own virtio-nsm */
 };
 #define RUN_MACHINE_NAMES "microvm | nitro-enclave"
 /* "microvm" / "nitro-enclave" -> 0 and *m; anything else -1. */
@@ -31,8 +31,8 @@ int run_random_module_id(char out[RUN_MODULE_ID_LEN + 1], struct cr_err *e);
 
 struct run_qemu_cfg {
 	enum run_machine machine;
-	const char *qemu;         /* binary (PATH is searched) */
-	const char *kernel;       /* microvm: files extracted from the EIF */
+	const char *qemu;   /* binary (PATH is searched) */
+	const char *kernel; /* microvm: files extracted from the EIF */
 	const char *initrd;
 	const char *eif;          /* nitro-enclave: the EIF itself */
 	const char *module_id;    /* nitro-enclave: the machine's id= (DescribeNSM module_id) */
@@ -49,7 +49,7 @@ struct run_qemu_argv {
 	int argc;
 	char store[8192];
 	size_t used;
-	char tmpdir[4096];        /* "" or TMPDIR for QEMU's environment */
+	char tmpdir[4096]; /* "" or TMPDIR for QEMU's environment */
 };
 
 int run_qemu_build_argv(const struct run_qemu_cfg *c, struct run_qemu_argv *a, struct cr_err *e);
@@ -72,8 +72,7 @@ unsigned long run_host_tsc_khz(void);
  * terminal's Ctrl-C reaches only us; we stop QEMU); killed by the kernel if
  * we die (PR_SET_PDEATHSIG); signal mask `mask` restored. An exec failure
  * is reported here, not as an exit status. */
-int run_qemu_spawn(const struct run_qemu_argv *a, int console_fd, const sigset_t *mask, pid_t *pid,
-		   struct cr_err *e);
+int run_qemu_spawn(const struct run_qemu_argv *a, int console_fd, const sigset_t *mask, pid_t *pid, struct cr_err *e);
 /* SIGKILL and reap; returns the wait status. (A polite stop is SIGTERM
  * while the event loop keeps running: QEMU's shutdown talks to the vsock
  * back-end, which lives in that loop.) */

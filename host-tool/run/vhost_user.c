@@ -1,7 +1,6 @@
 /* vhost-user back-end control plane (see vhost_user.h). */
 #include "host-tool/run/vhost_user.h"
 
-
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -225,7 +224,7 @@ static void remap_rings(struct vu_dev *d)
 static int send_reply(struct vu_dev *d, const struct vu_msg *req, const void *payload, uint32_t size)
 {
 	uint8_t buf[sizeof(struct vu_hdr) + VU_MAX_PAYLOAD];
-	struct vu_hdr h = {.request = req->h.request, .flags = VU_VERSION | VU_FLAG_REPLY, .size = size};
+	struct vu_hdr h = { .request = req->h.request, .flags = VU_VERSION | VU_FLAG_REPLY, .size = size };
 	size_t n = sizeof h + size;
 	memcpy(buf, &h, sizeof h);
 	if (size)
@@ -427,8 +426,8 @@ static int req_vring_fd(struct req_ctx *c)
 	if (!(vr = vring_of(c, (uint32_t)(v & VU_VRING_IDX_MASK))))
 		return -1;
 	if (!(v & VU_VRING_NOFD) && (fd = msg_take_fd(c->m)) < 0)
-		return cr_fail(&c->e, "request %u for queue %u: expected one file descriptor, got %u",
-			       c->m->h.request, vr->idx, c->m->nfds);
+		return cr_fail(&c->e, "request %u for queue %u: expected one file descriptor, got %u", c->m->h.request,
+			       vr->idx, c->m->nfds);
 	switch (c->m->h.request) {
 	case VU_SET_VRING_KICK:
 		if (fd < 0)
@@ -479,7 +478,7 @@ static int req_get_config(struct req_ctx *c)
 
 static int handle_request(struct vu_dev *d, struct vu_msg *m)
 {
-	struct req_ctx c = {.d = d, .m = m};
+	struct req_ctx c = { .d = d, .m = m };
 	int rc;
 
 	switch (m->h.request) {
@@ -487,12 +486,8 @@ static int handle_request(struct vu_dev *d, struct vu_msg *m)
 		c.replied = 1;
 		rc = reply_u64(d, m, offered_features(d)) ? -2 : 0;
 		break;
-	case VU_SET_FEATURES:
-		rc = req_set_features(&c);
-		break;
-	case VU_SET_OWNER:
-		rc = need_size(&c, 0);
-		break;
+	case VU_SET_FEATURES: rc = req_set_features(&c); break;
+	case VU_SET_OWNER: rc = need_size(&c, 0); break;
 	case VU_RESET_OWNER: /* deprecated; the spec suggests disabling the rings */
 		for (unsigned i = 0; i < VU_MAX_QUEUES; i++)
 			vring_stop(d, &d->vr[i]);
@@ -502,38 +497,24 @@ static int handle_request(struct vu_dev *d, struct vu_msg *m)
 		c.replied = 1;
 		rc = reply_u64(d, m, VU_PROTOCOL_FEATURES) ? -2 : 0;
 		break;
-	case VU_SET_PROTOCOL_FEATURES:
-		rc = req_set_protocol_features(&c);
-		break;
+	case VU_SET_PROTOCOL_FEATURES: rc = req_set_protocol_features(&c); break;
 	case VU_GET_QUEUE_NUM:
 		c.replied = 1;
 		rc = reply_u64(d, m, d->ops->nqueues) ? -2 : 0;
 		break;
-	case VU_SET_MEM_TABLE:
-		rc = req_set_mem_table(&c);
-		break;
+	case VU_SET_MEM_TABLE: rc = req_set_mem_table(&c); break;
 	case VU_SET_VRING_NUM:
 	case VU_SET_VRING_BASE:
 	case VU_GET_VRING_BASE:
-	case VU_SET_VRING_ENABLE:
-		rc = req_vring_state(&c);
-		break;
-	case VU_SET_VRING_ADDR:
-		rc = req_set_vring_addr(&c);
-		break;
+	case VU_SET_VRING_ENABLE: rc = req_vring_state(&c); break;
+	case VU_SET_VRING_ADDR: rc = req_set_vring_addr(&c); break;
 	case VU_SET_VRING_KICK:
 	case VU_SET_VRING_CALL:
-	case VU_SET_VRING_ERR:
-		rc = req_vring_fd(&c);
-		break;
-	case VU_GET_CONFIG:
-		rc = req_get_config(&c);
-		break;
+	case VU_SET_VRING_ERR: rc = req_vring_fd(&c); break;
+	case VU_GET_CONFIG: rc = req_get_config(&c); break;
 	case VU_SET_CONFIG: /* the vsock config (guest CID) is read-only */
 	case VU_SET_LOG_BASE:
-	case VU_SET_LOG_FD:
-		rc = cr_fail(&c.e, "request %u is not supported by this back-end", m->h.request);
-		break;
+	case VU_SET_LOG_FD: rc = cr_fail(&c.e, "request %u is not supported by this back-end", m->h.request); break;
 	default:
 		/* Feature-gated requests we never offered: their reply format is
 		 * unknown to us, so the only safe answer is to hang up. */
@@ -549,8 +530,7 @@ static int handle_request(struct vu_dev *d, struct vu_msg *m)
 	if (rc)
 		vu_log(d, "vhost-user: %s", c.e.msg);
 	d->requests++;
-	if (!c.replied && (m->h.flags & VU_FLAG_NEED_REPLY) &&
-	    (d->protocol_features & (1ull << VU_PROTO_REPLY_ACK)))
+	if (!c.replied && (m->h.flags & VU_FLAG_NEED_REPLY) && (d->protocol_features & (1ull << VU_PROTO_REPLY_ACK)))
 		if (reply_u64(d, m, rc ? 1 : 0))
 			return -1;
 	return 0;
@@ -565,9 +545,10 @@ static int recv_msg(int fd, struct vu_msg *m, struct cr_err *e)
 		char buf[CMSG_SPACE(VU_MAX_FDS * sizeof(int))];
 		struct cmsghdr align;
 	} cbuf;
-	struct iovec iov = {.iov_base = &m->h, .iov_len = sizeof m->h};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf.buf,
-			    .msg_controllen = sizeof cbuf.buf};
+	struct iovec iov = { .iov_base = &m->h, .iov_len = sizeof m->h };
+	struct msghdr mh = {
+		.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf.buf, .msg_controllen = sizeof cbuf.buf
+	};
 	ssize_t n;
 
 	m->nfds = 0;
@@ -614,7 +595,7 @@ static void conn_cb(struct evsrc *s, uint32_t events)
 {
 	struct vu_dev *d = EVLOOP_OWNER(s, struct vu_dev, src);
 	struct vu_msg m;
-	struct cr_err e = {0};
+	struct cr_err e = { 0 };
 	int r;
 
 	(void)events;
@@ -637,7 +618,7 @@ static void conn_cb(struct evsrc *s, uint32_t events)
 
 int vu_dev_attach(struct vu_dev *d, int fd, struct cr_err *e)
 {
-	struct timeval tv = {.tv_sec = 5};
+	struct timeval tv = { .tv_sec = 5 };
 	if (d->fd >= 0)
 		return cr_fail(e, "vhost-user: already serving a connection");
 	/* Messages arrive whole; a front-end stalling inside one must not

@@ -60,9 +60,9 @@ struct vu_vring {
 	unsigned num;
 	uint64_t desc, avail, used; /* QEMU addresses */
 	int have_addr;
-	uint16_t base;              /* next available slot while stopped */
-	int kick_fd, err_fd;        /* the call fd lives in vq.call_fd */
-	int started;                /* a kick fd arrived and no GET_VRING_BASE since */
+	uint16_t base;       /* next available slot while stopped */
+	int kick_fd, err_fd; /* the call fd lives in vq.call_fd */
+	int started;         /* a kick fd arrived and no GET_VRING_BASE since */
 	int enabled;
 	int err_signalled;
 	struct evsrc kick_src;

@@ -24,8 +24,8 @@ void virtq_init(struct virtq *vq)
 	vq->call_fd = -1;
 }
 
-int virtq_setup(struct virtq *vq, const struct guest_mem *mem, unsigned num, uint64_t desc_uva,
-		uint64_t avail_uva, uint64_t used_uva, uint16_t last_avail, struct cr_err *e)
+int virtq_setup(struct virtq *vq, const struct guest_mem *mem, unsigned num, uint64_t desc_uva, uint64_t avail_uva,
+		uint64_t used_uva, uint16_t last_avail, struct cr_err *e)
 {
 	uint64_t dlen = 16ull * num, alen = 6ull + 2ull * num, ulen = 6ull + 8ull * num;
 	void *d, *a, *u;
@@ -44,8 +44,8 @@ int virtq_setup(struct virtq *vq, const struct guest_mem *mem, unsigned num, uin
 		return cr_fail(e, "available ring at 0x%llx (+%llu) is outside guest memory",
 			       (unsigned long long)avail_uva, (unsigned long long)alen);
 	if (!u)
-		return cr_fail(e, "used ring at 0x%llx (+%llu) is outside guest memory",
-			       (unsigned long long)used_uva, (unsigned long long)ulen);
+		return cr_fail(e, "used ring at 0x%llx (+%llu) is outside guest memory", (unsigned long long)used_uva,
+			       (unsigned long long)ulen);
 	if (((uintptr_t)d % VRING_DESC_ALIGN_SIZE) || ((uintptr_t)a % VRING_AVAIL_ALIGN_SIZE) ||
 	    ((uintptr_t)u % VRING_USED_ALIGN_SIZE))
 		return cr_fail(e, "ring parts are misaligned (desc 0x%llx, avail 0x%llx, used 0x%llx)",
@@ -134,7 +134,7 @@ static int walk_chain(struct virtq *vq, uint16_t head, struct virtq_elem *el)
 					       (unsigned long long)addr, len);
 			if (el->n_out + el->n_in >= VIRTQ_MAX_IOV)
 				return cr_fail(&vq->err, "chain at %u has more than %d segments", head, VIRTQ_MAX_IOV);
-			el->iov[el->n_out + el->n_in] = (struct iovec){.iov_base = p, .iov_len = (size_t)span};
+			el->iov[el->n_out + el->n_in] = (struct iovec){ .iov_base = p, .iov_len = (size_t)span };
 			if (flags & VRING_DESC_F_WRITE) {
 				el->n_in++;
 				el->in_len += span;
@@ -209,8 +209,8 @@ int virtq_notify(struct virtq *vq)
 	return 1;
 }
 
-unsigned virtq_elem_slice(const struct virtq_elem *el, int out, size_t off, size_t len, struct iovec *iov,
-			  unsigned max, size_t *got)
+unsigned virtq_elem_slice(const struct virtq_elem *el, int out, size_t off, size_t len, struct iovec *iov, unsigned max,
+			  size_t *got)
 {
 	unsigned first = out ? 0 : el->n_out, end = out ? el->n_out : el->n_out + el->n_in, n = 0;
 	*got = 0;
@@ -221,7 +221,7 @@ unsigned virtq_elem_slice(const struct virtq_elem *el, int out, size_t off, size
 			continue;
 		}
 		take = seg - off < len ? seg - off : len;
-		iov[n++] = (struct iovec){.iov_base = (uint8_t *)el->iov[i].iov_base + off, .iov_len = take};
+		iov[n++] = (struct iovec){ .iov_base = (uint8_t *)el->iov[i].iov_base + off, .iov_len = take };
 		*got += take;
 		len -= take;
 		off = 0;

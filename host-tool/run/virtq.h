@@ -42,7 +42,7 @@ struct virtq {
 	int ready;           /* set up and usable */
 	int broken;          /* ring malformed: do not touch until reset */
 	unsigned long bad_chains;
-	struct cr_err err;   /* why broken, or what the last bad chain was */
+	struct cr_err err; /* why broken, or what the last bad chain was */
 };
 
 /* One descriptor chain: readable segments (driver to device) first, then
@@ -59,8 +59,8 @@ void virtq_init(struct virtq *vq);
 /* Make the queue usable: num entries (power of two, <= VIRTQ_MAX_SIZE), ring
  * parts at QEMU addresses desc/avail/used, starting at available slot
  * last_avail. The used index is taken from the ring. */
-int virtq_setup(struct virtq *vq, const struct guest_mem *mem, unsigned num, uint64_t desc_uva,
-		uint64_t avail_uva, uint64_t used_uva, uint16_t last_avail, struct cr_err *e);
+int virtq_setup(struct virtq *vq, const struct guest_mem *mem, unsigned num, uint64_t desc_uva, uint64_t avail_uva,
+		uint64_t used_uva, uint16_t last_avail, struct cr_err *e);
 /* Back to the unusable state; returns the next available slot (for
  * GET_VRING_BASE). call_fd is left alone. */
 uint16_t virtq_stop(struct virtq *vq);
@@ -86,7 +86,7 @@ size_t virtq_elem_read(const struct virtq_elem *el, size_t off, void *buf, size_
 size_t virtq_elem_write(const struct virtq_elem *el, size_t off, const void *buf, size_t len);
 /* Sub-vector of the readable (out=1) or writable (out=0) part: [off, off+len)
  * into iov (at most max entries); returns the entry count, *got the bytes. */
-unsigned virtq_elem_slice(const struct virtq_elem *el, int out, size_t off, size_t len, struct iovec *iov,
-			  unsigned max, size_t *got);
+unsigned virtq_elem_slice(const struct virtq_elem *el, int out, size_t off, size_t len, struct iovec *iov, unsigned max,
+			  size_t *got);
 
 #endif

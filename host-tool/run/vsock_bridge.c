@@ -128,12 +128,8 @@ static void handle_tx_packet(struct vsock_bridge *b, const struct virtq_elem *el
 		}
 		vsock_host_established(c);
 		return;
-	case VIRTIO_VSOCK_OP_RW:
-		handle_rw(c, &h, el);
-		return;
-	case VIRTIO_VSOCK_OP_SHUTDOWN:
-		handle_shutdown(c, h.flags);
-		return;
+	case VIRTIO_VSOCK_OP_RW: handle_rw(c, &h, el); return;
+	case VIRTIO_VSOCK_OP_SHUTDOWN: handle_shutdown(c, h.flags); return;
 	case VIRTIO_VSOCK_OP_CREDIT_UPDATE:
 		if (c->readable && vconn_peer_credit(c))
 			vconn_want_work(c);
@@ -197,9 +193,16 @@ static void fill_hdr(struct vconn *c, struct vsock_hdr *h, uint16_t op, uint32_t
 {
 	struct vsock_bridge *b = c->br;
 	*h = (struct vsock_hdr){
-		.src_cid = c->host_cid, .dst_cid = b->cfg.guest_cid, .src_port = c->host_port,
-		.dst_port = c->guest_port, .len = len, .type = VIRTIO_VSOCK_TYPE_STREAM, .op = op,
-		.flags = flags, .buf_alloc = b->cfg.buf_alloc, .fwd_cnt = c->fwd_cnt,
+		.src_cid = c->host_cid,
+		.dst_cid = b->cfg.guest_cid,
+		.src_port = c->host_port,
+		.dst_port = c->guest_port,
+		.len = len,
+		.type = VIRTIO_VSOCK_TYPE_STREAM,
+		.op = op,
+		.flags = flags,
+		.buf_alloc = b->cfg.buf_alloc,
+		.fwd_cnt = c->fwd_cnt,
 	};
 	c->fwd_reported = c->fwd_cnt;
 }
@@ -283,8 +286,12 @@ static void send_rst(struct vsock_bridge *b, struct virtq *vq, const struct virt
 {
 	struct vsock_rst *x = &b->rst[b->rst_head];
 	struct vsock_hdr h = {
-		.src_cid = x->host_cid, .dst_cid = b->cfg.guest_cid, .src_port = x->host_port,
-		.dst_port = x->guest_port, .type = VIRTIO_VSOCK_TYPE_STREAM, .op = VIRTIO_VSOCK_OP_RST,
+		.src_cid = x->host_cid,
+		.dst_cid = b->cfg.guest_cid,
+		.src_port = x->host_port,
+		.dst_port = x->guest_port,
+		.type = VIRTIO_VSOCK_TYPE_STREAM,
+		.op = VIRTIO_VSOCK_OP_RST,
 		.buf_alloc = b->cfg.buf_alloc,
 	};
 	b->rst_head = (b->rst_head + 1) % VSOCK_RST_FIFO;
@@ -372,7 +379,7 @@ static void reset_all(struct vsock_bridge *b)
 static int dev_get_config(void *ctx, uint32_t off, uint8_t *buf, uint32_t len)
 {
 	struct vsock_bridge *b = ctx;
-	struct virtio_vsock_config cfg = {.guest_cid = htole64(b->cfg.guest_cid)};
+	struct virtio_vsock_config cfg = { .guest_cid = htole64(b->cfg.guest_cid) };
 	if (off > sizeof cfg || len > sizeof cfg - off)
 		return -1;
 	memcpy(buf, (uint8_t *)&cfg + off, len);
@@ -451,7 +458,7 @@ int vsock_bridge_start(struct vsock_bridge **out, struct evloop *loop, const str
 		       struct cr_err *e)
 {
 	struct vsock_bridge *b;
-	struct itimerspec its = {.it_interval = {.tv_sec = 1}, .it_value = {.tv_sec = 1}};
+	struct itimerspec its = { .it_interval = { .tv_sec = 1 }, .it_value = { .tv_sec = 1 } };
 
 	*out = NULL;
 	if (cfg->guest_cid <= VSOCK_CID_PARENT || cfg->guest_cid >= UINT32_MAX)

@@ -136,7 +136,7 @@ void vsock_queue_rst(struct vsock_bridge *b, uint32_t host_cid, uint32_t host_po
 		return;
 	}
 	b->rst[(b->rst_head + b->rst_len) % VSOCK_RST_FIFO] =
-		(struct vsock_rst){.host_cid = host_cid, .host_port = host_port, .guest_port = guest_port};
+		(struct vsock_rst){ .host_cid = host_cid, .host_port = host_port, .guest_port = guest_port };
 	b->rst_len++;
 }
 

@@ -47,25 +47,25 @@ struct vconn {
 	uint32_t host_cid, host_port, guest_port;
 	enum vconn_state state;
 	int host_initiated;
-	struct vconn *hnext;              /* hash chain (once the key is known) */
-	struct vconn *aprev, *anext;      /* every connection of the bridge */
-	struct vconn *wprev, *wnext;      /* work list */
+	struct vconn *hnext;         /* hash chain (once the key is known) */
+	struct vconn *aprev, *anext; /* every connection of the bridge */
+	struct vconn *wprev, *wnext; /* work list */
 	int on_work;
 	int fd;
 	struct evsrc src;
-	int readable, writable;           /* edge-triggered readiness not yet used up */
-	uint64_t deadline_ms;             /* handshake deadline, 0 when established */
+	int readable, writable; /* edge-triggered readiness not yet used up */
+	uint64_t deadline_ms;   /* handshake deadline, 0 when established */
 	unsigned ctl;
 	/* guest -> host */
 	uint32_t rx_cnt, fwd_cnt, fwd_reported;
 	int in_table;
-	uint8_t *pend;                    /* buffered guest data, [pend_off, pend_off+pend_len) */
+	uint8_t *pend; /* buffered guest data, [pend_off, pend_off+pend_len) */
 	size_t pend_off, pend_len, pend_cap;
 	int guest_shut_send, guest_shut_rcv;
-	int host_wr_shut;                 /* shutdown(SHUT_WR) done on the Unix socket */
+	int host_wr_shut; /* shutdown(SHUT_WR) done on the Unix socket */
 	/* host -> guest */
 	uint32_t tx_cnt, peer_buf_alloc, peer_fwd_cnt;
-	int host_eof;                     /* the Unix peer sends no more */
+	int host_eof; /* the Unix peer sends no more */
 };
 
 struct vsock_rst {
@@ -83,12 +83,12 @@ struct vsock_bridge {
 	struct evsrc timer_src;
 	struct vconn *table[VSOCK_HASH_BUCKETS];
 	struct vconn *all;
-	unsigned nconns;                  /* on the `all` list */
+	unsigned nconns; /* on the `all` list */
 	struct vconn *work_head, *work_tail;
 	struct vsock_rst rst[VSOCK_RST_FIFO];
 	unsigned rst_head, rst_len;
 	uint32_t next_host_port;
-	int tx_more;                      /* TX queue has work left over */
+	int tx_more;                            /* TX queue has work left over */
 	unsigned long tx_bad_seen, rx_bad_seen; /* bad chains already logged */
 	int was_connected, disconnected;
 	struct vsock_bridge_stats st;

@@ -52,7 +52,7 @@ int vsock_host_send(struct vconn *c, const struct virtq_elem *el, size_t skip, s
 	ssize_t w = 0;
 
 	if (c->pend_len == 0 && c->writable) {
-		struct msghdr mh = {.msg_iov = iov, .msg_iovlen = n};
+		struct msghdr mh = { .msg_iov = iov, .msg_iovlen = n };
 		do
 			w = sendmsg(c->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
 		while (w < 0 && errno == EINTR);
@@ -159,8 +159,7 @@ static void conn_cb(struct evsrc *s, uint32_t events)
 		if (events & (EPOLLHUP | EPOLLERR))
 			vconn_kill(c, 1);
 		return;
-	case VC_ESTABLISHED:
-		break;
+	case VC_ESTABLISHED: break;
 	}
 	if (c->writable && c->pend_len) {
 		if (vsock_host_flush(c)) {

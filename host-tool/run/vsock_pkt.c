@@ -29,8 +29,8 @@ int vsock_pkt_parse(const struct virtq_elem *el, struct vsock_hdr *h, struct cr_
 		return cr_fail(e, "packet from port %u: payload length %u exceeds %u", h->src_port, h->len,
 			       VSOCK_MAX_PAYLOAD);
 	if (h->len > el->out_len - VSOCK_HDR_SIZE)
-		return cr_fail(e, "packet from port %u: payload length %u but the chain carries %zu bytes",
-			       h->src_port, h->len, el->out_len - VSOCK_HDR_SIZE);
+		return cr_fail(e, "packet from port %u: payload length %u but the chain carries %zu bytes", h->src_port,
+			       h->len, el->out_len - VSOCK_HDR_SIZE);
 	if (h->op != VIRTIO_VSOCK_OP_RW && h->len != 0)
 		return cr_fail(e, "packet from port %u: op %u carries %u payload bytes", h->src_port, h->op, h->len);
 	return 0;
@@ -55,8 +55,8 @@ int vsock_pkt_put_hdr(const struct virtq_elem *el, const struct vsock_hdr *h)
 
 const char *vsock_op_name(uint16_t op, char *buf, size_t n)
 {
-	static const char *const names[] = {"INVALID", "REQUEST", "RESPONSE", "RST", "SHUTDOWN", "RW",
-					    "CREDIT_UPDATE", "CREDIT_REQUEST"};
+	static const char *const names[] = { "INVALID",  "REQUEST", "RESPONSE",      "RST",
+					     "SHUTDOWN", "RW",      "CREDIT_UPDATE", "CREDIT_REQUEST" };
 	if (op < sizeof names / sizeof names[0])
 		return names[op];
 	snprintf(buf, n, "op %u", op);

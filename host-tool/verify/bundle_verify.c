@@ -71,21 +71,25 @@ static void check_signatures(const struct report_bundle *b, const struct ec_pub 
 		for (char *c = s->keyid; *c; c++)
 			if ((unsigned char)*c < 0x20 || *c == 0x7f)
 				*c = '?';
-		s->by_bound_key = report_dsse_verify(pub, b->statement.p, b->statement.len, sig[i].sig.p, sig[i].sig.len,
-						     &e) == 0;
+		s->by_bound_key = report_dsse_verify(pub, b->statement.p, b->statement.len, sig[i].sig.p,
+						     sig[i].sig.len, &e) == 0;
 		if (s->by_bound_key && used < 0)
 			used = (int)i, s->used = 1;
 	}
 	if (used < 0 && b->nsigs == 1)
 		add(r, BV_FAIL, "signature", "%s", e.msg);
 	else if (used < 0)
-		add(r, BV_FAIL, "signature", "none of the %zu signatures verifies (ECDSA P-384 over the statement) with the "
-					     "key the attestation document binds", b->nsigs);
+		add(r, BV_FAIL, "signature",
+		    "none of the %zu signatures verifies (ECDSA P-384 over the statement) with the "
+		    "key the attestation document binds",
+		    b->nsigs);
 	else if (b->nsigs == 1)
 		add(r, BV_PASS, "signature", "DSSE ECDSA P-384/SHA-384 by the bound key");
 	else
-		add(r, BV_PASS, "signature", "DSSE ECDSA P-384/SHA-384 by the bound key: signatures[%d] of %zu (the others "
-					     "are ignored)", used, b->nsigs);
+		add(r, BV_PASS, "signature",
+		    "DSSE ECDSA P-384/SHA-384 by the bound key: signatures[%d] of %zu (the others "
+		    "are ignored)",
+		    used, b->nsigs);
 	for (size_t i = 0; i < b->nsigs && b->nsigs > 1; i++) {
 		char name[32];
 		if ((int)i == used)
@@ -145,7 +149,8 @@ static void check_document(const struct bundle_verify_in *in, struct bv_result *
 		if (!r->have_statement)
 			add(r, BV_FAIL, "binding.pcrs", "not checked: no statement");
 		else if (bad >= 0)
-			add(r, BV_FAIL, "binding.pcrs", "pcr %d: the statement's value differs from the document's", bad);
+			add(r, BV_FAIL, "binding.pcrs", "pcr %d: the statement's value differs from the document's",
+			    bad);
 		else
 			add(r, BV_PASS, "binding.pcrs", "statement PCR0/1/2 = document PCR0/1/2");
 	}
@@ -178,7 +183,8 @@ static void check_document(const struct bundle_verify_in *in, struct bv_result *
 		add(r, BV_SKIP, "nonce", "no expected nonce given (--nonce)");
 	else if (d->nonce.state != ATT_SET || d->nonce.len != in->pol->nonce_len ||
 		 memcmp(d->nonce.p, in->pol->nonce, in->pol->nonce_len))
-		add(r, BV_FAIL, "nonce", "the document's nonce is not the expected one (a replayed or another build's bundle)");
+		add(r, BV_FAIL, "nonce",
+		    "the document's nonce is not the expected one (a replayed or another build's bundle)");
 	else
 		add(r, BV_PASS, "nonce", "document nonce = expected");
 }
@@ -301,7 +307,7 @@ int bundle_verify(const uint8_t *buf, size_t len, const struct bv_policy *pol, s
 {
 	struct report_bundle b;
 	struct cr_err e;
-	struct bundle_verify_in in = {&b, pol};
+	struct bundle_verify_in in = { &b, pol };
 	memset(r, 0, sizeof *r);
 	r->verified = 1;
 
@@ -339,16 +345,20 @@ int bundle_verify(const uint8_t *buf, size_t len, const struct bv_policy *pol, s
 		if (att_verify(b.attestation.p, b.attestation.len, &ap, r->att, &e)) {
 			r->unsigned_doc = r->att->unsigned_doc;
 			if (e.code == CR_E_UNSIGNED)
-				add(r, BV_FAIL, "attestation", "%s; refused (--allow-unsigned-attestation checks all "
-				    "but its signature and chain)", ATT_UNSIGNED_MSG);
+				add(r, BV_FAIL, "attestation",
+				    "%s; refused (--allow-unsigned-attestation checks all "
+				    "but its signature and chain)",
+				    ATT_UNSIGNED_MSG);
 			else
 				add(r, BV_FAIL, "attestation", "%s", e.msg);
 		} else if (r->att->unsigned_doc) {
-			static const char *const impossible[] = {"attestation-chain", "attestation-signature"};
+			static const char *const impossible[] = { "attestation-chain", "attestation-signature" };
 			r->have_document = 1;
 			r->unsigned_doc = 1;
-			add(r, BV_PASS, "attestation", "%s: COSE and payload well-formed; %s (allowed by "
-			    "--allow-unsigned-attestation)", r->att->d.doc.module_id, ATT_UNSIGNED_MSG);
+			add(r, BV_PASS, "attestation",
+			    "%s: COSE and payload well-formed; %s (allowed by "
+			    "--allow-unsigned-attestation)",
+			    r->att->d.doc.module_id, ATT_UNSIGNED_MSG);
 			for (size_t i = 0; i < 2; i++) {
 				struct bv_check *c = add(r, BV_SKIP, impossible[i],
 							 "not possible: unsigned document (QEMU's emulated NSM)");
@@ -366,8 +376,13 @@ int bundle_verify(const uint8_t *buf, size_t len, const struct bv_policy *pol, s
 	if (r->have_document) {
 		check_document(&in, r);
 	} else {
-		static const char *const dependent[] = {"binding.public_key", "signature", "binding.user_data",
-							"binding.nonce", "binding.pcrs", "pcrs", "nonce"};
+		static const char *const dependent[] = { "binding.public_key",
+							 "signature",
+							 "binding.user_data",
+							 "binding.nonce",
+							 "binding.pcrs",
+							 "pcrs",
+							 "nonce" };
 		for (size_t i = 0; i < sizeof dependent / sizeof *dependent; i++)
 			add(r, BV_FAIL, dependent[i], "not checked: the attestation document did not verify");
 	}
@@ -404,8 +419,8 @@ void bv_print_text(const struct bv_result *r, FILE *out)
 	const struct report_statement *st = &r->statement.st;
 	for (size_t i = 0; i < r->n; i++)
 		if (r->checks[i].not_possible)
-			cr_tprintf(out, "%-4s  %s: %s\n", status_word(r->checks[i].status), cr_term_arg(r->checks[i].name),
-				   cr_term_arg(r->checks[i].detail));
+			cr_tprintf(out, "%-4s  %s: %s\n", status_word(r->checks[i].status),
+				   cr_term_arg(r->checks[i].name), cr_term_arg(r->checks[i].detail));
 		else
 			cr_tprintf(out, "%-4s  %-20s %s\n", status_word(r->checks[i].status),
 				   cr_term_arg(r->checks[i].name), cr_term_arg(r->checks[i].detail));
@@ -413,7 +428,9 @@ void bv_print_text(const struct bv_result *r, FILE *out)
 		char h[65];
 		cr_hex(st->log_sha256, CR_SHA256_LEN, h);
 		if (st->log_dropped)
-			cr_tprintf(out, "%-4s  %-20s %llu bytes kept, sha256 %s; TRUNCATED at the log limit: %llu bytes dropped\n",
+			cr_tprintf(out,
+				   "%-4s  %-20s %llu bytes kept, sha256 %s; TRUNCATED at the log limit: %llu bytes "
+				   "dropped\n",
 				   "note", "build.log", (unsigned long long)st->log_bytes, h,
 				   (unsigned long long)st->log_dropped);
 		else
@@ -430,7 +447,7 @@ void bv_write_json(const struct bv_result *r, struct json_w *w)
 	jw_key(w, "checks");
 	jw_arr_begin(w);
 	for (size_t i = 0; i < r->n; i++) {
-		static const char *const words[] = {"pass", "fail", "skip"};
+		static const char *const words[] = { "pass", "fail", "skip" };
 		jw_obj_begin(w);
 		jw_kstr(w, "name", r->checks[i].name);
 		jw_kstr(w, "status", words[r->checks[i].status]);

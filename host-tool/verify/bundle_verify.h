@@ -46,7 +46,7 @@ enum bv_status { BV_PASS, BV_FAIL, BV_SKIP };
 struct bv_check {
 	char name[WIRE_MAX_PATH + 16];
 	enum bv_status status;
-	int not_possible;                 /* a skip the evidence made impossible (unsigned document) */
+	int not_possible; /* a skip the evidence made impossible (unsigned document) */
 	char detail[512];
 };
 
@@ -56,44 +56,44 @@ struct bv_check {
 #define BV_MAX_CHECKS (16 + BV_MAX_ARTIFACTS + REPORT_MAX_SIGS)
 
 struct bv_policy {
-	const uint8_t *root_der;          /* NULL: AWS Nitro Enclaves root G1 */
+	const uint8_t *root_der; /* NULL: AWS Nitro Enclaves root G1 */
 	size_t root_len;
-	const char *root_desc;            /* for the report, e.g. the --root path */
-	int has_time;                     /* 0: the document's own timestamp */
+	const char *root_desc; /* for the report, e.g. the --root path */
+	int has_time;          /* 0: the document's own timestamp */
 	int64_t at;
-	int has_pcrs;                     /* expected PCR0/1/2 */
+	int has_pcrs; /* expected PCR0/1/2 */
 	uint8_t pcr[REPORT_PCRS][CR_PCR_LEN];
-	const char *pcr_desc;             /* where they came from (an EIF path, "--pcrN") */
+	const char *pcr_desc; /* where they came from (an EIF path, "--pcrN") */
 	int has_nonce;
 	uint8_t nonce[WIRE_MAX_NONCE];
 	size_t nonce_len;
-	const char *const *artifacts;     /* file paths to check against the subjects */
+	const char *const *artifacts; /* file paths to check against the subjects */
 	size_t nartifacts;
-	int has_source;                   /* expected source tree id: 20 (SHA-1) or 32 (SHA-256) bytes */
+	int has_source; /* expected source tree id: 20 (SHA-1) or 32 (SHA-256) bytes */
 	uint8_t source_tree[CR_SHA256_LEN];
 	size_t source_tree_len;
-	const char *source_desc;          /* e.g. "git commit v1.2 (repo .)", "directory src/" */
-	int allow_unsigned;               /* accept an unsigned document, checking all but chain and signature */
+	const char *source_desc; /* e.g. "git commit v1.2 (repo .)", "directory src/" */
+	int allow_unsigned;      /* accept an unsigned document, checking all but chain and signature */
 };
 
 /* One signature of the envelope, as the 'signature' check saw it. */
 struct bv_sig {
 	char keyid[REPORT_KEYID_MAX + 1];
-	int by_bound_key;                 /* verifies with the document's key */
-	int used;                         /* the one the check relied on (the first valid) */
+	int by_bound_key; /* verifies with the document's key */
+	int used;         /* the one the check relied on (the first valid) */
 };
 
 struct bv_result {
 	size_t n;
 	struct bv_check checks[BV_MAX_CHECKS];
-	size_t nsigs;                     /* signatures checked (0: no bound key) */
+	size_t nsigs; /* signatures checked (0: no bound key) */
 	struct bv_sig sigs[REPORT_MAX_SIGS];
-	int verified;                     /* no check failed */
+	int verified; /* no check failed */
 	int have_statement, have_document;
-	int unsigned_doc;                 /* the document is unsigned (allowed, or the reason it failed) */
-	struct report_parsed statement;   /* when have_statement */
-	struct att_verified *att;         /* when have_document (verified) */
-	struct cr_buf att_buf;            /* the document's bytes, which att points into */
+	int unsigned_doc;               /* the document is unsigned (allowed, or the reason it failed) */
+	struct report_parsed statement; /* when have_statement */
+	struct att_verified *att;       /* when have_document (verified) */
+	struct cr_buf att_buf;          /* the document's bytes, which att points into */
 	uint8_t statement_sha384[CR_SHA384_LEN];
 };
 

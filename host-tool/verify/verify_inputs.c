@@ -110,7 +110,9 @@ int vin_set_nonce_bytes(struct verify_inputs *v, const uint8_t *nonce, size_t le
 static int git_tree_of(const char *rev, const char *repo, char out[80], struct cr_err *e)
 {
 	char spec[512];
-	char *argv[] = {"git", "-C", (char *)repo, "rev-parse", "--verify", "--quiet", "--end-of-options", spec, NULL};
+	char *argv[] = {
+		"git", "-C", (char *)repo, "rev-parse", "--verify", "--quiet", "--end-of-options", spec, NULL
+	};
 	posix_spawn_file_actions_t fa;
 	int pipefd[2], status;
 	size_t len = 0;

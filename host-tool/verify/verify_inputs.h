@@ -13,7 +13,7 @@ struct verify_inputs {
 	struct bv_policy pol;
 	struct pem_list root;
 	int have_root;
-	unsigned pcrs_given;              /* bit i: --pcrI given */
+	unsigned pcrs_given; /* bit i: --pcrI given */
 	char pcr_desc[4200];
 	char source_desc[4200];
 };

@@ -21,7 +21,7 @@
  * "succeed" in one step (bombs, timeouts) are judged by how the sandbox
  * ended them. */
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE
+# define _GNU_SOURCE
 #endif
 #include <dirent.h>
 #include <stdarg.h>
@@ -132,8 +132,7 @@ static int last_line(int rc, const char *label, const char *fmt, va_list ap)
 	return rc;
 }
 
-__attribute__((format(printf, 1, 2)))
-static int contained(const char *fmt, ...)
+__attribute__((format(printf, 1, 2))) static int contained(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -142,8 +141,7 @@ static int contained(const char *fmt, ...)
 	return rc;
 }
 
-__attribute__((format(printf, 1, 2)))
-static int groundwork_failed(const char *fmt, ...)
+__attribute__((format(printf, 1, 2))) static int groundwork_failed(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -156,7 +154,8 @@ static int groundwork_failed(const char *fmt, ...)
 static int control(long rc, const char *what)
 {
 	if (rc < 0) {
-		printf("probe %s: result: refused: %s: %s (%s)\n", probe_name, what, errno_name(errno), strerror(errno));
+		printf("probe %s: result: refused: %s: %s (%s)\n", probe_name, what, errno_name(errno),
+		       strerror(errno));
 		return 1;
 	}
 	printf("probe %s: result: allowed: %s\n", probe_name, what);
@@ -239,7 +238,7 @@ static void reap(pid_t p)
 static int ptrace_others(void)
 {
 	static char buf[16];
-	struct iovec l = {buf, sizeof buf}, r = {buf, sizeof buf};
+	struct iovec l = { buf, sizeof buf }, r = { buf, sizeof buf };
 	pid_t p = sleeper();
 	if (p < 0)
 		return groundwork_failed("fork: %s", strerror(errno));
@@ -306,7 +305,8 @@ static void try_reach(const char *path)
 			attempt(0, what);
 		} else {
 			errno = ENOENT; /* it resolved to something else, not the planted file */
-			printf("probe %s: resolves inside the sandbox, not to the planted file: %s\n", probe_name, path);
+			printf("probe %s: resolves inside the sandbox, not to the planted file: %s\n", probe_name,
+			       path);
 			attempt(-1, what);
 		}
 	}
@@ -517,7 +517,7 @@ static int kill_all(void)
 /* Signals to pid 1 of the namespace: the kernel drops them (no handlers). */
 static int kill_init(void)
 {
-	static const int sigs[] = {SIGKILL, SIGTERM, SIGINT, SIGHUP, SIGSTOP, SIGQUIT, SIGSEGV};
+	static const int sigs[] = { SIGKILL, SIGTERM, SIGINT, SIGHUP, SIGSTOP, SIGQUIT, SIGSEGV };
 	int sent = 0;
 	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
 		sent += kill(1, sigs[i]) == 0;
@@ -533,8 +533,9 @@ static int kill_init(void)
 		printf("probe %s: result: ESCAPED: pid 1 is in state %c\n", probe_name, state);
 		return 0;
 	}
-	return contained("%d signals sent to pid 1 (KILL, TERM, INT, HUP, STOP, QUIT, SEGV) had no effect; it is in state %c",
-			 sent, state);
+	return contained(
+		"%d signals sent to pid 1 (KILL, TERM, INT, HUP, STOP, QUIT, SEGV) had no effect; it is in state %c",
+		sent, state);
 }
 
 static int settime(void)
@@ -589,7 +590,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(c, "netlink")) {
 		try_socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE, "socket(AF_NETLINK, NETLINK_ROUTE)");
-		try_socket(AF_NETLINK, SOCK_DGRAM, NETLINK_KOBJECT_UEVENT, "socket(AF_NETLINK, NETLINK_KOBJECT_UEVENT)");
+		try_socket(AF_NETLINK, SOCK_DGRAM, NETLINK_KOBJECT_UEVENT,
+			   "socket(AF_NETLINK, NETLINK_KOBJECT_UEVENT)");
 		try_socket(AF_NETLINK, SOCK_RAW, NETLINK_AUDIT, "socket(AF_NETLINK, NETLINK_AUDIT)");
 		return verdict();
 	}
@@ -598,9 +600,10 @@ int main(int argc, char **argv)
 		attempt(socketpair(AF_INET, SOCK_STREAM, 0, sv), "socketpair(AF_INET)");
 		return verdict();
 	}
-	if (!strcmp(c, "lo-up")) return loopback_up();
+	if (!strcmp(c, "lo-up"))
+		return loopback_up();
 	if (!strcmp(c, "unix-bind")) { /* leaves a socket at ARG (a hostile output) */
-		struct sockaddr_un a = {.sun_family = AF_UNIX};
+		struct sockaddr_un a = { .sun_family = AF_UNIX };
 		int fd = socket(AF_UNIX, SOCK_STREAM, 0);
 		if (!arg || strlen(arg) >= sizeof a.sun_path)
 			return groundwork_failed("unix-bind needs a path shorter than %zu bytes", sizeof a.sun_path);
@@ -613,7 +616,8 @@ int main(int argc, char **argv)
 	}
 
 	/* --- other processes */
-	if (!strcmp(c, "ptrace")) return ptrace_others();
+	if (!strcmp(c, "ptrace"))
+		return ptrace_others();
 
 	/* --- the file system view */
 	if (!strcmp(c, "mount")) {
@@ -650,7 +654,8 @@ int main(int argc, char **argv)
 		return verdict();
 	}
 	if (!strcmp(c, "setns")) {
-		static const char *const ns[] = {"/proc/self/ns/net", "/proc/self/ns/mnt", "/proc/1/ns/mnt", "/proc/1/ns/pid"};
+		static const char *const ns[] = { "/proc/self/ns/net", "/proc/self/ns/mnt", "/proc/1/ns/mnt",
+						  "/proc/1/ns/pid" };
 		for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++) {
 			char what[80];
 			int fd = open(ns[i], O_RDONLY);
@@ -704,11 +709,12 @@ int main(int argc, char **argv)
 		attempt(syscall(SYS_open_by_handle_at, AT_FDCWD, NULL, 0), "open_by_handle_at");
 		return verdict();
 	}
-	if (!strcmp(c, "settime")) return settime();
+	if (!strcmp(c, "settime"))
+		return settime();
 
 	/* --- devices: every ARG (default: the ones that matter in an enclave) */
 	if (!strcmp(c, "dev")) {
-		static const char *const dflt[] = {"/dev/nsm", "/dev/mem", "/dev/kmsg", "/dev/vsock", "/dev/port"};
+		static const char *const dflt[] = { "/dev/nsm", "/dev/mem", "/dev/kmsg", "/dev/vsock", "/dev/port" };
 		if (argc > 2)
 			for (int i = 2; i < argc; i++)
 				try_open_dev(argv[i]);
@@ -745,14 +751,17 @@ int main(int argc, char **argv)
 			try_create(argv[i]);
 		return verdict();
 	}
-	if (!strcmp(c, "links")) return links_out(arg ? arg : "/bin/sh");
+	if (!strcmp(c, "links"))
+		return links_out(arg ? arg : "/bin/sh");
 	if (!strcmp(c, "reach")) {
 		for (int i = 2; i < argc; i++)
 			try_reach(argv[i]);
 		return verdict();
 	}
-	if (!strcmp(c, "setuid")) return setuid_probe(argc - 2, argv + 2);
-	if (!strcmp(c, "euid")) return euid_check();
+	if (!strcmp(c, "setuid"))
+		return setuid_probe(argc - 2, argv + 2);
+	if (!strcmp(c, "euid"))
+		return euid_check();
 
 #if defined(__x86_64__)
 	/* Other ABIs on the same CPU: the filter kills (SIGSYS) before the call. */
@@ -770,13 +779,20 @@ int main(int argc, char **argv)
 #endif
 
 	/* --- resources and processes, judged by how the sandbox ends them */
-	if (!strcmp(c, "escape")) return escape();
-	if (!strcmp(c, "forever")) return forever();
-	if (!strcmp(c, "forkbomb")) return forkbomb();
-	if (!strcmp(c, "membomb")) return membomb();
-	if (!strcmp(c, "fill")) return fill(arg ? arg : "/tmp/probe-fill");
-	if (!strcmp(c, "kill-all")) return kill_all();
-	if (!strcmp(c, "kill-init")) return kill_init();
+	if (!strcmp(c, "escape"))
+		return escape();
+	if (!strcmp(c, "forever"))
+		return forever();
+	if (!strcmp(c, "forkbomb"))
+		return forkbomb();
+	if (!strcmp(c, "membomb"))
+		return membomb();
+	if (!strcmp(c, "fill"))
+		return fill(arg ? arg : "/tmp/probe-fill");
+	if (!strcmp(c, "kill-all"))
+		return kill_all();
+	if (!strcmp(c, "kill-init"))
+		return kill_init();
 	fprintf(stderr, "sandbox_probe: unknown case '%s'\n", c);
 	return 2;
 }

@@ -45,8 +45,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 static int known_check(const char *c)
 {
-	static const char *const names[] = {"cose", "payload", "chain", "signature", "pcr", "nonce", "user_data",
-					    "public_key"};
+	static const char *const names[] = { "cose", "payload", "chain",     "signature",
+					     "pcr",  "nonce",   "user_data", "public_key" };
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
 		if (!strcmp(c, names[i]))
 			return 1;
@@ -72,10 +72,10 @@ static int run_verify(const uint8_t *doc, size_t len, const struct att_policy *p
 
 static void run_cli(int flags)
 {
-	char *show[] = {"attestation", "show", doc_path, "--json", NULL};
-	char *show_text[] = {"attestation", "show", doc_path, NULL};
-	char *verify[] = {"attestation", "verify", doc_path, "--json", "--root", ca.root_path, NULL};
-	char *verify_text[] = {"attestation", "verify", doc_path, NULL};
+	char *show[] = { "attestation", "show", doc_path, "--json", NULL };
+	char *show_text[] = { "attestation", "show", doc_path, NULL };
+	char *verify[] = { "attestation", "verify", doc_path, "--json", "--root", ca.root_path, NULL };
+	char *verify_text[] = { "attestation", "verify", doc_path, NULL };
 	int rc;
 	rc = (flags & FZ_ATT_FIXED_TIME) ? cmd_attestation(3, show_text) : cmd_attestation(4, show);
 	if (rc != 0 && rc != 1)
@@ -125,11 +125,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			memcpy(x->value, d->pcrs[i].value, d->pcrs[i].len);
 		}
 		if (d->nonce.state == ATT_SET)
-			p2.nonce = (struct att_expect_bytes){1, d->nonce.p, d->nonce.len};
+			p2.nonce = (struct att_expect_bytes){ 1, d->nonce.p, d->nonce.len };
 		if (d->user_data.state == ATT_SET)
-			p2.user_data = (struct att_expect_bytes){1, d->user_data.p, d->user_data.len};
+			p2.user_data = (struct att_expect_bytes){ 1, d->user_data.p, d->user_data.len };
 		if (d->public_key.state == ATT_SET)
-			p2.public_key = (struct att_expect_bytes){1, d->public_key.p, d->public_key.len};
+			p2.public_key = (struct att_expect_bytes){ 1, d->public_key.p, d->public_key.len };
 		if ((run_verify(data, size, &p2, &v2, &e2) == 0) != (rc == 0))
 			fz_die("expectations equal to the document changed the result (%d -> %s: %s)", rc, v2.check,
 			       e2.msg);

@@ -64,14 +64,15 @@ static void check_image(void)
 		fz_die("sections end at %llu, the file at %llu", (unsigned long long)expect,
 		       (unsigned long long)img.file_size);
 	if (kernels != 1 || cmdlines != 1 || ramdisks < 1 || sigs > 1 || img.num_ramdisks != ramdisks)
-		fz_die("accepted %d kernels, %d cmdlines, %d ramdisks, %d signatures", kernels, cmdlines, ramdisks, sigs);
+		fz_die("accepted %d kernels, %d cmdlines, %d ramdisks, %d signatures", kernels, cmdlines, ramdisks,
+		       sigs);
 	eif_close(&img);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char *text[] = {"describe", path, NULL};
-	char *json[] = {"describe", path, "--json", NULL};
+	char *text[] = { "describe", path, NULL };
+	char *json[] = { "describe", path, "--json", NULL };
 	int flags, rc;
 
 	if (size < 1)

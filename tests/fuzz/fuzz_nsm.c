@@ -61,8 +61,8 @@ static void response_roundtrip(const struct nsm_response *r, enum nsm_op op)
 	if (nsm_response_decode(b1.p, b1.len, op, &r2, &e))
 		fz_die("the encoding of a decoded %s response does not decode: %s", nsm_op_name(op), e.msg);
 	if (r2.error != r->error || strcmp(r2.error_name, r->error_name))
-		fz_die("%s response: error %s/%s became %s/%s", nsm_op_name(op), nsm_error_name(r->error), r->error_name,
-		       nsm_error_name(r2.error), r2.error_name);
+		fz_die("%s response: error %s/%s became %s/%s", nsm_op_name(op), nsm_error_name(r->error),
+		       r->error_name, nsm_error_name(r2.error), r2.error_name);
 	if (nsm_response_encode(&r2, &b2, &e))
 		fz_die("second encode of a %s response failed: %s", nsm_op_name(op), e.msg);
 	if (b1.len != b2.len || memcmp(b1.p, b2.p, b1.len))
@@ -115,10 +115,12 @@ static void request(const uint8_t *data, size_t size)
 			/* Only the size can make a decoded request unencodable:
 			 * absent Attestation fields are encoded as nulls. */
 			if (size + 64 < NSM_REQUEST_MAX)
-				fz_die("a decoded %s request of %zu bytes does not encode: %s", nsm_op_name(q.op), size, e.msg);
+				fz_die("a decoded %s request of %zu bytes does not encode: %s", nsm_op_name(q.op), size,
+				       e.msg);
 		} else {
 			if (nsm_request_decode(b1.p, b1.len, &q2, NULL, &e))
-				fz_die("the encoding of a decoded %s request does not decode: %s", nsm_op_name(q.op), e.msg);
+				fz_die("the encoding of a decoded %s request does not decode: %s", nsm_op_name(q.op),
+				       e.msg);
 			if (q2.op != q.op)
 				fz_die("request operation changed");
 			if (nsm_request_encode(&q2, &b2, &e))

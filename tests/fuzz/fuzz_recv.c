@@ -133,8 +133,8 @@ static void check_tree(int idx, const char *root, int accepted, const struct wir
 		fz_die("walk %s failed", root);
 	if (accepted && (on_disk_files != acc->files || on_disk_bytes != acc->bytes))
 		fz_die("%s stream accepted with %llu entries / %llu bytes, %llu / %llu on disk", idx ? "deps" : "src",
-		       (unsigned long long)acc->files, (unsigned long long)acc->bytes, (unsigned long long)on_disk_files,
-		       (unsigned long long)on_disk_bytes);
+		       (unsigned long long)acc->files, (unsigned long long)acc->bytes,
+		       (unsigned long long)on_disk_files, (unsigned long long)on_disk_bytes);
 }
 
 /* One stream, as receive_stream() does it. 0 accepted, -1 refused. */
@@ -161,11 +161,11 @@ static int receive(enum wire_stream which, int root_fd, struct rx_budget *budget
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const char *const names[2] = {"src", "deps"};
-	struct rx_budget budget = {.max_files = 64, .max_bytes = 256 * 1024};
+	static const char *const names[2] = { "src", "deps" };
+	struct rx_budget budget = { .max_files = 64, .max_bytes = 256 * 1024 };
 	struct wire_accepted acc[2];
 	char listing[256], path[PATH_MAX + 8];
-	int fds[2], ok[2] = {0, 0};
+	int fds[2], ok[2] = { 0, 0 };
 	struct stat st;
 
 	if (ftruncate(memfd, 0) || lseek(memfd, 0, SEEK_SET) || cr_write_all(memfd, data, size) ||

@@ -53,13 +53,13 @@ static void bundle(const uint8_t *data, size_t size, int test_root)
 	} else {
 		cr_buf_init(&enc, 4 * REPORT_MAX_BUNDLE);
 		cr_buf_init(&enc2, 4 * REPORT_MAX_BUNDLE);
-		if (report_bundle_encode(b.statement.p, b.statement.len, b.sigs[0].sig.p, b.sigs[0].sig.len, b.attestation.p,
-					 b.attestation.len, &enc, &e))
+		if (report_bundle_encode(b.statement.p, b.statement.len, b.sigs[0].sig.p, b.sigs[0].sig.len,
+					 b.attestation.p, b.attestation.len, &enc, &e))
 			fz_die("a parsed bundle does not encode: %s", e.msg);
 		if (report_bundle_parse(enc.p, enc.len, &b2, &e))
 			fz_die("the encoding of a parsed bundle does not parse: %s", e.msg);
-		if (report_bundle_encode(b2.statement.p, b2.statement.len, b2.sigs[0].sig.p, b2.sigs[0].sig.len, b2.attestation.p,
-					 b2.attestation.len, &enc2, &e))
+		if (report_bundle_encode(b2.statement.p, b2.statement.len, b2.sigs[0].sig.p, b2.sigs[0].sig.len,
+					 b2.attestation.p, b2.attestation.len, &enc2, &e))
 			fz_die("second encode of a bundle failed: %s", e.msg);
 		if (enc.len != enc2.len || memcmp(enc.p, enc2.p, enc.len))
 			fz_die("bundle: parse and encode disagree");
@@ -147,15 +147,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size--;
 	switch (sel) {
 	case 0:
-	case 1:
-		bundle(data, size, sel == 0);
-		break;
-	case 2:
-		statement(data, size);
-		break;
-	default:
-		spki(data, size);
-		break;
+	case 1: bundle(data, size, sel == 0); break;
+	case 2: statement(data, size); break;
+	default: spki(data, size); break;
 	}
 	return 0;
 }

@@ -27,8 +27,7 @@ static void check_paths(const struct wire_msg *m)
 		if (m->u.request.argc < 1 || m->u.request.argc > WIRE_MAX_ARGS || m->u.request.argv[m->u.request.argc])
 			fz_die("decoded argv of %zu elements is not NULL-terminated in bounds", m->u.request.argc);
 		break;
-	default:
-		break;
+	default: break;
 	}
 }
 
@@ -51,14 +50,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fz_die("a decoded %s message does not encode: %s", wire_type_name(m.type), e.msg);
 		memset(&m2, 0, sizeof m2);
 		if (wire_decode(b1.p, b1.len, &m2, &e))
-			fz_die("the encoding of a decoded %s message does not decode: %s", wire_type_name(m.type), e.msg);
+			fz_die("the encoding of a decoded %s message does not decode: %s", wire_type_name(m.type),
+			       e.msg);
 		if (m2.type != m.type)
 			fz_die("type changed from %s to %s", wire_type_name(m.type), wire_type_name(m2.type));
 		if (wire_encode(&m2, &b2, &e))
 			fz_die("second encode of a %s message failed: %s", wire_type_name(m.type), e.msg);
 		if (b1.len != b2.len || memcmp(b1.p, b2.p, b1.len))
-			fz_die("%s message: decode and encode disagree (%zu vs %zu bytes)", wire_type_name(m.type), b1.len,
-			       b2.len);
+			fz_die("%s message: decode and encode disagree (%zu vs %zu bytes)", wire_type_name(m.type),
+			       b1.len, b2.len);
 		wire_msg_free(&m2);
 		wire_msg_free(&m);
 		cr_buf_free(&b1);
@@ -71,8 +71,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		path[size] = 0;
 		if (wire_check_path(path, "path", &e) == 0) {
 			size_t n = strlen(path);
-			if (n == 0 || path[0] == '/' || path[n - 1] == '/' || strstr(path, "//") || !strcmp(path, "..") ||
-			    !strncmp(path, "../", 3) || strstr(path, "/../") || (n >= 3 && !strcmp(path + n - 3, "/..")))
+			if (n == 0 || path[0] == '/' || path[n - 1] == '/' || strstr(path, "//") ||
+			    !strcmp(path, "..") || !strncmp(path, "../", 3) || strstr(path, "/../") ||
+			    (n >= 3 && !strcmp(path + n - 3, "/..")))
 				fz_die("wire_check_path accepted '%s'", path);
 		} else {
 			fz_check_err(&e, "wire_check_path");

@@ -84,8 +84,8 @@ static void wire_seed(const char *name, const struct wire_msg *m)
 	cr_buf_free(&b);
 }
 
-static struct wire_msg entry(enum wire_stream s, enum wire_entry_type t, const char *path, uint64_t size,
-			     int exec, const char *target)
+static struct wire_msg entry(enum wire_stream s, enum wire_entry_type t, const char *path, uint64_t size, int exec,
+			     const char *target)
 {
 	struct wire_msg m;
 	wire_entry_msg(&m, s, t, path, size, exec, target);
@@ -107,14 +107,14 @@ static struct wire_msg end_msg(enum wire_stream s, uint64_t files, uint64_t byte
 	struct wire_msg m;
 	memset(&m, 0, sizeof m);
 	m.type = WIRE_END;
-	m.u.end = (struct wire_end){s, files, bytes};
+	m.u.end = (struct wire_end){ s, files, bytes };
 	return m;
 }
 
 static void wire_seeds(void)
 {
-	static char *argv[] = {"make", "-j2", "all", NULL};
-	static char *outputs[] = {"out/app", "out/app.sig", NULL};
+	static char *argv[] = { "make", "-j2", "all", NULL };
+	static char *outputs[] = { "out/app", "out/app.sig", NULL };
 	static const uint8_t bundle[] = "{\"payloadType\":\"x\"}";
 	struct wire_msg m;
 
@@ -128,7 +128,7 @@ static void wire_seeds(void)
 	m.u.request.sde = 1700000000;
 	memcpy(m.u.request.nonce, "0123456789abcdef", 16);
 	m.u.request.nonce_len = 16;
-	m.u.request.limits = (struct wire_limits){600, 1024, 256, 64, 10000, 64, 0};
+	m.u.request.limits = (struct wire_limits){ 600, 1024, 256, 64, 10000, 64, 0 };
 	wire_seed("request", &m);
 
 	m = entry(WIRE_SRC, WIRE_FILE, "src/main.c", 42, 0, NULL);
@@ -332,7 +332,7 @@ static void nsm_seeds(const struct nsm_ca *ca)
 	nsm_pair(&model, "describe-pcr-invalid-index", &q);
 	q.op = NSM_OP_EXTEND_PCR;
 	q.index = 16;
-	q.data = (struct nsm_bytes){extend, sizeof extend - 1};
+	q.data = (struct nsm_bytes){ extend, sizeof extend - 1 };
 	nsm_pair(&model, "extend-pcr", &q);
 	q.index = 1;
 	nsm_pair(&model, "extend-pcr-locked", &q);
@@ -343,13 +343,13 @@ static void nsm_seeds(const struct nsm_ca *ca)
 	q.range = 20;
 	nsm_pair(&model, "lock-pcrs", &q);
 	q.op = NSM_OP_ATTESTATION;
-	q.user_data = (struct nsm_opt_bytes){1, (const uint8_t *)"user data", 9};
-	q.nonce = (struct nsm_opt_bytes){1, (const uint8_t *)"0123456789abcdef", 16};
-	q.public_key = (struct nsm_opt_bytes){0, NULL, 0};
+	q.user_data = (struct nsm_opt_bytes){ 1, (const uint8_t *)"user data", 9 };
+	q.nonce = (struct nsm_opt_bytes){ 1, (const uint8_t *)"0123456789abcdef", 16 };
+	q.public_key = (struct nsm_opt_bytes){ 0, NULL, 0 };
 	nsm_pair(&model, "attestation", &q);
-	q.user_data = (struct nsm_opt_bytes){1, NULL, 0};
-	q.nonce = (struct nsm_opt_bytes){0, NULL, 0};
-	q.public_key = (struct nsm_opt_bytes){1, (const uint8_t *)"key", 3};
+	q.user_data = (struct nsm_opt_bytes){ 1, NULL, 0 };
+	q.nonce = (struct nsm_opt_bytes){ 0, NULL, 0 };
+	q.public_key = (struct nsm_opt_bytes){ 1, (const uint8_t *)"key", 3 };
 	nsm_pair(&model, "attestation-empty", &q);
 
 	/* An error answer, and a bare string request. */
@@ -390,7 +390,7 @@ static int model_transport(void *ctx, const uint8_t *req, size_t req_len, uint8_
 static void report_seeds(const struct nsm_ca *ca)
 {
 	static const char artifact[] = "hello from a fuzz seed\n";
-	static const char *const argv[] = {"make", "-C", "src", "all"};
+	static const char *const argv[] = { "make", "-C", "src", "all" };
 	struct nsm_model model;
 	struct eif_pcrs pcrs;
 	struct nsm_client *c = calloc(1, sizeof *c);
@@ -431,7 +431,7 @@ static void report_seeds(const struct nsm_ca *ca)
 	st->src_files = 12;
 	memset(st->deps_tree_sha256, 0x5c, sizeof st->deps_tree_sha256);
 	st->deps_files = 3;
-	st->limits = (struct wire_limits){600, 1024, 256, 64, 10000, 64, 0};
+	st->limits = (struct wire_limits){ 600, 1024, 256, 64, 10000, 64, 0 };
 	st->init_version = "fuzz-seed";
 	memset(st->log_sha256, 0x6d, sizeof st->log_sha256);
 	st->log_bytes = 4242;

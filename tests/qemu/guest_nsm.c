@@ -168,7 +168,7 @@ static int cmp_u64(const void *a, const void *b)
 static void describe_nsm(void)
 {
 	struct nsm_description d;
-	struct cr_err e = {0};
+	struct cr_err e = { 0 };
 	uint64_t t[RTT_ROUNDS];
 	int locked_ok = 1, rc = 0;
 
@@ -199,7 +199,7 @@ static void pcrs(void)
 	static const uint8_t zero[48];
 	static const char data[] = "cleanroom qemu/nsm measurement";
 	struct nsm_pcr p;
-	struct cr_err e = {0};
+	struct cr_err e = { 0 };
 	uint8_t want[48];
 	br_sha384_context h;
 	char key[16];
@@ -208,9 +208,10 @@ static void pcrs(void)
 	for (unsigned i = 0; i < 3; i++) {
 		rc = nsm_describe_pcr(&c, (uint16_t)i, &p, &e);
 		snprintf(key, sizeof key, "pcr%u", i);
-		check(rc == 0 && p.locked && p.len == 48, i == 0 ? "DescribePCR 0: 48 bytes, locked"
-						     : i == 1 ? "DescribePCR 1: 48 bytes, locked"
-							      : "DescribePCR 2: 48 bytes, locked",
+		check(rc == 0 && p.locked && p.len == 48,
+		      i == 0   ? "DescribePCR 0: 48 bytes, locked"
+		      : i == 1 ? "DescribePCR 1: 48 bytes, locked"
+			       : "DescribePCR 2: 48 bytes, locked",
 		      e.msg);
 		if (rc == 0)
 			send_hex(key, p.value, p.len);
@@ -237,10 +238,10 @@ static void pcrs(void)
 static void attestation(const uint8_t *nonce, size_t nonce_len)
 {
 	static uint8_t doc[NSM_RESPONSE_MAX], big[1025];
-	struct nsm_opt_bytes ud = {1, (const uint8_t *)USER_DATA, sizeof USER_DATA - 1},
-			     no = {1, nonce, nonce_len},
-			     pk = {1, (const uint8_t *)PUBLIC_KEY, sizeof PUBLIC_KEY - 1}, too = {1, big, sizeof big};
-	struct cr_err e = {0};
+	struct nsm_opt_bytes ud = { 1, (const uint8_t *)USER_DATA, sizeof USER_DATA - 1 }, no = { 1, nonce, nonce_len },
+			     pk = { 1, (const uint8_t *)PUBLIC_KEY, sizeof PUBLIC_KEY - 1 },
+			     too = { 1, big, sizeof big };
+	struct cr_err e = { 0 };
 	size_t len = 0;
 	int rc;
 
@@ -263,7 +264,7 @@ static void random_and_ranges(void)
 	uint8_t a[512], b[512];
 	size_t na = 0, nb = 0;
 	struct nsm_description d;
-	struct cr_err e = {0};
+	struct cr_err e = { 0 };
 	int rc;
 
 	rc = nsm_get_random(&c, a, sizeof a, &na, &e) | nsm_get_random(&c, b, sizeof b, &nb, &e);
@@ -291,10 +292,16 @@ static void send_raw_err(const char *key, const uint8_t *req, size_t len)
 /* Raw requests the client library would never build, through the ioctl. */
 static void malformed(void)
 {
-	static const uint8_t unknown[] = "\x63" "Foo";
-	static const uint8_t bad_arg[] = "\xa1\x6b" "DescribePCR" "\xa1\x65" "index" "\x61" "x";
+	static const uint8_t unknown[] = "\x63"
+					 "Foo";
+	static const uint8_t bad_arg[] = "\xa1\x6b"
+					 "DescribePCR"
+					 "\xa1\x65"
+					 "index"
+					 "\x61"
+					 "x";
 	static uint8_t resp[NSM_RESPONSE_MAX], big[NSM_REQUEST_MAX + 1];
-	struct cr_err e = {0};
+	struct cr_err e = { 0 };
 	size_t n;
 
 	send_raw_err("err_unknown_op", unknown, sizeof unknown - 1);
@@ -310,7 +317,7 @@ int main(void)
 	uint8_t nonce[64];
 	size_t nonce_len = 0;
 	struct stat st;
-	struct cr_err e = {0};
+	struct cr_err e = { 0 };
 	char why[64];
 
 	setup();

@@ -14,8 +14,7 @@
 #include <unistd.h>
 
 /* One console line, "guest: ..." (the suites grep the console for these). */
-__attribute__((format(printf, 1, 2), unused))
-static void guest_say(const char *fmt, ...)
+__attribute__((format(printf, 1, 2), unused)) static void guest_say(const char *fmt, ...)
 {
 	va_list ap;
 	printf("guest: ");
@@ -27,8 +26,7 @@ static void guest_say(const char *fmt, ...)
 }
 
 /* Power off (QEMU exits; `cleanroom run` ends). Never returns. */
-__attribute__((noreturn, unused))
-static void guest_power_off(void)
+__attribute__((noreturn, unused)) static void guest_power_off(void)
 {
 	sync();
 	reboot(RB_POWER_OFF);
@@ -37,8 +35,7 @@ static void guest_power_off(void)
 }
 
 /* As PID 1 of an initramfs: devtmpfs on /dev, stdio on /dev/console. */
-__attribute__((unused))
-static void guest_setup_console(void)
+__attribute__((unused)) static void guest_setup_console(void)
 {
 	int fd;
 	if (mount("dev", "/dev", "devtmpfs", MS_NOSUID | MS_NOEXEC, NULL) != 0 && errno != EBUSY)
@@ -55,8 +52,7 @@ static void guest_setup_console(void)
 
 /* Read fd until `word` (e.g. "POWEROFF\n") has arrived, or EOF, or 255
  * bytes without it: the host's go-ahead at the end of a test. */
-__attribute__((unused))
-static void guest_wait_for(int fd, const char *word)
+__attribute__((unused)) static void guest_wait_for(int fd, const char *word)
 {
 	char buf[256];
 	size_t n = 0;

@@ -105,16 +105,14 @@ static int probe_errors(void)
 	double t0;
 	int fd, rc;
 
-	check(NSM_IOCTL_RAW == 0xC0200A00u, "NSM_IOCTL_RAW is 0xC0200A00", "got 0x%lx",
-	      (unsigned long)NSM_IOCTL_RAW);
+	check(NSM_IOCTL_RAW == 0xC0200A00u, "NSM_IOCTL_RAW is 0xC0200A00", "got 0x%lx", (unsigned long)NSM_IOCTL_RAW);
 	if (stat("/dev/nsm", &st) != 0) {
 		check(0, "/dev/nsm exists", "%s", strerror(errno));
 		return 1;
 	}
 	check(S_ISCHR(st.st_mode), "/dev/nsm is a character device", "mode 0%o", st.st_mode);
 	check((st.st_mode & 07777) == 0666, "/dev/nsm mode 0666", "mode 0%o", st.st_mode & 07777);
-	check(major(st.st_rdev) == 10, "/dev/nsm is a misc device (major 10)", "major %u",
-	      major(st.st_rdev));
+	check(major(st.st_rdev) == 10, "/dev/nsm is a misc device (major 10)", "major %u", major(st.st_rdev));
 	if ((fd = open_nsm()) < 0)
 		return 1;
 
@@ -181,7 +179,10 @@ static int probe_seccomp(void)
  * The request selects the answer: "echo..." echoes the request, "max" sends
  * 0x3000 pattern bytes, "big" announces 0x3001 bytes, "close" hangs up. */
 
-static uint8_t pattern_byte(size_t i) { return (uint8_t)(i * 7 + 3); }
+static uint8_t pattern_byte(size_t i)
+{
+	return (uint8_t)(i * 7 + 3);
+}
 
 static void model_answer(int c)
 {
@@ -250,22 +251,21 @@ static int probe_loopback(unsigned port)
 
 	n = sizeof(resp);
 	rc = nsm_call(fd, "echo hello", 10, resp, &n);
-	check(rc == 0 && n == 10 && !memcmp(resp, "echo hello", 10), "round trip through the model",
-	      "rc %s, len %llu", strerror(rc), (unsigned long long)n);
+	check(rc == 0 && n == 10 && !memcmp(resp, "echo hello", 10), "round trip through the model", "rc %s, len %llu",
+	      strerror(rc), (unsigned long long)n);
 
 	memset(resp, 0xEE, sizeof(resp));
 	n = 4;
 	rc = nsm_call(fd, "echo truncated", 14, resp, &n);
 	check(rc == 0 && n == 4 && !memcmp(resp, "echo", 4) && resp[4] == 0xEE,
-	      "short response buffer: silent truncation", "rc %s, len %llu", strerror(rc),
-	      (unsigned long long)n);
+	      "short response buffer: silent truncation", "rc %s, len %llu", strerror(rc), (unsigned long long)n);
 
 	memset(req, 'x', sizeof(req));
 	memcpy(req, "echo", 4);
 	n = sizeof(resp);
 	rc = nsm_call(fd, req, NSM_REQ_MAX, resp, &n);
-	check(rc == 0 && n == NSM_REQ_MAX && !memcmp(resp, req, NSM_REQ_MAX),
-	      "request of 0x1000 bytes accepted", "rc %s, len %llu", strerror(rc), (unsigned long long)n);
+	check(rc == 0 && n == NSM_REQ_MAX && !memcmp(resp, req, NSM_REQ_MAX), "request of 0x1000 bytes accepted",
+	      "rc %s, len %llu", strerror(rc), (unsigned long long)n);
 
 	n = sizeof(resp);
 	rc = nsm_call(fd, "max", 3, resp, &n);

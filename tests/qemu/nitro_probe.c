@@ -18,7 +18,7 @@
 #include "nsm/cose.h"
 #include "nsm/nsm_client.h"
 
-static const unsigned pcrs[] = {0, 1, 2, 8};
+static const unsigned pcrs[] = { 0, 1, 2, 8 };
 
 static void hex(const uint8_t *p, size_t n, char *out)
 {
@@ -45,7 +45,7 @@ int main(void)
 	struct nsm_description desc;
 	struct nsm_pcr p;
 	struct cose_sign1 m;
-	struct nsm_opt_bytes nonce = {.present = 1, .p = (const uint8_t *)"nitro-probe", .len = 11};
+	struct nsm_opt_bytes nonce = { .present = 1, .p = (const uint8_t *)"nitro-probe", .len = 11 };
 	char h[2 * NSM_PCR_MAX_LEN + 1];
 	size_t len;
 
@@ -67,8 +67,8 @@ int main(void)
 		printf("probe: error Attestation: %s\n", e.msg);
 		return 1;
 	}
-	printf("probe: doc alg %lld sig_zero=%d cert_zero=%d\n", (long long)m.alg,
-	       zero(m.signature, m.signature_len), zero(d.certificate.p, d.certificate.len));
+	printf("probe: doc alg %lld sig_zero=%d cert_zero=%d\n", (long long)m.alg, zero(m.signature, m.signature_len),
+	       zero(d.certificate.p, d.certificate.len));
 	for (size_t i = 0; i < sizeof pcrs / sizeof pcrs[0]; i++)
 		for (size_t j = 0; j < d.n_pcrs; j++)
 			if (d.pcrs[j].index == pcrs[i]) {

@@ -25,8 +25,7 @@
 
 static int failures;
 
-__attribute__((format(printf, 2, 3)))
-static void check(int ok, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void check(int ok, const char *fmt, ...)
 {
 	va_list ap;
 	printf("%s - ", ok ? "ok" : "not ok");
@@ -39,8 +38,8 @@ static void check(int ok, const char *fmt, ...)
 }
 
 /* Run argv in the sandbox with limits l; the log lands in log (NUL-ended). */
-static int run(char *const *argv, const struct sandbox_limits *l, struct sandbox_result *r, char *log,
-	       size_t cap, struct cr_err *e)
+static int run(char *const *argv, const struct sandbox_limits *l, struct sandbox_result *r, char *log, size_t cap,
+	       struct cr_err *e)
 {
 	struct sandbox_config c;
 	memset(&c, 0, sizeof c);
@@ -91,14 +90,18 @@ int main(void)
 	/* 1. It runs, from the initramfs root, with cgroup v2. */
 	sandbox_limits_default(&l);
 	l.memory_bytes = 64u << 20;
-	char *const hello[] = {"/bin/busybox", "sh", "-c",
-			       "echo $(busybox id -u) $(busybox hostname) $SOURCE_DATE_EPOCH $(busybox pwd);"
-			       "busybox grep -E '^(NoNewPrivs|Seccomp):' /proc/self/status | busybox tr -s '\\t\\n' '  ';"
-			       "echo hi >/work/out", NULL};
+	char *const hello[] = {
+		"/bin/busybox", "sh", "-c",
+		"echo $(busybox id -u) $(busybox hostname) $SOURCE_DATE_EPOCH $(busybox pwd);"
+		"busybox grep -E '^(NoNewPrivs|Seccomp):' /proc/self/status | busybox tr -s '\\t\\n' '  ';"
+		"echo hi >/work/out",
+		NULL
+	};
 	int rc = run(hello, &l, &r, log, sizeof log, &e);
 	check(rc == 0 && r.exited && r.exit_code == 0, "sandbox runs busybox on the initramfs root (%s)",
 	      rc ? e.msg : "ran");
-	check(strstr(log, "1000 cleanroom 7 /work") != NULL, "identity, host name, SOURCE_DATE_EPOCH, cwd: %.100s", log);
+	check(strstr(log, "1000 cleanroom 7 /work") != NULL, "identity, host name, SOURCE_DATE_EPOCH, cwd: %.100s",
+	      log);
 	check(strstr(log, "NoNewPrivs: 1 Seccomp: 2") != NULL, "no_new_privs and the seccomp filter");
 	check(r.cgroup == CG_V2, "limits enforced through cgroup v2 (got %s)", cg_mode_name(r.cgroup));
 	struct stat st;
@@ -106,36 +109,39 @@ int main(void)
 
 	/* 2. Hostile actions. */
 	static const char *const probes[][2] = {
-		{"tcp", NULL}, {"udp", NULL}, {"netlink", NULL}, {"vsock", "3"}, {"vsock", "2"},
-		{"mount", NULL}, {"ptrace", NULL}, {"unshare", NULL}, {"init_module", NULL},
-		{"reboot", NULL}, {"settime", NULL}, {"write", "/usr/x"}, {"write", "/init"}, {"dev", "/dev/nsm"},
-		{"dev", "/dev/vsock"}, {"dev", "/dev/console"},
+		{ "tcp", NULL },         { "udp", NULL },       { "netlink", NULL },     { "vsock", "3" },
+		{ "vsock", "2" },        { "mount", NULL },     { "ptrace", NULL },      { "unshare", NULL },
+		{ "init_module", NULL }, { "reboot", NULL },    { "settime", NULL },     { "write", "/usr/x" },
+		{ "write", "/init" },    { "dev", "/dev/nsm" }, { "dev", "/dev/vsock" }, { "dev", "/dev/console" },
 	};
 	for (size_t i = 0; i < sizeof probes / sizeof probes[0]; i++) {
-		char *const argv[] = {"/probe", (char *)probes[i][0], (char *)probes[i][1], NULL};
+		char *const argv[] = { "/probe", (char *)probes[i][0], (char *)probes[i][1], NULL };
 		rc = run(argv, &l, &r, log, sizeof log, &e);
 		/* The probe exits 1 when everything it tried was refused. */
 		char *res = strstr(log, ": result: ");
 		char *nl = res ? strchr(res, '\n') : NULL;
 		if (nl)
 			*nl = 0;
-		check(rc == 0 && r.exited && r.exit_code == 1 && res && strstr(res, "result: blocked"), "probe %s %s: %s",
-		      probes[i][0], probes[i][1] ? probes[i][1] : "", rc ? e.msg : res ? res + 2 : log);
+		check(rc == 0 && r.exited && r.exit_code == 1 && res && strstr(res, "result: blocked"),
+		      "probe %s %s: %s", probes[i][0], probes[i][1] ? probes[i][1] : "",
+		      rc    ? e.msg
+		      : res ? res + 2
+			    : log);
 	}
 
 	/* 3. Limits through cgroup v2. */
-	char *const membomb[] = {"/probe", "membomb", NULL};
+	char *const membomb[] = { "/probe", "membomb", NULL };
 	l.memory_bytes = 32u << 20;
 	rc = run(membomb, &l, &r, log, sizeof log, &e);
-	check(rc == 0 && r.oom_killed && r.signal == 9, "memory bomb: OOM-killed under memory.max (rc %d, signal %d)", rc,
-	      r.signal);
-	char *const forkbomb[] = {"/probe", "forkbomb", NULL};
+	check(rc == 0 && r.oom_killed && r.signal == 9, "memory bomb: OOM-killed under memory.max (rc %d, signal %d)",
+	      rc, r.signal);
+	char *const forkbomb[] = { "/probe", "forkbomb", NULL };
 	l.memory_bytes = 64u << 20;
 	l.pids = 16;
 	rc = run(forkbomb, &l, &r, log, sizeof log, &e);
 	check(rc == 0 && r.pids_limit_hit, "fork bomb: stopped by pids.max: %.80s", log);
 	l.pids = 4096;
-	char *const forever[] = {"/bin/busybox", "sh", "-c", "/probe escape; busybox sleep 1000", NULL};
+	char *const forever[] = { "/bin/busybox", "sh", "-c", "/probe escape; busybox sleep 1000", NULL };
 	l.timeout_ms = 1500;
 	rc = run(forever, &l, &r, log, sizeof log, &e);
 	check(rc == 0 && r.timed_out && r.wall_ms < 5000,
@@ -144,7 +150,7 @@ int main(void)
 	l.timeout_ms = 60000;
 
 	/* 4. PID 1 keeps serving. */
-	char *const again[] = {"/bin/busybox", "sh", "-c", "exit 3", NULL};
+	char *const again[] = { "/bin/busybox", "sh", "-c", "exit 3", NULL };
 	rc = run(again, &l, &r, log, sizeof log, &e);
 	check(rc == 0 && r.exited && r.exit_code == 3, "after all that, the next build runs (exit 3)");
 

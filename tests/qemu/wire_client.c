@@ -52,7 +52,7 @@ static long elapsed_ms(void)
 
 static void pause_ms(long ms)
 {
-	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR) {
 	}
 }
@@ -72,7 +72,7 @@ static int send_raw(const uint8_t *p, size_t n)
 
 static int send_frame(const uint8_t *body, size_t n)
 {
-	uint8_t hdr[4] = {(uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n};
+	uint8_t hdr[4] = { (uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n };
 	return send_raw(hdr, 4) || send_raw(body, n) ? -1 : 0;
 }
 
@@ -139,27 +139,24 @@ static int receive_one(void)
 		       (unsigned long long)m.u.accepted.files, (unsigned long long)m.u.accepted.bytes);
 		break;
 	case WIRE_ERROR:
-		printf("recv error %s: %s (after %ld ms)\n", wire_err_code_name(m.u.error.code), m.u.error.message, elapsed_ms());
+		printf("recv error %s: %s (after %ld ms)\n", wire_err_code_name(m.u.error.code), m.u.error.message,
+		       elapsed_ms());
 		break;
-	case WIRE_RESULT:
-		printf("recv result %s: %s\n", wire_status_name(m.u.result.status), m.u.result.detail);
-		break;
+	case WIRE_RESULT: printf("recv result %s: %s\n", wire_status_name(m.u.result.status), m.u.result.detail); break;
 	case WIRE_LOG:
-		printf("recv log %.*s\n", (int)(m.u.data.n && m.u.data.p[m.u.data.n - 1] == '\n' ? m.u.data.n - 1 : m.u.data.n),
+		printf("recv log %.*s\n",
+		       (int)(m.u.data.n && m.u.data.p[m.u.data.n - 1] == '\n' ? m.u.data.n - 1 : m.u.data.n),
 		       (const char *)m.u.data.p);
 		break;
 	case WIRE_ARTIFACT:
 		printf("recv artifact %s %llu\n", m.u.artifact.path, (unsigned long long)m.u.artifact.size);
 		break;
-	default:
-		printf("recv %s\n", wire_type_name(m.type));
-		break;
+	default: printf("recv %s\n", wire_type_name(m.type)); break;
 	}
 	fflush(stdout);
 	wire_msg_free(&m);
 	return t;
 }
-
 
 /* The agent stopped reading: show what it said before it closed. */
 static int send_failed(const char *step)
@@ -180,7 +177,7 @@ static int step(const char *s)
 	b = a ? strchr(a, ':') : NULL;
 	if (!strcmp(buf, "request")) {
 		struct wire_msg m;
-		char *argv[] = {"sh", "-c", a ? a : "true"};
+		char *argv[] = { "sh", "-c", a ? a : "true" };
 		memset(&m, 0, sizeof m);
 		m.type = WIRE_REQUEST;
 		m.u.request.argc = 3;
@@ -227,7 +224,7 @@ static int step(const char *s)
 	}
 	if (!strcmp(buf, "header") && a) {
 		uint32_t n = (uint32_t)strtoul(a, NULL, 10);
-		uint8_t hdr[4] = {(uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n};
+		uint8_t hdr[4] = { (uint8_t)(n >> 24), (uint8_t)(n >> 16), (uint8_t)(n >> 8), (uint8_t)n };
 		return send_raw(hdr, 4) ? send_failed(s) : 0;
 	}
 	if (!strcmp(buf, "garbage") && a) {

@@ -14,10 +14,10 @@ struct vec {
 	const char *name;
 	uint8_t *doc;
 	size_t len;
-	const struct json_val *m;    /* its MANIFEST.json entry */
+	const struct json_val *m; /* its MANIFEST.json entry */
 };
 
-static struct att_verified res;  /* ~30 KiB: not on the stack */
+static struct att_verified res; /* ~30 KiB: not on the stack */
 
 /* Verify buf with pol; returns the failing check ("" when it verifies) and
  * leaves the message in *e. */
@@ -57,8 +57,8 @@ static void check_fields(const struct vec *v)
 	T_OK((int64_t)d->n_pcrs == manifest_int(v->m, "num_pcrs"), "%s: %zu PCRs", v->name, d->n_pcrs);
 	T_OK((int64_t)d->n_cabundle == manifest_int(v->m, "cabundle_len"), "%s: cabundle of %zu", v->name,
 	     d->n_cabundle);
-	T_STR(d->indefinite ? "indefinite" : "definite(0xa9)", json_get_str(v->m, "payload_map"), "%s: payload map form",
-	      v->name);
+	T_STR(d->indefinite ? "indefinite" : "definite(0xa9)", json_get_str(v->m, "payload_map"),
+	      "%s: payload map form", v->name);
 	describe_opt(&d->public_key, buf, sizeof buf);
 	T_STR(buf, json_get_str(v->m, "public_key"), "%s: public_key", v->name);
 	describe_opt(&d->user_data, buf, sizeof buf);
@@ -72,7 +72,7 @@ static void check_fields(const struct vec *v)
 /* The manifest's PCRs 0-4 and 8 as a policy. */
 static void manifest_policy(const struct vec *v, struct att_policy *pol)
 {
-	static const unsigned idx[] = {0, 1, 2, 3, 4, 8};
+	static const unsigned idx[] = { 0, 1, 2, 3, 4, 8 };
 	memset(pol, 0, sizeof *pol);
 	for (size_t i = 0; i < sizeof idx / sizeof idx[0]; i++) {
 		char key[8];
@@ -87,7 +87,7 @@ static void manifest_policy(const struct vec *v, struct att_policy *pol)
 
 static void check_times(const struct vec *v)
 {
-	struct att_policy pol = {0};
+	struct att_policy pol = { 0 };
 	struct cr_err e;
 	int64_t ts = manifest_int(v->m, "timestamp_ms") / 1000, stated = manifest_int(v->m, "stated_verify_time_s");
 	if (stated < 0 && manifest_int(v->m, "stated_verify_time_ms") > 0)
@@ -116,7 +116,7 @@ static void check_policy(const struct vec *v)
 	struct att_policy pol;
 	struct cr_err e;
 	const struct att_doc *d;
-	uint8_t other[4] = {1, 2, 3, 4};
+	uint8_t other[4] = { 1, 2, 3, 4 };
 	manifest_policy(v, &pol);
 	T_STR(verify(v->doc, v->len, &pol, &e), "", "%s: PCRs 0-4 and 8 match the manifest (%zu checked)", v->name,
 	      pol.n_pcrs);
@@ -154,7 +154,7 @@ static void check_policy(const struct vec *v)
  * must fail with check `want` (any check when want is NULL). */
 static void flips(const struct vec *v, const size_t *at, int n, const char *want, const char *region)
 {
-	struct att_policy pol = {0};
+	struct att_policy pol = { 0 };
 	struct cr_err e;
 	int bad = 0;
 	char first[600] = "";
@@ -185,7 +185,7 @@ static void spread(size_t off, size_t len, size_t *at)
 
 static void check_flips(struct vec *v)
 {
-	struct att_policy pol = {0};
+	struct att_policy pol = { 0 };
 	struct cr_err e;
 	struct att_doc d;
 	struct cose_sign1 cose;
@@ -264,7 +264,7 @@ int main(void)
 	T_OK(nv == 5, "MANIFEST.json lists 5 documents (%zu)", nv);
 	for (size_t i = 0; i < nv; i++) {
 		struct vec *v = &vecs[i];
-		struct att_policy pol = {0};
+		struct att_policy pol = { 0 };
 		const char *check = verify(v->doc, v->len, &pol, &e);
 		T_STR(check, "", "%s: verifies at its own timestamp", v->name);
 		if (*check) {
@@ -278,13 +278,14 @@ int main(void)
 	}
 	for (size_t i = 0; i < nv; i++) {
 		struct vec *v = &vecs[i];
-		struct att_policy pol = {0};
+		struct att_policy pol = { 0 };
 		if (strcmp(v->name, "svr2_valid_bytes.cbor"))
 			continue;
 		pol.has_time = 1;
 		pol.at = 1684362463;
 		v->doc[160] ^= 1;
-		T_STR(verify(v->doc, v->len, &pol, &e), "signature", "svr2: flipping bit 0 of byte 160 fails the signature");
+		T_STR(verify(v->doc, v->len, &pol, &e), "signature",
+		      "svr2: flipping bit 0 of byte 160 fails the signature");
 		T_OK(strstr(e.msg, "does not verify") != NULL, "svr2: ... '%s'", e.msg);
 		v->doc[160] ^= 1;
 	}

@@ -26,9 +26,11 @@ static const char pki_script[] =
 	"openssl req -x509 -new -key root.key -sha384 -days 3650 -subj '/O=cleanroom test/CN=test root' "
 	"  -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign -out root.pem\n"
 	"openssl req -x509 -new -key root.key -sha384 -days 3650 -subj '/O=cleanroom test/CN=test root' "
-	"  -addext basicConstraints=critical,CA:TRUE,pathlen:0 -addext keyUsage=critical,keyCertSign -out root_pl0.pem\n"
+	"  -addext basicConstraints=critical,CA:TRUE,pathlen:0 -addext keyUsage=critical,keyCertSign -out "
+	"root_pl0.pem\n"
 	"openssl req -new -key int.key -subj '/O=cleanroom test/CN=test intermediate' -out int.csr\n"
-	"openssl req -new -key leaf.key -subj '/O=cleanroom test/CN=i-0123456789abcdef0-enc0123456789abcdef' -out leaf.csr\n"
+	"openssl req -new -key leaf.key -subj '/O=cleanroom test/CN=i-0123456789abcdef0-enc0123456789abcdef' -out "
+	"leaf.csr\n"
 	"openssl req -new -key leaf256.key -subj '/O=cleanroom test/CN=p256 leaf' -out leaf256.csr\n"
 	"cp root.key root_pl0.key\n"
 	"serial=1\n"
@@ -82,7 +84,7 @@ static int load_cert(const char *name, struct cr_err *e)
 
 static struct att_bytes cert(const char *name)
 {
-	struct att_bytes b = {NULL, 0};
+	struct att_bytes b = { NULL, 0 };
 	for (size_t i = 0; i < n_certs; i++)
 		if (!strcmp(certs[i].name, name)) {
 			b.p = certs[i].der;
@@ -93,8 +95,9 @@ static struct att_bytes cert(const char *name)
 
 static int setup(void)
 {
-	static const char *const names[] = {"root",  "root_pl0", "int",     "int_short", "int_pl",    "int_noca",
-					    "int_nosign", "leaf", "leaf256", "leaf_ca", "leaf_noku", "leaf_keyenc"};
+	static const char *const names[] = { "root",    "root_pl0", "int",        "int_short",
+					     "int_pl",  "int_noca", "int_nosign", "leaf",
+					     "leaf256", "leaf_ca",  "leaf_noku",  "leaf_keyenc" };
 	char cmd[256], path[128];
 	struct cr_err e;
 	FILE *f;
@@ -108,7 +111,8 @@ static int setup(void)
 	snprintf(cmd, sizeof cmd, "sh %s %s >%s/log 2>&1", path, dir, dir);
 	if (system(cmd) != 0) {
 		snprintf(cmd, sizeof cmd, "sed 's/^/# /' %s/log", dir);
-		if (system(cmd)) {}
+		if (system(cmd)) {
+		}
 		return -1;
 	}
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
@@ -179,12 +183,14 @@ static const char *verify_buf(const struct cr_buf *b, const struct att_policy *p
 	return "";
 }
 
-#define T_PREFIX(got, prefix, ...) do { \
-	const char *g_ = (got); \
-	int ok_ = !strncmp(g_, prefix, strlen(prefix)); \
-	if (!ok_) printf("# got:  %s\n# want: %s...\n", g_, prefix); \
-	t_check(ok_, __FILE__, __LINE__, "prefix differs", __VA_ARGS__); \
-} while (0)
+#define T_PREFIX(got, prefix, ...)                                 \
+ do {                                                              \
+  const char *g_ = (got);                                          \
+  int ok_ = !strncmp(g_, prefix, strlen(prefix));                  \
+  if (!ok_)                                                        \
+   printf("# got:  %s\n# want: %s...\n", g_, prefix);              \
+  t_check(ok_, __FILE__, __LINE__, "prefix differs", __VA_ARGS__); \
+ } while (0)
 
 static void test_documents(void)
 {
@@ -271,7 +277,8 @@ static void test_documents(void)
 	pol.pcrs[1].len = 48;
 	T_STR(verify_buf(&b, &pol), "", "PCR 31 and PCR 0 match the policy");
 	pol.pcrs[1].len = 32;
-	T_PREFIX(verify_buf(&b, &pol), "pcr 0: mismatch (document 000102", "a 32-byte expectation of a 48-byte PCR fails");
+	T_PREFIX(verify_buf(&b, &pol), "pcr 0: mismatch (document 000102",
+		 "a 32-byte expectation of a 48-byte PCR fails");
 	root_policy(&pol);
 	d.n_pcrs = 2;
 	d.pcrs[0].len = 32;
@@ -282,18 +289,20 @@ static void test_documents(void)
 		 "a 40-byte PCR is refused");
 	d.pcrs[1].len = 48;
 	d.pcrs[1].index = 32;
-	T_STR(sign_verify(&d, &leaf_key, &pol, &b), "payload: pcrs: index 32 out of range 0..31", "PCR index 32 is refused");
+	T_STR(sign_verify(&d, &leaf_key, &pol, &b), "payload: pcrs: index 32 out of range 0..31",
+	      "PCR index 32 is refused");
 	d.n_pcrs = 0;
-	T_STR(sign_verify(&d, &leaf_key, &pol, &b), "payload: pcrs has 0 entries (allowed 1..32)", "no PCRs is refused");
+	T_STR(sign_verify(&d, &leaf_key, &pol, &b), "payload: pcrs has 0 entries (allowed 1..32)",
+	      "no PCRs is refused");
 
 	/* COSE envelope variants. */
 	{
 		struct cr_buf payload;
 		struct cr_err e;
-		struct cose_sign1_opts o = {0};
-		static const uint8_t prot_es256[] = {0xa1, 0x01, 0x26};
-		static const uint8_t prot_extra[] = {0xa2, 0x01, 0x38, 0x22, 0x04, 0x41, 0x01};
-		static const uint8_t unprot_extra[] = {0xa1, 0x04, 0x41, 0x01};
+		struct cose_sign1_opts o = { 0 };
+		static const uint8_t prot_es256[] = { 0xa1, 0x01, 0x26 };
+		static const uint8_t prot_extra[] = { 0xa2, 0x01, 0x38, 0x22, 0x04, 0x41, 0x01 };
+		static const uint8_t unprot_extra[] = { 0xa1, 0x04, 0x41, 0x01 };
 		base_doc(&d);
 		cr_buf_init(&payload, ATT_PAYLOAD_MAX);
 		T_OK(att_payload_encode(&d, &payload, &e) == 0, "payload encodes");
@@ -343,10 +352,10 @@ static void test_documents(void)
 /* s -> n - s for P-384 (test arithmetic on 48-byte big-endian numbers). */
 static void negate_s(uint8_t *s)
 {
-	static const uint8_t n[48] = {
-		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-		0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xc7, 0x63, 0x4d, 0x81, 0xf4, 0x37, 0x2d, 0xdf,
-		0x58, 0x1a, 0x0d, 0xb2, 0x48, 0xb0, 0xa7, 0x7a, 0xec, 0xec, 0x19, 0x6a, 0xcc, 0xc5, 0x29, 0x73};
+	static const uint8_t n[48] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+				       0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+				       0xc7, 0x63, 0x4d, 0x81, 0xf4, 0x37, 0x2d, 0xdf, 0x58, 0x1a, 0x0d, 0xb2,
+				       0x48, 0xb0, 0xa7, 0x7a, 0xec, 0xec, 0x19, 0x6a, 0xcc, 0xc5, 0x29, 0x73 };
 	int borrow = 0;
 	for (int i = 47; i >= 0; i--) {
 		int v = n[i] - s[i] - borrow;
@@ -385,29 +394,35 @@ static void test_chain_rules(void)
 		const char *want;
 		const char *name;
 	} cases[] = {
-		{"leaf", "int", "root", 0, "", "the good chain"},
-		{"leaf", "int_short", "root", 2 * 86400, "chain: cabundle[1] (CN=test intermediate) expired at ",
-		 "an expired intermediate fails, named"},
-		{"leaf", "int", "root", 31 * 86400, "chain: leaf (CN=i-0123456789abcdef0-enc0123456789abcdef) expired at ",
-		 "an expired leaf fails, named"},
-		{"leaf", "int", "root", -86400, "chain: leaf (CN=i-0123456789abcdef0-enc0123456789abcdef) is not valid before ",
-		 "a leaf before its validity fails"},
-		{"leaf", "int", "root", 11 * 365 * 86400, "chain: leaf", "far in the future everything is expired"},
-		{"leaf_ca", "int", "root", 0, "chain: leaf (CN=i-0123456789abcdef0-enc0123456789abcdef) is a CA certificate",
-		 "a leaf that is a CA fails"},
-		{"leaf_noku", "int", "root", 0, "chain: leaf (CN=i-0123456789abcdef0-enc0123456789abcdef) has no keyUsage",
-		 "a leaf without keyUsage fails"},
-		{"leaf_keyenc", "int", "root", 0,
-		 "chain: leaf (CN=i-0123456789abcdef0-enc0123456789abcdef) keyUsage lacks digitalSignature",
-		 "a leaf without digitalSignature fails"},
-		{"leaf", "int_noca", "root", 0, "chain: cabundle[1] (CN=test intermediate) is not a CA",
-		 "an intermediate that is not a CA fails"},
-		{"leaf", "int_nosign", "root", 0, "chain: cabundle[1] (CN=test intermediate) keyUsage lacks keyCertSign",
-		 "an intermediate without keyCertSign fails"},
-		{"leaf", "int_pl", "root_pl0", 0,
-		 "chain: root (CN=test root) has pathLenConstraint 0 but 1 CA certificates below it",
-		 "a root with pathLen 0 over an intermediate fails"},
-		{"leaf", "root", "root", 0, "chain: the issuer of leaf", "a leaf not issued by the next certificate fails"},
+		{ "leaf", "int", "root", 0, "", "the good chain" },
+		{ "leaf", "int_short", "root", 2 * 86400, "chain: cabundle[1] (CN=test intermediate) expired at ",
+		  "an expired intermediate fails, named" },
+		{ "leaf", "int", "root", 31 * 86400,
+		  "chain: leaf (CN=i-0123456789abcdef0-enc0123456789abcdef) expired at ",
+		  "an expired leaf fails, named" },
+		{ "leaf", "int", "root", -86400,
+		  "chain: leaf (CN=i-0123456789abcdef0-enc0123456789abcdef) is not valid before ",
+		  "a leaf before its validity fails" },
+		{ "leaf", "int", "root", 11 * 365 * 86400, "chain: leaf", "far in the future everything is expired" },
+		{ "leaf_ca", "int", "root", 0,
+		  "chain: leaf (CN=i-0123456789abcdef0-enc0123456789abcdef) is a CA certificate",
+		  "a leaf that is a CA fails" },
+		{ "leaf_noku", "int", "root", 0,
+		  "chain: leaf (CN=i-0123456789abcdef0-enc0123456789abcdef) has no keyUsage",
+		  "a leaf without keyUsage fails" },
+		{ "leaf_keyenc", "int", "root", 0,
+		  "chain: leaf (CN=i-0123456789abcdef0-enc0123456789abcdef) keyUsage lacks digitalSignature",
+		  "a leaf without digitalSignature fails" },
+		{ "leaf", "int_noca", "root", 0, "chain: cabundle[1] (CN=test intermediate) is not a CA",
+		  "an intermediate that is not a CA fails" },
+		{ "leaf", "int_nosign", "root", 0,
+		  "chain: cabundle[1] (CN=test intermediate) keyUsage lacks keyCertSign",
+		  "an intermediate without keyCertSign fails" },
+		{ "leaf", "int_pl", "root_pl0", 0,
+		  "chain: root (CN=test root) has pathLenConstraint 0 but 1 CA certificates below it",
+		  "a root with pathLen 0 over an intermediate fails" },
+		{ "leaf", "root", "root", 0, "chain: the issuer of leaf",
+		  "a leaf not issued by the next certificate fails" },
 	};
 	struct att_doc d;
 	struct att_policy pol;
@@ -443,7 +458,8 @@ static void test_chain_rules(void)
 	d.cabundle[2] = cert("int");
 	d.n_cabundle = 3;
 	T_PREFIX(sign_verify(&d, &leaf_key, &pol, &b),
-		 "chain: cabundle[2] (CN=test intermediate) is signed by root directly, but the chain has 1 more certificate",
+		 "chain: cabundle[2] (CN=test intermediate) is signed by root directly, but the chain has 1 more "
+		 "certificate",
 		 "the root twice in cabundle (root, root, int) is refused: the chain ends where the root signs");
 	/* A flipped byte inside the intermediate's signature. */
 	{
@@ -454,7 +470,8 @@ static void test_chain_rules(void)
 		base_doc(&d);
 		d.cabundle[1].p = copy;
 		T_PREFIX(sign_verify(&d, &leaf_key, &pol, &b),
-			 "chain: the signature of cabundle[1] (CN=test intermediate) does not verify with the key of root",
+			 "chain: the signature of cabundle[1] (CN=test intermediate) does not verify with the key of "
+			 "root",
 			 "a corrupted intermediate signature is found by BearSSL and named");
 	}
 	cr_buf_free(&b);
@@ -470,7 +487,7 @@ static const char *payload_variant(const char *key, const char *value_hex, int t
 	struct cbr_doc c;
 	struct cbor_w w;
 	struct att_policy pol;
-	static const struct cbr_limits lim = {512, 8};
+	static const struct cbr_limits lim = { 512, 8 };
 	uint8_t raw[64];
 	size_t raw_len = 0;
 	const char *m = "";
@@ -492,7 +509,8 @@ static const char *payload_variant(const char *key, const char *value_hex, int t
 		return e.msg;
 	cw_init(&w, &q);
 	cw_map(&w, (size_t)c.items[0].v - (!value_hex && !twice) + !!twice);
-	CBR_MAP_FOREACH(&c, 0, k, v) {
+	CBR_MAP_FOREACH(&c, 0, k, v)
+	{
 		int hit = cbr_text_is(&c, k, key);
 		if (hit && !value_hex && !twice)
 			continue;
@@ -521,35 +539,38 @@ static void test_payload_rules(void)
 		int twice;
 		const char *want;
 	} cases[] = {
-		{"nonce", "f6", 0, ""},
-		{"module_id", NULL, 0, "payload: missing \"module_id\""},
-		{"module_id", "60", 0, "payload: \"module_id\" must be 1..255 bytes of text without NUL"},
-		{"module_id", "f6", 0, "payload: \"module_id\" must be a text string, not null"},
-		{"digest", "66534841323536", 0, "payload: \"digest\" is \"SHA256\", must be \"SHA384\""},
-		{"digest", NULL, 0, "payload: missing \"digest\""},
-		{"timestamp", "00", 0, "payload: \"timestamp\" is 0"},
-		{"timestamp", "20", 0, "payload: \"timestamp\" must be an unsigned integer, not a negative integer"},
-		{"timestamp", "NOW8", 0, ""},
-		{"pcrs", "80", 0, "payload: \"pcrs\" must be a map, not an array"},
-		{"pcrs", "a10041ff", 0, "payload: pcrs[0] is 1 bytes (must be 32, 48 or 64)"},
-		{"pcrs", "a1614100", 0, "payload: pcrs: a key is a text string, not an unsigned integer"},
-		{"pcrs", "a100f6", 0, "payload: pcrs[0] must be a byte string, not null"},
-		{"certificate", NULL, 0, "payload: missing \"certificate\""},
-		{"certificate", "40", 0, "payload: \"certificate\" is 0 bytes (allowed 1..1024)"},
-		{"certificate", "6161", 0, "payload: \"certificate\" must be a byte string, not a text string"},
-		{"cabundle", "80", 0, "payload: cabundle has 0 entries (allowed 1..16)"},
-		{"cabundle", "8101", 0, "payload: cabundle[0] must be a byte string, not an unsigned integer"},
-		{"cabundle", NULL, 0, "payload: missing \"cabundle\""},
-		{"public_key", "01", 0, "payload: \"public_key\" must be a byte string or null, not an unsigned integer"},
-		{"user_data", NULL, 0, ""},
-		{"nonce", NULL, 1, "payload: map at offset 0 has the key \"nonce\" twice"},
-		{"digest", NULL, 1, "payload: map at offset 0 has the key \"digest\" twice"},
+		{ "nonce", "f6", 0, "" },
+		{ "module_id", NULL, 0, "payload: missing \"module_id\"" },
+		{ "module_id", "60", 0, "payload: \"module_id\" must be 1..255 bytes of text without NUL" },
+		{ "module_id", "f6", 0, "payload: \"module_id\" must be a text string, not null" },
+		{ "digest", "66534841323536", 0, "payload: \"digest\" is \"SHA256\", must be \"SHA384\"" },
+		{ "digest", NULL, 0, "payload: missing \"digest\"" },
+		{ "timestamp", "00", 0, "payload: \"timestamp\" is 0" },
+		{ "timestamp", "20", 0, "payload: \"timestamp\" must be an unsigned integer, not a negative integer" },
+		{ "timestamp", "NOW8", 0, "" },
+		{ "pcrs", "80", 0, "payload: \"pcrs\" must be a map, not an array" },
+		{ "pcrs", "a10041ff", 0, "payload: pcrs[0] is 1 bytes (must be 32, 48 or 64)" },
+		{ "pcrs", "a1614100", 0, "payload: pcrs: a key is a text string, not an unsigned integer" },
+		{ "pcrs", "a100f6", 0, "payload: pcrs[0] must be a byte string, not null" },
+		{ "certificate", NULL, 0, "payload: missing \"certificate\"" },
+		{ "certificate", "40", 0, "payload: \"certificate\" is 0 bytes (allowed 1..1024)" },
+		{ "certificate", "6161", 0, "payload: \"certificate\" must be a byte string, not a text string" },
+		{ "cabundle", "80", 0, "payload: cabundle has 0 entries (allowed 1..16)" },
+		{ "cabundle", "8101", 0, "payload: cabundle[0] must be a byte string, not an unsigned integer" },
+		{ "cabundle", NULL, 0, "payload: missing \"cabundle\"" },
+		{ "public_key", "01", 0,
+		  "payload: \"public_key\" must be a byte string or null, not an unsigned integer" },
+		{ "user_data", NULL, 0, "" },
+		{ "nonce", NULL, 1, "payload: map at offset 0 has the key \"nonce\" twice" },
+		{ "digest", NULL, 1, "payload: map at offset 0 has the key \"digest\" twice" },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		const char *m = payload_variant(cases[i].key, cases[i].value_hex, cases[i].twice);
 		if (*cases[i].want)
 			T_STR(m, cases[i].want, "payload with %s %s%s is refused", cases[i].key,
-			      cases[i].twice ? "twice" : cases[i].value_hex ? "= " : "missing",
+			      cases[i].twice       ? "twice"
+			      : cases[i].value_hex ? "= "
+						   : "missing",
 			      cases[i].value_hex ? cases[i].value_hex : "");
 		else
 			T_STR(m, "", "payload with %s %s%s verifies", cases[i].key,
@@ -564,12 +585,12 @@ static void test_cose(void)
 	struct cr_buf b, ss;
 	struct cr_err e;
 	struct cose_sign1 m;
-	uint8_t seed[32] = {1};
+	uint8_t seed[32] = { 1 };
 	static const uint8_t payload[] = "PcrInfo payload";
 	static const uint8_t big[300];
 	char hex[80];
-	const struct ec_key *keys[3] = {&leaf256_key, &leaf_key, &k521};
-	static const int64_t algs[3] = {COSE_ALG_ES256, COSE_ALG_ES384, COSE_ALG_ES512};
+	const struct ec_key *keys[3] = { &leaf256_key, &leaf_key, &k521 };
+	static const int64_t algs[3] = { COSE_ALG_ES256, COSE_ALG_ES384, COSE_ALG_ES512 };
 	T_OK(ec_key_generate(&k521, BR_EC_secp521r1, seed, sizeof seed, &e) == 0, "a P-521 key from a seed");
 	seed[0] = 2;
 	T_OK(ec_key_generate(&k384b, BR_EC_secp384r1, seed, sizeof seed, &e) == 0, "a second P-384 key");
@@ -597,10 +618,12 @@ static void test_cose(void)
 		     ss.len == 21 + 300,
 	     "Sig_structure of a 300-byte payload is 321 bytes");
 	cr_hex(ss.p, 20, hex);
-	T_STR(hex, "846a5369676e61747572653144a1013822405901", "Sig_structure prefix: 84 6a \"Signature1\" 44 a1013822 40 59");
+	T_STR(hex, "846a5369676e61747572653144a1013822405901",
+	      "Sig_structure prefix: 84 6a \"Signature1\" 44 a1013822 40 59");
 	cr_buf_free(&ss);
 	cr_buf_free(&b);
-	T_OK(cose_sign1_parse((const uint8_t *)"\xd3\x80", 2, &m, &e) == -1 && strstr(e.msg, "tag 19 is not COSE_Sign1"),
+	T_OK(cose_sign1_parse((const uint8_t *)"\xd3\x80", 2, &m, &e) == -1 &&
+		     strstr(e.msg, "tag 19 is not COSE_Sign1"),
 	     "tag 19 is refused (%s)", e.msg);
 	T_OK(cose_sign1_parse((const uint8_t *)"\x84\x41\xff\xa0\x40\x40", 6, &m, &e) == -1 &&
 		     strstr(e.msg, "protected header: unexpected break"),
@@ -672,11 +695,11 @@ static void test_unsigned(void)
 		int64_t alg;
 		int extra_unprotected;
 	} near[] = {
-		{"a signature byte that is not zero", 1, 64, 1, -1, 0},
-		{"a 96-byte zero signature", 1, 96, 0, -1, 0},
-		{"a certificate that is not zero", 0, 64, 0, -1, 0},
-		{"an unprotected header that is not empty", 1, 64, 0, -1, 1},
-		{"alg -7 (ES256) with a zero signature", 1, 64, 0, -7, 0},
+		{ "a signature byte that is not zero", 1, 64, 1, -1, 0 },
+		{ "a 96-byte zero signature", 1, 96, 0, -1, 0 },
+		{ "a certificate that is not zero", 0, 64, 0, -1, 0 },
+		{ "an unprotected header that is not empty", 1, 64, 0, -1, 1 },
+		{ "alg -7 (ES256) with a zero signature", 1, 64, 0, -7, 0 },
 	};
 	root_policy(&pol);
 	base_doc(&d);
@@ -727,7 +750,8 @@ int main(void)
 	if (setup()) {
 		T_OK(0, "openssl made the test PKI in %s", dir);
 		snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-		if (system(cmd)) {}
+		if (system(cmd)) {
+		}
 		return t_done();
 	}
 	now_s = (int64_t)time(NULL); /* not before the last certificate's notBefore */
@@ -743,7 +767,7 @@ int main(void)
 		T_OK(ec_key_load(&p8, path, &e) == -1 && strstr(e.msg, "no \"EC PRIVATE KEY\""),
 		     "a certificate is not a key (%s)", e.msg);
 	}
-	T_OK(att_document_sign(&(struct att_doc){0}, &leaf256_key, &(struct cr_buf){0}, &e) == -1 &&
+	T_OK(att_document_sign(&(struct att_doc){ 0 }, &leaf256_key, &(struct cr_buf){ 0 }, &e) == -1 &&
 		     strstr(e.msg, "must be P-384"),
 	     "att_document_sign refuses a P-256 key");
 	test_documents();
@@ -755,6 +779,7 @@ int main(void)
 	for (size_t i = 0; i < n_certs; i++)
 		pem_free(&certs[i].pem);
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-	if (system(cmd)) {}
+	if (system(cmd)) {
+	}
 	return t_done();
 }

@@ -44,7 +44,7 @@ int main(void)
 	char dir[] = "/tmp/cr-cpio-XXXXXX", p[256], q[256];
 	struct cpio_plan plan;
 	struct mem_sink s;
-	struct cpio_sink sink = {&s, put, copy_fd};
+	struct cpio_sink sink = { &s, put, copy_fd };
 	struct cr_err e;
 
 	if (!mkdtemp(dir))
@@ -71,7 +71,8 @@ int main(void)
 	T_OK(plan.n == 6 && plan.v[3].nlink == 2 && plan.v[4].nlink == 2 && plan.v[4].size == 0 &&
 		     plan.v[3].size == 1 && plan.v[3].ino == plan.v[4].ino,
 	     "hard link group: data stored once, same inode, nlink 2");
-	T_OK(plan.n == 6 && plan.v[0].ino == 1 && plan.v[1].ino == 2 && plan.v[5].ino == 5, "inodes sequential in archive order");
+	T_OK(plan.n == 6 && plan.v[0].ino == 1 && plan.v[1].ino == 2 && plan.v[5].ino == 5,
+	     "inodes sequential in archive order");
 	T_OK(plan.size % 512 == 0, "archive padded to 512 bytes");
 	cr_buf_init(&s.b, 1 << 20);
 	T_OK(cpio_stream(&plan, &sink, &e) == 0, "archive streams");
@@ -92,12 +93,14 @@ int main(void)
 	snprintf(p, sizeof p, "%s/b", dir);
 	write_file(p, "bbbbbbbb");
 	cr_buf_init(&s.b, 1 << 20);
-	T_OK(cpio_stream(&plan, &sink, &e) == -1 && strstr(e.msg, "changed while"), "a changed file is refused: %s", e.msg);
+	T_OK(cpio_stream(&plan, &sink, &e) == -1 && strstr(e.msg, "changed while"), "a changed file is refused: %s",
+	     e.msg);
 	cr_buf_free(&s.b);
 	cpio_plan_free(&plan);
 
 	cpio_plan_init(&plan, 0);
-	T_OK(cpio_add_mem(&plan, "f", 0, (const uint8_t *)"", 0, &e) == 0 && cpio_add_mem(&plan, "f", 0, (const uint8_t *)"", 0, &e) == 0 &&
+	T_OK(cpio_add_mem(&plan, "f", 0, (const uint8_t *)"", 0, &e) == 0 &&
+		     cpio_add_mem(&plan, "f", 0, (const uint8_t *)"", 0, &e) == 0 &&
 		     cpio_plan_finish(&plan, &e) == -1 && strstr(e.msg, "'f' given twice"),
 	     "a file name given twice is refused");
 	cpio_plan_free(&plan);

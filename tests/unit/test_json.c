@@ -47,7 +47,9 @@ int main(void)
 	jw_arr_end(&w);
 	jw_obj_end(&w);
 	T_OK(jw_finish(&w, &e) == 0, "pretty writer finishes");
-	T_STR((char *)b.p, "{\n  \"Measurements\": {\n    \"HashAlgorithm\": \"Sha384 { ... }\",\n    \"PCR0\": \"01ab\"\n  },\n  \"Empty\": []\n}",
+	T_STR((char *)b.p,
+	      "{\n  \"Measurements\": {\n    \"HashAlgorithm\": \"Sha384 { ... }\",\n    \"PCR0\": \"01ab\"\n  },\n  "
+	      "\"Empty\": []\n}",
 	      "pretty output matches serde_json's layout");
 	cr_buf_free(&b);
 
@@ -60,7 +62,8 @@ int main(void)
 	jw_i64(&w, -5);
 	jw_obj_end(&w);
 	T_OK(jw_finish(&w, &e) == 0, "compact writer finishes");
-	T_STR((char *)b.p, "{\"s\":\"a\\\"b\\\\c\\n\\u0001\",\"n\":18446744073709551615,\"x\":-5}", "compact output escapes");
+	T_STR((char *)b.p, "{\"s\":\"a\\\"b\\\\c\\n\\u0001\",\"n\":18446744073709551615,\"x\":-5}",
+	      "compact output escapes");
 	cr_buf_free(&b);
 
 	cr_buf_init(&b, 8);

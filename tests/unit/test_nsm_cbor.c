@@ -5,7 +5,7 @@
 #include "base/cbor_write.h"
 #include "tests/unit/check.h"
 
-static const struct cbr_limits lim = {.max_items = 64, .max_depth = 8};
+static const struct cbr_limits lim = { .max_items = 64, .max_depth = 8 };
 
 static const char *encoded(struct cr_buf *b, struct cbor_w *w)
 {
@@ -22,7 +22,13 @@ static void test_writer(void)
 	struct cr_buf b;
 	struct cbor_w w;
 	cr_buf_init(&b, 256);
-#define ENC(stmt, want, name) do { b.len = 0; cw_init(&w, &b); stmt; T_STR(encoded(&b, &w), want, name); } while (0)
+#define ENC(stmt, want, name)         \
+ do {                                 \
+  b.len = 0;                          \
+  cw_init(&w, &b);                    \
+  stmt;                               \
+  T_STR(encoded(&b, &w), want, name); \
+ } while (0)
 	ENC(cw_uint(&w, 23), "17", "uint 23 is one byte");
 	ENC(cw_uint(&w, 24), "1818", "uint 24 takes 0x18");
 	ENC(cw_uint(&w, 256), "190100", "uint 256 takes 0x19");
@@ -76,16 +82,18 @@ static void test_reader(void)
 		T_OK(!cbr_int(&d, 4, &v) && v == -2 && d.items[5].kind == CBR_BYTES && d.items[5].len == 1 &&
 			     d.items[5].p[0] == 0xff,
 		     "its elements: -2 and a byte string pointing into the input");
-		T_OK(one != CBR_NONE && d.items[one].kind == CBR_MAP && d.items[one].indefinite && d.items[one].v == 1 &&
-			     d.items[one].raw_len == 5,
+		T_OK(one != CBR_NONE && d.items[one].kind == CBR_MAP && d.items[one].indefinite &&
+			     d.items[one].v == 1 && d.items[one].raw_len == 5,
 		     "key 1 holds an indefinite map of one pair, 5 bytes with its break");
-		T_OK(c != CBR_NONE && d.items[c].kind == CBR_TAG && d.items[c].v == 18 && d.items[c + 1].kind == CBR_BOOL,
+		T_OK(c != CBR_NONE && d.items[c].kind == CBR_TAG && d.items[c].v == 18 &&
+			     d.items[c + 1].kind == CBR_BOOL,
 		     "\"c\" is tag 18 around true");
 		T_OK(cbr_map_find(&d, 0, "zz") == CBR_NONE && cbr_map_find(&d, a, "a") == CBR_NONE,
 		     "missing keys and non-maps give CBR_NONE");
 		{
 			int pairs = 0;
-			CBR_MAP_FOREACH(&d, 0, k, val) {
+			CBR_MAP_FOREACH(&d, 0, k, val)
+			{
 				(void)val;
 				pairs++;
 				(void)k;
@@ -107,7 +115,8 @@ static void test_reader(void)
 		cbr_free(&d);
 	T_STR(parse("a20100180100", &d), "test: map at offset 0 has a duplicate key at offset 3",
 	      "a duplicate integer key is refused, even encoded longer");
-	T_STR(parse("a2616101616102", &d), "test: map at offset 0 has the key \"a\" twice", "a duplicate text key is refused");
+	T_STR(parse("a2616101616102", &d), "test: map at offset 0 has the key \"a\" twice",
+	      "a duplicate text key is refused");
 	T_STR(parse("a2820102f6820102f6", &d), "test: map at offset 0 has a duplicate key at offset 5",
 	      "a duplicate array key is refused");
 	m = parse("a2820102f6820201f6", &d);

@@ -14,14 +14,14 @@ struct model {
 	uint8_t last_req[NSM_REQUEST_MAX];
 	size_t last_len;
 	int calls;
-	const char *garbage;   /* answer these bytes instead (hex), if set */
-	int fail;              /* the transport fails */
+	const char *garbage; /* answer these bytes instead (hex), if set */
+	int fail;            /* the transport fails */
 };
 
 /* Fill r for q; returns the NSM error, NSM_SUCCESS when r is an answer. */
 static enum nsm_error serve(struct model *m, const struct nsm_request *q, struct nsm_response *r)
 {
-	static const uint8_t doc[64] = {0x84};
+	static const uint8_t doc[64] = { 0x84 };
 	static uint8_t random[256];
 	br_sha384_context h;
 	r->op = q->op;
@@ -122,7 +122,7 @@ static void test_calls(void)
 	struct cr_err e;
 	struct nsm_description d;
 	struct nsm_pcr p;
-	uint8_t zero[48] = {0}, want[48], buf[300], doc[16];
+	uint8_t zero[48] = { 0 }, want[48], buf[300], doc[16];
 	char hex[2 * NSM_REQUEST_MAX + 1];
 	size_t n;
 	br_sha384_context h;
@@ -165,7 +165,7 @@ static void test_calls(void)
 	T_OK(!strncmp(hex, "a16b4174746573746174696f6ea3", 28), "Attestation sent map(1){Attestation: map(3)}");
 	{
 		uint8_t big[64];
-		struct nsm_opt_bytes nonce = {1, (const uint8_t *)"nonce", 5};
+		struct nsm_opt_bytes nonce = { 1, (const uint8_t *)"nonce", 5 };
 		T_OK(nsm_attestation(&c, NULL, &nonce, NULL, big, sizeof big, &n, &e) == 0 && n == 64 && big[0] == 0x84,
 		     "Attestation returns the document");
 	}

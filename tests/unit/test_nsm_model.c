@@ -159,8 +159,9 @@ static void sha384_cat(const uint8_t *a, size_t na, const uint8_t *b, size_t nb,
 
 static int start_service(const char *ca_dir, struct cr_err *e)
 {
-	struct run_enclave enc = {.eif_path = "test.eif", .pcrs = &pcrs, .cid = 16, .nsm_ca_dir = ca_dir,
-				  .run_dir = tmp};
+	struct run_enclave enc = {
+		.eif_path = "test.eif", .pcrs = &pcrs, .cid = 16, .nsm_ca_dir = ca_dir, .run_dir = tmp
+	};
 	return nsm_model_service.start(&loop, sock_path, &enc, &svc, e);
 }
 
@@ -234,7 +235,7 @@ static void test_describe_pcr(void)
 static void test_extend(void)
 {
 	static const uint8_t zero[48];
-	static const uint8_t d1[] = "first measurement", d2[] = {0, 1, 2, 3};
+	static const uint8_t d1[] = "first measurement", d2[] = { 0, 1, 2, 3 };
 	uint8_t want[48], before[48];
 	struct nsm_pcr p, q;
 	struct cr_err e;
@@ -362,9 +363,9 @@ static void test_attestation(void)
 		nonce[i] = (uint8_t)(i * 3);
 		pk[i] = (uint8_t)(i * 7);
 	}
-	o_ud = (struct nsm_opt_bytes){1, ud, 40};
-	o_nonce = (struct nsm_opt_bytes){1, nonce, 32};
-	o_pk = (struct nsm_opt_bytes){1, pk, 97};
+	o_ud = (struct nsm_opt_bytes){ 1, ud, 40 };
+	o_nonce = (struct nsm_opt_bytes){ 1, nonce, 32 };
+	o_pk = (struct nsm_opt_bytes){ 1, pk, 97 };
 	clock_gettime(CLOCK_REALTIME, &ts);
 	t0 = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 	ok = nsm_attestation(&cl, &o_ud, &o_nonce, &o_pk, doc, sizeof doc, &len, &e) == 0;
@@ -379,16 +380,17 @@ static void test_attestation(void)
 	expect_pcr(&pol, 2, pcrs.pcr2);
 	expect_pcr(&pol, 8, pcrs.pcr8);
 	expect_pcr(&pol, 16, p16.value);
-	pol.user_data = (struct att_expect_bytes){1, ud, 40};
-	pol.nonce = (struct att_expect_bytes){1, nonce, 32};
-	pol.public_key = (struct att_expect_bytes){1, pk, 97};
+	pol.user_data = (struct att_expect_bytes){ 1, ud, 40 };
+	pol.nonce = (struct att_expect_bytes){ 1, nonce, 32 };
+	pol.public_key = (struct att_expect_bytes){ 1, pk, 97 };
 	ok = att_verify(doc, len, &pol, &ver, &e) == 0;
 	T_OK(ok, "att_verify accepts it against the test root, with PCR0/1/2/8/16, user_data, nonce, public_key%s%s",
 	     ok ? "" : ": ", ok ? "" : e.msg);
 	if (ok) {
 		const struct att_doc *d = &ver.d.doc;
 		int order = 1;
-		T_OK(d->n_pcrs == 17, "pcrs: the 17 locked PCRs (0..15 and 16), not the unlocked ones (%zu)", d->n_pcrs);
+		T_OK(d->n_pcrs == 17, "pcrs: the 17 locked PCRs (0..15 and 16), not the unlocked ones (%zu)",
+		     d->n_pcrs);
 		for (size_t i = 0; i < d->n_pcrs; i++)
 			order &= d->pcrs[i].index == i && d->pcrs[i].len == 48;
 		T_OK(order, "pcrs: in index order, 48 bytes each");
@@ -396,8 +398,8 @@ static void test_attestation(void)
 		T_STR(d->digest, "SHA384", "digest SHA384");
 		T_OK(d->timestamp_ms >= t0 && d->timestamp_ms <= t1, "timestamp: now, in ms");
 		T_OK(d->n_cabundle == 2 && d->cabundle[0].len == root_pem.obj[0].len &&
-			     !memcmp(d->cabundle[0].p, root_pem.obj[0].der, d->cabundle[0].len) &&
-			     int_pem.n == 1 && d->cabundle[1].len == int_pem.obj[0].len &&
+			     !memcmp(d->cabundle[0].p, root_pem.obj[0].der, d->cabundle[0].len) && int_pem.n == 1 &&
+			     d->cabundle[1].len == int_pem.obj[0].len &&
 			     !memcmp(d->cabundle[1].p, int_pem.obj[0].der, int_pem.obj[0].len),
 		     "cabundle = [root, intermediate], root first");
 		T_OK(ver.chain.n == 3 && ver.chain.cert[0].key.curve == BR_EC_secp384r1,
@@ -423,19 +425,19 @@ static void test_attestation(void)
 	     "absent fields are null in the document, which verifies%s%s", ok ? "" : ": ", ok ? "" : e.msg);
 
 	/* Empty but present fields stay present. */
-	o_ud = (struct nsm_opt_bytes){1, ud, 0};
+	o_ud = (struct nsm_opt_bytes){ 1, ud, 0 };
 	ok = nsm_attestation(&cl, &o_ud, NULL, NULL, doc, sizeof doc, &len, &e) == 0 &&
 	     att_verify(doc, len, &pol, &ver, &e) == 0;
 	T_OK(ok && ver.d.doc.user_data.state == ATT_SET && ver.d.doc.user_data.len == 0,
 	     "empty user_data is an empty byte string, not null");
 
 	/* The limits: 1024 bytes each is fine (real NSM), 1025 is not. */
-	o_ud = (struct nsm_opt_bytes){1, ud, 1024};
-	o_nonce = (struct nsm_opt_bytes){1, nonce, 1024};
-	o_pk = (struct nsm_opt_bytes){1, pk, 1024};
+	o_ud = (struct nsm_opt_bytes){ 1, ud, 1024 };
+	o_nonce = (struct nsm_opt_bytes){ 1, nonce, 1024 };
+	o_pk = (struct nsm_opt_bytes){ 1, pk, 1024 };
 	policy_init(&pol);
-	pol.user_data = (struct att_expect_bytes){1, ud, 1024};
-	pol.public_key = (struct att_expect_bytes){1, pk, 1024};
+	pol.user_data = (struct att_expect_bytes){ 1, ud, 1024 };
+	pol.public_key = (struct att_expect_bytes){ 1, pk, 1024 };
 	ok = nsm_attestation(&cl, &o_ud, &o_nonce, &o_pk, doc, sizeof doc, &len, &e) == 0 &&
 	     att_verify(doc, len, &pol, &ver, &e) == 0;
 	T_OK(ok, "Attestation with 1024-byte user_data, nonce and public_key verifies (%zu bytes)", len);
@@ -461,29 +463,60 @@ static void test_malformed(void)
 
 	/* The exact bytes NSM sends for an error (nitro-facts §5.4). */
 	{
-		static const uint8_t req[] = "\xa1\x6b" "DescribePCR" "\xa1\x65" "index" "\x18\x20";
-		static const uint8_t want[] = "\xa1\x65" "Error" "\x6c" "InvalidIndex";
+		static const uint8_t req[] = "\xa1\x6b"
+					     "DescribePCR"
+					     "\xa1\x65"
+					     "index"
+					     "\x18\x20";
+		static const uint8_t want[] = "\xa1\x65"
+					      "Error"
+					      "\x6c"
+					      "InvalidIndex";
 		T_OK(exchange(req, sizeof req - 1, sizeof req - 1, resp, &n) == 0 && n == sizeof want - 1 &&
 			     !memcmp(resp, want, n),
 		     "an error is {\"Error\": \"InvalidIndex\"}, byte for byte");
 	}
-	T_STR(RAW("\x63" "Foo"), "InvalidOperation", "unknown operation \"Foo\": InvalidOperation");
-	T_STR(RAW("\xa1\x63" "Foo" "\xa0"), "InvalidOperation", "{\"Foo\": {}}: InvalidOperation");
+	T_STR(RAW("\x63"
+		  "Foo"),
+	      "InvalidOperation", "unknown operation \"Foo\": InvalidOperation");
+	T_STR(RAW("\xa1\x63"
+		  "Foo"
+		  "\xa0"),
+	      "InvalidOperation", "{\"Foo\": {}}: InvalidOperation");
 	T_STR(RAW("\x05"), "InvalidOperation", "an integer: InvalidOperation");
 	T_STR(RAW("\xff\xff"), "InvalidOperation", "not CBOR: InvalidOperation");
 	T_STR(raw_error(NULL, 0, 0), "InvalidOperation", "an empty request: InvalidOperation");
-	T_STR(RAW("\x6b" "DescribeNSM" "\x00"), "InvalidOperation",
-	      "trailing bytes: InvalidOperation");
-	T_STR(RAW("\xa1\x6b" "DescribeNSM" "\xa0"), "InvalidOperation",
-	      "DescribeNSM as a map: InvalidOperation");
-	T_STR(RAW("\xa1\x6b" "DescribePCR" "\xa1\x65" "index" "\x61" "x"), "InvalidArgument",
-	      "DescribePCR with a text index: InvalidArgument");
-	T_STR(RAW("\xa1\x6b" "DescribePCR" "\xa0"), "InvalidArgument",
-	      "DescribePCR without index: InvalidArgument");
-	T_STR(RAW("\xa1\x67" "LockPCR" "\xa1\x65" "index" "\x1a\x00\x01\x00\x00"),
+	T_STR(RAW("\x6b"
+		  "DescribeNSM"
+		  "\x00"),
+	      "InvalidOperation", "trailing bytes: InvalidOperation");
+	T_STR(RAW("\xa1\x6b"
+		  "DescribeNSM"
+		  "\xa0"),
+	      "InvalidOperation", "DescribeNSM as a map: InvalidOperation");
+	T_STR(RAW("\xa1\x6b"
+		  "DescribePCR"
+		  "\xa1\x65"
+		  "index"
+		  "\x61"
+		  "x"),
+	      "InvalidArgument", "DescribePCR with a text index: InvalidArgument");
+	T_STR(RAW("\xa1\x6b"
+		  "DescribePCR"
+		  "\xa0"),
+	      "InvalidArgument", "DescribePCR without index: InvalidArgument");
+	T_STR(RAW("\xa1\x67"
+		  "LockPCR"
+		  "\xa1\x65"
+		  "index"
+		  "\x1a\x00\x01\x00\x00"),
 	      "InvalidArgument", "LockPCR with index 65536 (not a u16): InvalidArgument");
-	T_STR(RAW("\xa1\x69" "ExtendPCR" "\xa1\x65" "index" "\x10"), "InvalidArgument",
-	      "ExtendPCR without data: InvalidArgument");
+	T_STR(RAW("\xa1\x69"
+		  "ExtendPCR"
+		  "\xa1\x65"
+		  "index"
+		  "\x10"),
+	      "InvalidArgument", "ExtendPCR without data: InvalidArgument");
 
 	/* Oversize: the body is never read, the answer is InputTooLarge. */
 	T_STR(raw_error(NULL, 0, NSM_REQUEST_MAX + 1), "InputTooLarge",
@@ -494,7 +527,13 @@ static void test_malformed(void)
 	      "a 0x1008-byte request sent whole: InputTooLarge");
 	{
 		/* ExtendPCR{index:20, data: bstr} of exactly 0x1000 bytes. */
-		static const uint8_t head[] = "\xa1\x69" "ExtendPCR" "\xa2\x65" "index" "\x14\x64" "data" "\x59";
+		static const uint8_t head[] = "\xa1\x69"
+					      "ExtendPCR"
+					      "\xa2\x65"
+					      "index"
+					      "\x14\x64"
+					      "data"
+					      "\x59";
 		size_t hl = sizeof head - 1, dl = NSM_REQUEST_MAX - hl - 2;
 		memcpy(big, head, hl);
 		big[hl] = (uint8_t)(dl >> 8);
@@ -542,8 +581,8 @@ static void test_connections(void)
 		uint64_t t0 = now_ms();
 		size_t got = drain(a, buf, sizeof buf, 3000, &eof);
 		uint64_t el = now_ms() - t0;
-		T_OK(eof && got == 0 && el >= 250 && el < 2000, "it is closed after the time limit (%llu ms), no answer",
-		     (unsigned long long)el);
+		T_OK(eof && got == 0 && el >= 250 && el < 2000,
+		     "it is closed after the time limit (%llu ms), no answer", (unsigned long long)el);
 	}
 	close(a);
 	T_OK(nsm_service_connections(svc) == 0, "no connection left open");
@@ -563,7 +602,9 @@ static void test_connections(void)
 		if (fds[i] >= 0)
 			close(fds[i]);
 	pump(30);
-	T_OK(nsm_service_connections(svc) == 0 && exchange((const uint8_t *)"\x69" "GetRandom", 10, 10, resp, &n) == 0,
+	T_OK(nsm_service_connections(svc) == 0 && exchange((const uint8_t *)"\x69"
+									    "GetRandom",
+							   10, 10, resp, &n) == 0,
 	     "after they go, requests are served again");
 }
 
@@ -628,8 +669,7 @@ static void test_ca_dirs(void)
 	}
 	T_OK(nsm_ca_open(&ca, dir, tmp, "x", &e) == -1 && strstr(e.msg, "chain"),
 	     "a broken chain is refused at start (%s)", e.msg);
-	T_OK(nsm_ca_generate(dir, "x", &e) == -1 && strstr(e.msg, "exists already"),
-	     "no new CA over existing files");
+	T_OK(nsm_ca_generate(dir, "x", &e) == -1 && strstr(e.msg, "exists already"), "no new CA over existing files");
 	snprintf(p, sizeof p, "%s/fresh", tmp);
 	mkdir(p, 0700);
 	T_OK(nsm_ca_generate(p, "bad/name", &e) == -1 && !file_exists(p, "root.pem"),

@@ -60,7 +60,8 @@ static void test_request_bytes(void)
 	r.index = 16;
 	r.data.p = (const uint8_t *)"\x01\x02\x03";
 	r.data.len = 3;
-	expect_request(&r, "a169457874656e64504352a265696e64657810646461746143010203", "ExtendPCR{index:16,data:010203}");
+	expect_request(&r, "a169457874656e64504352a265696e64657810646461746143010203",
+		       "ExtendPCR{index:16,data:010203}");
 	r.op = NSM_OP_LOCK_PCR;
 	expect_request(&r, "a1674c6f636b504352a165696e64657810", "LockPCR{index:16}");
 	r.op = NSM_OP_LOCK_PCRS;
@@ -68,14 +69,12 @@ static void test_request_bytes(void)
 	expect_request(&r, "a1684c6f636b50435273a16572616e67651820", "LockPCRs{range:32}");
 	memset(&r, 0, sizeof r);
 	r.op = NSM_OP_ATTESTATION;
-	expect_request(&r,
-		       "a16b4174746573746174696f6ea369757365725f64617461f6656e6f6e6365f66a7075626c69635f6b6579f6",
+	expect_request(&r, "a16b4174746573746174696f6ea369757365725f64617461f6656e6f6e6365f66a7075626c69635f6b6579f6",
 		       "Attestation{all None}");
 	r.nonce.present = 1;
 	r.nonce.p = (const uint8_t *)"\xaa";
 	r.nonce.len = 1;
-	expect_request(&r,
-		       "a16b4174746573746174696f6ea369757365725f64617461f6656e6f6e636541aa6a7075626c69635f6b6579f6",
+	expect_request(&r, "a16b4174746573746174696f6ea369757365725f64617461f6656e6f6e636541aa6a7075626c69635f6b6579f6",
 		       "Attestation{nonce:aa}");
 	{
 		static uint8_t big[NSM_REQUEST_MAX];
@@ -97,14 +96,17 @@ static void test_request_decode(void)
 	struct nsm_request r;
 	struct cr_err e;
 	T_OK(decode_request("a169457874656e64504352a265696e64657810646461746143010203", &r, &e) == -1 &&
-		     r.op == NSM_OP_EXTEND_PCR && r.index == 16 && r.data.len == 3 && !memcmp(r.data.p, "\x01\x02\x03", 3),
+		     r.op == NSM_OP_EXTEND_PCR && r.index == 16 && r.data.len == 3 &&
+		     !memcmp(r.data.p, "\x01\x02\x03", 3),
 	     "ExtendPCR decodes back");
 	T_OK(decode_request("a1684c6f636b50435273a16572616e67651820", &r, &e) == -1 && r.op == NSM_OP_LOCK_PCRS &&
 		     r.range == 32,
 	     "LockPCRs decodes back");
-	T_OK(decode_request("6947657452616e646f6d", &r, &e) == -1 && r.op == NSM_OP_GET_RANDOM, "GetRandom decodes back");
-	T_OK(decode_request("a16b4174746573746174696f6ea369757365725f64617461f6656e6f6e636541aa6a7075626c69635f6b6579f6",
-			    &r, &e) == -1 &&
+	T_OK(decode_request("6947657452616e646f6d", &r, &e) == -1 && r.op == NSM_OP_GET_RANDOM,
+	     "GetRandom decodes back");
+	T_OK(decode_request(
+		     "a16b4174746573746174696f6ea369757365725f64617461f6656e6f6e636541aa6a7075626c69635f6b6579f6", &r,
+		     &e) == -1 &&
 		     r.op == NSM_OP_ATTESTATION && !r.user_data.present && r.nonce.present && r.nonce.len == 1 &&
 		     !r.public_key.present,
 	     "Attestation decodes back: null, bytes, null");
@@ -250,13 +252,17 @@ static const char *bad_response(struct cbor_w *w, struct cr_buf *b, enum nsm_op 
 	return e.msg;
 }
 
-#define START(b, w) do { (b)->len = 0; cw_init(w, b); } while (0)
+#define START(b, w) \
+ do {               \
+  (b)->len = 0;     \
+  cw_init(w, b);    \
+ } while (0)
 
 static void test_response_malformed(void)
 {
 	struct cr_buf b;
 	struct cbor_w w;
-	uint8_t pcr[64] = {0};
+	uint8_t pcr[64] = { 0 };
 	const char *m;
 	struct nsm_response r;
 	struct cr_err e;
@@ -266,7 +272,8 @@ static void test_response_malformed(void)
 	cw_map(&w, 1), cw_text(&w, "DescribePCR"), cw_map(&w, 2), cw_text(&w, "lock"), cw_uint(&w, 1);
 	cw_text(&w, "data"), cw_bytes(&w, pcr, 48);
 	m = bad_response(&w, &b, NSM_OP_DESCRIBE_PCR);
-	T_OK(strstr(m, "\"lock\" must be a boolean, not an unsigned integer") != NULL, "wrong type: lock as uint (%s)", m);
+	T_OK(strstr(m, "\"lock\" must be a boolean, not an unsigned integer") != NULL, "wrong type: lock as uint (%s)",
+	     m);
 
 	START(&b, &w);
 	cw_map(&w, 1), cw_text(&w, "DescribePCR"), cw_map(&w, 1), cw_text(&w, "lock"), cw_bool(&w, 0);
@@ -281,7 +288,8 @@ static void test_response_malformed(void)
 	START(&b, &w);
 	cw_map(&w, 1), cw_text(&w, "ExtendPCR"), cw_map(&w, 1), cw_text(&w, "data"), cw_text(&w, "abc");
 	m = bad_response(&w, &b, NSM_OP_EXTEND_PCR);
-	T_OK(strstr(m, "\"data\" must be a byte string, not a text string") != NULL, "wrong type: data as text (%s)", m);
+	T_OK(strstr(m, "\"data\" must be a byte string, not a text string") != NULL, "wrong type: data as text (%s)",
+	     m);
 
 	START(&b, &w);
 	cw_map(&w, 1), cw_text(&w, "ExtendPCR"), cw_map(&w, 1), cw_text(&w, "data"), cw_bytes(&w, pcr, 48);
@@ -296,7 +304,8 @@ static void test_response_malformed(void)
 	START(&b, &w);
 	cw_array(&w, 0);
 	m = bad_response(&w, &b, NSM_OP_GET_RANDOM);
-	T_OK(strstr(m, "expected a map with one entry or a text string, got an array") != NULL, "top-level array (%s)", m);
+	T_OK(strstr(m, "expected a map with one entry or a text string, got an array") != NULL, "top-level array (%s)",
+	     m);
 
 	START(&b, &w);
 	cw_map(&w, 1), cw_text(&w, "GetRandom"), cw_map(&w, 1), cw_text(&w, "random"), cw_bytes(&w, pcr, 0);
@@ -363,13 +372,13 @@ static void test_response_malformed(void)
 			const char *t;
 			const char *want;
 		} bad[] = {
-			{"version_major", 0, 70000, NULL, "\"version_major\" = 70000 does not fit 16 bits"},
-			{"digest", 1, 0, "MD5", "\"digest\" is \"MD5\", not SHA256, SHA384 or SHA512"},
-			{"module_id", 0, 1, NULL, "\"module_id\" must be a text string, not an unsigned integer"},
+			{ "version_major", 0, 70000, NULL, "\"version_major\" = 70000 does not fit 16 bits" },
+			{ "digest", 1, 0, "MD5", "\"digest\" is \"MD5\", not SHA256, SHA384 or SHA512" },
+			{ "module_id", 0, 1, NULL, "\"module_id\" must be a text string, not an unsigned integer" },
 		};
 		for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-			static const char *const fields[] = {"version_major", "version_minor", "version_patch",
-							     "module_id",     "max_pcrs",      "digest"};
+			static const char *const fields[] = { "version_major", "version_minor", "version_patch",
+							      "module_id",     "max_pcrs",      "digest" };
 			START(&b, &w);
 			cw_map(&w, 1), cw_text(&w, "DescribeNSM"), cw_map(&w, 7);
 			for (size_t f = 0; f < 6; f++) {

@@ -50,11 +50,16 @@ int main(void)
 		T_OK(pcr_hasher_start(&hs, &e) == 0, "hasher starts");
 		while (off < N) {
 			size_t n = step > N - off ? N - off : step;
-			unsigned mask = (unsigned)(off / 100000) % 4 == 0 ? 0 : (off / 100000) % 2 ? PCR_MASK_0 | PCR_MASK_1 : PCR_MASK_0 | PCR_MASK_2;
+			unsigned mask = (unsigned)(off / 100000) % 4 == 0 ? 0
+					: (off / 100000) % 2              ? PCR_MASK_0 | PCR_MASK_1
+									  : PCR_MASK_0 | PCR_MASK_2;
 			pcr_hasher_submit(&hs, mask, data + off, n);
-			if (mask & PCR_MASK_0) br_sha384_update(&c0, data + off, n);
-			if (mask & PCR_MASK_1) br_sha384_update(&c1, data + off, n);
-			if (mask & PCR_MASK_2) br_sha384_update(&c2, data + off, n);
+			if (mask & PCR_MASK_0)
+				br_sha384_update(&c0, data + off, n);
+			if (mask & PCR_MASK_1)
+				br_sha384_update(&c1, data + off, n);
+			if (mask & PCR_MASK_2)
+				br_sha384_update(&c2, data + off, n);
 			off += n;
 			step = step * 3 + 1 > 200000 ? 1 : step * 3 + 1;
 		}

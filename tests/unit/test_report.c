@@ -25,55 +25,56 @@ static void test_base64(void)
 {
 	/* bytes, standard, URL-safe padded, URL-safe unpadded */
 	static const char *const vec[][4] = {
-		{"", "", "", ""},
-		{"f", "Zg==", "Zg==", "Zg"},
-		{"fo", "Zm8=", "Zm8=", "Zm8"},
-		{"foo", "Zm9v", "Zm9v", "Zm9v"},
-		{"foob", "Zm9vYg==", "Zm9vYg==", "Zm9vYg"},
-		{"fooba", "Zm9vYmE=", "Zm9vYmE=", "Zm9vYmE"},
-		{"foobar", "Zm9vYmFy", "Zm9vYmFy", "Zm9vYmFy"},
-		{"\xfb\xff", "+/8=", "-_8=", "-_8"},
-		{"\xfb\xef\xbe", "++++", "----", "----"},
-		{"\xff\xff\xff\xff", "/////w==", "_____w==", "_____w"},
+		{ "", "", "", "" },
+		{ "f", "Zg==", "Zg==", "Zg" },
+		{ "fo", "Zm8=", "Zm8=", "Zm8" },
+		{ "foo", "Zm9v", "Zm9v", "Zm9v" },
+		{ "foob", "Zm9vYg==", "Zm9vYg==", "Zm9vYg" },
+		{ "fooba", "Zm9vYmE=", "Zm9vYmE=", "Zm9vYmE" },
+		{ "foobar", "Zm9vYmFy", "Zm9vYmFy", "Zm9vYmFy" },
+		{ "\xfb\xff", "+/8=", "-_8=", "-_8" },
+		{ "\xfb\xef\xbe", "++++", "----", "----" },
+		{ "\xff\xff\xff\xff", "/////w==", "_____w==", "_____w" },
 	};
 	/* each refused, with why */
 	static const char *const bad[][2] = {
-		{"Zg=", "padded length not a multiple of 4"},
-		{"Zg===", "three '='"},
-		{"Z===", "three '=' after one character"},
-		{"=Zg=", "'=' first"},
-		{"Zg==Zg==", "padding in the middle"},
-		{"Zm9v====", "a block of padding"},
-		{"Zg=a", "a character after '='"},
-		{"Zm8==", "two '=' where one belongs"},
-		{"Zm9vZ", "a lone final character (unpadded)"},
-		{"Zm9vZ===", "a lone final character (padded)"},
-		{"Zh==", "stray bits before '==' (standard)"},
-		{"Zm9=", "stray bits before '=' (standard)"},
-		{"Zh", "stray bits (URL-safe unpadded, 1 byte)"},
-		{"Zm9", "stray bits (URL-safe unpadded, 2 bytes)"},
-		{"-_9=", "stray bits before '=' (URL-safe padded)"},
-		{"+/8", "standard alphabet without its padding"},
-		{"+_8=", "alphabets mixed ('+' then '_')"},
-		{"-/8=", "alphabets mixed ('-' then '/')"},
-		{"Zm9v+_-/", "alphabets mixed across blocks"},
-		{"Zm9v ", "a trailing space"},
-		{" Zm9v", "a leading space"},
-		{"Zm\n9v", "a newline inside"},
-		{"Zm9v\r\n", "CRLF at the end"},
-		{"Zm\t9v", "a tab"},
-		{"Zm9v.", "a '.'"},
-		{"Zm9\xc3\xa9", "non-ASCII"},
-		{"Zm*v", "a '*'"},
+		{ "Zg=", "padded length not a multiple of 4" },
+		{ "Zg===", "three '='" },
+		{ "Z===", "three '=' after one character" },
+		{ "=Zg=", "'=' first" },
+		{ "Zg==Zg==", "padding in the middle" },
+		{ "Zm9v====", "a block of padding" },
+		{ "Zg=a", "a character after '='" },
+		{ "Zm8==", "two '=' where one belongs" },
+		{ "Zm9vZ", "a lone final character (unpadded)" },
+		{ "Zm9vZ===", "a lone final character (padded)" },
+		{ "Zh==", "stray bits before '==' (standard)" },
+		{ "Zm9=", "stray bits before '=' (standard)" },
+		{ "Zh", "stray bits (URL-safe unpadded, 1 byte)" },
+		{ "Zm9", "stray bits (URL-safe unpadded, 2 bytes)" },
+		{ "-_9=", "stray bits before '=' (URL-safe padded)" },
+		{ "+/8", "standard alphabet without its padding" },
+		{ "+_8=", "alphabets mixed ('+' then '_')" },
+		{ "-/8=", "alphabets mixed ('-' then '/')" },
+		{ "Zm9v+_-/", "alphabets mixed across blocks" },
+		{ "Zm9v ", "a trailing space" },
+		{ " Zm9v", "a leading space" },
+		{ "Zm\n9v", "a newline inside" },
+		{ "Zm9v\r\n", "CRLF at the end" },
+		{ "Zm\t9v", "a tab" },
+		{ "Zm9v.", "a '.'" },
+		{ "Zm9\xc3\xa9", "non-ASCII" },
+		{ "Zm*v", "a '*'" },
 	};
 	struct cr_err e;
 	for (size_t i = 0; i < sizeof vec / sizeof *vec; i++) {
-		static const char *const form_name[] = {"standard", "URL-safe", "URL-safe unpadded"};
+		static const char *const form_name[] = { "standard", "URL-safe", "URL-safe unpadded" };
 		for (int f = 0; f < 3; f++) {
 			const char *text = vec[i][1 + f];
 			struct cr_buf b;
 			cr_buf_init(&b, 64);
-			T_OK(base64_encode_form((const uint8_t *)vec[i][0], strlen(vec[i][0]), (enum base64_form)f, &b, &e) == 0 &&
+			T_OK(base64_encode_form((const uint8_t *)vec[i][0], strlen(vec[i][0]), (enum base64_form)f, &b,
+						&e) == 0 &&
 				     b.len == strlen(text) && (!b.len || !memcmp(b.p, text, b.len)),
 			     "base64: '%s' encodes as %s", text, form_name[f]);
 			b.len = 0;
@@ -87,7 +88,8 @@ static void test_base64(void)
 		struct cr_buf b;
 		cr_buf_init(&b, 64);
 		e.msg[0] = 0;
-		T_OK(base64_decode(bad[i][0], strlen(bad[i][0]), &b, "field.x", &e) < 0 && !strncmp(e.msg, "field.x: ", 9),
+		T_OK(base64_decode(bad[i][0], strlen(bad[i][0]), &b, "field.x", &e) < 0 &&
+			     !strncmp(e.msg, "field.x: ", 9),
 		     "base64: %s is refused, naming the field (%s)", bad[i][1], e.msg);
 		cr_buf_free(&b);
 	}
@@ -122,7 +124,8 @@ static void test_base64(void)
 				cr_buf_free(&d);
 			}
 		}
-		T_OK(good, "base64: 0..48 bytes round-trip in all three forms (URL-safe without '+' '/', unpadded without '=')");
+		T_OK(good, "base64: 0..48 bytes round-trip in all three forms (URL-safe without '+' '/', unpadded "
+			   "without '=')");
 	}
 }
 
@@ -130,7 +133,7 @@ static void test_base64(void)
 
 static void sample_statement(struct report_statement *s)
 {
-	static const char *argv[] = {"make", "-C", "src", "CFLAGS=-O2 \"quoted\" \\ back"};
+	static const char *argv[] = { "make", "-C", "src", "CFLAGS=-O2 \"quoted\" \\ back" };
 	memset(s, 0, sizeof *s);
 	s->nsubjects = 2;
 	s->subjects[0].name = "bin/hello";
@@ -148,7 +151,7 @@ static void sample_statement(struct report_statement *s)
 	s->src_files = 12;
 	memset(s->deps_tree_sha256, 0x33, 32);
 	s->deps_files = 0;
-	s->limits = (struct wire_limits){3600, 2048, 4096, 256, 100000, 512, 0};
+	s->limits = (struct wire_limits){ 3600, 2048, 4096, 256, 100000, 512, 0 };
 	for (int p = 0; p < 3; p++)
 		memset(s->pcr[p], 0xa0 + p, 48);
 	s->init_version = "0.1.0";
@@ -213,17 +216,19 @@ static void test_statement(void)
 		static const struct {
 			const char *from, *to, *want;
 		} cases[] = {
-			{"\"_type\":\"https://in-toto.io/Statement/v1\"", "\"_type\":\"https://in-toto.io/Statement/v0.1\"",
-			 "statement: _type: "},
-			{"\"predicateType\":\"https://slsa.dev/provenance/v1\"", "\"predicateType\":1", "predicateType: wrong type"},
-			{"\"name\":\"lib/libé.so\"", "\"name\":\"bin/hello\"", "appears twice"},
-			{"\"sha256\":\"000102", "\"sha256\":\"0102", "subject[0].digest.sha256: not 32 bytes of hex"},
-			{"\"name\":\"pcr1\"", "\"name\":\"pcr9\"", "resolvedDependencies[1].name"},
-			{"\"sourceDateEpoch\":1700000000", "\"sourceDateEpoch\":-1", "sourceDateEpoch: not a non-negative"},
-			{"\"startedOn\":\"2025-11-23T12:13:20.123Z\"", "\"startedOn\":\"2025-11-23T12:13:20Z\"",
-			 "metadata.startedOn: not a time"},
-			{"\"command\":[\"make\"", "\"command\":[7", "command[0]: not a string"},
-			{"{\"_type\"", "{\"_type\":1,\"_type\"", "duplicate"},
+			{ "\"_type\":\"https://in-toto.io/Statement/v1\"",
+			  "\"_type\":\"https://in-toto.io/Statement/v0.1\"", "statement: _type: " },
+			{ "\"predicateType\":\"https://slsa.dev/provenance/v1\"", "\"predicateType\":1",
+			  "predicateType: wrong type" },
+			{ "\"name\":\"lib/libé.so\"", "\"name\":\"bin/hello\"", "appears twice" },
+			{ "\"sha256\":\"000102", "\"sha256\":\"0102", "subject[0].digest.sha256: not 32 bytes of hex" },
+			{ "\"name\":\"pcr1\"", "\"name\":\"pcr9\"", "resolvedDependencies[1].name" },
+			{ "\"sourceDateEpoch\":1700000000", "\"sourceDateEpoch\":-1",
+			  "sourceDateEpoch: not a non-negative" },
+			{ "\"startedOn\":\"2025-11-23T12:13:20.123Z\"", "\"startedOn\":\"2025-11-23T12:13:20Z\"",
+			  "metadata.startedOn: not a time" },
+			{ "\"command\":[\"make\"", "\"command\":[7", "command[0]: not a string" },
+			{ "{\"_type\"", "{\"_type\":1,\"_type\"", "duplicate" },
 		};
 		for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 			char *text = strdup((char *)a.p), *at = strstr(text, cases[i].from), *mut;
@@ -238,7 +243,8 @@ static void test_statement(void)
 			memcpy(mut + (at - text), cases[i].to, tl);
 			strcpy(mut + (at - text) + tl, at + fl);
 			e.msg[0] = 0;
-			T_OK(report_statement_parse((uint8_t *)mut, strlen(mut), p, &e) < 0 && strstr(e.msg, cases[i].want),
+			T_OK(report_statement_parse((uint8_t *)mut, strlen(mut), p, &e) < 0 &&
+				     strstr(e.msg, cases[i].want),
 			     "statement: refused with '%s' (%s)", cases[i].want, e.msg);
 			report_statement_free(p);
 			free(mut);
@@ -263,13 +269,15 @@ static void test_statement_truncated_log(void)
 	cr_buf_init(&a, REPORT_MAX_STATEMENT);
 	sample_statement(s);
 	T_OK(report_statement_encode(s, &a, &e) == 0 &&
-		     strstr((char *)a.p, "\"annotations\":{\"bytes\":1234},\"digest\"") && !strstr((char *)a.p, "logBytes"),
+		     strstr((char *)a.p, "\"annotations\":{\"bytes\":1234},\"digest\"") &&
+		     !strstr((char *)a.p, "logBytes"),
 	     "log: a whole log's byproduct has only its size (as in older reports), no log limit recorded when none");
 	s->log_bytes = 100000;
 	s->log_dropped = 4321;
 	s->limits.log_bytes = 100000;
 	T_OK(report_statement_encode(s, &a, &e) == 0 &&
-		     strstr((char *)a.p, "\"annotations\":{\"bytes\":100000,\"droppedBytes\":4321,\"truncated\":true}") &&
+		     strstr((char *)a.p,
+			    "\"annotations\":{\"bytes\":100000,\"droppedBytes\":4321,\"truncated\":true}") &&
 		     strstr((char *)a.p, "\"files\":100000,\"logBytes\":100000,\"memoryMiB\""),
 	     "log: a cut log's byproduct says truncated, with the bytes kept and dropped; the limit is recorded");
 	T_OK(report_statement_parse(a.p, a.len, p, &e) == 0 && p->st.log_bytes == 100000 && p->st.log_dropped == 4321 &&
@@ -280,11 +288,11 @@ static void test_statement_truncated_log(void)
 		static const struct {
 			const char *from, *to, *want;
 		} cases[] = {
-			{"\"truncated\":true", "\"truncated\":false", "annotations.truncated: not true"},
-			{",\"truncated\":true", "", "annotations.truncated: missing beside droppedBytes"},
-			{"\"droppedBytes\":4321,", "", "annotations.droppedBytes: missing beside truncated"},
-			{"\"droppedBytes\":4321", "\"droppedBytes\":0", "droppedBytes: 0 with truncated true"},
-			{"\"droppedBytes\":4321", "\"droppedBytes\":\"4321\"", "droppedBytes: wrong type"},
+			{ "\"truncated\":true", "\"truncated\":false", "annotations.truncated: not true" },
+			{ ",\"truncated\":true", "", "annotations.truncated: missing beside droppedBytes" },
+			{ "\"droppedBytes\":4321,", "", "annotations.droppedBytes: missing beside truncated" },
+			{ "\"droppedBytes\":4321", "\"droppedBytes\":0", "droppedBytes: 0 with truncated true" },
+			{ "\"droppedBytes\":4321", "\"droppedBytes\":\"4321\"", "droppedBytes: wrong type" },
 		};
 		for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 			char *at = strstr((char *)a.p, cases[i].from), *mut;
@@ -298,7 +306,8 @@ static void test_statement_truncated_log(void)
 			memcpy(mut + (at - (char *)a.p), cases[i].to, tl);
 			strcpy(mut + (at - (char *)a.p) + tl, at + fl);
 			e.msg[0] = 0;
-			T_OK(report_statement_parse((uint8_t *)mut, strlen(mut), p, &e) < 0 && strstr(e.msg, cases[i].want),
+			T_OK(report_statement_parse((uint8_t *)mut, strlen(mut), p, &e) < 0 &&
+				     strstr(e.msg, cases[i].want),
 			     "log: refused with '%s' (%s)", cases[i].want, e.msg);
 			report_statement_free(p);
 			free(mut);
@@ -337,13 +346,13 @@ static void test_statement_limits(void)
 	s->argc = WIRE_MAX_ARGS;
 	cr_buf_init(&st, REPORT_MAX_STATEMENT);
 	cr_buf_init(&b, REPORT_MAX_BUNDLE);
-	T_OK(report_statement_encode(s, &st, &e) == 0, "limits: the largest statement encodes (%s)",
-	     e.msg);
+	T_OK(report_statement_encode(s, &st, &e) == 0, "limits: the largest statement encodes (%s)", e.msg);
 	T_OK(report_statement_parse(st.p, st.len, p, &e) == 0 && p->st.nsubjects == WIRE_MAX_OUTPUTS &&
 		     p->st.argc == WIRE_MAX_ARGS,
 	     "limits: ... and parses back (%s)", e.msg);
 	report_statement_free(p);
-	T_OK(report_bundle_encode(st.p, st.len, sig, sizeof sig, doc, sizeof doc, &b, &e) == 0 && b.len <= WIRE_MAX_BUNDLE,
+	T_OK(report_bundle_encode(st.p, st.len, sig, sizeof sig, doc, sizeof doc, &b, &e) == 0 &&
+		     b.len <= WIRE_MAX_BUNDLE,
 	     "limits: its bundle with the largest document fits a result frame (%s)", e.msg);
 	for (int i = 0; i < WIRE_MAX_ARGS; i++)
 		memset(args[i], 0x01, sizeof args[i] - 1);
@@ -368,7 +377,7 @@ static void test_dsse_spki(void)
 {
 	char cmd[1024], path[512];
 	struct ec_key k, other;
-	uint8_t spki[REPORT_SPKI_P384_LEN], sig[REPORT_SIG_MAX], *der = NULL, seed[48] = {1};
+	uint8_t spki[REPORT_SPKI_P384_LEN], sig[REPORT_SIG_MAX], *der = NULL, seed[48] = { 1 };
 	size_t sig_len, der_len;
 	struct ec_pub back;
 	struct cr_err e;
@@ -425,7 +434,8 @@ static void test_dsse_spki(void)
 	T_OK(report_dsse_verify(&other.pub, (const uint8_t *)msg, strlen(msg), sig, sig_len, &e) < 0,
 	     "DSSE: another key does not verify");
 	ec_key_generate(&other, BR_EC_secp256r1, seed, sizeof seed, &e);
-	T_OK(report_dsse_sign(&other, (const uint8_t *)msg, strlen(msg), sig, &sig_len, &e) < 0 && strstr(e.msg, "P-384"),
+	T_OK(report_dsse_sign(&other, (const uint8_t *)msg, strlen(msg), sig, &sig_len, &e) < 0 &&
+		     strstr(e.msg, "P-384"),
 	     "DSSE: a P-256 key is refused for signing");
 }
 
@@ -469,9 +479,9 @@ static int faulty_transport(void *ctx, const uint8_t *req, size_t req_len, uint8
 static void test_nsm_faults(struct model_ctx *mc)
 {
 	/* {"Error": "InternalError"}, as the NSM answers a failed operation */
-	static const uint8_t internal_error[] = {0xa1, 0x65, 'E', 'r', 'r', 'o', 'r', 0x6d, 'I', 'n', 't', 'e', 'r',
-						 'n', 'a', 'l', 'E', 'r', 'r', 'o', 'r'};
-	static const uint8_t garbage[] = {0xff, 0x00, 0x13, 0x37};
+	static const uint8_t internal_error[] = { 0xa1, 0x65, 'E', 'r', 'r', 'o', 'r', 0x6d, 'I', 'n', 't',
+						  'e',  'r',  'n', 'a', 'l', 'E', 'r', 'r',  'o', 'r' };
+	static const uint8_t garbage[] = { 0xff, 0x00, 0x13, 0x37 };
 	/* report_make's calls: DescribePCR 0, 1, 2, GetRandom, Attestation */
 	static const struct {
 		int at;
@@ -479,11 +489,11 @@ static void test_nsm_faults(struct model_ctx *mc)
 		size_t len;
 		const char *want;
 	} cases[] = {
-		{1, internal_error, sizeof internal_error, "PCR0: NSM DescribePCR: InternalError"},
-		{4, internal_error, sizeof internal_error, "NSM GetRandom: InternalError"},
-		{5, internal_error, sizeof internal_error, "NSM Attestation: InternalError"},
-		{5, garbage, sizeof garbage, "NSM response to Attestation: "},
-		{3, garbage, sizeof garbage, "PCR2: NSM response to DescribePCR: "},
+		{ 1, internal_error, sizeof internal_error, "PCR0: NSM DescribePCR: InternalError" },
+		{ 4, internal_error, sizeof internal_error, "NSM GetRandom: InternalError" },
+		{ 5, internal_error, sizeof internal_error, "NSM Attestation: InternalError" },
+		{ 5, garbage, sizeof garbage, "NSM response to Attestation: " },
+		{ 3, garbage, sizeof garbage, "PCR2: NSM response to DescribePCR: " },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 		struct nsm_client *c = calloc(1, sizeof *c);
@@ -510,7 +520,7 @@ static void test_nsm_faults(struct model_ctx *mc)
 }
 
 static char art_path[2][512];
-static const char *art_paths[2] = {art_path[0], art_path[1]};
+static const char *art_paths[2] = { art_path[0], art_path[1] };
 
 /* Set to make the next bundles' log cut at 100000 bytes with this many dropped. */
 static uint64_t bundle_log_dropped;
@@ -520,7 +530,7 @@ static int make_bundle(struct model_ctx *mc, const char *c0, const char *c1, uin
 {
 	struct nsm_client *c = calloc(1, sizeof *c);
 	struct report_statement *s = calloc(1, sizeof *s);
-	const char *cs[2] = {c0, c1};
+	const char *cs[2] = { c0, c1 };
 	struct cr_err e;
 	int rc;
 	sample_statement(s);
@@ -729,7 +739,8 @@ static void test_envelopes(const struct cr_buf *b, const struct bv_policy *pol)
 	sigs[1] = real, lens[1] = rlen, ids[1] = "";
 	env_encode(&rb, sigs, lens, ids, 2, BASE64_STD, &t);
 	env_verify(&t, pol, &o);
-	T_OK(o.verified && o.sig == 'p' && o.ignored == 1, "envelope: a foreign signature before the real one: verified, 1 ignored");
+	T_OK(o.verified && o.sig == 'p' && o.ignored == 1,
+	     "envelope: a foreign signature before the real one: verified, 1 ignored");
 	T_OK(strstr(o.json, "{\"index\":0,\"keyid\":\"other-key\",\"status\":\"ignored\"}") &&
 		     strstr(o.json, "{\"index\":1,\"keyid\":\"\",\"status\":\"used\"}"),
 	     "envelope: --json lists signatures[0] ignored and [1] used: %s", o.json);
@@ -739,7 +750,8 @@ static void test_envelopes(const struct cr_buf *b, const struct bv_policy *pol)
 	env_encode(&rb, sigs, lens, ids, 3, BASE64_URL, &t);
 	env_verify(&t, pol, &o);
 	T_OK(o.verified && o.ignored == 2,
-	     "envelope: the real one first, then a foreign P-384 and a 512-byte (RSA-sized) one, URL-safe: verified, 2 ignored (%s)",
+	     "envelope: the real one first, then a foreign P-384 and a 512-byte (RSA-sized) one, URL-safe: verified, 2 "
+	     "ignored (%s)",
 	     o.first);
 	sigs[1] = real, lens[1] = rlen, ids[1] = "again";
 	env_encode(&rb, sigs, lens, ids, 2, BASE64_STD, &t);
@@ -764,16 +776,18 @@ static void test_envelopes(const struct cr_buf *b, const struct bv_policy *pol)
 	sigs[REPORT_MAX_SIGS - 1] = real, lens[REPORT_MAX_SIGS - 1] = rlen;
 	env_encode(&rb, sigs, lens, ids, REPORT_MAX_SIGS, BASE64_STD, &t);
 	env_verify(&t, pol, &o);
-	T_OK(o.verified && o.ignored == REPORT_MAX_SIGS - 1, "envelope: %d signatures, the real one last: verified, %d ignored",
-	     REPORT_MAX_SIGS, REPORT_MAX_SIGS - 1);
+	T_OK(o.verified && o.ignored == REPORT_MAX_SIGS - 1,
+	     "envelope: %d signatures, the real one last: verified, %d ignored", REPORT_MAX_SIGS, REPORT_MAX_SIGS - 1);
 	sigs[REPORT_MAX_SIGS] = real, lens[REPORT_MAX_SIGS] = rlen;
 	env_encode(&rb, sigs, lens, ids, REPORT_MAX_SIGS + 1, BASE64_STD, &t);
 	env_verify(&t, pol, &o);
-	T_OK(!o.verified && o.bundle == 'f' && strstr(o.first, "dsseEnvelope.signatures: 17 signatures; 1 to 16 are accepted"),
+	T_OK(!o.verified && o.bundle == 'f' &&
+		     strstr(o.first, "dsseEnvelope.signatures: 17 signatures; 1 to 16 are accepted"),
 	     "envelope: %d signatures fail 'bundle' with the count (%s)", REPORT_MAX_SIGS + 1, o.first);
 	env_encode(&rb, sigs, lens, ids, 0, BASE64_STD, &t);
 	env_verify(&t, pol, &o);
-	T_OK(!o.verified && o.bundle == 'f' && strstr(o.first, "0 signatures"), "envelope: no signature fails 'bundle' (%s)", o.first);
+	T_OK(!o.verified && o.bundle == 'f' && strstr(o.first, "0 signatures"),
+	     "envelope: no signature fails 'bundle' (%s)", o.first);
 	sigs[0] = real, lens[0] = rlen, ids[0] = "";
 	sigs[1] = big, lens[1] = sizeof big, ids[1] = "huge";
 	env_encode(&rb, sigs, lens, ids, 2, BASE64_STD, &t);
@@ -831,7 +845,8 @@ static void test_end_to_end(void)
 	write_file(art_path[0], "hello binary");
 	write_file(art_path[1], "library bytes");
 
-	T_OK(make_bundle(mc, "hello binary", "library bytes", 0x55, &b) == 0, "report_make: a bundle from the NSM model");
+	T_OK(make_bundle(mc, "hello binary", "library bytes", 0x55, &b) == 0,
+	     "report_make: a bundle from the NSM model");
 	T_OK(make_bundle(mc, "other binary", "library bytes", 0x66, &b2) == 0, "report_make: a second build's bundle");
 	test_nsm_faults(mc);
 
@@ -878,8 +893,8 @@ static void test_end_to_end(void)
 			FILE *f = open_memstream(&text, &len);
 			bv_print_text(r, f);
 			fclose(f);
-			T_OK(text && strstr(text, "note  build.log            1234 bytes, sha256 4444") && strstr(text, ", complete\n") &&
-				     !strstr(text, "TRUNCATED"),
+			T_OK(text && strstr(text, "note  build.log            1234 bytes, sha256 4444") &&
+				     strstr(text, ", complete\n") && !strstr(text, "TRUNCATED"),
 			     "verify: the text says the build log was complete, with its size and digest");
 			free(text);
 		}
@@ -897,7 +912,8 @@ static void test_end_to_end(void)
 		cr_buf_init(&b3, REPORT_MAX_BUNDLE);
 		cr_buf_init(&js, 1 << 20);
 		bundle_log_dropped = 98765;
-		T_OK(make_bundle(mc, "hello binary", "library bytes", 0x55, &b3) == 0, "report_make: a bundle of a build whose log was cut");
+		T_OK(make_bundle(mc, "hello binary", "library bytes", 0x55, &b3) == 0,
+		     "report_make: a bundle of a build whose log was cut");
 		bundle_log_dropped = 0;
 		v = bundle_verify(b3.p, b3.len, &pol, r) == 0;
 		T_OK(v && r->statement.st.log_bytes == 100000 && r->statement.st.log_dropped == 98765,
@@ -913,7 +929,9 @@ static void test_end_to_end(void)
 		jw_obj_begin(&w);
 		bv_write_json(r, &w);
 		jw_obj_end(&w);
-		T_OK(jw_finish(&w, &e) == 0 && strstr((char *)js.p, "\"log_bytes\":100000,\"log_truncated\":true,\"log_dropped_bytes\":98765"),
+		T_OK(jw_finish(&w, &e) == 0 &&
+			     strstr((char *)js.p,
+				    "\"log_bytes\":100000,\"log_truncated\":true,\"log_dropped_bytes\":98765"),
 		     "verify --json: log_bytes, log_truncated, log_dropped_bytes");
 		cr_buf_free(&js);
 		cr_buf_free(&b3);
@@ -941,8 +959,8 @@ static void test_end_to_end(void)
 		{
 			char *at = strstr((char *)rb.statement.p, "\"sourceDateEpoch\":17");
 			at[19] = '2';
-			report_bundle_encode(rb.statement.p, rb.statement.len, rb.sigs[0].sig.p, rb.sigs[0].sig.len, rb.attestation.p,
-					     rb.attestation.len, &t, &e);
+			report_bundle_encode(rb.statement.p, rb.statement.len, rb.sigs[0].sig.p, rb.sigs[0].sig.len,
+					     rb.attestation.p, rb.attestation.len, &t, &e);
 			T_OK(run_verify(&t, &pol, "signature", &ok) == 'f' && !ok,
 			     "tamper: a byte changed in the statement fails 'signature'");
 			T_OK(run_verify(&t, &pol, "binding.user_data", &ok) == 'f',
@@ -950,13 +968,14 @@ static void test_end_to_end(void)
 			at[19] = '7';
 		}
 		rb.sigs[0].sig.p[rb.sigs[0].sig.len / 2] ^= 0x01;
-		report_bundle_encode(rb.statement.p, rb.statement.len, rb.sigs[0].sig.p, rb.sigs[0].sig.len, rb.attestation.p,
-				     rb.attestation.len, &t, &e);
-		T_OK(run_verify(&t, &pol, "signature", &ok) == 'f' && !ok, "tamper: a byte flipped in the signature fails 'signature'");
+		report_bundle_encode(rb.statement.p, rb.statement.len, rb.sigs[0].sig.p, rb.sigs[0].sig.len,
+				     rb.attestation.p, rb.attestation.len, &t, &e);
+		T_OK(run_verify(&t, &pol, "signature", &ok) == 'f' && !ok,
+		     "tamper: a byte flipped in the signature fails 'signature'");
 		rb.sigs[0].sig.p[rb.sigs[0].sig.len / 2] ^= 0x01;
 		rb.attestation.p[rb.attestation.len - 10] ^= 0x01;
-		report_bundle_encode(rb.statement.p, rb.statement.len, rb.sigs[0].sig.p, rb.sigs[0].sig.len, rb.attestation.p,
-				     rb.attestation.len, &t, &e);
+		report_bundle_encode(rb.statement.p, rb.statement.len, rb.sigs[0].sig.p, rb.sigs[0].sig.len,
+				     rb.attestation.p, rb.attestation.len, &t, &e);
 		T_OK(run_verify(&t, &pol, "attestation", &ok) == 'f' && !ok,
 		     "tamper: a byte flipped in the attestation document fails 'attestation'");
 		rb.attestation.p[rb.attestation.len - 10] ^= 0x01;
@@ -984,13 +1003,15 @@ static void test_end_to_end(void)
 			pol.nonce[0] = 0x55;
 		}
 		pol.nonce[31] ^= 1;
-		T_OK(run_verify(&b, &pol, "nonce", &ok) == 'f' && !ok, "tamper: a replayed bundle (another nonce) fails 'nonce'");
+		T_OK(run_verify(&b, &pol, "nonce", &ok) == 'f' && !ok,
+		     "tamper: a replayed bundle (another nonce) fails 'nonce'");
 		pol.nonce[31] ^= 1;
 		pol.has_pcrs = 0;
-		T_OK(run_verify(&b, &pol, "pcrs", &ok) == 's' && ok, "verify: without an expected image 'pcrs' is skipped");
+		T_OK(run_verify(&b, &pol, "pcrs", &ok) == 's' && ok,
+		     "verify: without an expected image 'pcrs' is skipped");
 		pol.has_pcrs = 1;
 		{
-			const char *missing[1] = {"/nonexistent/bin/hello"};
+			const char *missing[1] = { "/nonexistent/bin/hello" };
 			pol.artifacts = missing;
 			pol.nartifacts = 1;
 			T_OK(run_verify(&b, &pol, "artifact /nonexistent/bin/hello", &ok) == 'f' && !ok,

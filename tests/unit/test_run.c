@@ -25,9 +25,13 @@ static int argv_has(const struct run_qemu_argv *a, const char *opt, const char *
 
 static void test_argv(void)
 {
-	struct run_qemu_cfg c = {.qemu = "qemu-system-x86_64", .kernel = "/r/kernel", .initrd = "/r/initrd",
-				 .cmdline = "console=ttyS0 quiet", .vhost_socket = "/tmp/a,b/vhost.sock",
-				 .memory_mib = 768, .cpus = 3};
+	struct run_qemu_cfg c = { .qemu = "qemu-system-x86_64",
+				  .kernel = "/r/kernel",
+				  .initrd = "/r/initrd",
+				  .cmdline = "console=ttyS0 quiet",
+				  .vhost_socket = "/tmp/a,b/vhost.sock",
+				  .memory_mib = 768,
+				  .cpus = 3 };
 	struct run_qemu_argv a;
 	struct cr_err e;
 
@@ -45,7 +49,8 @@ static void test_argv(void)
 	T_OK(argv_has(&a, "-kernel", "/r/kernel") && argv_has(&a, "-initrd", "/r/initrd") &&
 		     argv_has(&a, "-append", "console=ttyS0 quiet"),
 	     "argv: kernel, initrd and cmdline as given");
-	T_OK(argv_has(&a, "-serial", "stdio") && argv_has(&a, "-display", "none"), "argv: serial console on stdout, no display");
+	T_OK(argv_has(&a, "-serial", "stdio") && argv_has(&a, "-display", "none"),
+	     "argv: serial console on stdout, no display");
 	{
 		int nr = 0;
 		for (int i = 0; i < a.argc; i++)
@@ -56,7 +61,8 @@ static void test_argv(void)
 		static char longpath[1200];
 		memset(longpath, ',', sizeof longpath - 1);
 		c.vhost_socket = longpath;
-		T_OK(run_qemu_build_argv(&c, &a, &e) == -1 && strstr(e.msg, "too long"), "argv: an overlong path is refused");
+		T_OK(run_qemu_build_argv(&c, &a, &e) == -1 && strstr(e.msg, "too long"),
+		     "argv: an overlong path is refused");
 	}
 }
 
@@ -73,7 +79,8 @@ static void test_cmdline(void)
 	T_OK(run_cmdline_extra("a tsc_early_khz=5 console=hvc0 reboot=t", 7, out, sizeof out, &e) == 0 &&
 		     !strcmp(out, ""),
 	     "cmdline: nothing when the image sets all three");
-	T_OK(run_cmdline_extra("a tsc_early_khz=5 console=hvc0", 7, out, sizeof out, &e) == 0 && !strcmp(out, "reboot=t"),
+	T_OK(run_cmdline_extra("a tsc_early_khz=5 console=hvc0", 7, out, sizeof out, &e) == 0 &&
+		     !strcmp(out, "reboot=t"),
 	     "cmdline: reboot=t also when the image names no reboot method (every end is a reboot)");
 	T_OK(run_cmdline_extra("panic=30 reboot=k,w console=ttyS0", 0, out, sizeof out, &e) == 0 &&
 		     !strcmp(out, "reboot=t"),
@@ -87,7 +94,7 @@ static void test_cmdline(void)
 
 static void test_spawn(void)
 {
-	struct run_qemu_argv a = {.argc = 0};
+	struct run_qemu_argv a = { .argc = 0 };
 	sigset_t mask;
 	struct cr_err e;
 	pid_t pid = 0;
@@ -108,7 +115,7 @@ static void test_spawn(void)
 	T_OK(run_qemu_spawn(&a, fd, &mask, &pid, &e) == 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st),
 	     "spawn: the child runs");
 	{
-		char buf[64] = {0};
+		char buf[64] = { 0 };
 		T_OK(pread(fd, buf, sizeof buf - 1, 0) > 0 && !strcmp(buf, "console\nstdin:\n"),
 		     "spawn: stdout is the console fd, stdin is /dev/null");
 	}
@@ -122,8 +129,8 @@ static void test_spawn(void)
 	unlink(path);
 }
 
-static int hb_exchange(const char *path, uint8_t send_byte, int close_early, struct run_heartbeat *h,
-		       struct evloop *l, uint8_t *echo)
+static int hb_exchange(const char *path, uint8_t send_byte, int close_early, struct run_heartbeat *h, struct evloop *l,
+		       uint8_t *echo)
 {
 	struct cr_err e;
 	int fd = unix_sock_connect(path, 0, &e), got = 0;

@@ -19,7 +19,7 @@
 #include "sandbox/seccomp_filter.h"
 
 #ifndef AF_VSOCK
-#define AF_VSOCK 40
+# define AF_VSOCK 40
 #endif
 
 static struct seccomp_prog prog;
@@ -40,22 +40,12 @@ static uint32_t eval(const struct seccomp_data *d)
 			memcpy(&a, (const char *)d + f->k, 4);
 			pc++;
 			break;
-		case BPF_JMP | BPF_JEQ | BPF_K:
-			pc += 1 + (a == f->k ? f->jt : f->jf);
-			break;
-		case BPF_JMP | BPF_JGT | BPF_K:
-			pc += 1 + (a > f->k ? f->jt : f->jf);
-			break;
-		case BPF_JMP | BPF_JGE | BPF_K:
-			pc += 1 + (a >= f->k ? f->jt : f->jf);
-			break;
-		case BPF_JMP | BPF_JSET | BPF_K:
-			pc += 1 + ((a & f->k) ? f->jt : f->jf);
-			break;
-		case BPF_RET | BPF_K:
-			return f->k;
-		default:
-			return 0xdeadbeef;
+		case BPF_JMP | BPF_JEQ | BPF_K: pc += 1 + (a == f->k ? f->jt : f->jf); break;
+		case BPF_JMP | BPF_JGT | BPF_K: pc += 1 + (a > f->k ? f->jt : f->jf); break;
+		case BPF_JMP | BPF_JGE | BPF_K: pc += 1 + (a >= f->k ? f->jt : f->jf); break;
+		case BPF_JMP | BPF_JSET | BPF_K: pc += 1 + ((a & f->k) ? f->jt : f->jf); break;
+		case BPF_RET | BPF_K: return f->k;
+		default: return 0xdeadbeef;
 		}
 	}
 	return 0xdeadbeef; /* fell off the end */
@@ -111,8 +101,8 @@ static void test_arch(void)
 
 static void test_allowed(void)
 {
-	static const int ok[] = {__NR_read, __NR_write, __NR_openat, __NR_close, __NR_execve, __NR_mmap,
-				 __NR_wait4, __NR_getpid, __NR_prctl, __NR_seccomp, __NR_pipe2, __NR_kill};
+	static const int ok[] = { __NR_read,  __NR_write,  __NR_openat, __NR_close,   __NR_execve, __NR_mmap,
+				  __NR_wait4, __NR_getpid, __NR_prctl,  __NR_seccomp, __NR_pipe2,  __NR_kill };
 	for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
 		T_OK(native(ok[i], 0, 0) == SECCOMP_RET_ALLOW, "syscall %d is allowed", ok[i]);
 	T_OK(native(__NR_socket, AF_UNIX, SOCK_STREAM) == SECCOMP_RET_ALLOW, "socket(AF_UNIX) allowed");
@@ -128,16 +118,17 @@ static void test_allowed(void)
 
 static void test_denied(void)
 {
-	static const int families[] = {AF_INET, AF_INET6, AF_VSOCK, AF_NETLINK, AF_PACKET, 0, 255};
+	static const int families[] = { AF_INET, AF_INET6, AF_VSOCK, AF_NETLINK, AF_PACKET, 0, 255 };
 	for (size_t i = 0; i < sizeof families / sizeof families[0]; i++) {
 		T_OK(native(__NR_socket, (uint64_t)families[i], SOCK_STREAM) == ERRNO(EAFNOSUPPORT),
 		     "socket(family %d) gets EAFNOSUPPORT", families[i]);
 		T_OK(native(__NR_socketpair, (uint64_t)families[i], SOCK_STREAM) == ERRNO(EAFNOSUPPORT),
 		     "socketpair(family %d) gets EAFNOSUPPORT", families[i]);
 	}
-	T_OK(native(__NR_socket, (1ull << 32) | AF_INET, 0) == ERRNO(EAFNOSUPPORT), "socket(AF_INET | high bits) denied");
-	static const uint64_t ns[] = {CLONE_NEWNS, CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC,
-				      CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET};
+	T_OK(native(__NR_socket, (1ull << 32) | AF_INET, 0) == ERRNO(EAFNOSUPPORT),
+	     "socket(AF_INET | high bits) denied");
+	static const uint64_t ns[] = { CLONE_NEWNS,   CLONE_NEWCGROUP, CLONE_NEWUTS, CLONE_NEWIPC,
+				       CLONE_NEWUSER, CLONE_NEWPID,    CLONE_NEWNET };
 	for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++)
 		T_OK(native(__NR_clone, ns[i] | SIGCHLD, 0) == ERRNO(EPERM), "clone with namespace flag %#llx denied",
 		     (unsigned long long)ns[i]);
@@ -160,13 +151,43 @@ static void test_denied(void)
 
 	/* The ones docs/sandbox.md promises by name. */
 	static const char *const promised[] = {
-		"ptrace", "process_vm_readv", "process_vm_writev", "mount", "umount2", "pivot_root", "move_mount",
-		"open_tree", "fsopen", "unshare", "setns", "init_module", "finit_module", "delete_module", "reboot",
-		"kexec_load", "kexec_file_load", "bpf", "perf_event_open", "keyctl", "add_key", "request_key",
-		"userfaultfd", "open_by_handle_at", "name_to_handle_at", "settimeofday", "clock_settime", "adjtimex",
-		"swapon", "swapoff", "acct", "lookup_dcookie", "quotactl", "chroot",
+		"ptrace",
+		"process_vm_readv",
+		"process_vm_writev",
+		"mount",
+		"umount2",
+		"pivot_root",
+		"move_mount",
+		"open_tree",
+		"fsopen",
+		"unshare",
+		"setns",
+		"init_module",
+		"finit_module",
+		"delete_module",
+		"reboot",
+		"kexec_load",
+		"kexec_file_load",
+		"bpf",
+		"perf_event_open",
+		"keyctl",
+		"add_key",
+		"request_key",
+		"userfaultfd",
+		"open_by_handle_at",
+		"name_to_handle_at",
+		"settimeofday",
+		"clock_settime",
+		"adjtimex",
+		"swapon",
+		"swapoff",
+		"acct",
+		"lookup_dcookie",
+		"quotactl",
+		"chroot",
 #if defined(__x86_64__)
-		"iopl", "ioperm",
+		"iopl",
+		"ioperm",
 #endif
 	};
 	for (size_t i = 0; i < sizeof promised / sizeof promised[0]; i++) {
@@ -200,8 +221,7 @@ static void test_result(void)
 	struct sandbox_limits l;
 	char s[256];
 	sandbox_limits_default(&l);
-	T_OK(l.timeout_ms == 3600000 && l.pids == 4096 && l.nofile == 4096 && l.memory_bytes == 0,
-	     "default limits");
+	T_OK(l.timeout_ms == 3600000 && l.pids == 4096 && l.nofile == 4096 && l.memory_bytes == 0, "default limits");
 	memset(&r, 0, sizeof r);
 	r.exited = 1;
 	r.exit_code = 3;

@@ -73,7 +73,7 @@ static void test_every_byte(void)
 	int bad_ml = 0, bad_sl = 0, bad_stream = 0;
 	char first[128] = "";
 	for (unsigned b = 0; b < 256; b++) {
-		uint8_t in[3] = {'a', (uint8_t)b, 'z'};
+		uint8_t in[3] = { 'a', (uint8_t)b, 'z' };
 		for (int ml = 0; ml < 2; ml++) {
 			unsigned flags = ml ? CR_TERM_MULTILINE : 0;
 			char want[16], full[24];
@@ -91,7 +91,9 @@ static void test_every_byte(void)
 			free(got1);
 		}
 	}
-	T_OK(bad_sl == 0, "every byte 0..255 alone: printable ASCII kept, C0, DEL and non-UTF-8 bytes as \\xNN, \\r \\n \\t named (%s)",
+	T_OK(bad_sl == 0,
+	     "every byte 0..255 alone: printable ASCII kept, C0, DEL and non-UTF-8 bytes as \\xNN, \\r \\n \\t named "
+	     "(%s)",
 	     first[0] ? first : "all right");
 	T_OK(bad_ml == 0, "every byte 0..255 in multi-line mode: the same, but \\n and \\t kept");
 	T_OK(bad_stream == 0, "every byte 0..255 fed one byte at a time gives the same output");
@@ -100,11 +102,12 @@ static void test_every_byte(void)
 static void test_utf8(void)
 {
 	static const char *const valid[] = {
-		"caf\xc3\xa9",                 /* é */
-		"\xe2\x82\xac 5",              /* € */
-		"smile \xf0\x9f\x98\x80 ok",   /* U+1F600 */
-		"nbsp\xc2\xa0" "end",          /* U+00A0: first code point past C1 */
-		"\xf4\x8f\xbf\xbf",            /* U+10FFFF */
+		"caf\xc3\xa9",               /* é */
+		"\xe2\x82\xac 5",            /* € */
+		"smile \xf0\x9f\x98\x80 ok", /* U+1F600 */
+		"nbsp\xc2\xa0"
+		"end",              /* U+00A0: first code point past C1 */
+		"\xf4\x8f\xbf\xbf", /* U+10FFFF */
 		"\xe2\x80\x8b zero width",
 	};
 	int split_ok = 1;
@@ -123,7 +126,7 @@ static void test_utf8(void)
 	{
 		int ok = 1, split = 1;
 		for (unsigned cp = 0x80; cp <= 0x9f; cp++) {
-			uint8_t in[2] = {0xc2, (uint8_t)cp};
+			uint8_t in[2] = { 0xc2, (uint8_t)cp };
 			char want[8], *got = san(in, 2, CR_TERM_MULTILINE, 0), *got1 = san(in, 2, CR_TERM_MULTILINE, 1);
 			snprintf(want, sizeof want, "\\u%04x", cp);
 			ok &= !strcmp(got, want);
@@ -138,20 +141,25 @@ static void test_utf8(void)
 	static const struct {
 		const char *in, *want;
 	} invalid[] = {
-		{"\xc0\x80", "\\xc0\\x80"},                 /* overlong NUL */
-		{"\xe0\x80\x9b", "\\xe0\\x80\\x9b"},        /* overlong U+001B */
-		{"\xed\xa0\x80", "\\xed\\xa0\\x80"},        /* surrogate */
-		{"\xf4\x90\x80\x80", "\\xf4\\x90\\x80\\x80"}, /* past U+10FFFF */
-		{"\xf8\x88\x80\x80\x80", "\\xf8\\x88\\x80\\x80\\x80"},
-		{"x\xe2\x82", "x\\xe2\\x82"},               /* cut at the end */
-		{"\xe2\x82" "A", "\\xe2\\x82A"},            /* cut by ASCII */
-		{"\xc3\xc3\xa9", "\\xc3\xc3\xa9"},          /* a lead, then a whole é */
-		{"\x9b" "31m", "\\x9b31m"},                 /* raw 8-bit CSI */
-		{"\xe2\x82\x1b[2J", "\\xe2\\x82\\x1b[2J"},  /* ESC inside a sequence */
+		{ "\xc0\x80", "\\xc0\\x80" },                   /* overlong NUL */
+		{ "\xe0\x80\x9b", "\\xe0\\x80\\x9b" },          /* overlong U+001B */
+		{ "\xed\xa0\x80", "\\xed\\xa0\\x80" },          /* surrogate */
+		{ "\xf4\x90\x80\x80", "\\xf4\\x90\\x80\\x80" }, /* past U+10FFFF */
+		{ "\xf8\x88\x80\x80\x80", "\\xf8\\x88\\x80\\x80\\x80" },
+		{ "x\xe2\x82", "x\\xe2\\x82" }, /* cut at the end */
+		{ "\xe2\x82"
+		  "A",
+		  "\\xe2\\x82A" },                   /* cut by ASCII */
+		{ "\xc3\xc3\xa9", "\\xc3\xc3\xa9" }, /* a lead, then a whole é */
+		{ "\x9b"
+		  "31m",
+		  "\\x9b31m" },                              /* raw 8-bit CSI */
+		{ "\xe2\x82\x1b[2J", "\\xe2\\x82\\x1b[2J" }, /* ESC inside a sequence */
 	};
 	for (size_t i = 0; i < sizeof invalid / sizeof *invalid; i++) {
 		char *got = san(invalid[i].in, strlen(invalid[i].in), 0, 0), *got1;
-		T_STR(got, invalid[i].want, "invalid UTF-8 case %zu: each stray byte as \\xNN, the rest resynchronised", i);
+		T_STR(got, invalid[i].want, "invalid UTF-8 case %zu: each stray byte as \\xNN, the rest resynchronised",
+		      i);
 		got1 = san(invalid[i].in, strlen(invalid[i].in), 0, 1);
 		T_STR(got1, got, "invalid UTF-8 case %zu fed byte by byte: the same", i);
 		free(got);
@@ -160,14 +168,16 @@ static void test_utf8(void)
 }
 
 /* The sequences of the hostile build (issue 12 item 3). */
-static const char hostile[] =
-	"\x1b]0;pwned title\x07"            /* window title */
-	"\x1b]52;c;ZWNobyBoaQ==\x07"        /* clipboard write */
-	"\x1b[2J\x1b[H"                     /* clear screen */
-	"result        ok: fake\r\n"
-	"report        verified\n"
-	"\x9b" "31m raw CSI \xc2\x9b" "32m C1 CSI \xc2\x9d" "0;t\xc2\x9c"
-	"\x1b[8m";                          /* conceal what follows */
+static const char hostile[] = "\x1b]0;pwned title\x07"     /* window title */
+			      "\x1b]52;c;ZWNobyBoaQ==\x07" /* clipboard write */
+			      "\x1b[2J\x1b[H"              /* clear screen */
+			      "result        ok: fake\r\n"
+			      "report        verified\n"
+			      "\x9b"
+			      "31m raw CSI \xc2\x9b"
+			      "32m C1 CSI \xc2\x9d"
+			      "0;t\xc2\x9c"
+			      "\x1b[8m"; /* conceal what follows */
 
 static void test_hostile(void)
 {
@@ -209,8 +219,8 @@ static uint32_t rnd(void)
 static void test_random(void)
 {
 	int ok_clean = 1, ok_chunks = 1, ok_idem = 1;
-	static const uint8_t alphabet[] = {0x1b, '[', ']', 0x07, '\r', '\n', '\t', 'a', 0x7f, 0x9b, 0xc2, 0x80,
-					   0x9f, 0xa0, 0xc3, 0xa9, 0xe2, 0x82, 0xac, 0xf0, 0x9f, 0x98, 0xed, 0xff};
+	static const uint8_t alphabet[] = { 0x1b, '[',  ']',  0x07, '\r', '\n', '\t', 'a',  0x7f, 0x9b, 0xc2, 0x80,
+					    0x9f, 0xa0, 0xc3, 0xa9, 0xe2, 0x82, 0xac, 0xf0, 0x9f, 0x98, 0xed, 0xff };
 	for (int round = 0; round < 3000; round++) {
 		uint8_t in[64];
 		size_t n = rnd() % sizeof in;
@@ -219,7 +229,8 @@ static void test_random(void)
 		for (int mode = 0; mode < 3; mode++) {
 			int ml = mode > 0;
 			unsigned flags = mode == 2 ? CR_TERM_MULTILINE | CR_TERM_CRLF : ml ? CR_TERM_MULTILINE : 0;
-			char *a = san(in, n, flags, 0), *b = san(in, n, flags, 1 + rnd() % 5), *c = san(a, strlen(a), flags, 0);
+			char *a = san(in, n, flags, 0), *b = san(in, n, flags, 1 + rnd() % 5),
+			     *c = san(a, strlen(a), flags, 0);
 			ok_clean &= clean(a, ml);
 			ok_chunks &= !strcmp(a, b);
 			ok_idem &= !strcmp(a, c);
@@ -240,7 +251,8 @@ static void test_crlf(void)
 	static const char in[] = "boot ok\r\nfake\rreal\r\r\nend\r";
 	unsigned f = CR_TERM_MULTILINE | CR_TERM_CRLF;
 	char *got = san(in, sizeof in - 1, f, 0), *got1 = san(in, sizeof in - 1, f, 1);
-	T_STR(got, "boot ok\nfake\\rreal\\r\nend\\r", "CRLF mode: \\r\\n is a line end, a lone \\r is escaped (also at the end)");
+	T_STR(got, "boot ok\nfake\\rreal\\r\nend\\r",
+	      "CRLF mode: \\r\\n is a line end, a lone \\r is escaped (also at the end)");
 	T_STR(got1, got, "CRLF mode: ... the same when \\r and \\n come in two reads");
 	free(got);
 	free(got1);
@@ -253,7 +265,9 @@ static void test_str_and_errors(void)
 {
 	char out[8];
 	size_t n;
-	n = cr_term_str("ab\x1b" "cd", 5, 0, out, sizeof out);
+	n = cr_term_str("ab\x1b"
+			"cd",
+			5, 0, out, sizeof out);
 	T_STR(out, "ab\\x1bc", "cr_term_str: cut to the buffer, escapes whole (%zu bytes)", n);
 	n = cr_term_str("abcde\x1b", 6, 0, out, sizeof out);
 	T_STR(out, "abcde", "cr_term_str: an escape that does not fit is left out, not cut");
@@ -265,7 +279,9 @@ static void test_str_and_errors(void)
 	T_STR(cr_term_arg(NULL), "?", "cr_term_arg: NULL is '?'");
 
 	struct cr_err e;
-	cr_fail(&e, "file '%s' refused", "evil\x1b]0;t\x07\r\n\xc2\x9b" "2J\x9b");
+	cr_fail(&e, "file '%s' refused",
+		"evil\x1b]0;t\x07\r\n\xc2\x9b"
+		"2J\x9b");
 	T_STR(e.msg, "file 'evil\\x1b]0;t\\x07\\r\\n\\u009b2J\\x9b' refused",
 	      "cr_fail: what an error quotes is shown escaped on one line");
 	cr_err_wrap(&e, "outer");
@@ -286,8 +302,8 @@ static void test_json_writer(void)
 	char all[256 + 16];
 	struct cr_buf b;
 	struct json_w w;
-	struct cr_err e = {0};
-	struct json_doc d = {0};
+	struct cr_err e = { 0 };
+	struct json_doc d = { 0 };
 	size_t n = 0;
 	for (unsigned c = 1; c < 256; c++)
 		all[n++] = (char)c;

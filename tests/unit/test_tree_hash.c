@@ -75,8 +75,11 @@ static int add_dir(struct tree_hasher *t, const char *root, const char *rel)
 			free(data);
 		}
 		blob_end(&b, h1, h2);
-		tree_add(t, r, S_ISLNK(st.st_mode) ? GIT_MODE_LINK : (st.st_mode & 0100) ? GIT_MODE_EXEC : GIT_MODE_FILE, h1, h2,
-			 &e);
+		tree_add(t, r,
+			 S_ISLNK(st.st_mode)   ? GIT_MODE_LINK
+			 : (st.st_mode & 0100) ? GIT_MODE_EXEC
+					       : GIT_MODE_FILE,
+			 h1, h2, &e);
 	}
 	closedir(d);
 	return 0;
@@ -118,10 +121,14 @@ int main(void)
 	}
 	if (!mkdtemp(dir))
 		return 1;
-	snprintf(p, sizeof p, "%s/src", dir); mkdir(p, 0755);
-	snprintf(p, sizeof p, "%s/src/deep", dir); mkdir(p, 0755);
-	snprintf(p, sizeof p, "%s/empty", dir); mkdir(p, 0755);
-	snprintf(p, sizeof p, "%s/a", dir); mkdir(p, 0755);
+	snprintf(p, sizeof p, "%s/src", dir);
+	mkdir(p, 0755);
+	snprintf(p, sizeof p, "%s/src/deep", dir);
+	mkdir(p, 0755);
+	snprintf(p, sizeof p, "%s/empty", dir);
+	mkdir(p, 0755);
+	snprintf(p, sizeof p, "%s/a", dir);
+	mkdir(p, 0755);
 	put(dir, "README", "hello\n", 0644);
 	put(dir, "build.sh", "#!/bin/sh\nmake\n", 0755);
 	put(dir, "src/main.c", "int main(void){return 0;}\n", 0644);
@@ -137,8 +144,13 @@ int main(void)
 		 "cd %s && git init -q . && git add -A && git -c user.name=t -c user.email=t@t write-tree", dir);
 	sh(cmd, want1, sizeof want1);
 	ids(dir, got1, got2);
-	T_STR(got1, want1, "SHA-1 tree id equals git write-tree (exec bit, symlink, nested and empty dirs, a.txt/a/ and a-b ordering)");
-	snprintf(cmd, sizeof cmd, "cd %s && rm -rf .git && git init -q --object-format=sha256 . 2>/dev/null && git add -A && git write-tree", dir);
+	T_STR(got1, want1,
+	      "SHA-1 tree id equals git write-tree (exec bit, symlink, nested and empty dirs, a.txt/a/ and a-b "
+	      "ordering)");
+	snprintf(cmd, sizeof cmd,
+		 "cd %s && rm -rf .git && git init -q --object-format=sha256 . 2>/dev/null && git add -A && git "
+		 "write-tree",
+		 dir);
 	if (sh(cmd, want2, sizeof want2) == 0 && strlen(want2) == 64)
 		T_STR(got2, want2, "SHA-256 tree id equals git write-tree in a sha256 repository");
 	else
@@ -153,11 +165,13 @@ int main(void)
 	tree_add(&t, "x", GIT_MODE_FILE, a, b, &e);
 	tree_add(&t, "x.c", GIT_MODE_FILE, a, b, &e);
 	tree_add(&t, "x/y", GIT_MODE_FILE, a, b, &e);
-	T_OK(tree_finish(&t, a, b, &e) == -1 && strstr(e.msg, "both a file and a directory"), "file and directory of one name refused");
+	T_OK(tree_finish(&t, a, b, &e) == -1 && strstr(e.msg, "both a file and a directory"),
+	     "file and directory of one name refused");
 	tree_hasher_free(&t);
 	tree_hasher_init(&t, 1);
 	T_OK(tree_add(&t, "x", GIT_MODE_FILE, a, b, &e) == 0 && tree_add(&t, "y", GIT_MODE_FILE, a, b, &e) == -1 &&
-		     strstr(e.msg, "more than 1"), "entry limit enforced");
+		     strstr(e.msg, "more than 1"),
+	     "entry limit enforced");
 	tree_hasher_free(&t);
 
 	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);

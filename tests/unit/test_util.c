@@ -48,12 +48,14 @@ int main(void)
 		T_OK(cr_read_file(path, 4, &data, &len, &e) == -1 && strstr(e.msg, "limit of 4 bytes"),
 		     "read_file refuses a file over its limit");
 		T_OK(cr_write_file_atomic(path, "bye", 3, 0600, &e) == 0 &&
-		     cr_read_file(path, 16, &data, &len, &e) == 0 && len == 3, "atomic write replaces the file");
+			     cr_read_file(path, 16, &data, &len, &e) == 0 && len == 3,
+		     "atomic write replaces the file");
 		if (len == 3)
 			free(data);
 		unlink(path);
 		T_OK(cr_write_file_atomic("/nonexistent-dir/x", "a", 1, 0600, &e) == -1 &&
-		     strstr(e.msg, "/nonexistent-dir/x"), "atomic write names the path on failure");
+			     strstr(e.msg, "/nonexistent-dir/x"),
+		     "atomic write names the path on failure");
 	}
 	{
 		/* Inputs that are not regular files: refused without blocking
@@ -63,9 +65,10 @@ int main(void)
 		size_t len;
 		struct stat st;
 		int fd;
-		static const char *const kind[4] = {"is a FIFO, not a regular file",
-						    "is a character device, not a regular file",
-						    "is a directory, not a regular file", "No such file or directory"};
+		static const char *const kind[4] = { "is a FIFO, not a regular file",
+						     "is a character device, not a regular file",
+						     "is a directory, not a regular file",
+						     "No such file or directory" };
 		alarm(10);
 		T_OK(mkdtemp(dir) != NULL, "temp dir");
 		snprintf(p[0], sizeof p[0], "%s/fifo", dir);
@@ -92,7 +95,8 @@ int main(void)
 		     "read_file (used by every PEM and document read) refuses a FIFO");
 		T_OK(cr_write_file_atomic(big, "0123456789", 10, 0600, &e) == 0, "a 10-byte file");
 		T_OK(cr_read_input("--x", big, 9, &data, &len, &e) == -1 && e.code == CR_E_TOOBIG &&
-			     strstr(e.msg, "--x: ") == e.msg && strstr(e.msg, "is 10 bytes, larger than the limit of 9 bytes"),
+			     strstr(e.msg, "--x: ") == e.msg &&
+			     strstr(e.msg, "is 10 bytes, larger than the limit of 9 bytes"),
 		     "read_input refuses a file over its limit before reading, with CR_E_TOOBIG: %s", e.msg);
 		fd = cr_open_input("--x", big, 10, 0, &st, &e);
 		T_OK(fd >= 0 && st.st_size == 10 && !(fcntl(fd, F_GETFL) & O_NONBLOCK),

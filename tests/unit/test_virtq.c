@@ -11,10 +11,10 @@
 #include "host-tool/run/virtq.h"
 #include "host-tool/run/vsock_pkt.h"
 
-#define GPA 0x100000ull         /* guest-physical base of region 0 */
-#define UVA 0x7f0000000000ull   /* QEMU's address of region 0 */
-#define MEM 0x10000             /* 64 KiB */
-#define QN 8                    /* queue size */
+#define GPA 0x100000ull       /* guest-physical base of region 0 */
+#define UVA 0x7f0000000000ull /* QEMU's address of region 0 */
+#define MEM 0x10000           /* 64 KiB */
+#define QN 8                  /* queue size */
 /* Layout inside region 0. */
 #define DESC_OFF 0x0
 #define AVAIL_OFF 0x100
@@ -26,9 +26,18 @@ static _Alignas(4096) uint8_t ram2[0x2000]; /* region 1, right after region 0 in
 static struct guest_mem mem;
 static struct virtq vq;
 
-static struct vring_desc *desc(unsigned i) { return (struct vring_desc *)(ram + DESC_OFF) + i; }
-static struct vring_avail *avail(void) { return (struct vring_avail *)(ram + AVAIL_OFF); }
-static struct vring_used *used(void) { return (struct vring_used *)(ram + USED_OFF); }
+static struct vring_desc *desc(unsigned i)
+{
+	return (struct vring_desc *)(ram + DESC_OFF) + i;
+}
+static struct vring_avail *avail(void)
+{
+	return (struct vring_avail *)(ram + AVAIL_OFF);
+}
+static struct vring_used *used(void)
+{
+	return (struct vring_used *)(ram + USED_OFF);
+}
 
 static void set_desc(unsigned i, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
 {
@@ -82,7 +91,8 @@ static void test_guest_mem(void)
 	T_OK(guest_mem_gpa_span(&m, 0x2000, 1, &span) == NULL, "guest_mem: no span outside every region");
 	{
 		int fd = eventfd(0, 0); /* not a regular file: size is not checked, but mmap of it fails */
-		T_OK(guest_mem_add_fd(&m, 0x40000, 0x1000, 0x50000, 0, fd, &e) == -1, "guest_mem: an fd that cannot be mapped is refused");
+		T_OK(guest_mem_add_fd(&m, 0x40000, 0x1000, 0x50000, 0, fd, &e) == -1,
+		     "guest_mem: an fd that cannot be mapped is refused");
 		close(fd);
 	}
 	{
@@ -90,7 +100,8 @@ static void test_guest_mem(void)
 		int fd = mkstemp(path);
 		unlink(path);
 		T_OK(fd >= 0 && ftruncate(fd, 0x2000) == 0, "guest_mem: backing file made");
-		T_OK(guest_mem_add_fd(&m, 0x40000, 0x2000, 0x50000, 0x1000, fd, &e) == -1 && strstr(e.msg, "beyond its file"),
+		T_OK(guest_mem_add_fd(&m, 0x40000, 0x2000, 0x50000, 0x1000, fd, &e) == -1 &&
+			     strstr(e.msg, "beyond its file"),
 		     "guest_mem: a region beyond its file's end is refused (no SIGBUS later)");
 		T_OK(guest_mem_add_fd(&m, 0x40000, 0x1000, 0x50000, 0x1000, fd, &e) == 0 &&
 			     guest_mem_gpa(&m, 0x40000, 0x1000) != NULL,
@@ -106,7 +117,8 @@ static void test_setup(void)
 	struct virtq q;
 	struct cr_err e;
 	virtq_init(&q);
-	T_OK(virtq_setup(&q, &mem, 6, UVA, UVA + AVAIL_OFF, UVA + USED_OFF, 0, &e) == -1 && strstr(e.msg, "power of two"),
+	T_OK(virtq_setup(&q, &mem, 6, UVA, UVA + AVAIL_OFF, UVA + USED_OFF, 0, &e) == -1 &&
+		     strstr(e.msg, "power of two"),
 	     "setup: a queue size that is not a power of two is refused");
 	T_OK(virtq_setup(&q, &mem, 65536, UVA, UVA + AVAIL_OFF, UVA + USED_OFF, 0, &e) == -1,
 	     "setup: a queue size above 32768 is refused");
@@ -115,13 +127,16 @@ static void test_setup(void)
 	     "setup: a descriptor table running past guest memory is refused");
 	T_OK(virtq_setup(&q, &mem, QN, UVA, 0x1234, UVA + USED_OFF, 0, &e) == -1 && strstr(e.msg, "available ring"),
 	     "setup: an available ring outside guest memory is refused");
-	T_OK(virtq_setup(&q, &mem, QN, UVA + 8, UVA + AVAIL_OFF, UVA + USED_OFF, 0, &e) == -1 && strstr(e.msg, "misaligned"),
+	T_OK(virtq_setup(&q, &mem, QN, UVA + 8, UVA + AVAIL_OFF, UVA + USED_OFF, 0, &e) == -1 &&
+		     strstr(e.msg, "misaligned"),
 	     "setup: a misaligned descriptor table is refused");
 	memset(ram, 0, sizeof ram);
 	used()->idx = 100;
-	T_OK(virtq_setup(&q, &mem, QN, UVA, UVA + AVAIL_OFF, UVA + USED_OFF, 0, &e) == -1 && strstr(e.msg, "used index"),
+	T_OK(virtq_setup(&q, &mem, QN, UVA, UVA + AVAIL_OFF, UVA + USED_OFF, 0, &e) == -1 &&
+		     strstr(e.msg, "used index"),
 	     "setup: a used index far from the base is refused");
-	T_OK(!q.ready && virtq_pop(&q, &(struct virtq_elem){0}) == -1, "setup: a queue that failed setup is not used");
+	T_OK(!q.ready && virtq_pop(&q, &(struct virtq_elem){ 0 }) == -1,
+	     "setup: a queue that failed setup is not used");
 }
 
 static void test_good_chains(void)
@@ -152,16 +167,19 @@ static void test_good_chains(void)
 	virtq_unpop(&vq);
 	T_OK(virtq_pop(&vq, &el) == 1 && el.head == 3, "unpop: the same chain comes back");
 	virtq_push(&vq, el.head, 42);
-	T_OK(used()->idx == 1 && used()->ring[0].id == 3 && used()->ring[0].len == 42, "push: the used ring gets id and length");
+	T_OK(used()->idx == 1 && used()->ring[0].id == 3 && used()->ring[0].len == 42,
+	     "push: the used ring gets id and length");
 	T_OK(virtq_notify(&vq) == 1 && read(efd, &v, sizeof v) == 8, "notify: the guest is interrupted");
 	T_OK(virtq_notify(&vq) == 0, "notify: nothing new, no interrupt");
 	set_desc(0, GPA + DATA_OFF, 0, 0, 0);
 	offer(0);
-	T_OK(virtq_pop(&vq, &el) == 1 && el.n_out == 0 && el.out_len == 0, "pop: a zero-length descriptor is an empty chain");
+	T_OK(virtq_pop(&vq, &el) == 1 && el.n_out == 0 && el.out_len == 0,
+	     "pop: a zero-length descriptor is an empty chain");
 	avail()->flags = VRING_AVAIL_F_NO_INTERRUPT;
 	virtq_push(&vq, el.head, 0);
 	T_OK(virtq_notify(&vq) == 0 && read(efd, &v, sizeof v) == -1, "notify: VRING_AVAIL_F_NO_INTERRUPT is honoured");
-	T_OK(virtq_stop(&vq) == 2 && !vq.ready && virtq_pop(&vq, &el) == -1, "stop: returns the next slot and the queue is unusable");
+	T_OK(virtq_stop(&vq) == 2 && !vq.ready && virtq_pop(&vq, &el) == -1,
+	     "stop: returns the next slot and the queue is unusable");
 	close(efd);
 }
 
@@ -230,7 +248,8 @@ static void test_segments(void)
 	set_desc(0, GPA + MEM - 4, 8, 0, 0);
 	offer(0);
 	uint8_t buf[8];
-	T_OK(virtq_pop(&vq, &el) == 1 && el.n_out == 2 && virtq_elem_read(&el, 0, buf, 8) == 8 && !memcmp(buf, "abcdefgh", 8),
+	T_OK(virtq_pop(&vq, &el) == 1 && el.n_out == 2 && virtq_elem_read(&el, 0, buf, 8) == 8 &&
+		     !memcmp(buf, "abcdefgh", 8),
 	     "segments: a buffer spanning two adjacent regions maps to two segments");
 	virtq_push(&vq, el.head, 0);
 	/* A chain of QN descriptors each crossing the border: 2*QN segments fit;
@@ -245,7 +264,8 @@ static void test_segments(void)
 		guest_mem_init(&m2);
 		guest_mem_add_host(&m2, 0, 0x1000000, big, sizeof big, &e);
 		virtq_init(&q);
-		T_OK(virtq_setup(&q, &m2, 128, 0x1000000, 0x1002000, 0x1003000, 0, &e) == 0, "segments: queue of 128 set up");
+		T_OK(virtq_setup(&q, &m2, 128, 0x1000000, 0x1002000, 0x1003000, 0, &e) == 0,
+		     "segments: queue of 128 set up");
 		for (unsigned i = 0; i < 100; i++) {
 			d[i].addr = 0x8000;
 			d[i].len = 1;
@@ -275,8 +295,8 @@ static void test_broken_ring(void)
 }
 
 /* Build a TX chain of header + payload, then parse it. */
-static int parse_pkt(const struct virtio_vsock_hdr *h, size_t hdr_bytes, uint32_t payload, int writable, struct vsock_hdr *out,
-		     struct cr_err *e)
+static int parse_pkt(const struct virtio_vsock_hdr *h, size_t hdr_bytes, uint32_t payload, int writable,
+		     struct vsock_hdr *out, struct cr_err *e)
 {
 	struct virtq_elem el;
 	reset_queue();
@@ -291,8 +311,15 @@ static int parse_pkt(const struct virtio_vsock_hdr *h, size_t hdr_bytes, uint32_
 
 static void test_packets(void)
 {
-	struct virtio_vsock_hdr h = {.src_cid = 16, .dst_cid = 3, .src_port = 1234, .dst_port = 9000, .len = 100,
-				     .type = 1, .op = VIRTIO_VSOCK_OP_RW, .buf_alloc = 4096, .fwd_cnt = 7};
+	struct virtio_vsock_hdr h = { .src_cid = 16,
+				      .dst_cid = 3,
+				      .src_port = 1234,
+				      .dst_port = 9000,
+				      .len = 100,
+				      .type = 1,
+				      .op = VIRTIO_VSOCK_OP_RW,
+				      .buf_alloc = 4096,
+				      .fwd_cnt = 7 };
 	struct vsock_hdr p;
 	struct cr_err e;
 
@@ -324,7 +351,8 @@ int main(void)
 {
 	struct cr_err e;
 	guest_mem_init(&mem);
-	if (guest_mem_add_host(&mem, GPA, UVA, ram, MEM, &e) || guest_mem_add_host(&mem, GPA + MEM, 0x600000000000ull, ram2, sizeof ram2, &e)) {
+	if (guest_mem_add_host(&mem, GPA, UVA, ram, MEM, &e) ||
+	    guest_mem_add_host(&mem, GPA + MEM, 0x600000000000ull, ram2, sizeof ram2, &e)) {
 		printf("not ok - guest memory: %s\n", e.msg);
 		return 1;
 	}

@@ -31,11 +31,11 @@
 #define RX_BUF (4096 + VSOCK_HDR_SIZE)
 #define BUF_ALLOC 16384u
 /* Ring layout in guest RAM (GPA = offset). */
-#define RING_OFF(q) ((q) * 0x4000u)
+#define RING_OFF(q) ((q)*0x4000u)
 #define AVAIL_OFF(q) (RING_OFF(q) + 0x1000u)
 #define USED_OFF(q) (RING_OFF(q) + 0x2000u)
-#define RXBUF_OFF(i) (0x10000u + (i) * 0x2000u)
-#define TXBUF_OFF(i) (0x100000u + (i) * 0x11000u)
+#define RXBUF_OFF(i) (0x10000u + (i)*0x2000u)
+#define TXBUF_OFF(i) (0x100000u + (i)*0x11000u)
 #define TX_SLOTS 16
 
 enum { RXQ = 0, TXQ = 1 };
@@ -70,7 +70,13 @@ static void pump(void)
 
 /* Pump until cond holds or ~2 s pass. */
 /* Pump until cond holds or ~0.5 s pass. */
-#define PUMP_UNTIL(cond) do { for (int w_ = 0; w_ < 100 && !(cond); w_++) { struct cr_err e_; evloop_run_once(&F.loop, 5, &e_); } } while (0)
+#define PUMP_UNTIL(cond)                        \
+ do {                                           \
+  for (int w_ = 0; w_ < 100 && !(cond); w_++) { \
+   struct cr_err e_;                            \
+   evloop_run_once(&F.loop, 5, &e_);            \
+  }                                             \
+ } while (0)
 
 /* ------------------------------------------------------------ front-end */
 
@@ -81,13 +87,13 @@ struct msg {
 
 static int fe_send(uint32_t req, const void *payload, uint32_t size, const int *fds, int nfds, int need_reply)
 {
-	struct msg m = {.request = req, .flags = 1u | (need_reply ? 8u : 0u), .size = size};
+	struct msg m = { .request = req, .flags = 1u | (need_reply ? 8u : 0u), .size = size };
 	union {
 		char buf[CMSG_SPACE(8 * sizeof(int))];
 		struct cmsghdr align;
 	} cb;
-	struct iovec iov = {.iov_base = &m, .iov_len = 12 + size};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+	struct iovec iov = { .iov_base = &m, .iov_len = 12 + size };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 	if (size)
 		memcpy(m.payload, payload, size);
 	if (nfds) {
@@ -127,7 +133,7 @@ static uint64_t fe_get_u64(uint32_t req)
 
 static void fe_vring_state(uint32_t req, uint32_t idx, uint32_t num)
 {
-	uint32_t s[2] = {idx, num};
+	uint32_t s[2] = { idx, num };
 	fe_send(req, s, sizeof s, NULL, 0, 0);
 }
 
@@ -142,15 +148,19 @@ static void fe_vring_addr(uint32_t q)
 	struct {
 		uint32_t index, flags;
 		uint64_t desc, used, avail, log;
-	} a = {q, 0, (uint64_t)(uintptr_t)F.ram + RING_OFF(q), (uint64_t)(uintptr_t)F.ram + USED_OFF(q),
-	       (uint64_t)(uintptr_t)F.ram + AVAIL_OFF(q), 0};
+	} a = { q,
+		0,
+		(uint64_t)(uintptr_t)F.ram + RING_OFF(q),
+		(uint64_t)(uintptr_t)F.ram + USED_OFF(q),
+		(uint64_t)(uintptr_t)F.ram + AVAIL_OFF(q),
+		0 };
 	fe_send(9, &a, sizeof a, NULL, 0, 0);
 }
 
 static int fe_connect(void)
 {
 	struct cr_err e;
-	struct timeval tv = {.tv_sec = 3};
+	struct timeval tv = { .tv_sec = 3 };
 	F.sock = unix_sock_connect(F.vhost, 0, &e);
 	if (F.sock < 0)
 		return -1;
@@ -165,7 +175,7 @@ static int fe_start(void)
 	struct {
 		uint32_t n, pad;
 		uint64_t gpa, size, uva, off;
-	} mt = {1, 0, 0, RAM, (uint64_t)(uintptr_t)F.ram, 0};
+	} mt = { 1, 0, 0, RAM, (uint64_t)(uintptr_t)F.ram, 0 };
 	uint64_t feat = (1ull << 32) | (1ull << 30), proto = (1ull << 3) | (1ull << 9) | 1, ack = 1;
 
 	if (fe_get_u64(1) == UINT64_MAX)
@@ -201,9 +211,18 @@ static void fe_stop(void)
 
 /* ------------------------------------------------------------ guest driver */
 
-static struct vring_desc *gdesc(int q, unsigned i) { return (struct vring_desc *)(F.ram + RING_OFF(q)) + i; }
-static struct vring_avail *gavail(int q) { return (struct vring_avail *)(F.ram + AVAIL_OFF(q)); }
-static struct vring_used *gused(int q) { return (struct vring_used *)(F.ram + USED_OFF(q)); }
+static struct vring_desc *gdesc(int q, unsigned i)
+{
+	return (struct vring_desc *)(F.ram + RING_OFF(q)) + i;
+}
+static struct vring_avail *gavail(int q)
+{
+	return (struct vring_avail *)(F.ram + AVAIL_OFF(q));
+}
+static struct vring_used *gused(int q)
+{
+	return (struct vring_used *)(F.ram + USED_OFF(q));
+}
 
 static void kick(int q)
 {
@@ -229,7 +248,8 @@ static void rx_post(unsigned n)
 		n = room;
 	for (unsigned k = 0; k < n; k++) {
 		unsigned i = F.avail_idx[RXQ] % QN;
-		*gdesc(RXQ, i) = (struct vring_desc){.addr = RXBUF_OFF(i), .len = RX_BUF, .flags = VRING_DESC_F_WRITE};
+		*gdesc(RXQ, i) =
+			(struct vring_desc){ .addr = RXBUF_OFF(i), .len = RX_BUF, .flags = VRING_DESC_F_WRITE };
 		offer(RXQ, (uint16_t)i);
 	}
 	kick(RXQ);
@@ -242,19 +262,27 @@ static void tx_raw(const struct virtio_vsock_hdr *h, uint32_t hdr_len, const voi
 	memcpy(p, h, sizeof *h);
 	if (len)
 		memcpy(p + 0x100, payload, len);
-	*gdesc(TXQ, d) = (struct vring_desc){.addr = TXBUF_OFF(slot), .len = hdr_len,
-					     .flags = len ? VRING_DESC_F_NEXT : 0, .next = (uint16_t)(d + 1)};
-	*gdesc(TXQ, d + 1) = (struct vring_desc){.addr = TXBUF_OFF(slot) + 0x100, .len = len};
+	*gdesc(TXQ, d) = (struct vring_desc){
+		.addr = TXBUF_OFF(slot), .len = hdr_len, .flags = len ? VRING_DESC_F_NEXT : 0, .next = (uint16_t)(d + 1)
+	};
+	*gdesc(TXQ, d + 1) = (struct vring_desc){ .addr = TXBUF_OFF(slot) + 0x100, .len = len };
 	offer(TXQ, (uint16_t)d);
 	kick(TXQ);
 }
 
-static void tx(uint16_t op, uint32_t src_port, uint32_t dst_port, uint32_t dst_cid, uint32_t flags,
-	       const void *payload, uint32_t len, uint32_t buf_alloc, uint32_t fwd_cnt)
+static void tx(uint16_t op, uint32_t src_port, uint32_t dst_port, uint32_t dst_cid, uint32_t flags, const void *payload,
+	       uint32_t len, uint32_t buf_alloc, uint32_t fwd_cnt)
 {
-	struct virtio_vsock_hdr h = {.src_cid = CID, .dst_cid = dst_cid, .src_port = src_port, .dst_port = dst_port,
-				     .len = len, .type = VIRTIO_VSOCK_TYPE_STREAM, .op = op, .flags = flags,
-				     .buf_alloc = buf_alloc, .fwd_cnt = fwd_cnt};
+	struct virtio_vsock_hdr h = { .src_cid = CID,
+				      .dst_cid = dst_cid,
+				      .src_port = src_port,
+				      .dst_port = dst_port,
+				      .len = len,
+				      .type = VIRTIO_VSOCK_TYPE_STREAM,
+				      .op = op,
+				      .flags = flags,
+				      .buf_alloc = buf_alloc,
+				      .fwd_cnt = fwd_cnt };
 	tx_raw(&h, sizeof h, payload, len);
 }
 
@@ -332,7 +360,7 @@ static int host_read(int fd, void *buf, size_t n)
 {
 	size_t got = 0;
 	for (int i = 0; i < 400 && got < n; i++) {
-		struct pollfd p = {.fd = fd, .events = POLLIN};
+		struct pollfd p = { .fd = fd, .events = POLLIN };
 		struct cr_err e;
 		evloop_run_once(&F.loop, 5, &e);
 		if (poll(&p, 1, 0) == 1) {
@@ -375,10 +403,12 @@ static void test_handshake(void)
 	struct __attribute__((packed)) {
 		uint32_t off, size, flags;
 		uint64_t cid;
-	} cfg = {0, 8, 0, 0};
+	} cfg = { 0, 8, 0, 0 };
 	uint64_t feat = fe_get_u64(1);
-	T_OK(feat == ((1ull << 32) | (1ull << 30)), "vhost-user: GET_FEATURES offers VERSION_1 and PROTOCOL_FEATURES only");
-	T_OK(fe_get_u64(15) == ((1ull << 0) | (1ull << 3) | (1ull << 9)), "vhost-user: protocol features MQ, REPLY_ACK, CONFIG");
+	T_OK(feat == ((1ull << 32) | (1ull << 30)),
+	     "vhost-user: GET_FEATURES offers VERSION_1 and PROTOCOL_FEATURES only");
+	T_OK(fe_get_u64(15) == ((1ull << 0) | (1ull << 3) | (1ull << 9)),
+	     "vhost-user: protocol features MQ, REPLY_ACK, CONFIG");
 	T_OK(fe_get_u64(17) == 2, "vhost-user: GET_QUEUE_NUM is 2");
 	fe_send(24, &cfg, sizeof cfg, NULL, 0, 0);
 	T_OK(fe_reply(24, &cfg, sizeof cfg) == 20 && cfg.cid == CID, "vhost-user: GET_CONFIG gives the guest CID");
@@ -427,7 +457,8 @@ static void test_guest_to_host(void)
 		uint32_t total = 0;
 		while (rx_next(&h, NULL, &len) == 0 && h.op == VIRTIO_VSOCK_OP_RW)
 			total += len;
-		T_OK(total == 8192 - 0, "credit: the bridge sends only what the guest's credit allows (%u bytes)", total);
+		T_OK(total == 8192 - 0, "credit: the bridge sends only what the guest's credit allows (%u bytes)",
+		     total);
 		rx_post(QN / 2);
 		tx(VIRTIO_VSOCK_OP_CREDIT_UPDATE, 1001, 7000, 3, 0, NULL, 0, 8192, 5 + 8192);
 		total = 0;
@@ -467,7 +498,8 @@ static void test_guest_to_host(void)
 				if (h.op == VIRTIO_VSOCK_OP_RST && h.dst_port == 1001)
 					rst = 1;
 		}
-		T_OK(rst && strstr(F.log, "beyond its credit"), "credit: a guest sending beyond our credit is reset (after %d KiB)", i * 4);
+		T_OK(rst && strstr(F.log, "beyond its credit"),
+		     "credit: a guest sending beyond our credit is reset (after %d KiB)", i * 4);
 		T_OK(host_eof_drain(fd, 1), "credit: ... and the host socket is closed");
 		close(fd);
 	}
@@ -480,12 +512,14 @@ static void test_guest_to_host(void)
 	tx(VIRTIO_VSOCK_OP_SHUTDOWN, 1002, 7000, 3, VIRTIO_VSOCK_SHUTDOWN_SEND, NULL, 0, 65536, 0);
 	T_OK(host_read(fd, buf, 8) == 4 && !memcmp(buf, "last", 4) && host_eof(fd),
 	     "shutdown: SHUTDOWN(SEND) from the guest is a half-close after the data");
-	T_OK(send(fd, "bye", 3, 0) == 3 && shutdown(fd, SHUT_WR) == 0, "shutdown: the host still answers, then half-closes");
+	T_OK(send(fd, "bye", 3, 0) == 3 && shutdown(fd, SHUT_WR) == 0,
+	     "shutdown: the host still answers, then half-closes");
 	T_OK(rx_next(&h, buf, &len) == 0 && h.op == VIRTIO_VSOCK_OP_RW && len == 3,
 	     "shutdown: the answer after the guest's half-close arrives");
 	T_OK(expect_rx(VIRTIO_VSOCK_OP_SHUTDOWN, 7000, 1002, &h) && h.flags == VIRTIO_VSOCK_SHUTDOWN_SEND,
 	     "shutdown: the host's half-close becomes SHUTDOWN(SEND)");
-	T_OK(expect_rx(VIRTIO_VSOCK_OP_RST, 7000, 1002, NULL), "shutdown: both sides done: RST releases the connection");
+	T_OK(expect_rx(VIRTIO_VSOCK_OP_RST, 7000, 1002, NULL),
+	     "shutdown: both sides done: RST releases the connection");
 	close(fd);
 
 	/* The guest closes (SHUTDOWN both): RST and the host socket closes. */
@@ -502,13 +536,15 @@ static void test_guest_to_host(void)
 	expect_rx(VIRTIO_VSOCK_OP_RESPONSE, 7000, 1004, NULL);
 	fd = accept_wait(lfd);
 	close(fd);
-	T_OK(expect_rx(VIRTIO_VSOCK_OP_SHUTDOWN, 7000, 1004, NULL), "shutdown: a host program closing sends SHUTDOWN to the guest");
+	T_OK(expect_rx(VIRTIO_VSOCK_OP_SHUTDOWN, 7000, 1004, NULL),
+	     "shutdown: a host program closing sends SHUTDOWN to the guest");
 	tx(VIRTIO_VSOCK_OP_RW, 1004, 7000, 3, 0, "late", 4, 65536, 0);
 	T_OK(expect_rx(VIRTIO_VSOCK_OP_RST, 7000, 1004, NULL), "shutdown: data to a closed host program gets RST");
 
 	/* CID 2 works too; other CIDs are unreachable. */
 	tx(VIRTIO_VSOCK_OP_REQUEST, 1005, 7000, 2, 0, NULL, 0, 65536, 0);
-	T_OK(expect_rx(VIRTIO_VSOCK_OP_RESPONSE, 7000, 1005, &h) && h.src_cid == 2, "cid: destination CID 2 is the host too");
+	T_OK(expect_rx(VIRTIO_VSOCK_OP_RESPONSE, 7000, 1005, &h) && h.src_cid == 2,
+	     "cid: destination CID 2 is the host too");
 	fd = accept_wait(lfd);
 	close(fd);
 	expect_rx(VIRTIO_VSOCK_OP_SHUTDOWN, 7000, 1005, NULL);
@@ -529,7 +565,8 @@ static void test_host_to_guest(void)
 
 	/* Drive the handshake by hand: vsock_client_connect would block the loop. */
 	fd = unix_sock_connect(F.uds, 0, &e);
-	T_OK(fd >= 0 && send(fd, "CONNECT 5000\nhello", 18, 0) == 18, "host->guest: CONNECT line sent with data behind it");
+	T_OK(fd >= 0 && send(fd, "CONNECT 5000\nhello", 18, 0) == 18,
+	     "host->guest: CONNECT line sent with data behind it");
 	T_OK(expect_rx(VIRTIO_VSOCK_OP_REQUEST, 0, 5000, &h) && h.src_cid == 3 && h.src_port >= (1u << 30),
 	     "host->guest: the guest gets REQUEST from CID 3 and a host port >= 2^30");
 	hp = h.src_port;
@@ -540,7 +577,8 @@ static void test_host_to_guest(void)
 	T_OK(rx_next(&h, buf, &len) == 0 && h.op == VIRTIO_VSOCK_OP_RW && len == 5 && !memcmp(buf, "hello", 5),
 	     "host->guest: bytes after the CONNECT line are stream data");
 	tx(VIRTIO_VSOCK_OP_RW, 5000, hp, 3, 0, "world", 5, 65536, 5);
-	T_OK(host_read(fd, buf, 5) == 5 && !memcmp(buf, "world", 5), "host->guest: the guest's answer reaches the host");
+	T_OK(host_read(fd, buf, 5) == 5 && !memcmp(buf, "world", 5),
+	     "host->guest: the guest's answer reaches the host");
 	tx(VIRTIO_VSOCK_OP_RST, 5000, hp, 3, 0, NULL, 0, 0, 0);
 	T_OK(host_eof(fd), "host->guest: RST from the guest closes the host socket");
 	close(fd);
@@ -556,7 +594,8 @@ static void test_host_to_guest(void)
 	send(fd, "CONNECT 99999999999\n", 20, 0);
 	c2 = unix_sock_connect(F.uds, 0, &e);
 	send(c2, "0123456789012345678901234567890123456789", 40, 0);
-	T_OK(host_eof(fd) && host_eof(c2) && rx_empty(), "host->guest: a bad port or a line without newline is closed, nothing reaches the guest");
+	T_OK(host_eof(fd) && host_eof(c2) && rx_empty(),
+	     "host->guest: a bad port or a line without newline is closed, nothing reaches the guest");
 	close(fd);
 	close(c2);
 
@@ -573,9 +612,11 @@ static void test_host_to_guest(void)
 			evloop_run_once(&F.loop, 50, &e2);
 			gone = (recv(fd, &c, 1, MSG_DONTWAIT) == 0) + (recv(c2, &c, 1, MSG_DONTWAIT) == 0);
 		}
-		T_OK(gone == 2 && strstr(F.log, "sent no CONNECT line; it timed out") && strstr(F.log, "to the guest timed out"),
+		T_OK(gone == 2 && strstr(F.log, "sent no CONNECT line; it timed out") &&
+			     strstr(F.log, "to the guest timed out"),
 		     "handshake: a silent client and an unanswered REQUEST are closed after the deadline");
-		T_OK(expect_rx(VIRTIO_VSOCK_OP_RST, h.src_port, 5003, NULL), "handshake: ... and the guest is sent RST");
+		T_OK(expect_rx(VIRTIO_VSOCK_OP_RST, h.src_port, 5003, NULL),
+		     "handshake: ... and the guest is sent RST");
 	}
 	close(fd);
 	close(c2);
@@ -591,8 +632,13 @@ static void test_host_to_guest(void)
 
 static void test_bad_guest(void)
 {
-	struct virtio_vsock_hdr h = {.src_cid = CID, .dst_cid = 3, .src_port = 1, .dst_port = 2, .len = 100,
-				     .type = 1, .op = VIRTIO_VSOCK_OP_RW};
+	struct virtio_vsock_hdr h = { .src_cid = CID,
+				      .dst_cid = 3,
+				      .src_port = 1,
+				      .dst_port = 2,
+				      .len = 100,
+				      .type = 1,
+				      .op = VIRTIO_VSOCK_OP_RW };
 	struct vsock_bridge_stats st0, st;
 	int lfd = host_listen(7100);
 
@@ -607,8 +653,12 @@ static void test_bad_guest(void)
 	     "bad guest: short header, length beyond the chain and a spoofed source CID are dropped");
 	tx(VIRTIO_VSOCK_OP_RW, 4242, 7100, 3, 0, "zz", 2, 65536, 0);
 	T_OK(expect_rx(VIRTIO_VSOCK_OP_RST, 7100, 4242, NULL), "bad guest: data for an unknown connection gets RST");
-	h = (struct virtio_vsock_hdr){.src_cid = CID, .dst_cid = 3, .src_port = 4243, .dst_port = 7100, .type = 2,
-				      .op = VIRTIO_VSOCK_OP_REQUEST};
+	h = (struct virtio_vsock_hdr){ .src_cid = CID,
+				       .dst_cid = 3,
+				       .src_port = 4243,
+				       .dst_port = 7100,
+				       .type = 2,
+				       .op = VIRTIO_VSOCK_OP_REQUEST };
 	tx_raw(&h, sizeof h, NULL, 0);
 	T_OK(expect_rx(VIRTIO_VSOCK_OP_RST, 7100, 4243, NULL), "bad guest: SEQPACKET (not negotiated) gets RST");
 	tx(VIRTIO_VSOCK_OP_REQUEST, 4244, 7100, 3, 0, NULL, 0, 65536, 0);
@@ -620,10 +670,11 @@ static void test_bad_guest(void)
 	{
 		unsigned d = 60;
 		uint16_t used_before = gused(TXQ)->idx;
-		*gdesc(TXQ, d) = (struct vring_desc){.addr = RAM + 4096, .len = 64};
+		*gdesc(TXQ, d) = (struct vring_desc){ .addr = RAM + 4096, .len = 64 };
 		offer(TXQ, (uint16_t)d);
-		*gdesc(TXQ, d + 1) = (struct vring_desc){.addr = TXBUF_OFF(0), .len = 64, .flags = VRING_DESC_F_NEXT,
-							 .next = (uint16_t)(d + 1)};
+		*gdesc(TXQ, d + 1) = (struct vring_desc){
+			.addr = TXBUF_OFF(0), .len = 64, .flags = VRING_DESC_F_NEXT, .next = (uint16_t)(d + 1)
+		};
 		offer(TXQ, (uint16_t)(d + 1));
 		kick(TXQ);
 		T_OK(gused(TXQ)->idx == (uint16_t)(used_before + 2) && gused(TXQ)->ring[used_before % QN].len == 0,
@@ -637,7 +688,8 @@ static void test_bad_guest(void)
 		unsigned i = F.avail_idx[RXQ] % QN, sent = 0, rsts = 0;
 		vsock_bridge_stats(F.br, &st0);
 		if ((uint16_t)(F.avail_idx[RXQ] - F.used_seen[RXQ]) < QN) {
-			*gdesc(RXQ, i) = (struct vring_desc){.addr = RXBUF_OFF(i), .len = 8, .flags = VRING_DESC_F_WRITE};
+			*gdesc(RXQ, i) =
+				(struct vring_desc){ .addr = RXBUF_OFF(i), .len = 8, .flags = VRING_DESC_F_WRITE };
 			offer(RXQ, (uint16_t)i);
 			kick(RXQ);
 		}
@@ -651,14 +703,16 @@ static void test_bad_guest(void)
 			rx_post(QN);
 		}
 		T_OK(st.bad_rx_buffers == st0.bad_rx_buffers + 1 && rsts == sent,
-		     "bad guest: an RX buffer smaller than a header is returned unused; every reset still arrives (%u/%u)",
+		     "bad guest: an RX buffer smaller than a header is returned unused; every reset still arrives "
+		     "(%u/%u)",
 		     rsts, sent);
 	}
 	/* A broken TX ring (index running ahead) stops only that queue. */
 	{
 		gavail(TXQ)->idx = (uint16_t)(F.avail_idx[TXQ] + QN + 5);
 		kick(TXQ);
-		T_OK(strstr(F.log, "runs") && strstr(F.log, "queue 1"), "bad guest: a broken TX ring is reported, the bridge lives on");
+		T_OK(strstr(F.log, "runs") && strstr(F.log, "queue 1"),
+		     "bad guest: a broken TX ring is reported, the bridge lives on");
 	}
 	close(lfd);
 }
@@ -691,20 +745,23 @@ static void test_reset_and_frontend(void)
 		uint64_t bad = 1ull << 5;
 		fe_send(2, &bad, sizeof bad, NULL, 0, 1);
 		uint64_t ack = 0;
-		T_OK(fe_reply(2, &ack, sizeof ack) == 8 && ack == 1, "front-end: SET_FEATURES with unoffered bits is NACKed");
-		uint32_t s[2] = {7, 64};
+		T_OK(fe_reply(2, &ack, sizeof ack) == 8 && ack == 1,
+		     "front-end: SET_FEATURES with unoffered bits is NACKed");
+		uint32_t s[2] = { 7, 64 };
 		fe_send(8, s, sizeof s, NULL, 0, 1);
 		T_OK(fe_reply(8, &ack, sizeof ack) == 8 && ack == 1, "front-end: a queue index beyond 2 is NACKed");
 		s[0] = 0;
 		s[1] = 100;
 		fe_send(8, s, sizeof s, NULL, 0, 1);
-		T_OK(fe_reply(8, &ack, sizeof ack) == 8 && ack == 1, "front-end: a queue size that is not a power of two is NACKed");
+		T_OK(fe_reply(8, &ack, sizeof ack) == 8 && ack == 1,
+		     "front-end: a queue size that is not a power of two is NACKed");
 		struct {
 			uint32_t n, pad;
 			uint64_t gpa, size, uva, off;
-		} mt = {1, 0, 0, RAM * 2ull, 0x1000, 0};
+		} mt = { 1, 0, 0, RAM * 2ull, 0x1000, 0 };
 		fe_send(5, &mt, sizeof mt, &F.memfd, 1, 1);
-		T_OK(fe_reply(5, &ack, sizeof ack) == 8 && ack == 1, "front-end: a memory region beyond its file is NACKed");
+		T_OK(fe_reply(5, &ack, sizeof ack) == 8 && ack == 1,
+		     "front-end: a memory region beyond its file is NACKed");
 		fe_send(5, &mt, sizeof mt, NULL, 0, 1);
 		T_OK(fe_reply(5, &ack, sizeof ack) == 8 && ack == 1, "front-end: a memory table without fds is NACKed");
 	}
@@ -749,7 +806,7 @@ static void test_client_helper(void)
 		_exit(0);
 	}
 	int fd = vsock_client_connect(path, 5000, 5000, &hp, &e);
-	char buf[8] = {0};
+	char buf[8] = { 0 };
 	T_OK(fd >= 0 && hp == 1073741825 && recv(fd, buf, 6, MSG_WAITALL) == 6 && !memcmp(buf, "stream", 6),
 	     "client: retries after a refusal, parses OK and leaves the stream untouched");
 	if (fd < 0)
@@ -762,7 +819,9 @@ static void test_client_helper(void)
 
 int main(void)
 {
-	struct vsock_bridge_cfg cfg = {.guest_cid = CID, .buf_alloc = BUF_ALLOC, .handshake_ms = 1500, .log = test_log};
+	struct vsock_bridge_cfg cfg = {
+		.guest_cid = CID, .buf_alloc = BUF_ALLOC, .handshake_ms = 1500, .log = test_log
+	};
 	struct cr_err e;
 
 	signal(SIGPIPE, SIG_IGN);
@@ -782,11 +841,12 @@ int main(void)
 		F.call[q] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	}
 	cfg.guest_cid = 3;
-	T_OK(evloop_init(&F.loop, &e) == 0 && vsock_bridge_start(&F.br, &F.loop, &cfg, &e) == -1 && strstr(e.msg, "CID 3"),
+	T_OK(evloop_init(&F.loop, &e) == 0 && vsock_bridge_start(&F.br, &F.loop, &cfg, &e) == -1 &&
+		     strstr(e.msg, "CID 3"),
 	     "start: guest CID 3 (the parent's) is refused");
 	cfg.guest_cid = CID;
 	T_OK(vsock_bridge_start(&F.br, &F.loop, &cfg, &e) == 0, "start: the bridge starts");
-	T_OK(vsock_bridge_start(&(struct vsock_bridge *){0}, &F.loop, &cfg, &e) == -1 && strstr(e.msg, "bind"),
+	T_OK(vsock_bridge_start(&(struct vsock_bridge *){ 0 }, &F.loop, &cfg, &e) == -1 && strstr(e.msg, "bind"),
 	     "start: a second bridge on the same paths is refused");
 	if (!F.br || fe_connect())
 		return 1;

@@ -50,67 +50,187 @@ static void vt(struct cbor_w *w, size_t extra, const char *t)
 	cw_text(w, "t");
 	cw_text(w, t);
 }
-static void b_unknown_key(struct cbor_w *w) { vt(w, 2, "log"); cw_text(w, "d"); cw_bytes(w, "x", 1); cw_text(w, "zz"); cw_uint(w, 1); }
-static void b_missing(struct cbor_w *w) { vt(w, 0, "log"); }
-static void b_wrong_type(struct cbor_w *w) { vt(w, 1, "log"); cw_text(w, "d"); cw_text(w, "x"); }
-static void b_version(struct cbor_w *w) { cw_map(w, 2); cw_text(w, "v"); cw_uint(w, 2); cw_text(w, "t"); cw_text(w, "log"); }
-static void b_bad_type(struct cbor_w *w) { vt(w, 0, "shell"); }
-static void b_not_map(struct cbor_w *w) { cw_array(w, 0); }
-static void b_empty_data(struct cbor_w *w) { vt(w, 1, "data"); cw_text(w, "d"); cw_bytes(w, "", 0); }
+static void b_unknown_key(struct cbor_w *w)
+{
+	vt(w, 2, "log");
+	cw_text(w, "d");
+	cw_bytes(w, "x", 1);
+	cw_text(w, "zz");
+	cw_uint(w, 1);
+}
+static void b_missing(struct cbor_w *w)
+{
+	vt(w, 0, "log");
+}
+static void b_wrong_type(struct cbor_w *w)
+{
+	vt(w, 1, "log");
+	cw_text(w, "d");
+	cw_text(w, "x");
+}
+static void b_version(struct cbor_w *w)
+{
+	cw_map(w, 2);
+	cw_text(w, "v");
+	cw_uint(w, 2);
+	cw_text(w, "t");
+	cw_text(w, "log");
+}
+static void b_bad_type(struct cbor_w *w)
+{
+	vt(w, 0, "shell");
+}
+static void b_not_map(struct cbor_w *w)
+{
+	cw_array(w, 0);
+}
+static void b_empty_data(struct cbor_w *w)
+{
+	vt(w, 1, "data");
+	cw_text(w, "d");
+	cw_bytes(w, "", 0);
+}
 static void entry(struct cbor_w *w, const char *path, const char *type, uint64_t size)
 {
 	vt(w, 5, "entry");
-	cw_text(w, "stream"); cw_text(w, "src");
-	cw_text(w, "path"); cw_text(w, path);
-	cw_text(w, "type"); cw_text(w, type);
-	cw_text(w, "size"); cw_uint(w, size);
-	cw_text(w, "exec"); cw_bool(w, 0);
+	cw_text(w, "stream");
+	cw_text(w, "src");
+	cw_text(w, "path");
+	cw_text(w, path);
+	cw_text(w, "type");
+	cw_text(w, type);
+	cw_text(w, "size");
+	cw_uint(w, size);
+	cw_text(w, "exec");
+	cw_bool(w, 0);
 }
-static void b_dotdot(struct cbor_w *w) { entry(w, "a/../../etc/passwd", "file", 1); }
-static void b_abs(struct cbor_w *w) { entry(w, "/etc/passwd", "file", 1); }
-static void b_empty_comp(struct cbor_w *w) { entry(w, "a//b", "file", 1); }
-static void b_git(struct cbor_w *w) { entry(w, "x/.git/config", "file", 1); }
-static void b_trailing(struct cbor_w *w) { entry(w, "a/", "dir", 0); }
-static void b_dir_size(struct cbor_w *w) { entry(w, "a", "dir", 5); }
-static void b_fifo(struct cbor_w *w) { entry(w, "a", "fifo", 0); }
-static void b_link_no_target(struct cbor_w *w) { entry(w, "a", "symlink", 0); }
+static void b_dotdot(struct cbor_w *w)
+{
+	entry(w, "a/../../etc/passwd", "file", 1);
+}
+static void b_abs(struct cbor_w *w)
+{
+	entry(w, "/etc/passwd", "file", 1);
+}
+static void b_empty_comp(struct cbor_w *w)
+{
+	entry(w, "a//b", "file", 1);
+}
+static void b_git(struct cbor_w *w)
+{
+	entry(w, "x/.git/config", "file", 1);
+}
+static void b_trailing(struct cbor_w *w)
+{
+	entry(w, "a/", "dir", 0);
+}
+static void b_dir_size(struct cbor_w *w)
+{
+	entry(w, "a", "dir", 5);
+}
+static void b_fifo(struct cbor_w *w)
+{
+	entry(w, "a", "fifo", 0);
+}
+static void b_link_no_target(struct cbor_w *w)
+{
+	entry(w, "a", "symlink", 0);
+}
 /* A request whose argv[1] is not UTF-8 (the report records argv as JSON text). */
 static void b_argv_latin1(struct cbor_w *w)
 {
 	vt(w, 5, "request");
-	cw_text(w, "argv"); cw_array(w, 2); cw_text(w, "echo"); cw_textn(w, "caf\xe9", 4);
-	cw_text(w, "outputs"); cw_array(w, 1); cw_text(w, "x");
-	cw_text(w, "sde"); cw_uint(w, 0);
-	cw_text(w, "nonce"); cw_bytes(w, "", 0);
-	cw_text(w, "limits"); cw_map(w, 6);
-	cw_text(w, "timeout_s"); cw_uint(w, 0); cw_text(w, "memory_mb"); cw_uint(w, 0); cw_text(w, "pids"); cw_uint(w, 0);
-	cw_text(w, "source_mb"); cw_uint(w, 0); cw_text(w, "files"); cw_uint(w, 0); cw_text(w, "output_mb"); cw_uint(w, 0);
+	cw_text(w, "argv");
+	cw_array(w, 2);
+	cw_text(w, "echo");
+	cw_textn(w, "caf\xe9", 4);
+	cw_text(w, "outputs");
+	cw_array(w, 1);
+	cw_text(w, "x");
+	cw_text(w, "sde");
+	cw_uint(w, 0);
+	cw_text(w, "nonce");
+	cw_bytes(w, "", 0);
+	cw_text(w, "limits");
+	cw_map(w, 6);
+	cw_text(w, "timeout_s");
+	cw_uint(w, 0);
+	cw_text(w, "memory_mb");
+	cw_uint(w, 0);
+	cw_text(w, "pids");
+	cw_uint(w, 0);
+	cw_text(w, "source_mb");
+	cw_uint(w, 0);
+	cw_text(w, "files");
+	cw_uint(w, 0);
+	cw_text(w, "output_mb");
+	cw_uint(w, 0);
 }
 static void b_dropped_text(struct cbor_w *w)
 {
 	vt(w, 7, "result");
-	cw_text(w, "status"); cw_text(w, "ok"); cw_text(w, "exit_code"); cw_uint(w, 0); cw_text(w, "signal"); cw_null(w);
-	cw_text(w, "detail"); cw_text(w, "x"); cw_text(w, "wall_ms"); cw_uint(w, 1); cw_text(w, "bundle"); cw_null(w);
-	cw_text(w, "log_dropped"); cw_text(w, "lots");
+	cw_text(w, "status");
+	cw_text(w, "ok");
+	cw_text(w, "exit_code");
+	cw_uint(w, 0);
+	cw_text(w, "signal");
+	cw_null(w);
+	cw_text(w, "detail");
+	cw_text(w, "x");
+	cw_text(w, "wall_ms");
+	cw_uint(w, 1);
+	cw_text(w, "bundle");
+	cw_null(w);
+	cw_text(w, "log_dropped");
+	cw_text(w, "lots");
 }
-static void b_nul(struct cbor_w *w) { vt(w, 2, "error"); cw_text(w, "code"); cw_text(w, "protocol"); cw_text(w, "message"); cw_textn(w, "a\0b", 3); }
+static void b_nul(struct cbor_w *w)
+{
+	vt(w, 2, "error");
+	cw_text(w, "code");
+	cw_text(w, "protocol");
+	cw_text(w, "message");
+	cw_textn(w, "a\0b", 3);
+}
 
 /* A result and an error as the encoder wrote them when status and code were
  * text: the words on the wire are the same. */
 static void result_words(struct cbor_w *w, const char *status)
 {
 	vt(w, 6, "result");
-	cw_text(w, "status"); cw_text(w, status); cw_text(w, "exit_code"); cw_null(w); cw_text(w, "signal"); cw_null(w);
-	cw_text(w, "detail"); cw_text(w, "d"); cw_text(w, "wall_ms"); cw_uint(w, 5); cw_text(w, "bundle"); cw_null(w);
+	cw_text(w, "status");
+	cw_text(w, status);
+	cw_text(w, "exit_code");
+	cw_null(w);
+	cw_text(w, "signal");
+	cw_null(w);
+	cw_text(w, "detail");
+	cw_text(w, "d");
+	cw_text(w, "wall_ms");
+	cw_uint(w, 5);
+	cw_text(w, "bundle");
+	cw_null(w);
 }
 static void error_words(struct cbor_w *w, const char *code)
 {
 	vt(w, 2, "error");
-	cw_text(w, "code"); cw_text(w, code); cw_text(w, "message"); cw_text(w, "m");
+	cw_text(w, "code");
+	cw_text(w, code);
+	cw_text(w, "message");
+	cw_text(w, "m");
 }
-static void b_status_unknown(struct cbor_w *w) { result_words(w, "done"); }
-static void b_status_case(struct cbor_w *w) { result_words(w, "OK"); }
-static void b_code_unknown(struct cbor_w *w) { error_words(w, "oops"); }
+static void b_status_unknown(struct cbor_w *w)
+{
+	result_words(w, "done");
+}
+static void b_status_case(struct cbor_w *w)
+{
+	result_words(w, "OK");
+}
+static void b_code_unknown(struct cbor_w *w)
+{
+	error_words(w, "oops");
+}
 
 /* Encoding m gives exactly the bytes of build(word), and they decode back. */
 static int same_bytes(const struct wire_msg *m, void (*build)(struct cbor_w *, const char *), const char *word,
@@ -147,12 +267,13 @@ int main(void)
 	in.u.request.sde = 1700000000;
 	in.u.request.nonce_len = 3;
 	memcpy(in.u.request.nonce, "\x01\x02\x03", 3);
-	in.u.request.limits = (struct wire_limits){600, 1024, 256, 100, 1000, 50, 0};
+	in.u.request.limits = (struct wire_limits){ 600, 1024, 256, 100, 1000, 50, 0 };
 	memset(&out, 0, sizeof out);
 	T_OK(roundtrip(&in, &out) == 0 && out.type == WIRE_REQUEST && out.u.request.argc == 2 &&
 		     !strcmp(out.u.request.argv[1], "-j2") && out.u.request.argv[2] == NULL &&
 		     !strcmp(out.u.request.outputs[0], "out/hello") && out.u.request.sde == 1700000000 &&
-		     out.u.request.nonce_len == 3 && out.u.request.limits.pids == 256 && out.u.request.limits.output_mb == 50,
+		     out.u.request.nonce_len == 3 && out.u.request.limits.pids == 256 &&
+		     out.u.request.limits.output_mb == 50,
 	     "request round trip");
 	wire_msg_free(&out);
 
@@ -195,7 +316,7 @@ int main(void)
 
 	memset(&in, 0, sizeof in);
 	in.type = WIRE_ENTRY;
-	in.u.entry = (struct wire_entry){WIRE_DEPS, WIRE_SYMLINK, "lib/x", 0, 0, "../y"};
+	in.u.entry = (struct wire_entry){ WIRE_DEPS, WIRE_SYMLINK, "lib/x", 0, 0, "../y" };
 	memset(&out, 0, sizeof out);
 	T_OK(roundtrip(&in, &out) == 0 && out.type == WIRE_ENTRY && out.u.entry.stream == WIRE_DEPS &&
 		     out.u.entry.type == WIRE_SYMLINK && !strcmp(out.u.entry.target, "../y"),
@@ -227,18 +348,22 @@ int main(void)
 	T_STR(decode_err(b_unknown_key, &e), "log message: unknown field 'zz'", "unknown keys are refused");
 	T_STR(decode_err(b_missing, &e), "log message: field 'd' missing", "missing fields are named");
 	T_STR(decode_err(b_wrong_type, &e), "log message: field 'd' must be a byte string", "wrong types are named");
-	T_STR(decode_err(b_version, &e), "message: protocol version 2, this side speaks 1", "other versions are refused");
+	T_STR(decode_err(b_version, &e), "message: protocol version 2, this side speaks 1",
+	      "other versions are refused");
 	T_STR(decode_err(b_bad_type, &e), "message: unknown type 'shell'", "unknown message types are refused");
 	T_STR(decode_err(b_not_map, &e), "message: not a CBOR map", "a body that is not a map is refused");
 	T_OK(strstr(decode_err(b_empty_data, &e), "field 'd' has 0 bytes") != NULL, "empty data chunks are refused");
-	T_STR(decode_err(b_dotdot, &e), "entry 'a/../../etc/passwd': '.' and '..' components are refused", "'..' refused");
+	T_STR(decode_err(b_dotdot, &e), "entry 'a/../../etc/passwd': '.' and '..' components are refused",
+	      "'..' refused");
 	T_STR(decode_err(b_abs, &e), "entry '/etc/passwd': absolute paths are refused", "absolute paths refused");
 	T_STR(decode_err(b_empty_comp, &e), "entry 'a//b': empty path component", "empty components refused");
 	T_OK(strstr(decode_err(b_git, &e), "'.git' components are refused") != NULL, ".git refused");
 	T_STR(decode_err(b_trailing, &e), "entry 'a/': trailing '/'", "trailing slash refused");
-	T_STR(decode_err(b_dir_size, &e), "entry message: dir 'a' must have size 0 and exec false", "dir with a size refused");
+	T_STR(decode_err(b_dir_size, &e), "entry message: dir 'a' must have size 0 and exec false",
+	      "dir with a size refused");
 	T_OK(strstr(decode_err(b_fifo, &e), "field 'type' must be") != NULL, "unknown entry types (fifo) refused");
-	T_STR(decode_err(b_link_no_target, &e), "entry message: field 'target' missing", "symlink without target refused");
+	T_STR(decode_err(b_link_no_target, &e), "entry message: field 'target' missing",
+	      "symlink without target refused");
 	T_STR(decode_err(b_nul, &e), "error message: field 'message' contains a NUL byte", "NUL in text refused");
 
 	/* Frames over a socket pair. */
@@ -258,7 +383,8 @@ int main(void)
 		}
 		close(sv[1]);
 		memset(&out, 0, sizeof out);
-		T_OK(wire_recv(sv[0], &out, &e) == 0 && out.type == WIRE_DATA && out.u.data.n == 100 && out.u.data.p[99] == 7,
+		T_OK(wire_recv(sv[0], &out, &e) == 0 && out.type == WIRE_DATA && out.u.data.n == 100 &&
+			     out.u.data.p[99] == 7,
 		     "data frame sent without copying arrives intact");
 		wire_msg_free(&out);
 		T_OK(wire_recv(sv[0], &out, &e) == 0 && out.type == WIRE_ERROR && out.u.error.code == WIRE_ERR_REFUSED,
@@ -284,8 +410,9 @@ int main(void)
 	/* Status and error codes: enums inside, the same words on the wire;
 	 * a word outside the set does not decode. */
 	{
-		static const char *const statuses[] = {"ok", "failed", "timeout", "limit", "missing-output", "bad-output"};
-		static const char *const codes[] = {"protocol", "refused", "limit", "busy", "internal"};
+		static const char *const statuses[] = { "ok",    "failed",         "timeout",
+							"limit", "missing-output", "bad-output" };
+		static const char *const codes[] = { "protocol", "refused", "limit", "busy", "internal" };
 		int all = 1;
 		for (size_t i = 0; i < sizeof statuses / sizeof *statuses; i++) {
 			memset(&in, 0, sizeof in);
@@ -293,7 +420,8 @@ int main(void)
 			in.u.result.status = (enum wire_status)i;
 			snprintf(in.u.result.detail, sizeof in.u.result.detail, "d");
 			in.u.result.wall_ms = 5;
-			all &= same_bytes(&in, result_words, statuses[i], &out) && out.u.result.status == (enum wire_status)i &&
+			all &= same_bytes(&in, result_words, statuses[i], &out) &&
+			       out.u.result.status == (enum wire_status)i &&
 			       !strcmp(wire_status_name((enum wire_status)i), statuses[i]);
 			wire_msg_free(&out);
 		}
@@ -304,7 +432,8 @@ int main(void)
 			in.type = WIRE_ERROR;
 			in.u.error.code = (enum wire_err_code)i;
 			snprintf(in.u.error.message, sizeof in.u.error.message, "m");
-			all &= same_bytes(&in, error_words, codes[i], &out) && out.u.error.code == (enum wire_err_code)i &&
+			all &= same_bytes(&in, error_words, codes[i], &out) &&
+			       out.u.error.code == (enum wire_err_code)i &&
 			       !strcmp(wire_err_code_name((enum wire_err_code)i), codes[i]);
 			wire_msg_free(&out);
 		}
@@ -315,21 +444,23 @@ int main(void)
 		      "an unknown result status is refused at decoding");
 		T_OK(decode_err(b_status_case, &e)[0] != 0, "status words are case-sensitive");
 		T_STR(decode_err(b_code_unknown, &e),
-		      "error message: field 'code' must be \"protocol\", \"refused\", \"limit\", \"busy\" or \"internal\"",
+		      "error message: field 'code' must be \"protocol\", \"refused\", \"limit\", \"busy\" or "
+		      "\"internal\"",
 		      "an unknown error code is refused at decoding");
 	}
 
 	/* Failures carry a code and the errno: callers decide on those. */
 	{
 		int sv[2];
-		struct timeval tv = {0, 100000};
+		struct timeval tv = { 0, 100000 };
 		socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
 		setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 		T_OK(wire_recv(sv[0], &out, &e) == -1 && e.code == CR_E_TIMEOUT && !strcmp(e.msg, "receive: timed out"),
 		     "a receive timeout has code CR_E_TIMEOUT: %s", e.msg);
 		if (write(sv[1], "\x00\x00\x00\x10\xa2", 5) != 5)
 			return 1;
-		T_OK(wire_recv(sv[0], &out, &e) == -1 && e.code == CR_E_TIMEOUT, "a timeout inside a frame too: %s", e.msg);
+		T_OK(wire_recv(sv[0], &out, &e) == -1 && e.code == CR_E_TIMEOUT, "a timeout inside a frame too: %s",
+		     e.msg);
 		close(sv[0]);
 		signal(SIGPIPE, SIG_IGN);
 		T_OK(wire_send_error(sv[1], WIRE_ERR_INTERNAL, "x", &e) == -1 && e.code == CR_E_SEND &&
@@ -342,7 +473,8 @@ int main(void)
 		T_OK(e.code == CR_E_FAIL && e.sys_errno == 0, "cr_fail clears the errno");
 		errno = ENOENT;
 		cr_failp(&e, "p");
-		T_OK(e.code == CR_E_FAIL && e.sys_errno == ENOENT && errno == ENOENT, "cr_failp keeps the errno: %s", e.msg);
+		T_OK(e.code == CR_E_FAIL && e.sys_errno == ENOENT && errno == ENOENT, "cr_failp keeps the errno: %s",
+		     e.msg);
 	}
 	return t_done();
 }
