@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -470,6 +471,20 @@ int cr_write_file_atomic(const char *path, const void *data, size_t len, int mod
 		return -1;
 	}
 	return cr_tmpfile_commit(&t, mode, e);
+}
+
+int cr_random(void *p, size_t n, struct cr_err *e)
+{
+	size_t got = 0;
+	while (got < n) {
+		ssize_t r = getrandom((uint8_t *)p + got, n - got, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return cr_failp(e, "getrandom");
+		got += (size_t)r;
+	}
+	return 0;
 }
 
 int cr_parse_u64(const char *s, uint64_t max, uint64_t *out)

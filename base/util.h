@@ -120,6 +120,10 @@ int cr_write_all(int fd, const void *data, size_t len);
  * -1 on error or EOF in the middle (errno = EPIPE then). */
 long cr_read_full(int fd, void *data, size_t len);
 
+/* n bytes from the kernel's random source (getrandom), retried on EINTR
+ * and short reads. */
+int cr_random(void *p, size_t n, struct cr_err *e);
+
 /* Parse an unsigned decimal with no sign, spaces or trailing junk, <= max. */
 int cr_parse_u64(const char *s, uint64_t max, uint64_t *out);
 

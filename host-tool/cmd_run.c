@@ -456,6 +456,8 @@ static int start_services(struct run *r, struct cr_err *e)
 				   .cid = r->o.cid,
 				   .nsm_ca_dir = r->o.nsm_ca,
 				   .run_dir = r->dir };
+	if (cr_random(enc.boot_id, sizeof enc.boot_id, e))
+		return cr_err_wrap(e, "boot id");
 	for (size_t i = 0; i < RUN_SERVICES; i++) {
 		const struct run_service *s = run_service_table[i];
 		/* nitro-enclave has its own NSM: the mock is not served */

@@ -130,8 +130,8 @@ static int send_request(struct build_client *c)
 		q->outputs[i] = c->job->outputs[i];
 	q->sde = c->job->sde;
 	q->nonce_len = sizeof c->nonce;
-	if (getrandom(c->nonce, sizeof c->nonce, 0) != (ssize_t)sizeof c->nonce)
-		return bc_fail(c, EXIT_TRANSFER, 1, "getrandom");
+	if (cr_random(c->nonce, sizeof c->nonce, &c->e))
+		return bc_fail(c, EXIT_TRANSFER, 0, "%s", c->e.msg);
 	memcpy(q->nonce, c->nonce, sizeof c->nonce);
 	q->limits = c->job->limits;
 	if (wire_send(c->sock, &m, &c->e))

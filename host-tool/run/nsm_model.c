@@ -34,10 +34,11 @@ static void pcr_extend(uint8_t reg[CR_PCR_LEN], const void *data, size_t n)
 	sha384_of(old, CR_PCR_LEN, data, n, NULL, 0, reg);
 }
 
-void nsm_model_module_id(const struct eif_pcrs *pcrs, uint64_t cid, char out[NSM_MODEL_ID_LEN + 1])
+void nsm_model_module_id(const struct eif_pcrs *pcrs, uint64_t cid, const uint8_t boot_id[RUN_BOOT_ID_LEN],
+			 char out[NSM_MODEL_ID_LEN + 1])
 {
 	static const char parent[] = "cleanroom local parent", enclave[] = "cleanroom enclave";
-	uint8_t d[CR_PCR_LEN], cid_be[8], ids[3 * CR_PCR_LEN];
+	uint8_t d[CR_PCR_LEN], cid_be[8], ids[3 * CR_PCR_LEN + RUN_BOOT_ID_LEN];
 	char inst[17], enc[17];
 
 	for (int i = 0; i < 8; i++)
@@ -47,15 +48,17 @@ void nsm_model_module_id(const struct eif_pcrs *pcrs, uint64_t cid, char out[NSM
 	memcpy(ids, pcrs->pcr0, CR_PCR_LEN);
 	memcpy(ids + CR_PCR_LEN, pcrs->pcr1, CR_PCR_LEN);
 	memcpy(ids + 2 * CR_PCR_LEN, pcrs->pcr2, CR_PCR_LEN);
+	memcpy(ids + 3 * CR_PCR_LEN, boot_id, RUN_BOOT_ID_LEN);
 	sha384_of(enclave, sizeof enclave - 1, cid_be, sizeof cid_be, ids, sizeof ids, d);
 	cr_hex(d, 8, enc);
 	snprintf(out, NSM_MODEL_ID_LEN + 1, "i-0%s-enc%s", inst, enc);
 }
 
-void nsm_model_init(struct nsm_model *m, const struct eif_pcrs *pcrs, uint64_t cid, const struct nsm_ca *ca)
+void nsm_model_init(struct nsm_model *m, const struct eif_pcrs *pcrs, uint64_t cid,
+		    const uint8_t boot_id[RUN_BOOT_ID_LEN], const struct nsm_ca *ca)
 {
 	memset(m, 0, sizeof *m);
-	nsm_model_module_id(pcrs, cid, m->module_id);
+	nsm_model_module_id(pcrs, cid, boot_id, m->module_id);
 	memcpy(m->pcr[0], pcrs->pcr0, CR_PCR_LEN);
 	memcpy(m->pcr[1], pcrs->pcr1, CR_PCR_LEN);
 	memcpy(m->pcr[2], pcrs->pcr2, CR_PCR_LEN);

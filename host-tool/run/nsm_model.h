@@ -73,12 +73,15 @@ struct nsm_model {
 	uint64_t requests, errors; /* answered so far, {"Error"} among them */
 };
 
-/* The module_id of an enclave with these measurements and CID (above). */
-void nsm_model_module_id(const struct eif_pcrs *pcrs, uint64_t cid, char out[NSM_MODEL_ID_LEN + 1]);
+/* The module_id of one boot of an enclave with these measurements and CID
+ * (above): the enclave part also covers boot_id, random for each boot. */
+void nsm_model_module_id(const struct eif_pcrs *pcrs, uint64_t cid, const uint8_t boot_id[RUN_BOOT_ID_LEN],
+			 char out[NSM_MODEL_ID_LEN + 1]);
 
 /* Initial state for an enclave (ca may be NULL: Attestation then answers
  * InternalError). */
-void nsm_model_init(struct nsm_model *m, const struct eif_pcrs *pcrs, uint64_t cid, const struct nsm_ca *ca);
+void nsm_model_init(struct nsm_model *m, const struct eif_pcrs *pcrs, uint64_t cid,
+		    const uint8_t boot_id[RUN_BOOT_ID_LEN], const struct nsm_ca *ca);
 
 /* Answer one raw request: out (limit >= NSM_RESPONSE_MAX) receives the raw
  * CBOR response, always one the client can decode — {"Error": name} when

@@ -283,12 +283,12 @@ static int svc_start(struct evloop *loop, const char *listen_path, const struct 
 		free(s);
 		return cr_fail(e, "no --nsm-ca directory and no run directory for a test CA");
 	}
-	nsm_model_module_id(enc->pcrs, enc->cid, id);
+	nsm_model_module_id(enc->pcrs, enc->cid, enc->boot_id, id);
 	if (nsm_ca_open(&s->ca, enc->nsm_ca_dir, enc->run_dir, id, e)) {
 		free(s);
 		return -1;
 	}
-	nsm_model_init(&s->model, enc->pcrs, enc->cid, &s->ca);
+	nsm_model_init(&s->model, enc->pcrs, enc->cid, enc->boot_id, &s->ca);
 	unix_sock_remove_stale(listen_path); /* left by a run that was killed */
 	s->listen_fd = unix_sock_listen(listen_path, 16, e);
 	if (s->listen_fd < 0 || evloop_add(loop, &s->listen_src, s->listen_fd, EPOLLIN, listen_cb, e))

@@ -69,15 +69,8 @@ int run_random_module_id(char out[RUN_MODULE_ID_LEN + 1], struct cr_err *e)
 {
 	uint8_t r[16];
 	char h[33];
-	size_t got = 0;
-	while (got < sizeof r) {
-		ssize_t n = getrandom(r + got, sizeof r - got, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return cr_failp(e, "module id: getrandom");
-		got += (size_t)n;
-	}
+	if (cr_random(r, sizeof r, e))
+		return cr_err_wrap(e, "module id");
 	cr_hex(r, sizeof r, h);
 	snprintf(out, RUN_MODULE_ID_LEN + 1, "i-%.16s-enc%.16s", h, h + 16);
 	return 0;

@@ -21,6 +21,8 @@
 #include "host-tool/eif/pcr.h"
 #include "base/util.h"
 
+#define RUN_BOOT_ID_LEN 16 /* bytes of a boot id (struct run_enclave) */
+
 /* What a service may know about the enclave it serves. */
 struct run_enclave {
 	const char *eif_path;
@@ -28,6 +30,10 @@ struct run_enclave {
 	uint64_t cid;                /* the guest's CID */
 	const char *nsm_ca_dir;      /* --nsm-ca DIR, or NULL */
 	const char *run_dir;         /* the run's private directory (removed at the end) */
+	/* Random for each boot, so that every boot is its own enclave (its own
+	 * module id), as on Nitro: the same image on the same CID twice is two
+	 * enclaves, not one. */
+	uint8_t boot_id[RUN_BOOT_ID_LEN];
 };
 
 struct run_service {

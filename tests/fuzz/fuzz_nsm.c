@@ -133,7 +133,7 @@ static void request(const uint8_t *data, size_t size)
 	}
 
 	/* The model, fresh for every input (PCR locks and extends are state). */
-	nsm_model_init(&model, &pcrs, 16, have_ca ? &ca : NULL);
+	nsm_model_init(&model, &pcrs, 16, (const uint8_t[RUN_BOOT_ID_LEN]){ 0 }, have_ca ? &ca : NULL);
 	model.clock_ms = fixed_clock;
 	cr_buf_init(&out, NSM_RESPONSE_MAX);
 	answered = nsm_model_handle(&model, data, size, &out, &e);

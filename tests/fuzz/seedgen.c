@@ -318,7 +318,7 @@ static void nsm_seeds(const struct nsm_ca *ca)
 
 	memset(&pcrs, 0, sizeof pcrs);
 	pcr_of_bytes("kernel", 6, pcrs.pcr0);
-	nsm_model_init(&model, &pcrs, 16, ca);
+	nsm_model_init(&model, &pcrs, 16, (const uint8_t[RUN_BOOT_ID_LEN]){ 0 }, ca);
 
 	memset(&q, 0, sizeof q);
 	q.op = NSM_OP_DESCRIBE_NSM;
@@ -408,7 +408,7 @@ static void report_seeds(const struct nsm_ca *ca)
 	pcr_of_bytes("kernel", 6, pcrs.pcr0);
 	pcr_of_bytes("cmdline", 7, pcrs.pcr1);
 	pcr_of_bytes("ramdisk", 7, pcrs.pcr2);
-	nsm_model_init(&model, &pcrs, 16, ca);
+	nsm_model_init(&model, &pcrs, 16, (const uint8_t[RUN_BOOT_ID_LEN]){ 0 }, ca);
 	nsm_client_init(c, model_transport, &model);
 
 	st->nsubjects = 1;

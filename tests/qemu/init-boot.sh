@@ -184,6 +184,16 @@ pack notfound --rootfs "$T/root" --cmd no-such-command && boot notfound
 has "command not found: init: launch: <reason>" '^init: launch: no-such-command: No such file or directory$'
 has "command not found: status 127 logged" '^init: no-such-command exited with status 127'
 ends notfound true
+# Each boot is its own enclave, as on Nitro: the same image on the same CID
+# gets another module id (same parent instance) from the mock NSM.
+id1=$(json_event "$T/notfound.json" ready nsm_module_id)
+boot notfound
+id2=$(json_event "$T/notfound.json" ready nsm_module_id)
+if [ -n "$id1" ] && [ -n "$id2" ] && [ "$id1" != "$id2" ] && [ "${id1%%-enc*}" = "${id2%%-enc*}" ]; then
+	ok "two boots of one image are two enclaves: distinct module ids, one parent"
+else
+	not_ok "two boots of one image are two enclaves: distinct module ids, one parent" "'$id1' then '$id2'"
+fi
 
 # --- 6. no heartbeat peer: the listener's socket is removed before init gets there
 mkdir "$T/vhb"

@@ -157,11 +157,16 @@ static void sha384_cat(const uint8_t *a, size_t na, const uint8_t *b, size_t nb,
 	br_sha384_out(&h, out);
 }
 
+/* The boot id the service is started with (a fixed one: the tests derive
+ * the module id from it). */
+static const uint8_t test_boot_id[RUN_BOOT_ID_LEN] = { 1, 2, 3 };
+
 static int start_service(const char *ca_dir, struct cr_err *e)
 {
 	struct run_enclave enc = {
 		.eif_path = "test.eif", .pcrs = &pcrs, .cid = 16, .nsm_ca_dir = ca_dir, .run_dir = tmp
 	};
+	memcpy(enc.boot_id, test_boot_id, sizeof enc.boot_id);
 	return nsm_model_service.start(&loop, sock_path, &enc, &svc, e);
 }
 
@@ -181,8 +186,8 @@ static void test_describe_nsm(void)
 	for (size_t i = 0; i < d.n_locked; i++)
 		shape &= d.locked_pcrs[i] == i;
 	T_OK(shape, "DescribeNSM: locked_pcrs = 0..15, sorted");
-	nsm_model_module_id(&pcrs, 16, want);
-	T_STR(d.module_id, want, "DescribeNSM: module_id derived from the EIF and CID");
+	nsm_model_module_id(&pcrs, 16, test_boot_id, want);
+	T_STR(d.module_id, want, "DescribeNSM: module_id derived from the EIF, the CID and the boot id");
 	shape = strlen(d.module_id) == 39 && !strncmp(d.module_id, "i-0", 3) && !strncmp(d.module_id + 19, "-enc", 4);
 	for (int i = 3; i < 39; i++)
 		if (i < 19 || i >= 23)
@@ -192,10 +197,15 @@ static void test_describe_nsm(void)
 		struct eif_pcrs other = pcrs;
 		char a[NSM_MODEL_ID_LEN + 1], b[NSM_MODEL_ID_LEN + 1];
 		other.pcr2[0] ^= 1;
-		nsm_model_module_id(&other, 16, a);
-		nsm_model_module_id(&pcrs, 17, b);
+		uint8_t boot2[RUN_BOOT_ID_LEN] = { 1, 2, 4 };
+		char c[NSM_MODEL_ID_LEN + 1];
+		nsm_model_module_id(&other, 16, test_boot_id, a);
+		nsm_model_module_id(&pcrs, 17, test_boot_id, b);
+		nsm_model_module_id(&pcrs, 16, boot2, c);
 		T_OK(strcmp(a, want) && strcmp(b, want) && !strncmp(a, want, 19) && !strncmp(b, want, 19),
 		     "module_id: another EIF or CID changes the enclave part, not the parent part");
+		T_OK(strcmp(c, want) && !strncmp(c, want, 19),
+		     "module_id: another boot of the same EIF on the same CID is another enclave (same parent)");
 	}
 }
 

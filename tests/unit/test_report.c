@@ -830,7 +830,7 @@ static void test_end_to_end(void)
 		return;
 	}
 	snprintf(rootpem, sizeof rootpem, "%s", ca->root_path);
-	nsm_model_init(&mc->m, &pcrs, 16, ca);
+	nsm_model_init(&mc->m, &pcrs, 16, (const uint8_t[RUN_BOOT_ID_LEN]){ 0 }, ca);
 	cr_buf_init(&mc->out, NSM_RESPONSE_MAX);
 	cr_buf_init(&b, REPORT_MAX_BUNDLE);
 	cr_buf_init(&b2, REPORT_MAX_BUNDLE);
