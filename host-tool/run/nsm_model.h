@@ -34,12 +34,13 @@
  * InvalidOperation (unknown/misshapen operation), InvalidArgument (bad
  * field), InputTooLarge (more than 0x1000 bytes).
  *
- * module_id is derived from the run only, so the same EIF with the same CID
- * gets the same id on any host: "i-0" + 16 hex of SHA-384("cleanroom local
- * parent") (the "parent instance", one for all local runs) + "-enc" + 16 hex
- * of SHA-384("cleanroom enclave" || CID as 8 bytes big-endian || PCR0 ||
- * PCR1 || PCR2) — 17 + 16 hex digits, the shape of real ids
- * (i-0761a4cbcc7632aef-enc019c320cb32f6b7a).
+ * module_id is "i-0" + 16 hex of SHA-384("cleanroom local parent") (the
+ * "parent instance", one for all local runs) + "-enc" + 16 hex of
+ * SHA-384("cleanroom enclave" || CID as 8 bytes big-endian || PCR0 || PCR1 ||
+ * PCR2 || boot id) — 17 + 16 hex digits, the shape of real ids
+ * (i-0761a4cbcc7632aef-enc019c320cb32f6b7a). The boot id is random for each
+ * run, so every boot is its own enclave, as on Nitro (two boots of one image
+ * are two builders, not one).
  *
  * The model does no I/O besides getrandom() and the clock; the run service
  * (nsm_service.c) moves the bytes. */
