@@ -43,10 +43,28 @@ static void digest_obj(struct json_w *w, const char *alg, const uint8_t *d, size
 	jw_obj_end(w);
 }
 
+/* resolvedDependencies entry of a tree: digest (one or two ids), name, uri */
+static void tree_dep(struct json_w *w, const char *name, const char *uri, const uint8_t *sha1, const uint8_t *sha256)
+{
+	jw_obj_begin(w);
+	jw_key(w, "digest");
+	jw_obj_begin(w);
+	if (sha1)
+		jw_khex(w, "gitTree", sha1, CR_SHA1_LEN);
+	jw_khex(w, "gitTreeSha256", sha256, CR_SHA256_LEN);
+	jw_obj_end(w);
+	jw_kstr(w, "name", name);
+	jw_kstr(w, "uri", uri);
+	jw_obj_end(w);
+}
+
 int report_statement_encode(const struct report_statement *s, struct cr_buf *out, struct cr_err *e)
 {
 	struct json_w w;
 	char t[40];
+	int v1 = s->build_type == REPORT_BT_V1;
+	if (!v1 && s->build_type != REPORT_BT_URN_V1)
+		return cr_fail(e, "statement: unknown build type %d", (int)s->build_type);
 	out->len = 0;
 	jw_init(&w, out, 0);
 	jw_obj_begin(&w);
@@ -56,7 +74,7 @@ int report_statement_encode(const struct report_statement *s, struct cr_buf *out
 	{
 		jw_key(&w, "buildDefinition");
 		jw_obj_begin(&w);
-		jw_kstr(&w, "buildType", REPORT_BUILD_TYPE);
+		jw_kstr(&w, "buildType", v1 ? REPORT_BUILD_TYPE : REPORT_BUILD_TYPE_URN);
 		jw_key(&w, "externalParameters");
 		jw_obj_begin(&w);
 		jw_key(&w, "command");
@@ -101,6 +119,11 @@ int report_statement_encode(const struct report_statement *s, struct cr_buf *out
 			jw_kstr(&w, "name", name);
 			jw_obj_end(&w);
 		}
+		if (v1) {
+			tree_dep(&w, "source", REPORT_SOURCE_URI, s->src_tree_sha1, s->src_tree_sha256);
+			if (s->deps_files)
+				tree_dep(&w, "deps", REPORT_DEPS_URI, NULL, s->deps_tree_sha256);
+		}
 		jw_arr_end(&w);
 		jw_obj_end(&w);
 	}
@@ -109,7 +132,7 @@ int report_statement_encode(const struct report_statement *s, struct cr_buf *out
 		jw_obj_begin(&w);
 		jw_key(&w, "builder");
 		jw_obj_begin(&w);
-		jw_kstr(&w, "id", REPORT_BUILDER_ID);
+		jw_kstr(&w, "id", v1 ? REPORT_BUILDER_ID : REPORT_BUILDER_ID_URN);
 		jw_key(&w, "version");
 		jw_obj_begin(&w);
 		jw_kstr(&w, "cleanroom-init", s->init_version ? s->init_version : "");
@@ -245,12 +268,53 @@ static int parse_subjects(const struct json_val *arr, struct report_statement *s
 	return 0;
 }
 
+/* resolvedDependencies[i] of a tree: name and uri exactly, and digests equal
+ * to the ids externalParameters gives (sha1 NULL: deps, gitTreeSha256 only) */
+static int parse_tree_dep(const struct json_val *dep, int i, const char *name, const char *uri, const uint8_t *sha1,
+			  const uint8_t *sha256, struct cr_err *e)
+{
+	const struct json_val *d;
+	uint8_t h1[CR_SHA1_LEN], h256[CR_SHA256_LEN];
+	char path[48];
+	snprintf(path, sizeof path, "resolvedDependencies[%d]", i);
+	if (dep->type != JSON_OBJECT)
+		return cr_fail(e, "statement: %s: not an object", path);
+	if (member_str(dep, path, "name", name, NULL, e) || member_str(dep, path, "uri", uri, NULL, e) ||
+	    !(d = member(dep, path, "digest", JSON_OBJECT, e)))
+		return -1;
+	strcat(path, ".digest");
+	if (sha1) {
+		if (member_hex(d, path, "gitTree", h1, CR_SHA1_LEN, e))
+			return -1;
+		if (memcmp(h1, sha1, CR_SHA1_LEN))
+			return cr_fail(e, "statement: %s.gitTree: differs from externalParameters.%s.gitTree", path,
+				       name);
+	}
+	if (member_hex(d, path, "gitTreeSha256", h256, CR_SHA256_LEN, e))
+		return -1;
+	if (memcmp(h256, sha256, CR_SHA256_LEN))
+		return cr_fail(e, "statement: %s.gitTreeSha256: differs from externalParameters.%s.gitTreeSha256", path,
+			       name);
+	return 0;
+}
+
 static int parse_build_definition(const struct json_val *bd, struct report_statement *s, struct cr_err *e)
 {
 	static const char *P = "predicate.buildDefinition";
 	const struct json_val *ext, *cmd, *src, *deps, *in, *lim, *rd;
-	if (member_str(bd, P, "buildType", REPORT_BUILD_TYPE, NULL, e) ||
-	    !(ext = member(bd, P, "externalParameters", JSON_OBJECT, e)) ||
+	const char *bt;
+	if (member_str(bd, P, "buildType", NULL, &bt, e))
+		return -1;
+	if (!strcmp(bt, REPORT_BUILD_TYPE))
+		s->build_type = REPORT_BT_V1;
+	else if (!strcmp(bt, REPORT_BUILD_TYPE_URN))
+		s->build_type = REPORT_BT_URN_V1;
+	else
+		return cr_fail(e,
+			       "statement: %s.buildType: \"%s\" is not a known build type (expected \"%s\", or \"%s\" "
+			       "in older reports)",
+			       P, bt, REPORT_BUILD_TYPE, REPORT_BUILD_TYPE_URN);
+	if (!(ext = member(bd, P, "externalParameters", JSON_OBJECT, e)) ||
 	    !(cmd = member(ext, "externalParameters", "command", JSON_ARRAY, e)))
 		return -1;
 	if (cmd->n == 0 || cmd->n > WIRE_MAX_ARGS)
@@ -284,8 +348,11 @@ static int parse_build_definition(const struct json_val *bd, struct report_state
 		return -1;
 	if (!(rd = member(bd, P, "resolvedDependencies", JSON_ARRAY, e)))
 		return -1;
-	if (rd->n != REPORT_PCRS)
+	if (s->build_type == REPORT_BT_URN_V1 && rd->n != REPORT_PCRS)
 		return cr_fail(e, "statement: resolvedDependencies: %zu entries, expected pcr0, pcr1, pcr2", rd->n);
+	if (s->build_type == REPORT_BT_V1 && rd->n != REPORT_PCRS + 1 + (s->deps_files != 0))
+		return cr_fail(e, "statement: resolvedDependencies: %zu entries, expected pcr0, pcr1, pcr2, source%s",
+			       rd->n, s->deps_files ? ", deps (deps.files is not 0)" : " (no deps: deps.files is 0)");
 	for (int i = 0; i < REPORT_PCRS; i++) {
 		const struct json_val *dep = rd->kids[i], *d;
 		char name[8], path[40];
@@ -299,6 +366,12 @@ static int parse_build_definition(const struct json_val *bd, struct report_state
 		if (member_hex(d, path, "sha384", s->pcr[i], CR_PCR_LEN, e))
 			return -1;
 	}
+	if (s->build_type == REPORT_BT_V1 &&
+	    (parse_tree_dep(rd->kids[REPORT_PCRS], REPORT_PCRS, "source", REPORT_SOURCE_URI, s->src_tree_sha1,
+			    s->src_tree_sha256, e) ||
+	     (s->deps_files && parse_tree_dep(rd->kids[REPORT_PCRS + 1], REPORT_PCRS + 1, "deps", REPORT_DEPS_URI, NULL,
+					      s->deps_tree_sha256, e))))
+		return -1;
 	return 0;
 }
 
@@ -327,7 +400,8 @@ static int parse_run_details(const struct json_val *rd, struct report_statement 
 	static const char *P = "predicate.runDetails";
 	const struct json_val *b, *ver, *bp, *log, *ann, *d, *md, *inv;
 	if (!(b = member(rd, P, "builder", JSON_OBJECT, e)) ||
-	    member_str(b, "builder", "id", REPORT_BUILDER_ID, NULL, e) ||
+	    member_str(b, "builder", "id", s->build_type == REPORT_BT_V1 ? REPORT_BUILDER_ID : REPORT_BUILDER_ID_URN,
+		       NULL, e) ||
 	    !(ver = member(b, "builder", "version", JSON_OBJECT, e)) ||
 	    member_str(ver, "builder.version", "cleanroom-init", NULL, &s->init_version, e))
 		return -1;

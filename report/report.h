@@ -37,8 +37,28 @@
 #define REPORT_PREDICATE_TYPE "https://slsa.dev/provenance/v1"
 #define REPORT_PAYLOAD_TYPE "application/vnd.in-toto+json"
 #define REPORT_BUNDLE_MEDIA_TYPE "application/vnd.cleanroom.bundle.v1+json"
-#define REPORT_BUILD_TYPE "urn:cleanroom:build-type:nitro-enclave:v1"
-#define REPORT_BUILDER_ID "urn:cleanroom:builder:nitro-enclave:v1"
+/* The project's canonical repository, as a base for links to its
+ * documentation: the one place to change when the repository moves
+ * (docs/build-type/v1.md says so). Statements already signed keep the URIs
+ * they were made with; readers compare them exactly. */
+#define REPORT_DOC_BASE "https://github.com/cleanroom-build/cleanroom/blob/main/"
+/* buildType and builder.id: the document that defines every parameter,
+ * resolved dependency and byproduct of this build type, and what a verifier
+ * checks. A new shape gets a new file (v2.md), never an edited v1. */
+#define REPORT_BUILD_TYPE REPORT_DOC_BASE "docs/build-type/v1.md"
+#define REPORT_BUILDER_ID REPORT_BUILD_TYPE "#builder"
+/* resolvedDependencies[].uri of the source and dependency trees */
+#define REPORT_SOURCE_URI REPORT_BUILD_TYPE "#source"
+#define REPORT_DEPS_URI REPORT_BUILD_TYPE "#deps"
+/* Older reports (before the https build type): read and verified, never
+ * written by the enclave. Their resolvedDependencies are the PCRs only. */
+#define REPORT_BUILD_TYPE_URN "urn:cleanroom:build-type:nitro-enclave:v1"
+#define REPORT_BUILDER_ID_URN "urn:cleanroom:builder:nitro-enclave:v1"
+
+enum report_build_type {
+	REPORT_BT_V1 = 0, /* REPORT_BUILD_TYPE: what the enclave writes */
+	REPORT_BT_URN_V1, /* REPORT_BUILD_TYPE_URN: older reports */
+};
 
 /* A statement at the wire limits (64 outputs of 4 KiB paths, 64 KiB of
  * printable argv) is about 340 KiB; 640 KiB leaves room for JSON escapes, and
@@ -58,6 +78,9 @@ struct report_subject {
 /* What the statement says, for encoding (enclave) and as parsed (host; the
  * strings then point into the parsed document). */
 struct report_statement {
+	/* the shape: REPORT_BT_V1 (0) when encoding in the enclave; as found
+	 * when parsed. REPORT_BT_URN_V1 encodes the older shape (tests). */
+	enum report_build_type build_type;
 	size_t nsubjects;
 	struct report_subject subjects[WIRE_MAX_OUTPUTS];
 	/* externalParameters */
@@ -70,7 +93,10 @@ struct report_statement {
 	uint64_t deps_files;
 	/* internalParameters */
 	struct wire_limits limits;
-	/* resolvedDependencies: the image that ran the build */
+	/* resolvedDependencies: the image that ran the build (pcr0, pcr1,
+	 * pcr2); with REPORT_BT_V1 also "source" (the source tree ids) and,
+	 * when deps_files is not 0, "deps" (the dependency tree id), which
+	 * must equal externalParameters' */
 	uint8_t pcr[REPORT_PCRS][CR_PCR_LEN];
 	/* runDetails */
 	const char *init_version;

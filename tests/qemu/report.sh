@@ -91,8 +91,9 @@ path = {"payload": ("dsseEnvelope", "payload"), "sig": ("dsseEnvelope", "signatu
 o = d
 for k in path[:-1]: o = o[k]
 b = bytearray(base64.b64decode(o[path[-1]]))
-if field == "payload":  # a hex digit of the source tree id: the JSON stays valid
-    off = b.index(b'"gitTree":"') + 11
+if field == "payload":  # a hex digit of the build log's digest: the JSON stays valid (the
+    # source tree id is recorded twice, so flipping one copy fails the parse, not the signature)
+    off = b.index(b'"sha256":"', b.index(b'"byproducts":')) + 10
     while chr(b[off]) not in "0123456789": off += 1  # a digit ^ 1 is a digit
 b[off if off >= 0 else len(b) + off] ^= 0x01
 o[path[-1]] = base64.b64encode(bytes(b)).decode()

@@ -211,6 +211,37 @@ static void test_statement(void)
 	}
 	report_statement_free(p);
 
+	/* The build type is an https URI of its definition in the repository,
+	 * and resolvedDependencies names the source tree after the PCRs. */
+	T_OK(strstr((char *)a.p, "\"buildType\":\"https://github.com/cleanroom-build/cleanroom/blob/main/"
+				 "docs/build-type/v1.md\"") &&
+		     strstr((char *)a.p, "\"builder\":{\"id\":\"https://github.com/cleanroom-build/cleanroom/blob/main/"
+					 "docs/build-type/v1.md#builder\"") &&
+		     !strstr((char *)a.p, "urn:"),
+	     "statement: buildType and builder.id are the https URI of docs/build-type/v1.md");
+	T_OK(strstr((char *)a.p, "{\"digest\":{\"sha384\":\"a2a2") &&
+		     strstr((char *)a.p,
+			    "\"name\":\"pcr2\"},{\"digest\":{\"gitTree\":\"1111111111111111111111111111111111111111\","
+			    "\"gitTreeSha256\":\"22222222222222222222222222222222"
+			    "22222222222222222222222222222222\"},\"name\":\"source\","
+			    "\"uri\":\"" REPORT_BUILD_TYPE "#source\"}]") &&
+		     !strstr((char *)a.p, "\"name\":\"deps\""),
+	     "statement: resolvedDependencies: pcr0-2, then the source tree (both ids); no deps entry without deps");
+	T_OK(report_statement_parse(a.p, a.len, p, &e) == 0 && p->st.build_type == REPORT_BT_V1,
+	     "statement: parsed as the v1 build type (%s)", e.msg);
+	report_statement_free(p);
+	s->deps_files = 3;
+	T_OK(report_statement_encode(s, &b, &e) == 0 &&
+		     strstr((char *)b.p,
+			    "\"name\":\"source\",\"uri\":\"" REPORT_SOURCE_URI
+			    "\"},{\"digest\":{\"gitTreeSha256\":\"33333333333333333333333333333333"
+			    "33333333333333333333333333333333\"},\"name\":\"deps\",\"uri\":\"" REPORT_DEPS_URI "\"}]"),
+	     "statement: with deps, a deps entry (its gitTreeSha256) follows the source");
+	T_OK(report_statement_parse(b.p, b.len, p, &e) == 0 && p->st.deps_files == 3 && sorted(p->doc.root),
+	     "statement: ... it parses back, keys in canonical order (%s)", e.msg);
+	report_statement_free(p);
+	s->deps_files = 0;
+
 	/* Rejections name the field: mutate the canonical text. */
 	{
 		static const struct {
@@ -229,6 +260,30 @@ static void test_statement(void)
 			  "metadata.startedOn: not a time" },
 			{ "\"command\":[\"make\"", "\"command\":[7", "command[0]: not a string" },
 			{ "{\"_type\"", "{\"_type\":1,\"_type\"", "duplicate" },
+			{ "\"buildType\":\"https://github.com/cleanroom-build/cleanroom/blob/main/docs/build-type/"
+			  "v1.md\"",
+			  "\"buildType\":\"https://example.com/build-type/v1\"",
+			  "predicate.buildDefinition.buildType: \"https://example.com/build-type/v1\" is not a known "
+			  "build "
+			  "type" },
+			{ "docs/build-type/v1.md\",\"externalParameters\"",
+			  "docs/build-type/v2.md\",\"externalParameters\"",
+			  "buildType: \"https://github.com/cleanroom-build/cleanroom/blob/main/docs/build-type/v2.md\" "
+			  "is not "
+			  "a known" },
+			{ "\"id\":\"https://github.com/cleanroom-build/cleanroom/blob/main/docs/build-type/"
+			  "v1.md#builder\"",
+			  "\"id\":\"urn:cleanroom:builder:nitro-enclave:v1\"", "builder.id: \"urn:cleanroom:builder" },
+			{ "\"gitTree\":\"1111111111111111111111111111111111111111\",\"gitTreeSha256\":\"2222",
+			  "\"gitTree\":\"1111111111111111111111111111111111111112\",\"gitTreeSha256\":\"2222",
+			  "resolvedDependencies[3].digest.gitTree: differs from externalParameters.source.gitTree" },
+			{ "\"name\":\"source\",\"uri\":\"https", "\"name\":\"src\",\"uri\":\"https",
+			  "resolvedDependencies[3].name: \"src\", expected \"source\"" },
+			{ "v1.md#source\"", "v1.md#deps\"", "resolvedDependencies[3].uri" },
+			{ ",{\"digest\":{\"gitTree\"", ",{\"x\":{\"gitTree\"",
+			  "resolvedDependencies[3].digest: missing" },
+			{ "\"deps\":{\"files\":0", "\"deps\":{\"files\":1",
+			  "resolvedDependencies: 4 entries, expected pcr0, pcr1, pcr2, source, deps" },
 		};
 		for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
 			char *text = strdup((char *)a.p), *at = strstr(text, cases[i].from), *mut;
@@ -253,6 +308,74 @@ static void test_statement(void)
 	}
 	cr_buf_free(&a);
 	cr_buf_free(&b);
+	free(s);
+	free(p);
+}
+
+/* Older reports: buildType and builder.id were urns and resolvedDependencies
+ * only the PCRs. tests/unit/report-urn-v1-statement.json is what the encoder
+ * of commit f8e0323 (before the https build type) wrote for
+ * sample_statement(); encoding with REPORT_BT_URN_V1 remakes it byte for
+ * byte. It still parses; the new shape's rules do not apply to it, and the
+ * two shapes cannot be mixed. */
+static void test_statement_urn_v1(void)
+{
+	struct report_statement *s = calloc(1, sizeof *s);
+	struct report_parsed *p = calloc(1, sizeof *p);
+	struct cr_buf a, f;
+	struct cr_err e;
+	cr_buf_init(&a, REPORT_MAX_STATEMENT);
+	memset(&f, 0, sizeof f);
+	T_OK(cr_read_file("tests/unit/report-urn-v1-statement.json", REPORT_MAX_STATEMENT, &f.p, &f.len, &e) == 0 &&
+		     f.len > 0,
+	     "urn-v1: the fixture of an older statement is there (%s)", e.msg);
+	sample_statement(s);
+	s->build_type = REPORT_BT_URN_V1;
+	T_OK(report_statement_encode(s, &a, &e) == 0 && a.len == f.len && !memcmp(a.p, f.p, a.len),
+	     "urn-v1: encoding the older build type remakes the fixture byte for byte");
+	T_OK(report_statement_parse(f.p, f.len, p, &e) == 0 && p->st.build_type == REPORT_BT_URN_V1 &&
+		     !memcmp(p->st.pcr[2], s->pcr[2], 48) && !memcmp(p->st.src_tree_sha1, s->src_tree_sha1, 20) &&
+		     !strcmp(p->st.init_version, "0.1.0"),
+	     "urn-v1: the older statement parses, as the older build type (%s)", e.msg);
+	report_statement_free(p);
+	{
+		static const struct {
+			const char *from, *to, *want;
+		} cases[] = {
+			/* the new builder id with the old build type */
+			{ "\"id\":\"urn:cleanroom:builder:nitro-enclave:v1\"", "\"id\":\"" REPORT_BUILDER_ID "\"",
+			  "builder.id: \"https://" },
+			/* the new build type on the old shape (no source entry) */
+			{ "\"buildType\":\"urn:cleanroom:build-type:nitro-enclave:v1\"",
+			  "\"buildType\":\"" REPORT_BUILD_TYPE "\"",
+			  "resolvedDependencies: 3 entries, expected pcr0, pcr1, pcr2, source" },
+			{ "\"buildType\":\"urn:cleanroom:build-type:nitro-enclave:v1\"",
+			  "\"buildType\":\"urn:cleanroom:build-type:nitro-enclave:v2\"",
+			  "predicate.buildDefinition.buildType: \"urn:cleanroom:build-type:nitro-enclave:v2\" is not a "
+			  "known" },
+		};
+		for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+			char *at = strstr((char *)f.p, cases[i].from), *mut;
+			size_t fl = strlen(cases[i].from), tl = strlen(cases[i].to);
+			if (!at) {
+				T_OK(0, "urn-v1: mutation %zu applies", i);
+				continue;
+			}
+			mut = malloc(f.len + tl + 1);
+			memcpy(mut, f.p, (size_t)(at - (char *)f.p));
+			memcpy(mut + (at - (char *)f.p), cases[i].to, tl);
+			memcpy(mut + (at - (char *)f.p) + tl, at + fl, f.len - (size_t)(at - (char *)f.p) - fl);
+			mut[f.len - fl + tl] = 0;
+			e.msg[0] = 0;
+			T_OK(report_statement_parse((uint8_t *)mut, strlen(mut), p, &e) < 0 &&
+				     strstr(e.msg, cases[i].want),
+			     "urn-v1: refused with '%s' (%s)", cases[i].want, e.msg);
+			report_statement_free(p);
+			free(mut);
+		}
+	}
+	cr_buf_free(&a);
+	free(f.p);
 	free(s);
 	free(p);
 }
@@ -524,6 +647,7 @@ static const char *art_paths[2] = { art_path[0], art_path[1] };
 
 /* Set to make the next bundles' log cut at 100000 bytes with this many dropped. */
 static uint64_t bundle_log_dropped;
+static enum report_build_type bundle_build_type;
 
 /* A bundle for two artifacts with contents c0, c1, from the model. */
 static int make_bundle(struct model_ctx *mc, const char *c0, const char *c1, uint8_t nonce_byte, struct cr_buf *out)
@@ -534,6 +658,7 @@ static int make_bundle(struct model_ctx *mc, const char *c0, const char *c1, uin
 	struct cr_err e;
 	int rc;
 	sample_statement(s);
+	s->build_type = bundle_build_type;
 	if (bundle_log_dropped) {
 		s->log_bytes = s->limits.log_bytes = 100000;
 		s->log_dropped = bundle_log_dropped;
@@ -939,6 +1064,27 @@ static void test_end_to_end(void)
 		free(r);
 	}
 
+	/* A bundle of the older shape (urn build type, PCRs only) still verifies. */
+	{
+		struct bv_result *r = calloc(1, sizeof *r);
+		struct cr_buf b4;
+		int v;
+		size_t passed = 0;
+		cr_buf_init(&b4, REPORT_MAX_BUNDLE);
+		bundle_build_type = REPORT_BT_URN_V1;
+		T_OK(make_bundle(mc, "hello binary", "library bytes", 0x55, &b4) == 0,
+		     "report_make: a bundle of the older (urn) build type");
+		bundle_build_type = REPORT_BT_V1;
+		v = bundle_verify(b4.p, b4.len, &pol, r) == 0;
+		for (size_t i = 0; i < r->n; i++)
+			passed += r->checks[i].status == BV_PASS;
+		T_OK(v && passed == r->n && r->n == 13 && r->statement.st.build_type == REPORT_BT_URN_V1,
+		     "verify: an older-shape bundle passes all %zu checks", r->n);
+		cr_buf_free(&b4);
+		bv_result_free(r);
+		free(r);
+	}
+
 	/* The tamper matrix: each case fails, and with the check that names it. */
 	{
 		struct cr_buf t;
@@ -1046,6 +1192,7 @@ int main(void)
 	test_statement();
 	test_statement_limits();
 	test_statement_truncated_log();
+	test_statement_urn_v1();
 	test_dsse_spki();
 	test_end_to_end();
 	{
