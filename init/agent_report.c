@@ -1,4 +1,4 @@
-/* The signed report of a successful build (issue 7): the build's facts as an
+/* The signed report of a successful build: the build's facts as an
  * in-toto statement, signed and bound to this enclave's NSM attestation by
  * report_make() (report/report.h). */
 #include <stdlib.h>

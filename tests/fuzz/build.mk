@@ -1,4 +1,4 @@
-# Fuzzing (issue 8): libFuzzer harnesses built with Debian's clang, the
+# Fuzzing: libFuzzer harnesses built with Debian's clang, the
 # project's sources compiled again with clang for the host under
 # -fsanitize=fuzzer-no-link,address,undefined and linked with the host
 # BearSSL/libcbor (docs/fuzzing.md).

@@ -1,5 +1,5 @@
 #!/bin/bash
-# qemu/agent-limits (issue 12, items 1 and 5): what a build leaves behind as
+# qemu/agent-limits: what a build leaves behind as
 # an output, and how many processes it may start, against one build-agent
 # enclave.
 #  - Outputs that are not regular files (FIFO, socket, symlinks, directory,

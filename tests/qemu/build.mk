@@ -38,7 +38,7 @@ QEMU_DEPS   += $(B)/asan/cleanroom $(KERNEL_DIR)/bzImage $(KERNEL_DIR)/nsm.ko $(
 QEMU_SUITES += 'qemu/nsm=tests/qemu/nsm-run.sh $(B)/asan/cleanroom $(KERNEL_DIR)/bzImage $(NSM_GUEST)'
 
 
-# Build-agent mode of our init, driven by `cleanroom build` (issue 6): one
+# Build-agent mode of our init, driven by `cleanroom build`: one
 # enclave, many builds, each failure answered and the next build served.
 QEMU_DEPS   += $(B)/asan/cleanroom $(KERNEL_DIR)/bzImage $(KERNEL_DIR)/nsm.ko $(B)/init
 QEMU_SUITES += 'qemu/build-agent=tests/qemu/build-agent.sh $(B)/asan/cleanroom $(KERNEL_DIR) $(B)/init'

@@ -1,4 +1,4 @@
-# Escape probes (issue 8): one probe program (tests/cli/sandbox_probe.c,
+# Escape probes: one probe program (tests/cli/sandbox_probe.c,
 # static musl, so the same binary runs in a busybox root natively and inside
 # the enclave) and one table of hostile actions (tests/cli/escape-probes.txt),
 # run two ways: natively through `cleanroom sandbox-exec` (cli/escape-probes)

@@ -1,4 +1,4 @@
-# Faults (issue 8 item 3): hostile or failing hosts against the build agent in
+# Faults: hostile or failing hosts against the build agent in
 # one local enclave — disconnects mid-transfer and mid-build, malformed and
 # oversize frames, a trickling host, a silent host, out-of-memory in the
 # build — and `cleanroom build` when the enclave or the connection dies.

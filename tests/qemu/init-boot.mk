@@ -1,4 +1,4 @@
-# Bootstrap mode of our init (issue 5): commands, defaults, reaping, signals
+# Bootstrap mode of our init: commands, defaults, reaping, signals
 # and every failure ending in "init: <step>: <reason>" and a clean power-off.
 # One short boot per case (busybox root).
 QEMU_DEPS   += $(B)/asan/cleanroom $(KERNEL_DIR)/bzImage $(KERNEL_DIR)/nsm.ko $(B)/init

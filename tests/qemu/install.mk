@@ -1,4 +1,4 @@
-# An installed cleanroom is complete (issue 13, item 8): the suite runs
+# An installed cleanroom is complete: the suite runs
 # `make install DESTDIR=<tmp> PREFIX=/usr/local` (a sub-make) and, outside the
 # checkout with only the installed tool, packs with the installed kernel, init
 # and nsm.ko as defaults, reads the man pages and boots the image once.

@@ -1,5 +1,5 @@
 #!/bin/bash
-# qemu/install: an installed cleanroom is complete (issue 13, item 8).
+# qemu/install: an installed cleanroom is complete.
 # `make install DESTDIR=… PREFIX=/usr/local` (a sub-make of this checkout),
 # then, from a directory outside the checkout with only the installed tool on
 # PATH, the README's tour: `cleanroom eif` with the installed kernel and init

@@ -1,4 +1,4 @@
-# The signed report end to end (issue 7): builds on our agent with the mock
+# The signed report end to end: builds on our agent with the mock
 # NSM, `cleanroom build`'s verification, `cleanroom verify` and the tamper matrix.
 APT_PKGS    += git
 QEMU_DEPS   += $(B)/asan/cleanroom $(KERNEL_DIR)/bzImage $(KERNEL_DIR)/nsm.ko $(B)/init

@@ -1,5 +1,5 @@
 # Hostile build logs and consoles on the user's terminal, --log, and the log
-# limit reported and recorded (issue 12 items 3 and 4). Runs under script(1)
+# limit reported and recorded. Runs under script(1)
 # (util-linux) for a pseudo-terminal; wire_client (faults.mk) asks the agent
 # for out-of-range log limits.
 APT_PKGS    += util-linux

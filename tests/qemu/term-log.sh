@@ -1,5 +1,5 @@
 #!/bin/bash
-# qemu/term-log (issue 12 items 3 and 4): what a build prints reaches the
+# qemu/term-log: what a build prints reaches the
 # user's terminal with every control character shown escaped — window
 # titles, clipboard writes, screen clears, \r overwrites, 8-bit CSI and
 # concealment (ESC[8m) cannot touch the terminal or hide cleanroom's own

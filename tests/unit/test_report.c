@@ -380,7 +380,7 @@ static void test_statement_urn_v1(void)
 	free(p);
 }
 
-/* A log cut at its limit (issue 12 item 4): the byproduct keeps the digest
+/* A log cut at its limit: the byproduct keeps the digest
  * and size of what was kept and says how much was dropped; a whole log's
  * byproduct is as before, and older statements parse. */
 static void test_statement_truncated_log(void)

@@ -1,5 +1,5 @@
 /* The sanitiser for text from outside (base/term.h), the error messages and
- * the JSON writer that rely on it (issue 12 item 3). */
+ * the JSON writer that rely on it. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,7 +167,7 @@ static void test_utf8(void)
 	}
 }
 
-/* The sequences of the hostile build (issue 12 item 3). */
+/* The sequences of the hostile build. */
 static const char hostile[] = "\x1b]0;pwned title\x07"     /* window title */
 			      "\x1b]52;c;ZWNobyBoaQ==\x07" /* clipboard write */
 			      "\x1b[2J\x1b[H"              /* clear screen */

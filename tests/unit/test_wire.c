@@ -277,7 +277,7 @@ int main(void)
 	     "request round trip");
 	wire_msg_free(&out);
 
-	/* The log limit and the dropped count (issue 12 item 4): optional keys,
+	/* The log limit and the dropped count: optional keys,
 	 * sent only when not 0, so peers of before them still understand a
 	 * request without a log limit and a result of a whole log. */
 	{
