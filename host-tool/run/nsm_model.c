@@ -4,10 +4,8 @@
 #include "host-tool/run/nsm_model.h"
 
 #include <bearssl.h>
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
 #include "base/digest.h"
@@ -151,16 +149,9 @@ static enum nsm_error attest(struct nsm_model *m, const struct nsm_request *rq, 
 
 static enum nsm_error get_random(uint8_t *buf, size_t n, struct cr_err *e)
 {
-	size_t got = 0;
-	while (got < n) {
-		ssize_t r = getrandom(buf + got, n - got, 0);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			cr_failp(e, "GetRandom: getrandom (InternalError)");
-			return NSM_INTERNAL_ERROR;
-		}
-		got += (size_t)r;
+	if (cr_random(buf, n, e)) {
+		cr_err_wrap(e, "GetRandom (InternalError)");
+		return NSM_INTERNAL_ERROR;
 	}
 	return NSM_SUCCESS;
 }
