@@ -31,6 +31,7 @@ enum cr_err_code {
 	CR_E_TIMEOUT,  /* a read from a peer timed out (SO_RCVTIMEO) */
 	CR_E_SEND,     /* a write to a peer failed (sys_errno says how: EPIPE, ECONNRESET...) */
 	CR_E_UNSIGNED, /* an attestation document is unsigned (QEMU's emulated NSM: alg -1) */
+	CR_E_NOKERNEL, /* the running kernel lacks a feature (sys_errno: the probe's errno) */
 };
 
 /* Format the message into e (if non-NULL) and return -1. */

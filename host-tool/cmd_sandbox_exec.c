@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "host-tool/commands.h"
+#include "sandbox/kernel_features.h"
 #include "sandbox/sandbox.h"
 #include "base/json.h"
 #include "base/term.h"
@@ -236,6 +237,10 @@ int cmd_sandbox_exec(int argc, char **argv)
 	if (geteuid() != 0) {
 		cr_tprintf(stderr,
 			   "cleanroom sandbox-exec: must run as root (it makes namespaces, mounts and cgroups)\n");
+		return 1;
+	}
+	if (kernel_features_check(&e)) {
+		cr_tprintf(stderr, "cleanroom sandbox-exec: %s\n", e.msg);
 		return 1;
 	}
 	/* The command's output is ours to pass on; a closed reader must not kill us. */

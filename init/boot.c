@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "init/agent.h"
+#include "sandbox/kernel_features.h"
 #include "init/heartbeat.h"
 #include "init/launch.h"
 #include "init/log.h"
@@ -225,10 +226,15 @@ static _Noreturn void bootstrap(struct boot *b)
 _Noreturn void boot_main(double started)
 {
 	struct boot b;
+	struct cr_err e;
 	memset(&b, 0, sizeof b);
 	b.started = started;
 	run_steps(&b, early_steps, sizeof early_steps / sizeof early_steps[0]);
 	if (b.mode == MODE_BOOTSTRAP)
 		bootstrap(&b);
+	/* Before anything listens: a kernel the sandbox cannot run on ends the
+	 * enclave with one line naming what is missing. */
+	if (kernel_features_check(&e))
+		init_fatal("agent", "%s", e.msg);
 	agent_main();
 }
