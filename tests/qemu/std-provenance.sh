@@ -176,6 +176,13 @@ $CLEANROOM verify "$J" "${POL[@]}" --attestation "$B" >"$T/t/v.out" 2>&1
 if [ "$?" = 1 ] && grep -q '^FAIL  attestation ' "$T/t/v.out"; then ok "verify: a JSON file given as --attestation fails 'attestation'"
 else not_ok "verify: a JSON file given as --attestation fails 'attestation'" "$(grep FAIL "$T/t/v.out" | head -1)"; fi
 
+for n in cleanroom-bundle.json cleanroom.intoto.jsonl cleanroom.sigstore.json cleanroom.attestation.cbor; do
+	$CLEANROOM build --vsock "$VS" --out "$T/r" --output "$n" "$T/src" -- sh build.sh >/dev/null 2>"$T/t/r.err"
+	if [ "$?" = 2 ] && grep -q -- "--output $n: that name is one of the signed report's files" "$T/t/r.err" && [ ! -e "$T/r" ]; then
+		ok "build: --output $n is refused (a report file's name), nothing written"
+	else not_ok "build: --output $n is refused (a report file's name), nothing written" "$(cat "$T/t/r.err")"; fi
+done
+
 kill -TERM $RUN 2>/dev/null
 wait $RUN
 t_done
