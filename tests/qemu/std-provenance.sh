@@ -20,7 +20,7 @@ jq_() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); exec("print
 
 # --- the verifiers: installed from the pinned lock, or the suite fails
 rm -rf "$JSDIR" && mkdir -p "$JSDIR" && cp "$VDIR/package.json" "$VDIR/package-lock.json" "$JSDIR/"
-if (cd "$JSDIR" && npm ci --ignore-scripts --no-audit --no-fund >"$T/npm.log" 2>&1) &&
+if (cd "$JSDIR" && npm ci --ignore-scripts --no-audit --no-fund --prefer-offline >"$T/npm.log" 2>&1) &&
 	[ -f "$JSDIR/node_modules/@sigstore/verify/package.json" ]; then
 	ok "npm ci installs @sigstore/verify $(jq_ "$JSDIR/node_modules/@sigstore/verify/package.json" 'd["version"]') from the committed lock"
 else
