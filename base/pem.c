@@ -115,3 +115,12 @@ int pem_read_cert(const char *path, struct pem_list *out, const struct pem_objec
 	}
 	return 0;
 }
+
+size_t pem_encode(const char *name, const uint8_t *der, size_t len, char *buf, size_t cap)
+{
+	/* br_pem_encode with a NULL destination gives the size it needs */
+	size_t need = br_pem_encode(NULL, der, len, name, BR_PEM_LINE64);
+	if (need + 1 > cap)
+		return 0;
+	return br_pem_encode(buf, der, len, name, BR_PEM_LINE64);
+}

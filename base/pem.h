@@ -27,6 +27,9 @@ struct pem_list {
  * PEM_MAX_DER bytes). Fails on malformed PEM or when no object is found. */
 int pem_decode(const uint8_t *text, size_t len, struct pem_list *out, struct cr_err *e);
 void pem_free(struct pem_list *l);
+/* One object as PEM text (64-character lines, LF) into buf, NUL-terminated:
+ * its length without the NUL, or 0 when it does not fit in cap. */
+size_t pem_encode(const char *name, const uint8_t *der, size_t len, char *buf, size_t cap);
 /* Read a file and decode it; what names the file in errors. */
 int pem_read_file(const char *path, struct pem_list *out, struct cr_err *e);
 /* The first object whose name is `name`, or NULL. */

@@ -1,5 +1,6 @@
 #include "base/util.h"
 
+#include <bearssl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -176,6 +177,16 @@ void cr_hex(const uint8_t *in, size_t n, char *out)
 		out[2 * i + 1] = digits[in[i] & 15];
 	}
 	out[2 * n] = 0;
+}
+
+void cr_sha256_hex(const uint8_t *p, size_t n, char out[65])
+{
+	br_sha256_context h;
+	uint8_t d[32];
+	br_sha256_init(&h);
+	br_sha256_update(&h, p, n);
+	br_sha256_out(&h, d);
+	cr_hex(d, sizeof d, out);
 }
 
 static int hexval(char c)

@@ -64,6 +64,8 @@ int cr_buf_cstr(struct cr_buf *b, struct cr_err *e);
 
 /* Lowercase hex of n bytes into out (2n+1 bytes). */
 void cr_hex(const uint8_t *in, size_t n, char *out);
+/* Lowercase hex of SHA-256(p) into out (65 bytes with the NUL). */
+void cr_sha256_hex(const uint8_t *p, size_t n, char out[65]);
 /* Parse exactly n bytes of hex (either case, no separators). -1 if not. */
 int cr_unhex(const char *s, uint8_t *out, size_t n);
 /* Parse hex of any even length up to max bytes; *n gets the length. */

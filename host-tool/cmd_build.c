@@ -33,8 +33,14 @@
  * the enclave before it gives up on it. */
 #define ENCLAVE_SILENCE_MARGIN_S 30
 
-/* The signed report, written beside the outputs (report/report.h). */
+/* The signed report, written beside the outputs (report/report.h), and the
+ * same envelope in the standard forms other verifiers read, with the
+ * attestation document those forms do not carry (docs/bundle-format.md). */
 #define BUNDLE_NAME "cleanroom-bundle.json"
+#define DSSE_NAME "cleanroom.intoto.jsonl"
+#define SIGSTORE_NAME "cleanroom.sigstore.json"
+#define ATTESTATION_NAME "cleanroom.attestation.cbor"
+static const char *const report_names[] = { BUNDLE_NAME, DSSE_NAME, SIGSTORE_NAME, ATTESTATION_NAME };
 
 static void usage(FILE *out)
 {
@@ -58,10 +64,13 @@ static void usage(FILE *out)
 		"`git rev-parse HEAD^{tree}` of a clean checkout.\n"
 		"\n"
 		"A successful build comes with the enclave's signed report, " BUNDLE_NAME ", written\n"
-		"into --out with the outputs. Before anything is written, the report is verified\n"
-		"exactly as `cleanroom verify` does (attestation chain, signature, bindings, the\n"
-		"outputs' digests, this build's nonce, and the image's PCRs when known); a report\n"
-		"that is missing or fails a check fails the build (exit 6).\n"
+		"into --out with the outputs, and the same envelope in the standard forms: " DSSE_NAME "\n"
+		"(the DSSE envelope), " SIGSTORE_NAME " (a Sigstore bundle) and " ATTESTATION_NAME "\n"
+		"(the attestation document those two do not carry; see `cleanroom verify --help`).\n"
+		"Before anything is written, the report is verified exactly as `cleanroom verify`\n"
+		"does (attestation chain, signature, bindings, the outputs' digests, this build's\n"
+		"nonce, and the image's PCRs when known); a report that is missing or fails a check\n"
+		"fails the build (exit 6).\n"
 		"\n"
 		"where:\n"
 		"  --cid N            a Nitro enclave's CID (AF_VSOCK, port %d)\n"
@@ -216,11 +225,14 @@ static int parse_args(int argc, char **argv, struct build_opts *o)
 				cr_tprintf(stderr, "cleanroom build: %s\n", e.msg);
 				return EXIT_USAGE;
 			}
-			if (!strcmp(optarg, BUNDLE_NAME)) {
-				cr_tprintf(stderr, "cleanroom build: --output %s: that name is the signed report's\n",
-					   optarg);
-				return EXIT_USAGE;
-			}
+			for (size_t i = 0; i < sizeof report_names / sizeof *report_names; i++)
+				if (!strcmp(optarg, report_names[i])) {
+					cr_tprintf(stderr,
+						   "cleanroom build: --output %s: that name is one of the signed "
+						   "report's files\n",
+						   optarg);
+					return EXIT_USAGE;
+				}
 			o->outputs[o->noutputs++] = optarg;
 			break;
 		case 'd': o->deps = optarg; break;
@@ -331,6 +343,41 @@ static int parse_args(int argc, char **argv, struct build_opts *o)
 	return -1;
 }
 
+/* One report file into the staging directory, recorded for commit. */
+static int stage_file(struct build_client *c, const char *name, const void *data, size_t len)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/%s", c->st.dir, name);
+	if (cr_write_file_atomic(path, data, len, 0644, &c->e) || staging_record(&c->st, name, &c->e))
+		return bc_failed(c, EXIT_TRANSFER);
+	return 0;
+}
+
+/* The verified report's envelope as an .intoto.jsonl and a Sigstore bundle
+ * (its hint: the bound key's id), and the attestation document as its own
+ * file: staged with the bundle, so they land in --out together or not at all. */
+static int stage_standard_forms(struct build_client *c)
+{
+	struct report_bundle b;
+	struct cr_buf out;
+	int rc = -1;
+	if (report_bundle_parse(c->bundle.p, c->bundle.len, &b, &c->e))
+		return bc_failed(c, EXIT_REPORT);
+	cr_buf_init(&out, REPORT_MAX_BUNDLE);
+	if (report_dsse_jsonl_encode(&b, &out, &c->e) || stage_file(c, DSSE_NAME, out.p, out.len) ||
+	    report_sigstore_encode(&b, c->report->key_id, &out, &c->e) ||
+	    stage_file(c, SIGSTORE_NAME, out.p, out.len) ||
+	    stage_file(c, ATTESTATION_NAME, b.attestation.p, b.attestation.len))
+		goto done;
+	rc = 0;
+done:
+	if (rc)
+		bc_failed(c, EXIT_TRANSFER);
+	cr_buf_free(&out);
+	report_bundle_free(&b);
+	return rc;
+}
+
 /* The signed report of a successful build: into the staging directory
  * beside the outputs, then verified against them (bundle_verify.h) with this
  * build's nonce, the root and the image the options (or the local run) name. */
@@ -414,6 +461,8 @@ static int verify_report(struct build_client *c, const struct build_opts *o, con
 			rc = -1;
 			bc_failed(c, EXIT_REPORT);
 		}
+		if (rc == 0)
+			rc = stage_standard_forms(c);
 	} else {
 		cr_fail(&c->e, "report: %s%s", bv_first_failure(c->report, line, sizeof line),
 			o->vsock && !root ? " (an enclave under 'cleanroom run' chains to its nsm_root: pass --root)"

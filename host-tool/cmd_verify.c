@@ -14,18 +14,25 @@ static void usage(FILE *out)
 {
 	fprintf(out, "usage: cleanroom verify BUNDLE [ARTIFACT...] [--eif FILE | --pcr0 HEX --pcr1 HEX --pcr2 HEX]\n"
 		     "                        [--git-commit REV [--repo DIR]] [--source DIR] [--root PEM]\n"
-		     "                        [--at TIME] [--nonce HEX] [--json]\n"
+		     "                        [--at TIME] [--nonce HEX] [--attestation FILE]\n"
+		     "                        [--key-out FILE] [--json]\n"
 		     "\n"
-		     "Check the signed report of a build (the bundle `cleanroom build` writes beside the\n"
-		     "artifacts, cleanroom-bundle.json) offline, and the artifacts against it. Every check\n"
-		     "is listed with pass, FAIL or skip; the exit status is 0 only when none failed:\n"
+		     "Check the signed report of a build offline, and the artifacts against it. BUNDLE is\n"
+		     "any of the forms `cleanroom build` writes beside the artifacts: cleanroom-bundle.json\n"
+		     "(the envelope with its attestation document), cleanroom.sigstore.json (a Sigstore\n"
+		     "bundle v0.3) or cleanroom.intoto.jsonl (the bare DSSE envelope); the last two need\n"
+		     "--attestation cleanroom.attestation.cbor. The checks are the same for every form.\n"
+		     "Every check is listed with pass, FAIL or skip; the exit status is 0 only when none\n"
+		     "failed:\n"
 		     "\n"
 		     "  bundle             JSON shape, media type, DSSE payload type, base64 fields\n"
 		     "  statement          in-toto Statement v1 with a SLSA Provenance v1 predicate\n"
 		     "  attestation        the NSM attestation document: COSE_Sign1 ES384, payload, the\n"
 		     "                     certificate chain up to the root at the document's own time\n"
-		     "  binding.public_key the document binds a P-384 key (DER SubjectPublicKeyInfo)\n"
-		     "  signature          the DSSE envelope is signed by that key (ECDSA P-384/SHA-384)\n"
+		     "  binding.public_key the document binds a P-256 key (older reports: P-384) as a DER\n"
+		     "                     SubjectPublicKeyInfo\n"
+		     "  signature          the DSSE envelope is signed by that key: ECDSA P-256/SHA-256\n"
+		     "                     (older reports: P-384/SHA-384; the key's curve decides)\n"
 		     "  binding.user_data  the document's user_data is SHA-384 of the statement\n"
 		     "  binding.nonce      the document's nonce is the statement's invocationId\n"
 		     "  binding.pcrs       the statement's PCR0/1/2 are the document's\n"
@@ -49,6 +56,11 @@ static void usage(FILE *out)
 		     "  --at TIME          verify the chain at TIME (Unix seconds or RFC 3339) instead of\n"
 		     "                     the document's timestamp\n"
 		     "  --nonce HEX        expect this nonce (as `cleanroom build --json` prints it)\n"
+		     "  --attestation FILE the NSM attestation document (COSE_Sign1 bytes) of a Sigstore\n"
+		     "                     bundle or an .intoto.jsonl: cleanroom.attestation.cbor\n"
+		     "  --key-out FILE     once verified, write the attested public key there as PEM\n"
+		     "                     (\"PUBLIC KEY\"), for other verifiers (securesystemslib,\n"
+		     "                     sigstore-js); nothing is written when a check fails\n"
 		     "  --allow-unsigned-attestation  accept an UNSIGNED attestation document (alg -1,\n"
 		     "                     zero signature and certificate: QEMU's emulated NSM, `cleanroom\n"
 		     "                     run --machine nitro-enclave`); every other check is made, and\n"
@@ -57,7 +69,8 @@ static void usage(FILE *out)
 		     "                     proves nothing about where the build ran. Without the option an\n"
 		     "                     unsigned document fails: \"attestation document is unsigned\n"
 		     "                     (alg -1): QEMU's emulated NSM\"\n"
-		     "  --json             the checks and the statement's main fields as JSON on stdout\n"
+		     "  --json             the checks, the statement's main fields and the bound key\n"
+		     "                     (\"public_key\": curve, keyid, pem) as JSON on stdout\n"
 		     "  -h, --help         this text\n"
 		     "\n"
 		     "Exit status: 0 verified; 1 a check failed (the first failure on stderr); 2 usage or\n"
@@ -66,6 +79,16 @@ static void usage(FILE *out)
 		     "example:\n"
 		     "  cleanroom verify out/cleanroom-bundle.json out/hello --eif enclave.eif \\\n"
 		     "      --git-commit v1.0 --repo ~/src/hello\n");
+}
+
+/* --key-out: the verified report's bound key as PEM, written whole or not at all. */
+static int write_key(const struct bv_result *r, const char *path, struct cr_err *e)
+{
+	char pem[BV_KEY_PEM_MAX];
+	size_t n = bv_key_pem(r, pem, sizeof pem);
+	if (!n)
+		return cr_fail(e, "--key-out: no bound key to write");
+	return cr_write_file_atomic(path, pem, n, 0644, e) ? cr_err_wrap(e, "--key-out") : 0;
 }
 
 int cmd_verify(int argc, char **argv)
@@ -82,7 +105,9 @@ int cmd_verify(int argc, char **argv)
 		O_AT,
 		O_NONCE,
 		O_JSON,
-		O_UNSIGNED
+		O_UNSIGNED,
+		O_ATTESTATION,
+		O_KEY_OUT
 	};
 	static const struct option longopts[] = {
 		{ "eif", required_argument, NULL, O_EIF },
@@ -98,14 +123,17 @@ int cmd_verify(int argc, char **argv)
 		{ "json", no_argument, NULL, O_JSON },
 		{ "help", no_argument, NULL, 'h' },
 		{ "allow-unsigned-attestation", no_argument, NULL, O_UNSIGNED },
+		{ "attestation", required_argument, NULL, O_ATTESTATION },
+		{ "key-out", required_argument, NULL, O_KEY_OUT },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct verify_inputs *v = calloc(1, sizeof *v);
 	struct bv_result *r = calloc(1, sizeof *r);
 	const char *eif = NULL, *git = NULL, *repo = NULL, *source = NULL, *root = NULL, *bundle;
 	const char *pcr_hex[3] = { NULL, NULL, NULL };
-	uint8_t *buf = NULL;
-	size_t len;
+	const char *att_path = NULL, *key_out = NULL;
+	uint8_t *buf = NULL, *att = NULL;
+	size_t len, att_len = 0;
 	int c, json = 0, rc = 2;
 	struct cr_err e;
 	if (!v || !r) {
@@ -140,6 +168,8 @@ int cmd_verify(int argc, char **argv)
 			break;
 		case O_JSON: json = 1; break;
 		case O_UNSIGNED: v->pol.allow_unsigned = 1; break;
+		case O_ATTESTATION: att_path = optarg; break;
+		case O_KEY_OUT: key_out = optarg; break;
 		case 'h':
 			usage(stdout);
 			rc = 0;
@@ -175,10 +205,15 @@ int cmd_verify(int argc, char **argv)
 			goto input_error;
 	if ((root && vin_set_root(v, root, &e)) || (eif && vin_set_eif(v, eif, &e)) ||
 	    (git && vin_set_git_commit(v, git, repo, &e)) || (source && vin_set_source_dir(v, source, &e)) ||
-	    vin_check(v, &e) || cr_read_input("BUNDLE", bundle, REPORT_MAX_BUNDLE, &buf, &len, &e))
+	    vin_check(v, &e) || cr_read_input("BUNDLE", bundle, REPORT_MAX_BUNDLE, &buf, &len, &e) ||
+	    (att_path && cr_read_input("--attestation", att_path, ATT_DOC_MAX, &att, &att_len, &e)))
 		goto input_error;
 
-	rc = bundle_verify(buf, len, &v->pol, r) ? 1 : 0;
+	rc = bundle_verify_form(buf, len, att, att_len, att_path, &v->pol, r) ? 1 : 0;
+	if (rc == 0 && key_out && write_key(r, key_out, &e)) {
+		cr_tprintf(stderr, "cleanroom verify: %s\n", e.msg);
+		rc = 2;
+	}
 	if (json) {
 		struct cr_buf out;
 		struct json_w w;
@@ -214,6 +249,7 @@ input_error:
 	rc = 2;
 done:
 	free(buf);
+	free(att);
 	if (v)
 		vin_free(v);
 	free(v);

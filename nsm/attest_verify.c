@@ -53,23 +53,13 @@ static int is_unsigned(const struct cose_sign1 *m, const struct att_doc *doc)
 	return 1;
 }
 
-static void sha256_hex(const uint8_t *p, size_t n, char out[CR_HEX_SIZE(CR_SHA256_LEN)])
-{
-	br_sha256_context h;
-	uint8_t d[CR_SHA256_LEN];
-	br_sha256_init(&h);
-	br_sha256_update(&h, p, n);
-	br_sha256_out(&h, d);
-	cr_hex(d, sizeof d, out);
-}
-
 static int build_chain(const struct att_doc *doc, const uint8_t *root, size_t root_len, struct x509_chain *ch,
 		       struct cr_err *e)
 {
 	char label[24], got[CR_HEX_SIZE(CR_SHA256_LEN)], want[CR_HEX_SIZE(CR_SHA256_LEN)];
 	if (doc->cabundle[0].len != root_len || memcmp(doc->cabundle[0].p, root, root_len)) {
-		sha256_hex(doc->cabundle[0].p, doc->cabundle[0].len, got);
-		sha256_hex(root, root_len, want);
+		cr_sha256_hex(doc->cabundle[0].p, doc->cabundle[0].len, got);
+		cr_sha256_hex(root, root_len, want);
 		return cr_fail(e, "chain: cabundle[0] is not the trusted root (SHA-256 %.16s..., trusted %.16s...)",
 			       got, want);
 	}

@@ -1,4 +1,5 @@
-/* The report: statement JSON, DSSE, SPKI and the bundle (report.h). */
+/* The report: statement JSON, DSSE and SPKI (report.h); the bundle forms are
+ * in report_bundle.c. */
 #include "report/report.h"
 
 #include <bearssl.h>
@@ -454,17 +455,40 @@ void report_statement_free(struct report_parsed *p)
 
 /* ------------------------------------------------------------ DSSE */
 
-/* SHA-384 of PAE(payloadType, payload), streamed: the payload is not copied. */
-static void pae_hash(const uint8_t *payload, size_t len, uint8_t out[CR_SHA384_LEN])
+/* The hash that goes with a signing curve: P-256 with SHA-256 (what the
+ * enclave signs with now), P-384 with SHA-384 (older reports). NULL for
+ * any other curve. */
+static const br_hash_class *dsse_hash(int curve)
 {
-	br_sha384_context h;
+	switch (curve) {
+	case BR_EC_secp256r1: return &br_sha256_vtable;
+	case BR_EC_secp384r1: return &br_sha384_vtable;
+	default: return NULL;
+	}
+}
+
+const char *report_dsse_alg(int curve)
+{
+	switch (curve) {
+	case BR_EC_secp256r1: return "ECDSA P-256/SHA-256";
+	case BR_EC_secp384r1: return "ECDSA P-384/SHA-384";
+	default: return "none (not P-256 or P-384)";
+	}
+}
+
+/* hash(PAE(payloadType, payload)), streamed: the payload is not copied.
+ * Returns the digest length. */
+static size_t pae_hash(const br_hash_class *hc, const uint8_t *payload, size_t len, uint8_t out[CR_SHA384_LEN])
+{
+	br_hash_compat_context h;
 	char head[96];
 	int n = snprintf(head, sizeof head, "DSSEv1 %zu %s %zu ", strlen(REPORT_PAYLOAD_TYPE), REPORT_PAYLOAD_TYPE,
 			 len);
-	br_sha384_init(&h);
-	br_sha384_update(&h, head, (size_t)n);
-	br_sha384_update(&h, payload, len);
-	br_sha384_out(&h, out);
+	hc->init(&h.vtable);
+	hc->update(&h.vtable, head, (size_t)n);
+	hc->update(&h.vtable, payload, len);
+	hc->out(&h.vtable, out);
+	return (hc->desc >> BR_HASHDESC_OUT_OFF) & BR_HASHDESC_OUT_MASK;
 }
 
 int report_dsse_sign(const struct ec_key *key, const uint8_t *payload, size_t len, uint8_t sig[REPORT_SIG_MAX],
@@ -472,10 +496,12 @@ int report_dsse_sign(const struct ec_key *key, const uint8_t *payload, size_t le
 {
 	uint8_t hash[CR_SHA384_LEN];
 	br_ec_private_key sk = ec_key_br(key);
-	if (key->pub.curve != BR_EC_secp384r1)
-		return cr_fail(e, "DSSE: the signing key must be P-384, not %s", ec_curve_name(key->pub.curve));
-	pae_hash(payload, len, hash);
-	*sig_len = br_ecdsa_sign_asn1_get_default()(br_ec_get_default(), &br_sha384_vtable, hash, &sk, sig);
+	const br_hash_class *hc = dsse_hash(key->pub.curve);
+	if (!hc)
+		return cr_fail(e, "DSSE: the signing key must be P-256 or P-384, not %s",
+			       ec_curve_name(key->pub.curve));
+	pae_hash(hc, payload, len, hash);
+	*sig_len = br_ecdsa_sign_asn1_get_default()(br_ec_get_default(), hc, hash, &sk, sig);
 	if (!*sig_len)
 		return cr_fail(e, "DSSE: signing failed");
 	return 0;
@@ -486,185 +512,63 @@ int report_dsse_verify(const struct ec_pub *pub, const uint8_t *payload, size_t 
 {
 	uint8_t hash[CR_SHA384_LEN];
 	br_ec_public_key pk = ec_pub_br(pub);
-	if (pub->curve != BR_EC_secp384r1)
-		return cr_fail(e, "the key is %s, not P-384", ec_curve_name(pub->curve));
-	pae_hash(payload, len, hash);
-	if (!br_ecdsa_vrfy_asn1_get_default()(br_ec_get_default(), hash, sizeof hash, &pk, sig, sig_len))
-		return cr_fail(e, "the ECDSA P-384 signature over the statement does not verify");
+	const br_hash_class *hc = dsse_hash(pub->curve);
+	size_t n;
+	if (!hc)
+		return cr_fail(e, "the key is %s, not P-256 or P-384", ec_curve_name(pub->curve));
+	n = pae_hash(hc, payload, len, hash);
+	if (!br_ecdsa_vrfy_asn1_get_default()(br_ec_get_default(), hash, n, &pk, sig, sig_len))
+		return cr_fail(e, "the %s signature over the statement does not verify", report_dsse_alg(pub->curve));
 	return 0;
 }
 
 /* ------------------------------------------------------------ SPKI */
 
-/* SEQUENCE { SEQUENCE { id-ecPublicKey, secp384r1 }, BIT STRING (0 unused) }:
- * the fixed DER prefix of every P-384 SubjectPublicKeyInfo; the 97-byte
+/* SEQUENCE { SEQUENCE { id-ecPublicKey, namedCurve }, BIT STRING (0 unused) }:
+ * the fixed DER prefix of every SubjectPublicKeyInfo of a curve; the
  * uncompressed point follows. */
+static const uint8_t spki_p256_prefix[] = { 0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48,
+					    0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a, 0x86, 0x48,
+					    0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00 };
 static const uint8_t spki_p384_prefix[] = { 0x30, 0x76, 0x30, 0x10, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02,
 					    0x01, 0x06, 0x05, 0x2b, 0x81, 0x04, 0x00, 0x22, 0x03, 0x62, 0x00 };
-#define P384_POINT 97
 
-int report_spki_encode(const struct ec_pub *pub, uint8_t out[REPORT_SPKI_P384_LEN], struct cr_err *e)
+static const struct spki_shape {
+	int curve;
+	const uint8_t *prefix;
+	size_t prefix_len, point_len;
+} spki_shapes[] = {
+	{ BR_EC_secp256r1, spki_p256_prefix, sizeof spki_p256_prefix, 65 },
+	{ BR_EC_secp384r1, spki_p384_prefix, sizeof spki_p384_prefix, 97 },
+};
+
+int report_spki_encode(const struct ec_pub *pub, uint8_t out[REPORT_SPKI_MAX], size_t *out_len, struct cr_err *e)
 {
-	if (pub->curve != BR_EC_secp384r1 || pub->q_len != P384_POINT || pub->q[0] != 0x04)
-		return cr_fail(e, "SubjectPublicKeyInfo: only uncompressed P-384 keys are encoded");
-	memcpy(out, spki_p384_prefix, sizeof spki_p384_prefix);
-	memcpy(out + sizeof spki_p384_prefix, pub->q, P384_POINT);
-	return 0;
+	for (size_t i = 0; i < sizeof spki_shapes / sizeof *spki_shapes; i++) {
+		const struct spki_shape *s = &spki_shapes[i];
+		if (pub->curve != s->curve)
+			continue;
+		if (pub->q_len != s->point_len || pub->q[0] != 0x04)
+			break;
+		memcpy(out, s->prefix, s->prefix_len);
+		memcpy(out + s->prefix_len, pub->q, s->point_len);
+		*out_len = s->prefix_len + s->point_len;
+		return 0;
+	}
+	return cr_fail(e, "SubjectPublicKeyInfo: only uncompressed P-256 and P-384 keys are encoded");
 }
 
 int report_spki_decode(const uint8_t *der, size_t len, struct ec_pub *pub, struct cr_err *e)
 {
-	if (len != REPORT_SPKI_P384_LEN || memcmp(der, spki_p384_prefix, sizeof spki_p384_prefix))
-		return cr_fail(e, "public_key: not a DER SubjectPublicKeyInfo of an uncompressed P-384 key");
-	return ec_pub_set(pub, BR_EC_secp384r1, der + sizeof spki_p384_prefix, P384_POINT, e);
+	for (size_t i = 0; i < sizeof spki_shapes / sizeof *spki_shapes; i++) {
+		const struct spki_shape *s = &spki_shapes[i];
+		if (len == s->prefix_len + s->point_len && !memcmp(der, s->prefix, s->prefix_len))
+			return ec_pub_set(pub, s->curve, der + s->prefix_len, s->point_len, e);
+	}
+	return cr_fail(e, "public_key: not a DER SubjectPublicKeyInfo of an uncompressed P-256 or P-384 key");
 }
 
-/* ------------------------------------------------------------ bundle */
-
-static void jw_kb64(struct json_w *w, const char *key, const uint8_t *p, size_t n, struct cr_buf *tmp)
+void report_key_id(const uint8_t *spki, size_t len, char out[REPORT_KEY_ID_LEN + 1])
 {
-	struct cr_err e;
-	tmp->len = 0;
-	if (base64_encode(p, n, tmp, &e)) {
-		w->failed = 1;
-		w->err = e;
-		return;
-	}
-	jw_key(w, key);
-	jw_strn(w, (const char *)tmp->p, tmp->len);
-}
-
-int report_bundle_encode(const uint8_t *statement, size_t statement_len, const uint8_t *sig, size_t sig_len,
-			 const uint8_t *doc, size_t doc_len, struct cr_buf *out, struct cr_err *e)
-{
-	struct json_w w;
-	struct cr_buf tmp;
-	int rc;
-	cr_buf_init(&tmp, REPORT_MAX_BUNDLE);
-	out->len = 0;
-	jw_init(&w, out, 1);
-	jw_obj_begin(&w);
-	jw_kb64(&w, "attestation", doc, doc_len, &tmp);
-	jw_key(&w, "dsseEnvelope");
-	jw_obj_begin(&w);
-	jw_kb64(&w, "payload", statement, statement_len, &tmp);
-	jw_kstr(&w, "payloadType", REPORT_PAYLOAD_TYPE);
-	jw_key(&w, "signatures");
-	jw_arr_begin(&w);
-	jw_obj_begin(&w);
-	jw_kstr(&w, "keyid", "");
-	jw_kb64(&w, "sig", sig, sig_len, &tmp);
-	jw_obj_end(&w);
-	jw_arr_end(&w);
-	jw_obj_end(&w);
-	jw_kstr(&w, "mediaType", REPORT_BUNDLE_MEDIA_TYPE);
-	jw_obj_end(&w);
-	rc = jw_finish(&w, e);
-	cr_buf_free(&tmp);
-	if (rc)
-		return cr_err_wrap(e, "bundle");
-	/* a text file ends with a newline */
-	if (cr_buf_putc(out, '\n', e) || cr_buf_cstr(out, e))
-		return -1;
-	return 0;
-}
-
-static int b64_member(const struct json_val *obj, const char *path, const char *key, struct cr_buf *out, size_t max,
-		      struct cr_err *e)
-{
-	const struct json_val *v = json_get(obj, key);
-	char what[64];
-	snprintf(what, sizeof what, "bundle: %s%s", path, key);
-	if (!v || v->type != JSON_STRING)
-		return cr_fail(e, "%s: %s", what, v ? "not a string" : "missing");
-	cr_buf_init(out, max);
-	return base64_decode(v->str, v->len, out, what, e);
-}
-
-/* signatures[i]: an object with "sig" (base64) and an optional "keyid"
- * (a string); other members are left alone, as DSSE readers do. */
-static int parse_sig(const struct json_val *sig, size_t i, struct report_sig *out, struct cr_err *e)
-{
-	const struct json_val *k;
-	char path[64];
-	snprintf(path, sizeof path, "dsseEnvelope.signatures[%zu].", i);
-	if (sig->type != JSON_OBJECT)
-		return cr_fail(e, "bundle: dsseEnvelope.signatures[%zu]: not an object", i);
-	if ((k = json_get(sig, "keyid"))) {
-		if (k->type != JSON_STRING)
-			return cr_fail(e, "bundle: %skeyid: not a string", path);
-		if (k->len > REPORT_KEYID_MAX || memchr(k->str, 0, k->len))
-			return cr_fail(e, "bundle: %skeyid: longer than %d bytes or contains a NUL", path,
-				       REPORT_KEYID_MAX);
-		memcpy(out->keyid, k->str, k->len);
-		out->keyid[k->len] = 0;
-	}
-	return b64_member(sig, path, "sig", &out->sig, REPORT_ENV_SIG_MAX, e);
-}
-
-int report_bundle_parse(const uint8_t *buf, size_t len, struct report_bundle *out, struct cr_err *e)
-{
-	/* nodes: room to count more signatures than are accepted, so that a
-	 * long list is refused with its count */
-	static const struct json_limits lim = { REPORT_MAX_BUNDLE, 8, 512 };
-	struct json_doc doc;
-	const struct json_val *root, *env, *sigs;
-	const char *s;
-	int rc = -1;
-	memset(out, 0, sizeof *out);
-	for (size_t i = 0; i < REPORT_MAX_SIGS; i++)
-		cr_buf_init(&out->sigs[i].sig, REPORT_ENV_SIG_MAX);
-	if (json_parse((const char *)buf, len, &lim, &doc, e))
-		return cr_err_wrap(e, "bundle");
-	root = doc.root;
-	if (root->type != JSON_OBJECT) {
-		cr_fail(e, "bundle: not a JSON object");
-		goto done;
-	}
-	if (!(s = json_get_str(root, "mediaType")) || strcmp(s, REPORT_BUNDLE_MEDIA_TYPE)) {
-		cr_fail(e, "bundle: mediaType: %s%s%s, expected \"%s\"", s ? "\"" : "", s ? s : "missing",
-			s ? "\"" : "", REPORT_BUNDLE_MEDIA_TYPE);
-		goto done;
-	}
-	if (!(env = json_get(root, "dsseEnvelope")) || env->type != JSON_OBJECT) {
-		cr_fail(e, "bundle: dsseEnvelope: missing or not an object");
-		goto done;
-	}
-	if (!(s = json_get_str(env, "payloadType")) || strcmp(s, REPORT_PAYLOAD_TYPE)) {
-		cr_fail(e, "bundle: dsseEnvelope.payloadType: %s%s%s, expected \"%s\"", s ? "\"" : "",
-			s ? s : "missing", s ? "\"" : "", REPORT_PAYLOAD_TYPE);
-		goto done;
-	}
-	if (!(sigs = json_get(env, "signatures")) || sigs->type != JSON_ARRAY) {
-		cr_fail(e, "bundle: dsseEnvelope.signatures: %s, expected an array of signature objects",
-			sigs ? "not an array" : "missing");
-		goto done;
-	}
-	if (sigs->n == 0 || sigs->n > REPORT_MAX_SIGS) {
-		cr_fail(e, "bundle: dsseEnvelope.signatures: %zu signatures; 1 to %d are accepted", sigs->n,
-			REPORT_MAX_SIGS);
-		goto done;
-	}
-	for (size_t i = 0; i < sigs->n; i++)
-		if (parse_sig(sigs->kids[i], i, &out->sigs[i], e))
-			goto done;
-	out->nsigs = sigs->n;
-	if (b64_member(env, "dsseEnvelope.", "payload", &out->statement, REPORT_MAX_STATEMENT, e) ||
-	    b64_member(root, "", "attestation", &out->attestation, ATT_DOC_MAX, e))
-		goto done;
-	rc = 0;
-done:
-	json_free(&doc);
-	if (rc)
-		report_bundle_free(out);
-	return rc;
-}
-
-void report_bundle_free(struct report_bundle *b)
-{
-	cr_buf_free(&b->statement);
-	for (size_t i = 0; i < REPORT_MAX_SIGS; i++)
-		cr_buf_free(&b->sigs[i].sig);
-	b->nsigs = 0;
-	cr_buf_free(&b->attestation);
+	cr_sha256_hex(spki, len, out);
 }

@@ -16,7 +16,9 @@ struct report_work {
 	struct cr_buf statement;
 	uint8_t seed[SEED_BUF];
 	struct ec_key key;
-	uint8_t spki[REPORT_SPKI_P384_LEN];
+	uint8_t spki[REPORT_SPKI_MAX];
+	size_t spki_len;
+	char keyid[REPORT_KEY_ID_LEN + 1];
 	uint8_t user_data[CR_SHA384_LEN]; /* the statement's SHA-384 */
 	uint8_t sig[REPORT_SIG_MAX];
 	uint8_t doc[NSM_RESPONSE_MAX];
@@ -40,6 +42,14 @@ static int seed_from_nsm(struct nsm_client *c, uint8_t *seed, size_t *len, struc
 
 int report_make(struct nsm_client *c, struct report_statement *st, struct cr_buf *out, struct cr_err *e)
 {
+	/* P-256/SHA-256: Sigstore's default, and the only ECDSA hash its
+	 * JavaScript verifier uses (docs/bundle-format.md, "Why P-256") */
+	return report_make_with(c, st, BR_EC_secp256r1, NULL, out, e);
+}
+
+int report_make_with(struct nsm_client *c, struct report_statement *st, int curve, const char *keyid,
+		     struct cr_buf *out, struct cr_err *e)
+{
 	struct report_work *w = calloc(1, sizeof *w);
 	size_t seed_len, sig_len, doc_len;
 	int rc = -1;
@@ -58,10 +68,10 @@ int report_make(struct nsm_client *c, struct report_statement *st, struct cr_buf
 		}
 		memcpy(st->pcr[i], p.value, CR_PCR_LEN);
 	}
-	if (seed_from_nsm(c, w->seed, &seed_len, e) ||
-	    ec_key_generate(&w->key, BR_EC_secp384r1, w->seed, seed_len, e) ||
-	    report_spki_encode(&w->key.pub, w->spki, e) || report_statement_encode(st, &w->statement, e))
+	if (seed_from_nsm(c, w->seed, &seed_len, e) || ec_key_generate(&w->key, curve, w->seed, seed_len, e) ||
+	    report_spki_encode(&w->key.pub, w->spki, &w->spki_len, e) || report_statement_encode(st, &w->statement, e))
 		goto done;
+	report_key_id(w->spki, w->spki_len, w->keyid);
 	{
 		br_sha384_context h;
 		br_sha384_init(&h);
@@ -71,12 +81,13 @@ int report_make(struct nsm_client *c, struct report_statement *st, struct cr_buf
 	{
 		struct nsm_opt_bytes ud = { 1, w->user_data, sizeof w->user_data };
 		struct nsm_opt_bytes nonce = { st->nonce_len > 0, st->nonce, st->nonce_len };
-		struct nsm_opt_bytes pk = { 1, w->spki, sizeof w->spki };
+		struct nsm_opt_bytes pk = { 1, w->spki, w->spki_len };
 		if (nsm_attestation(c, &ud, &nonce, &pk, w->doc, sizeof w->doc, &doc_len, e))
 			goto done;
 	}
 	if (report_dsse_sign(&w->key, w->statement.p, w->statement.len, w->sig, &sig_len, e) ||
-	    report_bundle_encode(w->statement.p, w->statement.len, w->sig, sig_len, w->doc, doc_len, out, e))
+	    report_bundle_encode(w->statement.p, w->statement.len, w->sig, sig_len, keyid ? keyid : w->keyid, w->doc,
+				 doc_len, out, e))
 		goto done;
 	rc = 0;
 done:

@@ -14,7 +14,9 @@
 struct staging {
 	char out[PATH_MAX], dir[PATH_MAX];
 	int created_out;
-	char *files[WIRE_MAX_OUTPUTS + 1]; /* the outputs and the bundle */
+	/* the outputs and the report's files (the bundle, the envelope, the
+	 * Sigstore bundle, the attestation document) */
+	char *files[WIRE_MAX_OUTPUTS + 4];
 	size_t nfiles;
 };
 

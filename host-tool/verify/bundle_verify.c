@@ -12,6 +12,7 @@
 
 #include "base/digest.h"
 #include "base/json.h"
+#include "base/pem.h"
 #include "base/term.h"
 
 static struct bv_check *add(struct bv_result *r, enum bv_status st, const char *name, const char *fmt, ...)
@@ -80,16 +81,16 @@ static void check_signatures(const struct report_bundle *b, const struct ec_pub 
 		add(r, BV_FAIL, "signature", "%s", e.msg);
 	else if (used < 0)
 		add(r, BV_FAIL, "signature",
-		    "none of the %zu signatures verifies (ECDSA P-384 over the statement) with the "
+		    "none of the %zu signatures verifies (%s over the statement) with the "
 		    "key the attestation document binds",
-		    b->nsigs);
+		    b->nsigs, report_dsse_alg(pub->curve));
 	else if (b->nsigs == 1)
-		add(r, BV_PASS, "signature", "DSSE ECDSA P-384/SHA-384 by the bound key");
+		add(r, BV_PASS, "signature", "DSSE %s by the bound key", report_dsse_alg(pub->curve));
 	else
 		add(r, BV_PASS, "signature",
-		    "DSSE ECDSA P-384/SHA-384 by the bound key: signatures[%d] of %zu (the others "
+		    "DSSE %s by the bound key: signatures[%d] of %zu (the others "
 		    "are ignored)",
-		    used, b->nsigs);
+		    report_dsse_alg(pub->curve), used, b->nsigs);
 	for (size_t i = 0; i < b->nsigs && b->nsigs > 1; i++) {
 		char name[32];
 		if ((int)i == used)
@@ -115,8 +116,17 @@ static void check_document(const struct bundle_verify_in *in, struct bv_result *
 		add(r, BV_FAIL, "binding.public_key", "the attestation document has no public_key");
 	else if (report_spki_decode(d->public_key.p, d->public_key.len, &pub, &e))
 		add(r, BV_FAIL, "binding.public_key", "%s", e.msg);
-	else
-		have_key = 1, add(r, BV_PASS, "binding.public_key", "P-384 key bound by the attestation document");
+	else {
+		have_key = 1;
+		/* kept for --key-out and --json: the key other verifiers are given */
+		r->have_key = 1;
+		r->key_curve = pub.curve;
+		r->key_spki_len = d->public_key.len;
+		memcpy(r->key_spki, d->public_key.p, d->public_key.len);
+		report_key_id(r->key_spki, r->key_spki_len, r->key_id);
+		add(r, BV_PASS, "binding.public_key", "%s key %.16s… bound by the attestation document",
+		    ec_curve_name(pub.curve), r->key_id);
+	}
 
 	if (!have_key)
 		add(r, BV_FAIL, "signature", "not checked: no bound key");
@@ -305,17 +315,28 @@ static void check_source(const struct bv_policy *pol, struct bv_result *r)
 
 int bundle_verify(const uint8_t *buf, size_t len, const struct bv_policy *pol, struct bv_result *r)
 {
+	return bundle_verify_form(buf, len, NULL, 0, NULL, pol, r);
+}
+
+int bundle_verify_form(const uint8_t *buf, size_t len, const uint8_t *att, size_t att_len, const char *att_desc,
+		       const struct bv_policy *pol, struct bv_result *r)
+{
 	struct report_bundle b;
 	struct cr_err e;
 	struct bundle_verify_in in = { &b, pol };
 	memset(r, 0, sizeof *r);
 	r->verified = 1;
 
-	if (report_bundle_parse(buf, len, &b, &e)) {
+	if (report_bundle_parse_form(buf, len, att, att_len, &b, &e)) {
 		add(r, BV_FAIL, "bundle", "%s", e.msg);
 		return -1;
 	}
-	add(r, BV_PASS, "bundle", "%s", REPORT_BUNDLE_MEDIA_TYPE);
+	r->form = b.form;
+	if (att)
+		add(r, BV_PASS, "bundle", "%s, attestation document from %s", report_form_name(b.form),
+		    att_desc ? att_desc : "a separate file");
+	else
+		add(r, BV_PASS, "bundle", "%s", report_form_name(b.form));
 	{
 		br_sha384_context h;
 		br_sha384_init(&h);
@@ -502,6 +523,15 @@ void bv_write_json(const struct bv_result *r, struct json_w *w)
 		jw_khex(w, "statement_sha384", r->statement_sha384, CR_SHA384_LEN);
 		jw_obj_end(w);
 	}
+	if (r->have_key) {
+		char pem[BV_KEY_PEM_MAX];
+		jw_key(w, "public_key");
+		jw_obj_begin(w);
+		jw_kstr(w, "curve", ec_curve_name(r->key_curve));
+		jw_kstr(w, "keyid", r->key_id);
+		jw_kstr(w, "pem", bv_key_pem(r, pem, sizeof pem) ? pem : "");
+		jw_obj_end(w);
+	}
 	if (r->have_document) {
 		jw_key(w, "attestation");
 		jw_obj_begin(w);
@@ -509,6 +539,13 @@ void bv_write_json(const struct bv_result *r, struct json_w *w)
 		jw_ku64(w, "timestamp_ms", r->att->d.doc.timestamp_ms);
 		jw_obj_end(w);
 	}
+}
+
+size_t bv_key_pem(const struct bv_result *r, char *buf, size_t cap)
+{
+	if (!r->have_key)
+		return 0;
+	return pem_encode("PUBLIC KEY", r->key_spki, r->key_spki_len, buf, cap);
 }
 
 const char *bv_not_possible(const struct bv_result *r, char *buf, size_t cap)

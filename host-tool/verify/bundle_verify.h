@@ -2,12 +2,15 @@
  * and `cleanroom build` run it. Every check is listed with its outcome; the
  * bundle is verified only when none failed.
  *
- *   bundle             the JSON shape, media and payload types, base64
+ *   bundle             the JSON shape, media and payload types, base64; any
+ *                      of the three forms (report_bundle_parse_form)
  *   statement          in-toto Statement v1 / SLSA Provenance v1 shape
  *   attestation        the NSM document: COSE, payload, chain to the root at
  *                      the document's own time (or policy->at), signature
- *   binding.public_key the document carries a P-384 SubjectPublicKeyInfo
- *   signature          a DSSE signature verifies with that key (an envelope
+ *   binding.public_key the document carries a P-256 or P-384
+ *                      SubjectPublicKeyInfo
+ *   signature          a DSSE signature verifies with that key, ECDSA with
+ *                      SHA-256 for P-256, SHA-384 for P-384 (an envelope
  *                      may carry up to REPORT_MAX_SIGS; the others, by other
  *                      keys, are listed as skipped "signature[i]": ignored)
  *   binding.user_data  the document's user_data = SHA-384(statement)
@@ -92,22 +95,39 @@ struct bv_result {
 	int have_statement, have_document;
 	int unsigned_doc;               /* the document is unsigned (allowed, or the reason it failed) */
 	struct report_parsed statement; /* when have_statement */
-	struct att_verified *att;       /* when have_document (verified) */
-	struct cr_buf att_buf;          /* the document's bytes, which att points into */
+	enum report_form form;          /* the form the report came in */
+	int have_key;                   /* the bound key, as the document gives it */
+	int key_curve;
+	uint8_t key_spki[REPORT_SPKI_MAX];
+	size_t key_spki_len;
+	char key_id[REPORT_KEY_ID_LEN + 1];
+	struct att_verified *att; /* when have_document (verified) */
+	struct cr_buf att_buf;    /* the document's bytes, which att points into */
 	uint8_t statement_sha384[CR_SHA384_LEN];
 };
 
 /* Run every check; 0 when verified, -1 otherwise (the list says why). r is
  * large: allocate it. Free with bv_result_free(). */
 int bundle_verify(const uint8_t *bundle, size_t len, const struct bv_policy *pol, struct bv_result *r);
+/* bundle_verify() of any form: att (NULL for the cleanroom bundle) is the
+ * attestation document of a Sigstore bundle or a bare envelope, att_desc
+ * names where it came from. The checks are the same for every form. */
+int bundle_verify_form(const uint8_t *bundle, size_t len, const uint8_t *att, size_t att_len, const char *att_desc,
+		       const struct bv_policy *pol, struct bv_result *r);
 void bv_result_free(struct bv_result *r);
 
 /* The list as text (one line per check), or as JSON members of an object
  * the caller has opened: "verified", "checks" [...], "signatures" [...]
  * (each {"index", "keyid", "status": "used" | "ignored"}; when a bound key
- * was there to check them), "statement" {...}, "attestation" {...}. */
+ * was there to check them), "statement" {...}, "public_key" {"curve",
+ * "keyid", "pem"} (when the document bound one), "attestation" {...}. */
 void bv_print_text(const struct bv_result *r, FILE *out);
 void bv_write_json(const struct bv_result *r, struct json_w *w);
+
+/* The bound key as a PEM "PUBLIC KEY" (SubjectPublicKeyInfo) into buf, NUL
+ * terminated: its length, or 0 when there is no bound key. */
+#define BV_KEY_PEM_MAX 512
+size_t bv_key_pem(const struct bv_result *r, char *buf, size_t cap);
 
 /* The names of the checks that were not possible, ", "-separated ("" when
  * none), e.g. "attestation-chain, attestation-signature". */

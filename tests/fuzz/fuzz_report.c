@@ -3,16 +3,21 @@
  * statement, the binding key's SubjectPublicKeyInfo — and the whole
  * `cleanroom verify` check list (host-tool/verify/bundle_verify.h).
  *
- * Input: one selector byte, then the bytes. selector % 4:
+ * Input: one selector byte, then the bytes. selector % 5:
  *   0  a bundle, verified against the test CA's root ($CR_FUZZ_CA)
  *   1  a bundle, verified against the AWS root
  *   2  a statement (JSON)
- *   3  a DER SubjectPublicKeyInfo
+ *   3  a DER SubjectPublicKeyInfo (P-256 or P-384)
+ *   4  two bytes (big-endian) n, n bytes of attestation document, then a
+ *      report in any form (a Sigstore bundle or a bare DSSE envelope take
+ *      the document), verified against the test CA's root
  *
  * Properties beyond the sanitizers:
  *   - parsed bundles and statements re-encode, and parse and encode again
- *     to the same bytes (parser and encoder agree on every field); a
- *     decoded SPKI encodes back to the same 120 bytes;
+ *     to the same bytes (parser and encoder agree on every field); every
+ *     parsed report also encodes as an .intoto.jsonl line and a Sigstore
+ *     bundle that parse back (with its document) and encode to the same
+ *     bytes; a decoded SPKI encodes back to the same bytes;
  *   - bundle_verify() says verified exactly when no check failed, and then
  *     has both the statement and the document; a refusal names its first
  *     failed check; the text and JSON listings can always be written. */
@@ -37,10 +42,48 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-static void bundle(const uint8_t *data, size_t size, int test_root)
+/* Encode a parsed report in form f (the cleanroom bundle with its first
+ * signature only), parse that back with the document, encode again: the
+ * same bytes. */
+static void round_trip(const struct report_bundle *b, enum report_form f)
 {
-	struct report_bundle b, b2;
+	struct report_bundle b2;
 	struct cr_buf enc, enc2;
+	struct cr_buf *bufs[2] = { &enc, &enc2 };
+	const struct report_bundle *from = b;
+	struct cr_err e;
+	const uint8_t *att = f == REPORT_FORM_CLEANROOM ? NULL : b->attestation.p;
+	if (f != REPORT_FORM_CLEANROOM && !b->attestation.len)
+		return; /* an empty document: only the cleanroom bundle can carry one */
+	cr_buf_init(&enc, 4 * REPORT_MAX_BUNDLE);
+	cr_buf_init(&enc2, 4 * REPORT_MAX_BUNDLE);
+	for (int i = 0; i < 2; i++) {
+		int rc = f == REPORT_FORM_CLEANROOM
+				 ? report_bundle_encode(from->statement.p, from->statement.len, from->sigs[0].sig.p,
+							from->sigs[0].sig.len, from->sigs[0].keyid, from->attestation.p,
+							from->attestation.len, bufs[i], &e)
+			 : f == REPORT_FORM_SIGSTORE ? report_sigstore_encode(from, "fuzz-hint", bufs[i], &e)
+						     : report_dsse_jsonl_encode(from, bufs[i], &e);
+		if (rc)
+			fz_die("a parsed report does not encode as %s: %s", report_form_name(f), e.msg);
+		if (i == 1)
+			break;
+		if (report_bundle_parse_form(enc.p, enc.len, att, b->attestation.len, &b2, &e))
+			fz_die("the %s encoding of a parsed report does not parse: %s", report_form_name(f), e.msg);
+		if (b2.form != f)
+			fz_die("%s parsed back as %s", report_form_name(f), report_form_name(b2.form));
+		from = &b2;
+	}
+	if (enc.len != enc2.len || memcmp(enc.p, enc2.p, enc.len))
+		fz_die("%s: parse and encode disagree", report_form_name(f));
+	report_bundle_free(&b2);
+	cr_buf_free(&enc);
+	cr_buf_free(&enc2);
+}
+
+static void bundle(const uint8_t *data, size_t size, const uint8_t *att, size_t att_len, int test_root)
+{
+	struct report_bundle b;
 	struct cr_err e;
 	struct bv_policy pol;
 	struct cr_buf jb;
@@ -48,25 +91,13 @@ static void bundle(const uint8_t *data, size_t size, int test_root)
 	size_t fails = 0;
 	char first[600];
 
-	if (report_bundle_parse(data, size, &b, &e)) {
-		fz_check_err(&e, "report_bundle_parse");
+	if (report_bundle_parse_form(data, size, att, att_len, &b, &e)) {
+		fz_check_err(&e, "report_bundle_parse_form");
 	} else {
-		cr_buf_init(&enc, 4 * REPORT_MAX_BUNDLE);
-		cr_buf_init(&enc2, 4 * REPORT_MAX_BUNDLE);
-		if (report_bundle_encode(b.statement.p, b.statement.len, b.sigs[0].sig.p, b.sigs[0].sig.len,
-					 b.attestation.p, b.attestation.len, &enc, &e))
-			fz_die("a parsed bundle does not encode: %s", e.msg);
-		if (report_bundle_parse(enc.p, enc.len, &b2, &e))
-			fz_die("the encoding of a parsed bundle does not parse: %s", e.msg);
-		if (report_bundle_encode(b2.statement.p, b2.statement.len, b2.sigs[0].sig.p, b2.sigs[0].sig.len,
-					 b2.attestation.p, b2.attestation.len, &enc2, &e))
-			fz_die("second encode of a bundle failed: %s", e.msg);
-		if (enc.len != enc2.len || memcmp(enc.p, enc2.p, enc.len))
-			fz_die("bundle: parse and encode disagree");
-		report_bundle_free(&b2);
+		round_trip(&b, REPORT_FORM_CLEANROOM);
+		round_trip(&b, REPORT_FORM_SIGSTORE);
+		round_trip(&b, REPORT_FORM_DSSE);
 		report_bundle_free(&b);
-		cr_buf_free(&enc);
-		cr_buf_free(&enc2);
 	}
 
 	memset(&pol, 0, sizeof pol);
@@ -75,7 +106,7 @@ static void bundle(const uint8_t *data, size_t size, int test_root)
 		pol.root_len = ca.bundle[0].len;
 		pol.root_desc = "fuzz test CA";
 	}
-	int rc = bundle_verify(data, size, &pol, &res);
+	int rc = bundle_verify_form(data, size, att, att_len, "fuzz input", &pol, &res);
 	for (size_t i = 0; i < res.n; i++)
 		fails += res.checks[i].status == BV_FAIL;
 	if ((rc == 0) != res.verified || res.verified != (fails == 0))
@@ -126,14 +157,15 @@ static void spki(const uint8_t *data, size_t size)
 {
 	struct ec_pub pub;
 	struct cr_err e;
-	uint8_t out[REPORT_SPKI_P384_LEN];
+	uint8_t out[REPORT_SPKI_MAX];
+	size_t n;
 	if (report_spki_decode(data, size, &pub, &e)) {
 		fz_check_err(&e, "report_spki_decode");
 		return;
 	}
-	if (report_spki_encode(&pub, out, &e))
+	if (report_spki_encode(&pub, out, &n, &e))
 		fz_die("a decoded SPKI does not encode: %s", e.msg);
-	if (size != sizeof out || memcmp(out, data, size))
+	if (size != n || memcmp(out, data, size))
 		fz_die("SPKI: decode and encode disagree");
 }
 
@@ -142,14 +174,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	unsigned sel;
 	if (size < 1)
 		return 0;
-	sel = data[0] % 4;
+	sel = data[0] % 5;
 	data++;
 	size--;
 	switch (sel) {
 	case 0:
-	case 1: bundle(data, size, sel == 0); break;
+	case 1: bundle(data, size, NULL, 0, sel == 0); break;
 	case 2: statement(data, size); break;
-	default: spki(data, size); break;
+	case 3: spki(data, size); break;
+	default: {
+		size_t n = size >= 2 ? (size_t)data[0] << 8 | data[1] : 0;
+		if (size < 2 || n > size - 2)
+			return 0;
+		bundle(data + 2 + n, size - 2 - n, data + 2, n, 1);
+		break;
+	}
 	}
 	return 0;
 }

@@ -384,9 +384,25 @@ static int model_transport(void *ctx, const uint8_t *req, size_t req_len, uint8_
 	return 0;
 }
 
-/* A bundle made by report_make() as the agent makes it, signed through the
- * model by the test CA: selector 0 (test root) and 1 (AWS root); its
- * statement (2) and the binding key's SPKI (3). */
+/* Selector 4 of fuzz_report: two bytes of length, the attestation
+ * document, then the report text. */
+static void seed_with_document(const char *name, const struct cr_buf *doc, const struct cr_buf *text)
+{
+	struct cr_buf b;
+	struct cr_err e;
+	uint8_t n[2] = { (uint8_t)(doc->len >> 8), (uint8_t)doc->len };
+	cr_buf_init(&b, 1u << 24);
+	if (cr_buf_put(&b, n, 2, &e) || cr_buf_put(&b, doc->p, doc->len, &e) || cr_buf_put(&b, text->p, text->len, &e))
+		die(name, &e);
+	seed("report", name, 4, b.p, b.len);
+	cr_buf_free(&b);
+}
+
+/* A bundle made by report_make() as the agent makes it (P-256), signed
+ * through the model by the test CA: selector 0 (test root) and 1 (AWS
+ * root); an older-style P-384 one (0); its statement (2); SPKIs of both
+ * curves (3); the same report as a Sigstore bundle and an .intoto.jsonl
+ * line with the attestation document apart (4). */
 static void report_seeds(const struct nsm_ca *ca)
 {
 	static const char artifact[] = "hello from a fuzz seed\n";
@@ -399,7 +415,8 @@ static void report_seeds(const struct nsm_ca *ca)
 	struct cr_buf out;
 	struct cr_err e;
 	struct ec_pub pub;
-	uint8_t spki[REPORT_SPKI_P384_LEN];
+	uint8_t spki[REPORT_SPKI_MAX];
+	size_t spki_len;
 	char path[4096];
 
 	if (!c || !st)
@@ -448,12 +465,34 @@ static void report_seeds(const struct nsm_ca *ca)
 	if (report_bundle_parse(out.p, out.len, &b, &e))
 		die("report_bundle_parse", &e);
 	seed("report", "statement", 2, b.statement.p, b.statement.len);
+	{
+		struct cr_buf text;
+		cr_buf_init(&text, REPORT_MAX_BUNDLE);
+		if (report_sigstore_encode(&b, b.sigs[0].keyid, &text, &e))
+			die("report_sigstore_encode", &e);
+		seed_with_document("sigstore-test-root", &b.attestation, &text);
+		if (report_dsse_jsonl_encode(&b, &text, &e))
+			die("report_dsse_jsonl_encode", &e);
+		seed_with_document("intoto-jsonl-test-root", &b.attestation, &text);
+		cr_buf_free(&text);
+	}
 	report_bundle_free(&b);
+	if (report_make_with(c, st, BR_EC_secp384r1, "", &out, &e))
+		die("report_make_with P-384", &e);
+	seed("report", "bundle-p384-test-root", 0, out.p, out.len);
 	cr_buf_free(&out);
 	pub = ca->leaf_key.pub;
-	if (report_spki_encode(&pub, spki, &e))
+	if (report_spki_encode(&pub, spki, &spki_len, &e))
 		die("report_spki_encode", &e);
-	seed("report", "spki", 3, spki, sizeof spki);
+	seed("report", "spki-p384", 3, spki, spki_len);
+	{
+		static const uint8_t key_seed[32] = { 7 };
+		struct ec_key k;
+		if (ec_key_generate(&k, BR_EC_secp256r1, key_seed, sizeof key_seed, &e) ||
+		    report_spki_encode(&k.pub, spki, &spki_len, &e))
+			die("a P-256 SPKI", &e);
+		seed("report", "spki-p256", 3, spki, spki_len);
+	}
 
 	snprintf(path, sizeof path, "%s/files", out_dir);
 	mkdir_p(path);

@@ -51,7 +51,7 @@ same "the declared outputs come back" "$(cat "$T/ok1/out/result.txt" "$T/ok1/gen
 echo "$ERR" | grep -q "log line on stdout" && echo "$ERR" | grep -q "log line on stderr" && ok "the build log (stdout and stderr) streams to the client" || not_ok "the build log (stdout and stderr) streams to the client" "$ERR"
 git_tree=$(cd "$T/src" && git init -q && git add -A && git write-tree && rm -rf .git)
 same "the reported source tree id equals git write-tree of the same files" "$(echo "$OUT" | awk '/^source tree/ {print $3}')" "$git_tree"
-same "nothing but the outputs and the signed report in --out (no staging left)" "$(cd "$T/ok1" && find . -mindepth 1 | sort | tr '\n' ' ')" "./cleanroom-bundle.json ./gen.out ./out ./out/result.txt "
+same "nothing but the outputs and the signed report in --out (no staging left)" "$(cd "$T/ok1" && find . -mindepth 1 | sort | tr '\n' ' ')" "./cleanroom-bundle.json ./cleanroom.attestation.cbor ./cleanroom.intoto.jsonl ./cleanroom.sigstore.json ./gen.out ./out ./out/result.txt "
 
 build env1 --source-date-epoch 1700000000 --output env.txt "$T/src" -- sh -c 'env | sort > env.txt; id >> env.txt; pwd >> env.txt'
 same "fixed environment, unprivileged uid, workdir /work/src" "$(cat "$T/env1/env.txt" 2>&1 | grep -v -e '^PWD=' -e '^SHLVL=' | tr '\n' '|')" \

@@ -36,7 +36,8 @@ jq_() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); exec("print
 build a --root "$ROOT" --eif "$T/agent.eif" --output bin/hello --output sub/lib.a "$T/src" -- sh build.sh A
 same "a build with its report verified by 'cleanroom build' (exit 0)" "$RC" "0"
 [ "$RC" = 0 ] || echo "# $ERR" | tail -3
-same "the bundle is written beside the artifacts" "$(cd "$T/a" && find . -type f | sort | tr '\n' ' ')" "./bin/hello ./cleanroom-bundle.json ./sub/lib.a "
+same "the bundle (and its standard forms) is written beside the artifacts" "$(cd "$T/a" && find . -type f | sort | tr '\n' ' ')" \
+	"./bin/hello ./cleanroom-bundle.json ./cleanroom.attestation.cbor ./cleanroom.intoto.jsonl ./cleanroom.sigstore.json ./sub/lib.a "
 same "build --json: the report verified, with every check passed or skipped" \
 	"$(jq_ "$T/a.json" 'd["report"]["verified"], sorted({c["status"] for c in d["report"]["checks"]})')" "True ['pass', 'skip']"
 same "build --json: PCRs pinned to the EIF, nonce checked" \

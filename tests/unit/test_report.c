@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "base/base64.h"
+#include "base/pem.h"
 #include "host-tool/verify/bundle_verify.h"
 #include "tests/unit/check.h"
 #include "host-tool/run/nsm_ca.h"
@@ -474,7 +475,9 @@ static void test_statement_limits(void)
 		     p->st.argc == WIRE_MAX_ARGS,
 	     "limits: ... and parses back (%s)", e.msg);
 	report_statement_free(p);
-	T_OK(report_bundle_encode(st.p, st.len, sig, sizeof sig, doc, sizeof doc, &b, &e) == 0 &&
+	T_OK(report_bundle_encode(st.p, st.len, sig, sizeof sig,
+				  "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", doc, sizeof doc,
+				  &b, &e) == 0 &&
 		     b.len <= WIRE_MAX_BUNDLE,
 	     "limits: its bundle with the largest document fits a result frame (%s)", e.msg);
 	for (int i = 0; i < WIRE_MAX_ARGS; i++)
@@ -496,44 +499,61 @@ static int sh(const char *cmd)
 	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
 
-static void test_dsse_spki(void)
+/* One curve: openssl's key, our SPKI against openssl's DER, our DSSE
+ * signature checked by openssl with the curve's hash (dgst). */
+static void dsse_spki_case(const char *ossl_curve, const char *dgst, int curve, size_t spki_len)
 {
 	char cmd[1024], path[512];
 	struct ec_key k, other;
-	uint8_t spki[REPORT_SPKI_P384_LEN], sig[REPORT_SIG_MAX], *der = NULL, seed[48] = { 1 };
-	size_t sig_len, der_len;
+	uint8_t spki[REPORT_SPKI_MAX], sig[REPORT_SIG_MAX], *der = NULL, seed[48] = { 1 };
+	size_t sig_len, der_len, n = 0;
 	struct ec_pub back;
 	struct cr_err e;
-	const char *msg = "{\"x\":1}";
+	const char *msg = "{\"x\":1}", *name = ec_curve_name(curve);
 	snprintf(cmd, sizeof cmd,
-		 "cd %s && openssl ecparam -name secp384r1 -genkey -noout -out k.pem 2>/dev/null && "
+		 "cd %s && openssl ecparam -name %s -genkey -noout -out k.pem 2>/dev/null && "
 		 "openssl ec -in k.pem -pubout -outform DER -out pub.der 2>/dev/null && "
 		 "openssl ec -in k.pem -pubout -out pub.pem 2>/dev/null",
-		 tmp);
+		 tmp, ossl_curve);
 	if (sh(cmd)) {
-		T_OK(0, "openssl makes a P-384 key");
+		T_OK(0, "openssl makes a %s key", name);
 		return;
 	}
 	snprintf(path, sizeof path, "%s/k.pem", tmp);
-	T_OK(ec_key_load(&k, path, &e) == 0, "an openssl P-384 key loads (%s)", e.msg);
+	e.msg[0] = 0;
+	T_OK(ec_key_load(&k, path, &e) == 0 && k.pub.curve == curve, "an openssl %s key loads (%s)", name, e.msg);
 	snprintf(path, sizeof path, "%s/pub.der", tmp);
 	cr_read_file(path, 4096, &der, &der_len, &e);
-	T_OK(report_spki_encode(&k.pub, spki, &e) == 0 && der && der_len == sizeof spki && !memcmp(der, spki, der_len),
-	     "SPKI: our DER SubjectPublicKeyInfo is byte for byte openssl's");
-	T_OK(report_spki_decode(spki, sizeof spki, &back, &e) == 0 && back.q_len == k.pub.q_len &&
+	T_OK(report_spki_encode(&k.pub, spki, &n, &e) == 0 && der && n == spki_len && der_len == n &&
+		     !memcmp(der, spki, der_len),
+	     "SPKI %s: our DER SubjectPublicKeyInfo (%zu bytes) is byte for byte openssl's", name, spki_len);
+	T_OK(report_spki_decode(spki, n, &back, &e) == 0 && back.curve == curve && back.q_len == k.pub.q_len &&
 		     !memcmp(back.q, k.pub.q, back.q_len),
-	     "SPKI: decodes back to the same point");
+	     "SPKI %s: decodes back to the same curve and point", name);
+	{
+		/* PEM of it (what verify --key-out writes) is openssl's -pubout text */
+		char pem[BV_KEY_PEM_MAX];
+		uint8_t *opem = NULL;
+		size_t olen = 0, plen = pem_encode("PUBLIC KEY", spki, n, pem, sizeof pem);
+		snprintf(path, sizeof path, "%s/pub.pem", tmp);
+		cr_read_file(path, 4096, &opem, &olen, &e);
+		T_OK(plen && opem && plen == olen && !memcmp(pem, opem, olen), "PEM %s: the key's PEM is openssl's",
+		     name);
+		T_OK(pem_encode("PUBLIC KEY", spki, n, pem, plen) == 0, "PEM %s: a buffer one byte short is refused",
+		     name);
+		free(opem);
+	}
 	spki[5] ^= 1;
-	T_OK(report_spki_decode(spki, sizeof spki, &back, &e) < 0 && strstr(e.msg, "public_key"),
-	     "SPKI: another algorithm OID is refused");
+	T_OK(report_spki_decode(spki, n, &back, &e) < 0 && strstr(e.msg, "public_key"),
+	     "SPKI %s: another algorithm OID is refused", name);
 	spki[5] ^= 1;
-	T_OK(report_spki_decode(spki, sizeof spki - 1, &back, &e) < 0, "SPKI: a short one is refused");
+	T_OK(report_spki_decode(spki, n - 1, &back, &e) < 0, "SPKI %s: a short one is refused", name);
 	free(der);
 
 	T_OK(report_dsse_sign(&k, (const uint8_t *)msg, strlen(msg), sig, &sig_len, &e) == 0 && sig_len <= 104,
-	     "DSSE: signs (a DER signature of at most 104 bytes)");
+	     "DSSE %s: signs (a DER signature of at most 104 bytes)", name);
 	T_OK(report_dsse_verify(&k.pub, (const uint8_t *)msg, strlen(msg), sig, sig_len, &e) == 0,
-	     "DSSE: the signature verifies");
+	     "DSSE %s: the signature verifies", name);
 	{
 		/* openssl checks it over PAE built by printf: the encoding is the spec's */
 		FILE *f;
@@ -543,23 +563,61 @@ static void test_dsse_spki(void)
 		fclose(f);
 		snprintf(cmd, sizeof cmd,
 			 "cd %s && printf 'DSSEv1 %%d %%s %%d %%s' %zu '%s' %zu '%s' > pae.bin && "
-			 "openssl dgst -sha384 -verify pub.pem -signature sig.der pae.bin >/dev/null",
-			 tmp, strlen(REPORT_PAYLOAD_TYPE), REPORT_PAYLOAD_TYPE, strlen(msg), msg);
-		T_OK(sh(cmd) == 0, "DSSE: openssl verifies our signature over PAE(payloadType, payload)");
+			 "openssl dgst -%s -verify pub.pem -signature sig.der pae.bin >/dev/null",
+			 tmp, strlen(REPORT_PAYLOAD_TYPE), REPORT_PAYLOAD_TYPE, strlen(msg), msg, dgst);
+		T_OK(sh(cmd) == 0, "DSSE %s: openssl verifies our signature over PAE with %s", name, dgst);
 	}
 	T_OK(report_dsse_verify(&k.pub, (const uint8_t *)"{\"x\":2}", 7, sig, sig_len, &e) < 0,
-	     "DSSE: another payload does not verify");
+	     "DSSE %s: another payload does not verify", name);
 	sig[sig_len - 1] ^= 1;
-	T_OK(report_dsse_verify(&k.pub, (const uint8_t *)msg, strlen(msg), sig, sig_len, &e) < 0,
-	     "DSSE: a flipped signature byte does not verify");
+	T_OK(report_dsse_verify(&k.pub, (const uint8_t *)msg, strlen(msg), sig, sig_len, &e) < 0 &&
+		     strstr(e.msg, report_dsse_alg(curve)),
+	     "DSSE %s: a flipped signature byte does not verify (%s)", name, e.msg);
 	sig[sig_len - 1] ^= 1;
-	ec_key_generate(&other, BR_EC_secp384r1, seed, sizeof seed, &e);
+	ec_key_generate(&other, curve, seed, sizeof seed, &e);
 	T_OK(report_dsse_verify(&other.pub, (const uint8_t *)msg, strlen(msg), sig, sig_len, &e) < 0,
-	     "DSSE: another key does not verify");
-	ec_key_generate(&other, BR_EC_secp256r1, seed, sizeof seed, &e);
-	T_OK(report_dsse_sign(&other, (const uint8_t *)msg, strlen(msg), sig, &sig_len, &e) < 0 &&
-		     strstr(e.msg, "P-384"),
-	     "DSSE: a P-256 key is refused for signing");
+	     "DSSE %s: another key does not verify", name);
+	{
+		/* the key's curve decides the hash: the same key signing the PAE
+		 * hashed with the other curve's hash is refused */
+		const br_hash_class *wrong = curve == BR_EC_secp256r1 ? &br_sha384_vtable : &br_sha256_vtable;
+		br_hash_compat_context h;
+		uint8_t hash[64];
+		char head[96];
+		br_ec_private_key sk = ec_key_br(&k);
+		int hn = snprintf(head, sizeof head, "DSSEv1 %zu %s %zu ", strlen(REPORT_PAYLOAD_TYPE),
+				  REPORT_PAYLOAD_TYPE, strlen(msg));
+		wrong->init(&h.vtable);
+		wrong->update(&h.vtable, head, (size_t)hn);
+		wrong->update(&h.vtable, msg, strlen(msg));
+		wrong->out(&h.vtable, hash);
+		sig_len = br_ecdsa_sign_asn1_get_default()(br_ec_get_default(), wrong, hash, &sk, sig);
+		T_OK(sig_len && report_dsse_verify(&k.pub, (const uint8_t *)msg, strlen(msg), sig, sig_len, &e) < 0,
+		     "DSSE %s: the key's own signature over PAE hashed with %s is refused", name,
+		     curve == BR_EC_secp256r1 ? "SHA-384" : "SHA-256");
+	}
+}
+
+static void test_dsse_spki(void)
+{
+	struct ec_key other;
+	uint8_t sig[REPORT_SIG_MAX], seed[48] = { 1 };
+	size_t sig_len;
+	struct cr_err e;
+	dsse_spki_case("prime256v1", "sha256", BR_EC_secp256r1, 91);
+	dsse_spki_case("secp384r1", "sha384", BR_EC_secp384r1, 120);
+	ec_key_generate(&other, BR_EC_secp521r1, seed, sizeof seed, &e);
+	T_OK(report_dsse_sign(&other, (const uint8_t *)"{}", 2, sig, &sig_len, &e) < 0 &&
+		     strstr(e.msg, "P-256 or P-384"),
+	     "DSSE: a P-521 key is refused for signing");
+	T_OK(report_dsse_verify(&other.pub, (const uint8_t *)"{}", 2, sig, 8, &e) < 0 &&
+		     strstr(e.msg, "P-521, not P-256 or P-384"),
+	     "DSSE: a P-521 key is refused for verifying");
+	{
+		uint8_t spki[REPORT_SPKI_MAX];
+		size_t n;
+		T_OK(report_spki_encode(&other.pub, spki, &n, &e) < 0, "SPKI: a P-521 key is not encoded");
+	}
 }
 
 /* --------------------------------------------------------------- end to end */
@@ -648,6 +706,9 @@ static const char *art_paths[2] = { art_path[0], art_path[1] };
 /* Set to make the next bundles' log cut at 100000 bytes with this many dropped. */
 static uint64_t bundle_log_dropped;
 static enum report_build_type bundle_build_type;
+/* Set to BR_EC_secp384r1 to make the next bundles as older enclaves did:
+ * a P-384 key, SHA-384 signature, keyid "". */
+static int bundle_curve;
 
 /* A bundle for two artifacts with contents c0, c1, from the model. */
 static int make_bundle(struct model_ctx *mc, const char *c0, const char *c1, uint8_t nonce_byte, struct cr_buf *out)
@@ -677,7 +738,7 @@ static int make_bundle(struct model_ctx *mc, const char *c0, const char *c1, uin
 	}
 	s->subjects[1].name = "lib/libx.so";
 	nsm_client_init(c, model_transport, mc);
-	rc = report_make(c, s, out, &e);
+	rc = bundle_curve ? report_make_with(c, s, bundle_curve, "", out, &e) : report_make(c, s, out, &e);
 	if (rc)
 		printf("# report_make: %s\n", e.msg);
 	free(c);
@@ -935,6 +996,157 @@ static void test_envelopes(const struct cr_buf *b, const struct bv_policy *pol)
 	report_bundle_free(&rb);
 }
 
+/* ----------------------------------------------------------------- forms */
+
+/* bundle_verify_form() on text with an attestation document: the statuses
+ * of every check as one string ("ppp..."), and the first failure. */
+static void form_verify(const char *text, size_t len, const struct cr_buf *att, const struct bv_policy *pol,
+			char *statuses, size_t cap, char *first, size_t fcap)
+{
+	struct bv_result *r = calloc(1, sizeof *r);
+	size_t k = 0;
+	bundle_verify_form((const uint8_t *)text, len, att ? att->p : NULL, att ? att->len : 0, "test", pol, r);
+	for (size_t i = 0; i < r->n && k + 1 < cap; i++)
+		statuses[k++] = "pfs"[r->checks[i].status];
+	statuses[k] = 0;
+	bv_first_failure(r, first, fcap);
+	bv_result_free(r);
+	free(r);
+}
+
+/* The same report as an .intoto.jsonl line and a Sigstore bundle: both
+ * verify with the attestation document given apart, with exactly the
+ * cleanroom bundle's checks; without it, or with a mangled field, they fail
+ * at 'bundle' naming the field. */
+static void test_forms(const struct cr_buf *b, const struct bv_policy *pol)
+{
+	struct report_bundle rb, back;
+	struct cr_buf jl, sg, t;
+	struct cr_err e;
+	char want[64], got[64], first[1024], keyid[REPORT_KEY_ID_LEN + 1];
+	cr_buf_init(&jl, REPORT_MAX_BUNDLE);
+	cr_buf_init(&sg, REPORT_MAX_BUNDLE);
+	cr_buf_init(&t, REPORT_MAX_BUNDLE);
+	if (report_bundle_parse(b->p, b->len, &rb, &e)) {
+		T_OK(0, "forms: the bundle parses (%s)", e.msg);
+		return;
+	}
+	{
+		/* the enclave's keyid is the key id of the bound key */
+		struct bv_result *r = calloc(1, sizeof *r);
+		bundle_verify(b->p, b->len, pol, r);
+		snprintf(keyid, sizeof keyid, "%s", r->key_id);
+		T_OK(r->have_key && r->key_curve == BR_EC_secp256r1 && r->key_spki_len == 91 &&
+			     !strcmp(rb.sigs[0].keyid, r->key_id) && strlen(keyid) == 64,
+		     "forms: the enclave signs with a P-256 key; the envelope's keyid is its key id (%s)",
+		     rb.sigs[0].keyid);
+		bv_result_free(r);
+		free(r);
+	}
+	form_verify((const char *)b->p, b->len, NULL, pol, want, sizeof want, first, sizeof first);
+	T_OK(report_dsse_jsonl_encode(&rb, &jl, &e) == 0 && jl.len > 1 && jl.p[jl.len - 1] == '\n' &&
+		     memchr(jl.p, '\n', jl.len) == jl.p + jl.len - 1 && !strstr((char *)jl.p, "mediaType"),
+	     "forms: the .intoto.jsonl is one compact line, the bare envelope");
+	T_OK(report_sigstore_encode(&rb, keyid, &sg, &e) == 0 &&
+		     strstr((char *)sg.p, "\"mediaType\": \"application/vnd.dev.sigstore.bundle.v0.3+json\"") &&
+		     strstr((char *)sg.p, "\"tlogEntries\": []") && !strstr((char *)sg.p, "\"attestation\""),
+	     "forms: the Sigstore bundle: v0.3 media type, no tlog entries, no attestation member");
+	T_OK(report_bundle_parse_form(sg.p, sg.len, rb.attestation.p, rb.attestation.len, &back, &e) == 0 &&
+		     back.form == REPORT_FORM_SIGSTORE && !strcmp(back.hint, keyid) &&
+		     back.statement.len == rb.statement.len &&
+		     !memcmp(back.statement.p, rb.statement.p, rb.statement.len),
+	     "forms: the Sigstore bundle parses back: its hint, the same payload bytes (%s)", e.msg);
+	report_bundle_free(&back);
+	form_verify((const char *)jl.p, jl.len, &rb.attestation, pol, got, sizeof got, first, sizeof first);
+	T_OK(!strcmp(got, want) && !strchr(got, 'f'), "forms: the .intoto.jsonl verifies with the same checks (%s: %s)",
+	     got, first);
+	form_verify((const char *)sg.p, sg.len, &rb.attestation, pol, got, sizeof got, first, sizeof first);
+	T_OK(!strcmp(got, want) && !strchr(got, 'f'),
+	     "forms: the Sigstore bundle verifies with the same checks (%s: %s)", got, first);
+	form_verify((const char *)jl.p, jl.len, NULL, pol, got, sizeof got, first, sizeof first);
+	T_OK(got[0] == 'f' && strstr(first, "bundle: ") && strstr(first, "no attestation document"),
+	     "forms: an .intoto.jsonl without its attestation document fails 'bundle' (%s)", first);
+	form_verify((const char *)b->p, b->len, &rb.attestation, pol, got, sizeof got, first, sizeof first);
+	T_OK(got[0] == 'f' && strstr(first, "carries its own attestation document"),
+	     "forms: a cleanroom bundle with a separate attestation document fails 'bundle' (%s)", first);
+	{
+		/* a byte of the payload (base64 re-encoded) or of the signature:
+		 * 'signature' fails in the .intoto.jsonl form too */
+		struct report_bundle m;
+		report_bundle_parse(b->p, b->len, &m, &e);
+		char *sde = strstr((char *)m.statement.p, "\"sourceDateEpoch\":17");
+		sde[19] = '2';
+		report_dsse_jsonl_encode(&m, &t, &e);
+		form_verify((const char *)t.p, t.len, &rb.attestation, pol, got, sizeof got, first, sizeof first);
+		T_OK(strstr(first, "signature: ") == first,
+		     "forms: a payload byte changed in the .intoto.jsonl fails 'signature' (%s)", first);
+		sde[19] = '7';
+		m.sigs[0].sig.p[10] ^= 0x01;
+		report_sigstore_encode(&m, keyid, &t, &e);
+		form_verify((const char *)t.p, t.len, &rb.attestation, pol, got, sizeof got, first, sizeof first);
+		T_OK(strstr(first, "signature: ") == first,
+		     "forms: a signature byte flipped in the Sigstore bundle fails 'signature' (%s)", first);
+		report_bundle_free(&m);
+	}
+	{
+		/* each mangled Sigstore field fails at 'bundle', named */
+		static const char *const cases[][3] = {
+			{ "\"hint\": \"", "\"hint\": 7, \"x\": \"",
+			  "verificationMaterial.publicKey.hint: not a string" },
+			{ "\"tlogEntries\": []", "\"tlogEntries\": [{}]", "tlogEntries: 1 entries" },
+			{ "\"tlogEntries\": []", "\"tlogEntries\": {}", "tlogEntries: not an array" },
+			{ "\"publicKey\": {", "\"certificate\": {}, \"publicKey\": {",
+			  "verificationMaterial.certificate" },
+			{ "\"publicKey\": {", "\"publicKey\": 1, \"x\": {",
+			  "verificationMaterial.publicKey: not an object" },
+			{ "bundle.v0.3+json", "bundle.v0.9+json",
+			  "mediaType: \"application/vnd.dev.sigstore.bundle.v0.9" },
+			{ "\"dsseEnvelope\": {", "\"messageSignature\": {}, \"dsseEnvelope\": {", "messageSignature" },
+			{ "\"payloadType\": \"", "\"payloadType\": \"x", "dsseEnvelope.payloadType" },
+			{ "\"sig\": \"", "\"sig\": \"!", "dsseEnvelope.signatures[0].sig" },
+		};
+		for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+			const char *at = strstr((char *)sg.p, cases[i][0]);
+			if (!at) {
+				T_OK(0, "forms: Sigstore mutation %zu applies", i);
+				continue;
+			}
+			t.len = 0;
+			cr_buf_put(&t, sg.p, (size_t)(at - (char *)sg.p), &e);
+			cr_buf_put(&t, cases[i][1], strlen(cases[i][1]), &e);
+			cr_buf_put(&t, at + strlen(cases[i][0]),
+				   sg.len - (size_t)(at - (char *)sg.p) - strlen(cases[i][0]), &e);
+			form_verify((const char *)t.p, t.len, &rb.attestation, pol, got, sizeof got, first,
+				    sizeof first);
+			T_OK(!strcmp(got, "f") && strstr(first, cases[i][2]),
+			     "forms: Sigstore bundle with %s fails 'bundle' naming it (%s)", cases[i][1], first);
+		}
+	}
+	{
+		/* the bare envelope's fields are named without a prefix */
+		const char *at = strstr((char *)jl.p, "\"payloadType\":\"");
+		t.len = 0;
+		cr_buf_put(&t, jl.p, (size_t)(at - (char *)jl.p), &e);
+		cr_buf_put(&t, "\"payloadType\":1,\"y\":\"", 21, &e);
+		cr_buf_put(&t, at + 15, jl.len - (size_t)(at - (char *)jl.p) - 15, &e);
+		form_verify((const char *)t.p, t.len, &rb.attestation, pol, got, sizeof got, first, sizeof first);
+		T_OK(!strcmp(got, "f") && strstr(first, "bundle: payloadType: missing or not a string"),
+		     "forms: an envelope whose payloadType is a number fails naming payloadType (%s)", first);
+		form_verify("{\"x\":1}\n", 8, &rb.attestation, pol, got, sizeof got, first, sizeof first);
+		T_OK(!strcmp(got, "f") && strstr(first, "mediaType: missing (and no payloadType"),
+		     "forms: an object that is no form at all fails 'bundle' (%s)", first);
+		t.len = 0; /* a second line */
+		cr_buf_put(&t, jl.p, jl.len, &e);
+		cr_buf_put(&t, jl.p, jl.len, &e);
+		form_verify((const char *)t.p, t.len, &rb.attestation, pol, got, sizeof got, first, sizeof first);
+		T_OK(!strcmp(got, "f"), "forms: an .intoto.jsonl of two lines is refused (%s)", first);
+	}
+	report_bundle_free(&rb);
+	cr_buf_free(&jl);
+	cr_buf_free(&sg);
+	cr_buf_free(&t);
+}
+
 static void test_end_to_end(void)
 {
 	struct model_ctx *mc = calloc(1, sizeof *mc);
@@ -1085,6 +1297,58 @@ static void test_end_to_end(void)
 		free(r);
 	}
 
+	/* A bundle as older enclaves made it: P-384 key, SHA-384 signature,
+	 * keyid "": still verifies, and says which algorithm it checked. */
+	{
+		struct bv_result *r = calloc(1, sizeof *r);
+		struct cr_buf b5;
+		struct report_bundle rb5;
+		int v;
+		size_t passed = 0;
+		const char *sigd = "";
+		cr_buf_init(&b5, REPORT_MAX_BUNDLE);
+		bundle_curve = BR_EC_secp384r1;
+		T_OK(make_bundle(mc, "hello binary", "library bytes", 0x55, &b5) == 0,
+		     "report_make_with: an older-style P-384 bundle");
+		bundle_curve = 0;
+		v = bundle_verify(b5.p, b5.len, &pol, r) == 0;
+		for (size_t i = 0; i < r->n; i++) {
+			passed += r->checks[i].status == BV_PASS;
+			if (!strcmp(r->checks[i].name, "signature"))
+				sigd = r->checks[i].detail;
+		}
+		T_OK(v && passed == r->n && r->n == 13 && r->key_curve == BR_EC_secp384r1 && r->key_spki_len == 120 &&
+			     strstr(sigd, "ECDSA P-384/SHA-384"),
+		     "verify: an older P-384/SHA-384 bundle passes all %zu checks (%s)", r->n, sigd);
+		bv_result_free(r);
+		/* its signature flipped: refused */
+		if (report_bundle_parse(b5.p, b5.len, &rb5, &e) == 0) {
+			struct cr_buf t5;
+			cr_buf_init(&t5, REPORT_MAX_BUNDLE);
+			T_OK(!strcmp(rb5.sigs[0].keyid, ""), "older bundle: keyid \"\"");
+			rb5.sigs[0].sig.p[rb5.sigs[0].sig.len / 2] ^= 0x01;
+			report_bundle_encode(rb5.statement.p, rb5.statement.len, rb5.sigs[0].sig.p, rb5.sigs[0].sig.len,
+					     "", rb5.attestation.p, rb5.attestation.len, &t5, &e);
+			T_OK(run_verify(&t5, &pol, "signature", &ok) == 'f' && !ok,
+			     "tamper: a byte flipped in an older bundle's P-384 signature fails 'signature'");
+			cr_buf_free(&t5);
+			report_bundle_free(&rb5);
+		}
+		{
+			struct bv_result *r2 = calloc(1, sizeof *r2);
+			bundle_verify(b.p, b.len, &pol, r2);
+			for (size_t i = 0; i < r2->n; i++)
+				if (!strcmp(r2->checks[i].name, "signature"))
+					sigd = r2->checks[i].detail;
+			T_OK(strstr(sigd, "ECDSA P-256/SHA-256") != NULL, "verify: a new bundle's signature is %s",
+			     sigd);
+			bv_result_free(r2);
+			free(r2);
+		}
+		cr_buf_free(&b5);
+		free(r);
+	}
+
 	/* The tamper matrix: each case fails, and with the check that names it. */
 	{
 		struct cr_buf t;
@@ -1106,7 +1370,7 @@ static void test_end_to_end(void)
 			char *at = strstr((char *)rb.statement.p, "\"sourceDateEpoch\":17");
 			at[19] = '2';
 			report_bundle_encode(rb.statement.p, rb.statement.len, rb.sigs[0].sig.p, rb.sigs[0].sig.len,
-					     rb.attestation.p, rb.attestation.len, &t, &e);
+					     rb.sigs[0].keyid, rb.attestation.p, rb.attestation.len, &t, &e);
 			T_OK(run_verify(&t, &pol, "signature", &ok) == 'f' && !ok,
 			     "tamper: a byte changed in the statement fails 'signature'");
 			T_OK(run_verify(&t, &pol, "binding.user_data", &ok) == 'f',
@@ -1115,13 +1379,13 @@ static void test_end_to_end(void)
 		}
 		rb.sigs[0].sig.p[rb.sigs[0].sig.len / 2] ^= 0x01;
 		report_bundle_encode(rb.statement.p, rb.statement.len, rb.sigs[0].sig.p, rb.sigs[0].sig.len,
-				     rb.attestation.p, rb.attestation.len, &t, &e);
+				     rb.sigs[0].keyid, rb.attestation.p, rb.attestation.len, &t, &e);
 		T_OK(run_verify(&t, &pol, "signature", &ok) == 'f' && !ok,
 		     "tamper: a byte flipped in the signature fails 'signature'");
 		rb.sigs[0].sig.p[rb.sigs[0].sig.len / 2] ^= 0x01;
 		rb.attestation.p[rb.attestation.len - 10] ^= 0x01;
 		report_bundle_encode(rb.statement.p, rb.statement.len, rb.sigs[0].sig.p, rb.sigs[0].sig.len,
-				     rb.attestation.p, rb.attestation.len, &t, &e);
+				     rb.sigs[0].keyid, rb.attestation.p, rb.attestation.len, &t, &e);
 		T_OK(run_verify(&t, &pol, "attestation", &ok) == 'f' && !ok,
 		     "tamper: a byte flipped in the attestation document fails 'attestation'");
 		rb.attestation.p[rb.attestation.len - 10] ^= 0x01;
@@ -1172,6 +1436,7 @@ static void test_end_to_end(void)
 		cr_buf_free(&t);
 	}
 	test_envelopes(&b, &pol);
+	test_forms(&b, &pol);
 	free((void *)pol.root_der);
 	cr_buf_free(&b);
 	cr_buf_free(&b2);
