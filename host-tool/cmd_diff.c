@@ -11,27 +11,28 @@
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: cleanroom diff [--ignore PATH]... [--json] DIR_A DIR_B\n"
-		     "\n"
-		     "Compare two output directories of the same build (what `cleanroom build --out`\n"
-		     "writes, e.g. two builders' outputs, or the artifacts beside two bundles that\n"
-		     "`cleanroom verify --quorum` found in disagreement) file by file: every regular file\n"
-		     "under each, by relative path, except the top-level " OUT_DIFF_BUNDLE " (each build's\n"
-		     "own report: it always differs). Lists the files that differ, with both sizes, the\n"
-		     "first differing offset and %d bytes of each side from %d bytes before it, as hex;\n"
-		     "and the files present on one side only. A symlink, FIFO, socket or device in either\n"
-		     "tree is an input error naming it (or leave it out with --ignore).\n"
-		     "\n"
-		     "options:\n"
-		     "  --ignore PATH      leave out this relative path on both sides (up to %d times),\n"
-		     "                     e.g. other per-build files beside the artifacts\n"
-		     "  --json             the result as JSON on stdout\n"
-		     "  -h, --help         this text\n"
-		     "\n"
-		     "Exit status: 0 identical; 1 they differ; 2 usage or input error.\n"
-		     "\n"
-		     "example:\n"
-		     "  cleanroom diff builder-a/out builder-b/out\n",
+	fprintf(out,
+		"usage: cleanroom diff [--ignore PATH]... [--json] DIR_A DIR_B\n"
+		"\n"
+		"Compare two output directories of the same build (what `cleanroom build --out`\n"
+		"writes, e.g. two builders' outputs, or the artifacts beside two bundles that\n"
+		"`cleanroom verify --quorum` found in disagreement) file by file: every regular file\n"
+		"under each, by relative path, except the top-level " OUT_DIFF_BUNDLE " (each build's\n"
+		"own report: it always differs). Lists the files that differ, with both sizes, the\n"
+		"first differing offset and %d bytes of each side from %d bytes before it, as hex;\n"
+		"and the files present on one side only. A symlink, FIFO, socket or device in either\n"
+		"tree is an input error naming it (or leave it out with --ignore).\n"
+		"\n"
+		"options:\n"
+		"  --ignore PATH      leave out this relative path on both sides (up to %d times),\n"
+		"                     e.g. other per-build files beside the artifacts\n"
+		"  --json             the result as JSON on stdout\n"
+		"  -h, --help         this text\n"
+		"\n"
+		"Exit status: 0 identical; 1 they differ; 2 usage or input error.\n"
+		"\n"
+		"example:\n"
+		"  cleanroom diff builder-a/out builder-b/out\n",
 		OUT_DIFF_CONTEXT, OUT_DIFF_BEFORE, OUT_DIFF_MAX_IGNORE);
 }
 
@@ -57,7 +58,8 @@ int cmd_diff(int argc, char **argv)
 				return 2;
 			}
 			if (!optarg[0] || optarg[0] == '/') {
-				cr_tprintf(stderr, "cleanroom diff: --ignore '%s': want a path relative to the directories\n",
+				cr_tprintf(stderr,
+					   "cleanroom diff: --ignore '%s': want a path relative to the directories\n",
 					   optarg);
 				return 2;
 			}

@@ -61,8 +61,7 @@ static void tree_free(struct tree *t)
 	free(t->rel);
 }
 
-static int tree_read(struct tree *t, const char *root, const char *const *ignore, size_t nignore,
-		     struct cr_err *e)
+static int tree_read(struct tree *t, const char *root, const char *const *ignore, size_t nignore, struct cr_err *e)
 {
 	struct stat st;
 	memset(t, 0, sizeof *t);

@@ -27,8 +27,8 @@ void out_diff_print_text(const struct out_diff *d, FILE *out)
 	if (!d->n)
 		cr_tprintf(out, "identical: %zu files compared\n", d->compared);
 	else
-		cr_tprintf(out, "DIFFERENT: %zu files compared, %zu differ; %zu only in A, %zu only in B\n", d->compared,
-			   d->ndiffer, d->nonly_a, d->nonly_b);
+		cr_tprintf(out, "DIFFERENT: %zu files compared, %zu differ; %zu only in A, %zu only in B\n",
+			   d->compared, d->ndiffer, d->nonly_a, d->nonly_b);
 }
 
 void out_diff_write_json(const struct out_diff *d, struct json_w *w)

@@ -44,17 +44,17 @@ static int same_trees(const struct report_statement *a, const struct report_stat
 	       !memcmp(a->deps_tree_sha256, b->deps_tree_sha256, CR_SHA256_LEN) && a->deps_files == b->deps_files;
 }
 
+/* The external parameters besides the trees. The limits are internal
+ * parameters: an enclave's defaults follow its memory, so they differ
+ * between builders of one build; they are not compared. */
 static int same_command(const struct report_statement *a, const struct report_statement *b)
 {
-	const struct wire_limits *la = &a->limits, *lb = &b->limits;
 	if (a->argc != b->argc || a->sde != b->sde)
 		return 0;
 	for (size_t i = 0; i < a->argc; i++)
 		if (strcmp(a->argv[i], b->argv[i]))
 			return 0;
-	return la->timeout_s == lb->timeout_s && la->memory_mb == lb->memory_mb && la->pids == lb->pids &&
-	       la->source_mb == lb->source_mb && la->files == lb->files && la->output_mb == lb->output_mb &&
-	       la->log_bytes == lb->log_bytes;
+	return 1;
 }
 
 /* Verified bundles (status QB_BUILDER so far): group them by builder
@@ -142,8 +142,7 @@ static void classify(struct quorum *q)
 			int trees = same_trees(st, stmt(&q->b[ref]));
 			b->status = trees ? QB_OTHER_COMMAND : QB_OTHER_SOURCE;
 			snprintf(b->detail, sizeof b->detail, "%s than bundle %zu's, which the most builders share",
-				 trees ? "another command, SOURCE_DATE_EPOCH or limits"
-				       : "another source or dependency tree",
+				 trees ? "another command or SOURCE_DATE_EPOCH" : "another source or dependency tree",
 				 ref + 1);
 			continue;
 		}
@@ -151,8 +150,8 @@ static void classify(struct quorum *q)
 			if (q->b[j].status == QB_BUILDER && grp[j] == grp[i]) {
 				b->status = QB_DUPLICATE;
 				b->dup_of = (int)j;
-				b->same_bundle = !memcmp(b->r->statement_sha384, q->b[j].r->statement_sha384,
-							 CR_SHA384_LEN);
+				b->same_bundle =
+					!memcmp(b->r->statement_sha384, q->b[j].r->statement_sha384, CR_SHA384_LEN);
 				snprintf(b->detail, sizeof b->detail, "%s bundle %zu (%s): counted once",
 					 b->same_bundle ? "the same bundle as" : "the same builder as", j + 1,
 					 !strcmp(b->r->att->d.doc.module_id, q->b[j].r->att->d.doc.module_id)
@@ -279,8 +278,8 @@ static int make_rows(struct quorum *q, const char *const *files, size_t nfiles, 
 	return 0;
 }
 
-int quorum_verify(struct quorum *q, unsigned k, const char *const *bundles, size_t nbundles,
-		  const char *const *files, size_t nfiles, const struct bv_policy *pol, struct cr_err *e)
+int quorum_verify(struct quorum *q, unsigned k, const char *const *bundles, size_t nbundles, const char *const *files,
+		  size_t nfiles, const struct bv_policy *pol, struct cr_err *e)
 {
 	memset(q, 0, sizeof *q);
 	q->k = k;

@@ -10,14 +10,15 @@
  *                   allowed set
  *   other_source    verified, but another source tree or dependency tree
  *                   than the quorum's (also: the "source" check failed)
- *   other_command   verified, same trees, but another command,
- *                   SOURCE_DATE_EPOCH or limits
+ *   other_command   verified, same trees, but another command or
+ *                   SOURCE_DATE_EPOCH (the limits, internal parameters whose
+ *                   defaults follow each enclave's memory, are not compared)
  *   duplicate       verified, but by a builder already counted: the same
  *                   attestation module id OR the same bound signing key as
  *                   an earlier builder (the same enclave, or the same bundle
  *                   given twice). The first one given counts.
  * The quorum's build definition (source and deps trees, command, SOURCE_
- * DATE_EPOCH, limits) is the one the most distinct builders share among the
+ * DATE_EPOCH) is the one the most distinct builders share among the
  * verified bundles; on a tie, the one given first.
  *
  * The artifacts (rows): the ARTIFACT files given, each matched to a subject
@@ -66,9 +67,9 @@ struct quorum_row {
 	int from_file;    /* an ARTIFACT file given on the command line */
 	int have_digest;  /* a digest to agree on (not when no builder has the subject) */
 	uint8_t sha256[CR_SHA256_LEN], sha384[CR_SHA384_LEN];
-	size_t agree;             /* builders reporting that digest */
-	int conflict;             /* another digest also reported by K builders */
-	int quorum;               /* agree >= K and no conflict */
+	size_t agree;              /* builders reporting that digest */
+	int conflict;              /* another digest also reported by K builders */
+	int quorum;                /* agree >= K and no conflict */
 	struct quorum_cell *cells; /* one per column */
 };
 
@@ -89,8 +90,8 @@ struct quorum {
  * Returns -1 with e for an input error (a bundle or file that cannot be
  * read: a special file, too large, absent; too many rows); otherwise 0, and
  * q->ok says whether the quorum holds. Free with quorum_free(). */
-int quorum_verify(struct quorum *q, unsigned k, const char *const *bundles, size_t nbundles,
-		  const char *const *files, size_t nfiles, const struct bv_policy *pol, struct cr_err *e);
+int quorum_verify(struct quorum *q, unsigned k, const char *const *bundles, size_t nbundles, const char *const *files,
+		  size_t nfiles, const struct bv_policy *pol, struct cr_err *e);
 void quorum_free(struct quorum *q);
 
 /* The table, the builders, the dissenters and the verdict as text. */

@@ -9,9 +9,9 @@
 #define CELL_HEX 8 /* hex digits of a builder's SHA-256 in a table cell */
 
 static const char *const status_names[] = { "builder",      "failed",        "other_image",
-					     "other_source", "other_command", "duplicate_builder" };
+					    "other_source", "other_command", "duplicate_builder" };
 static const char *const status_words[] = { "builder",      "failed verification", "other image",
-					     "other source", "other command",       "duplicate builder" };
+					    "other source", "other command",       "duplicate builder" };
 static const char *const cell_names[] = { "agree", "differ", "missing" };
 
 static const char *image_desc(const struct quorum *q, const struct quorum_bundle *b)
@@ -67,8 +67,9 @@ static void print_table(const struct quorum *q, FILE *out)
 			   : row->conflict ? "NO QUORUM (two digests each reach K)"
 					   : "NO QUORUM");
 	}
-	cr_tprintf(out, "(a cell: the first %d hex digits of that builder's SHA-256; * differs from the %s; - no such "
-			"subject)\n",
+	cr_tprintf(out,
+		   "(a cell: the first %d hex digits of that builder's SHA-256; * differs from the %s; - no such "
+		   "subject)\n",
 		   CELL_HEX, q->nrows && q->rows[0].from_file ? "file" : "digest most builders report");
 }
 

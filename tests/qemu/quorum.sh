@@ -38,6 +38,7 @@ printf '#!/bin/sh\nmkdir -p out\ncat msg.txt > out/hello\nhead -c 16 /dev/urando
 cp "$T/src/build.sh" "$T/src2/"
 printf 'other sources\n' >"$T/src2/msg.txt"
 
+mkdir "$T/ca" # kept: one root for every local enclave
 t0=$(date +%s)
 lbuild() { # NAME IMAGE SRC: one local enclave, one build into $T/NAME
 	$CLEANROOM build --local "$T/$2.eif" --nsm-ca "$T/ca" --out "$T/$1" --output out/hello --output out/rand \
@@ -59,7 +60,7 @@ B4=$T/b4/cleanroom-bundle.json B5=$T/b5/cleanroom-bundle.json
 q() { # OUT [verify args...]: sets RC; stdout in $T/OUT, stderr in $T/OUT.err
 	local out=$1
 	shift
-	$CLEANROOM verify --root "$ROOT" "$@" >"$T/$out" 2>"$T/$out.err"
+	$CLEANROOM verify --root "$ROOT" "$@" >"$T/v.$out" 2>"$T/v.$out.err"
 	RC=$?
 }
 has() { # NAME FILE REGEX
@@ -69,42 +70,42 @@ has() { # NAME FILE REGEX
 # --- all agree on the artifact given as a file
 q all --quorum 3 --eif "$T/A.eif" "$B1" "$B2" "$B3" -- "$T/b1/out/hello"
 same "three builders agree on out/hello: exit 0" "$RC" 0
-has "the table shows 3/3 for out/hello" "$T/all" "^$T/b1/out/hello +[0-9a-f]{8} +[0-9a-f]{8} +[0-9a-f]{8} +3/3 quorum$"
-has "three builder columns with module id and key fingerprint" "$T/all" "^  B3 +$B3"
-same "three distinct module ids" "$(grep -o 'module [^,]*' "$T/all" | sort -u | wc -l)" 3
-same "three distinct key fingerprints" "$(grep -o 'key sha256:[0-9a-f]*' "$T/all" | sort -u | wc -l)" 3
-has "the verdict line" "$T/all" "^quorum: every artifact \(1\) agreed by at least 3 of 3 builders$"
+has "the table shows 3/3 for out/hello" "$T/v.all" "^$T/b1/out/hello +[0-9a-f]{8} +[0-9a-f]{8} +[0-9a-f]{8} +3/3 quorum$"
+has "three builder columns with module id and key fingerprint" "$T/v.all" "^  B3 +$B3"
+same "three distinct module ids" "$(grep -o 'module [^,]*' "$T/v.all" | sort -u | wc -l)" 3
+same "three distinct key fingerprints" "$(grep -o 'key sha256:[0-9a-f]*' "$T/v.all" | sort -u | wc -l)" 3
+has "the verdict line" "$T/v.all" "^quorum: every artifact \(1\) agreed by at least 3 of 3 builders$"
 q all.json --quorum 3 --eif "$T/A.eif" --json "$B1" "$B2" "$B3" -- "$T/b1/out/hello"
 same "--json: ok, 3 builders, every bundle a builder, out/hello 3 agree" \
-	"$(jq_ "$T/all.json" 'd["ok"], d["builders"], [b["status"] for b in d["bundles"]], d["artifacts"][0]["agree"], d["artifacts"][0]["quorum"]')" \
+	"$(jq_ "$T/v.all.json" 'd["ok"], d["builders"], [b["status"] for b in d["bundles"]], d["artifacts"][0]["agree"], d["artifacts"][0]["quorum"]')" \
 	"True 3 ['builder', 'builder', 'builder'] 3 True"
 same "--json: every bundle verified in full (its own check list)" \
-	"$(jq_ "$T/all.json" '[b["verification"]["verified"] for b in d["bundles"]], sorted({c["name"] for c in d["bundles"][0]["verification"]["checks"]} & {"attestation", "signature", "pcrs", "binding.user_data"})')" \
+	"$(jq_ "$T/v.all.json" '[b["verification"]["verified"] for b in d["bundles"]], sorted({c["name"] for c in d["bundles"][0]["verification"]["checks"]} & {"attestation", "signature", "pcrs", "binding.user_data"})')" \
 	"[True, True, True] ['attestation', 'binding.user_data', 'pcrs', 'signature']"
 
 # --- the nondeterministic artifact: no quorum
 q rand --quorum 2 --eif "$T/A.eif" "$B1" "$B2" "$B3"
 same "without files every subject counts: out/rand has no quorum, exit 1" "$RC" 1
-has "out/hello still agreed 3/3" "$T/rand" "^out/hello +.* 3/3 quorum$"
-has "out/rand: 1 of 3, NO QUORUM" "$T/rand" "^out/rand +[0-9a-f]{8}.* 1/3 NO QUORUM$"
-has "the dissenters on out/rand are named" "$T/rand" "^  B2 $B2: artifact out/rand: different digest$"
-has "stderr says which artifact lacks its quorum" "$T/rand.err" "^cleanroom verify: 1 of 2 artifacts without a quorum; out/rand: 1 of 3 builders agree, 2 needed$"
+has "out/hello still agreed 3/3" "$T/v.rand" "^out/hello +.* 3/3 quorum$"
+has "out/rand: 1 of 3, NO QUORUM" "$T/v.rand" "^out/rand +[0-9a-f]{8}.* 1/3 NO QUORUM$"
+has "the dissenters on out/rand are named" "$T/v.rand" "^  B2 $B2: artifact out/rand: different digest$"
+has "stderr says which artifact lacks its quorum" "$T/v.rand.err" "^cleanroom verify: 1 of 2 artifacts without a quorum; out/rand: 1 of 3 builders agree, 2 needed$"
 q rand.json --quorum 2 --eif "$T/A.eif" --json "$B1" "$B2" "$B3"
 same "--json: out/rand has no quorum, its cells differ" \
-	"$(jq_ "$T/rand.json" 'd["ok"], [(a["name"], a["quorum"]) for a in d["artifacts"]], [c["status"] for c in d["artifacts"][1]["cells"]]')" \
+	"$(jq_ "$T/v.rand.json" 'd["ok"], [(a["name"], a["quorum"]) for a in d["artifacts"]], [c["status"] for c in d["artifacts"][1]["cells"]]')" \
 	"False [('out/hello', True), ('out/rand', False)] ['agree', 'differ', 'differ']"
 
 # --- another image: a dissenter unless both images are allowed
 q img --quorum 3 --eif "$T/A.eif" "$B1" "$B2" "$B3" "$B4" -- "$T/b1/out/hello"
 same "image B's bundle with only image A allowed: 3 builders still agree, exit 0" "$RC" 0
-has "image B's bundle is named as another image" "$T/img" "^  bundle 4 $B4: other image: pcrs: pcr 0: mismatch"
+has "image B's bundle is named as another image" "$T/v.img" "^  bundle 4 $B4: other image: pcrs: pcr 0: mismatch"
 q img4 --quorum 4 --eif "$T/A.eif" "$B1" "$B2" "$B3" "$B4" -- "$T/b1/out/hello"
 same "--quorum 4 with image B not allowed: exit 1" "$RC" 1
-has "... saying only 3 distinct builders agree" "$T/img4.err" "^cleanroom verify: --quorum 4: only 3 distinct builders agree on the build \(of 4 bundles"
+has "... saying only 3 distinct builders agree" "$T/v.img4.err" "^cleanroom verify: --quorum 4: only 3 distinct builders agree on the build \(of 4 bundles"
 q both --quorum 4 --eif "$T/A.eif" --eif "$T/B.eif" "$B1" "$B2" "$B3" "$B4" -- "$T/b1/out/hello"
 same "both images allowed (--eif twice): four builders agree, exit 0" "$RC" 0
-has "... 4/4" "$T/both" " 4/4 quorum$"
-has "... B4 ran image B" "$T/both" "image the EIF $T/B.eif$"
+has "... 4/4" "$T/v.both" " 4/4 quorum$"
+has "... B4 ran image B" "$T/v.both" "image the EIF $T/B.eif$"
 PCRS=$($CLEANROOM describe "$T/B.eif" --json | python3 -c 'import json,sys; m=json.load(sys.stdin)["Measurements"]; print(m["PCR0"], m["PCR1"], m["PCR2"])')
 read -r P0 P1 P2 <<<"$PCRS"
 q pcrs --quorum 4 --eif "$T/A.eif" --pcr0 "$P0" --pcr1 "$P1" --pcr2 "$P2" "$B1" "$B2" "$B3" "$B4" -- "$T/b1/out/hello"
@@ -113,14 +114,14 @@ same "image B allowed as a --pcr0/1/2 set: four builders agree, exit 0" "$RC" 0
 # --- the same bundle twice is one builder
 q dup --quorum 3 --eif "$T/A.eif" "$B1" "$B1" "$B2" "$B3" -- "$T/b1/out/hello"
 same "the same bundle twice among three builders: exit 0" "$RC" 0
-has "... named a duplicate builder, counted once" "$T/dup" "^  bundle 2 $B1: duplicate builder: the same bundle as bundle 1 \(same attestation module id\): counted once$"
-has "... three columns" "$T/dup" "^builders \(3 of 4 bundles\):$"
+has "... named a duplicate builder, counted once" "$T/v.dup" "^  bundle 2 $B1: duplicate builder: the same bundle as bundle 1 \(same attestation module id\): counted once$"
+has "... three columns" "$T/v.dup" "^builders \(3 of 4 bundles\):$"
 q dup4 --quorum 4 --eif "$T/A.eif" "$B1" "$B1" "$B2" "$B3" -- "$T/b1/out/hello"
 same "K larger than the distinct builders (4 bundles, 3 builders): exit 1" "$RC" 1
-has "... with the message" "$T/dup4.err" "^cleanroom verify: --quorum 4: only 3 distinct builders agree on the build \(of 4 bundles; the same enclave or the same bundle twice counts once\)$"
+has "... with the message" "$T/v.dup4.err" "^cleanroom verify: --quorum 4: only 3 distinct builders agree on the build \(of 4 bundles; the same enclave or the same bundle twice counts once\)$"
 q k5 --quorum 5 --eif "$T/A.eif" "$B1" "$B2" "$B3" "$B4"
 same "K larger than the bundles given: usage error, exit 2" "$RC" 2
-has "... with the message" "$T/k5.err" "^cleanroom verify: --quorum 5: more than the 4 bundles given$"
+has "... with the message" "$T/v.k5.err" "^cleanroom verify: --quorum 5: more than the 4 bundles given$"
 
 # --- other sources, a tampered bundle, a file that is not a bundle
 python3 - "$B2" "$T/tampered.json" <<'EOF'
@@ -133,12 +134,12 @@ json.dump(d, open(sys.argv[2], "w"))
 EOF
 q mixed --quorum 2 --eif "$T/A.eif" "$B1" "$T/tampered.json" "$B3" "$B5" "$T/b1/out/hello" -- "$T/b1/out/hello"
 same "two agreeing builders among a tampered bundle, other sources and a non-bundle: exit 0" "$RC" 0
-has "the tampered bundle: failed verification, the check named" "$T/mixed" "^  bundle 2 $T/tampered.json: failed verification: signature: "
-has "other sources: named" "$T/mixed" "^  bundle 4 $B5: other source: another source or dependency tree than bundle 1's"
-has "a file that is not a bundle: failed verification (bundle)" "$T/mixed" "^  bundle 5 $T/b1/out/hello: failed verification: bundle: "
+has "the tampered bundle: failed verification, the check named" "$T/v.mixed" "^  bundle 2 $T/tampered.json: failed verification: signature: "
+has "other sources: named" "$T/v.mixed" "^  bundle 4 $B5: other source: another source or dependency tree than bundle 1's"
+has "a file that is not a bundle: failed verification (bundle)" "$T/v.mixed" "^  bundle 5 $T/b1/out/hello: failed verification: bundle: "
 q src --quorum 2 --eif "$T/A.eif" --source "$T/src" "$B1" "$B5" -- "$T/b1/out/hello"
 same "--source: the bundle of other sources fails its source check: no quorum of 2, exit 1" "$RC" 1
-has "... named as other source (source check)" "$T/src" "^  bundle 2 $B5: other source: source: "
+has "... named as other source (source check)" "$T/v.src" "^  bundle 2 $B5: other source: source: "
 
 # --- cleanroom diff: the nondeterministic artifact found
 $CLEANROOM diff "$T/b1" "$T/b2" >"$T/diff" 2>"$T/diff.err"
