@@ -403,8 +403,10 @@ int cmd_verify(int argc, char **argv)
 			cr_tprintf(stderr, "cleanroom verify: out of memory\n");
 			goto out;
 		}
-		memcpy(arts, a.pos + 1, (a.npos - 1) * sizeof *arts);
-		memcpy(arts + a.npos - 1, a.after, a.nafter * sizeof *arts);
+		for (size_t i = 1; i < a.npos; i++)
+			arts[i - 1] = a.pos[i];
+		for (size_t i = 0; i < a.nafter; i++)
+			arts[a.npos - 1 + i] = a.after[i];
 		v->pol.artifacts = (const char *const *)arts;
 		v->pol.nartifacts = a.npos - 1 + a.nafter;
 	}

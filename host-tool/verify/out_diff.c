@@ -74,7 +74,8 @@ static int tree_read(struct tree *t, const char *root, const char *const *ignore
 		return cr_fail(e, "%s is %s, not an output directory", root, cr_file_kind(st.st_mode));
 	if (dirwalk(root, collect, t, e))
 		return -1;
-	qsort(t->rel, t->n, sizeof *t->rel, by_path);
+	if (t->n)
+		qsort(t->rel, t->n, sizeof *t->rel, by_path);
 	return 0;
 }
 
