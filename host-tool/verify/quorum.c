@@ -209,6 +209,10 @@ static void row_majority(const struct quorum *q, struct quorum_row *row)
 		}
 	}
 	row->conflict = reached > 1;
+	/* a digest only one of several builders reports is no one's to dissent
+	 * from: then none is agreed on */
+	if (best < 2 && q->ncols > 1)
+		row->have_digest = 0;
 }
 
 static void fill_row(const struct quorum *q, struct quorum_row *row)

@@ -26,7 +26,8 @@
  * subject name equal to the path or a suffix of it after '/'), the file's
  * SHA-256 and SHA-384 being the digest to agree on; or, without files, every
  * subject name of any builder, the digest to agree on being the one the most
- * builders report. A row has its quorum when at least K builders report
+ * builders report (the first on a tie; none when no two builders report the
+ * same one). A row has its quorum when at least K builders report
  * that digest and no other digest is reported by K builders. The quorum
  * holds when every row has its quorum and there is at least one row. */
 #ifndef CLEANROOM_QUORUM_H

@@ -96,7 +96,8 @@ static void print_dissenters(const struct quorum *q, FILE *out)
 				   cr_term_arg(row->name),
 				   row->cells[c].status == QC_MISSING ? "no such subject"
 				   : row->from_file                   ? "different digest from the file"
-								      : "different digest");
+				   : row->have_digest                 ? "different digest"
+						      : "different digest (no two builders agree on it)");
 		}
 }
 

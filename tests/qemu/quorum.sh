@@ -87,13 +87,18 @@ same "--json: every bundle verified in full (its own check list)" \
 q rand --quorum 2 --eif "$T/A.eif" "$B1" "$B2" "$B3"
 same "without files every subject counts: out/rand has no quorum, exit 1" "$RC" 1
 has "out/hello still agreed 3/3" "$T/v.rand" "^out/hello +.* 3/3 quorum$"
-has "out/rand: 1 of 3, NO QUORUM" "$T/v.rand" "^out/rand +[0-9a-f]{8}.* 1/3 NO QUORUM$"
-has "the dissenters on out/rand are named" "$T/v.rand" "^  B2 $B2: artifact out/rand: different digest$"
-has "stderr says which artifact lacks its quorum" "$T/v.rand.err" "^cleanroom verify: 1 of 2 artifacts without a quorum; out/rand: 1 of 3 builders agree, 2 needed$"
+has "out/rand: no two builders agree, 0/3, NO QUORUM" "$T/v.rand" "^out/rand +[0-9a-f]{8}\\* +[0-9a-f]{8}\\* +[0-9a-f]{8}\\* +0/3 NO QUORUM$"
+has "the dissenters on out/rand are named" "$T/v.rand" "^  B2 $B2: artifact out/rand: different digest \\(no two builders agree on it\\)$"
+has "stderr says which artifact lacks its quorum" "$T/v.rand.err" "^cleanroom verify: 1 of 2 artifacts without a quorum; out/rand: 0 of 3 builders agree, 2 needed$"
 q rand.json --quorum 2 --eif "$T/A.eif" --json "$B1" "$B2" "$B3"
 same "--json: out/rand has no quorum, its cells differ" \
 	"$(jq_ "$T/v.rand.json" 'd["ok"], [(a["name"], a["quorum"]) for a in d["artifacts"]], [c["status"] for c in d["artifacts"][1]["cells"]]')" \
-	"False [('out/hello', True), ('out/rand', False)] ['agree', 'differ', 'differ']"
+	"False [('out/hello', True), ('out/rand', False)] ['differ', 'differ', 'differ']"
+
+q one --quorum 1 --eif "$T/A.eif" "$B1" "$B2" "$B3" -- "$T/b2/out/rand"
+same "--quorum 1 on B2's out/rand file: B2 alone agrees, exit 0" "$RC" 0
+has "... B1 named: different digest from the file" "$T/v.one" "^  B1 $B1: artifact $T/b2/out/rand: different digest from the file$"
+has "... the row: 1/3 quorum, B1 and B3 marked" "$T/v.one" "^$T/b2/out/rand +[0-9a-f]{8}\\* +[0-9a-f]{8} +[0-9a-f]{8}\\* +1/3 quorum$"
 
 # --- another image: a dissenter unless both images are allowed
 q img --quorum 3 --eif "$T/A.eif" "$B1" "$B2" "$B3" "$B4" -- "$T/b1/out/hello"
