@@ -23,8 +23,7 @@ static struct eif_pcrs pcrs;
 static struct nsm_model models[NMODELS];
 static struct cr_buf model_out;
 
-static int transport(void *ctx, const uint8_t *req, size_t req_len, uint8_t *resp, size_t *resp_len,
-		     struct cr_err *e)
+static int transport(void *ctx, const uint8_t *req, size_t req_len, uint8_t *resp, size_t *resp_len, struct cr_err *e)
 {
 	model_out.len = 0;
 	nsm_model_handle(ctx, req, req_len, &model_out, e);
@@ -161,8 +160,8 @@ static void test_rules(void)
 	}
 	{
 		const char *v[] = { b1, b2, bk };
-		T_OK(!run(q, 2, v, 3, NULL, 0) && q->ncols == 2 && q->b[2].status == QB_DUPLICATE && q->b[2].dup_of == 0 &&
-			     !q->b[2].same_bundle && strstr(q->b[2].detail, "same signing key"),
+		T_OK(!run(q, 2, v, 3, NULL, 0) && q->ncols == 2 && q->b[2].status == QB_DUPLICATE &&
+			     q->b[2].dup_of == 0 && !q->b[2].same_bundle && strstr(q->b[2].detail, "same signing key"),
 		     "the same key in another enclave is the same builder (%s)", q->b[2].detail);
 		quorum_free(q);
 	}
@@ -228,8 +227,8 @@ static void test_rules(void)
 		struct cr_err e;
 		snprintf(art, sizeof art, "%s/out/bin/hello", tmp);
 		cr_write_file_atomic(art, "yellow", 6, 0644, &e);
-		T_OK(!run(q, 1, v, 3, f, 1) && q->ok && q->rows[0].agree == 1 && q->rows[0].cells[2].status == QC_AGREE &&
-			     q->rows[0].cells[0].status == QC_DIFFER,
+		T_OK(!run(q, 1, v, 3, f, 1) && q->ok && q->rows[0].agree == 1 &&
+			     q->rows[0].cells[2].status == QC_AGREE && q->rows[0].cells[0].status == QC_DIFFER,
 		     "a file given: its digest is the one to agree on, matched by path suffix");
 		quorum_free(q);
 	}
