@@ -253,7 +253,7 @@ static int set_inputs(const struct verify_args *a, struct verify_inputs *v, stru
 			return -1;
 	for (size_t k = 0; k < nsets; k++) {
 		const char *hex[REPORT_PCRS] = { a->pcr_hex[0][k], a->pcr_hex[1][k], a->pcr_hex[2][k] };
-		if (vin_add_pcr_set(v, hex, (unsigned)k + 1, e))
+		if (vin_add_pcr_set(v, hex, nsets > 1 ? (unsigned)k + 1 : 0, e))
 			return -1;
 	}
 	if ((a->root && vin_set_root(v, a->root, e)) || (a->git && vin_set_git_commit(v, a->git, a->repo, e)) ||

@@ -193,9 +193,9 @@ const char *quorum_failure(const struct quorum *q, char *buf, size_t cap)
 	size_t bad = 0, first = 0;
 	if (q->ncols < q->k) {
 		snprintf(buf, cap,
-			 "--quorum %u: only %zu distinct builder%s agree on the build (of %zu bundles; the same "
+			 "--quorum %u: only %zu distinct builder%s agree on the build (of %zu bundle%s; the same "
 			 "enclave or the same bundle twice counts once)",
-			 q->k, q->ncols, q->ncols == 1 ? "" : "s", q->nbundles);
+			 q->k, q->ncols, q->ncols == 1 ? "" : "s", q->nbundles, q->nbundles == 1 ? "" : "s");
 		return buf;
 	}
 	if (!q->nrows) {

@@ -112,12 +112,13 @@ int vin_add_pcr_set(struct verify_inputs *v, const char *const hex[3], unsigned 
 {
 	uint8_t pcr[REPORT_PCRS][CR_PCR_LEN];
 	struct bv_image *img;
+	char desc[64] = "--pcr0/1/2";
 	for (unsigned i = 0; i < REPORT_PCRS; i++)
 		if (strlen(hex[i]) != 2 * CR_PCR_LEN || cr_unhex(hex[i], pcr[i], CR_PCR_LEN))
-			return cr_fail(e, "--pcr%u (set %u): expected %d hex digits (SHA-384)", i, set, 2 * CR_PCR_LEN);
-	if (!v->nimages) {
-		char desc[64];
+			return cr_fail(e, "--pcr%u: expected %d hex digits (SHA-384)", i, 2 * CR_PCR_LEN);
+	if (set)
 		snprintf(desc, sizeof desc, "--pcr0/1/2 set %u", set);
+	if (!v->nimages) {
 		vin_set_pcrs(v, pcr[0], pcr[1], pcr[2], desc);
 		image_added(v);
 		return 0;
@@ -125,7 +126,7 @@ int vin_add_pcr_set(struct verify_inputs *v, const char *const hex[3], unsigned 
 	if (!(img = next_image(v, e)))
 		return -1;
 	memcpy(img->pcr, pcr, sizeof pcr);
-	snprintf(img->desc, sizeof img->desc, "--pcr0/1/2 set %u", set);
+	snprintf(img->desc, sizeof img->desc, "%s", desc);
 	image_added(v);
 	return 0;
 }

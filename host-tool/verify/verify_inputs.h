@@ -36,7 +36,7 @@ int vin_set_pcr(struct verify_inputs *v, unsigned i, const char *hex, struct cr_
  * policy's pcr[], the next ones its more_images; at most BV_MAX_IMAGES. */
 int vin_add_eif(struct verify_inputs *v, const char *path, struct cr_err *e);
 /* The same with PCR0/1/2 as hex (96 digits each); set is its number, from 1,
- * for messages. */
+ * for messages (0: the only set, not numbered). */
 int vin_add_pcr_set(struct verify_inputs *v, const char *const hex[3], unsigned set, struct cr_err *e);
 int vin_set_nonce(struct verify_inputs *v, const char *hex, struct cr_err *e);
 int vin_set_nonce_bytes(struct verify_inputs *v, const uint8_t *nonce, size_t len);
