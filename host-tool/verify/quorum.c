@@ -37,6 +37,16 @@ static int same_builder(const struct quorum_bundle *a, const struct quorum_bundl
 	return ka->state == ATT_SET && kb->state == ATT_SET && ka->len == kb->len && !memcmp(ka->p, kb->p, ka->len);
 }
 
+/* Why two bundles of one builder group are one builder, for the detail. */
+static const char *builder_link(const struct quorum_bundle *a, const struct quorum_bundle *b)
+{
+	if (!strcmp(a->r->att->d.doc.module_id, b->r->att->d.doc.module_id))
+		return "same attestation module id";
+	if (same_builder(a, b))
+		return "same signing key";
+	return "linked through another bundle by module id or key";
+}
+
 static int same_trees(const struct report_statement *a, const struct report_statement *b)
 {
 	return !memcmp(a->src_tree_sha1, b->src_tree_sha1, CR_SHA1_LEN) &&
@@ -154,9 +164,7 @@ static void classify(struct quorum *q)
 					!memcmp(b->r->statement_sha384, q->b[j].r->statement_sha384, CR_SHA384_LEN);
 				snprintf(b->detail, sizeof b->detail, "%s bundle %zu (%s): counted once",
 					 b->same_bundle ? "the same bundle as" : "the same builder as", j + 1,
-					 !strcmp(b->r->att->d.doc.module_id, q->b[j].r->att->d.doc.module_id)
-						 ? "same attestation module id"
-						 : "same signing key");
+					 builder_link(b, &q->b[j]));
 				break;
 			}
 		if (b->status != QB_BUILDER)

@@ -176,8 +176,8 @@ static void test_rules(void)
 		/* bk and bm share nothing; b1 shares bk's key and bm's module id */
 		const char *v[] = { bk, bm, b1 };
 		T_OK(!run(q, 1, v, 3, NULL, 0) && q->ncols == 1 && q->b[1].status == QB_DUPLICATE &&
-			     q->b[2].status == QB_DUPLICATE,
-		     "builders joined through a third bundle are one builder");
+			     q->b[2].status == QB_DUPLICATE && strstr(q->b[1].detail, "linked through another bundle"),
+		     "builders joined through a third bundle are one builder (%s)", q->b[1].detail);
 		quorum_free(q);
 	}
 	{
