@@ -13,6 +13,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "report/report.h"
 #include "base/digest.h"
 #include "base/json.h"
 #include "base/pem.h"
@@ -36,11 +37,11 @@
 /* The signed report, written beside the outputs (report/report.h), and the
  * same envelope in the standard forms other verifiers read, with the
  * attestation document those forms do not carry (docs/bundle-format.md). */
-#define BUNDLE_NAME "cleanroom-bundle.json"
-#define DSSE_NAME "cleanroom.intoto.jsonl"
-#define SIGSTORE_NAME "cleanroom.sigstore.json"
-#define ATTESTATION_NAME "cleanroom.attestation.cbor"
-static const char *const report_names[] = { BUNDLE_NAME, DSSE_NAME, SIGSTORE_NAME, ATTESTATION_NAME };
+#define BUNDLE_NAME REPORT_FILE_BUNDLE
+#define DSSE_NAME REPORT_FILE_DSSE
+#define SIGSTORE_NAME REPORT_FILE_SIGSTORE
+#define ATTESTATION_NAME REPORT_FILE_ATTESTATION
+static const char *const report_names[REPORT_NFILES] = REPORT_FILES;
 
 static void usage(FILE *out)
 {

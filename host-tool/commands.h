@@ -13,5 +13,6 @@ int cmd_vsock_bridge(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_sandbox_exec(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
 
 #endif

@@ -19,6 +19,7 @@ static const struct command commands[] = {
 	{ "build", cmd_build, "build sources inside an enclave, bring the outputs back" },
 	{ "attestation", cmd_attestation, "show or verify an NSM attestation document" },
 	{ "verify", cmd_verify, "verify a build's signed report (bundle) and its artifacts" },
+	{ "diff", cmd_diff, "compare two builds' outputs: which files differ, and where" },
 	{ "run", cmd_run, "boot an EIF locally in QEMU, with vsock and the heartbeat" },
 	{ "vsock-bridge", cmd_vsock_bridge, "serve QEMU's vhost-user vsock device (Unix sockets on the host)" },
 	{ "sandbox-exec", cmd_sandbox_exec, "run a command in the build sandbox, natively (root)" },

@@ -69,6 +69,19 @@ enum report_build_type {
  * larger one (argv full of control characters) gets no report: refused. */
 #define REPORT_MAX_STATEMENT (640 * 1024)
 #define REPORT_MAX_BUNDLE WIRE_MAX_BUNDLE
+
+/* The files of one build's report, which `cleanroom build` writes beside
+ * the outputs: the cleanroom bundle, the same envelope in the standard
+ * forms, and the attestation document those forms do not carry. */
+#define REPORT_FILE_BUNDLE "cleanroom-bundle.json"
+#define REPORT_FILE_DSSE "cleanroom.intoto.jsonl"
+#define REPORT_FILE_SIGSTORE "cleanroom.sigstore.json"
+#define REPORT_FILE_ATTESTATION "cleanroom.attestation.cbor"
+#define REPORT_FILES                                                                  \
+ {                                                                                    \
+  REPORT_FILE_BUNDLE, REPORT_FILE_DSSE, REPORT_FILE_SIGSTORE, REPORT_FILE_ATTESTATION \
+ }
+#define REPORT_NFILES 4
 #define REPORT_SIG_MAX 120   /* DER ECDSA P-384: at most 104 bytes */
 #define REPORT_SPKI_MAX 120  /* DER SubjectPublicKeyInfo: P-256 91, P-384 120 bytes */
 #define REPORT_KEY_ID_LEN 64 /* hex SHA-256 of the SubjectPublicKeyInfo */

@@ -168,22 +168,32 @@ static void check_document(const struct bundle_verify_in *in, struct bv_result *
 	if (!in->pol->has_pcrs) {
 		add(r, BV_SKIP, "pcrs", "no expected image given (--eif or --pcr0/1/2): any enclave image passes");
 	} else {
+		size_t nimg = 1 + in->pol->nmore_images;
 		int bad = -1;
-		for (unsigned i = 0; i < REPORT_PCRS; i++) {
-			const uint8_t *v = doc_pcr(d, i);
-			if (!v || memcmp(v, in->pol->pcr[i], CR_PCR_LEN)) {
-				bad = (int)i;
-				break;
+		for (size_t k = 0; k < nimg && r->image < 0; k++) {
+			const uint8_t(*want)[CR_PCR_LEN] = k ? in->pol->more_images[k - 1].pcr : in->pol->pcr;
+			int miss = -1;
+			for (unsigned i = 0; i < REPORT_PCRS && miss < 0; i++) {
+				const uint8_t *v = doc_pcr(d, i);
+				if (!v || memcmp(v, want[i], CR_PCR_LEN))
+					miss = (int)i;
 			}
+			if (miss < 0)
+				r->image = (int)k;
+			else if (!k)
+				bad = miss;
 		}
-		if (bad >= 0) {
+		if (r->image > 0) {
+			add(r, BV_PASS, "pcrs", "PCR0/1/2 = %s", in->pol->more_images[r->image - 1].desc);
+		} else if (r->image < 0) {
 			char got[20] = "absent", want[20];
 			const uint8_t *v = doc_pcr(d, (unsigned)bad);
 			if (v)
 				hex_short(v, CR_PCR_LEN, got);
 			hex_short(in->pol->pcr[bad], CR_PCR_LEN, want);
-			add(r, BV_FAIL, "pcrs", "pcr %d: mismatch: the document has %s, %s has %s", bad, got,
-			    in->pol->pcr_desc ? in->pol->pcr_desc : "expected", want);
+			add(r, BV_FAIL, "pcrs", "pcr %d: mismatch: the document has %s, %s has %s%s", bad, got,
+			    in->pol->pcr_desc ? in->pol->pcr_desc : "expected", want,
+			    nimg > 1 ? " (and none of the other allowed images matches)" : "");
 		} else {
 			add(r, BV_PASS, "pcrs", "PCR0/1/2 = %s", in->pol->pcr_desc ? in->pol->pcr_desc : "expected");
 		}
@@ -199,8 +209,7 @@ static void check_document(const struct bundle_verify_in *in, struct bv_result *
 		add(r, BV_PASS, "nonce", "document nonce = expected");
 }
 
-/* SHA-256 and SHA-384 of a file, streamed. */
-static int hash_file(const char *path, uint8_t s256[CR_SHA256_LEN], uint8_t s384[CR_SHA384_LEN], struct cr_err *e)
+int bv_hash_file(const char *path, uint8_t s256[CR_SHA256_LEN], uint8_t s384[CR_SHA384_LEN], struct cr_err *e)
 {
 	br_sha256_context h256;
 	br_sha384_context h384;
@@ -244,9 +253,7 @@ static int hash_file(const char *path, uint8_t s256[CR_SHA256_LEN], uint8_t s384
 	return 0;
 }
 
-/* The subject a path stands for: the longest name equal to the path or to
- * a suffix of it that starts after a '/'. */
-static const struct report_subject *subject_for(const struct report_statement *st, const char *path)
+const struct report_subject *bv_subject_for(const struct report_statement *st, const char *path)
 {
 	const struct report_subject *best = NULL;
 	size_t pl = strlen(path);
@@ -274,11 +281,11 @@ static void check_artifacts(const struct bv_policy *pol, struct bv_result *r)
 			add(r, BV_FAIL, name, "not checked: no statement");
 			continue;
 		}
-		if (!(sub = subject_for(&r->statement.st, path))) {
+		if (!(sub = bv_subject_for(&r->statement.st, path))) {
 			add(r, BV_FAIL, name, "not a subject of the statement (no subject name matches the path)");
 			continue;
 		}
-		if (hash_file(path, s256, s384, &e))
+		if (bv_hash_file(path, s256, s384, &e))
 			add(r, BV_FAIL, name, "%s", e.msg);
 		else if (memcmp(s256, sub->sha256, CR_SHA256_LEN))
 			add(r, BV_FAIL, name, "sha256 differs from subject '%s'", sub->name);
@@ -326,6 +333,7 @@ int bundle_verify_form(const uint8_t *buf, size_t len, const uint8_t *att, size_
 	struct bundle_verify_in in = { &b, pol };
 	memset(r, 0, sizeof *r);
 	r->verified = 1;
+	r->image = -1;
 
 	if (report_bundle_parse_form(buf, len, att, att_len, &b, &e)) {
 		add(r, BV_FAIL, "bundle", "%s", e.msg);

@@ -16,8 +16,9 @@
  *   binding.user_data  the document's user_data = SHA-384(statement)
  *   binding.nonce      the document's nonce = the statement's invocationId
  *   binding.pcrs       the statement's PCR0/1/2 = the document's
- *   pcrs               the document's PCR0/1/2 = the expected image (skip
- *                      when no image was given: then any image passes)
+ *   pcrs               the document's PCR0/1/2 = the expected image, or one
+ *                      of the further allowed images (skip when no image was
+ *                      given: then any image passes)
  *   nonce              the document's nonce = the expected one (skip when
  *                      none was given)
  *   artifact <path>    the file's SHA-256 and SHA-384 = those of the subject
@@ -57,6 +58,14 @@ struct bv_check {
 /* The largest artifact hashed: outputs live in the enclave's memory. */
 #define BV_ARTIFACT_MAX (64ull << 30)
 #define BV_MAX_CHECKS (16 + BV_MAX_ARTIFACTS + REPORT_MAX_SIGS)
+/* Images a policy may allow at once (verify --quorum: repeated --eif). */
+#define BV_MAX_IMAGES 8
+
+/* An allowed image: its PCR0/1/2 and where they came from. */
+struct bv_image {
+	uint8_t pcr[REPORT_PCRS][CR_PCR_LEN];
+	char desc[4200];
+};
 
 struct bv_policy {
 	const uint8_t *root_der; /* NULL: AWS Nitro Enclaves root G1 */
@@ -67,6 +76,10 @@ struct bv_policy {
 	int has_pcrs; /* expected PCR0/1/2 */
 	uint8_t pcr[REPORT_PCRS][CR_PCR_LEN];
 	const char *pcr_desc; /* where they came from (an EIF path, "--pcrN") */
+	/* further allowed images (with has_pcrs): the document's PCRs may be
+	 * any one of pcr[] or these */
+	const struct bv_image *more_images;
+	size_t nmore_images;
 	int has_nonce;
 	uint8_t nonce[WIRE_MAX_NONCE];
 	size_t nonce_len;
@@ -104,6 +117,9 @@ struct bv_result {
 	struct att_verified *att; /* when have_document (verified) */
 	struct cr_buf att_buf;    /* the document's bytes, which att points into */
 	uint8_t statement_sha384[CR_SHA384_LEN];
+	/* the allowed image the document's PCRs are: 0 the policy's pcr[],
+	 * i > 0 more_images[i - 1]; -1 none, or not checked */
+	int image;
 };
 
 /* Run every check; 0 when verified, -1 otherwise (the list says why). r is
@@ -132,6 +148,14 @@ size_t bv_key_pem(const struct bv_result *r, char *buf, size_t cap);
 /* The names of the checks that were not possible, ", "-separated ("" when
  * none), e.g. "attestation-chain, attestation-signature". */
 const char *bv_not_possible(const struct bv_result *r, char *buf, size_t cap);
+
+/* SHA-256 and SHA-384 of a regular file (cr_open_input: never a FIFO or
+ * device; at most BV_ARTIFACT_MAX bytes), streamed. */
+int bv_hash_file(const char *path, uint8_t s256[CR_SHA256_LEN], uint8_t s384[CR_SHA384_LEN], struct cr_err *e);
+
+/* The subject an artifact path stands for: the longest subject name equal
+ * to the path or to a suffix of it that starts after a '/'; NULL if none. */
+const struct report_subject *bv_subject_for(const struct report_statement *st, const char *path);
 
 /* The first failed check as one line ("<name>: <detail>"), for errors. */
 const char *bv_first_failure(const struct bv_result *r, char *buf, size_t cap);

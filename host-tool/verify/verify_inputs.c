@@ -39,7 +39,8 @@ int vin_set_root(struct verify_inputs *v, const char *path, struct cr_err *e)
 	return 0;
 }
 
-int vin_set_eif(struct verify_inputs *v, const char *path, struct cr_err *e)
+/* PCR0/1/2 of an EIF, read and measured now. */
+static int eif_pcrs(const char *path, struct eif_pcrs *pcrs, struct cr_err *e)
 {
 	struct eif_image *img = calloc(1, sizeof *img);
 	struct eif_scan scan;
@@ -55,11 +56,78 @@ int vin_set_eif(struct verify_inputs *v, const char *path, struct cr_err *e)
 		return cr_err_wrap(e, "--eif");
 	if (!scan.crc_ok)
 		return cr_fail(e, "--eif: %s: the EIF's CRC does not match its contents", path);
-	{
-		char desc[4200];
-		snprintf(desc, sizeof desc, "the EIF %s", path);
-		vin_set_pcrs(v, scan.pcrs.pcr0, scan.pcrs.pcr1, scan.pcrs.pcr2, desc);
+	*pcrs = scan.pcrs;
+	return 0;
+}
+
+int vin_set_eif(struct verify_inputs *v, const char *path, struct cr_err *e)
+{
+	struct eif_pcrs pcrs;
+	char desc[4200];
+	if (eif_pcrs(path, &pcrs, e))
+		return -1;
+	snprintf(desc, sizeof desc, "the EIF %s", path);
+	vin_set_pcrs(v, pcrs.pcr0, pcrs.pcr1, pcrs.pcr2, desc);
+	return 0;
+}
+
+/* The slot of the next image beyond the first. */
+static struct bv_image *next_image(struct verify_inputs *v, struct cr_err *e)
+{
+	if (v->nimages == BV_MAX_IMAGES) {
+		cr_fail(e, "more than %d allowed images (--eif, --pcr0/1/2 sets)", BV_MAX_IMAGES);
+		return NULL;
 	}
+	return &v->more[v->nimages - 1];
+}
+
+static void image_added(struct verify_inputs *v)
+{
+	v->nimages++;
+	v->pol.more_images = v->more;
+	v->pol.nmore_images = v->nimages - 1;
+}
+
+int vin_add_eif(struct verify_inputs *v, const char *path, struct cr_err *e)
+{
+	struct eif_pcrs pcrs;
+	struct bv_image *img;
+	if (!v->nimages) {
+		if (vin_set_eif(v, path, e))
+			return -1;
+		image_added(v);
+		return 0;
+	}
+	if (!(img = next_image(v, e)) || eif_pcrs(path, &pcrs, e))
+		return -1;
+	memcpy(img->pcr[0], pcrs.pcr0, CR_PCR_LEN);
+	memcpy(img->pcr[1], pcrs.pcr1, CR_PCR_LEN);
+	memcpy(img->pcr[2], pcrs.pcr2, CR_PCR_LEN);
+	snprintf(img->desc, sizeof img->desc, "the EIF %s", path);
+	image_added(v);
+	return 0;
+}
+
+int vin_add_pcr_set(struct verify_inputs *v, const char *const hex[3], unsigned set, struct cr_err *e)
+{
+	uint8_t pcr[REPORT_PCRS][CR_PCR_LEN];
+	struct bv_image *img;
+	char desc[64] = "--pcr0/1/2";
+	for (unsigned i = 0; i < REPORT_PCRS; i++)
+		if (strlen(hex[i]) != 2 * CR_PCR_LEN || cr_unhex(hex[i], pcr[i], CR_PCR_LEN))
+			return cr_fail(e, "--pcr%u: expected %d hex digits (SHA-384)", i, 2 * CR_PCR_LEN);
+	if (set)
+		snprintf(desc, sizeof desc, "--pcr0/1/2 set %u", set);
+	if (!v->nimages) {
+		vin_set_pcrs(v, pcr[0], pcr[1], pcr[2], desc);
+		image_added(v);
+		return 0;
+	}
+	if (!(img = next_image(v, e)))
+		return -1;
+	memcpy(img->pcr, pcr, sizeof pcr);
+	snprintf(img->desc, sizeof img->desc, "%s", desc);
+	image_added(v);
 	return 0;
 }
 

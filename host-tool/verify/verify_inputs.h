@@ -16,6 +16,9 @@ struct verify_inputs {
 	unsigned pcrs_given; /* bit i: --pcrI given */
 	char pcr_desc[4200];
 	char source_desc[4200];
+	/* allowed images beyond the first (vin_add_eif, vin_add_pcr_set) */
+	struct bv_image more[BV_MAX_IMAGES - 1];
+	size_t nimages; /* images added so far */
 };
 
 void vin_init(struct verify_inputs *v);
@@ -29,6 +32,12 @@ void vin_set_pcrs(struct verify_inputs *v, const uint8_t *pcr0, const uint8_t *p
 		  const char *desc);
 /* Expect PCR i = hex (96 hex digits); all three must be given (vin_check). */
 int vin_set_pcr(struct verify_inputs *v, unsigned i, const char *hex, struct cr_err *e);
+/* Allow one more image (verify --quorum): the first one added is the
+ * policy's pcr[], the next ones its more_images; at most BV_MAX_IMAGES. */
+int vin_add_eif(struct verify_inputs *v, const char *path, struct cr_err *e);
+/* The same with PCR0/1/2 as hex (96 digits each); set is its number, from 1,
+ * for messages (0: the only set, not numbered). */
+int vin_add_pcr_set(struct verify_inputs *v, const char *const hex[3], unsigned set, struct cr_err *e);
 int vin_set_nonce(struct verify_inputs *v, const char *hex, struct cr_err *e);
 int vin_set_nonce_bytes(struct verify_inputs *v, const uint8_t *nonce, size_t len);
 /* Expect the tree of a git commit (`git rev-parse REV^{tree}` in repo, "."

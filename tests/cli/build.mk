@@ -11,3 +11,5 @@ CHECK_SUITES += 'cli/attestation=$(CLI_ENV) tests/cli/attestation.sh'
 # Special files (FIFOs, devices, directories, dangling links) given to every
 # option that names an input, and inside walked trees: refused at once.
 CHECK_SUITES += 'cli/special-files=$(CLI_ENV) tests/cli/special-files.sh'
+# verify --quorum's arguments and hostile inputs, diff on crafted directories.
+CHECK_SUITES += 'cli/quorum=$(CLI_ENV) tests/cli/quorum.sh'
