@@ -208,8 +208,7 @@ static int walk_parent(int root, char *rel, int create, const char **base, const
 }
 
 /* Collected whiteouts of one layer: normalised names, NUL-separated. */
-static int pass1(struct layer_ctx *c, struct oci_budget *b, uint64_t *layer_bytes, struct cr_buf *wh,
-		 struct cr_err *e)
+static int pass1(struct layer_ctx *c, struct oci_budget *b, uint64_t *layer_bytes, struct cr_buf *wh, struct cr_err *e)
 {
 	struct archive_entry *ent;
 	char name[NAME_MAX_BYTES + 1], target[NAME_MAX_BYTES + 1];
@@ -259,8 +258,16 @@ static int pass1(struct layer_ctx *c, struct oci_budget *b, uint64_t *layer_byte
 			return entry_fail(c, raw, e, "%s",
 					  c->read_failed ? c->read_err.msg : archive_error_string(c->a));
 	}
-	if (r < 0)
+	if (r < 0) {
+		/* A damaged stream is most often a damaged blob: say so when
+		 * the blob does not match its digest. */
+		struct cr_err e2;
+		if (!c->read_failed && oci_reader_finish(&c->r, &e2)) {
+			*e = e2;
+			return cr_err_wrap(e, "layer %zu", c->idx + 1);
+		}
 		return -1;
+	}
 	return oci_reader_finish(&c->r, e) ? cr_err_wrap(e, "layer %zu", c->idx + 1) : 0;
 }
 
@@ -294,7 +301,8 @@ static int write_data(struct layer_ctx *c, int fd, const char *raw, uint64_t *le
 		if (n == 0)
 			return 0;
 		if (n < 0)
-			return entry_fail(c, raw, e, "%s", c->read_failed ? c->read_err.msg : archive_error_string(c->a));
+			return entry_fail(c, raw, e, "%s",
+					  c->read_failed ? c->read_err.msg : archive_error_string(c->a));
 		if ((uint64_t)n > *left)
 			return entry_fail(c, raw, e, "the layer changed since it was checked (more data)");
 		*left -= (uint64_t)n;

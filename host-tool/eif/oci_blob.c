@@ -61,8 +61,8 @@ int oci_src_open(struct oci_src *s, const char *path, struct cr_err *e)
 	}
 	if (!S_ISREG(st.st_mode)) {
 		close(s->dirfd);
-		return cr_fail_code(e, CR_E_NOTREG, "--oci %s: is %s, not an image layout directory or archive",
-				    path, cr_file_kind(st.st_mode));
+		return cr_fail_code(e, CR_E_NOTREG, "--oci %s: is %s, not an image layout directory or archive", path,
+				    cr_file_kind(st.st_mode));
 	}
 	s->is_archive = 1;
 	/* Regular file: back to blocking reads. */
@@ -205,8 +205,7 @@ long oci_reader_read(struct oci_reader *r, void *buf, size_t n, struct cr_err *e
 	if (r->outer) {
 		la_ssize_t k = archive_read_data(r->outer, buf, n);
 		if (k < 0)
-			return cr_fail(e, "--oci %s: %s: %s", r->src->label, r->name,
-				       archive_error_string(r->outer));
+			return cr_fail(e, "--oci %s: %s: %s", r->src->label, r->name, archive_error_string(r->outer));
 		got = (long)k;
 	} else {
 		ssize_t k;
@@ -218,8 +217,8 @@ long oci_reader_read(struct oci_reader *r, void *buf, size_t n, struct cr_err *e
 		got = (long)k;
 	}
 	if ((uint64_t)got > r->max - r->got)
-		return cr_fail_code(e, CR_E_TOOBIG, "--oci %s: %s: longer than %s %llu bytes", r->src->label,
-				    r->name, r->want >= 0 ? "its descriptor's size," : "the limit of",
+		return cr_fail_code(e, CR_E_TOOBIG, "--oci %s: %s: longer than %s %llu bytes", r->src->label, r->name,
+				    r->want >= 0 ? "its descriptor's size," : "the limit of",
 				    (unsigned long long)r->max);
 	r->got += (uint64_t)got;
 	if (r->digest && r->digest->alg == 512)
@@ -249,8 +248,8 @@ int oci_reader_finish(struct oci_reader *r, struct cr_err *e)
 	if (memcmp(out, r->digest->v, r->digest->alg / 8)) {
 		char hex[129];
 		cr_hex(out, (size_t)r->digest->alg / 8, hex);
-		return cr_fail(e, "--oci %s: %s: digest mismatch: sha%d:%.12s... != %.19s...", r->src->label,
-			       r->name, r->digest->alg, hex, r->digest->text);
+		return cr_fail(e, "--oci %s: %s: digest mismatch: sha%d:%.12s... != %.19s...", r->src->label, r->name,
+			       r->digest->alg, hex, r->digest->text);
 	}
 	return 0;
 }
@@ -265,8 +264,8 @@ void oci_reader_close(struct oci_reader *r)
 	r->fd = -1;
 }
 
-int oci_read_small(struct oci_src *s, const char *name, int64_t want, const struct oci_digest *digest,
-		   uint8_t **data, size_t *len, struct cr_err *e)
+int oci_read_small(struct oci_src *s, const char *name, int64_t want, const struct oci_digest *digest, uint8_t **data,
+		   size_t *len, struct cr_err *e)
 {
 	struct oci_reader r;
 	struct cr_buf b;
@@ -275,8 +274,8 @@ int oci_read_small(struct oci_src *s, const char *name, int64_t want, const stru
 	*data = NULL;
 	*len = 0;
 	if (want > (int64_t)OCI_JSON_MAX)
-		return cr_fail_code(e, CR_E_TOOBIG, "--oci %s: %s: %lld bytes is more than the %u allowed",
-				    s->label, name, (long long)want, OCI_JSON_MAX);
+		return cr_fail_code(e, CR_E_TOOBIG, "--oci %s: %s: %lld bytes is more than the %u allowed", s->label,
+				    name, (long long)want, OCI_JSON_MAX);
 	if (oci_reader_open(&r, s, name, want, OCI_JSON_MAX, digest, e))
 		return -1;
 	cr_buf_init(&b, OCI_JSON_MAX + 1);

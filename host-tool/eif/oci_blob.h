@@ -21,7 +21,7 @@
 #define OCI_JSON_MAX (4u << 20)          /* index, manifest, config: 4 MiB each */
 
 struct oci_digest {
-	int alg;      /* 256 or 512 */
+	int alg; /* 256 or 512 */
 	uint8_t v[64];
 	char text[OCI_DIGEST_TEXT_MAX + 1]; /* "sha256:<hex>" */
 };
@@ -44,11 +44,11 @@ int oci_src_has(struct oci_src *s, const char *name, struct cr_err *e);
 struct oci_reader {
 	struct oci_src *src;
 	const char *name;
-	int fd;       /* directory source */
-	void *outer;  /* archive source: struct archive *, positioned at the data */
-	uint64_t got; /* bytes read so far */
-	uint64_t max; /* refuse more than this */
-	int64_t want; /* the descriptor's size, -1 when none */
+	int fd;                          /* directory source */
+	void *outer;                     /* archive source: struct archive *, positioned at the data */
+	uint64_t got;                    /* bytes read so far */
+	uint64_t max;                    /* refuse more than this */
+	int64_t want;                    /* the descriptor's size, -1 when none */
 	const struct oci_digest *digest; /* NULL: not checked (caller checks otherwise) */
 	br_sha256_context sha256;
 	br_sha512_context sha512;
@@ -65,8 +65,8 @@ int oci_reader_finish(struct oci_reader *r, struct cr_err *e);
 void oci_reader_close(struct oci_reader *r);
 
 /* A whole small file (JSON), checked, NUL-terminated; caller frees. */
-int oci_read_small(struct oci_src *s, const char *name, int64_t want, const struct oci_digest *digest,
-		   uint8_t **data, size_t *len, struct cr_err *e);
+int oci_read_small(struct oci_src *s, const char *name, int64_t want, const struct oci_digest *digest, uint8_t **data,
+		   size_t *len, struct cr_err *e);
 /* SHA-256 of a whole small file (the docker archive's config name). */
 void oci_sha256(const void *p, size_t n, uint8_t out[CR_SHA256_LEN]);
 

@@ -35,8 +35,8 @@ static void jfile_free(struct jfile *f)
 	memset(f, 0, sizeof *f);
 }
 
-static int jfile_load(struct oci_src *s, const char *what, const char *name, int64_t size,
-		      const struct oci_digest *d, struct jfile *f, struct cr_err *e)
+static int jfile_load(struct oci_src *s, const char *what, const char *name, int64_t size, const struct oci_digest *d,
+		      struct jfile *f, struct cr_err *e)
 {
 	memset(f, 0, sizeof *f);
 	f->what = what;
@@ -52,8 +52,7 @@ static int jfile_load(struct oci_src *s, const char *what, const char *name, int
 static const struct json_val *field(const struct json_val *obj, const char *key, enum json_type t, int required,
 				    const char *ctx, struct cr_err *e)
 {
-	static const char *const names[] = { "null", "false", "true", "a number", "a string", "an array",
-					     "an object" };
+	static const char *const names[] = { "null", "false", "true", "a number", "a string", "an array", "an object" };
 	const struct json_val *v = json_get(obj, key);
 	if (!v || (v->type == JSON_NULL && !required)) {
 		if (required)
@@ -157,21 +156,33 @@ static int is_manifest_mt(const char *mt)
 	return !strcmp(mt, MT_OCI_MANIFEST) || !strcmp(mt, MT_DOCKER_MANIFEST);
 }
 
+/* Docker's familiar form of a name: "docker.io/library/app:1" is "app:1". */
+static const char *familiar(const char *name)
+{
+	static const char *const prefixes[] = { "docker.io/library/", "docker.io/" };
+	for (size_t i = 0; i < 2; i++)
+		if (!strncmp(name, prefixes[i], strlen(prefixes[i])))
+			return name + strlen(prefixes[i]);
+	return name;
+}
+
+static int name_matches(const char *name, const char *ref)
+{
+	return name && (!strcmp(name, ref) || !strcmp(familiar(name), ref));
+}
+
 /* The names an index entry answers to. */
 static int entry_matches(const struct json_val *entry, const char *ref)
 {
 	const struct json_val *ann = json_get(entry, "annotations");
-	const char *names[2] = { json_get_str(ann, ANN_REF), json_get_str(ann, ANN_CONTAINERD_NAME) };
-	for (int i = 0; i < 2; i++)
-		if (names[i] && !strcmp(names[i], ref))
-			return 1;
-	return 0;
+	return name_matches(json_get_str(ann, ANN_REF), ref) ||
+	       name_matches(json_get_str(ann, ANN_CONTAINERD_NAME), ref);
 }
 
 static void set_ref(struct oci_image *img, const char *name)
 {
-	if (name && strlen(name) <= OCI_NAME_MAX)
-		snprintf(img->ref, sizeof img->ref, "%s", name);
+	if (name && strlen(familiar(name)) <= OCI_NAME_MAX)
+		snprintf(img->ref, sizeof img->ref, "%s", familiar(name));
 }
 
 static int platform_matches(const struct json_val *entry, const char *goarch, const char *ctx, struct cr_err *e)
@@ -405,8 +416,7 @@ static int load_manifest(struct oci_src *s, const struct desc *md, const char *g
 		if (parse_desc(layers->kids[i], ctx, &ld, e))
 			goto out;
 		if (layer_compression(ld.media_type, &l->compression)) {
-			cr_fail(e, "%s.mediaType: '%s' is not a tar, tar+gzip or tar+zstd layer", ctx,
-				ld.media_type);
+			cr_fail(e, "%s.mediaType: '%s' is not a tar, tar+gzip or tar+zstd layer", ctx, ld.media_type);
 			goto out;
 		}
 		l->digest = ld.digest;
@@ -465,7 +475,7 @@ static int from_docker_manifest(struct oci_src *s, const char *ref, const char *
 		tags = json_get(root->kids[i], "RepoTags");
 		if (ref && tags && tags->type == JSON_ARRAY)
 			for (size_t t = 0; t < tags->n; t++)
-				if (tags->kids[t]->type == JSON_STRING && !strcmp(tags->kids[t]->str, ref))
+				if (tags->kids[t]->type == JSON_STRING && name_matches(tags->kids[t]->str, ref))
 					entry = root->kids[i];
 	}
 	if (!ref && root->n == 1)
@@ -498,13 +508,18 @@ static int from_docker_manifest(struct oci_src *s, const char *ref, const char *
 	{
 		const char *base = strrchr(cfg, '/') ? strrchr(cfg, '/') + 1 : cfg;
 		if (strncmp(base, hex, 64) || (base[64] && strcmp(base + 64, ".json"))) {
-			cr_fail(e, "manifest.json Config: '%s' does not match its content's sha256:%.12s...", cfg,
-				hex);
+			cr_fail(e, "manifest.json Config: '%s' does not match its content's sha256:%.12s...", cfg, hex);
 			goto out;
 		}
 	}
-	snprintf(ctx, sizeof ctx, "sha256:%s", hex);
-	oci_digest_parse(ctx, &cd);
+	{
+		char text[OCI_DIGEST_TEXT_MAX + 1];
+		snprintf(text, sizeof text, "sha256:%s", hex);
+		if (oci_digest_parse(text, &cd)) {
+			cr_fail(e, "config: digest");
+			goto out;
+		}
+	}
 	img->config_digest = cd;
 	if (parse_config(c.doc.root, goarch, img, e))
 		goto out;

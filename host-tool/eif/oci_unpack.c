@@ -41,8 +41,8 @@ static int split_ref(const char *arg, char *path, size_t n, const char **ref, st
 	return cr_fail(e, "--oci %s: no such file or directory", cr_term_arg(arg));
 }
 
-int oci_unpack(const char *arg, const char *arch, uint64_t max_unpacked, struct oci_tmp *tmp,
-	       struct oci_image *img, char *rootfs, size_t rootfs_size, struct cr_err *e)
+int oci_unpack(const char *arg, const char *arch, uint64_t max_unpacked, struct oci_tmp *tmp, struct oci_image *img,
+	       char *rootfs, size_t rootfs_size, struct cr_err *e)
 {
 	const char *goarch = !strcmp(arch, "aarch64") ? "arm64" : "amd64";
 	char path[4096];

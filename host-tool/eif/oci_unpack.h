@@ -11,7 +11,7 @@
 /* arch: "x86_64" or "aarch64". On success tmp holds rootfs/ (its path in
  * rootfs), img what the image says; the caller removes tmp (also on error:
  * oci_tmp_remove is safe to call on a failed or empty tmp). */
-int oci_unpack(const char *arg, const char *arch, uint64_t max_unpacked, struct oci_tmp *tmp,
-	       struct oci_image *img, char *rootfs, size_t rootfs_size, struct cr_err *e);
+int oci_unpack(const char *arg, const char *arch, uint64_t max_unpacked, struct oci_tmp *tmp, struct oci_image *img,
+	       char *rootfs, size_t rootfs_size, struct cr_err *e);
 
 #endif

@@ -11,3 +11,7 @@ CHECK_SUITES += 'cli/attestation=$(CLI_ENV) tests/cli/attestation.sh'
 # Special files (FIFOs, devices, directories, dangling links) given to every
 # option that names an input, and inside walked trees: refused at once.
 CHECK_SUITES += 'cli/special-files=$(CLI_ENV) tests/cli/special-files.sh'
+# cleanroom eif --oci on images made by umoci and skopeo (local files only)
+# and on hostile layers and layouts crafted by tests/cli/ocitest.py.
+APT_PKGS     += umoci skopeo
+CHECK_SUITES += 'cli/oci=$(CLI_ENV) tests/cli/oci.sh'
