@@ -123,6 +123,9 @@ static int norm_name(const char *in, char *out, const char **why)
 		*why = "no name";
 		return -1;
 	}
+	/* "/" alone names the root itself (umoci insert writes it so). */
+	if (in[0] == '/' && in[strspn(in, "/")] == 0)
+		in = "";
 	if (in[0] == '/') {
 		*why = "absolute name (would escape the root)";
 		return -1;

@@ -102,6 +102,20 @@ eif --oci img-docker.tar --no-image-info -o dock-noinfo.eif >/dev/null 2>&1
 cmp -s dock-noinfo.eif dir.eif && ok "docker archive --no-image-info is byte-identical to --rootfs" || not_ok "docker archive --no-image-info is byte-identical to --rootfs" "differ"
 same "docker archive: ImageName from RepoTags up to ':'" "$("$CLEANROOM" describe --json dock.eif | python3 -c 'import json,sys; print(json.load(sys.stdin)["ImageName"])')" "app"
 
+# --- zstd layers (skopeo recompresses), a multi-arch nested index, a "/" entry
+skopeo copy -q --dest-compress-format zstd oci:img:app oci:zimg:app >/dev/null 2>&1 || not_ok "skopeo writes zstd layers" "failed"
+grep -q 'tar+zstd' zimg/blobs/sha256/* && ok "skopeo wrote zstd layers" || not_ok "skopeo wrote zstd layers" "no tar+zstd media type"
+eif --oci zimg:app -o z.eif >z.json 2>z.err || not_ok "--oci packs zstd layers" "$(cat z.err)"
+same "zstd layers give the same PCRs" "$(pcrs <z.json)" "$(pcrs <oci.json)"
+rm -rf ma && cp -r img ma && $OT multiarch ma
+eif --oci ma:multi -o ma.eif >ma.json 2>ma.err || not_ok "--oci resolves a nested multi-arch index" "$(cat ma.err)"
+same "multi-arch index, --arch x86_64: the linux/amd64 image" "$(pcrs <ma.json)" "$(pcrs <oci.json)"
+eif --oci ma:multi --arch aarch64 -o ma-arm.eif >/dev/null 2>ma.err && rd1 ma-arm.eif maa
+same "multi-arch index, --arch aarch64: the linux/arm64 image" "$(cat maa/cmd 2>&1)" "/bin/arm64-cmd"
+rm -rf rs && cp -r img rs && $OT layer rs root-slash
+eif --oci rs:app -o rs.eif >/dev/null 2>rs.err && rd1 rs.eif rsx && [ -f rsx/rootfs/rootslash-ok ] &&
+	ok "a '/' entry is the root directory (umoci insert writes one)" || not_ok "a '/' entry is the root directory" "$(cat rs.err)"
+
 # --- Cmd / Entrypoint as nitro-cli: Cmd if present, else Entrypoint, never both
 cmdof() { # MUTATION... : a copy of the image with a changed config; prints its cmd
 	rm -rf ep && cp -r img ep && umoci config --image ep:app "$@" >/dev/null &&
@@ -126,7 +140,7 @@ expect_fail "a foreign architecture is refused" "architecture.*amd64.*aarch64|ar
 hostile() { # NAME KIND PATTERN [eif args]
 	local name=$1 kind=$2 pat=$3
 	shift 3
-	rm -rf h && cp -r img h && $OT layer h "$kind" && (cd h && umoci gc --layout . 2>/dev/null; true)
+	rm -rf h h.eif && cp -r img h && $OT layer h "$kind" && (cd h && umoci gc --layout . 2>/dev/null; true)
 	expect_fail "$name" "$pat" eif --oci h:app -o h.eif "$@"
 	[ ! -e h.eif ] && tmpdir_empty && [ -z "$(ls -A "$OUTSIDE")" ] && ok "$name: no EIF, no temp dir, nothing outside" ||
 		not_ok "$name: no EIF, no temp dir, nothing outside" "$(ls h.eif "$TMPDIR" "$OUTSIDE" 2>&1 | tr '\n' ' ')"
@@ -148,7 +162,7 @@ same "--max-unpacked 0: exit status 2" "$?" 2
 
 # --- broken layouts: refused naming the blob or field
 broken() { # NAME KIND PATTERN
-	rm -rf h && cp -r img h && $OT corrupt h "$2"
+	rm -rf h h.eif && cp -r img h && $OT corrupt h "$2"
 	expect_fail "$1" "$3" eif --oci h:app -o h.eif
 	[ ! -e h.eif ] && tmpdir_empty && ok "$1: no EIF, no temp dir" || not_ok "$1: no EIF, no temp dir" "left behind"
 }

@@ -4,6 +4,9 @@
   ocitest.py layer LAYOUT KIND        append a hostile layer (or two) to the image
   ocitest.py corrupt LAYOUT KIND      break the layout in one way
   ocitest.py opaque OUT.tar           a layer with an opaque directory (opq/)
+  ocitest.py multiarch LAYOUT         index.json -> a nested image index with the
+                                      image as linux/amd64 and a copy as linux/arm64
+                                      (Cmd /bin/arm64-cmd)
 
 LAYOUT is an OCI image layout with one manifest (as umoci/skopeo write it);
 the manifest, config and index are rewritten so every digest still matches,
@@ -88,6 +91,8 @@ HOSTILE = {
     "fifo": [[(ti("evil-fifo", tarfile.FIFOTYPE), None)]],
     "bomb": [[reg("bomb", b"\0" * (64 << 20))]],
     "many-files": [[reg("f%d" % i, b"y" * 1024) for i in range(3000)]],
+    # Not hostile: "/" names the root directory (as umoci insert writes it).
+    "root-slash": [[(ti("/", tarfile.DIRTYPE, mode=0o755), None), reg("rootslash-ok")]],
 }
 
 
@@ -145,5 +150,28 @@ def cmd_opaque(out):
     open(out, "wb").write(tar_bytes(members))
 
 
+def cmd_multiarch(lay):
+    idx, man, cfg = load(lay)
+    amd = dict(idx["manifests"][0])
+    amd.pop("annotations", None)
+    amd["platform"] = {"architecture": "amd64", "os": "linux"}
+    cfg2 = json.loads(json.dumps(cfg))
+    cfg2["architecture"] = "arm64"
+    cfg2.setdefault("config", {})["Cmd"] = ["/bin/arm64-cmd"]
+    man2 = json.loads(json.dumps(man))
+    man2["config"]["digest"], man2["config"]["size"] = put_blob(lay, json.dumps(cfg2).encode())
+    d2, s2 = put_blob(lay, json.dumps(man2).encode())
+    arm = {"mediaType": amd["mediaType"], "digest": d2, "size": s2,
+           "platform": {"architecture": "arm64", "os": "linux"}}
+    nested = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+              "manifests": [arm, amd]}
+    nd, ns = put_blob(lay, json.dumps(nested).encode())
+    top = {"schemaVersion": 2, "manifests": [{
+        "mediaType": "application/vnd.oci.image.index.v1+json", "digest": nd, "size": ns,
+        "annotations": {"org.opencontainers.image.ref.name": "multi"}}]}
+    with open(os.path.join(lay, "index.json"), "w") as f:
+        json.dump(top, f)
+
+
 if __name__ == "__main__":
-    {"layer": cmd_layer, "corrupt": cmd_corrupt, "opaque": cmd_opaque}[sys.argv[1]](*sys.argv[2:])
+    {"layer": cmd_layer, "corrupt": cmd_corrupt, "opaque": cmd_opaque, "multiarch": cmd_multiarch}[sys.argv[1]](*sys.argv[2:])
