@@ -25,7 +25,8 @@ struct layer_ctx {
 	struct archive *a;
 	struct cr_err read_err; /* the reader's error, when libarchive reports one */
 	int read_failed;
-	uint8_t buf[65536];
+	uint8_t in[65536];  /* blob bytes handed to libarchive: it keeps them until the next read */
+	uint8_t out[65536]; /* file data read back from libarchive */
 };
 
 /* "layer 2 (sha256:0123456789ab) entry 'a/b': " + message. */
@@ -45,13 +46,13 @@ static int entry_fail(struct layer_ctx *c, const char *name, struct cr_err *e, c
 static la_ssize_t read_cb(struct archive *a, void *ctx, const void **buf)
 {
 	struct layer_ctx *c = ctx;
-	long n = oci_reader_read(&c->r, c->buf, sizeof c->buf, &c->read_err);
+	long n = oci_reader_read(&c->r, c->in, sizeof c->in, &c->read_err);
 	if (n < 0) {
 		c->read_failed = 1;
 		archive_set_error(a, EIO, "%s", c->read_err.msg);
 		return -1;
 	}
-	*buf = c->buf;
+	*buf = c->in;
 	return n;
 }
 
@@ -300,7 +301,7 @@ static int apply_whiteouts(struct layer_ctx *c, int root, struct cr_buf *wh, str
 static int write_data(struct layer_ctx *c, int fd, const char *raw, uint64_t *left, struct cr_err *e)
 {
 	for (;;) {
-		la_ssize_t n = archive_read_data(c->a, c->buf, sizeof c->buf);
+		la_ssize_t n = archive_read_data(c->a, c->out, sizeof c->out);
 		if (n == 0)
 			return 0;
 		if (n < 0)
@@ -309,7 +310,7 @@ static int write_data(struct layer_ctx *c, int fd, const char *raw, uint64_t *le
 		if ((uint64_t)n > *left)
 			return entry_fail(c, raw, e, "the layer changed since it was checked (more data)");
 		*left -= (uint64_t)n;
-		if (cr_write_all(fd, c->buf, (size_t)n))
+		if (cr_write_all(fd, c->out, (size_t)n))
 			return entry_fail(c, raw, e, "write: %s", strerror(errno));
 	}
 }
