@@ -85,9 +85,57 @@ static const char *strip_dot(const char *n)
 	return n;
 }
 
+/* The archive name a link entry at name points to: a hard link's target
+ * (relative to the archive's root) or a symlink's (relative to name's
+ * directory; `docker save` links duplicate layers so). -1 when it leaves
+ * the archive or is too long. */
+static int link_target(const char *name, const char *target, int is_symlink, char *out, size_t n)
+{
+	char buf[512];
+	size_t len = 0;
+	const char *slash = strrchr(name, '/');
+	int w;
+	if (!target || target[0] == '/')
+		return -1;
+	if (is_symlink && slash)
+		w = snprintf(buf, sizeof buf, "%.*s/%s", (int)(slash - name), name, strip_dot(target));
+	else
+		w = snprintf(buf, sizeof buf, "%s", strip_dot(target));
+	if (w < 0 || (size_t)w >= sizeof buf)
+		return -1;
+	/* Fold "." and ".." components; ".." above the root is refused. */
+	for (char *p = buf, *c; *p; p = c) {
+		size_t cl;
+		c = strchr(p, '/');
+		cl = c ? (size_t)(c - p) : strlen(p);
+		c = c ? c + 1 : p + cl;
+		if (cl == 0 || (cl == 1 && p[0] == '.'))
+			continue;
+		if (cl == 2 && p[0] == '.' && p[1] == '.') {
+			if (len == 0)
+				return -1;
+			while (len > 0 && out[len - 1] != '/')
+				len--;
+			if (len > 0)
+				len--;
+			continue;
+		}
+		if (len + cl + 2 > n)
+			return -1;
+		if (len)
+			out[len++] = '/';
+		memcpy(out + len, p, cl);
+		len += cl;
+	}
+	out[len] = 0;
+	return len ? 0 : -1;
+}
+
 /* Position a fresh reader of the outer archive at the data of name.
- * Returns 1 found, 0 not found, -1 error. */
-static int outer_seek(struct oci_src *s, const char *name, struct archive **out, struct cr_err *e)
+ * Returns 1 found, 0 not found, 2 name is a link (*redirect gets its
+ * target), -1 error. */
+static int outer_seek_once(struct oci_src *s, const char *name, struct archive **out, char *redirect, size_t rn,
+			   struct cr_err *e)
 {
 	struct archive *a = archive_read_new();
 	struct archive_entry *ent;
@@ -107,6 +155,7 @@ static int outer_seek(struct oci_src *s, const char *name, struct archive **out,
 		return -1;
 	}
 	for (uint64_t n = 0;; n++) {
+		const char *en;
 		r = archive_read_next_header(a, &ent);
 		if (r == ARCHIVE_EOF)
 			break;
@@ -116,14 +165,39 @@ static int outer_seek(struct oci_src *s, const char *name, struct archive **out,
 			archive_read_free(a);
 			return -1;
 		}
-		if (archive_entry_filetype(ent) == AE_IFREG && !archive_entry_hardlink(ent) &&
-		    archive_entry_pathname(ent) && !strcmp(strip_dot(archive_entry_pathname(ent)), name)) {
+		en = archive_entry_pathname(ent);
+		if (!en || strcmp(strip_dot(en), name))
+			continue;
+		if (archive_entry_hardlink(ent) || archive_entry_filetype(ent) == AE_IFLNK) {
+			int sym = !archive_entry_hardlink(ent);
+			r = link_target(name, sym ? archive_entry_symlink(ent) : archive_entry_hardlink(ent), sym,
+					redirect, rn);
+			archive_read_free(a);
+			if (r)
+				return cr_fail(e, "--oci %s: %s links outside the archive", s->label, name);
+			return 2;
+		}
+		if (archive_entry_filetype(ent) == AE_IFREG) {
 			*out = a;
 			return 1;
 		}
 	}
 	archive_read_free(a);
 	return 0;
+}
+
+static int outer_seek(struct oci_src *s, const char *name, struct archive **out, struct cr_err *e)
+{
+	char cur[512], next[512];
+	if (snprintf(cur, sizeof cur, "%s", name) >= (int)sizeof cur)
+		return 0;
+	for (int hops = 0; hops < 8; hops++) {
+		int r = outer_seek_once(s, cur, out, next, sizeof next, e);
+		if (r != 2)
+			return r;
+		memcpy(cur, next, sizeof cur);
+	}
+	return cr_fail(e, "--oci %s: %s: too many links", s->label, name);
 }
 
 /* Open name below the layout directory: no symlinks, nothing outside it,

@@ -118,6 +118,54 @@ rm -rf rs && cp -r img rs && $OT layer rs root-slash
 eif --oci rs:app -o rs.eif >/dev/null 2>rs.err && rd1 rs.eif rsx && [ -f rsx/rootfs/rootslash-ok ] &&
 	ok "a '/' entry is the root directory (umoci insert writes one)" || not_ok "a '/' entry is the root directory" "$(cat rs.err)"
 
+# --- Docker 25+ archives hold index.json (preferred) and manifest.json
+mkdir -p d25 && cp -r img/. d25/ && mkdir -p dk25 && tar -C dk25 -xf img-docker.tar && cp dk25/manifest.json d25/ &&
+	python3 -c 'import json; p="d25/index.json"; i=json.load(open(p)); i["manifests"]=[m for m in i["manifests"] if m["annotations"]["org.opencontainers.image.ref.name"]=="app"]; i["manifests"][0]["annotations"]["io.containerd.image.name"]="docker.io/library/app:latest"; json.dump(i, open(p, "w"))' &&
+	tar -C d25 -cf d25.tar .
+eif --oci d25.tar:app:latest -o d25.eif >d25.json 2>d25.err || not_ok "a Docker 25 archive packs (by its containerd name)" "$(cat d25.err)"
+same "a Docker 25 archive: index.json used (manifest digest in DockerInfo), same PCRs" 	"$("$CLEANROOM" describe --json d25.eif | python3 -c 'import json,sys; i=json.load(sys.stdin)["Metadata"]["DockerInfo"]; print(i["RepoTags"], i["RepoDigests"][0][:11])') $(pcrs <d25.json)" 	"['app:latest'] app@sha256: $(pcrs <oci.json)"
+
+# --- an image made by buildah (vfs storage, from scratch, no 'run')
+if command -v buildah >/dev/null; then
+	BA=(buildah --root "$T/bh-root" --runroot "$T/bh-run" --storage-driver vfs)
+	ctr=$("${BA[@]}" from scratch 2>/dev/null) && mnt=$("${BA[@]}" mount "$ctr" 2>/dev/null) &&
+		mkdir -p "$mnt/bin" && printf '#!/bin/sh
+' >"$mnt/bin/app" && chmod 755 "$mnt/bin/app" && ln -s app "$mnt/bin/app-link" &&
+		"${BA[@]}" config --entrypoint '["/bin/app"]' --cmd '["--flag"]' --env MODE=prod "$ctr" 2>/dev/null &&
+		cp -a "$mnt" bh-tree && "${BA[@]}" commit -q "$ctr" "oci:$T/bh:app" >/dev/null 2>&1 &&
+		"${BA[@]}" rm "$ctr" >/dev/null 2>&1 || not_ok "buildah makes an image" "buildah failed"
+	eif --oci bh:app -o bh.eif >bh.json 2>bh.err && rd1 bh.eif bhx
+	same "buildah image, ENTRYPOINT and CMD: cmd = Cmd only (nitro-cli)" "$(cat bhx/cmd 2>&1)" "--flag"
+	printf -- '--flag
+' >bh-cmd
+	eif --rootfs bh-tree -o bh-dir.eif --env-file bhx/env --cmd-file bh-cmd >bh-dir.json 2>&1
+	same "buildah image: the same PCRs as --rootfs of its tree" "$(pcrs <bh.json)" "$(pcrs <bh-dir.json)"
+	rm -rf "$T/bh-root" "$T/bh-run"
+else
+	not_ok "buildah is installed (APT_PKGS)" "missing"
+fi
+
+# docker save stores a repeated layer once and links to it (a symlink entry)
+rm -rf dks && mkdir dks && tar -C dks -xf img-docker.tar && python3 - dks <<'PY' && tar -C dks -cf dks.tar .
+import hashlib, json, os, sys
+d = sys.argv[1]
+m = json.load(open(os.path.join(d, "manifest.json")))
+cfg_name = m[0]["Config"]
+cfg = json.load(open(os.path.join(d, cfg_name)))
+first = m[0]["Layers"][-1]  # the opaque layer: applying it twice changes nothing
+cfg["rootfs"]["diff_ids"].append(cfg["rootfs"]["diff_ids"][-1])
+os.makedirs(os.path.join(d, "dup"))
+os.symlink("../" + first, os.path.join(d, "dup", "layer.tar"))
+m[0]["Layers"].append("dup/layer.tar")
+data = json.dumps(cfg).encode()
+os.unlink(os.path.join(d, cfg_name))
+m[0]["Config"] = hashlib.sha256(data).hexdigest() + ".json"
+open(os.path.join(d, m[0]["Config"]), "wb").write(data)
+json.dump(m, open(os.path.join(d, "manifest.json"), "w"))
+PY
+eif --oci dks.tar --no-image-info -o dks.eif >dks.json 2>dks.err || not_ok "a docker archive with a symlinked (repeated) layer packs" "$(cat dks.err)"
+same "a docker archive with a symlinked (repeated) layer: same PCRs" "$(pcrs <dks.json)" "$(pcrs <oci.json)"
+
 # --- Cmd / Entrypoint as nitro-cli: Cmd if present, else Entrypoint, never both
 cmdof() { # MUTATION... : a copy of the image with a changed config; prints its cmd
 	rm -rf ep && cp -r img ep && umoci config --image ep:app "$@" >/dev/null &&
