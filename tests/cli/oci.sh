@@ -166,6 +166,12 @@ PY
 eif --oci dks.tar --no-image-info -o dks.eif >dks.json 2>dks.err || not_ok "a docker archive with a symlinked (repeated) layer packs" "$(cat dks.err)"
 same "a docker archive with a symlinked (repeated) layer: same PCRs" "$(pcrs <dks.json)" "$(pcrs <oci.json)"
 
+# --- the layers' entry order, mtimes and owners do not show
+rm -rf oa ob && cp -r img oa && cp -r img ob && $OT layer oa order-a && $OT layer ob order-b
+eif --oci oa:app --no-image-info -o oa.eif >/dev/null 2>&1 && eif --oci ob:app --no-image-info -o ob.eif >/dev/null 2>&1 &&
+	cmp -s oa.eif ob.eif && ok "one tree in other entry orders, mtimes and owners: the same EIF" ||
+	not_ok "one tree in other entry orders, mtimes and owners: the same EIF" "$(cmp oa.eif ob.eif 2>&1)"
+
 # --- Cmd / Entrypoint as nitro-cli: Cmd if present, else Entrypoint, never both
 cmdof() { # MUTATION... : a copy of the image with a changed config; prints its cmd
 	rm -rf ep && cp -r img ep && umoci config --image ep:app "$@" >/dev/null &&

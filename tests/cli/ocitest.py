@@ -75,6 +75,17 @@ def add_layer(lay, members, idx, man, cfg, gz=True):
     cfg.setdefault("rootfs", {"type": "layers", "diff_ids": []})["diff_ids"].append("sha256:" + sha(raw))
 
 
+def tree_entry(name, mtime, uid):
+    if name == "d":
+        t = ti(name, tarfile.DIRTYPE, mode=0o700)
+        data = None
+    else:
+        data = ("content of " + name + "\n").encode()
+        t = ti(name, size=len(data), mode=0o600 if name != "x" else 0o750)
+    t.mtime, t.uid, t.gid, t.uname, t.gname = mtime, uid, uid, "u%d" % uid, "g%d" % uid
+    return (t, data)
+
+
 HOSTILE = {
     "dotdot": [[reg("../evil")]],
     "absolute": [[reg("/abs-evil")]],
@@ -91,6 +102,9 @@ HOSTILE = {
     "fifo": [[(ti("evil-fifo", tarfile.FIFOTYPE), None)]],
     "bomb": [[reg("bomb", b"\0" * (64 << 20))]],
     "many-files": [[reg("f%d" % i, b"y" * 1024) for i in range(3000)]],
+    # Not hostile: one tree written in two orders, with other mtimes and owners.
+    "order-a": [[tree_entry(n, 1000 + i, 0) for i, n in enumerate(["d", "d/f1", "d/f2", "x"])]],
+    "order-b": [[tree_entry(n, 5000000 + i, 1234) for i, n in enumerate(["x", "d/f2", "d", "d/f1"])]],
     # Not hostile: "/" names the root directory (as umoci insert writes it).
     "root-slash": [[(ti("/", tarfile.DIRTYPE, mode=0o755), None), reg("rootslash-ok")]],
 }
