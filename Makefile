@@ -194,6 +194,12 @@ compile_commands.json: | $(LAYER_STAMPS)
 demo: deps $(B)/init $(B)/cleanroom kernel rootfs-c
 	@B=$(B) demo/demo.sh
 
+# A container image (made with umoci from a small static program) -> EIF
+# (cleanroom eif --oci) -> cleanroom run: the program's output on the console.
+.PHONY: demo-oci
+demo-oci: deps $(B)/init $(B)/cleanroom kernel
+	@B=$(B) demo/oci-demo.sh
+
 # ---------------------------------------------------------------- install
 # PREFIX/bin/cleanroom, and what it packs by default under
 # PREFIX/lib/cleanroom/<arch>/ (the layout of nitro-cli's blobs): the enclave

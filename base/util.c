@@ -516,6 +516,30 @@ int cr_parse_u64(const char *s, uint64_t max, uint64_t *out)
 	return 0;
 }
 
+int cr_parse_size(const char *s, uint64_t *out)
+{
+	char num[32];
+	size_t n = s ? strlen(s) : 0;
+	unsigned shift = 0;
+	if (n == 0 || n >= sizeof num)
+		return -1;
+	memcpy(num, s, n + 1);
+	switch (num[n - 1]) {
+	case 'K':
+	case 'k': shift = 10; break;
+	case 'M':
+	case 'm': shift = 20; break;
+	case 'G':
+	case 'g': shift = 30; break;
+	}
+	if (shift)
+		num[n - 1] = 0;
+	if (cr_parse_u64(num, UINT64_MAX >> shift, out))
+		return -1;
+	*out <<= shift;
+	return 0;
+}
+
 int64_t cr_days_from_civil(int64_t year, unsigned month, unsigned day)
 {
 	/* Shift the year to start in March so the leap day is last. */

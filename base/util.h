@@ -129,6 +129,8 @@ int cr_random(void *p, size_t n, struct cr_err *e);
 
 /* Parse an unsigned decimal with no sign, spaces or trailing junk, <= max. */
 int cr_parse_u64(const char *s, uint64_t max, uint64_t *out);
+/* Bytes: a decimal, optionally with a binary suffix K, M or G (either case). */
+int cr_parse_size(const char *s, uint64_t *out);
 
 /* CLOCK_MONOTONIC in milliseconds (for intervals and deadlines). */
 uint64_t cr_mono_ms(void);

@@ -45,3 +45,10 @@ bench: bench-init-compare
 bench-init-compare: deps $(B)/cleanroom $(B)/init $(KERNEL_DIR)/bzImage $(KERNEL_DIR)/nsm.ko
 	@if [ -z "$(AWS_INIT)" ]; then echo "bench init-compare: skipped (AWS_INIT is not set: the path of AWS's init, built from aws-nitro-enclaves-sdk-bootstrap init/init.c)"; \
 	else CLEANROOM=$(B)/cleanroom KERNEL_DIR=$(KERNEL_DIR) INIT=$(B)/init bench/init-compare.sh $(AWS_INIT); fi
+
+# cleanroom eif --oci on a ~1 GB image vs --rootfs of the same tree vs
+# sha384sum of the EIF, with peak RSS (goal < 100 MB).
+.PHONY: bench-oci-pack
+bench: bench-oci-pack
+bench-oci-pack: deps $(B)/cleanroom $(B)/init
+	@CLEANROOM=$(B)/cleanroom INIT=$(B)/init bench/oci-pack.sh

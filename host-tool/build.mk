@@ -4,7 +4,9 @@
 # client/ (sending a build) and verify/ (checking a bundle).
 # Everything but main.c also goes into libhost.a so unit tests can link it.
 HOST_SRCS := $(filter-out host-tool/main.c,$(sort $(wildcard host-tool/*.c host-tool/*/*.c)))
-HOST_LDLIBS := -lpthread -lz
+# libarchive reads image layers for `cleanroom eif --oci` (host tool only).
+HOST_LDLIBS := -lpthread -lz -larchive
+APT_PKGS += libarchive-dev
 
 define host_rules
 $(B)/$(1)/libhost.a: $(patsubst %.c,$(B)/$(1)/%.o,$(HOST_SRCS))

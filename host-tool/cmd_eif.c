@@ -11,6 +11,8 @@
 #include "host-tool/eif/eif.h"
 #include "host-tool/eif/eif_write.h"
 #include "host-tool/eif/measurements.h"
+#include "host-tool/eif/oci_apply.h"
+#include "host-tool/eif/oci_unpack.h"
 #include "base/term.h"
 
 #define CMDLINE_MAX 2047 /* the kernel's COMMAND_LINE_SIZE is 2048 with the NUL */
@@ -27,6 +29,7 @@ static void usage(FILE *out)
 {
 	fprintf(out, "usage: cleanroom eif [--kernel FILE] [--init FILE] --rootfs DIR -o OUT.eif [options]\n"
 		     "                     [--cmd ARG... | --cmd-file FILE]\n"
+		     "       cleanroom eif --oci PATH[:TAG|@DIGEST] -o OUT.eif [--agent] [options]\n"
 		     "\n"
 		     "Pack an enclave image file (EIF v4, as nitro-cli builds) from a kernel, the init, a\n"
 		     "root filesystem directory and a command. No Docker, no linuxkit. The same inputs give\n"
@@ -39,8 +42,18 @@ static void usage(FILE *out)
 		     "command is given), signature when signed. Without a command the image has no /cmd and\n"
 		     "cleanroom's init starts as a build agent; with one it behaves like AWS's init.\n"
 		     "\n"
-		     "required:\n"
+		     "required (one of --rootfs, --oci):\n"
 		     "  --rootfs DIR         tree packed under rootfs/ (regular files, dirs, symlinks only)\n"
+		     "  --oci PATH[:TAG|@DIGEST]\n"
+		     "                       a container image instead of DIR: an OCI layout directory, an\n"
+		     "                       OCI archive or a 'docker save' archive; TAG or the manifest's\n"
+		     "                       DIGEST chooses one image, --arch the platform of an index. Its\n"
+		     "                       layers are checked and applied in a private temporary directory\n"
+		     "                       (under $TMPDIR), packed as --rootfs would pack it, then removed.\n"
+		     "                       The command is the config's Cmd, else its Entrypoint (not both,\n"
+		     "                       as nitro-cli), the environment its Env; ImageName and\n"
+		     "                       ImageVersion default to the image's name and Id, DockerInfo\n"
+		     "                       records the image (see docs/oci.md)\n"
 		     "  -o, --output FILE    the EIF to write (written atomically; nothing on failure)\n"
 		     "options:\n"
 		     "  --kernel FILE        bzImage (x86_64) or Image (aarch64); default: the installed one\n"
@@ -54,8 +67,16 @@ static void usage(FILE *out)
 		     "  --cmd ARG...         the command, one argv element per argument; must come last\n"
 		     "  --cmd-file FILE      the command, one argv element per line (nitro-cli's cmd file)\n"
 		     "  --env-file FILE      environment, one KEY=VALUE per line\n"
-		     "  --name NAME          ImageName in the metadata (default: cleanroom-enclave)\n"
-		     "  --version VER        ImageVersion in the metadata (default: 1.0)\n"
+		     "  --agent              with --oci: no command (a build agent image), even if the image\n"
+		     "                       has one\n"
+		     "  --max-unpacked SIZE  with --oci: refuse an image whose layers hold more file bytes\n"
+		     "                       than SIZE (bytes, or with K, M, G suffix; default 4G)\n"
+		     "  --no-image-info      with --oci: DockerInfo null and the --name/--version defaults,\n"
+		     "                       so the EIF equals the --rootfs one of the same tree\n"
+		     "  --name NAME          ImageName in the metadata (default: cleanroom-enclave; with --oci\n"
+		     "                       the image's name up to the first ':')\n"
+		     "  --version VER        ImageVersion in the metadata (default: 1.0; with --oci the image\n"
+		     "                       Id, the config digest without 'sha256:')\n"
 		     "  --metadata FILE      JSON object stored as CustomMetadata (at most 4096 bytes)\n"
 		     "  --arch ARCH          x86_64 (default) or aarch64\n"
 		     "  --sign-key KEY.pem   sign PCR0 with this EC private key (P-256/384/521; PEM)...\n"
@@ -74,7 +95,8 @@ static void usage(FILE *out)
 		     "example:\n"
 		     "  cleanroom eif --rootfs rootfs/ -o app.eif --cmd /bin/sh -c 'echo hello'\n"
 		     "  cleanroom eif --kernel build/kernel/bzImage --init build/init --nsm-ko local \\\n"
-		     "      --rootfs build/rootfs-c -o agent.eif\n");
+		     "      --rootfs build/rootfs-c -o agent.eif\n"
+		     "  cleanroom eif --oci app.tar:app:latest -o app.eif\n");
 }
 
 /* Validate a list file (cmd or env): entries separated by '\n'. */
@@ -155,9 +177,11 @@ static int check_cmdline(const struct cr_buf *c, struct cr_err *e)
 
 struct eif_opts {
 	const char *kernel, *init, *rootfs, *output, *cmdline, *cmdline_file, *nsm_ko, *cmd_file, *env_file;
-	const char *name, *version, *metadata, *arch, *sign_key, *sign_cert;
+	const char *name, *version, *metadata, *arch, *sign_key, *sign_cert, *oci;
 	char **cmd_args;
 	int cmd_n;
+	int name_set, version_set, agent, no_image_info;
+	uint64_t max_unpacked;
 };
 
 static int parse_args(int argc, char **argv, struct eif_opts *o)
@@ -178,6 +202,10 @@ static int parse_args(int argc, char **argv, struct eif_opts *o)
 		{ "arch", required_argument, NULL, 'a' },
 		{ "sign-key", required_argument, NULL, 'K' },
 		{ "sign-cert", required_argument, NULL, 'S' },
+		{ "oci", required_argument, NULL, 'O' },
+		{ "agent", no_argument, NULL, 'A' },
+		{ "max-unpacked", required_argument, NULL, 'X' },
+		{ "no-image-info", no_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -186,6 +214,7 @@ static int parse_args(int argc, char **argv, struct eif_opts *o)
 	o->name = "cleanroom-enclave";
 	o->version = "1.0";
 	o->arch = "x86_64";
+	o->max_unpacked = OCI_DEFAULT_MAX_UNPACKED;
 	/* Everything after --cmd is the command. */
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--cmd")) {
@@ -211,8 +240,26 @@ static int parse_args(int argc, char **argv, struct eif_opts *o)
 		case 'n': o->nsm_ko = optarg; break;
 		case 'F': o->cmd_file = optarg; break;
 		case 'E': o->env_file = optarg; break;
-		case 'N': o->name = optarg; break;
-		case 'V': o->version = optarg; break;
+		case 'N':
+			o->name = optarg;
+			o->name_set = 1;
+			break;
+		case 'V':
+			o->version = optarg;
+			o->version_set = 1;
+			break;
+		case 'O': o->oci = optarg; break;
+		case 'A': o->agent = 1; break;
+		case 'I': o->no_image_info = 1; break;
+		case 'X':
+			if (cr_parse_size(optarg, &o->max_unpacked) || o->max_unpacked == 0) {
+				cr_tprintf(stderr,
+					   "cleanroom eif: --max-unpacked '%s': expected bytes > 0, or a "
+					   "number with K, M or G\n",
+					   cr_term_arg(optarg));
+				return 2;
+			}
+			break;
 		case 'M': o->metadata = optarg; break;
 		case 'a': o->arch = optarg; break;
 		case 'K': o->sign_key = optarg; break;
@@ -226,8 +273,16 @@ static int parse_args(int argc, char **argv, struct eif_opts *o)
 			   argv[optind]);
 		return 2;
 	}
-	if (!o->rootfs || !o->output) {
-		cr_tprintf(stderr, "cleanroom eif: --rootfs and -o are required (see --help)\n");
+	if (!!o->rootfs == !!o->oci || !o->output) {
+		cr_tprintf(stderr, "cleanroom eif: -o and one of --rootfs, --oci are required (see --help)\n");
+		return 2;
+	}
+	if (!o->oci && (o->agent || o->no_image_info)) {
+		cr_tprintf(stderr, "cleanroom eif: --agent and --no-image-info go with --oci\n");
+		return 2;
+	}
+	if (o->agent && (o->cmd_args || o->cmd_file || o->env_file)) {
+		cr_tprintf(stderr, "cleanroom eif: --agent means no command: not with --cmd, --cmd-file, --env-file\n");
 		return 2;
 	}
 	if (o->cmdline && o->cmdline_file) {
@@ -238,7 +293,7 @@ static int parse_args(int argc, char **argv, struct eif_opts *o)
 		cr_tprintf(stderr, "cleanroom eif: give --cmd or --cmd-file, not both\n");
 		return 2;
 	}
-	if (o->env_file && !o->cmd_args && !o->cmd_file) {
+	if (o->env_file && !o->cmd_args && !o->cmd_file && !o->oci) {
 		cr_tprintf(stderr, "cleanroom eif: --env-file needs a command (--cmd or --cmd-file)\n");
 		return 2;
 	}
@@ -267,6 +322,11 @@ struct eif_job {
 	struct eif_signer signer;
 	int have_signer;
 	char kernel[4096], init[4096], nsm_ko[4096]; /* the defaults found, when used */
+	/* --oci: the private directory, what the image says, its metadata. */
+	struct oci_tmp tmp;
+	struct oci_image *img;
+	struct eif_image_info info;
+	char rootfs[4200], image_name[OCI_NAME_MAX + 1], image_id[OCI_DIGEST_TEXT_MAX + 1];
 };
 
 static void job_free(struct eif_job *j)
@@ -282,6 +342,34 @@ static void job_free(struct eif_job *j)
 	cpio_plan_free(&j->customer);
 	if (j->have_signer)
 		eif_signer_free(&j->signer);
+	if (j->img)
+		oci_image_free(j->img);
+	free(j->img);
+	oci_tmp_remove(&j->tmp);
+}
+
+/* --oci: unpack the image and take its defaults (nitro-cli's): ImageName
+ * is the reference up to its first ':', ImageVersion the image Id. */
+static int prepare_oci(const struct eif_opts *o, struct eif_job *j, const char **name, const char **version,
+		       struct cr_err *e)
+{
+	struct oci_image *img = j->img = calloc(1, sizeof *j->img);
+	if (!img)
+		return cr_fail(e, "out of memory");
+	if (oci_unpack(o->oci, o->arch, o->max_unpacked, &j->tmp, img, j->rootfs, sizeof j->rootfs, e))
+		return -1;
+	if (o->no_image_info)
+		return 0;
+	snprintf(j->image_name, sizeof j->image_name, "%.*s", (int)strcspn(img->ref, ":"), img->ref);
+	snprintf(j->image_id, sizeof j->image_id, "%s", strchr(img->config_digest.text, ':') + 1);
+	if (!o->name_set && j->image_name[0])
+		*name = j->image_name;
+	if (!o->version_set)
+		*version = j->image_id;
+	j->info = (struct eif_image_info){ img->config_digest.text, img->ref,
+					   img->has_manifest_digest ? img->manifest_digest.text : NULL, img->arch,
+					   img->os };
+	return 0;
 }
 
 /* A default input: the installed file, or an error that says where it was
@@ -302,6 +390,7 @@ static int prepare(const struct eif_opts *o, struct eif_job *j, struct eif_write
 	struct eif_meta_input mi;
 	char kver[64];
 	const char *kernel = o->kernel, *init = o->init, *nsm_ko = o->nsm_ko;
+	const char *name = o->name, *version = o->version, *rootfs = o->rootfs;
 	uint64_t sde;
 	int arm = !strcmp(o->arch, "aarch64");
 
@@ -358,7 +447,14 @@ static int prepare(const struct eif_opts *o, struct eif_job *j, struct eif_write
 			return cr_fail(e, "--metadata %s: must be a JSON object", o->metadata);
 	}
 	eif_kernel_version(kernel, kver, sizeof kver);
-	mi = (struct eif_meta_input){ o->name, o->version, sde, kver, o->arch, j->custom.root };
+	if (o->oci) {
+		if (prepare_oci(o, j, &name, &version, e))
+			return -1;
+		rootfs = j->rootfs;
+	}
+	mi = (struct eif_meta_input){
+		name, version, sde, kver, o->arch, j->custom.root, o->oci && !o->no_image_info ? &j->info : NULL
+	};
 	if (eif_meta_build(&mi, &j->meta, e))
 		return -1;
 
@@ -373,29 +469,45 @@ static int prepare(const struct eif_opts *o, struct eif_job *j, struct eif_write
 		return -1;
 
 	/* Ramdisk 1: the customer's root filesystem, command and environment. */
-	if (cpio_add_tree(&j->customer, "rootfs", o->rootfs, e))
-		return cr_err_wrap(e, "--rootfs");
+	if (cpio_add_tree(&j->customer, "rootfs", rootfs, e))
+		return o->oci ? -1 : cr_err_wrap(e, "--rootfs");
 	for (size_t i = 0; i < sizeof rootfs_dirs / sizeof rootfs_dirs[0]; i++)
 		if (cpio_add_dir(&j->customer, rootfs_dirs[i], e))
 			return -1;
-	if (o->cmd_args || o->cmd_file) {
-		const uint8_t *cmd;
-		size_t cmd_len;
+	if (o->cmd_args || o->cmd_file || (o->oci && !o->agent)) {
+		const uint8_t *cmd, *env = NULL;
+		size_t cmd_len, env_len = 0;
 		if (o->cmd_file) {
 			if (load_list(o->cmd_file, 0, &j->cmd_file, &j->cmd_len, e))
 				return cr_err_wrap(e, "--cmd-file");
 			cmd = j->cmd_file;
 			cmd_len = j->cmd_len;
-		} else {
+		} else if (o->cmd_args) {
 			if (cmd_from_args(o->cmd_args, o->cmd_n, &j->cmd, e))
 				return -1;
 			cmd = j->cmd.p;
 			cmd_len = j->cmd.len;
+		} else if (j->img->has_cmd) {
+			cmd = j->img->cmd.p;
+			cmd_len = j->img->cmd.len;
+		} else {
+			/* As nitro-cli: no CMD and no ENTRYPOINT is an error. */
+			return cr_fail(e,
+				       "--oci %s: the image config has neither Cmd nor Entrypoint; give --cmd "
+				       "(or --agent for a build-agent image without a command)",
+				       cr_term_arg(o->oci));
 		}
-		if (o->env_file && load_list(o->env_file, 1, &j->env_file, &j->env_len, e))
-			return cr_err_wrap(e, "--env-file");
+		if (o->env_file) {
+			if (load_list(o->env_file, 1, &j->env_file, &j->env_len, e))
+				return cr_err_wrap(e, "--env-file");
+			env = j->env_file;
+			env_len = j->env_len;
+		} else if (o->oci) {
+			env = j->img->env.p;
+			env_len = j->img->env.len;
+		}
 		if (cpio_add_mem(&j->customer, "cmd", 0, cmd, cmd_len, e) ||
-		    cpio_add_mem(&j->customer, "env", 0, j->env_file, j->env_len, e))
+		    cpio_add_mem(&j->customer, "env", 0, env, env_len, e))
 			return -1;
 	}
 	if (cpio_plan_finish(&j->customer, e))
@@ -435,6 +547,7 @@ int cmd_eif(int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	memset(&j, 0, sizeof j);
+	j.tmp.fd = -1;
 	cr_buf_init(&j.cmdline, CMDLINE_MAX + 1);
 	cr_buf_init(&j.meta, EIF_METADATA_MAX);
 	cr_buf_init(&j.cmd, LIST_FILE_MAX);

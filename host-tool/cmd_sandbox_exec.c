@@ -63,31 +63,6 @@ static const char usage_text[] =
 	"  cleanroom sandbox-exec --root /srv/rootfs --work src --timeout 600 \\\n"
 	"      --memory 2G --json -- make -j2\n";
 
-/* Bytes with an optional binary suffix K, M or G. */
-static int parse_size(const char *s, uint64_t *out)
-{
-	char num[32];
-	size_t n = strlen(s);
-	unsigned shift = 0;
-	if (n == 0 || n >= sizeof num)
-		return -1;
-	memcpy(num, s, n + 1);
-	switch (num[n - 1]) {
-	case 'K':
-	case 'k': shift = 10; break;
-	case 'M':
-	case 'm': shift = 20; break;
-	case 'G':
-	case 'g': shift = 30; break;
-	}
-	if (shift)
-		num[n - 1] = 0;
-	if (cr_parse_u64(num, UINT64_MAX >> shift, out))
-		return -1;
-	*out <<= shift;
-	return 0;
-}
-
 static int usage_error(const char *fmt, const char *arg)
 {
 	cr_tprintf(stderr, "cleanroom sandbox-exec: ");
@@ -203,11 +178,11 @@ int cmd_sandbox_exec(int argc, char **argv)
 				return usage_error("--timeout: '%s' is not a number of seconds up to 604800", val);
 			c.limits.timeout_ms = v * 1000;
 		} else if (!strcmp(o, "--memory")) {
-			if (parse_size(val, &c.limits.memory_bytes))
+			if (cr_parse_size(val, &c.limits.memory_bytes))
 				return usage_error("--memory: '%s' is not a size in bytes (K, M, G suffix allowed)",
 						   val);
 		} else if (!strcmp(o, "--tmp-size") || !strcmp(o, "--log-limit")) {
-			if (parse_size(val, o[2] == 't' ? &c.limits.tmp_bytes : &c.limits.log_bytes))
+			if (cr_parse_size(val, o[2] == 't' ? &c.limits.tmp_bytes : &c.limits.log_bytes))
 				return usage_error("'%s' is not a size in bytes (K, M, G suffix allowed)", val);
 		} else if (!strcmp(o, "--pids")) {
 			if (cr_parse_u64(val, 1u << 22, &c.limits.pids))

@@ -17,6 +17,31 @@ void eif_rfc3339(uint64_t t, char out[32])
 	strftime(out, 32, "%Y-%m-%dT%H:%M:%S+00:00", &tm);
 }
 
+static void image_info(struct json_w *w, const struct eif_image_info *im)
+{
+	jw_obj_begin(w);
+	jw_kstr(w, "Id", im->id);
+	jw_key(w, "RepoTags");
+	jw_arr_begin(w);
+	if (im->ref[0])
+		jw_str(w, im->ref);
+	jw_arr_end(w);
+	jw_key(w, "RepoDigests");
+	jw_arr_begin(w);
+	if (im->manifest_digest && im->ref[0]) {
+		/* docker's form: the name without its tag, '@', the digest. */
+		char rd[512];
+		const char *colon = strrchr(im->ref, ':'), *slash = strrchr(im->ref, '/');
+		size_t n = colon && (!slash || colon > slash) ? (size_t)(colon - im->ref) : strlen(im->ref);
+		snprintf(rd, sizeof rd, "%.*s@%s", (int)n, im->ref, im->manifest_digest);
+		jw_str(w, rd);
+	}
+	jw_arr_end(w);
+	jw_kstr(w, "Architecture", im->arch);
+	jw_kstr(w, "Os", im->os);
+	jw_obj_end(w);
+}
+
 int eif_meta_build(const struct eif_meta_input *in, struct cr_buf *out, struct cr_err *e)
 {
 	struct json_w w;
@@ -35,7 +60,10 @@ int eif_meta_build(const struct eif_meta_input *in, struct cr_buf *out, struct c
 	jw_kstr(&w, "KernelVersion", in->kernel_version);
 	jw_obj_end(&w);
 	jw_key(&w, "DockerInfo");
-	jw_null(&w);
+	if (in->image)
+		image_info(&w, in->image);
+	else
+		jw_null(&w);
 	jw_key(&w, "CustomMetadata");
 	if (in->custom)
 		jw_value(&w, in->custom);

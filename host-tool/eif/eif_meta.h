@@ -11,13 +11,23 @@
 
 #define EIF_CUSTOM_METADATA_MAX 4096 /* nitro-cli's limit for --metadata */
 
+/* What DockerInfo records of an image packed with --oci (nitro-cli puts
+ * docker-inspect JSON there): the keys are docker inspect's. */
+struct eif_image_info {
+	const char *id;              /* config digest, "sha256:..." */
+	const char *ref;             /* reference name, or "" */
+	const char *manifest_digest; /* "sha256:...", or NULL (docker archive) */
+	const char *arch, *os;
+};
+
 struct eif_meta_input {
 	const char *image_name;
 	const char *image_version;
-	uint64_t build_time;           /* seconds since the epoch (SOURCE_DATE_EPOCH) */
-	const char *kernel_version;    /* e.g. "6.12.57", or "unknown" */
-	const char *arch;              /* "x86_64" or "aarch64" */
-	const struct json_val *custom; /* CustomMetadata object, or NULL */
+	uint64_t build_time;                /* seconds since the epoch (SOURCE_DATE_EPOCH) */
+	const char *kernel_version;         /* e.g. "6.12.57", or "unknown" */
+	const char *arch;                   /* "x86_64" or "aarch64" */
+	const struct json_val *custom;      /* CustomMetadata object, or NULL */
+	const struct eif_image_info *image; /* DockerInfo, or NULL (null) */
 };
 
 int eif_meta_build(const struct eif_meta_input *in, struct cr_buf *out, struct cr_err *e);

@@ -13,3 +13,7 @@ CHECK_SUITES += 'cli/attestation=$(CLI_ENV) tests/cli/attestation.sh'
 CHECK_SUITES += 'cli/special-files=$(CLI_ENV) tests/cli/special-files.sh'
 # verify --quorum's arguments and hostile inputs, diff on crafted directories.
 CHECK_SUITES += 'cli/quorum=$(CLI_ENV) tests/cli/quorum.sh'
+# cleanroom eif --oci on images made by umoci and skopeo (local files only)
+# and on hostile layers and layouts crafted by tests/cli/ocitest.py.
+APT_PKGS     += umoci skopeo buildah
+CHECK_SUITES += 'cli/oci=$(CLI_ENV) tests/cli/oci.sh'

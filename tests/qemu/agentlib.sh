@@ -37,8 +37,14 @@ agent_boot() {
 		not_ok "pack the agent image" "$(tail -1 "$T/eif.err")"
 		return 1
 	fi
+	agent_boot_eif
+}
+
+# agent_boot_eif: boot $T/agent.eif, packed by the caller (as agent_boot), with
+# AGENT_MEMORY MiB (default 512).
+agent_boot_eif() {
 	mkdir -p "$T/v"
-	$CLEANROOM run "$T/agent.eif" --vsock-dir "$T/v" --json --console "$T/console.log" --memory 512 \
+	$CLEANROOM run "$T/agent.eif" --vsock-dir "$T/v" --json --console "$T/console.log" --memory "${AGENT_MEMORY:-512}" \
 		>"$T/run.json" 2>"$T/run.err" &
 	RUN=$!
 	for _ in $(seq 1 300); do

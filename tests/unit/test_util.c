@@ -28,6 +28,12 @@ int main(void)
 	T_OK(cr_parse_u64("-1", 10, &v) == -1 && cr_parse_u64(" 1", 10, &v) == -1 && cr_parse_u64("", 10, &v) == -1,
 	     "u64 rejects sign, space and empty");
 	T_OK(cr_parse_u64("11", 10, &v) == -1, "u64 enforces the maximum");
+	T_OK(cr_parse_size("4G", &v) == 0 && v == 4ull << 30 && cr_parse_size("64k", &v) == 0 && v == 65536 &&
+		     cr_parse_size("12", &v) == 0 && v == 12,
+	     "size parses bytes and K/M/G suffixes");
+	T_OK(cr_parse_size("G", &v) == -1 && cr_parse_size("1T", &v) == -1 && cr_parse_size("", &v) == -1 &&
+		     cr_parse_size("17179869184G", &v) == -1,
+	     "size rejects a bare suffix, unknown suffixes, empty and overflow");
 
 	cr_buf_init(&b, 8);
 	T_OK(cr_buf_put(&b, "12345678", 8, &e) == 0, "buffer takes up to its limit");
