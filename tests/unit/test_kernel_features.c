@@ -94,8 +94,7 @@ int main(void)
 		int rc = check_in_child(cases[i].nr, &e);
 		snprintf(want, sizeof want, "needs %s", cases[i].name);
 		T_OK(rc == 1 && e.code == CR_E_NOKERNEL && e.sys_errno == ENOSYS,
-		     "%s missing -> CR_E_NOKERNEL (rc %d, code %d, errno %d)", cases[i].name, rc, e.code,
-		     e.sys_errno);
+		     "%s missing -> CR_E_NOKERNEL (rc %d, code %d, errno %d)", cases[i].name, rc, e.code, e.sys_errno);
 		T_OK(strncmp(e.msg, want, strlen(want)) == 0 && strstr(e.msg, cases[i].since) &&
 			     strstr(e.msg, "; this kernel is "),
 		     "%s missing: message names it and the kernel: %s", cases[i].name, e.msg);
