@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "init/agent.h"
+#include "init/cgroup_mounts.h"
 #include "sandbox/kernel_features.h"
 #include "init/heartbeat.h"
 #include "init/launch.h"
@@ -20,9 +21,10 @@
 
 #define FLAGS_NNN (MS_NODEV | MS_NOSUID | MS_NOEXEC)
 
-/* Inside the customer's root, after the switch: AWS's table, except that
- * cgroups are the v2 unified hierarchy (AWS mounts a tmpfs there and one v1
- * hierarchy per controller). */
+/* Inside the customer's root, after the switch: AWS's table. Its last line,
+ * the tmpfs on /sys/fs/cgroup, and the cgroup hierarchies are the next
+ * step's (cgroup_mounts.h): v1 as AWS's init where the kernel has it, else
+ * the v2 unified hierarchy. */
 static const struct mount_step rootfs_mounts[] = {
 	{ OP_MOUNT, "proc", "/proc", "proc", FLAGS_NNN, NULL, 0 },
 	{ OP_SYMLINK, "/proc/self/fd", "/dev/fd", NULL, 0, NULL, 0 },
@@ -36,7 +38,6 @@ static const struct mount_step rootfs_mounts[] = {
 	{ OP_MKDIR, NULL, "/dev/pts", NULL, 0, NULL, 0755 },
 	{ OP_MOUNT, "devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, NULL, 0 },
 	{ OP_MOUNT, "sysfs", "/sys", "sysfs", FLAGS_NNN, NULL, 0 },
-	{ OP_MOUNT, "cgroup2", "/sys/fs/cgroup", "cgroup2", FLAGS_NNN, NULL, 0 },
 };
 
 /* ---------------------------------------------------------------- steps */
@@ -167,6 +168,19 @@ static int step_rootfs_mounts(struct boot *b, struct cr_err *e)
 	return mount_steps_run(rootfs_mounts, sizeof rootfs_mounts / sizeof rootfs_mounts[0], e);
 }
 
+static int step_cgroups(struct boot *b, struct cr_err *e)
+{
+	struct cgroup_layout l;
+	(void)b;
+	if (cgroup_mount_like_aws(&l, e))
+		return -1;
+	if (l.v2)
+		init_log("cgroups: v2 on /sys/fs/cgroup (%s)", l.why);
+	else
+		init_log("cgroups: v1, %zu controllers under /sys/fs/cgroup, as AWS's init", l.n);
+	return 0;
+}
+
 static const struct boot_step early_steps[] = {
 	{ "signals", step_block_signals }, { "devtmpfs", step_devtmpfs },   { "console", step_console },
 	{ "nsm.ko", step_nsm_driver },     { "heartbeat", step_heartbeat }, { "mode", step_choose_mode },
@@ -174,7 +188,7 @@ static const struct boot_step early_steps[] = {
 
 static const struct boot_step bootstrap_steps[] = {
 	{ "cmd", step_read_cmd },      { "env", step_read_env },         { "switch-root", step_switch_root },
-	{ "devtmpfs", step_devtmpfs }, { "mounts", step_rootfs_mounts },
+	{ "devtmpfs", step_devtmpfs }, { "mounts", step_rootfs_mounts }, { "cgroups", step_cgroups },
 };
 
 /* ---------------------------------------------------------------- flow */

@@ -11,6 +11,9 @@
 #   make kernel-boot     boot it in QEMU microvm with a busybox initramfs (the
 #                        kernel-boot check suite)
 #   make kernel-aarch64  the arm64 kernel: $(B)/kernel-aarch64/{Image,config,nsm.ko}
+#   make kernel-aws      the AWS flavour: our config plus AWS's cgroup v1
+#                        controllers (kernel-config/aws-x86_64.config):
+#                        $(B)/kernel-aws/{bzImage,config,nsm.ko}
 #                        (installs the cross compiler first; not part of check)
 
 APT_PKGS += linux-source-6.12 bc flex bison libelf-dev libssl-dev kmod cpio \
@@ -21,11 +24,18 @@ KERNEL_OUTPUTS := $(KERNEL_DIR)/bzImage $(KERNEL_DIR)/config $(KERNEL_DIR)/nsm.k
 KERNEL_INPUTS  := kernel-config/build.sh kernel-config/x86_64.config \
                   $(sort $(wildcard kernel-config/nsm-shim/*.[ch])) kernel-config/nsm-shim/Kbuild $(wildcard /usr/src/linux-source-6.12.tar.xz)
 
-.PHONY: kernel kernel-boot kernel-aarch64
+KERNEL_AWS_DIR     := $(B)/kernel-aws
+KERNEL_AWS_OUTPUTS := $(KERNEL_AWS_DIR)/bzImage $(KERNEL_AWS_DIR)/config $(KERNEL_AWS_DIR)/nsm.ko
+
+.PHONY: kernel kernel-boot kernel-aarch64 kernel-aws
 kernel: $(KERNEL_OUTPUTS)
 
 $(KERNEL_OUTPUTS) &: $(KERNEL_INPUTS) | deps-apt
 	@kernel-config/build.sh install $(KERNEL_DIR) $(CACHE)
+
+kernel-aws: $(KERNEL_AWS_OUTPUTS)
+$(KERNEL_AWS_OUTPUTS) &: $(KERNEL_INPUTS) kernel-config/aws-x86_64.config | deps-apt
+	@KERNEL_FLAVOUR=aws kernel-config/build.sh install $(KERNEL_AWS_DIR) $(CACHE)
 
 kernel-aarch64: | deps-apt
 	@.ci/deps.sh apt gcc-aarch64-linux-gnu

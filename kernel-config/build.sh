@@ -11,7 +11,9 @@
 #                                 into CACHE/kernel/<key>/ only if that is missing.
 #
 # KERNEL_ARCH=aarch64 builds the arm64 kernel instead (Image instead of
-# bzImage; needs the aarch64-linux-gnu- cross compiler).
+# bzImage; needs the aarch64-linux-gnu- cross compiler). KERNEL_FLAVOUR=aws
+# applies kernel-config/aws-ARCH.config after ARCH.config: AWS's cgroup v1
+# controllers on the same base (see that file).
 #
 # Inputs (all in the key): the linux-source tarball, the compiler and linker
 # versions, the config fragment, the shim sources and this script. Outputs
@@ -29,7 +31,12 @@ x86_64)  KARCH=x86   CROSS=""                  IMAGE=bzImage ;;
 aarch64) KARCH=arm64 CROSS=aarch64-linux-gnu-  IMAGE=Image ;;
 *) echo "kernel: KERNEL_ARCH must be x86_64 or aarch64, not $ARCH" >&2; exit 2 ;;
 esac
-FRAGMENT=$HERE/$ARCH.config
+FLAVOUR=${KERNEL_FLAVOUR:-enclave}
+case "$FLAVOUR" in
+enclave) FRAGMENTS="$ARCH.config" ;;
+aws)     FRAGMENTS="$ARCH.config aws-$ARCH.config" ;;
+*) echo "kernel: KERNEL_FLAVOUR must be enclave or aws, not $FLAVOUR" >&2; exit 2 ;;
+esac
 KMOD_DIR=$ROOT/kernel-config/nsm-shim
 KEEP_ENTRIES=4          # cache entries kept; older ones are pruned
 
@@ -39,7 +46,7 @@ die() { echo "kernel: $*" >&2; exit 1; }
 # relative to ROOT, in a fixed order.
 kmod_files() { find kernel-config/nsm-shim -maxdepth 1 -type f \( -name '*.[ch]' -o -name Kbuild \) | LC_ALL=C sort; }
 input_files() {
-	(cd "$ROOT" && printf '%s\n' kernel-config/build.sh "kernel-config/$ARCH.config" && kmod_files)
+	(cd "$ROOT" && printf 'kernel-config/%s\n' build.sh $FRAGMENTS && kmod_files)
 }
 
 cache_key() {
@@ -50,6 +57,7 @@ cache_key() {
 		echo "cc $("${CROSS}gcc" --version | head -n1)"
 		echo "ld $("${CROSS}ld" --version | head -n1)"
 		echo "arch $ARCH"
+		[ "$FLAVOUR" = enclave ] || echo "flavour $FLAVOUR"
 		input_files | while read -r f; do
 			echo "file $f $(sha256sum <"$ROOT/$f" | cut -d' ' -f1)"
 		done
@@ -88,11 +96,12 @@ cmd_tree() {
 	dir=$(cd "$dir" && pwd)
 	# Take the inputs now, not minutes later: the work tree may change while
 	# the kernel compiles, and the cache key was computed from these bytes.
-	cp "$FRAGMENT" "$dir/fragment.config"
+	local f
+	for f in $FRAGMENTS; do cat "$HERE/$f"; done >"$dir/fragment.config"
 	(cd "$ROOT" && kmod_files) | while read -r f; do cp "$ROOT/$f" "$dir/kmod/"; done
 	echo "  KERNEL  unpacking $SRC_TAR"
 	tar -xf "$SRC_TAR" -C "$dir/linux" --strip-components=1
-	echo "  KERNEL  tinyconfig + kernel-config/$ARCH.config"
+	echo "  KERNEL  tinyconfig + kernel-config/{${FRAGMENTS// /,}}"
 	kmake -C "$dir/linux" tinyconfig >/dev/null
 	(cd "$dir/linux" && env -i PATH=/usr/bin:/bin ARCH=$KARCH ${CROSS:+CROSS_COMPILE=$CROSS} \
 		scripts/kconfig/merge_config.sh -m .config "$dir/fragment.config" >/dev/null)

@@ -93,7 +93,8 @@ static int probe_namespaces(void)
 }
 
 static const struct kernel_feature features[] = {
-	{ "namespaces (mount, pid, net, ipc, uts, cgroup)", "CONFIG_NAMESPACES and each *_NS option", probe_namespaces },
+	{ "namespaces (mount, pid, net, ipc, uts, cgroup)", "CONFIG_NAMESPACES and each *_NS option",
+	  probe_namespaces },
 	{ "seccomp filters", "Linux 4.14+ with CONFIG_SECCOMP_FILTER", probe_seccomp },
 	{ "open_tree", "Linux 5.2+", probe_open_tree },
 	{ "move_mount", "Linux 5.2+", probe_move_mount },
