@@ -37,11 +37,19 @@ agent_boot() {
 		not_ok "pack the agent image" "$(tail -1 "$T/eif.err")"
 		return 1
 	fi
+	agent_start "$T/agent.eif" 512 30
+}
+
+# agent_start EIF MEMORY_MIB SECONDS: boot EIF with `cleanroom run` (console
+# in $T/console.log) and wait up to SECONDS for it to be ready; sets RUN, VS
+# and NSM_ROOT like agent_boot. Returns 1, having said why, when it does not
+# come up.
+agent_start() {
 	mkdir -p "$T/v"
-	$CLEANROOM run "$T/agent.eif" --vsock-dir "$T/v" --json --console "$T/console.log" --memory 512 \
+	$CLEANROOM run "$1" --vsock-dir "$T/v" --json --console "$T/console.log" --memory "$2" \
 		>"$T/run.json" 2>"$T/run.err" &
 	RUN=$!
-	for _ in $(seq 1 300); do
+	for _ in $(seq 1 $(($3 * 10))); do
 		[ -n "$(json_event "$T/run.json" ready vsock)" ] && break
 		kill -0 $RUN 2>/dev/null || break
 		sleep 0.1

@@ -1,0 +1,21 @@
+# qemu/toolchains-go, qemu/toolchains-rust: real projects built offline in a
+# local enclave with `make rootfs-go` / `make rootfs-rust`, their dependencies
+# vendored from Debian's packaged sources (rootfs/vendor.py, the .debs pinned
+# in tests/toolchains/*.pins): jp 0.2.1 (Debian's jp orig tarball, pinned
+# here) and hexyl 0.8.0 (the crate in librust-hexyl-dev, pinned in
+# hexyl.pins). Each: the report verified, the program run on this host, a
+# second build byte-identical, a missing dependency refused. Figures in the
+# suites' '# ' lines; docs/toolchains.md.
+JP_VER := 0.2.1+ds1-1
+JP_TAR := jp_0.2.1+ds1.orig.tar.xz
+JP_SHA := 4ad04fe3529cd83addad87bbd3613fd5e1dcf164ec94515ed3b3d05d3e38b2cc
+APT_PKGS += git dpkg-dev file binutils python3
+
+$(SRC_CACHE)/$(JP_TAR): | deps-apt
+	@.ci/deps.sh source jp $(JP_VER) $(JP_TAR) $(JP_SHA) $(SRC_CACHE)
+
+TOOLCHAIN_DEPS := $(B)/asan/cleanroom $(KERNEL_DIR)/bzImage $(KERNEL_DIR)/nsm.ko $(B)/init
+QEMU_DEPS   += $(TOOLCHAIN_DEPS) $(ROOTFS_GO).manifest $(SRC_CACHE)/$(JP_TAR)
+QEMU_SUITES += 'qemu/toolchains-go=tests/qemu/toolchains.sh go $(B)/asan/cleanroom $(KERNEL_DIR) $(B)/init $(ROOTFS_GO) $(CACHE) $(SRC_CACHE)/$(JP_TAR) tests/toolchains/jp.pins'
+QEMU_DEPS   += $(ROOTFS_RUST).manifest
+QEMU_SUITES += 'qemu/toolchains-rust=tests/qemu/toolchains.sh rust $(B)/asan/cleanroom $(KERNEL_DIR) $(B)/init $(ROOTFS_RUST) $(CACHE) tests/toolchains/hexyl.pins tests/toolchains/hexyl.Cargo.lock'

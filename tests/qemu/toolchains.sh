@@ -1,0 +1,158 @@
+#!/bin/bash
+# qemu/toolchains-go, qemu/toolchains-rust: a real project this project did not
+# write, built offline in one locally booted enclave with the environment of
+# `make rootfs-go` / `make rootfs-rust`, its dependencies vendored from Debian's
+# packaged sources through --deps (rootfs/vendor.py), with the recipe of
+# docs/toolchains.md. Checks that the build succeeds with no network and no
+# registry, that its report verifies (`cleanroom verify` against the image and
+# the sources), that the program works on this host, that a second build
+# gives byte-identical artifacts, and that a missing dependency fails the
+# build. Prints its figures as '# ' lines.
+#
+#   tests/qemu/toolchains.sh go   CLEANROOM KERNEL_DIR INIT ROOTFS CACHE SRC_TARBALL PINS
+#   tests/qemu/toolchains.sh rust CLEANROOM KERNEL_DIR INIT ROOTFS CACHE PINS CARGO_LOCK
+#     go:   jp 0.2.1 (a JMESPath CLI; Debian's jp orig tarball) with
+#           urfave/cli, go-jmespath, go-md2man, blackfriday
+#     rust: hexyl 0.8.0 (a hex viewer; the crate of Debian's librust-hexyl-dev)
+#           with clap 2, ansi_term, atty, libc and their dependencies
+. "$(dirname "$0")/../cli/lib.sh"
+. "$(dirname "$0")/runlib.sh"
+. "$(dirname "$0")/agentlib.sh"
+HERE=$(realpath "$(dirname "$0")")
+TOOLCHAIN=$1
+shift
+agent_suite_args "$@"
+ROOTFS=$ARG4
+CACHE=$5
+set -- "" "$@" # $7 and $8 below: the language's own arguments
+chmod 755 "$T"
+now() { date +%s.%N; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
+SUITE0=$(now)
+
+# --- the sources and the --deps directory
+mkdir "$T/x"
+case "$TOOLCHAIN" in
+go)
+	TARBALL=$7 PINS=$8
+	tar -C "$T/x" -xf "$TARBALL" && mv "$T/x/jp-0.2.1" "$T/src" || { not_ok "unpack $TARBALL" "no jp-0.2.1/"; exit 1; }
+	MANIFEST=$T/src/go.mod
+	OUTPUTS=(--output jp)
+	BIN=jp
+	# docs/toolchains.md, Go: everything Go writes inside the workspace, the
+	# vendored modules only, no proxy, no cgo, no paths or build id in the binary.
+	CMD='export HOME=/tmp GOCACHE=/tmp/go-cache GOPATH=/tmp/go-path GOFLAGS=-mod=vendor GOPROXY=off GO111MODULE=on CGO_ENABLED=0 SOURCE_DATE_EPOCH=0 PATH=/usr/lib/go-1.19/bin:$PATH
+ln -s /work/deps/vendor vendor && go build -trimpath -ldflags=-buildid= -o jp .'
+	;;
+rust)
+	PINS=$7 LOCK=$8
+	deb=$(grep '^librust-hexyl-dev ' "$PINS" | awk '{ print $1 "_" $2 "_" $3 ".deb" }')
+	"$HERE/../../rootfs/mkrootfs.sh" fetch "$CACHE" < <(grep '^librust-hexyl-dev ' "$PINS") >/dev/null &&
+		dpkg-deb -x "$CACHE/debs/$deb" "$T/x" && mv "$T/x/usr/share/cargo/registry/hexyl-0.8.0" "$T/src" ||
+		{ not_ok "hexyl's sources from librust-hexyl-dev" "fetch or unpack failed"; exit 1; }
+	rm -f "$T/src/.cargo-checksum.json"
+	cp "$LOCK" "$T/src/Cargo.lock"
+	MANIFEST=$T/src/Cargo.lock
+	OUTPUTS=(--output hexyl)
+	BIN=hexyl
+	# docs/toolchains.md, Rust: CARGO_HOME in the workspace with the vendored
+	# source's config, --offline --locked, paths remapped.
+	CMD='export HOME=/tmp CARGO_HOME=/tmp/cargo-home SOURCE_DATE_EPOCH=0 RUSTFLAGS="--remap-path-prefix=/work/src=/src --remap-path-prefix=/work/deps/vendor=/vendor -C debuginfo=0"
+mkdir -p $CARGO_HOME && cp /work/deps/.cargo/config.toml $CARGO_HOME/ &&
+cargo build --offline --locked --target-dir /tmp/target && cp /tmp/target/debug/hexyl hexyl'
+	;;
+*) echo "usage: toolchains.sh go|rust ..." >&2; exit 2 ;;
+esac
+git_tree=$(cd "$T/src" && git init -q && git add -A &&
+	git -c user.name=test -c user.email=test@invalid commit -q -m sources && git rev-parse 'HEAD^{tree}')
+t0=$(now)
+python3 "$HERE/../../rootfs/vendor.py" "$TOOLCHAIN" "$PINS" "$MANIFEST" "$T/deps" "$CACHE" 2>"$T/vendor.err" ||
+	{ not_ok "vendor the dependencies" "$(tail -2 "$T/vendor.err")"; exit 1; }
+python3 "$HERE/../../rootfs/vendor.py" "$TOOLCHAIN" "$PINS" "$MANIFEST" "$T/deps2" "$CACHE" 2>/dev/null
+same "the --deps directory is assembled deterministically (two runs, same listing)" \
+	"$("$HERE/../../rootfs/mkrootfs.sh" digest "$T/deps2")" "$("$HERE/../../rootfs/mkrootfs.sh" digest "$T/deps")"
+rm -rf "$T/deps2"
+echo "# vendored: $(du -sh "$T/deps" | cut -f1), $(find "$T/deps" -type f | wc -l) files, in $(secs "$t0" "$(now)") s"
+
+# --- the image
+t0=$(now)
+"$HERE/../../rootfs/agent-image.sh" "$CLEANROOM" "$KDIR" "$INIT" "$ROOTFS" "$T/agent.eif" >"$T/image.txt" 2>"$T/image.err" ||
+	{ not_ok "pack the agent image with ${ROOTFS##*/}" "$(cat "$T/image.err")"; exit 1; }
+same "agent-image prints the manifest's tree digest" "$(sed -n 's/^tree //p' "$T/image.txt")" "$(sed -n 's/^tree //p' "$ROOTFS.manifest")"
+echo "# EIF with ${ROOTFS##*/}: $(stat -c %s "$T/agent.eif" | awk '{ printf "%.1f MB", $1 / 1e6 }'), packed in $(secs "$t0" "$(now)") s"
+MEM=$(stat -c %s "$T/agent.eif" | awk '{ printf "%d", $1 * 3 / 1048576 + 1024 }')
+t0=$(now)
+agent_start "$T/agent.eif" "$MEM" 600 || { agent_stop; exit 1; }
+ok "the agent image with ${ROOTFS##*/} boots (--memory $MEM)"
+BOOT=$(secs "$t0" "$(now)")
+echo "# boot to heartbeat: $(json_event "$T/run.json" ready boot_to_heartbeat_ms) ms (run start to ready: $BOOT s)"
+ROOT=$NSM_ROOT
+
+build() { # build OUTDIR SRC: sets RC, OUT, ERR, SECS
+	local b0
+	b0=$(now)
+	$CLEANROOM build --vsock "$VS" --root "$ROOT" --eif "$T/agent.eif" --out "$T/$1" --deps "$T/deps" \
+		"${OUTPUTS[@]}" "$2" -- sh -c "$CMD" >"$T/$1.stdout" 2>"$T/$1.stderr"
+	RC=$?
+	SECS=$(secs "$b0" "$(now)")
+	OUT=$(cat "$T/$1.stdout")
+	ERR=$(cat "$T/$1.stderr")
+}
+
+# --- build 1
+build ok1 "$T/src"
+if [ "$RC" = 0 ]; then ok "$BIN builds offline in the enclave from vendored Debian sources"; else
+	not_ok "$BIN builds offline in the enclave" "exit $RC: $(echo "$ERR" | tail -4 | tr '\n' ' ')"; fi
+B1=$SECS
+echo "# build 1: $SECS s wall, $(echo "$OUT" | sed -n 's/^result .*(\(.*\))$/\1/p') in the sandbox"
+if $CLEANROOM verify "$T/ok1/cleanroom-bundle.json" "$T/ok1/$BIN" --eif "$T/agent.eif" --root "$ROOT" --source "$T/src" \
+	>"$T/verify.out" 2>&1; then ok "cleanroom verify: the report, the image's PCRs, the artifact and the sources"; else
+	not_ok "cleanroom verify" "$(grep -i fail "$T/verify.out" | head -3 | tr '\n' ' ')"; fi
+same "the reported source tree id is the checkout's git tree" "$(echo "$OUT" | awk '/^source tree/ { print $3 }')" "$git_tree"
+case "$TOOLCHAIN" in
+go)
+	same "the returned jp runs here: a JMESPath query" "$(echo '{"a": {"b": [1, 2, 3]}}' | "$T/ok1/jp" 'a.b[1]' 2>&1)" "2"
+	same "... and functions" "$(echo '{"xs": [3, 1, 2]}' | "$T/ok1/jp" 'join(`", "`, [to_string(sort(xs)[0]), to_string(length(xs))])' 2>&1)" '"1, 3"'
+	same "... statically linked (CGO_ENABLED=0)" "$(file -b "$T/ok1/jp" | grep -o 'statically linked')" "statically linked"
+	;;
+rust)
+	same "the returned hexyl runs here: a hex dump" "$(printf 'cleanroom' | "$T/ok1/hexyl" --no-squeezing --color never 2>&1 | sed -n 2p)" \
+		"│00000000│ 63 6c 65 61 6e 72 6f 6f ┊ 6d                      │cleanroo┊m       │"
+	same "... its version is the packaged one" "$("$T/ok1/hexyl" --version 2>&1)" "hexyl 0.8.0"
+	;;
+esac
+strings -a "$T/ok1/$BIN" | grep -q '/work/\|/tmp/cargo-home\|/tmp/go-' && not_ok "no build paths in the binary" "$(strings -a "$T/ok1/$BIN" | grep -m2 '/work/\|/tmp/cargo-home\|/tmp/go-')" ||
+	ok "no build paths (/work, CARGO_HOME, GOPATH) in the binary"
+
+# --- build 2: the same sources again, to the same bytes
+build ok2 "$T/src"
+same "a second build succeeds" "$RC" "0"
+if cmp "$T/ok1/$BIN" "$T/ok2/$BIN" >"$T/cmp.out" 2>&1; then ok "... and gives a byte-identical $BIN ($(stat -c %s "$T/ok1/$BIN") bytes)"; else
+	not_ok "... and gives a byte-identical $BIN" "$(head -1 "$T/cmp.out")"; fi
+echo "# build 2: $SECS s wall"
+
+# --- build 3: without one dependency the offline build fails, nothing comes back
+cp -a "$T/deps" "$T/deps-short"
+case "$TOOLCHAIN" in
+go) rm -rf "$T/deps-short/vendor/github.com/jmespath" ;;
+rust) rm -rf "$T/deps-short/vendor/"ansi_term-* ;;
+esac
+mv "$T/deps" "$T/deps-full"
+mv "$T/deps-short" "$T/deps"
+build short "$T/src"
+mv "$T/deps" "$T/deps-short"
+mv "$T/deps-full" "$T/deps"
+case "$TOOLCHAIN" in
+go) want='jmespath' ;;
+rust) want='ansi_term' ;;
+esac
+if [ "$RC" = 1 ] && echo "$ERR" | grep -q "$want" && [ ! -e "$T/short" ]; then
+	ok "a missing vendored dependency fails the offline build, naming it ($want), nothing in --out"
+else not_ok "a missing vendored dependency fails the build" "exit $RC: $(echo "$ERR" | tail -3 | tr '\n' ' ')"; fi
+
+agent_stop
+grep -q "Initramfs unpacking failed" "$T/console.log" && not_ok "the initramfs unpacked whole" "$(grep -m1 'Initramfs unpacking failed' "$T/console.log")" ||
+	ok "the initramfs (the ${ROOTFS##*/} tree) unpacked whole"
+echo "# figures $TOOLCHAIN: boot ${BOOT} s, build1 ${B1} s"
+echo "# suite: $(secs "$SUITE0" "$(now)") s"
+t_done
