@@ -16,6 +16,6 @@ $(SRC_CACHE)/$(JP_TAR): | deps-apt
 
 TOOLCHAIN_DEPS := $(B)/asan/cleanroom $(KERNEL_DIR)/bzImage $(KERNEL_DIR)/nsm.ko $(B)/init
 QEMU_DEPS   += $(TOOLCHAIN_DEPS) $(ROOTFS_GO).manifest $(SRC_CACHE)/$(JP_TAR)
-QEMU_SUITES += 'qemu/toolchains-go=tests/qemu/toolchains.sh go $(B)/asan/cleanroom $(KERNEL_DIR) $(B)/init $(ROOTFS_GO) $(CACHE) $(SRC_CACHE)/$(JP_TAR) tests/toolchains/jp.pins'
+QEMU_SUITES += 'qemu/toolchains-go=tests/qemu/toolchains.sh go $(B)/asan/cleanroom $(KERNEL_DIR) $(B)/init $(ROOTFS_GO) $(CACHE) $(SRC_CACHE)/$(JP_TAR)'
 QEMU_DEPS   += $(ROOTFS_RUST).manifest
-QEMU_SUITES += 'qemu/toolchains-rust=tests/qemu/toolchains.sh rust $(B)/asan/cleanroom $(KERNEL_DIR) $(B)/init $(ROOTFS_RUST) $(CACHE) tests/toolchains/hexyl.pins tests/toolchains/hexyl.Cargo.lock'
+QEMU_SUITES += 'qemu/toolchains-rust=tests/qemu/toolchains.sh rust $(B)/asan/cleanroom $(KERNEL_DIR) $(B)/init $(ROOTFS_RUST) $(CACHE)'

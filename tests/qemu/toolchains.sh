@@ -9,8 +9,8 @@
 # gives byte-identical artifacts, and that a missing dependency fails the
 # build. Prints its figures as '# ' lines.
 #
-#   tests/qemu/toolchains.sh go   CLEANROOM KERNEL_DIR INIT ROOTFS CACHE SRC_TARBALL PINS
-#   tests/qemu/toolchains.sh rust CLEANROOM KERNEL_DIR INIT ROOTFS CACHE PINS CARGO_LOCK
+#   tests/qemu/toolchains.sh go   CLEANROOM KERNEL_DIR INIT ROOTFS CACHE JP_TARBALL
+#   tests/qemu/toolchains.sh rust CLEANROOM KERNEL_DIR INIT ROOTFS CACHE
 #     go:   jp 0.2.1 (a JMESPath CLI; Debian's jp orig tarball) with
 #           urfave/cli, go-jmespath, go-md2man, blackfriday
 #     rust: hexyl 0.8.0 (a hex viewer; the crate of Debian's librust-hexyl-dev)
@@ -24,55 +24,38 @@ shift
 agent_suite_args "$@"
 ROOTFS=$ARG4
 CACHE=$5
-set -- "" "$@" # $7 and $8 below: the language's own arguments
 chmod 755 "$T"
 now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 SUITE0=$(now)
 
 # --- the sources and the --deps directory
-mkdir "$T/x"
-case "$TOOLCHAIN" in
-go)
-	TARBALL=$7 PINS=$8
-	tar -C "$T/x" -xf "$TARBALL" && mv "$T/x/jp-0.2.1" "$T/src" || { not_ok "unpack $TARBALL" "no jp-0.2.1/"; exit 1; }
-	MANIFEST=$T/src/go.mod
-	OUTPUTS=(--output jp)
-	BIN=jp
-	# docs/toolchains.md, Go: everything Go writes inside the workspace, the
-	# vendored modules only, no proxy, no cgo, no paths or build id in the binary.
-	CMD='export HOME=/tmp GOCACHE=/tmp/go-cache GOPATH=/tmp/go-path GOFLAGS=-mod=vendor GOPROXY=off GO111MODULE=on CGO_ENABLED=0 SOURCE_DATE_EPOCH=0 PATH=/usr/lib/go-1.19/bin:$PATH
-ln -s /work/deps/vendor vendor && go build -trimpath -ldflags=-buildid= -o jp .'
-	;;
-rust)
-	PINS=$7 LOCK=$8
-	deb=$(grep '^librust-hexyl-dev ' "$PINS" | awk '{ print $1 "_" $2 "_" $3 ".deb" }')
-	"$HERE/../../rootfs/mkrootfs.sh" fetch "$CACHE" < <(grep '^librust-hexyl-dev ' "$PINS") >/dev/null &&
-		dpkg-deb -x "$CACHE/debs/$deb" "$T/x" && mv "$T/x/usr/share/cargo/registry/hexyl-0.8.0" "$T/src" ||
-		{ not_ok "hexyl's sources from librust-hexyl-dev" "fetch or unpack failed"; exit 1; }
-	rm -f "$T/src/.cargo-checksum.json"
-	cp "$LOCK" "$T/src/Cargo.lock"
-	MANIFEST=$T/src/Cargo.lock
-	OUTPUTS=(--output hexyl)
-	BIN=hexyl
-	# docs/toolchains.md, Rust: CARGO_HOME in the workspace with the vendored
-	# source's config, --offline --locked, paths remapped.
-	CMD='export HOME=/tmp CARGO_HOME=/tmp/cargo-home SOURCE_DATE_EPOCH=0 RUSTFLAGS="--remap-path-prefix=/work/src=/src --remap-path-prefix=/work/deps/vendor=/vendor -C debuginfo=0"
-mkdir -p $CARGO_HOME && cp /work/deps/.cargo/config.toml $CARGO_HOME/ &&
-cargo build --offline --locked --target-dir /tmp/target && cp /tmp/target/debug/hexyl hexyl'
-	;;
-*) echo "usage: toolchains.sh go|rust ..." >&2; exit 2 ;;
-esac
+. "$HERE/../toolchains/projects.sh"
+project_sources "$TOOLCHAIN" "$T" "$CACHE" "${6:-}" 2>"$T/src.err" || { not_ok "the sources of $TOOLCHAIN's project" "$(cat "$T/src.err")"; exit 1; }
+OUTPUTS=(--output "$BIN")
 git_tree=$(cd "$T/src" && git init -q && git add -A &&
 	git -c user.name=test -c user.email=test@invalid commit -q -m sources && git rev-parse 'HEAD^{tree}')
 t0=$(now)
-python3 "$HERE/../../rootfs/vendor.py" "$TOOLCHAIN" "$PINS" "$MANIFEST" "$T/deps" "$CACHE" 2>"$T/vendor.err" ||
+project_deps "$TOOLCHAIN" "$T/deps" "$CACHE" 2>"$T/vendor.err" ||
 	{ not_ok "vendor the dependencies" "$(tail -2 "$T/vendor.err")"; exit 1; }
-python3 "$HERE/../../rootfs/vendor.py" "$TOOLCHAIN" "$PINS" "$MANIFEST" "$T/deps2" "$CACHE" 2>/dev/null
+project_deps "$TOOLCHAIN" "$T/deps2" "$CACHE" 2>/dev/null
 same "the --deps directory is assembled deterministically (two runs, same listing)" \
 	"$("$HERE/../../rootfs/mkrootfs.sh" digest "$T/deps2")" "$("$HERE/../../rootfs/mkrootfs.sh" digest "$T/deps")"
 rm -rf "$T/deps2"
 echo "# vendored: $(du -sh "$T/deps" | cut -f1), $(find "$T/deps" -type f | wc -l) files, in $(secs "$t0" "$(now)") s"
+
+# --- the same build natively, in `cleanroom sandbox-exec` with the same tree
+# as its root and the same /work layout: the figure the enclave is compared to
+mkdir -p "$T/native"
+cp -a "$T/src" "$T/native/src"
+rm -rf "$T/native/src/.git"
+cp -a "$T/deps" "$T/native/deps"
+chown -R 1000:1000 "$T/native"
+t0=$(now)
+$CLEANROOM sandbox-exec --root "$(realpath "$ROOTFS")" --work "$T/native" --cwd src --memory 4G -- sh -c "$CMD" >"$T/native.log" 2>&1
+rc=$?
+NATIVE=$(secs "$t0" "$(now)")
+same "the build succeeds natively in the sandbox with ${ROOTFS##*/} as its root ($NATIVE s)" "$rc" "0"
 
 # --- the image
 t0=$(now)
@@ -104,6 +87,8 @@ build ok1 "$T/src"
 if [ "$RC" = 0 ]; then ok "$BIN builds offline in the enclave from vendored Debian sources"; else
 	not_ok "$BIN builds offline in the enclave" "exit $RC: $(echo "$ERR" | tail -4 | tr '\n' ' ')"; fi
 B1=$SECS
+# "result ... (exit 0, 12.3 s ...)": the build's time in the enclave's sandbox
+SBOX1=$(echo "$OUT" | sed -n 's/^result .*(\(.*\))$/\1/p' | grep -o '[0-9.]* s' | head -1 | cut -d' ' -f1)
 echo "# build 1: $SECS s wall, $(echo "$OUT" | sed -n 's/^result .*(\(.*\))$/\1/p') in the sandbox"
 if $CLEANROOM verify "$T/ok1/cleanroom-bundle.json" "$T/ok1/$BIN" --eif "$T/agent.eif" --root "$ROOT" --source "$T/src" \
 	>"$T/verify.out" 2>&1; then ok "cleanroom verify: the report, the image's PCRs, the artifact and the sources"; else
@@ -123,6 +108,9 @@ rust)
 esac
 strings -a "$T/ok1/$BIN" | grep -q '/work/\|/tmp/cargo-home\|/tmp/go-' && not_ok "no build paths in the binary" "$(strings -a "$T/ok1/$BIN" | grep -m2 '/work/\|/tmp/cargo-home\|/tmp/go-')" ||
 	ok "no build paths (/work, CARGO_HOME, GOPATH) in the binary"
+
+if cmp "$T/ok1/$BIN" "$T/native/src/$BIN" >"$T/cmp.out" 2>&1; then ok "the enclave's $BIN is byte-identical to the native build's"; else
+	not_ok "the enclave's $BIN is byte-identical to the native build's" "$(head -1 "$T/cmp.out")"; fi
 
 # --- build 2: the same sources again, to the same bytes
 build ok2 "$T/src"
@@ -153,6 +141,11 @@ else not_ok "a missing vendored dependency fails the build" "exit $RC: $(echo "$
 agent_stop
 grep -q "Initramfs unpacking failed" "$T/console.log" && not_ok "the initramfs unpacked whole" "$(grep -m1 'Initramfs unpacking failed' "$T/console.log")" ||
 	ok "the initramfs (the ${ROOTFS##*/} tree) unpacked whole"
-echo "# figures $TOOLCHAIN: boot ${BOOT} s, build1 ${B1} s"
+# Figures: the build inside the enclave (the sandbox's own time, from the
+# result line) against the same build natively; the rest of the wall time of
+# `cleanroom build` is outside the compiler (transfer, report, verification).
+awk -v tc="$TOOLCHAIN" -v n="$NATIVE" -v w="$B1" -v s="$SBOX1" -v b="$BOOT" 'BEGIN {
+	printf "# figures %s: native (sandbox-exec) %.1f s; enclave (TCG) build %.1f s = %.1fx native;", tc, n, s, s / n
+	printf " outside the compiler %.1f s (transfer, report, verify) of %.1f s wall; boot %.1f s\n", w - s, w, b }'
 echo "# suite: $(secs "$SUITE0" "$(now)") s"
 t_done
