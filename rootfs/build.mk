@@ -37,3 +37,4 @@ agent-image: $(B)/cleanroom $(B)/init $(KERNEL_DIR)/bzImage $(KERNEL_DIR)/nsm.ko
 # same tree, and compiles with it in the sandbox (natively).
 CHECK_DEPS   += $(ROOTFS_C).manifest $(B)/asan/cleanroom
 CHECK_SUITES += 'cli/rootfs-c=CLEANROOM=$(B)/asan/cleanroom ROOTFS=$(ROOTFS_C) CACHE=$(CACHE) tests/cli/rootfs-c.sh'
+

@@ -19,3 +19,10 @@ QEMU_DEPS   += $(TOOLCHAIN_DEPS) $(ROOTFS_GO).manifest $(SRC_CACHE)/$(JP_TAR)
 QEMU_SUITES += 'qemu/toolchains-go=tests/qemu/toolchains.sh go $(B)/asan/cleanroom $(KERNEL_DIR) $(B)/init $(ROOTFS_GO) $(CACHE) $(SRC_CACHE)/$(JP_TAR)'
 QEMU_DEPS   += $(ROOTFS_RUST).manifest
 QEMU_SUITES += 'qemu/toolchains-rust=tests/qemu/toolchains.sh rust $(B)/asan/cleanroom $(KERNEL_DIR) $(B)/init $(ROOTFS_RUST) $(CACHE)'
+
+# cli/toolchains (registered here, beside jp's pin; no QEMU): the Rust and Go
+# environments and rootfs/vendor.py's --deps directories: trees against
+# manifests, `lock` of rootfs-go, vendor layouts and refusals, agent-image.sh.
+CHECK_DEPS   += $(ROOTFS_RUST).manifest $(ROOTFS_GO).manifest $(B)/asan/cleanroom $(B)/init \
+                $(KERNEL_DIR)/bzImage $(KERNEL_DIR)/nsm.ko $(SRC_CACHE)/$(JP_TAR)
+CHECK_SUITES += 'cli/toolchains=CLEANROOM=$(B)/asan/cleanroom INIT=$(B)/init KERNEL_DIR=$(KERNEL_DIR) ROOTFS_RUST=$(ROOTFS_RUST) ROOTFS_GO=$(ROOTFS_GO) CACHE=$(CACHE) JP_TARBALL=$(SRC_CACHE)/$(JP_TAR) tests/cli/toolchains.sh'
