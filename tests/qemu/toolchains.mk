@@ -17,8 +17,9 @@ $(SRC_CACHE)/$(JP_TAR): | deps-apt
 TOOLCHAIN_DEPS := $(B)/asan/cleanroom $(KERNEL_DIR)/bzImage $(KERNEL_DIR)/nsm.ko $(B)/init
 QEMU_DEPS   += $(TOOLCHAIN_DEPS) $(ROOTFS_GO).manifest $(SRC_CACHE)/$(JP_TAR)
 QEMU_SUITES += 'qemu/toolchains-go=tests/qemu/toolchains.sh go $(B)/asan/cleanroom $(KERNEL_DIR) $(B)/init $(ROOTFS_GO) $(CACHE) $(SRC_CACHE)/$(JP_TAR)'
-QEMU_DEPS   += $(ROOTFS_RUST).manifest
-QEMU_SUITES += 'qemu/toolchains-rust=tests/qemu/toolchains.sh rust $(B)/asan/cleanroom $(KERNEL_DIR) $(B)/init $(ROOTFS_RUST) $(CACHE)'
+# hexyl compiles 31 crates: under TCG tens of minutes, so `make check-slow`.
+SLOW_DEPS   += $(TOOLCHAIN_DEPS) $(ROOTFS_RUST).manifest
+SLOW_SUITES += 'qemu/toolchains-rust=tests/qemu/toolchains.sh rust $(B)/asan/cleanroom $(KERNEL_DIR) $(B)/init $(ROOTFS_RUST) $(CACHE)'
 
 # cli/toolchains (registered here, beside jp's pin; no QEMU): the Rust and Go
 # environments and rootfs/vendor.py's --deps directories: trees against
