@@ -20,7 +20,7 @@ ln -s /work/deps/vendor vendor && go build -trimpath -ldflags=-buildid= -o jp .'
 # Rust: CARGO_HOME in the workspace with the vendored source's configuration,
 # --offline --locked, paths remapped; the dev profile without debug info (the
 # shortest compile under TCG).
-CMD_RUST='export HOME=/tmp CARGO_HOME=/tmp/cargo-home SOURCE_DATE_EPOCH=0 RUSTFLAGS="--remap-path-prefix=/work/src=/src --remap-path-prefix=/work/deps/vendor=/vendor -C debuginfo=0"
+CMD_RUST='export HOME=/tmp CARGO_HOME=/tmp/cargo-home CARGO_INCREMENTAL=0 SOURCE_DATE_EPOCH=0 RUSTFLAGS="--remap-path-prefix=/work/src=/src --remap-path-prefix=/work/deps/vendor=/vendor -C debuginfo=0"
 mkdir -p $CARGO_HOME && cp /work/deps/.cargo/config.toml $CARGO_HOME/ &&
 cargo build --offline --locked --target-dir /tmp/target && cp /tmp/target/debug/hexyl hexyl'
 
