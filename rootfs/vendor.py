@@ -205,7 +205,9 @@ def vendor_go(pins, gomod, out, cache, work):
         os.makedirs(dst)
         for n in sorted(os.listdir(src)):
             p = os.path.join(src, n)
-            if os.path.isfile(p) and not os.path.islink(p) and not n.endswith("_test.go"):
+            if os.path.islink(p):
+                raise Fail(f"{p}: not a regular file or directory")
+            if os.path.isfile(p) and not n.endswith("_test.go"):
                 shutil.copyfile(p, os.path.join(dst, n))
         pkgs.setdefault(mod, []).append(imp)
         todo.extend(sorted(go_imports(src)))
