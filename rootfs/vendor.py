@@ -202,7 +202,7 @@ def vendor_go(pins, gomod, out, cache, work):
         if not os.path.isdir(src) or not any(n.endswith(".go") for n in os.listdir(src)):
             raise Fail(f"package {imp} (module {mod}) is in none of the pinned packages")
         dst = os.path.join(out, "vendor", imp)
-        os.makedirs(dst)
+        os.makedirs(dst, exist_ok=True)  # a parent package may come after its child
         for n in sorted(os.listdir(src)):
             p = os.path.join(src, n)
             if os.path.islink(p):
