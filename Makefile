@@ -69,7 +69,7 @@ CHECK_UNIT_DEPS   :=
 INSTALL_EXTRA :=
 BACKPORTS_PKGS :=
 
-.PHONY: all deps deps-apt deps-src deps-libs check check-unit demo install clean distclean compile_commands.json
+.PHONY: all deps deps-apt deps-src deps-libs check check-unit demo demo-go demo-rust install clean distclean compile_commands.json
 
 all: deps $(B)/init $(B)/cleanroom
 
@@ -193,6 +193,11 @@ compile_commands.json: | $(LAYER_STAMPS)
 # ---------------------------------------------------------------- demo
 demo: deps $(B)/init $(B)/cleanroom kernel rootfs-c
 	@B=$(B) demo/demo.sh
+# A real Go / Rust project, dependencies vendored from Debian (docs/toolchains.md).
+demo-go: deps $(B)/init $(B)/cleanroom kernel rootfs-go $(SRC_CACHE)/$(JP_TAR)
+	@B=$(B) CACHE=$(CACHE) JP_TARBALL=$(SRC_CACHE)/$(JP_TAR) demo/toolchain-demo.sh go
+demo-rust: deps $(B)/init $(B)/cleanroom kernel rootfs-rust
+	@B=$(B) CACHE=$(CACHE) demo/toolchain-demo.sh rust
 
 # A container image (made with umoci from a small static program) -> EIF
 # (cleanroom eif --oci) -> cleanroom run: the program's output on the console.

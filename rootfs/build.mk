@@ -1,28 +1,40 @@
 # rootfs/: build roots for the enclave's build agent, assembled from Debian
-# packages by rootfs/mkrootfs.sh (see its header).
+# packages by rootfs/mkrootfs.sh (see its header). One rule for every
+# environment ENV in ROOTFS_ENVS, each from rootfs/ENV.packages:
 #
-#   make rootfs-c    $(B)/rootfs-c           the C build environment: gcc 12,
-#                                            binutils, libc6-dev, make, busybox
-#                    $(B)/rootfs-c.manifest  packages (name, version, arch,
-#                                            .deb SHA-256), recipe hash, tree digest
-#   Pack it:  cleanroom eif --kernel ... --init $(B)/init --rootfs $(B)/rootfs-c -o agent.eif
+#   make rootfs-ENV  $(B)/rootfs-ENV           the tree (a link into the cache)
+#                    $(B)/rootfs-ENV.manifest  packages (name, version, arch,
+#                                              .deb SHA-256), recipe hash, tree digest
+#     c     gcc 12, binutils, libc6-dev, make, busybox
+#     rust  rustc 1.63, cargo 0.66, gcc 12 (the linker), binutils, libc6-dev, busybox
+#     go    Go 1.19, gcc 12, binutils, libc6-dev, busybox
+#   make agent-image ENV=rust   $(B)/agent-ENV.eif, then prints the manifest's
+#                    tree digest beside the image's PCR0/1/2 (rootfs/agent-image.sh)
 #
-# `make rootfs-c` resolves the package closure against the apt lists (a few
+# `make rootfs-ENV` resolves the package closure against the apt lists (a few
 # seconds), checks the tree against its manifest, and assembles it again only
 # when a package or the recipe changed or the tree was altered. The tree lives
-# in $(CACHE)/rootfs/rootfs-c-KEY (shared by every build directory; build
+# in $(CACHE)/rootfs/rootfs-ENV-KEY (shared by every build directory; build
 # directories must hold no directories named *.d, which Debian trees have)
-# and $(B)/rootfs-c links to it; the .debs are kept in $(CACHE)/debs.
+# and $(B)/rootfs-ENV links to it; the .debs are kept in $(CACHE)/debs.
 # `rootfs/mkrootfs.sh lock MANIFEST DIR $(CACHE)` rebuilds a manifest's exact tree.
 
-ROOTFS_C := $(B)/rootfs-c
+ROOTFS_ENVS := c rust go
+ROOTFS_C    := $(B)/rootfs-c
+ROOTFS_RUST := $(B)/rootfs-rust
+ROOTFS_GO   := $(B)/rootfs-go
 
-.PHONY: rootfs-c
-rootfs-c: | deps-apt
-	@nice rootfs/mkrootfs.sh build rootfs-c rootfs/c.packages $(ROOTFS_C) $(CACHE)
-$(ROOTFS_C).manifest: rootfs-c ;
+.PHONY: $(addprefix rootfs-,$(ROOTFS_ENVS)) agent-image
+$(addprefix rootfs-,$(ROOTFS_ENVS)): rootfs-%: | deps-apt
+	@nice rootfs/mkrootfs.sh build rootfs-$* rootfs/$*.packages $(B)/rootfs-$* $(CACHE)
+$(foreach e,$(ROOTFS_ENVS),$(B)/rootfs-$(e).manifest): $(B)/rootfs-%.manifest: rootfs-% ;
+
+ENV ?= c
+agent-image: $(B)/cleanroom $(B)/init $(KERNEL_DIR)/bzImage $(KERNEL_DIR)/nsm.ko rootfs-$(ENV)
+	@rootfs/agent-image.sh $(B)/cleanroom $(KERNEL_DIR) $(B)/init $(B)/rootfs-$(ENV) $(B)/agent-$(ENV).eif
 
 # The manifest, the tree against it, a rebuild from the manifest giving the
 # same tree, and compiles with it in the sandbox (natively).
 CHECK_DEPS   += $(ROOTFS_C).manifest $(B)/asan/cleanroom
 CHECK_SUITES += 'cli/rootfs-c=CLEANROOM=$(B)/asan/cleanroom ROOTFS=$(ROOTFS_C) CACHE=$(CACHE) tests/cli/rootfs-c.sh'
+

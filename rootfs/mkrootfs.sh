@@ -11,6 +11,11 @@
 #       print the tree digest of DIR (the 'tree' line of a manifest)
 #   mkrootfs.sh listing DIR
 #       print the sorted listing the digest is taken over
+#   mkrootfs.sh resolve PACKAGES_FILE
+#       print the closure's "name version arch sha256" lines (what a manifest's
+#       package lines hold), e.g. to pin a project's vendored crates or modules
+#   mkrootfs.sh fetch CACHE_DIR < LINES
+#       make every .deb of such lines present in CACHE_DIR/debs, SHA-256 checked
 #
 # How: apt's resolver installs the packages into an empty package database
 # (apt-get -s, Depends and Pre-Depends, no Recommends); `apt-get download`
@@ -93,10 +98,16 @@ with_sha() {
 		awk '/^Package: / { p = $2 } /^Version: / { v = $2 } /^Architecture: / { a = $2 }
 		     /^SHA256: / { print p, v, a, $2 }') || true
 	echo "$lines" | while read -r n v a; do
-		s=$(echo "$shas" | awk -v n="$n" -v v="$v" -v a="$a" '$1 == n && $2 == v && $3 == a { print $4; exit }')
+		# a here-string, not a pipe: awk stops at the match (SIGPIPE on a long list)
+		s=$(awk -v n="$n" -v v="$v" -v a="$a" '$1 == n && $2 == v && $3 == a { print $4; exit }' <<<"$shas")
 		[[ "$s" =~ ^[0-9a-f]{64}$ ]] || { echo "mkrootfs: no SHA-256 for $n $v ($a) in the apt lists" >&2; exit 3; }
 		echo "$n $v $a $s"
 	done
+}
+
+# check_line LINE: is it "name version arch sha256"?
+check_line() {
+	[[ "$1" =~ ^[a-z0-9][a-z0-9+.-]+\ [0-9][A-Za-z0-9.+~:-]*\ [a-z0-9]+\ [0-9a-f]{64}$ ]]
 }
 
 deb_name() { # NAME VERSION ARCH -> the file name apt-get download gives it
@@ -280,8 +291,7 @@ lock)
 	[ "$(sed -n 1p "$m")" = "format $FORMAT" ] || die "$m: not a $FORMAT"
 	pkgs=$(sed -n 's/^package //p' "$m")
 	[ -n "$pkgs" ] || die "$m: no packages"
-	bad=$(echo "$pkgs" | grep -Ev '^[a-z0-9][a-z0-9+.-]+ [0-9][A-Za-z0-9.+~:-]* [a-z0-9]+ [0-9a-f]{64}$' | head -1) || true
-	[ -z "$bad" ] || die "$m: malformed package line: $bad"
+	while read -r l; do check_line "$l" || die "$m: malformed package line: $l"; done <<<"$pkgs"
 	with_fresh_lists make_root "$(sed -n 's/^name //p' "$m")" "$(sed -n 's/^roots //p' "$m")" "$2" "$3" "$pkgs"
 	;;
 digest)
@@ -294,5 +304,18 @@ listing)
 	listing "$1"
 	rm -f "$tmpl"
 	;;
-*) die "usage: mkrootfs.sh build NAME PACKAGES_FILE OUT_DIR CACHE_DIR | lock MANIFEST OUT_DIR CACHE_DIR | digest DIR | listing DIR" ;;
+resolve)
+	[ $# -eq 1 ] || die "usage: mkrootfs.sh resolve PACKAGES_FILE"
+	pkgfile=$1
+	cmd_resolve() { resolve "$pkgfile" | with_sha; }
+	with_fresh_lists cmd_resolve
+	;;
+fetch)
+	[ $# -eq 1 ] || die "usage: mkrootfs.sh fetch CACHE_DIR < LINES"
+	mapfile -t lines
+	[ ${#lines[@]} -gt 0 ] || die "fetch: no package lines on stdin"
+	for l in "${lines[@]}"; do check_line "$l" || die "fetch: malformed package line: $l"; done
+	with_fresh_lists fetch "$1/debs" "${lines[@]}"
+	;;
+*) die "usage: mkrootfs.sh build NAME PACKAGES_FILE OUT_DIR CACHE_DIR | lock MANIFEST OUT_DIR CACHE_DIR | digest DIR | listing DIR | resolve PACKAGES_FILE | fetch CACHE_DIR" ;;
 esac

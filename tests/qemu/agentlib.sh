@@ -43,11 +43,19 @@ agent_boot() {
 # agent_boot_eif: boot $T/agent.eif, packed by the caller (as agent_boot), with
 # AGENT_MEMORY MiB (default 512).
 agent_boot_eif() {
+	agent_start "$T/agent.eif" "${AGENT_MEMORY:-512}" 30
+}
+
+# agent_start EIF MEMORY_MIB SECONDS: boot EIF with `cleanroom run` (console
+# in $T/console.log) and wait up to SECONDS for it to be ready; sets RUN, VS
+# and NSM_ROOT like agent_boot. Returns 1, having said why, when it does not
+# come up.
+agent_start() {
 	mkdir -p "$T/v"
-	$CLEANROOM run "$T/agent.eif" --vsock-dir "$T/v" --json --console "$T/console.log" --memory "${AGENT_MEMORY:-512}" \
+	$CLEANROOM run "$1" --vsock-dir "$T/v" --json --console "$T/console.log" --memory "$2" \
 		>"$T/run.json" 2>"$T/run.err" &
 	RUN=$!
-	for _ in $(seq 1 300); do
+	for _ in $(seq 1 $(($3 * 10))); do
 		[ -n "$(json_event "$T/run.json" ready vsock)" ] && break
 		kill -0 $RUN 2>/dev/null || break
 		sleep 0.1

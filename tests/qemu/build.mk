@@ -53,3 +53,10 @@ CHECK_SUITES += $(QEMU_SUITES)
 .PHONY: check-qemu
 check-qemu: deps $(QEMU_DEPS)
 	@tests/run.sh $(QEMU_SUITES)
+
+# Suites too slow for `make check` under TCG (tens of minutes: real Go and
+# Rust projects compiled in the enclave), registered in SLOW_SUITES / SLOW_DEPS by the
+# fragments; `make check-slow` runs them (SUITE= filters as for check).
+.PHONY: check-slow
+check-slow: deps $(SLOW_DEPS)
+	@tests/run.sh $(SLOW_SUITES)

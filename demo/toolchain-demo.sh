@@ -1,0 +1,56 @@
+#!/bin/bash
+# make demo-go / make demo-rust: a real project built offline in a local
+# enclave with the Go or Rust build environment, its dependencies vendored
+# from Debian's packaged sources (docs/toolchains.md).
+#
+#   1. the sources (jp 0.2.1 or hexyl 0.8.0, from Debian) and the --deps
+#      directory (rootfs/vendor.py, the .debs pinned by SHA-256);
+#   2. the agent image from rootfs-go / rootfs-rust, with the manifest's tree
+#      digest and the image's PCRs (rootfs/agent-image.sh);
+#   3. `cleanroom build --local` with the reproducible recipe, twice: the
+#      report verified, the two artifacts compared byte for byte;
+#   4. the program, run here.
+#   demo/toolchain-demo.sh go|rust      B: build directory (default build)
+#   CACHE (default /var/cache/cleanroom); JP_TARBALL for go
+set -euo pipefail
+LANG_=${1:?usage: toolchain-demo.sh go|rust}
+B=${B:-build}
+CACHE=${CACHE:-/var/cache/cleanroom}
+CLEANROOM=$B/cleanroom
+work=$B/demo-$LANG_
+step() { printf '\n== %s\n' "$*"; }
+. tests/toolchains/projects.sh
+
+rm -rf "$work"
+mkdir -p "$work/nsm-ca"
+step "the sources and their vendored dependencies ($work/src, $work/deps)"
+project_sources "$LANG_" "$work" "$CACHE" "${JP_TARBALL:-}"
+project_deps "$LANG_" "$work/deps" "$CACHE"
+ls "$work/src"
+sed -n '1,12p' "$work/deps/$([ "$LANG_" = go ] && echo vendor/modules.txt || echo .cargo/config.toml)"
+
+step "the agent image: rootfs-$LANG_, its tree digest and the image's PCRs"
+rootfs/agent-image.sh "$CLEANROOM" "$B/kernel" "$B/init" "$B/rootfs-$LANG_" "$work/agent.eif"
+mem=$(stat -c %s "$work/agent.eif" | awk '{ printf "%d", $1 * 3 / 1048576 + 1024 }')
+
+for n in 1 2; do
+	step "cleanroom build --local, build $n: offline, --deps $work/deps, under QEMU (TCG)"
+	t0=$(date +%s)
+	"$CLEANROOM" build --local "$work/agent.eif" --enclave-memory "$mem" --nsm-ca "$work/nsm-ca" \
+		--deps "$work/deps" --out "$work/out$n" --output "$BIN" "$work/src" -- sh -c "$CMD"
+	echo "build $n: $(($(date +%s) - t0)) s wall"
+done
+
+step "cleanroom verify: the report, the artifact, the image and the sources"
+"$CLEANROOM" verify "$work/out1/cleanroom-bundle.json" "$work/out1/$BIN" --eif "$work/agent.eif" \
+	--source "$work/src" --root "$work/nsm-ca/root.pem"
+
+step "two builds, the same bytes"
+sha256sum "$work/out1/$BIN" "$work/out2/$BIN"
+cmp "$work/out1/$BIN" "$work/out2/$BIN" && echo "identical"
+
+step "the program, run here"
+case "$LANG_" in
+go) echo '{"project": {"name": "cleanroom", "langs": ["c", "rust", "go"]}}' | "$work/out1/jp" 'project.langs[-1]' ;;
+rust) printf 'cleanroom\n' | "$work/out1/hexyl" ;;
+esac
