@@ -41,8 +41,8 @@ int cgroup_parse_enabled(const char *text, char names[][CGROUP_NAME_MAX + 1], si
 			return cr_fail(e, "/proc/cgroups line %u: longer than %zu bytes", lineno + 1, sizeof buf - 1);
 		memcpy(buf, line, len);
 		buf[len] = 0;
-		if (sscanf(buf, "%65s %u %u %u%n", name, &hier, &groups, &enabled, &used) != 4 ||
-		    buf[used] != 0 || !name_ok(name, strlen(name)) || enabled > 1)
+		if (sscanf(buf, "%65s %u %u %u%n", name, &hier, &groups, &enabled, &used) != 4 || buf[used] != 0 ||
+		    !name_ok(name, strlen(name)) || enabled > 1)
 			return cr_fail(e, "/proc/cgroups line %u: expected 'name hierarchy num_cgroups enabled'",
 				       lineno + 1);
 		if (enabled) {
