@@ -42,8 +42,11 @@ static int jfile_load(struct oci_src *s, const char *what, const char *name, int
 	f->what = what;
 	if (oci_read_small(s, name, size, d, &f->text, &f->len, e))
 		return cr_err_wrap(e, "%s", what);
-	if (json_parse((char *)f->text, f->len, &json_lim, &f->doc, e))
+	if (json_parse((char *)f->text, f->len, &json_lim, &f->doc, e)) {
+		free(f->text);
+		f->text = NULL;
 		return cr_err_wrap(e, "--oci %s: %s (%s)", s->label, what, name);
+	}
 	return 0;
 }
 

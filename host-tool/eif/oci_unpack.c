@@ -1,6 +1,8 @@
 #include "host-tool/eif/oci_unpack.h"
 
 #include <fcntl.h>
+#include <stdlib.h>
+#include <locale.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -50,6 +52,8 @@ int oci_unpack(const char *arg, const char *arch, uint64_t max_unpacked, struct 
 	struct oci_src src = { 0, -1, NULL };
 	struct oci_budget b = { max_unpacked, 0, 0 };
 	int rootfd = -1, rc = -1;
+	char *saved_locale = NULL;
+	const char *cur;
 	tmp->fd = -1;
 	tmp->path[0] = 0;
 	memset(img, 0, sizeof *img);
@@ -68,11 +72,20 @@ int oci_unpack(const char *arg, const char *arch, uint64_t max_unpacked, struct 
 		cr_fail(e, "TMPDIR: path too long");
 		goto out;
 	}
+	/* PAX headers carry names as UTF-8 (Go's archive/tar writes them for
+	 * any non-ASCII name); in the C locale libarchive cannot convert them
+	 * and refuses the entry. Names are bytes on disk either way. */
+	if (!saved_locale && (cur = setlocale(LC_CTYPE, NULL)) && (saved_locale = strdup(cur)))
+		setlocale(LC_CTYPE, "C.UTF-8");
 	for (size_t i = 0; i < img->n_layers; i++)
 		if (oci_apply_layer(&src, img, i, rootfd, &b, e))
 			goto out;
 	rc = 0;
 out:
+	if (saved_locale) {
+		setlocale(LC_CTYPE, saved_locale);
+		free(saved_locale);
+	}
 	if (rootfd >= 0)
 		close(rootfd);
 	oci_src_close(&src);

@@ -118,6 +118,11 @@ rm -rf rs && cp -r img rs && $OT layer rs root-slash
 eif --oci rs:app -o rs.eif >/dev/null 2>rs.err && rd1 rs.eif rsx && [ -f rsx/rootfs/rootslash-ok ] &&
 	ok "a '/' entry is the root directory (umoci insert writes one)" || not_ok "a '/' entry is the root directory" "$(cat rs.err)"
 
+rm -rf u8 && cp -r img u8 && $OT layer u8 utf8
+eif --oci u8:app -o u8.eif >/dev/null 2>u8.err && rd1 u8.eif u8x && [ -f "u8x/rootfs/caf$(printf '\303\251')" ] &&
+	ok "non-ASCII names and owner names in PAX headers unpack (as UTF-8 bytes)" ||
+	not_ok "non-ASCII names and owner names in PAX headers unpack" "$(cat u8.err)"
+
 # --- Docker 25+ archives hold index.json (preferred) and manifest.json
 mkdir -p d25 && cp -r img/. d25/ && mkdir -p dk25 && tar -C dk25 -xf img-docker.tar && cp dk25/manifest.json d25/ &&
 	python3 -c 'import json; p="d25/index.json"; i=json.load(open(p)); i["manifests"]=[m for m in i["manifests"] if m["annotations"]["org.opencontainers.image.ref.name"]=="app"]; i["manifests"][0]["annotations"]["io.containerd.image.name"]="docker.io/library/app:latest"; json.dump(i, open(p, "w"))' &&

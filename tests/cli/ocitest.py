@@ -105,6 +105,9 @@ HOSTILE = {
     # Not hostile: one tree written in two orders, with other mtimes and owners.
     "order-a": [[tree_entry(n, 1000 + i, 0) for i, n in enumerate(["d", "d/f1", "d/f2", "x"])]],
     "order-b": [[tree_entry(n, 5000000 + i, 1234) for i, n in enumerate(["x", "d/f2", "d", "d/f1"])]],
+    # Not hostile: non-ASCII names and owner names in PAX headers (Go's
+    # archive/tar writes those for any non-ASCII name).
+    "utf8": [[reg("caf\u00e9"), (lambda t: (setattr(t, "uname", "j\u00fcrgen"), (t, b"x"))[1])(ti("owned", size=1))]],
     # Not hostile: "/" names the root directory (as umoci insert writes it).
     "root-slash": [[(ti("/", tarfile.DIRTYPE, mode=0o755), None), reg("rootslash-ok")]],
 }
