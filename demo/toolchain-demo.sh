@@ -3,7 +3,7 @@
 # enclave with the Go or Rust build environment, its dependencies vendored
 # from Debian's packaged sources (docs/toolchains.md).
 #
-#   1. the sources (jp 0.2.1 or hexyl 0.8.0, from Debian) and the --deps
+#   1. the sources (jp 0.2.1 or pulldown-cmark 0.9.2, from Debian) and the --deps
 #      directory (rootfs/vendor.py, the .debs pinned by SHA-256);
 #   2. the agent image from rootfs-go / rootfs-rust, with the manifest's tree
 #      digest and the image's PCRs (rootfs/agent-image.sh);
@@ -14,6 +14,7 @@
 #   CACHE (default /var/cache/cleanroom); JP_TARBALL for go
 set -euo pipefail
 LANG_=${1:?usage: toolchain-demo.sh go|rust}
+case "$LANG_" in go) project=jp ;; rust) project=pulldown-cmark ;; *) echo "toolchain-demo.sh: go or rust, not $LANG_" >&2; exit 2 ;; esac
 B=${B:-build}
 CACHE=${CACHE:-/var/cache/cleanroom}
 CLEANROOM=$B/cleanroom
@@ -24,8 +25,8 @@ step() { printf '\n== %s\n' "$*"; }
 rm -rf "$work"
 mkdir -p "$work/nsm-ca"
 step "the sources and their vendored dependencies ($work/src, $work/deps)"
-project_sources "$LANG_" "$work" "$CACHE" "${JP_TARBALL:-}"
-project_deps "$LANG_" "$work/deps" "$CACHE"
+project_sources "$project" "$work" "$CACHE" "${JP_TARBALL:-}"
+project_deps "$work/deps" "$CACHE"
 ls "$work/src"
 sed -n '1,12p' "$work/deps/$([ "$LANG_" = go ] && echo vendor/modules.txt || echo .cargo/config.toml)"
 
@@ -52,5 +53,5 @@ cmp "$work/out1/$BIN" "$work/out2/$BIN" && echo "identical"
 step "the program, run here"
 case "$LANG_" in
 go) echo '{"project": {"name": "cleanroom", "langs": ["c", "rust", "go"]}}' | "$work/out1/jp" 'project.langs[-1]' ;;
-rust) printf 'cleanroom\n' | "$work/out1/hexyl" ;;
+rust) printf '# cleanroom\n\nBuilt *offline*, from `--deps`.\n' | "$work/out1/pulldown-cmark" ;;
 esac

@@ -42,9 +42,9 @@ same "rootfs-go: rebuilt from its manifest (lock) to the same tree digest" \
 	"$("$MK" digest "$(realpath "$T/go-again")" 2>&1)" "$(sed -n 's/^tree //p' "$ROOTFS_GO.manifest")"
 
 # --- vendor.py go: jp's modules
-project_sources go "$T/jp" "$CACHE" "$JP_TARBALL" || { not_ok "jp's sources" "see stderr"; exit 1; }
-check "vendor.py go assembles jp's --deps" project_deps go "$T/jp/deps" "$CACHE"
-project_deps go "$T/jp/deps2" "$CACHE" 2>/dev/null
+project_sources jp "$T/jp" "$CACHE" "$JP_TARBALL" || { not_ok "jp's sources" "see stderr"; exit 1; }
+check "vendor.py go assembles jp's --deps" project_deps "$T/jp/deps" "$CACHE"
+project_deps "$T/jp/deps2" "$CACHE" 2>/dev/null
 same "... deterministically (two runs, one tree digest)" "$("$MK" digest "$T/jp/deps2")" "$("$MK" digest "$T/jp/deps")"
 same "... modules.txt: every requirement of go.mod, explicit, with the imported packages" "$(cat "$T/jp/deps/vendor/modules.txt")" \
 	"# github.com/cpuguy83/go-md2man/v2 v2.0.0-20190314233015-f79a8a8ca69d
@@ -90,8 +90,8 @@ if [ $rc = 1 ] && grep -q "SHA-256 MISMATCH for $d" "$T/wrong.err" && [ ! -e "$T
 else not_ok "vendor.py: a .deb whose SHA-256 is not the pinned one is refused" "exit $rc: $(tail -2 "$T/wrong.err" | tr '\n' ' ')"; fi
 
 # --- vendor.py rust: hexyl's crates
-project_sources rust "$T/hx" "$CACHE" || { not_ok "hexyl's sources" "see stderr"; exit 1; }
-check "vendor.py rust assembles hexyl's --deps" project_deps rust "$T/hx/deps" "$CACHE"
+project_sources hexyl "$T/hx" "$CACHE" || { not_ok "hexyl's sources" "see stderr"; exit 1; }
+check "vendor.py rust assembles hexyl's --deps" project_deps "$T/hx/deps" "$CACHE"
 same "... one directory per crate of Cargo.lock" "$(ls "$T/hx/deps/vendor" | wc -l)" "$(grep -c '^source = "registry+' "$MANIFEST")"
 c=$T/hx/deps/vendor/clap-2.34.0
 same "... .cargo-checksum.json lists every file of a crate with its SHA-256" \
@@ -102,6 +102,14 @@ grep -q '^replace-with = "vendored-sources"$' "$T/hx/deps/.cargo/config.toml" &&
 sed 's/^version = "2.34.0"$/version = "2.99.0"/' "$MANIFEST" >"$T/hx/Cargo.lock.bad"
 expect_fail "vendor.py rust: a locked crate no pinned .deb has is named" "crate clap 2\.99\.0 is in none of the pinned packages" \
 	python3 "$VENDOR" rust "$PINS" "$T/hx/Cargo.lock.bad" "$T/hx/bad" "$CACHE"
+# pulldown-cmark: its Cargo.lock was made without the dev-dependencies (Debian
+# lacks html5ever 0.25 and others), so vendoring it needs none of them
+project_sources pulldown-cmark "$T/pc" "$CACHE" || { not_ok "pulldown-cmark's sources" "see stderr"; exit 1; }
+check "vendor.py rust assembles pulldown-cmark's --deps" project_deps "$T/pc/deps" "$CACHE"
+same "... its crates and their dependencies, none of its dev-dependencies" "$(ls "$T/pc/deps/vendor" | tr '\n' ' ')" \
+	"bitflags-1.3.2 getopts-0.2.21 memchr-2.5.0 proc-macro2-1.0.47 quote-1.0.21 serde-1.0.152 serde_derive-1.0.152 syn-1.0.107 unicase-2.6.0 unicode-ident-1.0.0 unicode-width-0.1.10 version_check-0.9.4 "
+grep -q '^\[dev-dependencies.html5ever\]' "$T/pc/src/Cargo.toml" && ok "... its Cargo.toml as Debian ships it, dev-dependencies included" ||
+	not_ok "... its Cargo.toml as Debian ships it" "no [dev-dependencies.html5ever]"
 
 # --- agent-image.sh: the tree digest with the PCRs
 mkdir -p "$T/mini/bin"

@@ -9,17 +9,15 @@
 # gives byte-identical artifacts, and that a missing dependency fails the
 # build. Prints its figures as '# ' lines.
 #
-#   tests/qemu/toolchains.sh go   CLEANROOM KERNEL_DIR INIT ROOTFS CACHE JP_TARBALL
-#   tests/qemu/toolchains.sh rust CLEANROOM KERNEL_DIR INIT ROOTFS CACHE
-#     go:   jp 0.2.1 (a JMESPath CLI; Debian's jp orig tarball) with
-#           urfave/cli, go-jmespath, go-md2man, blackfriday
-#     rust: hexyl 0.8.0 (a hex viewer; the crate of Debian's librust-hexyl-dev)
-#           with clap 2, ansi_term, atty, libc and their dependencies
+#   tests/qemu/toolchains.sh jp             CLEANROOM KERNEL_DIR INIT ROOTFS CACHE JP_TARBALL
+#   tests/qemu/toolchains.sh pulldown-cmark CLEANROOM KERNEL_DIR INIT ROOTFS CACHE
+#   tests/qemu/toolchains.sh hexyl          CLEANROOM KERNEL_DIR INIT ROOTFS CACHE
+# (the projects: tests/toolchains/projects.sh)
 . "$(dirname "$0")/../cli/lib.sh"
 . "$(dirname "$0")/runlib.sh"
 . "$(dirname "$0")/agentlib.sh"
 HERE=$(realpath "$(dirname "$0")")
-TOOLCHAIN=$1
+PROJECT=$1
 shift
 agent_suite_args "$@"
 ROOTFS=$ARG4
@@ -31,14 +29,14 @@ SUITE0=$(now)
 
 # --- the sources and the --deps directory
 . "$HERE/../toolchains/projects.sh"
-project_sources "$TOOLCHAIN" "$T" "$CACHE" "${6:-}" 2>"$T/src.err" || { not_ok "the sources of $TOOLCHAIN's project" "$(cat "$T/src.err")"; exit 1; }
+project_sources "$PROJECT" "$T" "$CACHE" "${6:-}" 2>"$T/src.err" || { not_ok "the sources of $PROJECT" "$(cat "$T/src.err")"; exit 1; }
 OUTPUTS=(--output "$BIN")
 git_tree=$(cd "$T/src" && git init -q && git add -A &&
 	git -c user.name=test -c user.email=test@invalid commit -q -m sources && git rev-parse 'HEAD^{tree}')
 t0=$(now)
-project_deps "$TOOLCHAIN" "$T/deps" "$CACHE" 2>"$T/vendor.err" ||
+project_deps "$T/deps" "$CACHE" 2>"$T/vendor.err" ||
 	{ not_ok "vendor the dependencies" "$(tail -2 "$T/vendor.err")"; exit 1; }
-project_deps "$TOOLCHAIN" "$T/deps2" "$CACHE" 2>/dev/null
+project_deps "$T/deps2" "$CACHE" 2>/dev/null
 same "the --deps directory is assembled deterministically (two runs, same listing)" \
 	"$("$HERE/../../rootfs/mkrootfs.sh" digest "$T/deps2")" "$("$HERE/../../rootfs/mkrootfs.sh" digest "$T/deps")"
 rm -rf "$T/deps2"
@@ -94,20 +92,32 @@ if $CLEANROOM verify "$T/ok1/cleanroom-bundle.json" "$T/ok1/$BIN" --eif "$T/agen
 	>"$T/verify.out" 2>&1; then ok "cleanroom verify: the report, the image's PCRs, the artifact and the sources"; else
 	not_ok "cleanroom verify" "$(grep -i fail "$T/verify.out" | head -3 | tr '\n' ' ')"; fi
 same "the reported source tree id is the checkout's git tree" "$(echo "$OUT" | awk '/^source tree/ { print $3 }')" "$git_tree"
-case "$TOOLCHAIN" in
-go)
+case "$PROJECT" in
+jp)
 	same "the returned jp runs here: a JMESPath query" "$(echo '{"a": {"b": [1, 2, 3]}}' | "$T/ok1/jp" 'a.b[1]' 2>&1)" "2"
 	same "... and functions" "$(echo '{"xs": [3, 1, 2]}' | "$T/ok1/jp" 'join(`", "`, [to_string(sort(xs)[0]), to_string(length(xs))])' 2>&1)" '"1, 3"'
 	same "... statically linked (CGO_ENABLED=0)" "$(file -b "$T/ok1/jp" | grep -o 'statically linked')" "statically linked"
 	;;
-rust)
+pulldown-cmark)
+	same "the returned pulldown-cmark runs here: Markdown to HTML" "$(printf '# Title\n\n*one* and `two`\n' | "$T/ok1/pulldown-cmark" 2>&1)" \
+		"$(printf '<h1>Title</h1>\n<p><em>one</em> and <code>two</code></p>')"
+	same "... and with its options (tables, getopts)" "$(printf '| a |\n|---|\n| 1 |\n' | "$T/ok1/pulldown-cmark" -T 2>&1 | tr -d '\n')" \
+		"<table><thead><tr><th>a</th></tr></thead><tbody><tr><td>1</td></tr></tbody></table>"
+	;;
+hexyl)
 	same "the returned hexyl runs here: a hex dump" "$(printf 'cleanroom' | "$T/ok1/hexyl" --no-squeezing --color never 2>&1 | sed -n 2p)" \
 		"│00000000│ 63 6c 65 61 6e 72 6f 6f ┊ 6d                      │cleanroo┊m       │"
 	same "... its version is the packaged one" "$("$T/ok1/hexyl" --version 2>&1)" "hexyl 0.8.0"
 	;;
 esac
-strings -a "$T/ok1/$BIN" | grep -q '/work/\|/tmp/cargo-home\|/tmp/go-' && not_ok "no build paths in the binary" "$(strings -a "$T/ok1/$BIN" | grep -m2 '/work/\|/tmp/cargo-home\|/tmp/go-')" ||
-	ok "no build paths (/work, CARGO_HOME, GOPATH) in the binary"
+# Rust remaps every path; Go (without -trimpath, see projects.sh) keeps the
+# fixed /work/src and GOROOT paths but none of the per-build directories.
+case "$LANG_" in
+go) leak='/tmp/go-\|/tmp/cargo-home' what="GOPATH, GOCACHE" ;;
+rust) leak='/work/\|/tmp/cargo-home\|/tmp/target' what="/work, CARGO_HOME, the target directory" ;;
+esac
+strings -a "$T/ok1/$BIN" | grep -q "$leak" && not_ok "no per-build paths in the binary" "$(strings -a "$T/ok1/$BIN" | grep -m2 "$leak")" ||
+	ok "no per-build paths ($what) in the binary"
 
 if cmp "$T/ok1/$BIN" "$T/native/src/$BIN" >"$T/cmp.out" 2>&1; then ok "the enclave's $BIN is byte-identical to the native build's"; else
 	not_ok "the enclave's $BIN is byte-identical to the native build's" "$(head -1 "$T/cmp.out")"; fi
@@ -133,19 +143,20 @@ OUTPUTS=(--output "$BIN")
 
 # --- build 4: without one dependency the offline build fails, nothing comes back
 cp -a "$T/deps" "$T/deps-short"
-case "$TOOLCHAIN" in
-go) rm -rf "$T/deps-short/vendor/github.com/jmespath" ;;
-rust) rm -rf "$T/deps-short/vendor/"ansi_term-* ;;
+case "$PROJECT" in
+jp) want=jmespath ;;
+pulldown-cmark) want=memchr ;;
+hexyl) want=ansi_term ;;
+esac
+case "$LANG_" in
+go) rm -rf "$T/deps-short/vendor/github.com/$want" ;;
+rust) rm -rf "$T/deps-short/vendor/$want"-* ;;
 esac
 mv "$T/deps" "$T/deps-full"
 mv "$T/deps-short" "$T/deps"
 build short "$T/src"
 mv "$T/deps" "$T/deps-short"
 mv "$T/deps-full" "$T/deps"
-case "$TOOLCHAIN" in
-go) want='jmespath' ;;
-rust) want='ansi_term' ;;
-esac
 if [ "$RC" = 1 ] && echo "$ERR" | grep -q "$want" && [ ! -e "$T/short" ]; then
 	ok "a missing vendored dependency fails the offline build, naming it ($want), nothing in --out"
 else not_ok "a missing vendored dependency fails the build" "exit $RC: $(echo "$ERR" | tail -3 | tr '\n' ' ')"; fi
@@ -156,7 +167,7 @@ grep -q "Initramfs unpacking failed" "$T/console.log" && not_ok "the initramfs u
 # Figures, all on the host's clock: the build in the enclave against the same
 # build natively (sandbox-exec), and what of it is outside the compiler (the
 # empty build: transfer, sandbox, report, verification) and the boot.
-awk -v tc="$TOOLCHAIN" -v n="$NATIVE" -v w="$B1" -v o="$NOOP" -v b="$BOOT" -v g="$SBOX1" 'BEGIN {
+awk -v tc="$PROJECT" -v n="$NATIVE" -v w="$B1" -v o="$NOOP" -v b="$BOOT" -v g="$SBOX1" 'BEGIN {
 	printf "# figures %s: native (sandbox-exec) %.1f s; enclave (TCG) build %.1f s wall = %.1fx native,", tc, n, w, w / n
 	printf " of which outside the compiler %.1f s (an empty build); boot %.1f s (not in the build);", o, b
 	printf " the guest clock said %s s\n", g }'
