@@ -498,6 +498,41 @@ int cr_random(void *p, size_t n, struct cr_err *e)
 	return 0;
 }
 
+int cr_read_proc_u64(const char *path, const char *key, uint64_t max, uint64_t *out, struct cr_err *e)
+{
+	size_t klen = strlen(key), len, n;
+	uint8_t *data;
+	char num[24];
+	const char *line, *p;
+	int rc = -1;
+	if (cr_read_file(path, 65536, &data, &len, e))
+		return -1;
+	for (line = (const char *)data; line; line = (p = strchr(line, '\n')) ? p + 1 : NULL)
+		if (!strncmp(line, key, klen))
+			break;
+	if (!line) {
+		cr_fail(e, "%s: no line '%s'", path, key);
+		goto out;
+	}
+	line += klen;
+	line += strspn(line, " \t");
+	n = strspn(line, "0123456789");
+	if (n == 0 || n >= sizeof num) {
+		cr_fail(e, "%s: %s%sexpected a decimal number", path, key, klen ? " " : "");
+		goto out;
+	}
+	memcpy(num, line, n);
+	num[n] = 0;
+	if (cr_parse_u64(num, max, out)) {
+		cr_fail(e, "%s: %s%s%s is above %llu", path, key, klen ? " " : "", num, (unsigned long long)max);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(data);
+	return rc;
+}
+
 int cr_parse_u64(const char *s, uint64_t max, uint64_t *out)
 {
 	uint64_t v = 0;

@@ -86,12 +86,19 @@ const char *cr_file_kind(unsigned mode);
 /* Open for reading (O_RDONLY, blocking mode restored); *st (may be NULL)
  * gets the file's fstat. Returns the fd, or -1 with e. */
 int cr_open_input(const char *what, const char *path, uint64_t max, int flags, struct stat *st, struct cr_err *e);
-/* Read a whole input of at most max bytes (at most the size it had when
- * opened, so a growing file cannot make it read forever). The buffer is
- * NUL-terminated (not counted in *len). Caller frees. */
+/* Read a whole input of at most max bytes; more fails with CR_E_TOOBIG,
+ * so a growing file cannot make it read forever. st_size is not trusted
+ * (files of /proc and /sys say 0). The buffer is NUL-terminated (not
+ * counted in *len). Caller frees. */
 int cr_read_input(const char *what, const char *path, size_t max, uint8_t **data, size_t *len, struct cr_err *e);
 /* cr_read_input(NULL, ...). */
 int cr_read_file(const char *path, size_t limit, uint8_t **data, size_t *len, struct cr_err *e);
+/* A number from a kernel pseudo-file (at most 64 KiB): with key "", the
+ * file's one line ("/proc/sys/kernel/pid_max"); else the first number on
+ * the line that starts with key ("MemAvailable:" in /proc/meminfo, the
+ * unit after it ignored). Fails when the file cannot be read, the line is
+ * missing, or the number is not decimal or above max. */
+int cr_read_proc_u64(const char *path, const char *key, uint64_t max, uint64_t *out, struct cr_err *e);
 
 /* A file that appears at dst only when complete: written under a temporary
  * name in the same directory, then fsync'd and renamed. abort() removes it.

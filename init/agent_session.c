@@ -29,16 +29,9 @@
  * hundreds of MiB) are not counted as free. */
 static uint64_t mem_available_bytes(void)
 {
-	char line[256];
-	unsigned long long kib = 0;
-	FILE *f = fopen("/proc/meminfo", "re");
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof line, f))
-		if (sscanf(line, "MemAvailable: %llu kB", &kib) == 1)
-			break;
-	fclose(f);
-	return kib * 1024;
+	struct cr_err e;
+	uint64_t kib;
+	return cr_read_proc_u64("/proc/meminfo", "MemAvailable:", UINT64_MAX / 1024, &kib, &e) ? 0 : kib * 1024;
 }
 
 /* A timeout from the kernel command line (init's environment), or dflt. */
@@ -58,17 +51,9 @@ static int timeout_param(const char *name, unsigned dflt, unsigned *out, struct 
 /* A number from a /proc/sys file; 0 when it cannot be read. */
 static uint64_t proc_u64(const char *path)
 {
-	char buf[32];
+	struct cr_err e;
 	uint64_t v;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	long n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
-	if (fd >= 0)
-		close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = 0;
-	buf[strcspn(buf, "\n")] = 0;
-	return cr_parse_u64(buf, UINT32_MAX, &v) ? 0 : v;
+	return cr_read_proc_u64(path, "", UINT32_MAX, &v, &e) ? 0 : v;
 }
 
 /* The most processes a build may have: below every limit of the kernel

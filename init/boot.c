@@ -3,6 +3,7 @@
 #include "init/boot.h"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -196,16 +197,9 @@ static const struct boot_step bootstrap_steps[] = {
 /* VmHWM of /proc/self/status (after the switch, /proc is mounted). */
 static long peak_rss_kib(void)
 {
-	char line[256];
-	long kib = -1;
-	FILE *f = fopen("/proc/self/status", "re");
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof line, f))
-		if (sscanf(line, "VmHWM: %ld kB", &kib) == 1)
-			break;
-	fclose(f);
-	return kib;
+	struct cr_err e;
+	uint64_t kib;
+	return cr_read_proc_u64("/proc/self/status", "VmHWM:", LONG_MAX, &kib, &e) ? -1 : (long)kib;
 }
 
 static void run_steps(struct boot *b, const struct boot_step *steps, size_t n)

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -56,25 +57,6 @@ int cgroup_parse_enabled(const char *text, char names[][CGROUP_NAME_MAX + 1], si
 	return 0;
 }
 
-static int read_proc_cgroups(char *buf, size_t cap, struct cr_err *e)
-{
-	size_t len = 0;
-	ssize_t r;
-	int fd = open("/proc/cgroups", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return cr_failp(e, "open /proc/cgroups");
-	while ((r = read(fd, buf + len, cap - 1 - len)) > 0)
-		if ((len += (size_t)r) == cap - 1)
-			break;
-	close(fd);
-	if (r < 0)
-		return cr_failp(e, "read /proc/cgroups");
-	if (len == cap - 1)
-		return cr_fail(e, "/proc/cgroups: longer than %zu bytes", cap - 1);
-	buf[len] = 0;
-	return 0;
-}
-
 /* Undo the v1 mounts (the tmpfs under them goes with the directories). */
 static void undo_v1(char names[][CGROUP_NAME_MAX + 1], size_t mounted, int tmpfs)
 {
@@ -89,13 +71,18 @@ static void undo_v1(char names[][CGROUP_NAME_MAX + 1], size_t mounted, int tmpfs
 
 int cgroup_mount_like_aws(struct cgroup_layout *out, struct cr_err *e)
 {
-	static char text[PROC_CGROUPS_MAX];
 	static char names[CGROUP_MAX_CONTROLLERS][CGROUP_NAME_MAX + 1];
 	char path[sizeof CG_ROOT + CGROUP_NAME_MAX + 1];
-	size_t n = 0, i;
+	size_t n = 0, i, len;
+	uint8_t *text;
+	int rc;
 
 	memset(out, 0, sizeof *out);
-	if (read_proc_cgroups(text, sizeof text, e) || cgroup_parse_enabled(text, names, &n, e))
+	if (cr_read_file("/proc/cgroups", PROC_CGROUPS_MAX, &text, &len, e))
+		return -1;
+	rc = cgroup_parse_enabled((const char *)text, names, &n, e);
+	free(text);
+	if (rc)
 		return -1;
 	if (n == 0) {
 		snprintf(out->why, sizeof out->why, "/proc/cgroups lists no enabled controller");

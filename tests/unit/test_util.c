@@ -64,6 +64,35 @@ int main(void)
 		     "atomic write names the path on failure");
 	}
 	{
+		/* Numbers from kernel pseudo-files: /proc says st_size 0, so a
+		 * read that trusted it would see nothing. */
+		char path[] = "/tmp/cr-util-XXXXXX";
+		uint64_t n = 0;
+		int fd = mkstemp(path);
+		T_OK(cr_read_proc_u64("/proc/self/status", "VmHWM:", UINT64_MAX, &n, &e) == 0 && n > 0,
+		     "read_proc_u64 reads VmHWM from /proc/self/status (st_size 0)");
+		T_OK(cr_read_proc_u64("/proc/sys/kernel/pid_max", "", UINT32_MAX, &n, &e) == 0 && n >= 301,
+		     "read_proc_u64 reads a one-number /proc/sys file");
+		T_OK(fd >= 0 && write(fd, "Other: 1 kB\nMemAvailable:   2048 kB\nXMemAvailable: 9\n", 51) == 51,
+		     "meminfo-like file written");
+		close(fd);
+		T_OK(cr_read_proc_u64(path, "MemAvailable:", UINT64_MAX, &n, &e) == 0 && n == 2048,
+		     "read_proc_u64 takes the line that starts with the key, not one that contains it");
+		T_OK(cr_read_proc_u64(path, "Missing:", UINT64_MAX, &n, &e) == -1 &&
+			     strstr(e.msg, "no line 'Missing:'"),
+		     "read_proc_u64 names a missing key");
+		T_OK(cr_read_proc_u64(path, "MemAvailable:", 1000, &n, &e) == -1 && strstr(e.msg, "2048 is above 1000"),
+		     "read_proc_u64 refuses a number above its maximum");
+		T_OK(cr_read_proc_u64(path, "", UINT64_MAX, &n, &e) == -1 && strstr(e.msg, "expected a decimal number"),
+		     "read_proc_u64 refuses a line without a number");
+		T_OK(cr_write_file_atomic(path, "99999999999999999999999\n", 24, 0600, &e) == 0 &&
+			     cr_read_proc_u64(path, "", UINT64_MAX, &n, &e) == -1,
+		     "read_proc_u64 refuses a number that overflows 64 bits");
+		unlink(path);
+		T_OK(cr_read_proc_u64(path, "", UINT64_MAX, &n, &e) == -1 && strstr(e.msg, path),
+		     "read_proc_u64 names a file it cannot open");
+	}
+	{
 		/* Inputs that are not regular files: refused without blocking
 		 * (an alarm turns a hang into a failure), by kind, with a code. */
 		char dir[] = "/tmp/cr-util-XXXXXX", p[4][64], big[64];
