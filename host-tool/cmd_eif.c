@@ -1,5 +1,6 @@
 /* cleanroom eif: pack an enclave image file, reproducibly. */
 #include <getopt.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -383,6 +384,32 @@ static int default_file(const char *arch, const char *name, const char *opt, cha
 	return cr_fail(e, "%s not given and the default %s; give %s FILE", opt, msg, opt);
 }
 
+/* The packer adds rootfs/dev, proc, ... as directories (the init mounts
+ * on them); a tree with one of them as anything else would otherwise be
+ * refused as "the same archive path twice" without saying which is which. */
+static int check_mount_points(const struct eif_opts *o, const char *rootfs, const char *const dirs[], size_t n,
+			      struct cr_err *e)
+{
+	char path[4096];
+	struct stat st;
+	for (size_t i = 0; i < n; i++) {
+		const char *d = dirs[i] + strlen("rootfs/");
+		if (snprintf(path, sizeof path, "%s/%s", rootfs, d) >= (int)sizeof path)
+			return cr_fail(e, "--rootfs: path too long");
+		if (lstat(path, &st) == 0 && !S_ISDIR(st.st_mode)) {
+			if (o->oci)
+				return cr_fail(e,
+					       "--oci: the image's /%s is %s; the enclave needs a directory there "
+					       "(the init mounts on it)",
+					       d, cr_file_kind(st.st_mode));
+			return cr_fail(
+				e, "--rootfs: %s is %s; the enclave needs a directory there (the init mounts on it)",
+				path, cr_file_kind(st.st_mode));
+		}
+	}
+	return 0;
+}
+
 static int prepare(const struct eif_opts *o, struct eif_job *j, struct eif_write_input *in, struct cr_err *e)
 {
 	static const char *const rootfs_dirs[] = { "rootfs/dev", "rootfs/run",  "rootfs/sys",
@@ -469,6 +496,8 @@ static int prepare(const struct eif_opts *o, struct eif_job *j, struct eif_write
 		return -1;
 
 	/* Ramdisk 1: the customer's root filesystem, command and environment. */
+	if (check_mount_points(o, rootfs, rootfs_dirs, sizeof rootfs_dirs / sizeof rootfs_dirs[0], e))
+		return -1;
 	if (cpio_add_tree(&j->customer, "rootfs", rootfs, e))
 		return o->oci ? -1 : cr_err_wrap(e, "--rootfs");
 	for (size_t i = 0; i < sizeof rootfs_dirs / sizeof rootfs_dirs[0]; i++)

@@ -216,6 +216,8 @@ hostile "hard link to an absolute name" hardlink-absolute "entry 'h'.*hard link 
 hostile "hard link to a missing file" hardlink-missing "entry 'h'.*hard link target 'no/such/file': missing"
 hostile "device node" device "entry 'dev/evil-null'.*device node"
 hostile "FIFO" fifo "entry 'evil-fifo'.*FIFO"
+hostile "/proc as a symlink" proc-symlink "--oci: the image's /proc is a symlink; the enclave needs a directory there"
+hostile "/var as a regular file" var-file "--oci: the image's /var is a regular file; the enclave needs a directory there"
 hostile "gzip bomb under --max-unpacked" bomb "entry 'bomb'.*--max-unpacked" --max-unpacked 8M
 hostile "many files past --max-unpacked" many-files "entry 'f[0-9]+'.*--max-unpacked" --max-unpacked 4M
 "$CLEANROOM" eif --oci img:app --max-unpacked 0 -o z.eif >/dev/null 2>&1

@@ -100,6 +100,9 @@ HOSTILE = {
     "hardlink-missing": [[(ti("h", tarfile.LNKTYPE, linkname="no/such/file"), None)]],
     "device": [[(ti("dev/evil-null", tarfile.CHRTYPE), None)]],
     "fifo": [[(ti("evil-fifo", tarfile.FIFOTYPE), None)]],
+    # A mount point of the init's as a symlink (/proc -> /tmp) or a file.
+    "proc-symlink": [[(ti("proc", tarfile.SYMTYPE, linkname="tmp"), None)]],
+    "var-file": [[reg("var")]],
     "bomb": [[reg("bomb", b"\0" * (64 << 20))]],
     "many-files": [[reg("f%d" % i, b"y" * 1024) for i in range(3000)]],
     # Not hostile: one tree written in two orders, with other mtimes and owners.
