@@ -22,7 +22,7 @@ CHECK_DEPS   += $(TOOLCHAIN_DEPS) $(ROOTFS_GO).manifest $(SRC_CACHE)/$(JP_TAR)
 CHECK_SUITES += 'qemu/toolchains-go=tests/qemu/toolchains.sh jp $(TOOLCHAIN_ARGS) $(ROOTFS_GO) $(CACHE) $(SRC_CACHE)/$(JP_TAR)'
 CHECK_DEPS   += $(TOOLCHAIN_DEPS) $(ROOTFS_RUST).manifest
 CHECK_SUITES += 'qemu/toolchains-rust=tests/qemu/toolchains.sh pulldown-cmark $(TOOLCHAIN_ARGS) $(ROOTFS_RUST) $(CACHE)'
-# hexyl compiles 31 crates (clap 2 among them): 11-13 minutes a build under
+# hexyl compiles 31 crates (clap 2 among them): 8-13 minutes a build under
 # TCG, and the suite builds twice.
 SLOW_DEPS   += $(TOOLCHAIN_DEPS) $(ROOTFS_RUST).manifest
 SLOW_SUITES += 'qemu/toolchains-hexyl=tests/qemu/toolchains.sh hexyl $(TOOLCHAIN_ARGS) $(ROOTFS_RUST) $(CACHE)'
