@@ -52,3 +52,13 @@ bench-init-compare: deps $(B)/cleanroom $(B)/init $(KERNEL_DIR)/bzImage $(KERNEL
 bench: bench-oci-pack
 bench-oci-pack: deps $(B)/cleanroom $(B)/init
 	@CLEANROOM=$(B)/cleanroom INIT=$(B)/init bench/oci-pack.sh
+
+# SHA-384 implementations for the two PCR streams of packing: BearSSL,
+# libcrypto (the host tool's choice) and our own two-lane SIMD one.
+.PHONY: bench-sha384
+bench: bench-sha384
+$(B)/host/bench/sha384: $(B)/host/bench/sha384.o $(B)/host/bench/sha384x2.o $(B)/host/libhost.a $(LIBS_host)
+	@echo "  LD      $@"
+	@$(LINK_host) -o $@ $^ $(HOST_LDLIBS)
+bench-sha384: deps $(B)/host/bench/sha384
+	@$(B)/host/bench/sha384

@@ -4,9 +4,10 @@
 # client/ (sending a build) and verify/ (checking a bundle).
 # Everything but main.c also goes into libhost.a so unit tests can link it.
 HOST_SRCS := $(filter-out host-tool/main.c,$(sort $(wildcard host-tool/*.c host-tool/*/*.c)))
-# libarchive reads image layers for `cleanroom eif --oci` (host tool only).
-HOST_LDLIBS := -lpthread -lz -larchive
-APT_PKGS += libarchive-dev
+# libarchive reads image layers for `cleanroom eif --oci`; libcrypto hashes
+# the PCRs of big images (eif/bulk_sha384.h says why). Host tool only.
+HOST_LDLIBS := -lpthread -lz -larchive -lcrypto
+APT_PKGS += libarchive-dev libssl-dev
 
 define host_rules
 $(B)/$(1)/libhost.a: $(patsubst %.c,$(B)/$(1)/%.o,$(HOST_SRCS))
