@@ -31,15 +31,17 @@ bench-source-transfer: deps $(B)/cleanroom $(B)/init $(KERNEL_DIR)/bzImage $(KER
 	@CLEANROOM=$(B)/cleanroom KERNEL_DIR=$(KERNEL_DIR) INIT=$(B)/init GUEST_VSOCK=$(B)/musl/tests/qemu/guest_vsock \
 	    bench/source-transfer.sh
 
-# Bundle verification time (goal <= 20 ms), on what `make demo` produced.
+# Bundle verification time, in process (goal <= 20 ms) and per process
+# (goal <= 15 ms), on what `make demo` produced.
 .PHONY: bench-verify-bundle
 bench: bench-verify-bundle
 $(B)/host/bench/verify_bundle: $(B)/host/bench/verify_bundle.o $(B)/host/libhost.a $(LIBS_host)
 	@echo "  LD      $@"
 	@$(LINK_host) -o $@ $^ $(HOST_LDLIBS)
-bench-verify-bundle: deps $(B)/host/bench/verify_bundle
+bench-verify-bundle: deps $(B)/host/bench/verify_bundle $(B)/cleanroom
 	@if [ ! -f $(B)/demo/out/cleanroom-bundle.json ]; then echo "bench verify-bundle: run 'make demo' first (it makes the bundle)"; exit 1; fi
-	@$(B)/host/bench/verify_bundle $(B)/demo/out/cleanroom-bundle.json $(B)/demo/nsm-ca/root.pem $(B)/demo/out/hello
+	@bench/verify-bundle.sh $(B)/host/bench/verify_bundle $(B)/cleanroom $(B)/demo/out/cleanroom-bundle.json \
+	    $(B)/demo/nsm-ca/root.pem $(B)/demo/out/hello
 
 # Our init against AWS's bootstrap init (built by you from its public source;
 # this fetches nothing): boot-to-heartbeat, peak RSS, console behaviour.

@@ -4,10 +4,11 @@
 # client/ (sending a build) and verify/ (checking a bundle).
 # Everything but main.c also goes into libhost.a so unit tests can link it.
 HOST_SRCS := $(filter-out host-tool/main.c,$(sort $(wildcard host-tool/*.c host-tool/*/*.c)))
-# libarchive reads image layers for `cleanroom eif --oci`; libcrypto hashes
-# the PCRs of big images (eif/bulk_sha384.h says why). Host tool only.
-HOST_LDLIBS := -lpthread -lz -larchive -lcrypto
-APT_PKGS += libarchive-dev libssl-dev
+# libarchive reads image layers for `cleanroom eif --oci` (host tool only).
+# libcrypto (libcrypto.so.3, from the openssl package's libssl3) hashes the
+# PCRs of big images: opened on first use, not linked (eif/bulk_sha384.c).
+HOST_LDLIBS := -lpthread -lz -larchive -ldl
+APT_PKGS += libarchive-dev openssl
 
 define host_rules
 $(B)/$(1)/libhost.a: $(patsubst %.c,$(B)/$(1)/%.o,$(HOST_SRCS))

@@ -5,8 +5,9 @@
  * docs/measurements.md, `make bench-eif-pack`): BearSSL's portable SHA-384 is
  * about 3x slower than libcrypto's, whose x86-64 assembly picks its AVX2/AVX/
  * SSSE3 code at run time from the CPU's features. So the host tool's bulk
- * hashing uses libcrypto (OpenSSL 3, Debian's libssl-dev), and falls back to
- * BearSSL when libcrypto cannot give a SHA-384 context (e.g. a provider
+ * hashing uses libcrypto (OpenSSL 3's libcrypto.so.3, opened on first use so
+ * that other commands do not pay for loading it), and falls back to BearSSL
+ * when libcrypto is absent or cannot give a SHA-384 context (e.g. a provider
  * configuration without it). Both give the same digests (tests/unit/
  * test_bulk_sha384.c compares them over every length 0..1024 and large
  * inputs). Every other hash, and everything in the init, stays BearSSL. */
