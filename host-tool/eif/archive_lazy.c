@@ -15,11 +15,11 @@ int archive_lazy_load(struct cr_err *e)
 	lib = dlopen("libarchive.so.13", RTLD_NOW | RTLD_LOCAL);
 	if (!lib)
 		return cr_fail(e, "libarchive cannot be loaded (install libarchive13): %s", dlerror());
-	/* memcpy: a data pointer from dlsym into a function pointer (POSIX). */
-#define X(f)                                                                            \
-	if (!(sym = dlsym(lib, #f)))                                                    \
-		return cr_fail(e, "libarchive.so.13 has no %s (too old a libarchive)", #f); \
-	memcpy(&archive_lazy.f, &sym, sizeof sym);
+		/* memcpy: a data pointer from dlsym into a function pointer (POSIX). */
+#define X(f)                                                                  \
+ if (!(sym = dlsym(lib, #f)))                                                 \
+  return cr_fail(e, "libarchive.so.13 has no %s (too old a libarchive)", #f); \
+ memcpy(&archive_lazy.f, &sym, sizeof sym);
 	ARCHIVE_LAZY_FUNCS(X)
 #undef X
 	loaded = 1;
