@@ -663,9 +663,14 @@ int cr_parse_time(const char *s, int64_t *out)
 	return 0;
 }
 
-uint64_t cr_mono_ms(void)
+uint64_t cr_mono_ns(void)
 {
 	struct timespec t;
 	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+uint64_t cr_mono_ms(void)
+{
+	return cr_mono_ns() / 1000000;
 }

@@ -141,6 +141,8 @@ int cr_parse_size(const char *s, uint64_t *out);
 
 /* CLOCK_MONOTONIC in milliseconds (for intervals and deadlines). */
 uint64_t cr_mono_ms(void);
+/* The same in nanoseconds (for timing short stages). */
+uint64_t cr_mono_ns(void);
 
 /* Time. Days since 1970-01-01 of a proleptic Gregorian date (month 1..12). */
 int64_t cr_days_from_civil(int64_t year, unsigned month, unsigned day);

@@ -1,8 +1,12 @@
 #!/bin/bash
 # bench/eif-pack: time `cleanroom eif` on a >= 200 MB root filesystem and
-# compare with `sha384sum` over the EIF it wrote (the same bytes), in one run.
-# Packing must read, CRC, write and hash the big ramdisk twice (PCR0 and PCR2);
-# two hashing threads overlap those passes. Goal: ratio <= 1.4.
+# compare with `sha384sum` over the EIF it wrote (the same bytes), in one run,
+# best of 3 each, alternating. Packing must read the tree, CRC and write the
+# image and hash the big ramdisk twice (PCR0 and PCR2): a writer thread and
+# two hashing threads overlap through a ring of 16 x 1 MiB chunks, the hashes
+# with libcrypto's SHA-384 (bench-sha384 shows why). Goal: ratio <= 1.0.
+# The previous output is removed before each pack, outside the timing (an
+# overwrite would time the freeing of the old file's blocks too).
 #   CLEANROOM (default build/cleanroom), INIT (default build/init)
 #   BENCH_ROOTFS: a tree to pack instead of the default copy of /usr/lib/gcc + /usr/bin
 set -euo pipefail
@@ -25,21 +29,47 @@ fi
 bytes=$(du -sb "$root" | cut -f1)
 files=$(find "$root" | wc -l)
 head -c 8000000 /dev/urandom >"$work/kernel"
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 
-now() { date +%s.%N; }
-best_pack=999 best_sha=999
+# timed OUT CMD...: run CMD (stdout dropped, stderr to OUT.err) and write
+# "wall user sys" seconds to OUT.
+timed() {
+	local out=$1
+	shift
+	local TIMEFORMAT='%R %U %S'
+	{ time "$@" >/dev/null 2>"$out.err"; } 2>"$out"
+}
+# best NAME FILE: keep FILE as NAME's best when its wall time is lower.
+best() {
+	if [ ! -f "$work/best-$1" ] || awk -v a="$(cut -d' ' -f1 "$2")" -v b="$(cut -d' ' -f1 "$work/best-$1")" 'BEGIN { exit !(a < b) }'; then
+		cp "$2" "$work/best-$1"
+		[ ! -f "$2.err" ] || cp "$2.err" "$work/best-$1.err"
+	fi
+}
 for i in 1 2 3; do
-	t0=$(now)
-	"$CLEANROOM" eif --kernel "$work/kernel" --init "$INIT" --rootfs "$root" -o "$work/out.eif" >/dev/null
-	t1=$(now)
-	sha384sum "$work/out.eif" >/dev/null
-	t2=$(now)
-	best_pack=$(echo "$t1 - $t0" | bc -l | awk -v b="$best_pack" '{print ($1 < b) ? $1 : b}')
-	best_sha=$(echo "$t2 - $t1" | bc -l | awk -v b="$best_sha" '{print ($1 < b) ? $1 : b}')
+	rm -f "$work/out.eif"
+	timed "$work/t" "$CLEANROOM" eif --timings --kernel "$work/kernel" --init "$INIT" --rootfs "$root" -o "$work/out.eif"
+	best pack "$work/t"
+	timed "$work/t" sha384sum "$work/out.eif"
+	best sha "$work/t"
+	timed "$work/t" openssl dgst -sha384 "$work/out.eif"
+	best ossl "$work/t"
 done
 eif=$(stat -c %s "$work/out.eif")
-printf 'rootfs: %d files, %.1f MB; EIF: %.1f MB\n' "$files" "$(echo "$bytes/1000000" | bc -l)" "$(echo "$eif/1000000" | bc -l)"
-printf 'cleanroom eif: %.3f s (%.0f MB/s)   sha384sum of the EIF: %.3f s (%.0f MB/s)   best of 3\n' \
-	"$best_pack" "$(echo "$eif/1000000/$best_pack" | bc -l)" "$best_sha" "$(echo "$eif/1000000/$best_sha" | bc -l)"
-printf 'ratio pack / sha384sum: %.2f (goal <= 1.4)\n' "$(echo "$best_pack/$best_sha" | bc -l)"
+read -r pw pu ps <"$work/best-pack"
+read -r sw su ss <"$work/best-sha"
+read -r ow _ _ <"$work/best-ossl"
+mb=$(echo "$eif/1000000" | bc -l)
+printf 'machine: %d CPUs, load average %s before, %s after (other work shares the CPUs)\n' \
+	"$(nproc)" "$load_before" "$(cut -d' ' -f1-3 /proc/loadavg)"
+printf 'rootfs: %d files, %.1f MB; EIF: %.1f MB\n' "$files" "$(echo "$bytes/1000000" | bc -l)" "$mb"
+printf 'cleanroom eif:           %.3f s (%.0f MB/s), CPU %.3f s (user %.3f, sys %.3f)\n' \
+	"$pw" "$(echo "$mb/$pw" | bc -l)" "$(echo "$pu+$ps" | bc -l)" "$pu" "$ps"
+printf 'sha384sum of the EIF:    %.3f s (%.0f MB/s), CPU %.3f s\n' "$sw" "$(echo "$mb/$sw" | bc -l)" "$(echo "$su+$ss" | bc -l)"
+printf 'openssl dgst -sha384:    %.3f s (%.0f MB/s)   (best of 3 each, one run)\n' "$ow" "$(echo "$mb/$ow" | bc -l)"
+echo "where the best pack's time went (stages overlap):"
+sed 's/^timings: /  /; s/; /\n  /g' "$work/best-pack.err"
+printf 'CPU ratio pack / sha384sum: %.2f (two SHA-384 passes + I/O against one pass)\n' \
+	"$(echo "($pu+$ps)/($su+$ss)" | bc -l)"
+printf 'ratio pack / sha384sum: %.2f (goal <= 1.0)\n' "$(echo "$pw/$sw" | bc -l)"
 printf 'init stripped size: %d bytes (%.1f KiB)\n' "$(stat -c %s "$INIT")" "$(echo "$(stat -c %s "$INIT")/1024" | bc -l)"

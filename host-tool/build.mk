@@ -4,9 +4,12 @@
 # client/ (sending a build) and verify/ (checking a bundle).
 # Everything but main.c also goes into libhost.a so unit tests can link it.
 HOST_SRCS := $(filter-out host-tool/main.c,$(sort $(wildcard host-tool/*.c host-tool/*/*.c)))
-# libarchive reads image layers for `cleanroom eif --oci` (host tool only).
-HOST_LDLIBS := -lpthread -lz -larchive
-APT_PKGS += libarchive-dev
+# libarchive reads image layers for `cleanroom eif --oci`; libcrypto
+# (libcrypto.so.3, from the openssl package's libssl3) hashes the PCRs of big
+# images. Host tool only, both opened on first use, not linked, so that other
+# commands start fast (eif/archive_lazy.h, eif/bulk_sha384.c).
+HOST_LDLIBS := -lpthread -lz -ldl
+APT_PKGS += libarchive-dev openssl
 
 define host_rules
 $(B)/$(1)/libhost.a: $(patsubst %.c,$(B)/$(1)/%.o,$(HOST_SRCS))

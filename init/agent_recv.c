@@ -31,10 +31,14 @@ void rx_init(struct stream_rx *rx, enum wire_stream s, int root_fd, uid_t uid, g
 	rx->writable = writable;
 	rx->budget = budget;
 	tree_hasher_init(&rx->tree, budget->max_files);
+	rx_hasher_start(&rx->hash, &rx->tree);
 }
 
 void rx_free(struct stream_rx *rx)
 {
+	struct cr_err ignored;
+	/* The hashing thread first: it may still be adding to the tree. */
+	rx_hasher_finish(&rx->hash, &ignored);
 	tree_hasher_free(&rx->tree);
 	for (size_t i = 0; i < rx->nlinks; i++)
 		free(rx->links[i]);
@@ -102,15 +106,19 @@ static int count_entry(struct stream_rx *rx, const char *path, struct cr_err *e)
 
 static int receive_data(struct stream_rx *rx, const struct wire_entry *x, int fd, int sock, struct cr_err *e)
 {
-	struct blob_hasher bh;
-	uint8_t h1[CR_SHA1_LEN], h256[CR_SHA256_LEN];
 	uint64_t left = x->size;
+	unsigned mode = x->exec ? GIT_MODE_EXEC : GIT_MODE_FILE;
+	int inline_hash = x->size <= RX_HASH_INLINE_MAX;
+	struct blob_hasher bh;
 	if (x->size > rx->budget->max_bytes - rx->budget->bytes) {
 		cr_fail(e, "'%s': %llu bytes would exceed the limit of %llu bytes of sources and deps", x->path,
 			(unsigned long long)x->size, (unsigned long long)rx->budget->max_bytes);
 		return fault(rx, RX_LIMIT);
 	}
-	blob_begin(&bh, x->size);
+	if (inline_hash)
+		blob_begin(&bh, x->size);
+	else
+		rx_hasher_begin(&rx->hash, x->path, mode, x->size);
 	while (left) {
 		struct wire_msg m;
 		int r = wire_recv(sock, &m, e);
@@ -132,19 +140,30 @@ static int receive_data(struct stream_rx *rx, const struct wire_entry *x, int fd
 			wire_msg_free(&m);
 			return fault(rx, RX_PROTOCOL);
 		}
-		blob_update(&bh, m.u.data.p, m.u.data.n);
 		if (cr_write_all(fd, m.u.data.p, m.u.data.n)) {
 			cr_failp(e, "'%s': write", x->path);
 			wire_msg_free(&m);
 			return fault(rx, errno == ENOSPC ? RX_LIMIT : RX_INTERNAL);
 		}
 		left -= m.u.data.n;
-		wire_msg_free(&m);
+		if (inline_hash) {
+			blob_update(&bh, m.u.data.p, m.u.data.n);
+			wire_msg_free(&m);
+		} else {
+			rx_hasher_data(&rx->hash, &m); /* the hasher frees the frame */
+		}
 	}
 	rx->budget->bytes += x->size;
 	rx->bytes += x->size;
-	blob_end(&bh, h1, h256);
-	if (tree_add(&rx->tree, x->path, x->exec ? GIT_MODE_EXEC : GIT_MODE_FILE, h1, h256, e))
+	if (inline_hash) {
+		uint8_t h1[CR_SHA1_LEN], h256[CR_SHA256_LEN];
+		blob_end(&bh, h1, h256);
+		if (rx_hasher_add(&rx->hash, x->path, mode, h1, h256, e))
+			return fault(rx, RX_LIMIT);
+		return 0;
+	}
+	rx_hasher_end(&rx->hash);
+	if (rx_hasher_failed(&rx->hash, e))
 		return fault(rx, RX_LIMIT);
 	return 0;
 }
@@ -224,7 +243,7 @@ int rx_entry(struct stream_rx *rx, const struct wire_entry *x, int sock, struct 
 		blob_begin(&bh, strlen(x->target));
 		blob_update(&bh, x->target, strlen(x->target));
 		blob_end(&bh, h1, h256);
-		if (tree_add(&rx->tree, x->path, GIT_MODE_LINK, h1, h256, e)) {
+		if (rx_hasher_add(&rx->hash, x->path, GIT_MODE_LINK, h1, h256, e)) {
 			fault(rx, RX_LIMIT);
 			break;
 		}
@@ -286,6 +305,9 @@ int rx_end(struct stream_rx *rx, const struct wire_end *x, struct wire_accepted 
 			return fault(rx, RX_REFUSED);
 		}
 	}
+	/* Every file hashed and in the tree, the thread gone. */
+	if (rx_hasher_finish(&rx->hash, e))
+		return fault(rx, RX_LIMIT);
 	memset(out, 0, sizeof *out);
 	out->stream = rx->stream;
 	out->files = rx->files;

@@ -4,8 +4,9 @@
  * else: every parent is opened with openat2(RESOLVE_BENEATH |
  * RESOLVE_NO_SYMLINKS), so neither '..' nor a symlink sent earlier can lead
  * a later entry outside; files are created O_EXCL|O_NOFOLLOW. Contents are
- * written as they arrive and hashed on the way (git blob ids); only paths and
- * hashes stay in memory, never the tree's contents.
+ * written as they arrive and hashed on the way (git blob ids, on a second
+ * thread: rx_hasher.h); only paths and hashes stay in memory, never the
+ * tree's contents.
  *
  * Refused, each with one line naming the path (and the limit): absolute
  * paths, '.', '..', '.git' or empty components (wire_check_path), an entry
@@ -18,6 +19,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "init/rx_hasher.h"
 #include "vsock/tree_hash.h"
 #include "vsock/wire.h"
 
@@ -38,7 +40,8 @@ struct stream_rx {
 	struct rx_budget *budget;
 	uint64_t files, bytes; /* this stream's counts */
 	struct tree_hasher tree;
-	char **links; /* symlinks received, checked at the end */
+	struct rx_hasher hash; /* hashes file data beside the receiving */
+	char **links;          /* symlinks received, checked at the end */
 	size_t nlinks;
 	enum rx_fault fault;
 };

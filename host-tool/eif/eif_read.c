@@ -296,7 +296,14 @@ int eif_scan(struct eif_image *img, struct eif_scan *out, struct cr_err *e)
 			left -= n;
 		}
 	}
-	pcr_hasher_finish(&h, &out->pcrs);
+	{
+		struct cr_err fe;
+		/* Always finish (it stops the threads); a read error wins. */
+		if (pcr_hasher_finish(&h, &out->pcrs, &fe) && !rc) {
+			*e = fe;
+			rc = -1;
+		}
+	}
 	free(ring);
 	if (rc)
 		return -1;

@@ -11,6 +11,10 @@
 
 #define CHUNK (1u << 20)
 #define SLOTS 16
+/* Start the disk writeback of every this many bytes as soon as they are
+ * written, so the final fsync finds little left to do and the disk works
+ * while the CPUs hash. */
+#define WRITEBACK_STEP (32u << 20)
 
 /* Sections are streamed through a ring of chunks shared with the hasher. */
 struct stream {
@@ -24,14 +28,27 @@ struct stream {
 	int slot;
 	size_t fill;
 	uint64_t tickets[SLOTS];
+	uint64_t synced; /* file offset up to which writeback was started */
 	struct pcr_hasher h;
+	struct eif_write_stats st;
 };
+
+/* Start writing [s->synced, s->off) to disk once a step has accumulated.
+ * Advisory: a failure here shows again, and is reported, at fsync. */
+static void start_writeback(struct stream *s, int all)
+{
+	if (s->off - s->synced < WRITEBACK_STEP && !(all && s->off > s->synced))
+		return;
+	(void)sync_file_range(s->fd, (off_t)s->synced, (off_t)(s->off - s->synced), SYNC_FILE_RANGE_WRITE);
+	s->synced = s->off;
+}
 
 static int flush(struct stream *s, struct cr_err *e)
 {
 	uint8_t *buf = s->ring + (size_t)s->slot * CHUNK;
 	size_t n = s->fill;
 	ssize_t w;
+	uint64_t t0 = cr_mono_ns(), t1, t2;
 	if (!n)
 		return 0;
 	/* pwrite of a page-cache file rarely writes short; loop anyway. */
@@ -44,14 +61,20 @@ static int flush(struct stream *s, struct cr_err *e)
 		if (w <= 0)
 			return cr_failp(e, "%s: write", s->path);
 	}
+	s->off += n;
+	start_writeback(s, 0);
+	t1 = cr_mono_ns();
 	s->crc = crc32(s->crc, buf, (uInt)n);
 	s->crc_len += n;
-	s->off += n;
+	t2 = cr_mono_ns();
 	s->tickets[s->slot] = pcr_hasher_submit(&s->h, s->mask, buf, n);
 	s->slot = (s->slot + 1) % SLOTS;
 	s->fill = 0;
 	/* The next chunk may still be in use by the hasher. */
 	pcr_hasher_wait(&s->h, s->tickets[s->slot]);
+	s->st.write_ns += t1 - t0;
+	s->st.crc_ns += t2 - t1;
+	s->st.stall_ns += cr_mono_ns() - t2;
 	return 0;
 }
 
@@ -80,9 +103,11 @@ static int stream_copy_fd(void *ctx, int fd, uint64_t n, const char *path, struc
 	while (n) {
 		size_t k = CHUNK - s->fill;
 		ssize_t r;
+		uint64_t t0 = cr_mono_ns();
 		if (k > n)
 			k = (size_t)n;
 		r = read(fd, s->ring + (size_t)s->slot * CHUNK + s->fill, k);
+		s->st.read_ns += cr_mono_ns() - t0;
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0)
@@ -228,6 +253,7 @@ int eif_write(const char *out_path, const struct eif_write_input *in, struct eif
 	struct planned sec[EIF_MAX_SECTIONS];
 	struct cr_tmpfile tf;
 	int nsec = 0, rc = -1, hashing = 0;
+	uint64_t t0 = cr_mono_ns(), t1;
 
 	if (in->num_ramdisks < 1 || in->num_ramdisks > EIF_MAX_RAMDISKS)
 		return cr_fail(e, "internal: %d ramdisks", in->num_ramdisks);
@@ -249,8 +275,10 @@ int eif_write(const char *out_path, const struct eif_write_input *in, struct eif
 	hashing = 1;
 	if (write_all_sections(&s, in, sec, &nsec, e))
 		goto out;
-	pcr_hasher_finish(&s.h, pcrs);
+	start_writeback(&s, 1);
 	hashing = 0;
+	if (pcr_hasher_finish(&s.h, pcrs, e))
+		goto out;
 	if (in->sign) {
 		if (write_signature(&s, in, pcrs, &sec[nsec], e))
 			goto out;
@@ -258,11 +286,24 @@ int eif_write(const char *out_path, const struct eif_write_input *in, struct eif
 	}
 	if (write_header(&s, in, sec, nsec, e))
 		goto out;
+	t1 = cr_mono_ns();
 	rc = cr_tmpfile_commit(&tf, 0644, e);
+	if (rc == 0 && in->stats) {
+		s.st.commit_ns = cr_mono_ns() - t1;
+		s.st.total_ns = cr_mono_ns() - t0;
+		s.st.bytes = s.off;
+		s.st.sha384_impl = s.h.impl;
+		for (int i = 0; i < 2; i++) {
+			s.st.hash_busy_ns[i] = s.h.busy_ns[i];
+			s.st.hash_cpu_ns[i] = s.h.cpu_ns[i];
+		}
+		*in->stats = s.st;
+	}
 out:
 	if (hashing) {
 		struct eif_pcrs discard;
-		pcr_hasher_finish(&s.h, &discard);
+		struct cr_err ignored;
+		pcr_hasher_finish(&s.h, &discard, &ignored);
 	}
 	if (rc)
 		cr_tmpfile_abort(&tf);

@@ -17,6 +17,18 @@
 
 #define EIF_MAX_RAMDISKS 8
 
+/* Where the time of one eif_write went, for `cleanroom eif --timings` and
+ * bench/eif-pack. Wall nanoseconds unless said. */
+struct eif_write_stats {
+	uint64_t bytes;                           /* the image's size */
+	uint64_t read_ns, write_ns, crc_ns;       /* writer thread: tree reads, writes, CRC */
+	uint64_t stall_ns;                        /* writer waiting for the hashers to free a chunk */
+	uint64_t hash_busy_ns[2], hash_cpu_ns[2]; /* hasher 0 (PCR0), 1 (PCR1+PCR2): hashing, CPU */
+	uint64_t commit_ns;                       /* fsync + rename */
+	uint64_t total_ns;
+	const char *sha384_impl; /* "libcrypto" or "BearSSL" */
+};
+
 struct eif_write_input {
 	const char *kernel_path;
 	const uint8_t *cmdline;
@@ -30,6 +42,7 @@ struct eif_write_input {
 	 * (pcrs->pcr0 is final). It may set pcrs->pcr8. */
 	int (*sign)(void *ctx, struct eif_pcrs *pcrs, struct cr_buf *section, struct cr_err *e);
 	void *sign_ctx;
+	struct eif_write_stats *stats; /* optional: filled on success */
 };
 
 int eif_write(const char *out_path, const struct eif_write_input *in, struct eif_pcrs *pcrs, struct cr_err *e);

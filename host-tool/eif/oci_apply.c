@@ -1,7 +1,5 @@
 #include "host-tool/eif/oci_apply.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -11,6 +9,7 @@
 
 #include "host-tool/eif/oci_tmp.h"
 #include "base/term.h"
+#include "host-tool/eif/archive_lazy.h"
 
 #define NAME_MAX_BYTES 4000 /* under the cpio limit, with "rootfs/" */
 #define WHITEOUTS_MAX (64u << 20)

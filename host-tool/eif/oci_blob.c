@@ -1,7 +1,6 @@
 #include "host-tool/eif/oci_blob.h"
+#include "host-tool/eif/archive_lazy.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>

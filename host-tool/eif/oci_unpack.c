@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "host-tool/eif/archive_lazy.h"
 #include "host-tool/eif/oci_apply.h"
 #include "base/term.h"
 
@@ -57,7 +58,7 @@ int oci_unpack(const char *arg, const char *arch, uint64_t max_unpacked, struct 
 	tmp->fd = -1;
 	tmp->path[0] = 0;
 	memset(img, 0, sizeof *img);
-	if (split_ref(arg, path, sizeof path, &ref, e) || oci_src_open(&src, path, e))
+	if (archive_lazy_load(e) || split_ref(arg, path, sizeof path, &ref, e) || oci_src_open(&src, path, e))
 		return -1;
 	if (ref && ref[-1] == '@')
 		ref--; /* "@sha256:..." selects by digest */

@@ -9,7 +9,8 @@
  * The big customer ramdisk feeds both PCR0 and PCR2, so it must be hashed
  * twice. pcr_hasher runs two worker threads — one for PCR0, one for PCR1 and
  * PCR2, whose inputs are disjoint — so each byte is hashed once per thread
- * and the two hashes run in parallel with the caller's I/O.
+ * and the two hashes run in parallel with the caller's I/O. They hash with
+ * bulk_sha384 (libcrypto's assembly when present, see bulk_sha384.h).
  *
  * Jobs reference caller memory without copying: the memory of a job must stay
  * unchanged until pcr_hasher_wait() has returned for its ticket (or until
@@ -17,13 +18,13 @@
 #ifndef CLEANROOM_PCR_H
 #define CLEANROOM_PCR_H
 
-#include <bearssl.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "base/digest.h"
 #include "base/util.h"
+#include "host-tool/eif/bulk_sha384.h"
 
 #define PCR_MASK_0 1u
 #define PCR_MASK_1 2u
@@ -55,7 +56,10 @@ struct pcr_hasher {
 		int id;
 	} arg[2];
 	int started;
-	br_sha384_context ctx0, ctx1, ctx2;
+	struct bulk_sha384 ctx0, ctx1, ctx2;
+	/* Per worker: time spent hashing (wall) and the thread's CPU time. */
+	uint64_t busy_ns[2], cpu_ns[2];
+	const char *impl; /* the SHA-384 in use (bulk_sha384_impl) */
 };
 
 /* Start the workers. -1 with e if threads cannot be created. */
@@ -65,8 +69,10 @@ int pcr_hasher_start(struct pcr_hasher *h, struct cr_err *e);
 uint64_t pcr_hasher_submit(struct pcr_hasher *h, unsigned mask, const void *p, size_t n);
 /* Wait until every job up to and including ticket is hashed by all workers. */
 void pcr_hasher_wait(struct pcr_hasher *h, uint64_t ticket);
-/* Drain, stop the workers and produce PCR0/1/2 (pcr8 untouched). */
-void pcr_hasher_finish(struct pcr_hasher *h, struct eif_pcrs *out);
+/* Drain, stop the workers and produce PCR0/1/2 (pcr8 untouched). -1 with e
+ * if the hash library failed (out is then unset). Call it once per start,
+ * also on error paths (it releases the contexts). */
+int pcr_hasher_finish(struct pcr_hasher *h, struct eif_pcrs *out, struct cr_err *e);
 
 /* SHA384(48 zero bytes || SHA384(data)): one extend of a zeroed register. */
 void pcr_of_bytes(const void *data, size_t n, uint8_t out[CR_PCR_LEN]);

@@ -21,7 +21,7 @@ FUZZ_CFLAGS  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno
 # clang: no -Wformat-truncation; sandbox/sandbox.c skips a leading "/" with "literal" + 1 on purpose.
 FUZZ_WARN    := $(filter-out -Wno-format-truncation,$(WARN)) -Wno-string-plus-int
 FUZZ_DIR     := $(B)/fuzz
-FUZZ_SRCS    := $(LIB_SRCS) $(HOST_SRCS) init/agent_recv.c
+FUZZ_SRCS    := $(LIB_SRCS) $(HOST_SRCS) init/agent_recv.c init/rx_hasher.c
 FUZZ_BINS    := $(addprefix $(FUZZ_DIR)/fuzz_,$(FUZZ_TARGETS))
 FUZZ_SEEDS   := $(FUZZ_DIR)/seeds/.done
 FUZZ_VECTORS := $(if $(SHARED),$(SHARED)/testvectors/nitro-attestation)
