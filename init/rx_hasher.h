@@ -12,7 +12,10 @@
  * in the same order); only the thread differs. If the thread cannot be
  * started, everything runs inline on the caller's thread. The thread blocks
  * every signal (they stay with PID 1's main thread) and is joined before the
- * stream's end is acknowledged, so no thread exists when the build forks. */
+ * stream's end is acknowledged. It is not the agent's only thread: the
+ * session's deadline thread runs during the receive, and its log pump while
+ * the build runs, which is why the sandbox starts the build with a raw
+ * clone (sandbox_child.c), not a libc fork. */
 #ifndef CLEANROOM_RX_HASHER_H
 #define CLEANROOM_RX_HASHER_H
 

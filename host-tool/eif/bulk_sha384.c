@@ -2,6 +2,11 @@
 
 #include <dlfcn.h>
 #include <pthread.h>
+#include <string.h>
+
+/* OpenSSL 3 crypto.h: OPENSSL_init_crypto option (not included: the
+ * library is not linked, only opened). */
+#define OPENSSL_INIT_NO_LOAD_CONFIG 0x00000080L
 
 /* libcrypto is opened on first use, not linked: every other command (verify
  * above all, whose per-process time counts) would pay for loading it at
@@ -21,14 +26,27 @@ static void evp_load(void)
 {
 	static const char *const names[] = { "EVP_MD_CTX_new",   "EVP_sha384",         "EVP_DigestInit_ex",
 					     "EVP_DigestUpdate", "EVP_DigestFinal_ex", "EVP_MD_CTX_free" };
-	void **slots[] = { (void **)&evp.ctx_new, (void **)&evp.sha384, (void **)&evp.init,
-			   (void **)&evp.update,  (void **)&evp.final,  (void **)&evp.ctx_free };
-	void *lib = dlopen("libcrypto.so.3", RTLD_NOW | RTLD_LOCAL);
+	/* Function pointers are filled by memcpy from dlsym's void *: storing
+	 * through a void ** that aliases them would be undefined behaviour. */
+	void *slots[] = { &evp.ctx_new, &evp.sha384, &evp.init, &evp.update, &evp.final, &evp.ctx_free };
+	size_t sizes[] = { sizeof evp.ctx_new, sizeof evp.sha384, sizeof evp.init,
+			   sizeof evp.update,  sizeof evp.final,  sizeof evp.ctx_free };
+	int (*init_crypto)(uint64_t opts, const void *settings);
+	void *lib = dlopen("libcrypto.so.3", RTLD_NOW | RTLD_LOCAL), *sym;
 	if (!lib)
 		return;
-	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-		if (!(*slots[i] = dlsym(lib, names[i])))
+	/* No openssl.cnf: a configuration ($OPENSSL_CONF) could load providers
+	 * into a tool that only wants SHA-384 from the default one. */
+	if (!(sym = dlsym(lib, "OPENSSL_init_crypto")))
+		return;
+	memcpy(&init_crypto, &sym, sizeof sym);
+	if (init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL) != 1)
+		return;
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+		if (!(sym = dlsym(lib, names[i])) || sizes[i] != sizeof sym)
 			return; /* kept open: harmless, and another thread may race */
+		memcpy(slots[i], &sym, sizeof sym);
+	}
 	evp_ok = 1;
 }
 

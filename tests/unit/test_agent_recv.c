@@ -1,0 +1,180 @@
+/* The agent's receive path (init/agent_recv.c) with its hashing thread
+ * (init/rx_hasher.c): the tree ids it computes must be the sender's, however
+ * the data is cut into messages (256 KiB chunks from the host tool, or 1-byte
+ * and odd-sized ones from a hostile sender, around the size below which files
+ * are hashed inline), and a stream cut or overrun inside a large file must
+ * fail cleanly, the thread joined (ASan reports any leak or use after free). */
+#include "init/agent_recv.c"
+#include "init/rx_hasher.c"
+
+#include <ftw.h>
+#include <sys/mman.h>
+
+#include "host-tool/client/src_stream.h"
+#include "tests/unit/check.h"
+
+static const uint64_t sizes[] = { 0,	 1,	 100,	 RX_HASH_INLINE_MAX - 1, RX_HASH_INLINE_MAX, RX_HASH_INLINE_MAX + 1,
+				  300000, 1000000, 3u << 20 };
+#define NFILES (sizeof sizes / sizeof sizes[0])
+
+static uint8_t pattern(uint64_t i, size_t f)
+{
+	return (uint8_t)(i * 31 + f * 7 + (i >> 9));
+}
+
+static void make_tree(const char *root)
+{
+	char p[256];
+	static uint8_t buf[3u << 20];
+	snprintf(p, sizeof p, "%s/d", root);
+	mkdir(p, 0755);
+	for (size_t f = 0; f < NFILES; f++) {
+		int fd;
+		for (uint64_t i = 0; i < sizes[f]; i++)
+			buf[i] = pattern(i, f);
+		snprintf(p, sizeof p, "%s/%sf%zu", root, f & 1 ? "d/" : "", f);
+		fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, f % 3 ? 0644 : 0755);
+		if (fd < 0 || cr_write_all(fd, buf, sizes[f]) || close(fd))
+			abort();
+	}
+	snprintf(p, sizeof p, "%s/link", root);
+	if (symlink("d/f1", p))
+		abort();
+}
+
+static void send_entry(int fd, enum wire_entry_type type, const char *path, uint64_t size, int exec, const char *target)
+{
+	struct wire_msg m;
+	struct cr_err e;
+	memset(&m, 0, sizeof m);
+	m.type = WIRE_ENTRY;
+	m.u.entry.stream = WIRE_SRC;
+	m.u.entry.type = type;
+	snprintf(m.u.entry.path, sizeof m.u.entry.path, "%s", path);
+	m.u.entry.size = size;
+	m.u.entry.exec = exec;
+	if (target)
+		snprintf(m.u.entry.target, sizeof m.u.entry.target, "%s", target);
+	if (wire_send(fd, &m, &e))
+		abort();
+}
+
+/* The tree of make_tree as a hostile sender would cut it: data messages of
+ * 1 byte, of odd sizes, and of the whole chunk, in turn. how: 0 whole
+ * stream, 1 cut inside the largest file, 2 one byte more than the entry said. */
+static int crafted_stream(int how)
+{
+	int fd = memfd_create("stream", 0);
+	static uint8_t buf[WIRE_MAX_CHUNK];
+	uint64_t bytes = 0, files = 0;
+	struct wire_msg m;
+	struct cr_err e;
+	send_entry(fd, WIRE_DIR, "d", 0, 0, NULL);
+	files++;
+	for (size_t f = 0; f < NFILES; f++) {
+		char path[32];
+		uint64_t at = 0;
+		unsigned k = 0;
+		snprintf(path, sizeof path, "%sf%zu", f & 1 ? "d/" : "", f);
+		send_entry(fd, WIRE_FILE, path, sizes[f], f % 3 == 0, NULL);
+		files++;
+		bytes += sizes[f];
+		while (at < sizes[f]) {
+			static const size_t cuts[] = { 1, 4093, WIRE_MAX_CHUNK, 1, 1, 77777 };
+			size_t n = cuts[k++ % (sizeof cuts / sizeof cuts[0])];
+			if (n > sizes[f] - at)
+				n = (size_t)(sizes[f] - at);
+			if (how == 1 && f == NFILES - 1 && at > sizes[f] / 2)
+				return fd; /* the sender goes away mid-file */
+			if (how == 2 && f == NFILES - 1 && at + n == sizes[f])
+				n++;
+			for (size_t i = 0; i < n; i++)
+				buf[i] = pattern(at + i, f);
+			if (wire_send_data(fd, WIRE_DATA, buf, n, &e))
+				abort();
+			at += n;
+		}
+	}
+	send_entry(fd, WIRE_SYMLINK, "link", 0, 0, "d/f1");
+	files++;
+	memset(&m, 0, sizeof m);
+	m.type = WIRE_END;
+	m.u.end.stream = WIRE_SRC;
+	m.u.end.files = files;
+	m.u.end.bytes = bytes;
+	if (wire_send(fd, &m, &e))
+		abort();
+	return fd;
+}
+
+static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
+{
+	(void)st;
+	(void)f;
+	return flag == FTW_DP ? rmdir(p) : unlink(p);
+}
+
+/* Receive the stream in fd into a fresh directory; 0 and *acc, or -1. */
+static int receive(int fd, const char *dir, struct wire_accepted *acc, enum rx_fault *fault, struct cr_err *e)
+{
+	struct rx_budget budget = { .max_files = 1000, .max_bytes = 1ull << 30 };
+	struct stream_rx rx;
+	int root, rc;
+	nftw(dir, rm_one, 16, FTW_PHYS | FTW_DEPTH);
+	if (mkdir(dir, 0755) || (root = open(dir, O_RDONLY | O_DIRECTORY)) < 0)
+		abort();
+	lseek(fd, 0, SEEK_SET);
+	rx_init(&rx, WIRE_SRC, root, getuid(), getgid(), 1, &budget);
+	rc = rx_stream(&rx, fd, acc, e);
+	*fault = rx.fault;
+	rx_free(&rx);
+	close(root);
+	return rc;
+}
+
+int main(void)
+{
+	char src[] = "/tmp/cr-rx-XXXXXX", dst[64];
+	struct src_stats sent;
+	struct wire_accepted acc;
+	enum rx_fault fault;
+	struct cr_err e;
+	int fd;
+
+	if (!mkdtemp(src))
+		abort();
+	snprintf(dst, sizeof dst, "%s.out", src);
+	make_tree(src);
+
+	/* The host tool's own stream of the tree: its ids are the reference. */
+	fd = memfd_create("host", 0);
+	T_OK(src_stream_send(src, WIRE_SRC, fd, 0, NULL, NULL, &sent, &e) == 0, "the host tool streams the tree");
+	T_OK(receive(fd, dst, &acc, &fault, &e) == 0, "the agent receives the host tool's stream");
+	T_OK(!memcmp(acc.tree_sha1, sent.tree_sha1, CR_SHA1_LEN) &&
+		     !memcmp(acc.tree_sha256, sent.tree_sha256, CR_SHA256_LEN),
+	     "its SHA-1 and SHA-256 tree ids are the sender's");
+	T_OK(acc.files == NFILES + 2 && acc.bytes == sent.bytes, "files and bytes counted (%llu, %llu)",
+	     (unsigned long long)acc.files, (unsigned long long)acc.bytes);
+	close(fd);
+
+	fd = crafted_stream(0);
+	memset(&acc, 0, sizeof acc);
+	T_OK(receive(fd, dst, &acc, &fault, &e) == 0, "a stream of 1-byte and odd-sized data messages is received");
+	T_OK(!memcmp(acc.tree_sha1, sent.tree_sha1, CR_SHA1_LEN) &&
+		     !memcmp(acc.tree_sha256, sent.tree_sha256, CR_SHA256_LEN),
+	     "... with the same tree ids (files above and below the inline size, hashed on both threads)");
+	close(fd);
+
+	fd = crafted_stream(1);
+	T_OK(receive(fd, dst, &acc, &fault, &e) == -1 && fault == RX_PROTOCOL && strstr(e.msg, "'f8'"),
+	     "a stream that ends inside a large file fails, naming it: %s", e.msg);
+	close(fd);
+	fd = crafted_stream(2);
+	T_OK(receive(fd, dst, &acc, &fault, &e) == -1 && fault == RX_PROTOCOL && strstr(e.msg, "where"),
+	     "a data message longer than the file's rest fails: %s", e.msg);
+	close(fd);
+
+	nftw(dst, rm_one, 16, FTW_PHYS | FTW_DEPTH);
+	nftw(src, rm_one, 16, FTW_PHYS | FTW_DEPTH);
+	return t_done();
+}
