@@ -88,7 +88,8 @@ BACKPORTS_PKGS :=
 
 .PHONY: all deps deps-apt deps-src deps-src-aarch64 deps-libs check check-unit demo demo-go demo-rust install clean distclean compile_commands.json
 
-all: deps $(B)/init $(B)/cleanroom
+# ARCH=aarch64: the init for arm64 (build/aarch64/init) instead of x86_64's.
+all: deps $(if $(filter aarch64,$(ARCH)),$(B)/aarch64/init,$(B)/init) $(B)/cleanroom
 
 deps: deps-apt deps-libs
 

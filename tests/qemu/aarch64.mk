@@ -1,0 +1,15 @@
+# aarch64 (Graviton) images end to end: the arm64 kernel (make kernel-aarch64)
+# and the guest programs cross-built with the aarch64 musl, packed with
+# `cleanroom eif --arch aarch64` and booted by `cleanroom run` on QEMU's virt
+# machine (TCG) with the vsock bridge and the mock NSM, as on x86_64.
+APT_PKGS += qemu-system-arm
+
+# The qemu/nsm guest for arm64.
+NSM_GUEST_AARCH64 := $(B)/aarch64/tests/guest_nsm
+$(NSM_GUEST_AARCH64): $(B)/musl-aarch64/tests/qemu/guest_nsm.o $(LIBS_musl-aarch64)
+	@mkdir -p $(@D)
+	@echo "  LD      $@ (aarch64)"
+	@$(LINK_musl-aarch64) -o $@ $(filter %.o,$^) $(LIBS_musl-aarch64)
+
+QEMU_DEPS   += $(B)/asan/cleanroom $(KERNEL_AARCH64_OUTPUTS) $(NSM_GUEST_AARCH64)
+QEMU_SUITES += 'qemu/aarch64-nsm=ARCH=aarch64 tests/qemu/nsm-run.sh $(B)/asan/cleanroom $(KERNEL_AARCH64_DIR)/Image $(NSM_GUEST_AARCH64)'
