@@ -11,5 +11,7 @@ $(NSM_GUEST_AARCH64): $(B)/musl-aarch64/tests/qemu/guest_nsm.o $(LIBS_musl-aarch
 	@echo "  LD      $@ (aarch64)"
 	@$(LINK_musl-aarch64) -o $@ $(filter %.o,$^) $(LIBS_musl-aarch64)
 
-QEMU_DEPS   += $(B)/asan/cleanroom $(KERNEL_AARCH64_OUTPUTS) $(NSM_GUEST_AARCH64)
-QEMU_SUITES += 'qemu/aarch64-nsm=ARCH=aarch64 tests/qemu/nsm-run.sh $(B)/asan/cleanroom $(KERNEL_AARCH64_DIR)/Image $(NSM_GUEST_AARCH64)'
+# In check-slow: the suite takes under a minute, but a fresh machine first
+# builds the arm64 kernel (5-25 minutes), as for qemu/aws-kernel.
+SLOW_DEPS   += $(B)/asan/cleanroom $(KERNEL_AARCH64_OUTPUTS) $(NSM_GUEST_AARCH64)
+SLOW_SUITES += 'qemu/aarch64-nsm=ARCH=aarch64 tests/qemu/nsm-run.sh $(B)/asan/cleanroom $(KERNEL_AARCH64_DIR)/Image $(NSM_GUEST_AARCH64)'
