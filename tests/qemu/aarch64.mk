@@ -15,3 +15,9 @@ $(NSM_GUEST_AARCH64): $(B)/musl-aarch64/tests/qemu/guest_nsm.o $(LIBS_musl-aarch
 # builds the arm64 kernel (5-25 minutes), as for qemu/aws-kernel.
 SLOW_DEPS   += $(B)/asan/cleanroom $(KERNEL_AARCH64_OUTPUTS) $(NSM_GUEST_AARCH64)
 SLOW_SUITES += 'qemu/aarch64-nsm=ARCH=aarch64 tests/qemu/nsm-run.sh $(B)/asan/cleanroom $(KERNEL_AARCH64_DIR)/Image $(NSM_GUEST_AARCH64)'
+
+# A small C project built in an aarch64 enclave: build/aarch64/init as build
+# agent, rootfs-arm64-c (Debian's arm64 gcc 12), the report verified; the
+# outputs are aarch64 ELF files. check-slow, for the arm64 kernel as above.
+SLOW_DEPS   += $(B)/asan/cleanroom $(KERNEL_AARCH64_OUTPUTS) $(B)/aarch64/init $(ROOTFS_ARM64_C).manifest
+SLOW_SUITES += 'qemu/aarch64-c-build=tests/qemu/aarch64-c-build.sh $(B)/asan/cleanroom $(KERNEL_AARCH64_DIR) $(B)/aarch64/init $(ROOTFS_ARM64_C)'
