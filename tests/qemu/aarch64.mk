@@ -21,3 +21,14 @@ SLOW_SUITES += 'qemu/aarch64-nsm=ARCH=aarch64 tests/qemu/nsm-run.sh $(B)/asan/cl
 # outputs are aarch64 ELF files. check-slow, for the arm64 kernel as above.
 SLOW_DEPS   += $(B)/asan/cleanroom $(KERNEL_AARCH64_OUTPUTS) $(B)/aarch64/init $(ROOTFS_ARM64_C).manifest
 SLOW_SUITES += 'qemu/aarch64-c-build=tests/qemu/aarch64-c-build.sh $(B)/asan/cleanroom $(KERNEL_AARCH64_DIR) $(B)/aarch64/init $(ROOTFS_ARM64_C)'
+
+# The kernel-boot suite on the arm64 kernel (virt): filesystems, cgroup v2,
+# namespaces, seccomp, vsock, nsm.ko and its ioctl errors, from inside, with
+# rootfs-arm64-c's static busybox and the probe cross-built.
+KERNEL_PROBE_AARCH64 := $(B)/aarch64/tests/kernel-boot-probe
+$(KERNEL_PROBE_AARCH64): $(B)/musl-aarch64/tests/qemu/kernel_boot_probe.o $(LIBS_musl-aarch64)
+	@mkdir -p $(@D)
+	@echo "  LD      $@ (aarch64)"
+	@$(LINK_musl-aarch64) -o $@ $(filter %.o,$^) $(LIBS_musl-aarch64)
+SLOW_DEPS   += $(KERNEL_AARCH64_OUTPUTS) $(KERNEL_PROBE_AARCH64) $(ROOTFS_ARM64_C).manifest
+SLOW_SUITES += 'kernel-boot-aarch64=ARCH=aarch64 BUSYBOX=$(ROOTFS_ARM64_C)/bin/busybox tests/qemu/kernel-boot.sh $(KERNEL_AARCH64_DIR) $(KERNEL_PROBE_AARCH64)'
