@@ -48,16 +48,33 @@ VARIANT_CC_asan := $(CC)
 VARIANT_DEPS_musl := musl
 VARIANT_DEPS_host := host
 VARIANT_DEPS_asan := host
+VARIANT_AR_musl := ar
+VARIANT_AR_host := ar
+VARIANT_AR_asan := ar
+# musl-aarch64: the musl variant cross-compiled for arm64 (build/aarch64/init).
+# musl itself is built from Debian's pinned source with the Debian cross
+# compiler; its musl-gcc wrapper then drives everything like the x86_64 one.
+AARCH64_CROSS := aarch64-linux-gnu-
+AARCH64_MUSL  := $(abspath $(B))/deps/musl-libc-aarch64
+VARIANT_CFLAGS_musl-aarch64  := $(VARIANT_CFLAGS_musl)
+VARIANT_LDFLAGS_musl-aarch64 := $(VARIANT_LDFLAGS_musl)
+VARIANT_CC_musl-aarch64      := $(AARCH64_MUSL)/bin/musl-gcc
+VARIANT_DEPS_musl-aarch64    := musl-aarch64
+VARIANT_AR_musl-aarch64      := $(AARCH64_CROSS)ar
 
 # ---------------------------------------------------------------- deps
 APT_PKGS := gcc make musl-tools linux-libc-dev cpio openssl cmake xz-utils \
-            ca-certificates git python3 dpkg-dev zlib1g-dev
+            ca-certificates git python3 dpkg-dev zlib1g-dev \
+            gcc-aarch64-linux-gnu linux-libc-dev-arm64-cross
 BEARSSL_VER := 0.6+dfsg.1-3
 BEARSSL_TAR := bearssl_0.6+dfsg.1.orig.tar.xz
 BEARSSL_SHA := 102a625bd8f6155260867a50c508df8d8c3f796985dd744df1a68e5cd1a79004
 LIBCBOR_VER := 0.10.2-2
 LIBCBOR_TAR := libcbor_0.10.2.orig.tar.gz
 LIBCBOR_SHA := e75f712215d7b7e5c89ef322a09b701f7159f028b8b48978865725f00f79875b
+MUSL_VER    := 1.2.3-1
+MUSL_TAR    := musl_1.2.3.orig.tar.gz
+MUSL_SHA    := 7d5b0b6062521e4627e099e4c9dc8248d32a30285e959b7eecaa780cf8cfd4a4
 SRC_CACHE   := $(CACHE)/src
 
 # Fragments add packages (APT_PKGS, BACKPORTS_PKGS), objects, programs,
@@ -69,9 +86,10 @@ CHECK_UNIT_DEPS   :=
 INSTALL_EXTRA :=
 BACKPORTS_PKGS :=
 
-.PHONY: all deps deps-apt deps-src deps-libs check check-unit demo demo-go demo-rust install clean distclean compile_commands.json
+.PHONY: all deps deps-apt deps-src deps-src-aarch64 deps-libs check check-unit demo demo-go demo-rust install clean distclean compile_commands.json
 
-all: deps $(B)/init $(B)/cleanroom
+# ARCH=aarch64: the init for arm64 (build/aarch64/init) instead of x86_64's.
+all: deps $(if $(filter aarch64,$(ARCH)),$(B)/aarch64/init,$(B)/init) $(B)/cleanroom
 
 deps: deps-apt deps-libs
 
@@ -85,26 +103,49 @@ deps-src: deps-apt
 
 deps-libs: $(B)/deps/musl/.done $(B)/deps/host/.done
 
-# BearSSL and libcbor, built static from the pinned tarballs, once per libc.
-# musl-gcc does not search the kernel headers, so the musl tree links them in.
+# BearSSL and libcbor, built static from the pinned tarballs, once per libc
+# (musl, host glibc, and the aarch64 musl). musl-gcc does not search the
+# kernel headers, so a musl tree links in those of its architecture.
+DEPS_CC_musl      := $(MUSL_CC)
+DEPS_CC_host      := $(CC)
+DEPS_CC_musl-aarch64    := $(VARIANT_CC_musl-aarch64)
+DEPS_UAPI_musl    := /usr/include /usr/include/x86_64-linux-gnu
+DEPS_UAPI_musl-aarch64 := /usr/aarch64-linux-gnu/include /usr/aarch64-linux-gnu/include
+DEPS_CMAKE_musl-aarch64 := -DCMAKE_SYSTEM_NAME=Linux -DCMAKE_SYSTEM_PROCESSOR=aarch64 \
+                      -DCMAKE_AR=/usr/bin/$(AARCH64_CROSS)ar -DCMAKE_RANLIB=/usr/bin/$(AARCH64_CROSS)ranlib
 $(B)/deps/%/.done: | deps-src
 	@echo "  DEPS    BearSSL + libcbor ($*)"
 	@set -e; d=$(abspath $(B)/deps/$*); rm -rf $$d; mkdir -p $$d/src $$d/lib $$d/include; \
-	cc=$(if $(filter musl,$*),$(MUSL_CC),$(CC)); \
-	if [ $* = musl ]; then for h in linux asm-generic; do ln -s /usr/include/$$h $$d/include/$$h; done; \
-	  ln -s /usr/include/x86_64-linux-gnu/asm $$d/include/asm; fi; \
+	cc=$(DEPS_CC_$*); \
+	$(if $(DEPS_UAPI_$*),for h in linux asm-generic; do ln -s $(word 1,$(DEPS_UAPI_$*))/$$h $$d/include/$$h; done; \
+	  ln -s $(word 2,$(DEPS_UAPI_$*))/asm $$d/include/asm;) \
 	echo "$(BEARSSL_SHA)  $(SRC_CACHE)/$(BEARSSL_TAR)" | sha256sum -c --status || { echo "deps: $(BEARSSL_TAR) changed in the cache" >&2; exit 1; }; \
 	echo "$(LIBCBOR_SHA)  $(SRC_CACHE)/$(LIBCBOR_TAR)" | sha256sum -c --status || { echo "deps: $(LIBCBOR_TAR) changed in the cache" >&2; exit 1; }; \
 	tar -C $$d/src -xf $(SRC_CACHE)/$(BEARSSL_TAR); tar -C $$d/src -xf $(SRC_CACHE)/$(LIBCBOR_TAR); \
-	$(MAKE) -s -C $$d/src/bearssl-0.6 lib CC=$$cc CFLAGS='-W -Wall -O2 -fPIC' BUILD=out >$$d/bearssl.log 2>&1 \
+	$(MAKE) -s -C $$d/src/bearssl-0.6 lib CC=$$cc AR=$(VARIANT_AR_$*) CFLAGS='-W -Wall -O2 -fPIC' BUILD=out >$$d/bearssl.log 2>&1 \
 	  || { cat $$d/bearssl.log; exit 1; }; \
 	cp $$d/src/bearssl-0.6/out/libbearssl.a $$d/lib/; cp $$d/src/bearssl-0.6/inc/*.h $$d/include/; \
 	mkdir -p $$d/src/cbor-build; \
 	( cd $$d/src/cbor-build && cmake ../libcbor-0.10.2 -DCMAKE_C_COMPILER=$$cc -DCMAKE_BUILD_TYPE=Release \
-	    -DCMAKE_C_FLAGS='-fPIC' -DWITH_EXAMPLES=OFF -DWITH_TESTS=OFF -DBUILD_SHARED_LIBS=OFF -DSANITIZE=OFF \
+	    -DCMAKE_C_FLAGS='-fPIC' -DWITH_EXAMPLES=OFF -DWITH_TESTS=OFF -DBUILD_SHARED_LIBS=OFF -DSANITIZE=OFF $(DEPS_CMAKE_$*) \
 	    -DCMAKE_INSTALL_PREFIX=$$d -DCMAKE_INSTALL_LIBDIR=lib && $(MAKE) && $(MAKE) install ) >$$d/libcbor.log 2>&1 \
 	  || { cat $$d/libcbor.log; exit 1; }; \
 	rm -rf $$d/src; touch $@
+
+# musl for aarch64: Debian's pinned musl source, built static with Debian's
+# cross compiler, installed with its musl-gcc wrapper (bin/, lib/musl-gcc.specs).
+deps-src-aarch64: deps-src
+	@.ci/deps.sh source musl $(MUSL_VER) $(MUSL_TAR) $(MUSL_SHA) $(SRC_CACHE)
+$(AARCH64_MUSL)/.done: | deps-src-aarch64
+	@echo "  DEPS    musl $(MUSL_VER) (aarch64, $(AARCH64_CROSS)gcc)"
+	@set -e; d=$(AARCH64_MUSL); rm -rf $$d; mkdir -p $$d/src; \
+	echo "$(MUSL_SHA)  $(SRC_CACHE)/$(MUSL_TAR)" | sha256sum -c --status || { echo "deps: $(MUSL_TAR) changed in the cache" >&2; exit 1; }; \
+	tar -C $$d/src -xf $(SRC_CACHE)/$(MUSL_TAR); \
+	( cd $$d/src/musl-1.2.3 && ./configure --target=aarch64-linux-gnu CROSS_COMPILE=$(AARCH64_CROSS) \
+	    CC=$(AARCH64_CROSS)gcc --prefix=$$d --disable-shared --enable-wrapper=gcc \
+	  && $(MAKE) && $(MAKE) install ) >$$d/musl.log 2>&1 || { cat $$d/musl.log; exit 1; }; \
+	rm -rf $$d/src; touch $@
+$(B)/deps/musl-aarch64/.done: $(AARCH64_MUSL)/.done
 
 # The libraries come with their .done stamp.
 $(B)/deps/%/lib/libcbor.a $(B)/deps/%/lib/libbearssl.a: $(B)/deps/%/.done ;
@@ -150,14 +191,14 @@ $(B)/$(1)/%.o: %.c | $(B)/deps/$(VARIANT_DEPS_$(1))/.done $(LAYER_STAMPS)
 $(foreach l,$(LIBRARIES),
 $(B)/$(1)/lib$(l).a: $$(patsubst %.c,$(B)/$(1)/%.o,$$($(l)_SRCS))
 	@rm -f $$@
-	$(Q)ar rcs $$@ $$^
+	$(Q)$(VARIANT_AR_$(1)) rcs $$@ $$^
 )
 
 LIBS_$(1) := $(foreach l,$(LIBRARIES),$(B)/$(1)/lib$(l).a) $(B)/deps/$(VARIANT_DEPS_$(1))/lib/libcbor.a \
              $(B)/deps/$(VARIANT_DEPS_$(1))/lib/libbearssl.a
 LINK_$(1) = $(VARIANT_CC_$(1)) $(VARIANT_LDFLAGS_$(1))
 endef
-$(foreach v,musl host asan,$(eval $(call variant_rules,$(v))))
+$(foreach v,musl host asan musl-aarch64,$(eval $(call variant_rules,$(v))))
 
 -include $(shell find $(B) -name '*.d' -type f 2>/dev/null)
 

@@ -25,6 +25,7 @@
 #include "host-tool/commands.h"
 #include "host-tool/eif/eif.h"
 #include "host-tool/run/local_enclave.h"
+#include "host-tool/run/run_qemu.h"
 #include "host-tool/verify/bundle_verify.h"
 #include "host-tool/verify/verify_inputs.h"
 #include "vsock/vsock.h"
@@ -83,7 +84,8 @@ static void usage(FILE *out)
 		"                     `cleanroom verify --root DIR/root.pem` works after the run\n"
 		"  --machine M        the local enclave's QEMU machine (run's --machine): microvm\n"
 		"                     (default, mock NSM) or nitro-enclave (upstream QEMU's, whose NSM\n"
-		"                     does not sign: see --allow-unsigned-attestation)\n"
+		"                     does not sign: see --allow-unsigned-attestation), or virt (for\n"
+		"                     aarch64 images, and their default)\n"
 		"report verification:\n"
 		"  --root PEM         the root the attestation must chain to (default: the AWS Nitro\n"
 		"                     Enclaves root G1; with --local: the local run's mock NSM root;\n"
@@ -274,13 +276,14 @@ static int parse_args(int argc, char **argv, struct build_opts *o)
 		case 'R': o->root = optarg; break;
 		case 'E': o->eif = optarg; break;
 		case 'N': o->nsm_ca = optarg; break;
-		case 'X':
-			if (strcmp(optarg, "microvm") && strcmp(optarg, "nitro-enclave")) {
-				cr_tprintf(stderr,
-					   "cleanroom build: --machine '%s': expected microvm | nitro-enclave\n",
-					   optarg);
+		case 'X': {
+			enum run_machine m;
+			if (run_machine_parse(optarg, &m)) {
+				cr_tprintf(stderr, "cleanroom build: --machine '%s': expected %s\n", optarg,
+					   RUN_MACHINE_NAMES);
 				return EXIT_USAGE;
 			}
+		}
 			o->machine = optarg;
 			break;
 		case 'U': o->allow_unsigned = 1; break;

@@ -46,6 +46,7 @@ static const struct run_service *const run_service_table[] = { &nsm_model_servic
 struct run_opts {
 	const char *eif, *vsock_dir, *nsm_ca, *console, *qemu;
 	enum run_machine machine;
+	int machine_given; /* --machine was given (else: from the image's arch) */
 	uint64_t cid;
 	unsigned memory_mib, cpus;
 	uint64_t timeout_s, hb_timeout_s;
@@ -98,12 +99,13 @@ struct run {
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: cleanroom run FILE.eif [--machine microvm|nitro-enclave] [--cid N] [--memory MiB]\n"
+		"usage: cleanroom run FILE.eif [--machine microvm|nitro-enclave|virt] [--cid N] [--memory MiB]\n"
 		"                     [--cpus N] [--vsock-dir DIR] [--nsm-ca DIR] [--console FILE|-] [--timeout S]\n"
 		"                     [--heartbeat-timeout S] [--qemu PATH] [--json]\n"
 		"\n"
 		"Boot an enclave image locally, without Nitro hardware: the EIF's kernel, cmdline and\n"
-		"ramdisks (the measured bytes) run in QEMU (microvm, TCG). The guest's vsock reaches the\n"
+		"ramdisks (the measured bytes) run in QEMU (TCG): x86_64 images on microvm, aarch64\n"
+		"images (EIF flags bit 0, as nitro-cli writes for arm64) on virt. The guest's vsock reaches the\n"
 		"host through cleanroom's vhost-user bridge, Firecracker style:\n"
 		"  - guest -> host: a connection to CID 3 (the parent) or 2, port P, reaches the Unix\n"
 		"    socket DIR/vsock_P (no listener there: the guest gets a reset);\n"
@@ -118,7 +120,8 @@ static void usage(FILE *out)
 		"tsc_early_khz=<host TSC kHz> (microvm has no other early clock), console=ttyS0\n"
 		"when the EIF names no console, and reboot=t unless the EIF has it (the init ends\n"
 		"every run with a reboot; microvm has no keyboard controller for reboot=k, and a\n"
-		"triple fault ends the run at once). The PCRs of the image are unchanged by this.\n"
+		"triple fault ends the run at once). On virt (aarch64) it appends only console=ttyAMA0\n"
+		"(virt's serial port) unless the EIF names it. The PCRs of the image are unchanged by this.\n"
 		"\n"
 		"Machines (--machine):\n"
 		"  microvm        (default) QEMU's microvm boots the EIF's kernel, cmdline and ramdisks;\n"
@@ -131,9 +134,13 @@ static void usage(FILE *out)
 		"                 code ran. Each boot gets a random module id (i-<16 hex>-enc<16 hex>).\n"
 		"                 An image carrying the nsm.ko shim boots too (the init notices the\n"
 		"                 kernel's driver); --nsm-ca does not apply.\n"
+		"  virt           (the default, and the only machine, for aarch64 images) QEMU's arm virt\n"
+		"                 machine with a Neoverse-N1 CPU (Graviton2's core), GICv3, virtio-mmio,\n"
+		"                 PSCI power-off; otherwise as microvm: the nsm.ko shim and the mock NSM\n"
 		"\n"
 		"options:\n"
-		"  --machine M          microvm (default) or nitro-enclave (see above)\n"
+		"  --machine M          microvm (default for x86_64 images), nitro-enclave, or virt\n"
+		"                       (default for aarch64 images) (see above)\n"
 		"  --cid N              guest CID (default %d; 4..4294967294)\n"
 		"  --memory MiB         guest RAM (default: 512, or 4x the EIF size if larger;\n"
 		"                       less than 4x the EIF size is refused, as nitro-cli does)\n"
@@ -154,9 +161,10 @@ static void usage(FILE *out)
 		"  --heartbeat-timeout S  give up when no heartbeat came within S seconds (default: as\n"
 		"                       nitro-cli, 90 s per started 6 GiB of EIF + 90 s per started\n"
 		"                       100 GiB of memory, so at least 180 s)\n"
-		"  --qemu PATH          QEMU binary (default: %s from PATH; with nitro-enclave, the\n"
-		"                       one 'make qemu-nitro' built: qemu-nitro/qemu-system-x86_64 next to\n"
-		"                       this program's build tree, or under lib/cleanroom/ when installed)\n"
+		"  --qemu PATH          QEMU binary (default: %s from PATH; %s for virt;\n"
+		"                       with nitro-enclave, the one 'make qemu-nitro' built:\n"
+		"                       qemu-nitro/qemu-system-x86_64 next to this program's build tree,\n"
+		"                       or under lib/cleanroom/ when installed)\n"
 		"  --json               JSON lines on stdout: {\"event\":\"ready\",...} at the heartbeat\n"
 		"                       (vsock path, cid, machine, pcr0/1/2, boot_to_heartbeat_ms, nsm:\n"
 		"                       \"mock\" or \"qemu-nitro-enclave\" (unsigned documents), nsm_module_id,\n"
@@ -170,7 +178,7 @@ static void usage(FILE *out)
 		"examples:\n"
 		"  cleanroom run app.eif --console boot.log\n"
 		"  cleanroom run app.eif --vsock-dir /run/enc --json &   # then CONNECT via /run/enc/vsock\n",
-		VSOCK_DEFAULT_GUEST_CID, RUN_QEMU_DEFAULT);
+		VSOCK_DEFAULT_GUEST_CID, RUN_QEMU_DEFAULT, RUN_QEMU_DEFAULT_AARCH64);
 }
 
 static int parse_opts(int argc, char **argv, struct run_opts *o)
@@ -223,6 +231,7 @@ static int parse_opts(int argc, char **argv, struct run_opts *o)
 		case 'o': o->console = optarg; break;
 		case 'q': o->qemu = optarg; break;
 		case 'M':
+			o->machine_given = 1;
 			if (run_machine_parse(optarg, &o->machine)) {
 				cr_tprintf(stderr, "cleanroom run: --machine '%s': expected %s\n", optarg,
 					   RUN_MACHINE_NAMES);
@@ -270,8 +279,18 @@ static int open_image(struct run *r, struct cr_err *e)
 	if (eif_open(r->o.eif, &r->img, e))
 		return -1;
 	r->img_open = 1;
-	if (r->img.flags & EIF_FLAG_ARM64)
-		return cr_fail(e, "%s: an aarch64 image; run boots x86_64 images only", r->o.eif);
+	if (r->img.flags & EIF_FLAG_ARM64) {
+		if (!r->o.machine_given)
+			r->o.machine = RUN_MACHINE_VIRT;
+		else if (r->o.machine != RUN_MACHINE_VIRT)
+			return cr_fail(
+				e, "%s: an aarch64 image; --machine %s boots x86_64 images (aarch64 ones boot on virt)",
+				r->o.eif, run_machine_name(r->o.machine));
+	} else if (r->o.machine == RUN_MACHINE_VIRT) {
+		return cr_fail(e,
+			       "%s: an x86_64 image; --machine virt boots aarch64 images (x86_64 ones boot on microvm)",
+			       r->o.eif);
+	}
 	if (eif_scan(&r->img, &r->scan, e))
 		return -1;
 	if (!r->scan.crc_ok)
@@ -549,18 +568,22 @@ static int start(struct run *r, struct cr_err *e)
 	size_t n, total;
 	int rc;
 
+	/* The image first: an aarch64 one chooses the machine (and its QEMU). */
+	if (open_image(r, e))
+		return -1;
+	q.machine = r->o.machine;
 	if (!q.qemu) {
 		if (r->o.machine == RUN_MACHINE_NITRO) {
 			if (cr_data_qemu_nitro(r->qemu_path, sizeof r->qemu_path, e))
 				return cr_err_wrap(e, "--machine nitro-enclave");
 			q.qemu = r->qemu_path;
 		} else {
-			q.qemu = RUN_QEMU_DEFAULT;
+			q.qemu = r->o.machine == RUN_MACHINE_VIRT ? RUN_QEMU_DEFAULT_AARCH64 : RUN_QEMU_DEFAULT;
 		}
 	}
 	if (r->o.machine == RUN_MACHINE_NITRO && run_random_module_id(r->module_id, e))
 		return -1;
-	if (open_image(r, e) || extract_image(r, e) || open_console(r, e))
+	if (extract_image(r, e) || open_console(r, e))
 		return -1;
 	if ((size_t)snprintf(r->vsock, sizeof r->vsock, "%s/vsock", r->o.vsock_dir ? r->o.vsock_dir : r->dir) >=
 	    sizeof r->vsock)
@@ -588,7 +611,9 @@ static int start(struct run *r, struct cr_err *e)
 	    start_services(r, e))
 		return -1;
 
-	if (run_cmdline_extra((const char *)r->img.cmdline_data, run_host_tsc_khz(), extra, sizeof extra, e))
+	if (r->o.machine == RUN_MACHINE_VIRT
+		    ? run_cmdline_extra_virt((const char *)r->img.cmdline_data, extra, sizeof extra, e)
+		    : run_cmdline_extra((const char *)r->img.cmdline_data, run_host_tsc_khz(), extra, sizeof extra, e))
 		return -1;
 	total = strlen((const char *)r->img.cmdline_data) + (extra[0] ? 1 + strlen(extra) : 0);
 	if (total > RUN_CMDLINE_MAX)

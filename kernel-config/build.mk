@@ -11,10 +11,11 @@
 #   make kernel-boot     boot it in QEMU microvm with a busybox initramfs (the
 #                        kernel-boot check suite)
 #   make kernel-aarch64  the arm64 kernel: $(B)/kernel-aarch64/{Image,config,nsm.ko}
+#                        (also `make kernel ARCH=aarch64`; built by make check
+#                        for the aarch64 suites)
 #   make kernel-aws      the AWS flavour: our config plus AWS's cgroup v1
 #                        controllers (kernel-config/aws-x86_64.config):
 #                        $(B)/kernel-aws/{bzImage,config,nsm.ko}
-#                        (installs the cross compiler first; not part of check)
 
 APT_PKGS += linux-source-6.12 bc flex bison libelf-dev libssl-dev kmod cpio \
             busybox-static qemu-system-x86
@@ -27,8 +28,13 @@ KERNEL_INPUTS  := kernel-config/build.sh kernel-config/x86_64.config \
 KERNEL_AWS_DIR     := $(B)/kernel-aws
 KERNEL_AWS_OUTPUTS := $(KERNEL_AWS_DIR)/bzImage $(KERNEL_AWS_DIR)/config $(KERNEL_AWS_DIR)/nsm.ko
 
+KERNEL_AARCH64_DIR     := $(B)/kernel-aarch64
+KERNEL_AARCH64_OUTPUTS := $(KERNEL_AARCH64_DIR)/Image $(KERNEL_AARCH64_DIR)/config $(KERNEL_AARCH64_DIR)/nsm.ko
+KERNEL_AARCH64_INPUTS  := $(filter-out kernel-config/x86_64.config,$(KERNEL_INPUTS)) kernel-config/aarch64.config
+
 .PHONY: kernel kernel-boot kernel-aarch64 kernel-aws
-kernel: $(KERNEL_OUTPUTS)
+# `make kernel ARCH=aarch64` is `make kernel-aarch64`.
+kernel: $(if $(filter aarch64,$(ARCH)),$(KERNEL_AARCH64_OUTPUTS),$(KERNEL_OUTPUTS))
 
 $(KERNEL_OUTPUTS) &: $(KERNEL_INPUTS) | deps-apt
 	@kernel-config/build.sh install $(KERNEL_DIR) $(CACHE)
@@ -37,9 +43,10 @@ kernel-aws: $(KERNEL_AWS_OUTPUTS)
 $(KERNEL_AWS_OUTPUTS) &: $(KERNEL_INPUTS) kernel-config/aws-x86_64.config | deps-apt
 	@KERNEL_FLAVOUR=aws kernel-config/build.sh install $(KERNEL_AWS_DIR) $(CACHE)
 
-kernel-aarch64: | deps-apt
-	@.ci/deps.sh apt gcc-aarch64-linux-gnu
-	@KERNEL_ARCH=aarch64 kernel-config/build.sh install $(B)/kernel-aarch64 $(CACHE)
+# The cross compiler is in APT_PKGS (the aarch64 init needs it too).
+kernel-aarch64: $(KERNEL_AARCH64_OUTPUTS)
+$(KERNEL_AARCH64_OUTPUTS) &: $(KERNEL_AARCH64_INPUTS) | deps-apt
+	@KERNEL_ARCH=aarch64 kernel-config/build.sh install $(KERNEL_AARCH64_DIR) $(CACHE)
 
 # The in-guest checker of the kernel-boot suite (static musl).
 KERNEL_PROBE := $(KERNEL_DIR)/kernel-boot-probe

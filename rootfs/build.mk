@@ -38,3 +38,14 @@ agent-image: $(B)/cleanroom $(B)/init $(KERNEL_DIR)/bzImage $(KERNEL_DIR)/nsm.ko
 CHECK_DEPS   += $(ROOTFS_C).manifest $(B)/asan/cleanroom
 CHECK_SUITES += 'cli/rootfs-c=CLEANROOM=$(B)/asan/cleanroom ROOTFS=$(ROOTFS_C) CACHE=$(CACHE) tests/cli/rootfs-c.sh'
 
+
+# The C environment for aarch64 (Graviton) enclaves: the same package list,
+# Debian's arm64 .debs, through a private apt configuration (mkrootfs.sh,
+# ROOTFS_ARCH); busybox's applets are listed through qemu-user.
+#   make rootfs-arm64-c   $(B)/rootfs-arm64-c, $(B)/rootfs-arm64-c.manifest
+ROOTFS_ARM64_C := $(B)/rootfs-arm64-c
+APT_PKGS += qemu-user-static
+.PHONY: rootfs-arm64-c
+rootfs-arm64-c: | deps-apt
+	@ROOTFS_ARCH=arm64 nice rootfs/mkrootfs.sh build rootfs-arm64-c rootfs/c.packages $(ROOTFS_ARM64_C) $(CACHE)
+$(ROOTFS_ARM64_C).manifest: rootfs-arm64-c ;

@@ -26,6 +26,13 @@
 # Removed: documentation, man and info pages, translations, lintian and bug
 # files, anything under var/. Owner root, mtimes SOURCE_DATE_EPOCH (0).
 #
+# ROOTFS_ARCH=ARCH (a Debian architecture other than this machine's, e.g.
+# arm64) makes a tree of that architecture's packages: they are resolved,
+# fetched and checked through a private apt configuration in
+# CACHE_DIR/apt-ARCH/ (this machine's Debian entries; lists, package cache
+# and downloads of its own; the machine's apt state and dpkg architectures
+# are left alone), and busybox's applet list is read through qemu-user.
+#
 # The manifest records the packages (name, version, architecture, .deb
 # SHA-256, sorted by name), the hash of this script and the tree digest. When
 # neither the packages nor this script changed and the tree still has its
@@ -35,6 +42,7 @@ export LC_ALL=C
 umask 022
 
 die() { echo "mkrootfs: $*" >&2; exit 1; }
+BB_RUN=() # how to run the tree's busybox on this machine
 SELF=$(realpath "$0")
 FORMAT="cleanroom-rootfs-manifest 1"
 # What is taken out of the unpacked packages (relative to the root).
@@ -176,7 +184,7 @@ assemble() {
 	# busybox's applets, where no package put a program of that name.
 	bb=$dir/bin/busybox
 	if [ -x "$bb" ]; then
-		"$bb" --list-full | sort | while read -r a; do
+		"${BB_RUN[@]}" "$bb" --list-full | sort | while read -r a; do
 			case "$a" in bin/busybox | */ | "") continue ;; */*) ;; *) continue ;; esac # not linuxrc
 			p=${a##*/}
 			[ -e "$dir/$a" ] || [ -L "$dir/$a" ] && continue
@@ -276,8 +284,40 @@ cmd_build() {
 	make_root "$name" "${roots% }" "$out" "$cache" "$pkgs"
 }
 
+# foreign_apt CACHE_DIR: point apt (APT_CONFIG) at a private configuration
+# for ROOTFS_ARCH; see the header.
+foreign_apt() {
+	local a=$ROOTFS_ARCH d qa
+	[[ "$a" =~ ^[a-z0-9]+$ ]] || die "ROOTFS_ARCH '$a': not a Debian architecture name"
+	case "$a" in arm64) qa=aarch64 ;; amd64) qa=x86_64 ;; *) qa=$a ;; esac
+	command -v "qemu-$qa-static" >/dev/null || die "qemu-$qa-static is missing (install qemu-user-static)"
+	BB_RUN=("qemu-$qa-static")
+	mkdir -p "$1"
+	d=$(realpath "$1")/apt-$a
+	mkdir -p "$d/lists/partial" "$d/cache/archives/partial" "$d/parts" "$d/prefs"
+	# This machine's Debian entries only (not the deb-src or backports ones
+	# cleanroom adds): deb822 debian.sources, or the one-line sources.list.
+	rm -f "$d/parts/debian.sources"
+	[ -f /etc/apt/sources.list.d/debian.sources ] && cp /etc/apt/sources.list.d/debian.sources "$d/parts/"
+	{ grep -E '^deb ' /etc/apt/sources.list 2>/dev/null || true; } >"$d/sources.list"
+	[ -s "$d/sources.list" ] || [ -f "$d/parts/debian.sources" ] || die "no Debian entry in /etc/apt to fetch $a packages from"
+	printf '%s\n' "APT::Architecture \"$a\";" "APT::Architectures { \"$a\"; };" \
+		"Dir::State::Lists \"$d/lists\";" "Dir::Cache \"$d/cache\";" \
+		"Dir::Etc::SourceList \"$d/sources.list\";" "Dir::Etc::SourceParts \"$d/parts\";" \
+		"Dir::Etc::Preferences \"$d/prefs/none\";" "Dir::Etc::PreferencesParts \"$d/prefs\";" >"$d/apt.conf.tmp"
+	mv "$d/apt.conf.tmp" "$d/apt.conf"
+	export APT_CONFIG=$d/apt.conf
+}
+
 cmd=${1:-}
 [ $# -gt 0 ] && shift
+if [ -n "${ROOTFS_ARCH:-}" ] && [ "$ROOTFS_ARCH" != "$(dpkg --print-architecture)" ]; then
+	case "$cmd" in
+	build) foreign_apt "${4:?}" ;;
+	lock) foreign_apt "${3:?}" ;;
+	resolve | fetch) die "ROOTFS_ARCH applies to build and lock only" ;;
+	esac
+fi
 case "$cmd" in
 build)
 	[ $# -eq 4 ] || die "usage: mkrootfs.sh build NAME PACKAGES_FILE OUT_DIR CACHE_DIR"

@@ -44,9 +44,9 @@ int cr_data_file(const char *arch, const char *name, char *out, size_t n, struct
 	if (!is_init) {
 		snprintf(cand[nc++], sizeof cand[0], "%s/%s/%s", dir, kdir, name);
 		snprintf(cand[nc++], sizeof cand[0], "%s%s%s/%s", parent, sep, kdir, name);
-	} else if (!arm) {
-		snprintf(cand[nc++], sizeof cand[0], "%s/%s", dir, name);
-		snprintf(cand[nc++], sizeof cand[0], "%s%s%s", parent, sep, name);
+	} else { /* a build tree: build/init, build/aarch64/init */
+		snprintf(cand[nc++], sizeof cand[0], "%s/%s%s", dir, arm ? "aarch64/" : "", name);
+		snprintf(cand[nc++], sizeof cand[0], "%s%s%s%s", parent, sep, arm ? "aarch64/" : "", name);
 	}
 	for (int i = 0; i < nc; i++) {
 		if (is_file(cand[i])) {
@@ -62,7 +62,7 @@ int cr_data_file(const char *arch, const char *name, char *out, size_t n, struct
 	return cr_fail(
 		e, "%s for %s not found: looked at %s (installed by 'make install'), %s and %s (a build tree: '%s')",
 		name, arch, cand[0], cand[1], cand[2],
-		is_init ? "make"
+		is_init ? (arm ? "make init-aarch64" : "make")
 		: arm   ? "make kernel-aarch64"
 			: "make kernel");
 }

@@ -75,6 +75,50 @@ int eif_meta_build(const struct eif_meta_input *in, struct cr_buf *out, struct c
 	return 0;
 }
 
+/* The first word of s (at most max bytes), printable characters only, into
+ * out when it fits; out is left alone otherwise. */
+static void first_word(const char *s, size_t max, char *out, size_t n)
+{
+	size_t len = 0;
+	while (len < max && s[len] > ' ' && s[len] < 0x7f)
+		len++;
+	if (len > 0 && len < n) {
+		memcpy(out, s, len);
+		out[len] = 0;
+	}
+}
+
+/* arm64 Image (magic "ARM\x64" at 0x38, uncompressed): the release follows
+ * the "Linux version " banner linux_banner puts in its read-only data. Read
+ * in chunks that overlap by the banner's length plus a release's. */
+static void arm64_image_version(int fd, char *out, size_t n)
+{
+	static const char tag[] = "Linux version ";
+	enum { CHUNK = 1 << 16, KEEP = sizeof tag + 64 };
+	char *buf = malloc(CHUNK + KEEP + 1);
+	size_t have = 0;
+	off_t pos = 0;
+	ssize_t r;
+	if (!buf)
+		return;
+	while ((r = pread(fd, buf + have, CHUNK, pos)) > 0) {
+		char *hit;
+		have += (size_t)r;
+		pos += r;
+		buf[have] = 0;
+		hit = memmem(buf, have, tag, sizeof tag - 1);
+		if (hit && (size_t)(hit - buf) + KEEP <= have) {
+			first_word(hit + sizeof tag - 1, KEEP - sizeof tag, out, n);
+			break;
+		}
+		if (have > KEEP) { /* keep the tail: a banner may straddle chunks */
+			memmove(buf, buf + have - KEEP, KEEP);
+			have = KEEP;
+		}
+	}
+	free(buf);
+}
+
 void eif_kernel_version(const char *path, char *out, size_t n)
 {
 	/* x86 boot protocol: "HdrS" at 0x202; the 16-bit field at 0x20E points
@@ -85,20 +129,17 @@ void eif_kernel_version(const char *path, char *out, size_t n)
 	snprintf(out, n, "unknown");
 	if (fd < 0)
 		return;
-	if (pread(fd, hdr, sizeof hdr, 0) == (ssize_t)sizeof hdr && !memcmp(hdr + 0x202, "HdrS", 4)) {
+	if (pread(fd, hdr, sizeof hdr, 0) != (ssize_t)sizeof hdr) {
+		/* too short for either header */
+	} else if (!memcmp(hdr + 0x202, "HdrS", 4)) {
 		unsigned off = (unsigned)(hdr[0x20E] | hdr[0x20F] << 8) + 0x200u;
 		ssize_t r = pread(fd, ver, sizeof ver - 1, off);
 		if (r > 0) {
-			size_t len = 0;
 			ver[r] = 0;
-			/* First word, printable characters only. */
-			while (len < (size_t)r && ver[len] > ' ' && ver[len] < 0x7f)
-				len++;
-			if (len > 0 && len < n) {
-				memcpy(out, ver, len);
-				out[len] = 0;
-			}
+			first_word(ver, (size_t)r, out, n);
 		}
+	} else if (!memcmp(hdr + 0x38, "ARM\x64", 4)) {
+		arm64_image_version(fd, out, n);
 	}
 	close(fd);
 }

@@ -35,8 +35,9 @@ int eif_meta_build(const struct eif_meta_input *in, struct cr_buf *out, struct c
 /* RFC 3339 UTC as chrono's to_rfc3339() prints it: 1970-01-01T00:00:00+00:00 */
 void eif_rfc3339(uint64_t t, char out[32]);
 
-/* The kernel release from an x86 bzImage's setup header ("6.12.57"), or
- * "unknown" when the file is not a bzImage (e.g. an arm64 Image). */
+/* The kernel release ("6.12.57"): from an x86 bzImage's setup header, or
+ * from the "Linux version" banner of an arm64 Image (uncompressed, as
+ * nitro-cli's aarch64 blob is); "unknown" for anything else. */
 void eif_kernel_version(const char *path, char *out, size_t n);
 
 /* Parse SOURCE_DATE_EPOCH (unset → 0). It must be a decimal that fits the

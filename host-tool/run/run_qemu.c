@@ -55,6 +55,8 @@ int run_machine_parse(const char *s, enum run_machine *m)
 		*m = RUN_MACHINE_MICROVM;
 	else if (!strcmp(s, "nitro-enclave"))
 		*m = RUN_MACHINE_NITRO;
+	else if (!strcmp(s, "virt"))
+		*m = RUN_MACHINE_VIRT;
 	else
 		return -1;
 	return 0;
@@ -62,7 +64,7 @@ int run_machine_parse(const char *s, enum run_machine *m)
 
 const char *run_machine_name(enum run_machine m)
 {
-	return m == RUN_MACHINE_NITRO ? "nitro-enclave" : "microvm";
+	return m == RUN_MACHINE_NITRO ? "nitro-enclave" : m == RUN_MACHINE_VIRT ? "virt" : "microvm";
 }
 
 int run_random_module_id(char out[RUN_MODULE_ID_LEN + 1], struct cr_err *e)
@@ -102,6 +104,37 @@ static int build_nitro(const struct run_qemu_cfg *c, const char *sock, struct ru
 	return 0;
 }
 
+/* What microvm and virt share: modern virtio-mmio (virtio 1.x) carrying
+ * the vhost-user vsock device, no default devices, the serial console on
+ * stdout, -no-reboot (a guest reboot, AWS's init ends that way, ends the run
+ * like a power-off), and the EIF's kernel, initramfs and cmdline. */
+static int add_mmio_boot(const struct run_qemu_cfg *c, const char *sock, struct run_qemu_argv *a, struct cr_err *e)
+{
+	if (add(a, e, "-global") || add(a, e, "virtio-mmio.force-legacy=false") || add(a, e, "-chardev") ||
+	    add(a, e, "socket,id=vsock,path=%s", sock) || add(a, e, "-device") ||
+	    add(a, e, "vhost-user-vsock-device,chardev=vsock") || add(a, e, "-nodefaults") ||
+	    add(a, e, "-no-user-config") || add(a, e, "-display") || add(a, e, "none") || add(a, e, "-serial") ||
+	    add(a, e, "stdio") || add(a, e, "-no-reboot") || add(a, e, "-kernel") || add(a, e, "%s", c->kernel) ||
+	    add(a, e, "-initrd") || add(a, e, "%s", c->initrd) || add(a, e, "-append") || add(a, e, "%s", c->cmdline))
+		return -1;
+	return 0;
+}
+
+/* aarch64: QEMU's arm virt machine, TCG. Like microvm it has virtio-mmio
+ * and no PCI device of ours; the device tree describes the mmio slots, PSCI
+ * powers off. GICv3 takes more than GICv2's limit of 8 vCPUs. The CPU is
+ * Graviton2's core (Neoverse-N1). Guest RAM is a shared memfd for the vsock
+ * back-end, as on microvm, given as the machine's RAM. */
+static int build_virt(const struct run_qemu_cfg *c, const char *sock, struct run_qemu_argv *a, struct cr_err *e)
+{
+	if (add(a, e, "%s", c->qemu) || add(a, e, "-M") || add(a, e, "virt,gic-version=3,memory-backend=mem") ||
+	    add(a, e, "-accel") || add(a, e, "tcg") || add(a, e, "-cpu") || add(a, e, "neoverse-n1") ||
+	    add(a, e, "-m") || add(a, e, "%uM", c->memory_mib) || add(a, e, "-smp") || add(a, e, "%u", c->cpus) ||
+	    add(a, e, "-object") || add(a, e, "memory-backend-memfd,id=mem,size=%uM,share=on", c->memory_mib))
+		return -1;
+	return add_mmio_boot(c, sock, a, e);
+}
+
 int run_qemu_build_argv(const struct run_qemu_cfg *c, struct run_qemu_argv *a, struct cr_err *e)
 {
 	char sock[1024];
@@ -113,24 +146,18 @@ int run_qemu_build_argv(const struct run_qemu_cfg *c, struct run_qemu_argv *a, s
 		return -1;
 	if (c->machine == RUN_MACHINE_NITRO)
 		return build_nitro(c, sock, a, e);
+	if (c->machine == RUN_MACHINE_VIRT)
+		return build_virt(c, sock, a, e);
 	/* microvm: virtio-mmio only and no PCI, like Nitro; its ACPI tables are
 	 * how the guest finds the devices and how power-off stops QEMU.
-	 * Guest RAM is a shared memfd so the vsock back-end can map it; the
-	 * device must be modern (virtio 1.x), which microvm's mmio is not by
-	 * default. -no-reboot: a guest reboot (AWS's init ends that way) ends
-	 * the run like a power-off. */
+	 * Guest RAM is a shared memfd so the vsock back-end can map it. */
 	if (add(a, e, "%s", c->qemu) || add(a, e, "-M") || add(a, e, "microvm") || add(a, e, "-accel") ||
 	    add(a, e, "tcg") || add(a, e, "-cpu") || add(a, e, "max") || add(a, e, "-m") ||
 	    add(a, e, "%uM", c->memory_mib) || add(a, e, "-smp") || add(a, e, "%u", c->cpus) || add(a, e, "-object") ||
 	    add(a, e, "memory-backend-memfd,id=mem,size=%uM,share=on", c->memory_mib) || add(a, e, "-numa") ||
-	    add(a, e, "node,memdev=mem") || add(a, e, "-global") || add(a, e, "virtio-mmio.force-legacy=false") ||
-	    add(a, e, "-chardev") || add(a, e, "socket,id=vsock,path=%s", sock) || add(a, e, "-device") ||
-	    add(a, e, "vhost-user-vsock-device,chardev=vsock") || add(a, e, "-nodefaults") ||
-	    add(a, e, "-no-user-config") || add(a, e, "-display") || add(a, e, "none") || add(a, e, "-serial") ||
-	    add(a, e, "stdio") || add(a, e, "-no-reboot") || add(a, e, "-kernel") || add(a, e, "%s", c->kernel) ||
-	    add(a, e, "-initrd") || add(a, e, "%s", c->initrd) || add(a, e, "-append") || add(a, e, "%s", c->cmdline))
+	    add(a, e, "node,memdev=mem"))
 		return -1;
-	return 0;
+	return add_mmio_boot(c, sock, a, e);
 }
 
 /* A whole word of the command line starts with prefix. */
@@ -169,6 +196,14 @@ int run_cmdline_extra(const char *eif_cmdline, unsigned long tsc_khz, char *out,
 			return cr_fail(e, "kernel command line: no room");
 		used += (size_t)w;
 	}
+	return 0;
+}
+
+int run_cmdline_extra_virt(const char *eif_cmdline, char *out, size_t n, struct cr_err *e)
+{
+	const char *add = has_param(eif_cmdline, "console=ttyAMA0") ? "" : "console=ttyAMA0";
+	if ((size_t)snprintf(out, n, "%s", add) >= n)
+		return cr_fail(e, "kernel command line: no room");
 	return 0;
 }
 

@@ -11,6 +11,7 @@
 #include "base/util.h"
 
 #define RUN_QEMU_DEFAULT "qemu-system-x86_64"
+#define RUN_QEMU_DEFAULT_AARCH64 "qemu-system-aarch64"
 #define RUN_QEMU_MAX_ARGS 48
 /* x86 COMMAND_LINE_SIZE is 2048 including the NUL. */
 #define RUN_CMDLINE_MAX 2047
@@ -19,8 +20,9 @@
 enum run_machine {
 	RUN_MACHINE_MICROVM, /* the EIF's parts as -kernel/-initrd; the mock NSM (nsm.ko) */
 	RUN_MACHINE_NITRO,   /* upstream QEMU's nitro-enclave: -kernel FILE.eif; its own virtio-nsm */
+	RUN_MACHINE_VIRT,    /* aarch64 images: QEMU's arm virt, otherwise as microvm */
 };
-#define RUN_MACHINE_NAMES "microvm | nitro-enclave"
+#define RUN_MACHINE_NAMES "microvm | nitro-enclave | virt"
 /* "microvm" / "nitro-enclave" -> 0 and *m; anything else -1. */
 int run_machine_parse(const char *s, enum run_machine *m);
 const char *run_machine_name(enum run_machine m);
@@ -37,7 +39,7 @@ struct run_qemu_cfg {
 	const char *eif;          /* nitro-enclave: the EIF itself */
 	const char *module_id;    /* nitro-enclave: the machine's id= (DescribeNSM module_id) */
 	const char *tmpdir;       /* nitro-enclave: QEMU's TMPDIR (where it unpacks the EIF) */
-	const char *cmdline;      /* microvm: EIF cmdline + run_cmdline_extra();
+	const char *cmdline;      /* microvm, virt: EIF cmdline + run_cmdline_extra();
 				   * nitro-enclave: run_cmdline_extra() only (-append, after the EIF's) */
 	const char *vhost_socket; /* the vsock bridge's vhost-user socket */
 	unsigned memory_mib, cpus;
@@ -63,6 +65,11 @@ int run_qemu_build_argv(const struct run_qemu_cfg *c, struct run_qemu_argv *a, s
  * last reboot= wins). tsc_khz 0 leaves it out. Writes "" when nothing is
  * needed. */
 int run_cmdline_extra(const char *eif_cmdline, unsigned long tsc_khz, char *out, size_t n, struct cr_err *e);
+/* The same for the virt machine (aarch64): console=ttyAMA0, virt's PL011
+ * serial port, unless the EIF names that console already. nitro-cli's
+ * console=ttyS0 stays (on Graviton it is the enclave's console); the last
+ * console= is where /dev/console goes. */
+int run_cmdline_extra_virt(const char *eif_cmdline, char *out, size_t n, struct cr_err *e);
 /* The host TSC frequency in kHz, measured against CLOCK_MONOTONIC (the
  * guest TSC under TCG is the host's); 0 when it cannot be measured. */
 unsigned long run_host_tsc_khz(void);

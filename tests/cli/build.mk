@@ -3,6 +3,9 @@ CLI_ENV := CLEANROOM=$(B)/asan/cleanroom INIT=$(B)/init
 
 CHECK_DEPS   += $(B)/asan/cleanroom $(B)/init
 CHECK_SUITES += 'cli/eif=$(CLI_ENV) tests/cli/eif.sh'
+# The cross-built aarch64 init: a static arm64 ELF that runs (qemu-user).
+CHECK_DEPS   += $(B)/aarch64/init
+CHECK_SUITES += 'cli/init-aarch64=$(CLI_ENV) ARM_INIT=$(B)/aarch64/init tests/cli/init-aarch64.sh'
 # The sandbox suite builds its probe with gcc -static and a tiny root from busybox.
 APT_PKGS     += busybox-static
 CHECK_SUITES += 'cli/sandbox=$(CLI_ENV) tests/cli/sandbox.sh'

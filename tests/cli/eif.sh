@@ -152,6 +152,29 @@ $REF extract "$T/k.eif" 3 "$T/rd0k"
 same "--nsm-ko adds nsm.ko to ramdisk 0" "$(cpio -it --quiet <"$T/rd0k" | tr '\n' ' ')" "dev init nsm.ko "
 pack "$T/arm.eif" --arch aarch64 >/dev/null
 same "--arch aarch64 sets flag bit 0 and the aarch64 cmdline" "$($CLEANROOM describe --json "$T/arm.eif" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["Arch"], d["Cmdline"][-14:])')" "aarch64 root=/dev/ram0"
+# An arm64 Image (magic "ARM\x64" at 0x38): the release from its "Linux
+# version" banner, here straddling the reader's 64 KiB chunks; without a
+# banner, "unknown" (as for any file that is not a kernel it knows).
+arm_image() { # OUT BANNER_OFFSET [BANNER]
+	python3 - "$@" <<'PY'
+import sys
+b = bytearray(200000)
+b[0x38:0x3c] = b"ARM\x64"
+if len(sys.argv) > 3:
+    t = sys.argv[3].encode()
+    o = int(sys.argv[2])
+    b[o:o + len(t)] = t
+open(sys.argv[1], "wb").write(b)
+PY
+}
+kver() { # IMAGE: the KernelVersion cleanroom eif records for it
+	$CLEANROOM eif --arch aarch64 --kernel "$1" --init "$INIT" --rootfs "$T/root" -o "$T/kv.eif" >/dev/null &&
+		$CLEANROOM describe --json "$T/kv.eif" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Metadata"]["KernelVersion"])'
+}
+arm_image "$T/Image" $((65536 - 6)) "Linux version 6.12.99-test (b@h) #1 SMP"
+same "arm64 Image: KernelVersion from its Linux version banner (across a chunk boundary)" "$(kver "$T/Image")" "6.12.99-test"
+arm_image "$T/Image0" 0
+same "arm64 Image without a banner: KernelVersion unknown" "$(kver "$T/Image0")" "unknown"
 
 # --- describe on other layouts and on malformed files
 $REF relayout "$T/a.eif" "$T/metalast.eif" 0,1,3,4,2

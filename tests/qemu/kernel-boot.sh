@@ -12,14 +12,20 @@
 #
 # Prints ok/not ok lines; guest lines are prefixed "guest (plain|memfd-smp2):".
 # Environment: see tests/qemu/microvm-boot.sh (MICROVM_BOOT_TIMEOUT, ...).
+# ARCH=aarch64: KERNEL_DIR holds Image (make kernel-aarch64), PROBE is an arm64
+# build, BUSYBOX an arm64 static busybox (rootfs-arm64-c's); boots on QEMU virt.
 set -u
 . "$(dirname "$0")/microvm-boot.sh"
 KDIR=${1:?usage: kernel-boot.sh KERNEL_DIR PROBE}
 PROBE=${2:?usage: kernel-boot.sh KERNEL_DIR PROBE}
-BUSYBOX=/bin/busybox
-QEMU=qemu-system-x86_64
+BUSYBOX=${BUSYBOX:-/bin/busybox}
+QEMU=qemu-system-x86_64 IMAGE=bzImage
+if [ "${ARCH:-x86_64}" = aarch64 ]; then
+	QEMU=qemu-system-aarch64 IMAGE=Image
+	export BOOT_ARCH=aarch64
+fi
 
-for f in "$KDIR/bzImage" "$KDIR/nsm.ko" "$PROBE" "$BUSYBOX"; do
+for f in "$KDIR/$IMAGE" "$KDIR/nsm.ko" "$PROBE" "$BUSYBOX"; do
 	[ -f "$f" ] || { echo "not ok - inputs: $f is missing"; exit 1; }
 done
 command -v $QEMU >/dev/null || { echo "not ok - inputs: $QEMU not installed"; exit 1; }
@@ -76,5 +82,10 @@ install -m 0644 "$KDIR/nsm.ko" "$tmp/r1/nsm.ko"
 (cd "$tmp/r1" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -n >>"$tmp/initrd"
 
 microvm_boot plain "$KDIR" "$tmp/initrd" 'KBOOT done'
-microvm_boot memfd-smp2 "$KDIR" "$tmp/initrd" 'KBOOT done' -smp 2 \
-	-object memory-backend-memfd,id=mem,size=256M,share=on -numa node,memdev=mem
+if [ "${ARCH:-x86_64}" = aarch64 ]; then # the RAM as cleanroom run gives it to virt
+	microvm_boot memfd-smp2 "$KDIR" "$tmp/initrd" 'KBOOT done' -smp 2 \
+		-object memory-backend-memfd,id=mem,size=256M,share=on -machine memory-backend=mem
+else
+	microvm_boot memfd-smp2 "$KDIR" "$tmp/initrd" 'KBOOT done' -smp 2 \
+		-object memory-backend-memfd,id=mem,size=256M,share=on -numa node,memdev=mem
+fi

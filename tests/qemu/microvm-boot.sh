@@ -11,19 +11,26 @@
 #
 # Environment: MICROVM_BOOT_TIMEOUT (s, default 180) bounds a boot;
 # MICROVM_BOOT_QUIET (default " quiet") is appended to the cmdline;
-# MICROVM_BOOT_KEEP_LOG=PREFIX keeps the console log as PREFIX.NAME.
+# MICROVM_BOOT_KEEP_LOG=PREFIX keeps the console log as PREFIX.NAME;
+# BOOT_ARCH=aarch64 boots KDIR/Image on QEMU's arm virt machine instead
+# (Neoverse-N1, GICv3, PL011 console; as `cleanroom run` boots aarch64 images).
 
 microvm_boot() {
 	local name=$1 kdir=$2 initrd=$3 marker=$4 log t0 t1 rc khz cmdline
 	local timeout=${MICROVM_BOOT_TIMEOUT:-180}
 	shift 4
 	log=$(mktemp)
-	# Under TCG a busy host can stall early TSC calibration; tell the kernel the rate.
-	khz=$(awk -F: '/^cpu MHz/ { printf "%d", $2 * 1000; exit }' /proc/cpuinfo)
-	cmdline="console=ttyS0 reboot=k panic=1 pci=off${MICROVM_BOOT_QUIET- quiet}${khz:+ tsc_early_khz=$khz}"
+	local machine=(qemu-system-x86_64 -M microvm) kernel=$kdir/bzImage console=ttyS0
+	if [ "${BOOT_ARCH:-x86_64}" = aarch64 ]; then
+		machine=(qemu-system-aarch64 -M virt,gic-version=3 -cpu neoverse-n1) kernel=$kdir/Image console=ttyAMA0
+	else
+		# Under TCG a busy host can stall early TSC calibration; tell the kernel the rate.
+		khz=$(awk -F: '/^cpu MHz/ { printf "%d", $2 * 1000; exit }' /proc/cpuinfo)
+	fi
+	cmdline="console=$console reboot=k panic=1 pci=off${MICROVM_BOOT_QUIET- quiet}${khz:+ tsc_early_khz=$khz}"
 	t0=$(date +%s.%N)
-	timeout "$timeout" qemu-system-x86_64 -M microvm -m 256M -nographic -no-reboot \
-		-kernel "$kdir/bzImage" -initrd "$initrd" -append "$cmdline" "$@" \
+	timeout "$timeout" "${machine[@]}" -m 256M -nographic -no-reboot \
+		-kernel "$kernel" -initrd "$initrd" -append "$cmdline" "$@" \
 		</dev/null >"$log" 2>&1
 	rc=$?
 	t1=$(date +%s.%N)

@@ -162,9 +162,9 @@ usage2() { # NAME STDERR-LINE COMMAND...: exit 2 and exactly that one line
 	"$@" >/dev/null 2>"$T/u.err"
 	same "$name" "$?:$(cat "$T/u.err")" "2:$want"
 }
-usage2 "run --machine is validated (exit 2)" "cleanroom run: --machine 'bogus': expected microvm | nitro-enclave" \
+usage2 "run --machine is validated (exit 2)" "cleanroom run: --machine 'bogus': expected microvm | nitro-enclave | virt" \
 	$CLEANROOM run --machine bogus "$T/plain.eif"
-usage2 "build --machine is validated (exit 2)" "cleanroom build: --machine 'vm': expected microvm | nitro-enclave" \
+usage2 "build --machine is validated (exit 2)" "cleanroom build: --machine 'vm': expected microvm | nitro-enclave | virt" \
 	$CLEANROOM build --local "$T/plain.eif" --machine vm --output x "$T" -- true
 mkdir -p "$T/lonely"
 cp "$CLEANROOM" "$T/lonely/cleanroom"

@@ -16,7 +16,10 @@
 # announced; nothing is left behind. Prints the DescribeNSM round trip
 # under TCG as a "#" line.
 #
-# Environment: RUN_NSM_TIMEOUT (s, default 300) bounds the boot.
+# Environment: RUN_NSM_TIMEOUT (s, default 300) bounds the boot. ARCH=aarch64
+# packs an aarch64 image (KERNEL an arm64 Image, GUEST an arm64 binary),
+# which `cleanroom run` boots on QEMU's virt machine; the image's describe
+# output must then say aarch64.
 . "$(dirname "$0")/../cli/lib.sh"
 . "$(dirname "$0")/runlib.sh"
 CLEANROOM=$(realpath "${1:?usage: nsm-run.sh CLEANROOM BZIMAGE GUEST}")
@@ -28,10 +31,16 @@ T=$T_TMP
 export TMPDIR=$T/tmp # run's private directory lands here, so leftovers are visible
 mkdir -p "$TMPDIR" "$T/out" "$T/vd" "$T/root"
 
+ARCH=${ARCH:-x86_64}
+case $ARCH in
+x86_64) QEMU=qemu-system-x86_64 ;;
+aarch64) QEMU=qemu-system-aarch64 ;;
+*) not_ok "inputs" "ARCH=$ARCH: expected x86_64 or aarch64"; exit 1 ;;
+esac
 for f in "$CLEANROOM" "$KERNEL" "$GUEST"; do
 	[ -f "$f" ] || { not_ok "inputs" "$f is missing"; exit 1; }
 done
-command -v qemu-system-x86_64 >/dev/null || { not_ok "inputs" "qemu-system-x86_64 is not installed"; exit 1; }
+command -v $QEMU >/dev/null || { not_ok "inputs" "$QEMU is not installed"; exit 1; }
 
 hexof() { od -An -v -tx1 | tr -d ' \n'; }
 json_field() { # FILE KEY...: a value of the JSON document in FILE
@@ -42,10 +51,26 @@ print("null" if d is None else d)' "$@" 2>/dev/null
 }
 out() { cat "$T/out/$1" 2>/dev/null; }
 
-"$CLEANROOM" eif --kernel "$KERNEL" --init "$GUEST" --rootfs "$T/root" --nsm-ko local -o "$T/nsm.eif" \
+"$CLEANROOM" eif --arch "$ARCH" --kernel "$KERNEL" --init "$GUEST" --rootfs "$T/root" --nsm-ko local -o "$T/nsm.eif" \
 	>/dev/null 2>"$T/eif.err" || { not_ok "pack an EIF with --nsm-ko local" "$(cat "$T/eif.err")"; exit 1; }
 ok "pack an EIF with --nsm-ko local"
 "$CLEANROOM" describe "$T/nsm.eif" --json >"$T/describe.json" || { not_ok "describe the EIF" "failed"; exit 1; }
+same "describe: the image's Arch is $ARCH" "$(json_field "$T/describe.json" Arch)" "$ARCH"
+if [ "$ARCH" = aarch64 ]; then
+	# The machine follows the image: an aarch64 image on an x86_64 machine, or
+	# an x86_64 image (stand-in kernel; refused before it would boot) on virt,
+	# is refused before QEMU starts, in one line.
+	for m in microvm nitro-enclave; do
+		expect_fail "run --machine $m refuses an aarch64 image" \
+			"^cleanroom run: .*nsm\.eif: an aarch64 image; --machine $m boots x86_64 images \(aarch64 ones boot on virt\)$" \
+			"$CLEANROOM" run "$T/nsm.eif" --machine $m
+	done
+	head -c 4096 /dev/urandom >"$T/x86-kernel"
+	"$CLEANROOM" eif --kernel "$T/x86-kernel" --init "$GUEST" --rootfs "$T/root" -o "$T/x86.eif" >/dev/null 2>&1
+	expect_fail "run --machine virt refuses an x86_64 image" \
+		"^cleanroom run: .*x86\.eif: an x86_64 image; --machine virt boots aarch64 images \(x86_64 ones boot on microvm\)$" \
+		"$CLEANROOM" run "$T/x86.eif" --machine virt
+fi
 
 python3 "$HERE/nsm_host.py" "$T/vd/vsock" "$T/out" "$T/run.json" "$LIMIT" >"$T/host.out" 2>&1 &
 host=$!
@@ -122,7 +147,7 @@ else
 fi
 
 # Nothing of the run survives it.
-left=$(pgrep -f "qemu-system-x86_64.*$T" || true)
+left=$(pgrep -f "$QEMU.*$T" || true)
 [ -z "$left" ] && ok "no QEMU process left" || not_ok "no QEMU process left" "pids $left"
 left=$(ls -A "$T/vd" "$TMPDIR" 2>/dev/null | grep -v ':$' | grep -v '^$' || true)
 [ -z "$left" ] && ok "no socket, test CA or temporary file left" || not_ok "no socket, test CA or temporary file left" "$(echo $left)"

@@ -66,6 +66,66 @@ static void test_argv(void)
 	}
 }
 
+/* aarch64 images: the virt machine, otherwise the same devices as microvm. */
+static void test_argv_virt(void)
+{
+	struct run_qemu_cfg c = { .machine = RUN_MACHINE_VIRT,
+				  .qemu = "qemu-system-aarch64",
+				  .kernel = "/r/kernel",
+				  .initrd = "/r/initrd",
+				  .cmdline = "console=ttyS0 console=ttyAMA0",
+				  .vhost_socket = "/tmp/v/vhost.sock",
+				  .memory_mib = 1024,
+				  .cpus = 16 };
+	struct run_qemu_argv a;
+	struct cr_err e;
+	enum run_machine m = RUN_MACHINE_MICROVM;
+
+	T_OK(run_machine_parse("virt", &m) == 0 && m == RUN_MACHINE_VIRT && !strcmp(run_machine_name(m), "virt"),
+	     "virt: --machine virt parses, and is named back");
+	T_OK(run_qemu_build_argv(&c, &a, &e) == 0 && a.argv[a.argc] == NULL &&
+		     !strcmp(a.argv[0], "qemu-system-aarch64"),
+	     "virt argv: built and NULL-terminated");
+	T_OK(argv_has(&a, "-M", "virt,gic-version=3,memory-backend=mem") && argv_has(&a, "-accel", "tcg") &&
+		     argv_has(&a, "-cpu", "neoverse-n1"),
+	     "virt argv: arm virt with GICv3 (more than 8 vCPUs), Neoverse-N1, TCG");
+	T_OK(argv_has(&a, "-m", "1024M") && argv_has(&a, "-smp", "16") &&
+		     argv_has(&a, "-object", "memory-backend-memfd,id=mem,size=1024M,share=on"),
+	     "virt argv: guest RAM is a shared memfd of the size asked for");
+	T_OK(argv_has(&a, "-global", "virtio-mmio.force-legacy=false") &&
+		     argv_has(&a, "-chardev", "socket,id=vsock,path=/tmp/v/vhost.sock") &&
+		     argv_has(&a, "-device", "vhost-user-vsock-device,chardev=vsock"),
+	     "virt argv: the vhost-user vsock device on modern virtio-mmio");
+	T_OK(argv_has(&a, "-kernel", "/r/kernel") && argv_has(&a, "-initrd", "/r/initrd") &&
+		     argv_has(&a, "-append", "console=ttyS0 console=ttyAMA0") && argv_has(&a, "-serial", "stdio"),
+	     "virt argv: kernel, initrd, cmdline, serial console on stdout");
+	{
+		int nr = 0, numa = 0;
+		for (int i = 0; i < a.argc; i++) {
+			nr += !strcmp(a.argv[i], "-no-reboot") || !strcmp(a.argv[i], "-nodefaults");
+			numa += !strcmp(a.argv[i], "-numa");
+		}
+		T_OK(nr == 2 && numa == 0,
+		     "virt argv: -no-reboot and -nodefaults; RAM as the machine's backend, no -numa");
+	}
+}
+
+static void test_cmdline_virt(void)
+{
+	char out[64];
+	struct cr_err e;
+	T_OK(run_cmdline_extra_virt(
+		     "reboot=k panic=30 pci=off nomodules console=ttyS0 random.trust_cpu=on root=/dev/ram0", out,
+		     sizeof out, &e) == 0 &&
+		     !strcmp(out, "console=ttyAMA0"),
+	     "virt cmdline: nitro-cli's aarch64 cmdline gets console=ttyAMA0 (virt's PL011), nothing else");
+	T_OK(run_cmdline_extra_virt("a console=ttyAMA0,115200", out, sizeof out, &e) == 0 && !strcmp(out, ""),
+	     "virt cmdline: nothing when the image names ttyAMA0 already");
+	T_OK(run_cmdline_extra_virt("xconsole=ttyAMA0", out, sizeof out, &e) == 0 && !strcmp(out, "console=ttyAMA0"),
+	     "virt cmdline: only whole parameters count");
+	T_OK(run_cmdline_extra_virt("", out, 8, &e) == -1, "virt cmdline: a short buffer fails cleanly");
+}
+
 static void test_cmdline(void)
 {
 	char out[128];
@@ -188,6 +248,8 @@ int main(void)
 	signal(SIGPIPE, SIG_IGN);
 	test_argv();
 	test_cmdline();
+	test_argv_virt();
+	test_cmdline_virt();
 	test_spawn();
 	test_heartbeat();
 	return t_done();
