@@ -13,8 +13,9 @@
 #include "host-tool/client/src_stream.h"
 #include "tests/unit/check.h"
 
-static const uint64_t sizes[] = { 0,	 1,	 100,	 RX_HASH_INLINE_MAX - 1, RX_HASH_INLINE_MAX, RX_HASH_INLINE_MAX + 1,
-				  300000, 1000000, 3u << 20 };
+static const uint64_t sizes[] = {
+	0, 1, 100, RX_HASH_INLINE_MAX - 1, RX_HASH_INLINE_MAX, RX_HASH_INLINE_MAX + 1, 300000, 1000000, 3u << 20
+};
 #define NFILES (sizeof sizes / sizeof sizes[0])
 
 static uint8_t pattern(uint64_t i, size_t f)
