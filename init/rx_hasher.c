@@ -38,8 +38,8 @@ static void run_job(struct rx_hasher *h, struct rx_job *j)
 		j->path = NULL;
 		break;
 	case RX_JOB_DATA:
-		blob_update(&h->blob, j->msg.u.data.p, j->msg.u.data.n);
-		wire_msg_free(&j->msg);
+		blob_update(&h->blob, j->p, j->n);
+		free(j->frame);
 		break;
 	case RX_JOB_END: {
 		uint8_t h1[CR_SHA1_LEN], h256[CR_SHA256_LEN];
@@ -147,7 +147,9 @@ void rx_hasher_data(struct rx_hasher *h, struct wire_msg *m)
 	struct rx_job j;
 	memset(&j, 0, sizeof j);
 	j.kind = RX_JOB_DATA;
-	j.msg = *m;
+	j.frame = m->frame;
+	j.p = m->u.data.p;
+	j.n = m->u.data.n;
 	m->frame = NULL; /* the job owns the frame now */
 	submit(h, &j);
 }

@@ -36,10 +36,12 @@ enum rx_job_kind { RX_JOB_BEGIN, RX_JOB_DATA, RX_JOB_END };
 
 struct rx_job {
 	enum rx_job_kind kind;
-	char *path;          /* BEGIN: owned */
-	unsigned mode;       /* BEGIN: git mode */
-	uint64_t size;       /* BEGIN */
-	struct wire_msg msg; /* DATA: owned (its frame is freed after hashing) */
+	char *path;       /* BEGIN: owned */
+	unsigned mode;    /* BEGIN: git mode */
+	uint64_t size;    /* BEGIN */
+	uint8_t *frame;   /* DATA: the received frame, owned, freed after hashing */
+	const uint8_t *p; /* DATA: the file's bytes, inside frame */
+	size_t n;
 };
 
 struct rx_hasher {
@@ -62,7 +64,8 @@ struct rx_hasher {
 
 /* Start the thread (inline mode if it cannot start). */
 void rx_hasher_start(struct rx_hasher *h, struct tree_hasher *tree);
-/* A file: BEGIN, its DATA messages (ownership moves: *m is cleared), END. */
+/* A file: BEGIN, its DATA messages (the frame moves to the hasher: m->frame
+ * is cleared), END. */
 void rx_hasher_begin(struct rx_hasher *h, const char *path, unsigned mode, uint64_t size);
 void rx_hasher_data(struct rx_hasher *h, struct wire_msg *m);
 void rx_hasher_end(struct rx_hasher *h);
