@@ -1,27 +1,23 @@
 #define ARCHIVE_LAZY_IMPL
 #include "host-tool/eif/archive_lazy.h"
 
-#include <dlfcn.h>
-#include <string.h>
+#include "host-tool/eif/dl_syms.h"
 
 struct archive_lazy archive_lazy;
 
 int archive_lazy_load(struct cr_err *e)
 {
 	static int loaded;
-	void *lib, *sym;
+#define NAME(f) #f,
+#define SLOT(f) &archive_lazy.f,
+	static const char *const names[] = { ARCHIVE_LAZY_FUNCS(NAME) };
+	void *const slots[] = { ARCHIVE_LAZY_FUNCS(SLOT) };
+#undef NAME
+#undef SLOT
 	if (loaded)
 		return 0;
-	lib = dlopen("libarchive.so.13", RTLD_NOW | RTLD_LOCAL);
-	if (!lib)
-		return cr_fail(e, "libarchive cannot be loaded (install libarchive13): %s", dlerror());
-		/* memcpy: a data pointer from dlsym into a function pointer (POSIX). */
-#define X(f)                                                                  \
- if (!(sym = dlsym(lib, #f)))                                                 \
-  return cr_fail(e, "libarchive.so.13 has no %s (too old a libarchive)", #f); \
- memcpy(&archive_lazy.f, &sym, sizeof sym);
-	ARCHIVE_LAZY_FUNCS(X)
-#undef X
+	if (dl_syms("libarchive.so.13", names, slots, sizeof names / sizeof names[0], e))
+		return cr_err_wrap(e, "eif --oci needs libarchive (Debian's libarchive13)");
 	loaded = 1;
 	return 0;
 }

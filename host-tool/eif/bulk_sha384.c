@@ -1,8 +1,8 @@
 #include "host-tool/eif/bulk_sha384.h"
 
-#include <dlfcn.h>
 #include <pthread.h>
-#include <string.h>
+
+#include "host-tool/eif/dl_syms.h"
 
 /* OpenSSL 3 crypto.h: OPENSSL_init_crypto option (not included: the
  * library is not linked, only opened). */
@@ -12,6 +12,7 @@
  * above all, whose per-process time counts) would pay for loading it at
  * start-up. These are OpenSSL 3's EVP digest calls, with opaque types. */
 static struct {
+	int (*init_crypto)(uint64_t opts, const void *settings);
 	void *(*ctx_new)(void);
 	const void *(*sha384)(void);
 	int (*init)(void *ctx, const void *md, void *engine);
@@ -22,32 +23,20 @@ static struct {
 static int evp_ok;
 static pthread_once_t evp_once = PTHREAD_ONCE_INIT;
 
+/* Any failure leaves evp_ok 0: BearSSL hashes instead, to the same digests. */
 static void evp_load(void)
 {
-	static const char *const names[] = { "EVP_MD_CTX_new",   "EVP_sha384",         "EVP_DigestInit_ex",
-					     "EVP_DigestUpdate", "EVP_DigestFinal_ex", "EVP_MD_CTX_free" };
-	/* Function pointers are filled by memcpy from dlsym's void *: storing
-	 * through a void ** that aliases them would be undefined behaviour. */
-	void *slots[] = { &evp.ctx_new, &evp.sha384, &evp.init, &evp.update, &evp.final, &evp.ctx_free };
-	size_t sizes[] = { sizeof evp.ctx_new, sizeof evp.sha384, sizeof evp.init,
-			   sizeof evp.update,  sizeof evp.final,  sizeof evp.ctx_free };
-	int (*init_crypto)(uint64_t opts, const void *settings);
-	void *lib = dlopen("libcrypto.so.3", RTLD_NOW | RTLD_LOCAL), *sym;
-	if (!lib)
+	static const char *const names[] = { "OPENSSL_init_crypto", "EVP_MD_CTX_new",   "EVP_sha384",
+					     "EVP_DigestInit_ex",   "EVP_DigestUpdate", "EVP_DigestFinal_ex",
+					     "EVP_MD_CTX_free" };
+	void *const slots[] = { &evp.init_crypto, &evp.ctx_new, &evp.sha384,  &evp.init,
+				&evp.update,      &evp.final,   &evp.ctx_free };
+	struct cr_err ignored;
+	if (dl_syms("libcrypto.so.3", names, slots, sizeof names / sizeof names[0], &ignored))
 		return;
 	/* No openssl.cnf: a configuration ($OPENSSL_CONF) could load providers
 	 * into a tool that only wants SHA-384 from the default one. */
-	if (!(sym = dlsym(lib, "OPENSSL_init_crypto")))
-		return;
-	memcpy(&init_crypto, &sym, sizeof sym);
-	if (init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL) != 1)
-		return;
-	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-		if (!(sym = dlsym(lib, names[i])) || sizes[i] != sizeof sym)
-			return; /* kept open: harmless, and another thread may race */
-		memcpy(slots[i], &sym, sizeof sym);
-	}
-	evp_ok = 1;
+	evp_ok = evp.init_crypto(OPENSSL_INIT_NO_LOAD_CONFIG, NULL) == 1;
 }
 
 void bulk_sha384_init(struct bulk_sha384 *c)
