@@ -2,7 +2,6 @@
  * artifacts (quorum.h). */
 #include "host-tool/verify/quorum.h"
 
-#include <bearssl.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,15 +15,10 @@ static const struct report_statement *stmt(const struct quorum_bundle *b)
 static void key_fingerprint(struct quorum_bundle *b)
 {
 	const struct att_opt *k = &b->r->att->d.doc.public_key;
-	uint8_t h[CR_SHA256_LEN];
 	char hex[CR_HEX_SIZE(CR_SHA256_LEN)];
-	br_sha256_context c;
 	if (k->state != ATT_SET)
 		return;
-	br_sha256_init(&c);
-	br_sha256_update(&c, k->p, k->len);
-	br_sha256_out(&c, h);
-	cr_hex(h, sizeof h, hex);
+	cr_sha256_hex(k->p, k->len, hex);
 	snprintf(b->key_fp, sizeof b->key_fp, "%.*s", QUORUM_KEY_FP_HEX, hex);
 }
 
