@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/thread.h"
 #include "init/agent_recv.h"
 #include "init/log.h"
 #include "sandbox/sandbox.h"
@@ -324,7 +325,7 @@ static void deadline_start(struct deadline *d, int sock, int how, unsigned secon
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&d->cv, &ca);
 	pthread_condattr_destroy(&ca);
-	d->running = pthread_create(&d->th, NULL, deadline_thread, d) == 0;
+	d->running = cr_thread_start(&d->th, deadline_thread, d) == 0;
 	if (!d->running)
 		init_log("agent: cannot start the deadline thread; only the idle timeout applies");
 }
@@ -430,7 +431,7 @@ static int run_build(struct session *s, struct sandbox_result *r)
 	p = (struct log_pump){ pipefd[0], s->sock, 0, 0, 0, { 0 }, 0 };
 	c.cancel = &p.client_gone;
 	br_sha256_init(&p.hash);
-	if (pthread_create(&p.th, NULL, pump, &p)) {
+	if (cr_thread_start(&p.th, pump, &p)) {
 		close(pipefd[0]);
 		close(pipefd[1]);
 		return fail_msg(s, WIRE_ERR_INTERNAL, 0, "cannot start the log thread");

@@ -1,8 +1,9 @@
 #include "init/rx_hasher.h"
 
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "base/thread.h"
 
 static void lock(struct rx_hasher *h)
 {
@@ -82,7 +83,6 @@ static void *hash_thread(void *arg)
 
 void rx_hasher_start(struct rx_hasher *h, struct tree_hasher *tree)
 {
-	sigset_t all, old;
 	memset(h, 0, sizeof *h);
 	h->tree = tree;
 	if (pthread_mutex_init(&h->mu, NULL))
@@ -96,12 +96,8 @@ void rx_hasher_start(struct rx_hasher *h, struct tree_hasher *tree)
 		pthread_mutex_destroy(&h->mu);
 		return;
 	}
-	/* The thread inherits a mask blocking every signal: they go to PID 1's
-	 * own thread, whose handlers expect them. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	h->threaded = pthread_create(&h->th, NULL, hash_thread, h) == 0;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	/* Signals stay with PID 1's own thread (cr_thread_start). */
+	h->threaded = cr_thread_start(&h->th, hash_thread, h) == 0;
 	if (!h->threaded) {
 		pthread_cond_destroy(&h->not_full);
 		pthread_cond_destroy(&h->not_empty);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "base/digest.h"
+#include "base/thread.h"
 #include "nsm/aws_root.h"
 
 static int fail_check(struct att_verified *out, const char *check)
@@ -107,6 +108,57 @@ static int check_pcrs(const struct att_doc *doc, const struct att_policy *pol, s
 	return 0;
 }
 
+/* The chain's signatures and the document's. They are independent checks
+ * of parsed, read-only data (the leaf key comes from the leaf certificate
+ * as parsed, the same bytes the chain check reads), so the chain runs on a
+ * second thread while this one checks the COSE signature: about a third
+ * less wall time for a document (each P-384 check is milliseconds). The
+ * outcome and its message are those of checking in order: the chain's
+ * failure first, then the leaf key's curve, then the signature. */
+struct chain_job {
+	const struct x509_chain *chain;
+	int64_t at;
+	int rc;
+	struct cr_err e;
+};
+
+static void chain_job_run(void *p)
+{
+	struct chain_job *j = p;
+	j->rc = x509_chain_verify(j->chain, j->at, &j->e);
+}
+
+static int verify_signatures(struct att_verified *out, struct cr_err *e)
+{
+	const struct x509_cert *leaf = &out->chain.cert[0];
+	int leaf_ok = leaf->key_is_ec && leaf->key.curve == BR_EC_secp384r1, sig_rc = -1;
+	struct chain_job job = { &out->chain, out->at, 0, { { 0 }, 0, 0 } };
+	struct cr_err sig_e = { { 0 }, 0, 0 };
+	struct cr_task task;
+
+	cr_task_start(&task, chain_job_run, &job);
+	if (leaf_ok)
+		sig_rc = cose_sign1_verify(&out->d.cose, &leaf->key, &sig_e);
+	cr_task_join(&task);
+
+	if (job.rc) {
+		if (e)
+			*e = job.e;
+		return fail_check(out, "chain");
+	}
+	if (!leaf_ok) {
+		cr_fail(e, "signature: the leaf key is not P-384, which ES384 needs");
+		return fail_check(out, "signature");
+	}
+	if (sig_rc) {
+		if (e)
+			*e = sig_e;
+		cr_err_wrap(e, "signature");
+		return fail_check(out, "signature");
+	}
+	return 0;
+}
+
 int att_verify(const uint8_t *buf, size_t len, const struct att_policy *pol, struct att_verified *out, struct cr_err *e)
 {
 	const uint8_t *root = pol->root_der;
@@ -148,17 +200,10 @@ int att_verify(const uint8_t *buf, size_t len, const struct att_policy *pol, str
 		root_len = sizeof aws_root_g1_der;
 	}
 	out->at = pol->has_time ? pol->at : (int64_t)(doc->timestamp_ms / 1000);
-	if (build_chain(doc, root, root_len, &out->chain, e) || x509_chain_verify(&out->chain, out->at, e))
+	if (build_chain(doc, root, root_len, &out->chain, e))
 		return fail_check(out, "chain");
-
-	if (out->chain.cert[0].key.curve != BR_EC_secp384r1 || !out->chain.cert[0].key_is_ec) {
-		cr_fail(e, "signature: the leaf key is not P-384, which ES384 needs");
-		return fail_check(out, "signature");
-	}
-	if (cose_sign1_verify(&out->d.cose, &out->chain.cert[0].key, e)) {
-		cr_err_wrap(e, "signature");
-		return fail_check(out, "signature");
-	}
+	if (verify_signatures(out, e))
+		return -1;
 
 expectations:
 	if (check_pcrs(doc, pol, e))

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "base/digest.h"
+#include "base/thread.h"
 
 void pcr_from_digest(const uint8_t digest[CR_PCR_LEN], uint8_t out[CR_PCR_LEN])
 {
@@ -79,7 +80,7 @@ int pcr_hasher_start(struct pcr_hasher *h, struct cr_err *e)
 	for (int i = 0; i < 2; i++) {
 		h->arg[i].h = h;
 		h->arg[i].id = i;
-		if (pthread_create(&h->th[i], NULL, worker, &h->arg[i])) {
+		if (cr_thread_start(&h->th[i], worker, &h->arg[i])) {
 			/* Stop the one already running. */
 			if (i == 1) {
 				pthread_mutex_lock(&h->mu);
