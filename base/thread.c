@@ -43,12 +43,17 @@ void cr_task_start(struct cr_task *t, void (*fn)(void *), void *arg)
 	 * only at the next balancing, milliseconds later: for work of a few
 	 * milliseconds the two would take turns on one CPU. So the task starts
 	 * on any other CPU this process may use (then may move anywhere). */
+#ifdef __GLIBC__ /* musl 1.2.3 has no pthread_attr_setaffinity_np: there it starts unplaced */
 	if (here >= 0 && sched_getaffinity(0, sizeof t->allowed, &t->allowed) == 0) {
 		other = t->allowed;
 		CPU_CLR(here, &other);
 		if (CPU_COUNT(&other) > 0 && pthread_attr_setaffinity_np(&attr, sizeof other, &other) == 0)
 			t->placed = 1;
 	}
+#else
+	(void)here;
+	(void)other;
+#endif
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	t->threaded = pthread_create(&t->th, &attr, task_main, t) == 0;

@@ -27,7 +27,8 @@ struct cr_task {
 	cpu_set_t allowed; /* the CPUs the process may use */
 };
 /* Start fn(arg) on a new thread, on another CPU than the caller's when
- * there is one; if no thread can be started, run fn(arg) now. */
+ * there is one (with glibc: musl 1.2.3 cannot place a thread before it
+ * starts); if no thread can be started, run fn(arg) now. */
 void cr_task_start(struct cr_task *t, void (*fn)(void *), void *arg);
 /* Wait until fn(arg) has returned. */
 void cr_task_join(struct cr_task *t);
