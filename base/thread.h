@@ -23,7 +23,7 @@ struct cr_task {
 	int threaded; /* 0: fn already ran inline, in cr_task_start */
 	void (*fn)(void *);
 	void *arg;
-	int placed;       /* started on another CPU than its creator's */
+	int placed;        /* started on another CPU than its creator's */
 	cpu_set_t allowed; /* the CPUs the process may use */
 };
 /* Start fn(arg) on a new thread, on another CPU than the caller's when

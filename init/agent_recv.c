@@ -30,6 +30,11 @@ void rx_init(struct stream_rx *rx, enum wire_stream s, int root_fd, uid_t uid, g
 	rx->gid = gid;
 	rx->writable = writable;
 	rx->budget = budget;
+	rx->parent_fd = -1;
+	/* The process's umask (read by setting it back): a file's mode needs
+	 * no fchmod when the umask takes nothing from it. */
+	rx->umask = umask(0);
+	umask(rx->umask);
 	tree_hasher_init(&rx->tree, budget->max_files);
 	rx_hasher_start(&rx->hash, &rx->tree);
 }
@@ -40,6 +45,9 @@ void rx_free(struct stream_rx *rx)
 	/* The hashing thread first: it may still be adding to the tree. */
 	rx_hasher_finish(&rx->hash, &ignored);
 	tree_hasher_free(&rx->tree);
+	if (rx->parent_fd >= 0)
+		close(rx->parent_fd);
+	rx->parent_fd = -1;
 	for (size_t i = 0; i < rx->nlinks; i++)
 		free(rx->links[i]);
 	free(rx->links);
@@ -104,24 +112,30 @@ static int count_entry(struct stream_rx *rx, const char *path, struct cr_err *e)
 	return 0;
 }
 
-static int receive_data(struct stream_rx *rx, const struct wire_entry *x, int fd, int sock, struct cr_err *e)
+static int receive_data(struct stream_rx *rx, const struct wire_entry *x, int fd, struct wire_reader *rd,
+			struct cr_err *e)
 {
 	uint64_t left = x->size;
 	unsigned mode = x->exec ? GIT_MODE_EXEC : GIT_MODE_FILE;
-	int inline_hash = x->size <= RX_HASH_INLINE_MAX;
-	struct blob_hasher bh;
+	struct blob_hasher sha1; /* when this thread computes the SHA-1 id */
+	uint8_t h1[CR_SHA1_LEN];
+	int own_sha1;
 	if (x->size > rx->budget->max_bytes - rx->budget->bytes) {
 		cr_fail(e, "'%s': %llu bytes would exceed the limit of %llu bytes of sources and deps", x->path,
 			(unsigned long long)x->size, (unsigned long long)rx->budget->max_bytes);
 		return fault(rx, RX_LIMIT);
 	}
-	if (inline_hash)
-		blob_begin(&bh, x->size);
-	else
-		rx_hasher_begin(&rx->hash, x->path, mode, x->size);
+	own_sha1 = rx_hasher_begin(&rx->hash, x->path, mode, x->size);
+	if (own_sha1)
+		blob_begin_ids(&sha1, x->size, BLOB_SHA1);
+	if (!left) {
+		if (own_sha1)
+			blob_end(&sha1, h1, NULL);
+		rx_hasher_end(&rx->hash, NULL, own_sha1 ? h1 : NULL);
+	}
 	while (left) {
 		struct wire_msg m;
-		int r = wire_recv(sock, &m, e);
+		int r = wire_read(rd, &m, e);
 		if (r != 0) {
 			if (r == 1)
 				cr_fail(e, "connection closed");
@@ -146,29 +160,43 @@ static int receive_data(struct stream_rx *rx, const struct wire_entry *x, int fd
 			return fault(rx, errno == ENOSPC ? RX_LIMIT : RX_INTERNAL);
 		}
 		left -= m.u.data.n;
-		if (inline_hash) {
-			blob_update(&bh, m.u.data.p, m.u.data.n);
-			wire_msg_free(&m);
-		} else {
+		if (own_sha1)
+			blob_update(&sha1, m.u.data.p, m.u.data.n);
+		if (left) {
 			rx_hasher_data(&rx->hash, &m); /* the hasher frees the frame */
+		} else {
+			if (own_sha1)
+				blob_end(&sha1, h1, NULL);
+			rx_hasher_end(&rx->hash, &m, own_sha1 ? h1 : NULL);
 		}
 	}
 	rx->budget->bytes += x->size;
 	rx->bytes += x->size;
-	if (inline_hash) {
-		uint8_t h1[CR_SHA1_LEN], h256[CR_SHA256_LEN];
-		blob_end(&bh, h1, h256);
-		if (rx_hasher_add(&rx->hash, x->path, mode, h1, h256, e))
-			return fault(rx, RX_LIMIT);
-		return 0;
-	}
-	rx_hasher_end(&rx->hash);
 	if (rx_hasher_failed(&rx->hash, e))
 		return fault(rx, RX_LIMIT);
 	return 0;
 }
 
-int rx_entry(struct stream_rx *rx, const struct wire_entry *x, int sock, struct cr_err *e)
+/* The directory fd of parent, opened beneath the root. Entries come
+ * directory by directory, so the last one is kept open for the next entry:
+ * entries are only ever added (a name sent twice fails with EEXIST), so a
+ * directory opened once stays that directory, beneath the root. */
+static int parent_dir(struct stream_rx *rx, const char *parent)
+{
+	int fd;
+	if (rx->parent_fd >= 0 && strcmp(rx->parent, parent) == 0)
+		return rx->parent_fd;
+	fd = open_beneath(rx->root_fd, parent, O_RDONLY | O_DIRECTORY, 0);
+	if (fd < 0)
+		return -1;
+	if (rx->parent_fd >= 0)
+		close(rx->parent_fd);
+	rx->parent_fd = fd;
+	snprintf(rx->parent, sizeof rx->parent, "%s", parent);
+	return fd;
+}
+
+int rx_entry(struct stream_rx *rx, const struct wire_entry *x, struct wire_reader *rd, struct cr_err *e)
 {
 	char parent[WIRE_MAX_PATH + 1];
 	const char *name;
@@ -183,7 +211,7 @@ int rx_entry(struct stream_rx *rx, const struct wire_entry *x, int sock, struct 
 	if (count_entry(rx, x->path, e))
 		return -1;
 	name = split(x->path, parent, sizeof parent);
-	pfd = open_beneath(rx->root_fd, parent, O_RDONLY | O_DIRECTORY, 0);
+	pfd = parent_dir(rx, parent);
 	if (pfd < 0) {
 		cr_fail(e, "'%s': its parent directory '%s' was not sent before it%s", x->path, parent,
 			errno == ELOOP     ? " (it is a symlink)"
@@ -260,17 +288,16 @@ int rx_entry(struct stream_rx *rx, const struct wire_entry *x, int sock, struct 
 			fault(rx, errno == EEXIST ? RX_REFUSED : errno == ENOSPC ? RX_LIMIT : RX_INTERNAL);
 			break;
 		}
-		if (fchown(fd, rx->uid, rx->gid) < 0 || fchmod(fd, mode) < 0) {
+		if (fchown(fd, rx->uid, rx->gid) < 0 || ((mode & rx->umask) && fchmod(fd, mode) < 0)) {
 			cr_failp(e, "'%s': chown", x->path);
 			fault(rx, RX_INTERNAL);
 		} else {
-			rc = receive_data(rx, x, fd, sock, e);
+			rc = receive_data(rx, x, fd, rd, e);
 		}
 		close(fd);
 		break;
 	}
 	}
-	close(pfd);
 	return rc;
 }
 
@@ -317,11 +344,11 @@ int rx_end(struct stream_rx *rx, const struct wire_end *x, struct wire_accepted 
 	return 0;
 }
 
-int rx_stream(struct stream_rx *rx, int sock, struct wire_accepted *out, struct cr_err *e)
+int rx_stream(struct stream_rx *rx, struct wire_reader *rd, struct wire_accepted *out, struct cr_err *e)
 {
 	for (;;) {
 		struct wire_msg m;
-		int r = wire_recv(sock, &m, e);
+		int r = wire_read(rd, &m, e);
 		if (r != 0) {
 			if (r == 1)
 				cr_fail(e, "the client closed the connection during the %s stream",
@@ -330,7 +357,7 @@ int rx_stream(struct stream_rx *rx, int sock, struct wire_accepted *out, struct 
 			return -1;
 		}
 		if (m.type == WIRE_ENTRY) {
-			r = rx_entry(rx, &m.u.entry, sock, e);
+			r = rx_entry(rx, &m.u.entry, rd, e);
 		} else if (m.type == WIRE_END) {
 			r = rx_end(rx, &m.u.end, out, e);
 			wire_msg_free(&m);

@@ -23,6 +23,15 @@
 #include "vsock/tree_hash.h"
 #include "vsock/wire.h"
 
+/* Received frames up to this size (a DATA message of WIRE_MAX_CHUNK bytes
+ * and its CBOR head; most entries) are worth reusing buffers for (base/pool.h:
+ * the session's reader takes them from its pool), and this many of them: the
+ * hasher's queue, the message being received, a few in hand. The reader
+ * reads ahead RX_READ_AHEAD bytes at a time. */
+#define RX_FRAME_SIZE (WIRE_MAX_CHUNK + 4096)
+#define RX_FRAME_POOL (RX_HASH_QUEUE + 4)
+#define RX_READ_AHEAD (64u << 10)
+
 /* What a failure was, for the error message's code. */
 enum rx_fault { RX_OK, RX_PROTOCOL, RX_REFUSED, RX_LIMIT, RX_INTERNAL };
 
@@ -43,20 +52,23 @@ struct stream_rx {
 	struct rx_hasher hash; /* hashes file data beside the receiving */
 	char **links;          /* symlinks received, checked at the end */
 	size_t nlinks;
+	int parent_fd;                  /* the last parent directory opened, or -1 */
+	char parent[WIRE_MAX_PATH + 1]; /* its path */
+	mode_t umask;                   /* the process's, at rx_init */
 	enum rx_fault fault;
 };
 
 void rx_init(struct stream_rx *rx, enum wire_stream s, int root_fd, uid_t uid, gid_t gid, int writable,
 	     struct rx_budget *budget);
 void rx_free(struct stream_rx *rx);
-/* One entry; a file's data is read from sock (DATA messages). */
-int rx_entry(struct stream_rx *rx, const struct wire_entry *x, int sock, struct cr_err *e);
+/* One entry; a file's data is read from rd (DATA messages). */
+int rx_entry(struct stream_rx *rx, const struct wire_entry *x, struct wire_reader *rd, struct cr_err *e);
 /* The stream's end: counts must match; fills the tree ids. */
 int rx_end(struct stream_rx *rx, const struct wire_end *x, struct wire_accepted *out, struct cr_err *e);
-/* A whole stream from sock: entries (with their data) up to its end
+/* A whole stream from rd (the connection's reader): entries (with their data) up to its end
  * message, which fills out. -1 with e and rx->fault set (RX_PROTOCOL for a
  * frame that is not an entry or end, or a connection that fails or closes). */
-int rx_stream(struct stream_rx *rx, int sock, struct wire_accepted *out, struct cr_err *e);
+int rx_stream(struct stream_rx *rx, struct wire_reader *rd, struct wire_accepted *out, struct cr_err *e);
 
 /* openat2(dirfd, path, flags, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
  * RESOLVE_NO_MAGICLINKS): path is opened only if it lies under dirfd with no

@@ -136,6 +136,9 @@ int agent_init(struct agent *a, struct cr_err *e)
 struct session {
 	struct agent *a;
 	int sock;
+	struct wire_reader rd; /* every frame from sock goes through it */
+	struct cr_pool frames; /* its buffers for received frames */
+	uint8_t rd_buf[RX_READ_AHEAD];
 	struct wire_request req;
 	int have_req;
 	int ws_mounted;
@@ -199,7 +202,7 @@ static int read_request(struct session *s)
 	struct wire_msg m;
 	struct wire_limits *l;
 	const struct wire_limits *max = &s->a->caps.max;
-	int r = wire_recv(s->sock, &m, &s->err);
+	int r = wire_read(&s->rd, &m, &s->err);
 	if (r == 1)
 		return fail_msg(s, WIRE_ERR_PROTOCOL, 0, "the client closed the connection before its request");
 	if (r < 0)
@@ -212,7 +215,7 @@ static int read_request(struct session *s)
 	s->req = m.u.request;
 	s->have_req = 1;
 	/* The strings now belong to s->req; free only the frame. */
-	free(m.frame);
+	wire_frame_release(m.frame, m.frame_pool);
 	l = &s->req.limits;
 	if (check_limit(s, "timeout_s", &l->timeout_s, max->timeout_s, WIRE_MIN_TIMEOUT_S, NULL) ||
 	    check_limit(s, "memory_mb", &l->memory_mb, max->memory_mb, WIRE_MIN_MEMORY_MB, NULL) ||
@@ -263,7 +266,7 @@ static int receive_stream(struct session *s, enum wire_stream which, struct wire
 		rx_init(&rx, which, s->src_fd, AGENT_UID, AGENT_GID, 1, &s->budget);
 	else
 		rx_init(&rx, which, s->deps_fd, 0, 0, 0, &s->budget);
-	if (rx_stream(&rx, s->sock, acc, &s->err))
+	if (rx_stream(&rx, &s->rd, acc, &s->err))
 		fail(s, fault_code(rx.fault));
 	else
 		rc = 0;
@@ -692,6 +695,7 @@ static void cleanup(struct session *s)
 		for (size_t i = 0; i < s->req.noutputs; i++)
 			free(s->req.outputs[i]);
 	}
+	cr_pool_destroy(&s->frames);
 }
 
 void agent_serve(struct agent *a, int sock)
@@ -706,6 +710,8 @@ void agent_serve(struct agent *a, int sock)
 	s.a = a;
 	s.sock = sock;
 	s.src_fd = s.deps_fd = -1;
+	cr_pool_init(&s.frames, RX_FRAME_SIZE, RX_FRAME_POOL);
+	wire_reader_init(&s.rd, sock, &s.frames, s.rd_buf, sizeof s.rd_buf);
 	a->builds++;
 	/* A client that stalls or trickles gets dropped, never the agent. */
 	setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);

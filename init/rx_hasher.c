@@ -30,29 +30,30 @@ static void set_failed(struct rx_hasher *h, const struct cr_err *e)
 static void run_job(struct rx_hasher *h, struct rx_job *j)
 {
 	struct cr_err e;
-	switch (j->kind) {
-	case RX_JOB_BEGIN:
-		blob_begin(&h->blob, j->size);
+	if (j->begin) {
+		h->caller_sha1 = j->caller_sha1;
+		blob_begin_ids(&h->blob, j->size, h->caller_sha1 ? BLOB_SHA256 : BLOB_SHA1 | BLOB_SHA256);
 		free(h->path);
 		h->path = j->path;
 		h->mode = j->mode;
 		j->path = NULL;
-		break;
-	case RX_JOB_DATA:
+	}
+	if (j->frame) {
 		blob_update(&h->blob, j->p, j->n);
-		free(j->frame);
-		break;
-	case RX_JOB_END: {
+		wire_frame_release(j->frame, j->pool);
+		j->frame = NULL;
+	}
+	if (j->end) {
 		uint8_t h1[CR_SHA1_LEN], h256[CR_SHA256_LEN];
 		blob_end(&h->blob, h1, h256);
+		if (h->caller_sha1)
+			memcpy(h1, j->sha1, sizeof h1);
 		lock(h);
 		if (h->path && tree_add(h->tree, h->path, h->mode, h1, h256, &e))
 			set_failed(h, &e);
 		unlock(h);
 		free(h->path);
 		h->path = NULL;
-		break;
-	}
 	}
 }
 
@@ -62,8 +63,12 @@ static void *hash_thread(void *arg)
 	for (;;) {
 		struct rx_job j;
 		pthread_mutex_lock(&h->mu);
-		while (!h->count && !h->stop)
+		while (!h->count && !h->stop) {
+			h->idle = 1;
+			h->idle_bytes = 0;
 			pthread_cond_wait(&h->not_empty, &h->mu);
+		}
+		h->idle = 0;
 		if (!h->count) { /* stopped and drained */
 			pthread_mutex_unlock(&h->mu);
 			return NULL;
@@ -85,6 +90,7 @@ void rx_hasher_start(struct rx_hasher *h, struct tree_hasher *tree)
 {
 	memset(h, 0, sizeof *h);
 	h->tree = tree;
+	h->help_at = RX_HASH_HELP_AT;
 	if (pthread_mutex_init(&h->mu, NULL))
 		return;
 	if (pthread_cond_init(&h->not_empty, NULL)) {
@@ -115,47 +121,74 @@ static void submit(struct rx_hasher *h, struct rx_job *j)
 	while (h->count == RX_HASH_QUEUE)
 		pthread_cond_wait(&h->not_full, &h->mu);
 	h->q[(h->head + h->count) % RX_HASH_QUEUE] = *j;
-	if (h->count++ == 0) /* the hasher may be asleep */
+	h->count++;
+	/* An idle hasher is woken for a batch, not for each small file: a
+	 * wake-up is a system call here and an interrupt on the other vCPU,
+	 * which costs more than hashing a small file. Waiting for the batch
+	 * cannot stall: the receiver wakes it before waiting for room, and
+	 * rx_hasher_finish wakes it for the rest. */
+	h->idle_bytes += j->n;
+	if (h->idle && (h->count >= RX_HASH_WAKE_JOBS || h->idle_bytes >= RX_HASH_WAKE_BYTES)) {
+		h->idle = 0;
+		h->idle_bytes = 0;
 		pthread_cond_signal(&h->not_empty);
+	}
 	pthread_mutex_unlock(&h->mu);
 }
 
-void rx_hasher_begin(struct rx_hasher *h, const char *path, unsigned mode, uint64_t size)
+int rx_hasher_begin(struct rx_hasher *h, const char *path, unsigned mode, uint64_t size)
 {
-	struct rx_job j;
-	memset(&j, 0, sizeof j);
-	j.kind = RX_JOB_BEGIN;
-	j.path = strdup(path); /* NULL when out of memory: reported at END */
-	j.mode = mode;
-	j.size = size;
-	if (!j.path) {
+	struct rx_job *j = &h->next;
+	memset(j, 0, sizeof *j);
+	j->begin = 1;
+	j->path = strdup(path); /* NULL when out of memory: reported at the end */
+	j->mode = mode;
+	j->size = size;
+	if (!j->path) {
 		struct cr_err e;
 		cr_fail(&e, "'%s': out of memory", path);
 		lock(h);
 		set_failed(h, &e);
 		unlock(h);
 	}
-	submit(h, &j);
+	if (h->threaded) {
+		/* The hasher is behind: this file's SHA-1 is the caller's. */
+		pthread_mutex_lock(&h->mu);
+		j->caller_sha1 = h->count >= h->help_at;
+		pthread_mutex_unlock(&h->mu);
+	}
+	return j->caller_sha1;
+}
+
+/* Move the frame of m (if any) into the job being put together. */
+static void take_frame(struct rx_job *j, struct wire_msg *m)
+{
+	if (!m)
+		return;
+	j->frame = m->frame;
+	j->pool = m->frame_pool;
+	j->p = m->u.data.p;
+	j->n = m->u.data.n;
+	m->frame = NULL; /* the job owns the frame now */
+	m->frame_pool = NULL;
 }
 
 void rx_hasher_data(struct rx_hasher *h, struct wire_msg *m)
 {
-	struct rx_job j;
-	memset(&j, 0, sizeof j);
-	j.kind = RX_JOB_DATA;
-	j.frame = m->frame;
-	j.p = m->u.data.p;
-	j.n = m->u.data.n;
-	m->frame = NULL; /* the job owns the frame now */
-	submit(h, &j);
+	take_frame(&h->next, m);
+	submit(h, &h->next);
+	memset(&h->next, 0, sizeof h->next);
 }
 
-void rx_hasher_end(struct rx_hasher *h)
+void rx_hasher_end(struct rx_hasher *h, struct wire_msg *last, const uint8_t *sha1)
 {
-	struct rx_job j;
-	memset(&j, 0, sizeof j);
-	j.kind = RX_JOB_END;
-	submit(h, &j);
+	struct rx_job *j = &h->next;
+	take_frame(j, last);
+	j->end = 1;
+	if (sha1)
+		memcpy(j->sha1, sha1, sizeof j->sha1);
+	submit(h, j);
+	memset(j, 0, sizeof *j);
 }
 
 int rx_hasher_add(struct rx_hasher *h, const char *path, unsigned mode, const uint8_t sha1[CR_SHA1_LEN],
@@ -194,6 +227,9 @@ int rx_hasher_finish(struct rx_hasher *h, struct cr_err *e)
 	}
 	free(h->path);
 	h->path = NULL;
+	free(h->next.path);
+	wire_frame_release(h->next.frame, h->next.pool);
+	memset(&h->next, 0, sizeof h->next);
 	if (h->failed) {
 		*e = h->err;
 		return -1;

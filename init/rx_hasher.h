@@ -2,20 +2,29 @@
  *
  * Every byte of the sources is hashed twice — git's SHA-1 and SHA-256 blob
  * ids — and under an emulated CPU that costs more than receiving and writing
- * it. The enclave has two vCPUs, so the receiving thread writes each DATA
- * message to its file and hands the message itself (no copy) to this thread,
- * which hashes it, frees it, and adds each finished file to the tree hasher.
- * The queue is bounded (RX_HASH_QUEUE messages of at most WIRE_MAX_CHUNK
- * bytes each), so memory stays bounded whatever the sender does.
+ * it. The enclave has two vCPUs, so the work is shared between the
+ * receiving thread and this one:
+ *   - the receiving thread writes each DATA message to its file and hands
+ *     the message itself (no copy) to this thread, which hashes it, gives
+ *     its buffer back, and adds each finished file to the tree hasher;
+ *   - this thread computes the SHA-256 id of every file, and the SHA-1 id
+ *     too unless the receiving thread takes it: the receiver computes a
+ *     file's SHA-1 itself when, as the file begins, RX_HASH_HELP_AT jobs
+ *     wait (this thread is behind). So whichever thread has time does the
+ *     SHA-1 pass; the ids do not depend on who computed them.
+ *   - an idle hasher is woken for a batch of jobs, not for each one.
+ * A file that fits in one message is one job (its start, data and end).
+ * The queue is bounded (RX_HASH_QUEUE jobs of at most one message each), so
+ * memory stays bounded whatever the sender does.
  *
- * The tree ids are computed exactly as before (same blob_* and tree_add calls
- * in the same order); only the thread differs. If the thread cannot be
- * started, everything runs inline on the caller's thread. The thread blocks
- * every signal (they stay with PID 1's main thread) and is joined before the
- * stream's end is acknowledged. It is not the agent's only thread: the
- * session's deadline thread runs during the receive, and its log pump while
- * the build runs, which is why the sandbox starts the build with a raw
- * clone (sandbox_child.c), not a libc fork. */
+ * The tree ids are computed exactly as before (the same blob_* bytes and
+ * tree_add calls in the same order); only the threads differ. If the thread
+ * cannot be started, every job runs inline on the caller's thread. The
+ * thread blocks every signal (they stay with PID 1's main thread) and is
+ * joined before the stream's end is acknowledged. It is not the agent's only
+ * thread: the session's deadline thread runs during the receive, and its
+ * log pump while the build runs, which is why the sandbox starts the build
+ * with a raw clone (sandbox_child.c), not a libc fork. */
 #ifndef CLEANROOM_RX_HASHER_H
 #define CLEANROOM_RX_HASHER_H
 
@@ -27,21 +36,29 @@
 #include "vsock/tree_hash.h"
 #include "vsock/wire.h"
 
-#define RX_HASH_QUEUE 16
-/* Files up to this size are hashed by the receiving thread itself: handing
- * them over would cost more (thread wake-ups between vCPUs) than hashing. */
-#define RX_HASH_INLINE_MAX (64u << 10)
+#define RX_HASH_QUEUE 32
+/* The receiver computes a file's SHA-1 id itself when, as the file begins,
+ * this many jobs wait (the hasher is behind). Three quarters: measured
+ * under TCG, half the queue left the receiver doing most SHA-1 passes and
+ * the hasher idle. */
+#define RX_HASH_HELP_AT (RX_HASH_QUEUE * 3 / 4)
+/* An idle hasher is woken when this many jobs or bytes wait. */
+#define RX_HASH_WAKE_JOBS 8
+#define RX_HASH_WAKE_BYTES (1u << 20)
 
-enum rx_job_kind { RX_JOB_BEGIN, RX_JOB_DATA, RX_JOB_END };
-
+/* A step of one file: its start, one message of its data, its end, or the
+ * three at once. */
 struct rx_job {
-	enum rx_job_kind kind;
-	char *path;       /* BEGIN: owned */
-	unsigned mode;    /* BEGIN: git mode */
-	uint64_t size;    /* BEGIN */
-	uint8_t *frame;   /* DATA: the received frame, owned, freed after hashing */
-	const uint8_t *p; /* DATA: the file's bytes, inside frame */
+	unsigned begin : 1, end : 1;
+	unsigned caller_sha1 : 1; /* begin: the receiver computes the SHA-1 id */
+	char *path;               /* begin: owned (NULL when out of memory: reported at the end) */
+	unsigned mode;            /* begin: git mode */
+	uint64_t size;            /* begin */
+	uint8_t *frame;           /* the received message, owned, released after hashing; NULL: no data */
+	struct cr_pool *pool;     /* frame's pool (wire_frame_release) */
+	const uint8_t *p;         /* the file's bytes, inside frame */
 	size_t n;
+	uint8_t sha1[CR_SHA1_LEN]; /* end, with caller_sha1: the receiver's SHA-1 id */
 };
 
 struct rx_hasher {
@@ -53,10 +70,16 @@ struct rx_hasher {
 	struct rx_job q[RX_HASH_QUEUE];
 	unsigned head, count;
 	int stop;
-	/* The file being hashed (touched by the hashing thread only). */
+	unsigned help_at;    /* the receiver takes a file's SHA-1 when this many jobs wait */
+	int idle;            /* the hasher waits for jobs */
+	uint64_t idle_bytes; /* bytes queued since it went idle */
+	/* The file being put together (the receiving thread only). */
+	struct rx_job next;
+	/* The file being hashed (the hashing thread only). */
 	struct blob_hasher blob;
 	char *path;
 	unsigned mode;
+	int caller_sha1;
 	/* The first tree_add failure (set under mu). */
 	int failed;
 	struct cr_err err;
@@ -64,11 +87,16 @@ struct rx_hasher {
 
 /* Start the thread (inline mode if it cannot start). */
 void rx_hasher_start(struct rx_hasher *h, struct tree_hasher *tree);
-/* A file: BEGIN, its DATA messages (the frame moves to the hasher: m->frame
- * is cleared), END. */
-void rx_hasher_begin(struct rx_hasher *h, const char *path, unsigned mode, uint64_t size);
+/* A file begins. Returns 1 when the caller is to compute its SHA-1 id
+ * (blob_begin_ids(..., BLOB_SHA1)) and pass it to rx_hasher_end, 0 when
+ * this hasher computes both. */
+int rx_hasher_begin(struct rx_hasher *h, const char *path, unsigned mode, uint64_t size);
+/* One message of the file's data, not its last (the frame moves to the
+ * hasher: m->frame is cleared). */
 void rx_hasher_data(struct rx_hasher *h, struct wire_msg *m);
-void rx_hasher_end(struct rx_hasher *h);
+/* The file's end, with its last message (NULL for an empty file) and, when
+ * rx_hasher_begin returned 1, the caller's SHA-1 id (else NULL). */
+void rx_hasher_end(struct rx_hasher *h, struct wire_msg *last, const uint8_t *sha1);
 /* A small file or a symlink, hashed by the caller: added to the tree now.
  * -1 with e if tree_add fails. */
 int rx_hasher_add(struct rx_hasher *h, const char *path, unsigned mode, const uint8_t sha1[CR_SHA1_LEN],

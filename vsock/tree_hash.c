@@ -12,24 +12,38 @@ static void object_header(const br_hash_class **ctx, const char *kind, uint64_t 
 	(*ctx)->update(ctx, h, (size_t)n + 1); /* with the NUL */
 }
 
+void blob_begin_ids(struct blob_hasher *b, uint64_t size, unsigned which)
+{
+	b->which = which & (BLOB_SHA1 | BLOB_SHA256);
+	if (b->which & BLOB_SHA1) {
+		br_sha1_init(&b->s1);
+		object_header(&b->s1.vtable, "blob", size);
+	}
+	if (b->which & BLOB_SHA256) {
+		br_sha256_init(&b->s256);
+		object_header(&b->s256.vtable, "blob", size);
+	}
+}
+
 void blob_begin(struct blob_hasher *b, uint64_t size)
 {
-	br_sha1_init(&b->s1);
-	br_sha256_init(&b->s256);
-	object_header(&b->s1.vtable, "blob", size);
-	object_header(&b->s256.vtable, "blob", size);
+	blob_begin_ids(b, size, BLOB_SHA1 | BLOB_SHA256);
 }
 
 void blob_update(struct blob_hasher *b, const void *p, size_t n)
 {
-	br_sha1_update(&b->s1, p, n);
-	br_sha256_update(&b->s256, p, n);
+	if (b->which & BLOB_SHA1)
+		br_sha1_update(&b->s1, p, n);
+	if (b->which & BLOB_SHA256)
+		br_sha256_update(&b->s256, p, n);
 }
 
 void blob_end(struct blob_hasher *b, uint8_t sha1[CR_SHA1_LEN], uint8_t sha256[CR_SHA256_LEN])
 {
-	br_sha1_out(&b->s1, sha1);
-	br_sha256_out(&b->s256, sha256);
+	if (b->which & BLOB_SHA1)
+		br_sha1_out(&b->s1, sha1);
+	if (b->which & BLOB_SHA256)
+		br_sha256_out(&b->s256, sha256);
 }
 
 void tree_hasher_init(struct tree_hasher *t, size_t max_entries)

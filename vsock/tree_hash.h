@@ -22,14 +22,23 @@
 #define GIT_MODE_EXEC 0100755
 #define GIT_MODE_LINK 0120000
 
+/* Which of a blob's two ids a blob_hasher computes (blob_begin: both). */
+#define BLOB_SHA1 1u
+#define BLOB_SHA256 2u
+
 struct blob_hasher {
+	unsigned which;
 	br_sha1_context s1;
 	br_sha256_context s256;
 };
 
 /* Start a blob of exactly size bytes ("blob <size>\0" is hashed first). */
 void blob_begin(struct blob_hasher *b, uint64_t size);
+/* The same, computing only the ids in which (BLOB_SHA1 | BLOB_SHA256): two
+ * threads can each compute one id of the same bytes. */
+void blob_begin_ids(struct blob_hasher *b, uint64_t size, unsigned which);
 void blob_update(struct blob_hasher *b, const void *p, size_t n);
+/* The ids computed; the others' arguments may be NULL and are not written. */
 void blob_end(struct blob_hasher *b, uint8_t sha1[CR_SHA1_LEN], uint8_t sha256[CR_SHA256_LEN]);
 
 struct tree_leaf {

@@ -84,3 +84,12 @@ int vsock_listen(uint32_t port, int backlog, struct cr_err *e)
 	}
 	return fd;
 }
+
+int vsock_set_buffer(int fd, uint64_t bytes, struct cr_err *e)
+{
+	/* The maximum first: the size may not exceed it (256 KiB by default). */
+	if (setsockopt(fd, AF_VSOCK, SO_VM_SOCKETS_BUFFER_MAX_SIZE, &bytes, sizeof bytes) < 0 ||
+	    setsockopt(fd, AF_VSOCK, SO_VM_SOCKETS_BUFFER_SIZE, &bytes, sizeof bytes) < 0)
+		return cr_failp(e, "vsock buffer of %llu bytes", (unsigned long long)bytes);
+	return 0;
+}

@@ -20,6 +20,10 @@
 int vsock_connect(uint32_t cid, uint32_t port, int timeout_ms, struct cr_err *e);
 /* Listen on port (any CID). Returns a close-on-exec listening fd. */
 int vsock_listen(uint32_t port, int backlog, struct cr_err *e);
+/* Set fd's receive buffer (and its maximum) to bytes; a listening socket
+ * passes it on to the connections it accepts. This is the flow-control
+ * window: the peer may send that much ahead of what has been read. */
+int vsock_set_buffer(int fd, uint64_t bytes, struct cr_err *e);
 /* Wait up to timeout_ms (-1: forever) until fd is readable (1), or not (0),
  * or poll failed (-1). */
 int vsock_wait_readable(int fd, int timeout_ms);

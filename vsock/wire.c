@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/digest.h"
 #include "base/cbor_read.h"
@@ -615,11 +616,20 @@ out:
 	return rc;
 }
 
+void wire_frame_release(uint8_t *frame, struct cr_pool *pool)
+{
+	if (pool)
+		cr_pool_put(pool, frame);
+	else
+		free(frame);
+}
+
 void wire_msg_free(struct wire_msg *m)
 {
 	free_request(m);
-	free(m->frame);
+	wire_frame_release(m->frame, m->frame_pool);
 	m->frame = NULL;
+	m->frame_pool = NULL;
 }
 
 /* ---------------------------------------------------------------- frames */
@@ -682,13 +692,69 @@ int wire_send_error(int fd, enum wire_err_code code, const char *message, struct
 	return wire_send(fd, &m, e);
 }
 
+void wire_reader_init(struct wire_reader *r, int fd, struct cr_pool *pool, uint8_t *buf, size_t cap)
+{
+	r->fd = fd;
+	r->pool = pool;
+	r->buf = buf;
+	r->cap = buf ? cap : 0;
+	r->off = r->len = 0;
+}
+
+/* Exactly n bytes into dst: first what was read ahead, then either straight
+ * from the socket (what is left is at least a buffer's worth) or through
+ * the buffer, reading ahead whatever the socket has. cr_read_full's
+ * results: n, 0 at the end of the stream before the first byte, -1 with
+ * errno (EPIPE: the end of the stream inside the n bytes). */
+static long reader_take(struct wire_reader *r, uint8_t *dst, size_t n)
+{
+	size_t got = r->len < n ? r->len : n;
+	long x;
+	if (got) {
+		memcpy(dst, r->buf + r->off, got);
+		r->off += got;
+		r->len -= got;
+	}
+	while (got < n && n - got < r->cap) {
+		x = read(r->fd, r->buf, r->cap);
+		if (x < 0 && errno == EINTR)
+			continue;
+		if (x <= 0)
+			goto ended;
+		r->off = (size_t)x < n - got ? (size_t)x : n - got;
+		r->len = (size_t)x - r->off;
+		memcpy(dst + got, r->buf, r->off);
+		got += r->off;
+	}
+	if (got < n) {
+		x = cr_read_full(r->fd, dst + got, n - got);
+		if (x <= 0)
+			goto ended;
+		got += (size_t)x;
+	}
+	return (long)got;
+ended: /* x: 0 at the end of the stream, -1 with errno */
+	if (x == 0 && got) {
+		errno = EPIPE;
+		return -1;
+	}
+	return x;
+}
+
 int wire_recv(int fd, struct wire_msg *m, struct cr_err *e)
+{
+	struct wire_reader r;
+	wire_reader_init(&r, fd, NULL, NULL, 0);
+	return wire_read(&r, m, e);
+}
+
+int wire_read(struct wire_reader *rd, struct wire_msg *m, struct cr_err *e)
 {
 	uint8_t hdr[4];
 	uint32_t len;
 	long r;
 	memset(m, 0, sizeof *m);
-	r = cr_read_full(fd, hdr, 4);
+	r = reader_take(rd, hdr, 4);
 	if (r == 0)
 		return 1;
 	if (r < 0) {
@@ -702,22 +768,25 @@ int wire_recv(int fd, struct wire_msg *m, struct cr_err *e)
 	len = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];
 	if (len == 0 || len > WIRE_MAX_FRAME)
 		return cr_fail(e, "receive: frame length %u outside 1..%u", len, WIRE_MAX_FRAME);
-	m->frame = malloc(len);
+	if (rd->pool && len <= rd->pool->size) {
+		m->frame = cr_pool_get(rd->pool);
+		m->frame_pool = rd->pool;
+	} else {
+		m->frame = malloc(len);
+	}
 	if (!m->frame)
 		return cr_fail(e, "out of memory");
-	r = cr_read_full(fd, m->frame, len);
+	r = reader_take(rd, m->frame, len);
 	if (r != (long)len) {
 		int saved = errno;
-		free(m->frame);
-		m->frame = NULL;
+		wire_msg_free(m);
 		errno = saved;
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
 			return cr_fail_code(e, CR_E_TIMEOUT, "receive: timed out inside a frame");
 		return cr_fail(e, "receive: connection closed inside a %u-byte frame", len);
 	}
 	if (wire_decode(m->frame, len, m, e)) {
-		free(m->frame);
-		m->frame = NULL;
+		wire_msg_free(m);
 		return -1;
 	}
 	return 0;

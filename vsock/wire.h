@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "base/digest.h"
+#include "base/pool.h"
 #include "base/util.h"
 
 #define WIRE_VERSION 1
@@ -155,7 +156,8 @@ struct wire_msg {
 			size_t n;
 		} data;
 	} u;
-	uint8_t *frame; /* owned: the received frame body */
+	uint8_t *frame;             /* owned: the received frame body */
+	struct cr_pool *frame_pool; /* where frame goes back (NULL: it is freed) */
 };
 
 const char *wire_type_name(enum wire_type t);
@@ -184,6 +186,24 @@ int wire_send_error(int fd, enum wire_err_code code, const char *message, struct
  * with SO_RCVTIMEO reads as "timed out", code CR_E_TIMEOUT). Send functions
  * fail with CR_E_SEND (and sys_errno) when the write fails. */
 int wire_recv(int fd, struct wire_msg *m, struct cr_err *e);
+
+/* A reader of frames that reads ahead: one read() takes every frame already
+ * queued on the socket instead of two reads a frame (under an emulated CPU
+ * each system call costs tens of microseconds, and a small file is two
+ * frames). Every frame of the connection must then go through the reader,
+ * which holds what it read ahead. Frames that fit come from pool. */
+struct wire_reader {
+	int fd;
+	struct cr_pool *pool; /* NULL: frames are malloc'd */
+	uint8_t *buf;         /* cap bytes, the caller's; NULL, 0: no reading ahead */
+	size_t cap, off, len; /* buf[off .. off + len) is read ahead */
+};
+void wire_reader_init(struct wire_reader *r, int fd, struct cr_pool *pool, uint8_t *buf, size_t cap);
+/* wire_recv through the reader; a frame in a buffer of its pool has
+ * m->frame_pool set (wire_msg_free or wire_frame_release gives it back). */
+int wire_read(struct wire_reader *r, struct wire_msg *m, struct cr_err *e);
+/* Free a received frame, or give it back to its pool (pool non-NULL). */
+void wire_frame_release(uint8_t *frame, struct cr_pool *pool);
 
 /* A relative path as the protocol allows it (see vsock/README.md). */
 int wire_check_path(const char *path, const char *what, struct cr_err *e);

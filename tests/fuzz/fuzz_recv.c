@@ -2,7 +2,9 @@
  * driven through rx_stream(), the loop the agent itself runs: the
  * input is the byte stream a client sends after its request — frames of
  * entry/data/end messages, first the src stream, then the deps stream —
- * read with wire_recv() from a memfd, into a fresh directory per input.
+ * read from a memfd through one wire_reader for both streams (reading ahead,
+ * frames from a pool, as the agent's session reads them), into a fresh
+ * directory per input.
  *
  * Besides the sanitizers, each input is checked for what the receiver
  * promises (agent_recv.h):
@@ -138,7 +140,8 @@ static void check_tree(int idx, const char *root, int accepted, const struct wir
 }
 
 /* One stream, as receive_stream() does it. 0 accepted, -1 refused. */
-static int receive(enum wire_stream which, int root_fd, struct rx_budget *budget, struct wire_accepted *acc)
+static int receive(struct wire_reader *rd, enum wire_stream which, int root_fd, struct rx_budget *budget,
+		   struct wire_accepted *acc)
 {
 	struct stream_rx rx;
 	struct cr_err e;
@@ -147,7 +150,7 @@ static int receive(enum wire_stream which, int root_fd, struct rx_budget *budget
 		rx_init(&rx, which, root_fd, getuid() ? getuid() : 1000, getgid() ? getgid() : 1000, 1, budget);
 	else
 		rx_init(&rx, which, root_fd, getuid(), getgid(), 0, budget);
-	r = rx_stream(&rx, memfd, acc, &e);
+	r = rx_stream(&rx, rd, acc, &e);
 	if (r) {
 		fz_check_err(&e, "rx_stream");
 		if (rx.fault == RX_OK)
@@ -167,6 +170,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char listing[256], path[PATH_MAX + 8];
 	int fds[2], ok[2] = { 0, 0 };
 	struct stat st;
+	static uint8_t ahead[RX_READ_AHEAD];
+	struct wire_reader rd;
+	struct cr_pool pool;
 
 	if (ftruncate(memfd, 0) || lseek(memfd, 0, SEEK_SET) || cr_write_all(memfd, data, size) ||
 	    lseek(memfd, 0, SEEK_SET))
@@ -182,9 +188,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fz_die("open %s: %s", path, strerror(errno));
 	}
 
-	ok[0] = receive(WIRE_SRC, fds[0], &budget, &acc[0]) == 0;
+	cr_pool_init(&pool, RX_FRAME_SIZE, RX_FRAME_POOL);
+	wire_reader_init(&rd, memfd, &pool, ahead, sizeof ahead);
+	ok[0] = receive(&rd, WIRE_SRC, fds[0], &budget, &acc[0]) == 0;
 	if (ok[0])
-		ok[1] = receive(WIRE_DEPS, fds[1], &budget, &acc[1]) == 0;
+		ok[1] = receive(&rd, WIRE_DEPS, fds[1], &budget, &acc[1]) == 0;
+	cr_pool_destroy(&pool);
 
 	/* Nothing outside the roots. */
 	list_dir(base, listing, sizeof listing);

@@ -1,9 +1,12 @@
 /* The agent's receive path (init/agent_recv.c) with its hashing thread
  * (init/rx_hasher.c): the tree ids it computes must be the sender's, however
  * the data is cut into messages (256 KiB chunks from the host tool, or 1-byte
- * and odd-sized ones from a hostile sender, around the size below which files
- * are hashed inline), and a stream cut or overrun inside a large file must
- * fail cleanly, the thread joined (ASan reports any leak or use after free). */
+ * and odd-sized ones from a hostile sender, around the reader's read-ahead
+ * size), read with or without reading ahead, whichever thread computes the
+ * SHA-1 ids (the receiver for every file, or for none), for a few large files
+ * and for many small ones (the hasher woken in batches); and a stream cut or
+ * overrun inside a large file must fail cleanly, the thread joined and every
+ * pooled frame given back (ASan reports any leak or use after free). */
 #include "init/agent_recv.c"
 #include "init/rx_hasher.c"
 
@@ -13,9 +16,8 @@
 #include "host-tool/client/src_stream.h"
 #include "tests/unit/check.h"
 
-static const uint64_t sizes[] = {
-	0, 1, 100, RX_HASH_INLINE_MAX - 1, RX_HASH_INLINE_MAX, RX_HASH_INLINE_MAX + 1, 300000, 1000000, 3u << 20
-};
+static const uint64_t sizes[] = { 0,      1,       100,     RX_READ_AHEAD - 1, RX_READ_AHEAD, RX_READ_AHEAD + 1,
+				  300000, 1000000, 3u << 20 };
 #define NFILES (sizeof sizes / sizeof sizes[0])
 
 static uint8_t pattern(uint64_t i, size_t f)
@@ -115,22 +117,55 @@ static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
 	return flag == FTW_DP ? rmdir(p) : unlink(p);
 }
 
+/* How receive() reads: with or without reading ahead; the receiver computes
+ * every file's SHA-1 id, or the hasher every one. */
+static int read_ahead = 1;
+static unsigned help_at = RX_HASH_HELP_AT;
+
 /* Receive the stream in fd into a fresh directory; 0 and *acc, or -1. */
 static int receive(int fd, const char *dir, struct wire_accepted *acc, enum rx_fault *fault, struct cr_err *e)
 {
 	struct rx_budget budget = { .max_files = 1000, .max_bytes = 1ull << 30 };
+	static uint8_t ahead[RX_READ_AHEAD];
 	struct stream_rx rx;
+	struct wire_reader rd;
+	struct cr_pool pool;
 	int root, rc;
 	nftw(dir, rm_one, 16, FTW_PHYS | FTW_DEPTH);
 	if (mkdir(dir, 0755) || (root = open(dir, O_RDONLY | O_DIRECTORY)) < 0)
 		abort();
 	lseek(fd, 0, SEEK_SET);
+	cr_pool_init(&pool, RX_FRAME_SIZE, RX_FRAME_POOL);
+	wire_reader_init(&rd, fd, &pool, read_ahead ? ahead : NULL, sizeof ahead);
 	rx_init(&rx, WIRE_SRC, root, getuid(), getgid(), 1, &budget);
-	rc = rx_stream(&rx, fd, acc, e);
+	rx.hash.help_at = help_at;
+	rc = rx_stream(&rx, &rd, acc, e);
 	*fault = rx.fault;
 	rx_free(&rx);
+	cr_pool_destroy(&pool);
 	close(root);
 	return rc;
+}
+
+/* Many small files (the hasher woken in batches), in a few directories. */
+static void make_small_tree(const char *root, size_t n)
+{
+	char p[256];
+	uint8_t buf[600];
+	for (int d = 0; d < 3; d++) {
+		snprintf(p, sizeof p, "%s/s%d", root, d);
+		mkdir(p, 0755);
+	}
+	for (size_t f = 0; f < n; f++) {
+		size_t len = (f * 37) % sizeof buf;
+		int fd;
+		for (size_t i = 0; i < len; i++)
+			buf[i] = pattern(i, f);
+		snprintf(p, sizeof p, "%s/s%zu/f%zu", root, f % 3, f);
+		fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (fd < 0 || cr_write_all(fd, buf, len) || close(fd))
+			abort();
+	}
 }
 
 int main(void)
@@ -150,21 +185,61 @@ int main(void)
 	/* The host tool's own stream of the tree: its ids are the reference. */
 	fd = memfd_create("host", 0);
 	T_OK(src_stream_send(src, WIRE_SRC, fd, 0, NULL, NULL, &sent, &e) == 0, "the host tool streams the tree");
-	T_OK(receive(fd, dst, &acc, &fault, &e) == 0, "the agent receives the host tool's stream");
-	T_OK(!memcmp(acc.tree_sha1, sent.tree_sha1, CR_SHA1_LEN) &&
-		     !memcmp(acc.tree_sha256, sent.tree_sha256, CR_SHA256_LEN),
-	     "its SHA-1 and SHA-256 tree ids are the sender's");
-	T_OK(acc.files == NFILES + 2 && acc.bytes == sent.bytes, "files and bytes counted (%llu, %llu)",
-	     (unsigned long long)acc.files, (unsigned long long)acc.bytes);
+	for (int mode = 0; mode < 4; mode++) {
+		const char *how = mode == 0   ? "reading ahead, SHA-1 shared by the threads"
+				  : mode == 1 ? "reading ahead, every SHA-1 on the receiver"
+				  : mode == 2 ? "reading ahead, every SHA-1 on the hasher"
+					      : "frame by frame, SHA-1 shared";
+		read_ahead = mode != 3;
+		help_at = mode == 1 ? 0 : mode == 2 ? RX_HASH_QUEUE + 1 : RX_HASH_HELP_AT;
+		memset(&acc, 0, sizeof acc);
+		T_OK(receive(fd, dst, &acc, &fault, &e) == 0, "the agent receives the host tool's stream (%s)", how);
+		T_OK(!memcmp(acc.tree_sha1, sent.tree_sha1, CR_SHA1_LEN) &&
+			     !memcmp(acc.tree_sha256, sent.tree_sha256, CR_SHA256_LEN),
+		     "its SHA-1 and SHA-256 tree ids are the sender's (%s)", how);
+		T_OK(acc.files == NFILES + 2 && acc.bytes == sent.bytes, "files and bytes counted (%llu, %llu)",
+		     (unsigned long long)acc.files, (unsigned long long)acc.bytes);
+	}
 	close(fd);
 
-	fd = crafted_stream(0);
-	memset(&acc, 0, sizeof acc);
-	T_OK(receive(fd, dst, &acc, &fault, &e) == 0, "a stream of 1-byte and odd-sized data messages is received");
-	T_OK(!memcmp(acc.tree_sha1, sent.tree_sha1, CR_SHA1_LEN) &&
-		     !memcmp(acc.tree_sha256, sent.tree_sha256, CR_SHA256_LEN),
-	     "... with the same tree ids (files above and below the inline size, hashed on both threads)");
-	close(fd);
+	for (int mode = 0; mode < 3; mode++) {
+		const char *how = mode == 0   ? "SHA-1 shared"
+				  : mode == 1 ? "every SHA-1 on the receiver"
+					      : "every SHA-1 on the hasher";
+		read_ahead = mode != 2;
+		help_at = mode == 1 ? 0 : mode == 2 ? RX_HASH_QUEUE + 1 : RX_HASH_HELP_AT;
+		fd = crafted_stream(0);
+		memset(&acc, 0, sizeof acc);
+		T_OK(receive(fd, dst, &acc, &fault, &e) == 0,
+		     "a stream of 1-byte and odd-sized data messages is received (%s)", how);
+		T_OK(!memcmp(acc.tree_sha1, sent.tree_sha1, CR_SHA1_LEN) &&
+			     !memcmp(acc.tree_sha256, sent.tree_sha256, CR_SHA256_LEN),
+		     "... with the same tree ids (%s)", how);
+		close(fd);
+	}
+	read_ahead = 1;
+	help_at = RX_HASH_HELP_AT;
+
+	{
+		char small[] = "/tmp/cr-rx-small-XXXXXX", sdst[64];
+		struct src_stats ssent;
+		int rc;
+		if (!mkdtemp(small))
+			abort();
+		snprintf(sdst, sizeof sdst, "%s.out", small);
+		make_small_tree(small, 600);
+		fd = memfd_create("small", 0);
+		T_OK(src_stream_send(small, WIRE_SRC, fd, 0, NULL, NULL, &ssent, &e) == 0,
+		     "the host tool streams 600 small files");
+		memset(&acc, 0, sizeof acc);
+		rc = receive(fd, sdst, &acc, &fault, &e);
+		T_OK(rc == 0 && acc.files == 603 && !memcmp(acc.tree_sha1, ssent.tree_sha1, CR_SHA1_LEN) &&
+			     !memcmp(acc.tree_sha256, ssent.tree_sha256, CR_SHA256_LEN),
+		     "600 small files arrive with the sender's tree ids (%llu entries)", (unsigned long long)acc.files);
+		close(fd);
+		nftw(sdst, rm_one, 16, FTW_PHYS | FTW_DEPTH);
+		nftw(small, rm_one, 16, FTW_PHYS | FTW_DEPTH);
+	}
 
 	fd = crafted_stream(1);
 	T_OK(receive(fd, dst, &acc, &fault, &e) == -1 && fault == RX_PROTOCOL && strstr(e.msg, "'f8'"),

@@ -77,8 +77,7 @@ int main(void)
 	T_OK(pr.runs == 1, "a second join is harmless");
 
 	sched_getaffinity(0, sizeof mine, &mine);
-	T_OK(t.placed == (CPU_COUNT(&mine) > 1), "a task is placed on another CPU when there are %d",
-	     CPU_COUNT(&mine));
+	T_OK(t.placed == (CPU_COUNT(&mine) > 1), "a task is placed on another CPU when there are %d", CPU_COUNT(&mine));
 	T_OK(CPU_EQUAL(&pr.affinity, &mine), "the task may then move to any CPU of the process (%d of %d)",
 	     CPU_COUNT(&pr.affinity), CPU_COUNT(&mine));
 

@@ -1,6 +1,7 @@
 /* vsock/wire.c: round trips, framing, and refusal of malformed messages. */
 #include <errno.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -406,6 +407,104 @@ int main(void)
 		close(sv[0]);
 	}
 	T_OK(wire_send_data(-1, WIRE_DATA, "x", 0, &e) == -1, "empty chunks are never sent");
+
+	/* The reader that reads ahead: frames cut anywhere by its buffer (sizes
+	 * 1..9 and 64 KiB, around frame headers and bodies), frames from a pool
+	 * and not, the same frames as frame by frame; a stream that ends inside
+	 * a header or body, and a timeout, fail as wire_recv's do. */
+	{
+		static const size_t caps[] = { 1, 2, 3, 4, 5, 7, 9, 65536 };
+		static uint8_t chunk[WIRE_MAX_CHUNK], ahead[65536];
+		int all = 1;
+		for (size_t i = 0; i < sizeof chunk; i++)
+			chunk[i] = (uint8_t)(i * 13 + 5);
+		for (size_t c = 0; c < sizeof caps / sizeof caps[0]; c++) {
+			int fd = memfd_create("frames", 0);
+			struct wire_reader rd;
+			struct cr_pool pool;
+			int ok = 1, r;
+			/* data of 1..300 bytes, an error, data of a whole chunk, a
+			 * frame larger than the pool's buffers (a long error message
+			 * is not: a request of many arguments is) */
+			for (size_t n = 1; n <= 300; n += 23)
+				wire_send_data(fd, WIRE_DATA, chunk, n, &e);
+			wire_send_error(fd, WIRE_ERR_REFUSED, "entry 'x': no", &e);
+			wire_send_data(fd, WIRE_DATA, chunk, sizeof chunk, &e);
+			memset(&in, 0, sizeof in);
+			in.type = WIRE_REQUEST;
+			for (in.u.request.argc = 0; in.u.request.argc < 40; in.u.request.argc++)
+				in.u.request.argv[in.u.request.argc] = "an argument of some length, repeated";
+			in.u.request.outputs[0] = "out";
+			in.u.request.noutputs = 1;
+			wire_send(fd, &in, &e);
+			lseek(fd, 0, SEEK_SET);
+			cr_pool_init(&pool, 4096, 2);
+			wire_reader_init(&rd, fd, c % 2 ? &pool : NULL, ahead, caps[c]);
+			for (size_t n = 1; n <= 300; n += 23) {
+				ok &= wire_read(&rd, &out, &e) == 0 && out.type == WIRE_DATA && out.u.data.n == n &&
+				      !memcmp(out.u.data.p, chunk, n) && (out.frame_pool != NULL) == (c % 2 == 1);
+				wire_msg_free(&out);
+			}
+			ok &= wire_read(&rd, &out, &e) == 0 && out.type == WIRE_ERROR &&
+			      !strcmp(out.u.error.message, "entry 'x': no");
+			wire_msg_free(&out);
+			ok &= wire_read(&rd, &out, &e) == 0 && out.type == WIRE_DATA && out.u.data.n == sizeof chunk &&
+			      !memcmp(out.u.data.p, chunk, sizeof chunk) && out.frame_pool == NULL;
+			wire_msg_free(&out);
+			ok &= wire_read(&rd, &out, &e) == 0 && out.type == WIRE_REQUEST && out.u.request.argc == 40;
+			wire_msg_free(&out);
+			r = wire_read(&rd, &out, &e);
+			ok &= r == 1;
+			cr_pool_destroy(&pool);
+			close(fd);
+			if (!ok)
+				printf("# read-ahead of %zu bytes: wrong frames (last: %d, %s)\n", caps[c], r, e.msg);
+			all &= ok;
+		}
+		T_OK(all, "reading ahead by 1..9 bytes or 64 KiB gives the same frames, from a pool or not");
+		for (size_t cut = 1; cut < 20; cut++) {
+			int fd = memfd_create("cut", 0);
+			struct wire_reader rd;
+			uint8_t frame[64];
+			struct cr_buf b;
+			int r;
+			memset(&in, 0, sizeof in);
+			in.type = WIRE_ERROR;
+			in.u.error.code = WIRE_ERR_BUSY;
+			snprintf(in.u.error.message, sizeof in.u.error.message, "busy");
+			cr_buf_init(&b, 64);
+			if (wire_encode(&in, &b, &e) || b.len + 4 > sizeof frame || b.len + 4 <= cut)
+				abort();
+			frame[0] = frame[1] = frame[2] = 0;
+			frame[3] = (uint8_t)b.len;
+			memcpy(frame + 4, b.p, b.len);
+			cr_buf_free(&b);
+			if (write(fd, frame, cut) != (ssize_t)cut)
+				abort();
+			lseek(fd, 0, SEEK_SET);
+			wire_reader_init(&rd, fd, NULL, ahead, sizeof ahead);
+			r = wire_read(&rd, &out, &e);
+			all &= r == -1 && strstr(e.msg, cut < 4 ? "inside a frame header" : "inside a");
+			close(fd);
+		}
+		T_OK(all, "a stream cut inside a header or a body fails as it does frame by frame: %s", e.msg);
+		{
+			int sv[2];
+			struct timeval tv = { 0, 100000 };
+			struct wire_reader rd;
+			socketpair(AF_UNIX, SOCK_STREAM, 0, sv);
+			setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+			wire_reader_init(&rd, sv[0], NULL, ahead, sizeof ahead);
+			T_OK(wire_read(&rd, &out, &e) == -1 && e.code == CR_E_TIMEOUT,
+			     "a read-ahead that times out: %s", e.msg);
+			if (write(sv[1], "\x00\x00\x00\x10\xa2", 5) != 5)
+				return 1;
+			T_OK(wire_read(&rd, &out, &e) == -1 && e.code == CR_E_TIMEOUT,
+			     "a timeout inside a frame read ahead: %s", e.msg);
+			close(sv[0]);
+			close(sv[1]);
+		}
+	}
 
 	/* Status and error codes: enums inside, the same words on the wire;
 	 * a word outside the set does not decode. */
