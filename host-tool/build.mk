@@ -6,10 +6,11 @@
 HOST_SRCS := $(filter-out host-tool/main.c,$(sort $(wildcard host-tool/*.c host-tool/*/*.c)))
 # libarchive reads image layers for `cleanroom eif --oci`; libcrypto
 # (libcrypto.so.3, from the openssl package's libssl3) hashes the PCRs of big
-# images. Host tool only, both opened on first use, not linked, so that other
-# commands start fast (eif/archive_lazy.h, eif/bulk_sha384.c).
+# images, libdeflate (libdeflate.so.0) their CRC. Host tool only, all opened
+# on first use, not linked, so that other commands start fast
+# (eif/archive_lazy.h, eif/bulk_sha384.c, eif/bulk_crc32.c).
 HOST_LDLIBS := -lpthread -lz -ldl
-APT_PKGS += libarchive-dev openssl
+APT_PKGS += libarchive-dev openssl libdeflate0
 
 define host_rules
 $(B)/$(1)/libhost.a: $(patsubst %.c,$(B)/$(1)/%.o,$(HOST_SRCS))

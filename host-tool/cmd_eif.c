@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "host-tool/commands.h"
+#include "host-tool/eif/bulk_crc32.h"
 #include "host-tool/eif/datadir.h"
 #include "host-tool/eif/eif_meta.h"
 #include "host-tool/eif/eif_sign.h"
@@ -580,12 +581,12 @@ static void print_timings(const struct eif_write_stats *st, uint64_t plan_ns)
 {
 	fprintf(stderr,
 		"timings: %.1f MB in %.3f s: plan (walk, stat) %.3f s; write pass %.3f s: read %.3f, write %.3f, "
-		"crc %.3f, waiting for hashers %.3f; hash PCR0 %.3f s (cpu %.3f), PCR1+PCR2 %.3f s (cpu %.3f) "
+		"crc %.3f (%s), waiting for hashers %.3f; hash PCR0 %.3f s (cpu %.3f), PCR1+PCR2 %.3f s (cpu %.3f) "
 		"with %s SHA-384; fsync+rename %.3f s\n",
 		(double)st->bytes / 1e6, sec(plan_ns + st->total_ns), sec(plan_ns), sec(st->total_ns - st->commit_ns),
-		sec(st->read_ns), sec(st->write_ns), sec(st->crc_ns), sec(st->stall_ns), sec(st->hash_busy_ns[0]),
-		sec(st->hash_cpu_ns[0]), sec(st->hash_busy_ns[1]), sec(st->hash_cpu_ns[1]), st->sha384_impl,
-		sec(st->commit_ns));
+		sec(st->read_ns), sec(st->write_ns), sec(st->crc_ns), bulk_crc32_impl(), sec(st->stall_ns),
+		sec(st->hash_busy_ns[0]), sec(st->hash_cpu_ns[0]), sec(st->hash_busy_ns[1]), sec(st->hash_cpu_ns[1]),
+		st->sha384_impl, sec(st->commit_ns));
 }
 
 int cmd_eif(int argc, char **argv)

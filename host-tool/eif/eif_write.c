@@ -9,6 +9,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "host-tool/eif/bulk_crc32.h"
+
 #define CHUNK (1u << 20)
 #define SLOTS 16
 /* Start the disk writeback of every this many bytes as soon as they are
@@ -64,7 +66,7 @@ static int flush(struct stream *s, struct cr_err *e)
 	s->off += n;
 	start_writeback(s, 0);
 	t1 = cr_mono_ns();
-	s->crc = crc32(s->crc, buf, (uInt)n);
+	s->crc = bulk_crc32(s->crc, buf, n);
 	s->crc_len += n;
 	t2 = cr_mono_ns();
 	s->tickets[s->slot] = pcr_hasher_submit(&s->h, s->mask, buf, n);

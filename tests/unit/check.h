@@ -29,6 +29,16 @@ __attribute__((format(printf, 5, 6), unused)) static int t_check(int ok, const c
 	return ok;
 }
 
+/* Reproducible test data: xorshift32 bytes, the same sequence every run. */
+static uint32_t t_rng = 2463534242u;
+__attribute__((unused)) static uint8_t t_random_byte(void)
+{
+	t_rng ^= t_rng << 13;
+	t_rng ^= t_rng >> 17;
+	t_rng ^= t_rng << 5;
+	return (uint8_t)t_rng;
+}
+
 /* T_OK(cond, "name fmt", ...) */
 #define T_OK(cond, ...) t_check(!!(cond), __FILE__, __LINE__, #cond, __VA_ARGS__)
 

@@ -8,16 +8,6 @@
 #include "host-tool/eif/bulk_sha384.h"
 #include "tests/unit/check.h"
 
-static uint32_t rng = 2463534242u;
-
-static uint8_t next_byte(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 17;
-	rng ^= rng << 5;
-	return (uint8_t)rng;
-}
-
 static void bearssl_digest(const uint8_t *p, size_t n, uint8_t out[CR_SHA384_LEN])
 {
 	br_sha384_context c;
@@ -73,7 +63,7 @@ int main(void)
 	    "9d0e1809716474cb086e834e310a4a1ced149e9c00f248527972cec5704c2a5b07b8b3dc38ecc4ebae97ddd87f3d8985");
 
 	for (size_t i = 0; i < LARGE; i++)
-		data[i] = next_byte();
+		data[i] = t_random_byte();
 
 	/* Every length 0..1024 in one piece, and in two pieces cut at every point. */
 	for (size_t n = 0; n <= SMALL && bad_len == SIZE_MAX; n++) {
