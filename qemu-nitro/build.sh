@@ -35,15 +35,25 @@ MESON_SHA=4b86d2f2cb4431d03826fa4b2c3a89508edeb8140509e7e4b285285ec3175bbe
 # Everything not named here is off, so what gets built does not depend on
 # which optional -dev packages happen to be installed. nitro-enclave needs
 # libcbor and gnutls (EIF, virtio-nsm), fdt (microvm) and vhost-user (vsock).
+# The devices too: only the nitro-enclave machine and what it selects
+# (microvm, its serial port and interrupt controllers, virtio-mmio,
+# vhost-user-vsock, virtio-nsm), from a devices file of one line written
+# into the source tree (NITRO_DEVICES below): 1001 files to compile instead
+# of 1317 with the PC machines' devices (measured on QEMU 10.0.13), about a
+# quarter of the build on a fresh machine.
 CONFIGURE_FLAGS=(
 	--target-list=x86_64-softmmu
 	--without-default-features
+	--without-default-devices --with-devices-x86_64=nitro
 	--enable-tcg --enable-kvm --enable-vhost-user
 	--enable-libcbor --enable-gnutls --enable-fdt=system
 	--disable-docs --disable-werror --disable-download --disable-install-blobs
 	--disable-tools --disable-guest-agent
 	--firmwarepath=/usr/share/qemu:/usr/share/seabios
 )
+# configs/devices/x86_64-softmmu/nitro.mak: the one board; Kconfig selects
+# the rest.
+NITRO_DEVICES='CONFIG_NITRO_ENCLAVE=y'
 # The Debian packages the build links against (versions are in the key).
 BUILD_PKGS="libcbor-dev libgnutls28-dev libglib2.0-dev libfdt-dev zlib1g-dev"
 KEEP_ENTRIES=2
@@ -116,6 +126,7 @@ cache_key() {
 			echo "pkg $p $(dpkg-query -W -f='${Version}' "$p" 2>/dev/null || echo missing)"
 		done
 		echo "configure ${CONFIGURE_FLAGS[*]}"
+		echo "devices $NITRO_DEVICES"
 		# The build steps as bash sees them (comments dropped): editing the
 		# rest of this script (fetching, caching, pruning, comments) does not
 		# force a rebuild of several minutes.
@@ -143,6 +154,7 @@ cmd_tree() { # cmd_tree SRCDIR DIR
 	# site packages: the unpacked backport comes first through PYTHONPATH.
 	local env=(env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/ LC_ALL=C TZ=UTC
 		PYTHONPATH="$dir/meson/usr/lib/python3/dist-packages")
+	printf '%s\n' "$NITRO_DEVICES" >"$dir/src/configs/devices/x86_64-softmmu/nitro.mak"
 	mkdir -p "$dir/src/build"
 	echo "  QEMU    configure ${CONFIGURE_FLAGS[*]}"
 	(cd "$dir/src/build" && "${env[@]}" ../configure --python=/usr/bin/python3 "${CONFIGURE_FLAGS[@]}") \
