@@ -73,11 +73,6 @@ _Noreturn void agent_main(void)
 	lfd = vsock_listen(WIRE_PORT, 4, &e);
 	if (lfd < 0)
 		init_fatal("agent: listen", "%s", e.msg);
-	/* vsock's default window is 256 KiB, one DATA message: the client would
-	 * wait for every message to be read before sending the next. With a
-	 * larger one it sends ahead while the agent writes and hashes. */
-	if (vsock_set_buffer(lfd, AGENT_VSOCK_BUFFER, &e))
-		init_log("agent: %s (the default window stays: slower transfers)", e.msg);
 	init_log("agent: ready for builds on vsock port %d (a client is dropped after %u s of silence, or when its "
 		 "request and sources take over %u s)",
 		 WIRE_PORT, a.caps.idle_timeout_s, a.caps.transfer_timeout_s);

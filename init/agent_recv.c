@@ -20,6 +20,25 @@ int open_beneath(int dirfd, const char *path, int flags, mode_t mode)
 	return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
 }
 
+/* The process's umask, from /proc/self/status ("Umask:\t0022"): reading it
+ * with umask() would set it for a moment in every thread. A file's mode
+ * needs no fchmod when the umask takes nothing from it; when the umask
+ * cannot be read, every file gets one (0777). */
+static mode_t process_umask(void)
+{
+	uint64_t digits, m = 0, place = 1;
+	struct cr_err ignored;
+	if (cr_read_proc_u64("/proc/self/status", "Umask:", 7777, &digits, &ignored))
+		return 0777;
+	/* read as decimal: its digits are the octal ones */
+	for (; digits; digits /= 10, place *= 8) {
+		if (digits % 10 > 7)
+			return 0777;
+		m += digits % 10 * place;
+	}
+	return (mode_t)m;
+}
+
 void rx_init(struct stream_rx *rx, enum wire_stream s, int root_fd, uid_t uid, gid_t gid, int writable,
 	     struct rx_budget *budget)
 {
@@ -31,10 +50,7 @@ void rx_init(struct stream_rx *rx, enum wire_stream s, int root_fd, uid_t uid, g
 	rx->writable = writable;
 	rx->budget = budget;
 	rx->parent_fd = -1;
-	/* The process's umask (read by setting it back): a file's mode needs
-	 * no fchmod when the umask takes nothing from it. */
-	rx->umask = umask(0);
-	umask(rx->umask);
+	rx->umask = process_umask();
 	tree_hasher_init(&rx->tree, budget->max_files);
 	rx_hasher_start(&rx->hash, &rx->tree);
 }

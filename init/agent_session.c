@@ -20,6 +20,7 @@
 
 #include "base/thread.h"
 #include "init/agent_recv.h"
+#include "vsock/vsock.h"
 #include "init/log.h"
 #include "sandbox/sandbox.h"
 
@@ -698,6 +699,21 @@ static void cleanup(struct session *s)
 	cr_pool_destroy(&s->frames);
 }
 
+/* The connection's vsock receive window: what the client may send ahead
+ * of what the agent has read. vsock's default, 256 KiB, is one DATA message
+ * of the host tool's: the client would wait for each to be read before
+ * sending the next. So the sources come through a larger window, set on
+ * this connection only (not on the listener: connections waiting in its
+ * backlog keep the default) and only while they arrive. Its cost is the
+ * enclave kernel memory a client can fill: credit counts payload bytes,
+ * and a packet of a few hundred bytes holds a 4 KiB buffer. */
+static void set_window(int sock, uint64_t bytes)
+{
+	struct cr_err e;
+	if (vsock_set_buffer(sock, bytes, &e))
+		init_log("agent: %s (the window stays as it was: only the speed differs)", e.msg);
+}
+
 void agent_serve(struct agent *a, int sock)
 {
 	struct session s;
@@ -716,9 +732,13 @@ void agent_serve(struct agent *a, int sock)
 	/* A client that stalls or trickles gets dropped, never the agent. */
 	setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 	setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+	set_window(sock, AGENT_VSOCK_BUFFER);
 	deadline_start(&d, sock, SHUT_RD, limit);
 	ok = read_request(&s) == 0 && make_workspace(&s) == 0 && receive_stream(&s, WIRE_SRC, &s.src) == 0 &&
 	     receive_stream(&s, WIRE_DEPS, &s.deps) == 0;
+	/* The client sends nothing more: what it could park in the enclave's
+	 * kernel while the build runs is vsock's default again. */
+	set_window(sock, VSOCK_DEFAULT_BUFFER);
 	if (deadline_stop(&d) && !ok)
 		fail_msg(&s, WIRE_ERR_LIMIT, 0,
 			 "the request and sources took longer than %u s to arrive (cleanroom_transfer_timeout_s)",

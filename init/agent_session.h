@@ -18,7 +18,8 @@
  * cleanroom_transfer_timeout_s=N (1..86400). */
 #define AGENT_IDLE_TIMEOUT_S 120      /* a client silent this long is dropped */
 #define AGENT_TRANSFER_TIMEOUT_S 3600 /* request + sources + deps; outputs: each at most this long */
-/* The vsock receive window: what a client may send ahead of the agent. */
+/* The vsock receive window while sources arrive: what a client may send
+ * ahead of the agent (agent_session.c, set_window). */
 #define AGENT_VSOCK_BUFFER (4u << 20)
 
 /* Processes of a build (limits.pids): the maximum is derived at start from

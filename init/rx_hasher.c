@@ -111,6 +111,8 @@ void rx_hasher_start(struct rx_hasher *h, struct tree_hasher *tree)
 	}
 }
 
+_Static_assert(RX_HASH_WAKE_JOBS <= RX_HASH_QUEUE, "an idle hasher must be woken before the queue is full");
+
 static void submit(struct rx_hasher *h, struct rx_job *j)
 {
 	if (!h->threaded) {
@@ -125,8 +127,10 @@ static void submit(struct rx_hasher *h, struct rx_job *j)
 	/* An idle hasher is woken for a batch, not for each small file: a
 	 * wake-up is a system call here and an interrupt on the other vCPU,
 	 * which costs more than hashing a small file. Waiting for the batch
-	 * cannot stall: the receiver wakes it before waiting for room, and
-	 * rx_hasher_finish wakes it for the rest. */
+	 * cannot stall: the hasher goes idle only with the queue empty, so the
+	 * batch's wake-up comes before the queue can fill (RX_HASH_WAKE_JOBS
+	 * <= RX_HASH_QUEUE, asserted below), and rx_hasher_finish wakes it
+	 * for the rest. */
 	h->idle_bytes += j->n;
 	if (h->idle && (h->count >= RX_HASH_WAKE_JOBS || h->idle_bytes >= RX_HASH_WAKE_BYTES)) {
 		h->idle = 0;

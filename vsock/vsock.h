@@ -24,6 +24,8 @@ int vsock_listen(uint32_t port, int backlog, struct cr_err *e);
  * passes it on to the connections it accepts. This is the flow-control
  * window: the peer may send that much ahead of what has been read. */
 int vsock_set_buffer(int fd, uint64_t bytes, struct cr_err *e);
+/* Linux's default window (and maximum) for a vsock socket. */
+#define VSOCK_DEFAULT_BUFFER (256u << 10)
 /* Wait up to timeout_ms (-1: forever) until fd is readable (1), or not (0),
  * or poll failed (-1). */
 int vsock_wait_readable(int fd, int timeout_ms);

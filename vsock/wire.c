@@ -768,17 +768,15 @@ int wire_read(struct wire_reader *rd, struct wire_msg *m, struct cr_err *e)
 	len = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];
 	if (len == 0 || len > WIRE_MAX_FRAME)
 		return cr_fail(e, "receive: frame length %u outside 1..%u", len, WIRE_MAX_FRAME);
-	if (rd->pool && len <= rd->pool->size) {
-		m->frame = cr_pool_get(rd->pool);
+	if (rd->pool && len <= rd->pool->size && (m->frame = cr_pool_get(rd->pool)))
 		m->frame_pool = rd->pool;
-	} else {
+	else
 		m->frame = malloc(len);
-	}
 	if (!m->frame)
 		return cr_fail(e, "out of memory");
 	r = reader_take(rd, m->frame, len);
 	if (r != (long)len) {
-		int saved = errno;
+		int saved = r == 0 ? EPIPE : errno; /* the end of the stream right after the header */
 		wire_msg_free(m);
 		errno = saved;
 		if (errno == EAGAIN || errno == EWOULDBLOCK)

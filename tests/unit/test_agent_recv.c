@@ -241,14 +241,46 @@ int main(void)
 		nftw(small, rm_one, 16, FTW_PHYS | FTW_DEPTH);
 	}
 
-	fd = crafted_stream(1);
-	T_OK(receive(fd, dst, &acc, &fault, &e) == -1 && fault == RX_PROTOCOL && strstr(e.msg, "'f8'"),
-	     "a stream that ends inside a large file fails, naming it: %s", e.msg);
-	close(fd);
-	fd = crafted_stream(2);
-	T_OK(receive(fd, dst, &acc, &fault, &e) == -1 && fault == RX_PROTOCOL && strstr(e.msg, "where"),
-	     "a data message longer than the file's rest fails: %s", e.msg);
-	close(fd);
+	/* Cut and overrun, with each thread computing the SHA-1 passes: the
+	 * hasher is stopped with a file half-hashed, every frame given back. */
+	for (int mode = 0; mode < 3; mode++) {
+		const char *how = mode == 0   ? "SHA-1 shared"
+				  : mode == 1 ? "every SHA-1 on the receiver"
+					      : "every SHA-1 on the hasher";
+		help_at = mode == 1 ? 0 : mode == 2 ? RX_HASH_QUEUE + 1 : RX_HASH_HELP_AT;
+		fd = crafted_stream(1);
+		T_OK(receive(fd, dst, &acc, &fault, &e) == -1 && fault == RX_PROTOCOL && strstr(e.msg, "'f8'"),
+		     "a stream that ends inside a large file fails, naming it (%s): %s", how, e.msg);
+		close(fd);
+		fd = crafted_stream(2);
+		T_OK(receive(fd, dst, &acc, &fault, &e) == -1 && fault == RX_PROTOCOL && strstr(e.msg, "where"),
+		     "a data message longer than the file's rest fails (%s): %s", how, e.msg);
+		close(fd);
+	}
+	help_at = RX_HASH_HELP_AT;
+
+	/* A umask that takes bits from the modes: fchmod puts them back. */
+	{
+		mode_t old = umask(077);
+		struct stat st1, st0;
+		int rc;
+		char p1[128], p0[128];
+		fd = memfd_create("host", 0);
+		if (src_stream_send(src, WIRE_SRC, fd, 0, NULL, NULL, &sent, &e))
+			abort();
+		memset(&acc, 0, sizeof acc);
+		T_OK(receive(fd, dst, &acc, &fault, &e) == 0, "received under umask 077");
+		snprintf(p1, sizeof p1, "%s/d/f1", dst);
+		snprintf(p0, sizeof p0, "%s/f0", dst);
+		memset(&st1, 0, sizeof st1);
+		memset(&st0, 0, sizeof st0);
+		rc = lstat(p1, &st1) | lstat(p0, &st0);
+		T_OK(rc == 0 && (st1.st_mode & 07777) == 0644 && (st0.st_mode & 07777) == 0755,
+		     "files keep 0644 and 0755 under umask 077 (%o, %o)", (unsigned)(st1.st_mode & 07777),
+		     (unsigned)(st0.st_mode & 07777));
+		close(fd);
+		umask(old);
+	}
 
 	nftw(dst, rm_one, 16, FTW_PHYS | FTW_DEPTH);
 	nftw(src, rm_one, 16, FTW_PHYS | FTW_DEPTH);
