@@ -20,7 +20,7 @@
 #define AGENT_TRANSFER_TIMEOUT_S 3600 /* request + sources + deps; outputs: each at most this long */
 /* The vsock receive window while sources arrive: what a client may send
  * ahead of the agent (agent_session.c, set_window). */
-#define AGENT_VSOCK_BUFFER (4u << 20)
+#define AGENT_VSOCK_BUFFER (1u << 20)
 
 /* Processes of a build (limits.pids): the maximum is derived at start from
  * the kernel's machine-wide limits (kernel.pid_max, kernel.threads-max)
