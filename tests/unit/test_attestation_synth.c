@@ -473,7 +473,18 @@ static void test_chain_rules(void)
 			 "chain: the signature of cabundle[1] (CN=test intermediate) does not verify with the key of "
 			 "root",
 			 "a corrupted intermediate signature is found by BearSSL and named");
+		/* The chain and the document's signature are checked at the same
+		 * time (att_verify); the outcome is that of checking in order. */
+		T_PREFIX(sign_verify(&d, &int_key, &pol, &b),
+			 "chain: the signature of cabundle[1] (CN=test intermediate) does not verify",
+			 "a bad chain and a bad signature together: the chain's failure is reported");
 	}
+	/* A P-256 leaf certificate (a valid chain), the document signed with a
+	 * P-384 key: the curve is named, not the signature. */
+	base_doc(&d);
+	d.certificate = cert("leaf256");
+	T_STR(sign_verify(&d, &leaf_key, &pol, &b), "signature: the leaf key is not P-384, which ES384 needs",
+	      "a P-256 leaf is refused for its curve");
 	cr_buf_free(&b);
 }
 
