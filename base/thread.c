@@ -3,16 +3,22 @@
 #include <sched.h>
 #include <signal.h>
 
-int cr_thread_start(pthread_t *th, void *(*fn)(void *), void *arg)
+/* pthread_create with every signal blocked in the new thread: it inherits
+ * the creator's mask at creation, which is then restored. */
+static int create_blocked(pthread_t *th, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
 {
 	sigset_t all, old;
 	int r;
-	/* The new thread inherits the creator's mask at creation. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	r = pthread_create(th, NULL, fn, arg);
+	r = pthread_create(th, attr, fn, arg);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return r;
+}
+
+int cr_thread_start(pthread_t *th, void *(*fn)(void *), void *arg)
+{
+	return create_blocked(th, NULL, fn, arg);
 }
 
 static void *task_main(void *p)
@@ -29,7 +35,6 @@ void cr_task_start(struct cr_task *t, void (*fn)(void *), void *arg)
 {
 	pthread_attr_t attr;
 	cpu_set_t other;
-	sigset_t all, old;
 	int here = sched_getcpu();
 	t->fn = fn;
 	t->arg = arg;
@@ -54,10 +59,7 @@ void cr_task_start(struct cr_task *t, void (*fn)(void *), void *arg)
 	(void)here;
 	(void)other;
 #endif
-	sigfillset(&all);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	t->threaded = pthread_create(&t->th, &attr, task_main, t) == 0;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	t->threaded = create_blocked(&t->th, &attr, task_main, t) == 0;
 	pthread_attr_destroy(&attr);
 	if (!t->threaded)
 		fn(arg);

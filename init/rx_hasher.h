@@ -97,7 +97,7 @@ void rx_hasher_data(struct rx_hasher *h, struct wire_msg *m);
 /* The file's end, with its last message (NULL for an empty file) and, when
  * rx_hasher_begin returned 1, the caller's SHA-1 id (else NULL). */
 void rx_hasher_end(struct rx_hasher *h, struct wire_msg *last, const uint8_t *sha1);
-/* A small file or a symlink, hashed by the caller: added to the tree now.
+/* A symlink, its target hashed by the caller: added to the tree now.
  * -1 with e if tree_add fails. */
 int rx_hasher_add(struct rx_hasher *h, const char *path, unsigned mode, const uint8_t sha1[CR_SHA1_LEN],
 		  const uint8_t sha256[CR_SHA256_LEN], struct cr_err *e);
