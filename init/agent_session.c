@@ -732,13 +732,17 @@ void agent_serve(struct agent *a, int sock)
 	/* A client that stalls or trickles gets dropped, never the agent. */
 	setsockopt(sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 	setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-	set_window(sock, AGENT_VSOCK_BUFFER);
 	deadline_start(&d, sock, SHUT_RD, limit);
-	ok = read_request(&s) == 0 && make_workspace(&s) == 0 && receive_stream(&s, WIRE_SRC, &s.src) == 0 &&
-	     receive_stream(&s, WIRE_DEPS, &s.deps) == 0;
-	/* The client sends nothing more: what it could park in the enclave's
-	 * kernel while the build runs is vsock's default again. */
-	set_window(sock, VSOCK_DEFAULT_BUFFER);
+	ok = read_request(&s) == 0 && make_workspace(&s) == 0;
+	/* The larger window only for an accepted request's streams: a request
+	 * refused (a limit) while the client keeps sending closes with no
+	 * more of its data queued than before. Then the client sends nothing
+	 * more: while the build runs, vsock's default again. */
+	if (ok) {
+		set_window(sock, AGENT_VSOCK_BUFFER);
+		ok = receive_stream(&s, WIRE_SRC, &s.src) == 0 && receive_stream(&s, WIRE_DEPS, &s.deps) == 0;
+		set_window(sock, VSOCK_DEFAULT_BUFFER);
+	}
 	if (deadline_stop(&d) && !ok)
 		fail_msg(&s, WIRE_ERR_LIMIT, 0,
 			 "the request and sources took longer than %u s to arrive (cleanroom_transfer_timeout_s)",
