@@ -2,9 +2,13 @@
 # bench/eif-pack: time `cleanroom eif` on a >= 200 MB root filesystem and
 # compare with `sha384sum` over the EIF it wrote (the same bytes), in one run,
 # best of 3 each, alternating. Packing must read the tree, CRC and write the
-# image and hash the big ramdisk twice (PCR0 and PCR2): a writer thread and
-# two hashing threads overlap through a ring of 16 x 1 MiB chunks, the hashes
-# with libcrypto's SHA-384 (bench-sha384 shows why). Goal: ratio <= 1.0.
+# image and hash the big ramdisk twice (PCR0 and PCR2): a reading thread,
+# two hashing threads and a writing thread overlap through a ring of 32 x
+# 1 MiB chunks, the hashes with libcrypto's SHA-384 (bench-sha384 shows
+# why); whole chunks go to the disk with O_DIRECT, flushed every 128 MiB.
+# The pack's time includes making the image durable (its final fsync), the
+# hash's does not. sha384sum and openssl hash the image from the page cache
+# (it is read once, untimed, first). Goal: ratio <= 1.0.
 # The previous output is removed before each pack, outside the timing (an
 # overwrite would time the freeing of the old file's blocks too).
 #   CLEANROOM (default build/cleanroom), INIT (default build/init)
@@ -50,6 +54,9 @@ for i in 1 2 3; do
 	rm -f "$work/out.eif"
 	timed "$work/t" "$CLEANROOM" eif --timings --kernel "$work/kernel" --init "$INIT" --rootfs "$root" -o "$work/out.eif"
 	best pack "$work/t"
+	# The pack wrote around the page cache (O_DIRECT): read the image once
+	# untimed, so that sha384sum hashes from memory, not from the disk.
+	cat "$work/out.eif" >/dev/null
 	timed "$work/t" sha384sum "$work/out.eif"
 	best sha "$work/t"
 	timed "$work/t" openssl dgst -sha384 "$work/out.eif"

@@ -84,7 +84,8 @@ static void usage(FILE *out)
 		     "  --sign-key KEY.pem   sign PCR0 with this EC private key (P-256/384/521; PEM)...\n"
 		     "  --sign-cert CERT.pem ...whose certificate goes into the image; adds PCR8\n"
 		     "  --timings            print where the time went on stderr (planning, reading,\n"
-		     "                       writing, CRC, waiting, each hashing thread, fsync)\n"
+		     "                       CRC, waiting, disk writes and syncs, each hashing\n"
+		     "                       thread, the final fsync)\n"
 		     "  -h, --help           this text\n"
 		     "\n"
 		     "Prints the measurements as nitro-cli does:\n"
@@ -575,18 +576,21 @@ static double sec(uint64_t ns)
 	return (double)ns / 1e9;
 }
 
-/* --timings: the writer thread's stages, then each hasher's busy and CPU
- * time. The stages overlap (that is the point), so they do not add up. */
+/* --timings: the reading thread's stages, the chunk writer's, then each
+ * hasher's busy and CPU time. The stages overlap (that is the point), so
+ * they do not add up. */
 static void print_timings(const struct eif_write_stats *st, uint64_t plan_ns)
 {
 	fprintf(stderr,
-		"timings: %.1f MB in %.3f s: plan (walk, stat) %.3f s; write pass %.3f s: read %.3f, write %.3f, "
-		"crc %.3f (%s), waiting for hashers %.3f; hash PCR0 %.3f s (cpu %.3f), PCR1+PCR2 %.3f s (cpu %.3f) "
-		"with %s SHA-384; fsync+rename %.3f s\n",
+		"timings: %.1f MB in %.3f s: plan (walk, stat) %.3f s; write pass %.3f s: read %.3f, crc %.3f (%s), "
+		"waiting for hashers %.3f, for the disk %.3f; disk writes %.3f s (%.1f MB with O_DIRECT), "
+		"background fdatasync %.3f s; hash PCR0 %.3f s (cpu %.3f), PCR1+PCR2 %.3f s (cpu %.3f) with %s "
+		"SHA-384; fsync+rename %.3f s\n",
 		(double)st->bytes / 1e6, sec(plan_ns + st->total_ns), sec(plan_ns), sec(st->total_ns - st->commit_ns),
-		sec(st->read_ns), sec(st->write_ns), sec(st->crc_ns), bulk_crc32_impl(), sec(st->stall_ns),
-		sec(st->hash_busy_ns[0]), sec(st->hash_cpu_ns[0]), sec(st->hash_busy_ns[1]), sec(st->hash_cpu_ns[1]),
-		st->sha384_impl, sec(st->commit_ns));
+		sec(st->read_ns), sec(st->crc_ns), bulk_crc32_impl(), sec(st->stall_ns), sec(st->disk_wait_ns),
+		sec(st->write_ns), (double)st->direct_bytes / 1e6, sec(st->sync_ns), sec(st->hash_busy_ns[0]),
+		sec(st->hash_cpu_ns[0]), sec(st->hash_busy_ns[1]), sec(st->hash_cpu_ns[1]), st->sha384_impl,
+		sec(st->commit_ns));
 }
 
 int cmd_eif(int argc, char **argv)

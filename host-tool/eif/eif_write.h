@@ -1,9 +1,12 @@
 /* Writing EIF files in one streaming pass.
  *
  * Layout, as nitro-cli writes it: header, kernel, cmdline, metadata,
- * ramdisks..., then the signature when signed. Section data is streamed
- * through 1 MiB chunks: each chunk is written, CRC'd, and handed to the PCR
- * hasher threads. The header goes last (it needs every size, and the
+ * ramdisks..., then the signature when signed. The image is streamed, in
+ * file order, through a ring of 1 MiB chunks: the measured bytes of each
+ * chunk are handed to the PCR hasher threads, and the chunk is CRC'd and
+ * written whole at its offset, with O_DIRECT where the file system takes it
+ * (no copy into the page cache, nothing left for the final fsync); the last,
+ * partial chunk is written buffered. The header goes last (it needs every size, and the
  * signature's size is only known once PCR0 is); zlib's crc32_combine() puts
  * its CRC in front of the sections' CRC without a second pass.
  *
@@ -21,9 +24,13 @@
  * bench/eif-pack. Wall nanoseconds unless said. */
 struct eif_write_stats {
 	uint64_t bytes;                           /* the image's size */
-	uint64_t read_ns, write_ns, crc_ns;       /* writer thread: tree reads, writes, CRC */
-	uint64_t stall_ns;                        /* writer waiting for the hashers to free a chunk */
+	uint64_t read_ns, crc_ns;                 /* reading thread: tree reads, CRC */
+	uint64_t write_ns;                        /* chunk writer thread: writing */
+	uint64_t direct_bytes;                    /* of bytes, those written with O_DIRECT */
+	uint64_t stall_ns;                        /* reader waiting for the hashers to free a chunk */
+	uint64_t disk_wait_ns;                    /* reader waiting for the chunk writer to free one */
 	uint64_t hash_busy_ns[2], hash_cpu_ns[2]; /* hasher 0 (PCR0), 1 (PCR1+PCR2): hashing, CPU */
+	uint64_t sync_ns;                         /* background fdatasync while writing (bg_sync) */
 	uint64_t commit_ns;                       /* fsync + rename */
 	uint64_t total_ns;
 	const char *sha384_impl; /* "libcrypto" or "BearSSL" */
