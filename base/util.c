@@ -425,10 +425,20 @@ void cr_tmpfile_cleanup_on_signals(void)
 
 int cr_tmpfile_create(struct cr_tmpfile *t, const char *dst, struct cr_err *e)
 {
+	struct stat st;
 	t->fd = -1;
 	if ((size_t)snprintf(t->dst, sizeof t->dst, "%s", dst) >= sizeof t->dst ||
 	    (size_t)snprintf(t->tmp, sizeof t->tmp, "%s.tmp.XXXXXX", dst) >= sizeof t->tmp)
 		return cr_fail(e, "%s: path too long", dst);
+	/* The rename replaces whatever dst names: as root, "-o /dev/null" would
+	 * put a regular file in place of the device. Only a regular file, or
+	 * nothing, is replaced. */
+	if (lstat(dst, &st) == 0 && !S_ISREG(st.st_mode)) {
+		t->tmp[0] = 0;
+		return cr_fail_code(e, CR_E_NOTREG,
+				    "%s is %s, not a regular file: not replaced (name a new or regular file)", dst,
+				    cr_file_kind(st.st_mode));
+	}
 	t->fd = mkostemp(t->tmp, O_CLOEXEC);
 	if (t->fd < 0)
 		return cr_failp(e, "%s: cannot create a temporary file beside it", dst);

@@ -103,7 +103,10 @@ int cr_read_proc_u64(const char *path, const char *key, uint64_t max, uint64_t *
 /* A file that appears at dst only when complete: written under a temporary
  * name in the same directory, then fsync'd and renamed. abort() removes it.
  * While open, it is registered so that cr_tmpfile_cleanup_on_signals() can
- * remove it if the process is killed by SIGINT, SIGTERM or SIGHUP. */
+ * remove it if the process is killed by SIGINT, SIGTERM or SIGHUP.
+ * create() refuses (CR_E_NOTREG) a dst that exists and is not a regular
+ * file: the rename would put a file in place of a device, FIFO, socket,
+ * symlink or directory. */
 struct cr_tmpfile {
 	int fd;
 	char tmp[4096];

@@ -27,8 +27,10 @@ static int write_job(struct chunk_writer *w, const struct chunk_job *j)
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0 && errno == EINVAL && w->direct) {
-			if (set_direct(w, 0))
+			if (set_direct(w, 0)) {
+				w->err_call = "fcntl";
 				return errno;
+			}
 			direct = 0;
 			continue;
 		}
@@ -75,6 +77,7 @@ void chunk_writer_start(struct chunk_writer *w, int fd, const char *path)
 {
 	memset(w, 0, sizeof *w);
 	w->fd = fd;
+	w->err_call = "write";
 	w->path = path;
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_cond_init(&w->cv, NULL);
@@ -118,7 +121,7 @@ int chunk_writer_wait(struct chunk_writer *w, uint64_t ticket, struct cr_err *e)
 		pthread_cond_wait(&w->cv, &w->mu);
 	err = w->err;
 	pthread_mutex_unlock(&w->mu);
-	return err ? failed(w, err, "write", e) : 0;
+	return err ? failed(w, err, w->err_call, e) : 0;
 }
 
 int chunk_writer_finish(struct chunk_writer *w, struct cr_err *e)
@@ -139,7 +142,7 @@ int chunk_writer_finish(struct chunk_writer *w, struct cr_err *e)
 	if (w->direct && set_direct(w, 0) && !err)
 		return cr_failp(e, "%s: fcntl", w->path);
 	if (err)
-		return failed(w, err, "write", e);
+		return failed(w, err, w->err_call, e);
 	if (sync_err)
 		return failed(w, sync_err, "fdatasync", e);
 	return 0;

@@ -39,8 +39,9 @@ struct chunk_writer {
 	} q[CHUNK_WRITER_QUEUE];
 	uint64_t submitted, done;
 	int stop;
-	int err;       /* first failed write's errno; later jobs are skipped */
-	int threaded;  /* 0: no thread could start, jobs are written in submit */
+	int err;              /* first failed write's errno; later jobs are skipped */
+	const char *err_call; /* the call that failed: "write" or "fcntl" */
+	int threaded;         /* 0: no thread could start, jobs are written in submit */
 	pthread_t th;
 	struct bg_sync sync;
 	uint64_t busy_ns;      /* writing */

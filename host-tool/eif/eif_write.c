@@ -248,7 +248,9 @@ static int write_tail(struct stream *s, struct cr_err *e)
 	if (rc)
 		return -1;
 	crc_chunk(s, s->fill);
-	if (lseek(s->fd, (off_t)s->base, SEEK_SET) < 0 || cr_write_all(s->fd, cur(s), s->fill))
+	if (lseek(s->fd, (off_t)s->base, SEEK_SET) < 0)
+		return cr_failp(e, "%s: lseek", s->path);
+	if (cr_write_all(s->fd, cur(s), s->fill))
 		return cr_failp(e, "%s: write", s->path);
 	return 0;
 }
@@ -272,8 +274,12 @@ static int write_header(struct stream *s, const struct eif_write_input *in, cons
 	crc = crc32(0L, h, EIF_HDR_SIZE - 4);
 	crc = crc32_combine(crc, s->crc, (z_off_t)s->crc_len);
 	eif_put_be32(h + 544, (uint32_t)crc);
-	if (pwrite(s->fd, h, sizeof h, 0) != (ssize_t)sizeof h)
+	ssize_t w = pwrite(s->fd, h, sizeof h, 0);
+	if (w != (ssize_t)sizeof h) {
+		if (w >= 0)
+			errno = EIO; /* short */
 		return cr_failp(e, "%s: write header", s->path);
+	}
 	return 0;
 }
 

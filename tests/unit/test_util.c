@@ -2,7 +2,10 @@
  * cr_open_input/cr_read_input on what is not a regular file. */
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "tests/unit/check.h"
@@ -62,6 +65,47 @@ int main(void)
 		T_OK(cr_write_file_atomic("/nonexistent-dir/x", "a", 1, 0600, &e) == -1 &&
 			     strstr(e.msg, "/nonexistent-dir/x"),
 		     "atomic write names the path on failure");
+	}
+	{
+		/* An atomic write replaces only a regular file (or nothing): a
+		 * rename over "-o /dev/null" run as root would put a file in
+		 * place of the device. Specimens in a private directory. */
+		char dir[] = "/tmp/cr-util-XXXXXX", p[5][64];
+		static const char *const kind[5] = { "a FIFO", "a symlink", "a directory", "a socket",
+						     "a character device" };
+		int made[5], sock;
+		struct sockaddr_un sa = { .sun_family = AF_UNIX };
+		struct stat st;
+		T_OK(mkdtemp(dir) != NULL, "temp dir");
+		for (int i = 0; i < 5; i++)
+			snprintf(p[i], sizeof p[i], "%s/%d", dir, i);
+		made[0] = mkfifo(p[0], 0600) == 0;
+		made[1] = symlink("target", p[1]) == 0;
+		made[2] = mkdir(p[2], 0700) == 0;
+		snprintf(sa.sun_path, sizeof sa.sun_path, "%s", p[3]);
+		sock = socket(AF_UNIX, SOCK_STREAM, 0);
+		made[3] = sock >= 0 && bind(sock, (struct sockaddr *)&sa, sizeof sa) == 0;
+		made[4] = mknod(p[4], S_IFCHR | 0600, makedev(1, 3)) == 0; /* root only: /dev/null's numbers */
+		for (int i = 0; i < 5; i++) {
+			char want[200];
+			if (!made[i]) {
+				printf("# %s: not made here (%s)\n", kind[i], i == 4 ? "needs root" : "failed");
+				continue;
+			}
+			snprintf(want, sizeof want, "%s is %s, not a regular file: not replaced", p[i], kind[i]);
+			e.code = 0;
+			T_OK(cr_write_file_atomic(p[i], "x", 1, 0600, &e) == -1 && e.code == CR_E_NOTREG &&
+				     strstr(e.msg, want) == e.msg,
+			     "atomic write refuses to replace %s (CR_E_NOTREG): %s", kind[i], e.msg);
+			T_OK(lstat(p[i], &st) == 0 && !S_ISREG(st.st_mode), "... which is still there, as it was");
+		}
+		T_OK(lstat(p[1], &st) == 0 && access(p[1], F_OK) != 0,
+		     "... and nothing was written through the symlink");
+		if (sock >= 0)
+			close(sock);
+		for (int i = 0; i < 5; i++)
+			i == 2 ? rmdir(p[i]) : unlink(p[i]);
+		rmdir(dir);
 	}
 	{
 		/* Numbers from kernel pseudo-files: /proc says st_size 0, so a
