@@ -291,11 +291,6 @@ static int open_image(struct run *r, struct cr_err *e)
 			       "%s: an x86_64 image; --machine virt boots aarch64 images (x86_64 ones boot on microvm)",
 			       r->o.eif);
 	}
-	if (eif_scan(&r->img, &r->scan, e))
-		return -1;
-	if (!r->scan.crc_ok)
-		return cr_fail(e, "%s: CRC32 mismatch (stored 0x%08x, computed 0x%08x): the file is damaged", r->o.eif,
-			       r->img.crc_stored, r->scan.crc_computed);
 	{
 		/* nitro-cli's rule (ENCLAVE_MEMORY_EIF_SIZE_RATIO = 4): with less,
 		 * the kernel cannot unpack the whole initramfs and boots on with
@@ -317,11 +312,25 @@ static int open_image(struct run *r, struct cr_err *e)
 	return 0;
 }
 
+/* Measure the image (CRC, PCRs for the mock NSM) and, for QEMU to boot,
+ * copy its kernel and ramdisks in the same pass: what boots is what was
+ * measured, even if the file changes meanwhile. -1: no copies (QEMU's
+ * nitro-enclave machine reads the EIF itself and measures it itself). */
+static int measure_image(struct run *r, int kernel_fd, int ramdisk_fd, struct cr_err *e)
+{
+	if (eif_scan_copy(&r->img, &r->scan, kernel_fd, ramdisk_fd, e))
+		return -1;
+	if (!r->scan.crc_ok)
+		return cr_fail(e, "%s: CRC32 mismatch (stored 0x%08x, computed 0x%08x): the file is damaged", r->o.eif,
+			       r->img.crc_stored, r->scan.crc_computed);
+	return 0;
+}
+
 /* The private run directory with the kernel and initramfs QEMU boots. */
 static int extract_image(struct run *r, struct cr_err *e)
 {
 	const char *tmp = getenv("TMPDIR");
-	int fd;
+	int kfd, rfd, rc;
 
 	if (!tmp || !*tmp || !is_dir(tmp))
 		tmp = "/tmp";
@@ -339,25 +348,20 @@ static int extract_image(struct run *r, struct cr_err *e)
 		if (mkdir(r->qtmp, 0700))
 			return cr_failp(e, "%s", r->qtmp);
 		r->made_qtmp = 1;
-		return 0;
+		return measure_image(r, -1, -1, e);
 	}
-	fd = open(r->kernel, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0)
+	kfd = open(r->kernel, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (kfd < 0)
 		return cr_failp(e, "%s", r->kernel);
-	if (eif_copy_section(&r->img, r->img.kernel, fd, e)) {
-		close(fd);
-		return -1;
-	}
-	close(fd);
-	fd = open(r->initrd, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0)
+	rfd = open(r->initrd, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (rfd < 0) {
+		close(kfd);
 		return cr_failp(e, "%s", r->initrd);
-	if (eif_copy_ramdisks(&r->img, fd, e)) {
-		close(fd);
-		return -1;
 	}
-	close(fd);
-	return 0;
+	rc = measure_image(r, kfd, rfd, e);
+	close(kfd);
+	close(rfd);
+	return rc;
 }
 
 static void on_signal(struct evsrc *s, uint32_t events)

@@ -82,11 +82,13 @@ struct eif_scan {
 	struct eif_pcrs pcrs;
 };
 int eif_scan(struct eif_image *img, struct eif_scan *out, struct cr_err *e);
-
-/* Copy the data of section i to fd (e.g. the kernel for QEMU). */
-int eif_copy_section(struct eif_image *img, int i, int fd, struct cr_err *e);
-/* Copy every ramdisk, in file order, to fd: the initramfs the kernel sees. */
-int eif_copy_ramdisks(struct eif_image *img, int fd, struct cr_err *e);
+/* The same pass, also writing the kernel's data to kernel_fd and every
+ * ramdisk's, in file order, to ramdisk_fd (-1: not copied): the copies are
+ * the bytes measured, whatever happens to the file meanwhile. Each section
+ * header, and each loaded section (cmdline, metadata, signature), must read
+ * as it did at eif_open, or the scan fails: what was measured is what the
+ * caller uses. */
+int eif_scan_copy(struct eif_image *img, struct eif_scan *out, int kernel_fd, int ramdisk_fd, struct cr_err *e);
 
 /* Byte-order helpers shared by the reader and the writer. */
 void eif_put_be16(uint8_t *p, uint16_t v);

@@ -258,7 +258,39 @@ void eif_close(struct eif_image *img)
 	img->fd = -1;
 }
 
-int eif_scan(struct eif_image *img, struct eif_scan *out, struct cr_err *e)
+/* What section i's data was when the image was opened, if it was loaded
+ * (NULL for the kernel and the ramdisks, which stay on disk). */
+static const uint8_t *loaded_data(const struct eif_image *img, int i)
+{
+	return i == img->cmdline     ? img->cmdline_data
+	       : i == img->metadata  ? img->metadata_data
+	       : i == img->signature ? img->signature_data
+				     : NULL;
+}
+
+/* One chunk of section i as the scan read it: the section header must be
+ * the one eif_open validated, and a loaded section's bytes the loaded ones,
+ * so that what was measured is what is used. at: the chunk's offset in the
+ * section (header included). */
+static int check_unchanged(const struct eif_image *img, int i, const uint8_t *buf, size_t n, uint64_t at,
+			   struct cr_err *e)
+{
+	const struct eif_section *s = &img->sec[i];
+	const uint8_t *mem = loaded_data(img, i);
+	size_t skip = 0;
+	if (at == 0) {
+		if (eif_be16(buf) != s->type || eif_be16(buf + 2) || eif_be64(buf + 4) != s->size)
+			return cr_fail(e, "%s: section %d: its header changed while the image was being read",
+				       img->path, i);
+		skip = EIF_SEC_HDR_SIZE;
+	}
+	if (mem && n > skip && memcmp(buf + skip, mem + (at + skip - EIF_SEC_HDR_SIZE), n - skip))
+		return cr_fail(e, "%s: section %d (%s): changed while the image was being read", img->path, i,
+			       eif_section_name(s->type));
+	return 0;
+}
+
+int eif_scan_copy(struct eif_image *img, struct eif_scan *out, int kernel_fd, int ramdisk_fd, struct cr_err *e)
 {
 	struct pcr_hasher h;
 	uint8_t *ring;
@@ -278,23 +310,33 @@ int eif_scan(struct eif_image *img, struct eif_scan *out, struct cr_err *e)
 	for (int i = 0; i < img->num_sections && !rc; i++) {
 		const struct eif_section *s = &img->sec[i];
 		unsigned mask = eif_pcr_mask(s->type, s->ramdisk_index);
-		uint64_t off = s->hdr_offset, left = EIF_SEC_HDR_SIZE + s->size;
-		int first = 1;
+		uint64_t off = s->hdr_offset, left = EIF_SEC_HDR_SIZE + s->size, at = 0;
+		int copy_fd = s->type == EIF_SEC_KERNEL ? kernel_fd : s->type == EIF_SEC_RAMDISK ? ramdisk_fd : -1;
 		while (left) {
 			uint8_t *buf = ring + (size_t)slot * READ_CHUNK;
 			size_t n = left > READ_CHUNK ? READ_CHUNK : (size_t)left;
+			/* The 12-byte section header is covered by the CRC but never measured. */
+			size_t skip = at == 0 ? EIF_SEC_HDR_SIZE : 0;
 			pcr_hasher_wait(&h, tickets[slot]);
 			if (pread_full(img->fd, buf, n, off)) {
 				rc = cr_failp(e, "%s: section %d: read", img->path, i);
 				break;
 			}
+			if (check_unchanged(img, i, buf, n, at, e)) {
+				rc = -1;
+				break;
+			}
 			crc = bulk_crc32(crc, buf, n);
-			/* The 12-byte section header is covered by the CRC but never measured. */
-			tickets[slot] = pcr_hasher_submit(&h, mask, buf + (first ? EIF_SEC_HDR_SIZE : 0),
-							  n - (first ? EIF_SEC_HDR_SIZE : 0));
-			first = 0;
+			tickets[slot] = pcr_hasher_submit(&h, mask, buf + skip, n - skip);
+			/* Copied from the bytes just measured: what boots is what the
+			 * PCRs say, whatever happens to the file meanwhile. */
+			if (copy_fd >= 0 && cr_write_all(copy_fd, buf + skip, n - skip)) {
+				rc = cr_failp(e, "section %d (%s): write", i, eif_section_name(s->type));
+				break;
+			}
 			slot = (slot + 1) % READ_SLOTS;
 			off += n;
+			at += n;
 			left -= n;
 		}
 	}
@@ -314,34 +356,7 @@ int eif_scan(struct eif_image *img, struct eif_scan *out, struct cr_err *e)
 	return 0;
 }
 
-int eif_copy_section(struct eif_image *img, int i, int fd, struct cr_err *e)
+int eif_scan(struct eif_image *img, struct eif_scan *out, struct cr_err *e)
 {
-	const struct eif_section *s = &img->sec[i];
-	uint8_t *buf = malloc(READ_CHUNK);
-	uint64_t off = s->hdr_offset + EIF_SEC_HDR_SIZE, left = s->size;
-	if (!buf)
-		return cr_fail(e, "out of memory");
-	while (left) {
-		size_t n = left > READ_CHUNK ? READ_CHUNK : (size_t)left;
-		if (pread_full(img->fd, buf, n, off)) {
-			free(buf);
-			return cr_failp(e, "%s: section %d: read", img->path, i);
-		}
-		if (cr_write_all(fd, buf, n)) {
-			free(buf);
-			return cr_failp(e, "section %d: write", i);
-		}
-		off += n;
-		left -= n;
-	}
-	free(buf);
-	return 0;
-}
-
-int eif_copy_ramdisks(struct eif_image *img, int fd, struct cr_err *e)
-{
-	for (int i = 0; i < img->num_sections; i++)
-		if (img->sec[i].type == EIF_SEC_RAMDISK && eif_copy_section(img, i, fd, e))
-			return -1;
-	return 0;
+	return eif_scan_copy(img, out, -1, -1, e);
 }
