@@ -7,7 +7,10 @@ CHECK_UNIT_SUITES += 'layout=tests/layout/check.py $(B) $(CC)'
 # The format suite: every C file of ours is as clang-format leaves it
 # (.clang-format at the root); `make format` formats the tree.
 APT_PKGS += clang-format-14
-FORMAT_FILES = $(shell git ls-files '*.c' '*.h' 2>/dev/null | grep -v -e '^kernel-config/' -e '^demo/')
+# Tracked files and new ones not yet added (a new file is formatted before
+# its first commit); $(wildcard) drops files deleted but not yet committed.
+FORMAT_FILES = $(wildcard $(shell git ls-files --cached --others --exclude-standard '*.c' '*.h' 2>/dev/null | \
+                 grep -v -e '^kernel-config/' -e '^demo/'))
 CHECK_UNIT_SUITES += 'format=tests/layout/format.sh clang-format-14'
 .PHONY: format
 format:
