@@ -4,6 +4,9 @@
  * and later jobs are skipped; a background fdatasync's error is not lost. */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -143,6 +146,52 @@ int main(void)
 		bg_sync_progress(&b, BG_SYNC_STEP);
 		wait_taken(&b);
 		T_OK(bg_sync_stop(&b) == EBADF, "bg_sync: a failed background fdatasync is returned by stop");
+	}
+
+	/* No thread to be had (RLIMIT_NPROC below the user's processes, as an
+	 * unprivileged user: root is exempt): chunk_writer writes in submit,
+	 * bg_sync makes no early syncs, and the file is whole all the same. In
+	 * a child, which reports by its exit status. */
+	{
+		pid_t pid;
+		int st = 0;
+		if (chmod(dir, 0777))
+			abort();
+		pid = fork();
+		if (pid == 0) {
+			struct rlimit one = { 1, 1 };
+			struct chunk_writer cw;
+			struct bg_sync b;
+			int cfd, code = 0;
+			if ((getuid() == 0 && (setgroups(0, NULL) || setgid(65534) || setuid(65534))) ||
+			    setrlimit(RLIMIT_NPROC, &one))
+				_exit(64);
+			char own[700];
+			snprintf(own, sizeof own, "%s/nothread", dir);
+			cfd = open(own, O_WRONLY | O_CREAT | O_EXCL, 0600);
+			chunk_writer_start(&cw, cfd, own);
+			if (cw.threaded)
+				_exit(65); /* the limit did not take */
+			for (int i = 0; i < 3; i++)
+				t = chunk_writer_submit(&cw, buf + (size_t)i * CH, CH, (uint64_t)i * CH);
+			if (chunk_writer_wait(&cw, t, &e) || chunk_writer_finish(&cw, &e))
+				code |= 1;
+			close(cfd);
+			if (!file_is(own, buf, 3 * (size_t)CH))
+				code |= 2;
+			bg_sync_start(&b, -1);
+			bg_sync_progress(&b, BG_SYNC_STEP);
+			if (b.started || bg_sync_stop(&b) != 0 || b.syncs)
+				code |= 4;
+			unlink(own);
+			_exit(code);
+		}
+		T_OK(pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st), "the child without threads ran");
+		T_OK(WEXITSTATUS(st) != 64 && WEXITSTATUS(st) != 65,
+		     "... under a process limit that stops threads (%d)", WEXITSTATUS(st));
+		T_OK(WEXITSTATUS(st) == 0 || WEXITSTATUS(st) >= 64,
+		     "without a thread: chunks written in submit, the file whole, no early syncs (%d)",
+		     WEXITSTATUS(st));
 	}
 
 	unlink(path);
