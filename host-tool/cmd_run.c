@@ -540,6 +540,7 @@ static void console_close(struct run *r)
 static int open_console(struct run *r, struct cr_err *e)
 {
 	const char *c = r->o.console;
+	struct stat st;
 	r->console_fd = -1;
 	if (!c)
 		c = r->o.json ? NULL : "-";
@@ -556,8 +557,21 @@ static int open_console(struct run *r, struct cr_err *e)
 			return cr_failp(e, "console pipe");
 		return 0;
 	}
-	r->console_fd = open(c, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	return r->console_fd < 0 ? cr_failp(e, "--console %s", c) : 0;
+	/* A file, a terminal, /dev/null, a pipe (--console >(tee log)): never
+	 * blocking on a FIFO nobody reads (ENXIO), never a disk's raw device. */
+	r->console_fd = open(c, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0644);
+	if (r->console_fd < 0) {
+		int err = errno;
+		if (err == ENXIO && stat(c, &st) == 0 && S_ISFIFO(st.st_mode))
+			return cr_fail(e, "--console %s: a FIFO that nothing reads", c);
+		errno = err;
+		return cr_failp(e, "--console %s", c);
+	}
+	if (fstat(r->console_fd, &st) < 0 || fcntl(r->console_fd, F_SETFL, 0) < 0)
+		return cr_failp(e, "--console %s", c);
+	if (S_ISBLK(st.st_mode))
+		return cr_fail_code(e, CR_E_NOTREG, "--console %s is a block device, not a file or a terminal", c);
+	return 0;
 }
 
 static int start(struct run *r, struct cr_err *e)

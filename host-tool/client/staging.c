@@ -71,6 +71,19 @@ void staging_abort(struct staging *st)
 
 int staging_commit(struct staging *st, struct cr_err *e)
 {
+	/* First every destination, then any rename: a rename replaces whatever
+	 * the name holds (as root, "--out /dev --output null" would replace the
+	 * device), and a refusal half-way would leave outputs without their
+	 * report. Only a regular file, or nothing, is replaced. */
+	for (size_t i = 0; i < st->nfiles; i++) {
+		char to[PATH_MAX];
+		struct stat sb;
+		snprintf(to, sizeof to, "%s/%s", st->out, st->files[i]);
+		if (lstat(to, &sb) == 0 && !S_ISREG(sb.st_mode))
+			return cr_fail_code(e, CR_E_NOTREG,
+					    "%s is %s, not a regular file: not replaced (nothing was moved into --out)",
+					    to, cr_file_kind(sb.st_mode));
+	}
 	for (size_t i = 0; i < st->nfiles; i++) {
 		char from[PATH_MAX], to[PATH_MAX], parent[PATH_MAX];
 		char *slash;

@@ -31,7 +31,10 @@ int staging_record(struct staging *st, const char *rel, struct cr_err *e);
  * file, never through a symlink) with mode, recorded; its path goes into
  * path. Returns the fd, open for writing, or -1 with e. */
 int staging_create(struct staging *st, const char *rel, int mode, char *path, size_t cap, struct cr_err *e);
-/* Rename every staged file into --out, then remove the staging directory. */
+/* Rename every staged file into --out, then remove the staging directory.
+ * Refused (CR_E_NOTREG), before anything is moved, when a destination
+ * exists and is not a regular file (a device, FIFO, socket, symlink or
+ * directory). */
 int staging_commit(struct staging *st, struct cr_err *e);
 /* Remove the staged files, the staging directory, and --out when it was
  * created here. Idempotent. */

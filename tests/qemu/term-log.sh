@@ -212,6 +212,16 @@ EOF
 	python3 -c 'import sys; t = open(sys.argv[1], "rb").read(); r = open(sys.argv[2], "rb").read(); print(r in t.replace(b"\r\n", b"\n"))' \
 		"$T/g.console" "$T/hostile.raw" >"$T/g.raw"
 	same "run --console FILE keeps the guest's raw bytes" "$(cat "$T/g.raw")" "True"
+	# A FIFO nothing reads: refused at once, not a run that hangs opening it.
+	mkfifo "$T/g.fifo"
+	expect_fail "run --console FIFO that nothing reads: refused, no hang" "g.fifo: a FIFO that nothing reads" \
+		timeout 60 $CLEANROOM run "$T/guest.eif" --console "$T/g.fifo" --timeout 90 --memory 256
+	# ... and one that is read (as --console >(tee ...) gives) gets the console.
+	cat "$T/g.fifo" >"$T/g.fifo.out" &
+	$CLEANROOM run "$T/guest.eif" --console "$T/g.fifo" --timeout 90 --memory 256 >/dev/null 2>&1
+	wait
+	grep -q 'guest done' "$T/g.fifo.out" && ok "run --console FIFO that is read: the console goes through it" ||
+		not_ok "run --console FIFO that is read: the console goes through it" "$(tail -2 "$T/g.fifo.out")"
 else
 	not_ok "pack the console guest" "$(tail -1 "$T/guest.pack")"
 fi
