@@ -243,6 +243,15 @@ const char *cr_file_kind(unsigned mode)
 	return "of an unknown type";
 }
 
+int cr_check_replaceable(const char *path, const char *why, struct cr_err *e)
+{
+	struct stat st;
+	if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode))
+		return cr_fail_code(e, CR_E_NOTREG, "%s is %s, not a regular file: not replaced (%s)", path,
+				    cr_file_kind(st.st_mode), why);
+	return 0;
+}
+
 int cr_open_input(const char *what, const char *path, uint64_t max, int flags, struct stat *st, struct cr_err *e)
 {
 	const char *sep = what ? ": " : "";
@@ -425,19 +434,15 @@ void cr_tmpfile_cleanup_on_signals(void)
 
 int cr_tmpfile_create(struct cr_tmpfile *t, const char *dst, struct cr_err *e)
 {
-	struct stat st;
 	t->fd = -1;
 	if ((size_t)snprintf(t->dst, sizeof t->dst, "%s", dst) >= sizeof t->dst ||
 	    (size_t)snprintf(t->tmp, sizeof t->tmp, "%s.tmp.XXXXXX", dst) >= sizeof t->tmp)
 		return cr_fail(e, "%s: path too long", dst);
-	/* The rename replaces whatever dst names: as root, "-o /dev/null" would
-	 * put a regular file in place of the device. Only a regular file, or
-	 * nothing, is replaced. */
-	if (lstat(dst, &st) == 0 && !S_ISREG(st.st_mode)) {
+	/* As root, "-o /dev/null" would put a regular file in place of the
+	 * device. */
+	if (cr_check_replaceable(dst, "name a new or regular file", e)) {
 		t->tmp[0] = 0;
-		return cr_fail_code(e, CR_E_NOTREG,
-				    "%s is %s, not a regular file: not replaced (name a new or regular file)", dst,
-				    cr_file_kind(st.st_mode));
+		return -1;
 	}
 	t->fd = mkostemp(t->tmp, O_CLOEXEC);
 	if (t->fd < 0)

@@ -83,6 +83,11 @@ int cr_unhex_var(const char *s, uint8_t *out, size_t max, size_t *n);
 #define CR_IN_NOFOLLOW 1
 /* "a FIFO", "a character device", "a directory", ... */
 const char *cr_file_kind(unsigned mode);
+/* Whether an output may be put at path by a rename, which replaces whatever
+ * the name holds (as root, a device): 0 when nothing or a regular file is
+ * there; otherwise -1 with e (CR_E_NOTREG), "PATH is a KIND, not a regular
+ * file: not replaced (WHY)". */
+int cr_check_replaceable(const char *path, const char *why, struct cr_err *e);
 /* Open for reading (O_RDONLY, blocking mode restored); *st (may be NULL)
  * gets the file's fstat. Returns the fd, or -1 with e. */
 int cr_open_input(const char *what, const char *path, uint64_t max, int flags, struct stat *st, struct cr_err *e);

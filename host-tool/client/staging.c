@@ -77,12 +77,9 @@ int staging_commit(struct staging *st, struct cr_err *e)
 	 * report. Only a regular file, or nothing, is replaced. */
 	for (size_t i = 0; i < st->nfiles; i++) {
 		char to[PATH_MAX];
-		struct stat sb;
 		snprintf(to, sizeof to, "%s/%s", st->out, st->files[i]);
-		if (lstat(to, &sb) == 0 && !S_ISREG(sb.st_mode))
-			return cr_fail_code(e, CR_E_NOTREG,
-					    "%s is %s, not a regular file: not replaced (nothing was moved into --out)",
-					    to, cr_file_kind(sb.st_mode));
+		if (cr_check_replaceable(to, "nothing was moved into --out", e))
+			return -1;
 	}
 	for (size_t i = 0; i < st->nfiles; i++) {
 		char from[PATH_MAX], to[PATH_MAX], parent[PATH_MAX];
