@@ -3,7 +3,9 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "base/digest.h"
@@ -634,51 +636,147 @@ void wire_msg_free(struct wire_msg *m)
 
 /* ---------------------------------------------------------------- frames */
 
-static int write_frame(int fd, const uint8_t *body, size_t len, struct cr_err *e)
+/* write() all of the iovecs, retrying on EINTR and short writes; iov is
+ * consumed. */
+static int writev_all(int fd, struct iovec *iov, int n)
 {
-	uint8_t hdr[4] = { (uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8), (uint8_t)len };
-	if (cr_write_all(fd, hdr, 4) || cr_write_all(fd, body, len))
+	while (n > 0) {
+		ssize_t r = writev(fd, iov, n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		while (n > 0 && (size_t)r >= iov->iov_len) {
+			r -= (ssize_t)iov->iov_len;
+			iov++;
+			n--;
+		}
+		if (n > 0) {
+			iov->iov_base = (uint8_t *)iov->iov_base + r;
+			iov->iov_len -= (size_t)r;
+		}
+	}
+	return 0;
+}
+
+static void put_be32(uint8_t *p, size_t v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+void wire_writer_init(struct wire_writer *w, int fd, size_t batch)
+{
+	w->fd = fd;
+	w->batch = batch;
+	cr_buf_init(&w->out, SIZE_MAX);
+	cr_buf_init(&w->msg, WIRE_MAX_FRAME);
+}
+
+void wire_writer_free(struct wire_writer *w)
+{
+	cr_buf_free(&w->out);
+	cr_buf_free(&w->msg);
+}
+
+/* Send the queued frames, then the n iovecs (if any) in the same call. */
+static int send_queued(struct wire_writer *w, struct iovec *tail, int n, struct cr_err *e)
+{
+	struct iovec iov[4];
+	int k = 0;
+	if (w->out.len)
+		iov[k++] = (struct iovec){ w->out.p, w->out.len };
+	for (int i = 0; i < n; i++)
+		iov[k++] = tail[i];
+	w->out.len = 0; /* sent, or lost with the connection */
+	if (k && writev_all(w->fd, iov, k))
 		return cr_failp_code(e, CR_E_SEND, "send");
 	return 0;
 }
 
+int wire_writer_flush(struct wire_writer *w, struct cr_err *e)
+{
+	return send_queued(w, NULL, 0, e);
+}
+
+static int queued(struct wire_writer *w, struct cr_err *e)
+{
+	return w->out.len >= w->batch ? send_queued(w, NULL, 0, e) : 0;
+}
+
+int wire_writer_msg(struct wire_writer *w, const struct wire_msg *m, struct cr_err *e)
+{
+	uint8_t len[4];
+	size_t at = w->out.len;
+	/* Encoded apart, so that the frame limit is the buffer's. */
+	w->msg.len = 0;
+	if (wire_encode(m, &w->msg, e))
+		return -1;
+	put_be32(len, w->msg.len);
+	w->out.limit = SIZE_MAX;
+	if (cr_buf_put(&w->out, len, 4, e) || cr_buf_put(&w->out, w->msg.p, w->msg.len, e)) {
+		w->out.len = at; /* no half frame stays queued */
+		return -1;
+	}
+	return queued(w, e);
+}
+
+int wire_writer_data(struct wire_writer *w, enum wire_type t, const void *p, size_t n, struct cr_err *e)
+{
+	/* The map head, the key and the byte-string head are encoded here; a
+	 * large payload goes straight from the caller's buffer (no copy). */
+	uint8_t head_buf[4 + 64];
+	struct cbor_w cw;
+	size_t hl;
+	int rc = -1;
+	if (n == 0 || n > (t == WIRE_LOG ? WIRE_MAX_LOG_CHUNK : WIRE_MAX_CHUNK))
+		return cr_fail(e, "internal: %s chunk of %zu bytes", wire_type_name(t), n);
+	w->msg.len = 0;
+	cw_init(&cw, &w->msg);
+	head(&cw, 1, t);
+	cw_text(&cw, "d");
+	cw_bytes_head(&cw, n);
+	if (cw_finish(&cw, e))
+		return -1;
+	if (w->msg.len > sizeof head_buf - 4)
+		return cr_fail(e, "internal: %s frame head of %zu bytes", wire_type_name(t), w->msg.len);
+	{
+		hl = w->msg.len;
+		put_be32(head_buf, hl + n);
+		memcpy(head_buf + 4, w->msg.p, hl);
+		if (n < WIRE_WRITER_COPY_MAX && w->batch) {
+			size_t at = w->out.len;
+			if (cr_buf_put(&w->out, head_buf, 4 + hl, e) || cr_buf_put(&w->out, p, n, e))
+				w->out.len = at; /* no half frame stays queued */
+			else
+				rc = queued(w, e);
+		} else {
+			struct iovec iov[2] = { { head_buf, 4 + hl }, { (void *)p, n } };
+			rc = send_queued(w, iov, 2, e);
+		}
+	}
+	return rc;
+}
+
 int wire_send(int fd, const struct wire_msg *m, struct cr_err *e)
 {
-	struct cr_buf b;
+	struct wire_writer w;
 	int rc;
-	cr_buf_init(&b, WIRE_MAX_FRAME);
-	rc = wire_encode(m, &b, e) || write_frame(fd, b.p, b.len, e) ? -1 : 0;
-	cr_buf_free(&b);
+	wire_writer_init(&w, fd, 0);
+	rc = wire_writer_msg(&w, m, e);
+	wire_writer_free(&w);
 	return rc;
 }
 
 int wire_send_data(int fd, enum wire_type t, const void *p, size_t n, struct cr_err *e)
 {
-	/* The map head, the key and the byte-string head are encoded here; the
-	 * payload goes straight from the caller's buffer (no copy). */
-	struct cr_buf b;
-	struct cbor_w w;
-	uint8_t hdr[4];
-	int rc = -1;
-	if (n == 0 || n > (t == WIRE_LOG ? WIRE_MAX_LOG_CHUNK : WIRE_MAX_CHUNK))
-		return cr_fail(e, "internal: %s chunk of %zu bytes", wire_type_name(t), n);
-	cr_buf_init(&b, 64);
-	cw_init(&w, &b);
-	head(&w, 1, t);
-	cw_text(&w, "d");
-	cw_bytes_head(&w, n);
-	if (cw_finish(&w, e) == 0) {
-		size_t len = b.len + n;
-		hdr[0] = (uint8_t)(len >> 24);
-		hdr[1] = (uint8_t)(len >> 16);
-		hdr[2] = (uint8_t)(len >> 8);
-		hdr[3] = (uint8_t)len;
-		if (cr_write_all(fd, hdr, 4) || cr_write_all(fd, b.p, b.len) || cr_write_all(fd, p, n))
-			cr_failp_code(e, CR_E_SEND, "send");
-		else
-			rc = 0;
-	}
-	cr_buf_free(&b);
+	struct wire_writer w;
+	int rc;
+	wire_writer_init(&w, fd, 0);
+	rc = wire_writer_data(&w, t, p, n, e);
+	wire_writer_free(&w);
 	return rc;
 }
 

@@ -177,6 +177,29 @@ void wire_msg_free(struct wire_msg *m);
 int wire_send(int fd, const struct wire_msg *m, struct cr_err *e);
 /* DATA or LOG from a buffer, without building a message. */
 int wire_send_data(int fd, enum wire_type t, const void *p, size_t n, struct cr_err *e);
+/* A writer of frames that batches them: frames collect in one buffer and
+ * go out in one write() once batch bytes are queued, or at
+ * wire_writer_flush. Under an emulated CPU each packet the bridge hands the
+ * guest costs the guest's kernel an interrupt and a socket buffer, and a
+ * small file is two frames: written one by one they reach the guest as
+ * several packets each, batched they fill its 4 KiB receive buffers.
+ * Payloads of WIRE_WRITER_COPY_MAX bytes or more are not copied: they go out
+ * at once, after what is queued, from the caller's buffer. batch 0: every
+ * frame goes out at once, in one system call. A failed send drops what was
+ * queued (the connection is lost anyway). */
+#define WIRE_WRITER_COPY_MAX 16384u
+struct wire_writer {
+	int fd;
+	size_t batch;
+	struct cr_buf out; /* queued frames */
+	struct cr_buf msg; /* the message being encoded */
+};
+void wire_writer_init(struct wire_writer *w, int fd, size_t batch);
+int wire_writer_msg(struct wire_writer *w, const struct wire_msg *m, struct cr_err *e);
+int wire_writer_data(struct wire_writer *w, enum wire_type t, const void *p, size_t n, struct cr_err *e);
+int wire_writer_flush(struct wire_writer *w, struct cr_err *e);
+/* Drops what is still queued. */
+void wire_writer_free(struct wire_writer *w);
 /* Fill m with an entry message (target: a symlink's, or NULL). */
 void wire_entry_msg(struct wire_msg *m, enum wire_stream s, enum wire_entry_type t, const char *path, uint64_t size,
 		    int exec, const char *target);

@@ -11,8 +11,11 @@
 #include "base/dirwalk.h"
 #include "vsock/tree_hash.h"
 
+/* Frames are batched up to this many bytes a write (see wire_writer). */
+#define SRC_STREAM_BATCH 65536u
+
 struct walk_ctx {
-	int sock;
+	struct wire_writer *out; /* NULL: only measuring */
 	enum wire_stream which;
 	struct src_stats *st;
 	struct tree_hasher tree;
@@ -27,10 +30,10 @@ static int send_entry(struct walk_ctx *w, const char *rel, enum wire_entry_type 
 		      const char *target, struct cr_err *e)
 {
 	struct wire_msg m;
-	if (w->sock < 0)
+	if (!w->out)
 		return 0;
 	wire_entry_msg(&m, w->which, t, rel, size, exec, target);
-	return wire_send(w->sock, &m, e);
+	return wire_writer_msg(w->out, &m, e);
 }
 
 static int visit_file(struct walk_ctx *w, const struct dirwalk_entry *x, struct cr_err *e)
@@ -61,7 +64,7 @@ static int visit_file(struct walk_ctx *w, const struct dirwalk_entry *x, struct 
 			return cr_fail(e, "%s: changed while it was being read", x->path);
 		}
 		blob_update(&bh, w->buf, n);
-		if (w->sock >= 0 && wire_send_data(w->sock, WIRE_DATA, w->buf, n, e)) {
+		if (w->out && wire_writer_data(w->out, WIRE_DATA, w->buf, n, e)) {
 			close(fd);
 			return -1;
 		}
@@ -118,7 +121,6 @@ int src_stream_measure(const char *root, struct src_stats *out, struct cr_err *e
 	struct walk_ctx w;
 	memset(&w, 0, sizeof w);
 	memset(out, 0, sizeof *out);
-	w.sock = -1;
 	w.st = out;
 	w.measure_only = 1;
 	return dirwalk(root, visit, &w, e);
@@ -128,10 +130,12 @@ int src_stream_send(const char *root, enum wire_stream which, int sock, uint64_t
 		    void *ctx, struct src_stats *out, struct cr_err *e)
 {
 	struct walk_ctx w;
+	struct wire_writer ww;
 	int rc;
 	memset(&w, 0, sizeof w);
 	memset(out, 0, sizeof *out);
-	w.sock = sock;
+	wire_writer_init(&ww, sock, SRC_STREAM_BATCH);
+	w.out = sock >= 0 ? &ww : NULL;
 	w.which = which;
 	w.st = out;
 	w.total = total_bytes;
@@ -139,8 +143,10 @@ int src_stream_send(const char *root, enum wire_stream which, int sock, uint64_t
 	w.pctx = ctx;
 	tree_hasher_init(&w.tree, 10000000);
 	w.buf = malloc(WIRE_MAX_CHUNK);
-	if (!w.buf)
+	if (!w.buf) {
+		wire_writer_free(&ww);
 		return cr_fail(e, "out of memory");
+	}
 	rc = dirwalk(root, visit, &w, e);
 	if (rc == 0)
 		rc = tree_finish(&w.tree, out->tree_sha1, out->tree_sha256, e);
@@ -151,8 +157,9 @@ int src_stream_send(const char *root, enum wire_stream which, int sock, uint64_t
 		m.u.end.stream = which;
 		m.u.end.files = out->files;
 		m.u.end.bytes = out->bytes;
-		rc = wire_send(sock, &m, e);
+		rc = wire_writer_msg(&ww, &m, e) || wire_writer_flush(&ww, e) ? -1 : 0;
 	}
+	wire_writer_free(&ww);
 	free(w.buf);
 	tree_hasher_free(&w.tree);
 	return rc;

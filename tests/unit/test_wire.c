@@ -1,6 +1,9 @@
 /* vsock/wire.c: round trips, framing, and refusal of malformed messages. */
 #include <errno.h>
 #include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -579,6 +582,85 @@ int main(void)
 		cr_failp(&e, "p");
 		T_OK(e.code == CR_E_FAIL && e.sys_errno == ENOENT && errno == ENOENT, "cr_failp keeps the errno: %s",
 		     e.msg);
+	}
+	/* The batching writer: the same bytes as frame-by-frame sends; nothing
+	 * written before a batch is full; payloads of WIRE_WRITER_COPY_MAX or
+	 * more go out at once, after what was queued; a message over the frame
+	 * limit is refused and leaves the queue as it was; a failed send has
+	 * CR_E_SEND and drops the queue. */
+	{
+		static uint8_t chunk[WIRE_MAX_CHUNK];
+		int one = memfd_create("one", 0), batched = memfd_create("batched", 0), sv[2];
+		struct wire_writer w;
+		struct wire_msg ent;
+		int ok = 1;
+		off_t before_flush;
+		for (size_t i = 0; i < sizeof chunk; i++)
+			chunk[i] = (uint8_t)(i * 7 + 1);
+		wire_writer_init(&w, batched, 65536);
+		for (size_t n = 1; n <= 40000; n = n * 3 + 1) {
+			char path[32];
+			snprintf(path, sizeof path, "f%zu", n);
+			wire_entry_msg(&ent, WIRE_SRC, WIRE_FILE, path, n, 0, NULL);
+			ok &= wire_send(one, &ent, &e) == 0 && wire_send_data(one, WIRE_DATA, chunk, n, &e) == 0;
+			ok &= wire_writer_msg(&w, &ent, &e) == 0 && wire_writer_data(&w, WIRE_DATA, chunk, n, &e) == 0;
+			if (n == 1)
+				T_OK(lseek(batched, 0, SEEK_END) == 0 && w.out.len > 0,
+				     "small frames wait in the writer's queue (%zu bytes)", w.out.len);
+		}
+		/* 1, 4, 13, ..., 29524: the 29524-byte payload went out at once,
+		 * with everything queued before it; what follows is queued. */
+		T_OK(w.out.len == 0 && lseek(batched, 0, SEEK_END) == lseek(one, 0, SEEK_END),
+		     "a payload of WIRE_WRITER_COPY_MAX bytes or more takes the queue with it");
+		for (int i = 0; i < 20; i++)
+			ok &= wire_send_data(one, WIRE_DATA, chunk, 4096, &e) == 0 &&
+			      wire_writer_data(&w, WIRE_DATA, chunk, 4096, &e) == 0;
+		before_flush = lseek(batched, 0, SEEK_END);
+		T_OK(before_flush > 0 && before_flush >= 65536 && w.out.len < 65536,
+		     "a full batch goes out in one write (%lld bytes written, %zu queued)", (long long)before_flush,
+		     w.out.len);
+		memset(&in, 0, sizeof in);
+		in.type = WIRE_REQUEST;
+		in.u.request.argc = 1;
+		{
+			static char huge[WIRE_MAX_FRAME + 16];
+			size_t queued = w.out.len;
+			memset(huge, 'a', sizeof huge - 1);
+			in.u.request.argv[0] = huge;
+			in.u.request.outputs[0] = "out";
+			in.u.request.noutputs = 1;
+			T_OK(wire_writer_msg(&w, &in, &e) == -1 && strstr(e.msg, "exceeds the limit") &&
+				     w.out.len == queued,
+			     "a message over the frame limit is refused, the queue unchanged: %s", e.msg);
+		}
+		ok &= wire_writer_flush(&w, &e) == 0;
+		T_OK(ok && w.out.len == 0, "the writer sent everything after flush");
+		{
+			off_t n1 = lseek(one, 0, SEEK_END), n2 = lseek(batched, 0, SEEK_END);
+			uint8_t *a = malloc((size_t)n1), *b = malloc((size_t)n2);
+			T_OK(n1 == n2 && a && b && pread(one, a, (size_t)n1, 0) == n1 &&
+				     pread(batched, b, (size_t)n2, 0) == n2 && !memcmp(a, b, (size_t)n1),
+			     "batched frames are byte for byte the frames sent one by one (%lld bytes)", (long long)n1);
+			free(a);
+			free(b);
+		}
+		wire_writer_free(&w);
+		close(one);
+		close(batched);
+
+		signal(SIGPIPE, SIG_IGN);
+		T_OK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0, "socketpair");
+		close(sv[0]);
+		wire_writer_init(&w, sv[1], 65536);
+		T_OK(wire_writer_data(&w, WIRE_DATA, chunk, 100, &e) == 0, "queued without a write");
+		T_OK(wire_writer_flush(&w, &e) == -1 && e.code == CR_E_SEND && e.sys_errno == EPIPE && w.out.len == 0,
+		     "a failed flush has CR_E_SEND and drops the queue: %s", e.msg);
+		T_OK(wire_writer_data(&w, WIRE_DATA, chunk, 20000, &e) == -1 && e.code == CR_E_SEND,
+		     "so has a payload sent at once: %s", e.msg);
+		T_OK(wire_writer_data(&w, WIRE_DATA, chunk, 0, &e) == -1 && strstr(e.msg, "chunk of 0 bytes"),
+		     "empty chunks are refused by the writer too");
+		wire_writer_free(&w);
+		close(sv[1]);
 	}
 	return t_done();
 }
