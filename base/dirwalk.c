@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -18,20 +19,18 @@ static int by_name(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The names in dir, sorted; *n gets the count. The directory is opened
- * with O_DIRECTORY (never a FIFO or a device, never blocking) and, below
- * the root, O_NOFOLLOW: a directory swapped for a symlink after the lstat
- * is refused, not followed. */
-static int list_dir(const char *dir, int nofollow, char ***out, size_t *n, struct cr_err *e)
+/* The names in the directory open as dfd, sorted; *n gets the count. path
+ * names it in errors. */
+static int list_dir(int dfd, const char *path, char ***out, size_t *n, struct cr_err *e)
 {
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NONBLOCK | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0));
+	int fd = fcntl(dfd, F_DUPFD_CLOEXEC, 0); /* closedir closes it, not dfd */
 	DIR *d = fd < 0 ? NULL : fdopendir(fd);
 	struct dirent *de;
 	char **v = NULL;
 	size_t cap = 0;
 	*n = 0;
 	if (!d) {
-		cr_failp(e, "%s", dir);
+		cr_failp(e, "%s", path);
 		if (fd >= 0)
 			close(fd);
 		return -1;
@@ -54,7 +53,7 @@ static int list_dir(const char *dir, int nofollow, char ***out, size_t *n, struc
 		(*n)++;
 	}
 	if (errno) {
-		cr_failp(e, "%s: reading directory", dir);
+		cr_failp(e, "%s: reading directory", path);
 		goto fail;
 	}
 	closedir(d);
@@ -72,14 +71,31 @@ fail:
 	return -1;
 }
 
-static int walk(const char *path, const char *rel, int depth, dirwalk_fn fn, void *ctx, struct cr_err *e)
+/* Open the directory name under dfd, which must still be the one st
+ * describes: O_DIRECTORY (never a FIFO or a device, never blocking) and
+ * O_NOFOLLOW (a directory swapped for a symlink since the fstatat is
+ * refused, not followed). */
+static int open_subdir(int dfd, const char *name, const char *path, const struct stat *st, struct cr_err *e)
+{
+	struct stat now;
+	int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return cr_failp(e, "%s", path);
+	if (fstat(fd, &now) || now.st_dev != st->st_dev || now.st_ino != st->st_ino) {
+		close(fd);
+		return cr_fail(e, "%s: changed while the tree was being read", path);
+	}
+	return fd;
+}
+
+static int walk(int dfd, const char *path, const char *rel, int depth, dirwalk_fn fn, void *ctx, struct cr_err *e)
 {
 	char **names = NULL;
 	size_t n;
 	int rc = 0;
 	if (depth > DIRWALK_MAX_DEPTH)
 		return cr_fail(e, "%s: directories nested deeper than %d", path, DIRWALK_MAX_DEPTH);
-	if (list_dir(path, depth > 0, &names, &n, e))
+	if (list_dir(dfd, path, &names, &n, e))
 		return -1;
 	for (size_t i = 0; i < n && !rc; i++) {
 		char cpath[PATH_MAX], crel[PATH_MAX];
@@ -93,7 +109,8 @@ static int walk(const char *path, const char *rel, int depth, dirwalk_fn fn, voi
 		x.rel = crel;
 		x.name = names[i];
 		x.depth = depth + 1;
-		if (lstat(cpath, &x.st)) {
+		x.dir_fd = dfd;
+		if (fstatat(dfd, names[i], &x.st, AT_SYMLINK_NOFOLLOW)) {
 			rc = cr_failp(e, "%s", cpath);
 			break;
 		}
@@ -102,8 +119,12 @@ static int walk(const char *path, const char *rel, int depth, dirwalk_fn fn, voi
 			rc = 0;
 			continue;
 		}
-		if (rc == 0 && S_ISDIR(x.st.st_mode))
-			rc = walk(cpath, crel, depth + 1, fn, ctx, e);
+		if (rc == 0 && S_ISDIR(x.st.st_mode)) {
+			int sub = open_subdir(dfd, names[i], cpath, &x.st, e);
+			rc = sub < 0 ? -1 : walk(sub, cpath, crel, depth + 1, fn, ctx, e);
+			if (sub >= 0)
+				close(sub);
+		}
 	}
 	for (size_t i = 0; i < n; i++)
 		free(names[i]);
@@ -113,11 +134,21 @@ static int walk(const char *path, const char *rel, int depth, dirwalk_fn fn, voi
 
 int dirwalk(const char *root, dirwalk_fn fn, void *ctx, struct cr_err *e)
 {
-	struct stat st;
+	struct stat st, now;
+	int fd, rc;
 	/* stat() opens nothing: a FIFO or a device here is refused, not read */
 	if (stat(root, &st))
 		return cr_failp(e, "%s", root);
 	if (!S_ISDIR(st.st_mode))
 		return cr_fail_code(e, CR_E_NOTDIR, "%s is %s, not a directory", root, dirwalk_kind(st.st_mode));
-	return walk(root, "", 0, fn, ctx, e);
+	fd = open(root, O_RDONLY | O_DIRECTORY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return cr_failp(e, "%s", root);
+	if (fstat(fd, &now) || now.st_dev != st.st_dev || now.st_ino != st.st_ino) {
+		close(fd);
+		return cr_fail(e, "%s: changed while the tree was being read", root);
+	}
+	rc = walk(fd, root, "", 0, fn, ctx, e);
+	close(fd);
+	return rc;
 }

@@ -254,6 +254,12 @@ int cr_check_replaceable(const char *path, const char *why, struct cr_err *e)
 
 int cr_open_input(const char *what, const char *path, uint64_t max, int flags, struct stat *st, struct cr_err *e)
 {
+	return cr_open_input_at(what, AT_FDCWD, path, path, max, flags, st, e);
+}
+
+int cr_open_input_at(const char *what, int dirfd, const char *name, const char *path, uint64_t max, int flags,
+		     struct stat *st, struct cr_err *e)
+{
 	const char *sep = what ? ": " : "";
 	int nofollow = flags & CR_IN_NOFOLLOW ? O_NOFOLLOW : 0;
 	struct stat a, b;
@@ -261,7 +267,7 @@ int cr_open_input(const char *what, const char *path, uint64_t max, int flags, s
 	if (!what)
 		what = "";
 	/* O_PATH opens nothing: no FIFO rendezvous, no device driver. */
-	pfd = open(path, O_PATH | O_CLOEXEC | nofollow);
+	pfd = openat(dirfd, name, O_PATH | O_CLOEXEC | nofollow);
 	if (pfd < 0)
 		return cr_failp(e, "%s%s%s", what, sep, path);
 	if (fstat(pfd, &a)) {
@@ -278,7 +284,7 @@ int cr_open_input(const char *what, const char *path, uint64_t max, int flags, s
 				    sep, path, (unsigned long long)a.st_size, (unsigned long long)max);
 	/* Non-blocking, in case the path was swapped for a FIFO meanwhile;
 	 * then it must still be the file just checked. */
-	fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | nofollow);
+	fd = openat(dirfd, name, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | nofollow);
 	if (fd < 0)
 		return cr_failp(e, "%s%s%s", what, sep, path);
 	if (fstat(fd, &b)) {

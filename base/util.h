@@ -91,6 +91,10 @@ int cr_check_replaceable(const char *path, const char *why, struct cr_err *e);
 /* Open for reading (O_RDONLY, blocking mode restored); *st (may be NULL)
  * gets the file's fstat. Returns the fd, or -1 with e. */
 int cr_open_input(const char *what, const char *path, uint64_t max, int flags, struct stat *st, struct cr_err *e);
+/* The same for name relative to the directory dirfd (AT_FDCWD: the
+ * current one); errors say path. */
+int cr_open_input_at(const char *what, int dirfd, const char *name, const char *path, uint64_t max, int flags,
+		     struct stat *st, struct cr_err *e);
 /* Read a whole input of at most max bytes; more fails with CR_E_TOOBIG,
  * so a growing file cannot make it read forever. st_size is not trusted
  * (files of /proc and /sys say 0). The buffer is NUL-terminated (not

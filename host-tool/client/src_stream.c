@@ -45,7 +45,7 @@ static int visit_file(struct walk_ctx *w, const struct dirwalk_entry *x, struct 
 	struct stat now;
 	/* Never a blocking open: the entry may have been swapped for a FIFO
 	 * since the walk's lstat. */
-	int fd = cr_open_input(NULL, x->path, left, CR_IN_NOFOLLOW, &now, e);
+	int fd = cr_open_input_at(NULL, x->dir_fd, x->name, x->path, left, CR_IN_NOFOLLOW, &now, e);
 	if (fd < 0)
 		return -1;
 	if (now.st_dev != x->st.st_dev || now.st_ino != x->st.st_ino || (uint64_t)now.st_size != left) {
@@ -102,7 +102,7 @@ static int visit(void *ctx, const struct dirwalk_entry *x, struct cr_err *e)
 		char target[PATH_MAX];
 		uint8_t h1[CR_SHA1_LEN], h256[CR_SHA256_LEN];
 		struct blob_hasher bh;
-		ssize_t n = readlink(x->path, target, sizeof target - 1);
+		ssize_t n = readlinkat(x->dir_fd, x->name, target, sizeof target - 1);
 		if (n < 0)
 			return cr_failp(e, "%s: readlink", x->path);
 		target[n] = 0;

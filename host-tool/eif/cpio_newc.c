@@ -148,7 +148,7 @@ static int add_tree_entry(void *ctx, const struct dirwalk_entry *x, struct cr_er
 		return add_regular(t->p, name, x->path, &x->st, (x->st.st_mode & 0111) != 0, e);
 	if (S_ISLNK(x->st.st_mode)) {
 		char target[PATH_MAX];
-		ssize_t n = readlink(x->path, target, sizeof target);
+		ssize_t n = readlinkat(x->dir_fd, x->name, target, sizeof target);
 		struct cpio_entry *c;
 		uint8_t *copy;
 		if (n < 0)

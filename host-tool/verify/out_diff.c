@@ -15,11 +15,21 @@
 
 #define CHUNK (1 << 16)
 
+/* A regular file as the walk found it: what is opened later must be it
+ * (a directory of the tree swapped for a symlink meanwhile would otherwise
+ * lead the open, and the context bytes printed, outside the tree). */
+struct tfile {
+	char *rel;
+	dev_t dev;
+	ino_t ino;
+	uint64_t size;
+};
+
 struct tree {
 	const char *root;
 	const char *const *ignore;
 	size_t nignore;
-	char **rel;
+	struct tfile *f;
 	size_t n, cap;
 };
 
@@ -41,27 +51,30 @@ static int collect(void *ctx, const struct dirwalk_entry *x, struct cr_err *e)
 	if (t->n == OUT_DIFF_MAX_FILES)
 		return cr_fail(e, "%s: more than %d files", t->root, OUT_DIFF_MAX_FILES);
 	if (t->n == t->cap) {
-		char **nv = realloc(t->rel, (t->cap = t->cap ? 2 * t->cap : 64) * sizeof *nv);
+		struct tfile *nv = realloc(t->f, (t->cap = t->cap ? 2 * t->cap : 64) * sizeof *nv);
 		if (!nv)
 			return cr_fail(e, "out of memory");
-		t->rel = nv;
+		t->f = nv;
 	}
-	if (!(t->rel[t->n] = strdup(x->rel)))
+	if (!(t->f[t->n].rel = strdup(x->rel)))
 		return cr_fail(e, "out of memory");
+	t->f[t->n].dev = x->st.st_dev;
+	t->f[t->n].ino = x->st.st_ino;
+	t->f[t->n].size = (uint64_t)x->st.st_size;
 	t->n++;
 	return 0;
 }
 
 static int by_path(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	return strcmp(((const struct tfile *)a)->rel, ((const struct tfile *)b)->rel);
 }
 
 static void tree_free(struct tree *t)
 {
 	for (size_t i = 0; i < t->n; i++)
-		free(t->rel[i]);
-	free(t->rel);
+		free(t->f[i].rel);
+	free(t->f);
 }
 
 static int tree_read(struct tree *t, const char *root, const char *const *ignore, size_t nignore, struct cr_err *e)
@@ -78,7 +91,7 @@ static int tree_read(struct tree *t, const char *root, const char *const *ignore
 	if (dirwalk(root, collect, t, e))
 		return -1;
 	if (t->n)
-		qsort(t->rel, t->n, sizeof *t->rel, by_path);
+		qsort(t->f, t->n, sizeof *t->f, by_path);
 	return 0;
 }
 
@@ -147,14 +160,27 @@ static int first_difference(int fa, int fb, uint64_t size_a, uint64_t size_b, ui
 	return rc;
 }
 
-static int compare_pair(struct out_diff *d, const char *ra, const char *rb, const char *rel, struct cr_err *e)
+/* Open root/f->rel, which must be the file the walk found. */
+static int open_found(const char *path, const struct tfile *f, struct stat *st, struct cr_err *e)
 {
+	int fd = cr_open_input(NULL, path, BV_ARTIFACT_MAX, CR_IN_NOFOLLOW, st, e);
+	if (fd >= 0 && (st->st_dev != f->dev || st->st_ino != f->ino || (uint64_t)st->st_size != f->size)) {
+		close(fd);
+		return cr_fail(e, "%s: changed while the directories were being compared", path);
+	}
+	return fd;
+}
+
+static int compare_pair(struct out_diff *d, const char *ra, const char *rb, const struct tfile *a,
+			const struct tfile *b, struct cr_err *e)
+{
+	const char *rel = a->rel;
 	struct stat sa, sb;
 	uint64_t at;
 	int fa, fb = -1, rc = -1;
 	struct od_entry *x;
-	fa = cr_open_input(NULL, ra, BV_ARTIFACT_MAX, CR_IN_NOFOLLOW, &sa, e);
-	if (fa < 0 || (fb = cr_open_input(NULL, rb, BV_ARTIFACT_MAX, CR_IN_NOFOLLOW, &sb, e)) < 0)
+	fa = open_found(ra, a, &sa, e);
+	if (fa < 0 || (fb = open_found(rb, b, &sb, e)) < 0)
 		goto out;
 	if (first_difference(fa, fb, (uint64_t)sa.st_size, (uint64_t)sb.st_size, &at, ra, rb, e))
 		goto out;
@@ -188,20 +214,15 @@ out:
 	return rc;
 }
 
-static int only(struct out_diff *d, enum od_kind kind, const char *root, const char *rel, struct cr_err *e)
+static int only(struct out_diff *d, enum od_kind kind, const struct tfile *f, struct cr_err *e)
 {
-	char path[2 * PATH_MAX];
-	struct stat st;
 	struct od_entry *x;
-	snprintf(path, sizeof path, "%s/%s", root, rel);
-	if (lstat(path, &st))
-		return cr_failp(e, "%s", path);
-	if (!(x = add(d, kind, rel, e)))
+	if (!(x = add(d, kind, f->rel, e)))
 		return -1;
 	if (kind == OD_ONLY_A)
-		x->size_a = (uint64_t)st.st_size;
+		x->size_a = f->size;
 	else
-		x->size_b = (uint64_t)st.st_size;
+		x->size_b = f->size;
 	return 0;
 }
 
@@ -211,17 +232,17 @@ static int merge(struct out_diff *d, const struct tree *ta, const struct tree *t
 	if (!(d->entries = calloc(ta->n + tb->n + 1, sizeof *d->entries)))
 		return cr_fail(e, "out of memory");
 	while (i < ta->n || j < tb->n) {
-		int c = i == ta->n ? 1 : j == tb->n ? -1 : strcmp(ta->rel[i], tb->rel[j]);
+		int c = i == ta->n ? 1 : j == tb->n ? -1 : strcmp(ta->f[i].rel, tb->f[j].rel);
 		int rc;
 		if (c < 0) {
-			rc = only(d, OD_ONLY_A, ta->root, ta->rel[i++], e);
+			rc = only(d, OD_ONLY_A, &ta->f[i++], e);
 		} else if (c > 0) {
-			rc = only(d, OD_ONLY_B, tb->root, tb->rel[j++], e);
+			rc = only(d, OD_ONLY_B, &tb->f[j++], e);
 		} else {
 			char pa[2 * PATH_MAX], pb[2 * PATH_MAX];
-			snprintf(pa, sizeof pa, "%s/%s", ta->root, ta->rel[i]);
-			snprintf(pb, sizeof pb, "%s/%s", tb->root, tb->rel[j]);
-			rc = compare_pair(d, pa, pb, ta->rel[i], e);
+			snprintf(pa, sizeof pa, "%s/%s", ta->root, ta->f[i].rel);
+			snprintf(pb, sizeof pb, "%s/%s", tb->root, tb->f[j].rel);
+			rc = compare_pair(d, pa, pb, &ta->f[i], &tb->f[j], e);
 			i++, j++;
 		}
 		if (rc)
