@@ -67,3 +67,17 @@ $(B)/host/bench/sha384: $(B)/host/bench/sha384.o $(B)/host/bench/sha384x2.o $(B)
 	@$(LINK_host) -o $@ $^ $(HOST_LDLIBS)
 bench-sha384: deps $(B)/host/bench/sha384
 	@$(B)/host/bench/sha384
+
+# What one 4 KiB source file costs the enclave's guest under TCG, piece by
+# piece (decode, hash, file creation, a socket copy), beside the raw bridge:
+# how far the small-file transfer of bench-source-transfer can go.
+.PHONY: bench-guest-file-cost
+bench: bench-guest-file-cost
+$(B)/musl/bench/guest_file_cost: bench/guest_file_cost.c $(LIBS_musl) | $(B)/deps/musl/.done
+	@mkdir -p $(@D)
+	@echo "  CC      $@"
+	@$(MUSL_CC) $(CSTD) $(WARN) $(VARIANT_CFLAGS_musl) $(INC) -I$(B)/deps/musl/include \
+	    $(VARIANT_LDFLAGS_musl) -o $@ $< $(LIBS_musl)
+bench-guest-file-cost: deps $(B)/cleanroom $(KERNEL_DIR)/bzImage $(B)/musl/bench/guest_file_cost $(B)/musl/tests/qemu/guest_vsock
+	@CLEANROOM=$(B)/cleanroom KERNEL_DIR=$(KERNEL_DIR) GUEST_VSOCK=$(B)/musl/tests/qemu/guest_vsock \
+	    bench/guest-file-cost.sh $(B)/musl/bench/guest_file_cost

@@ -18,18 +18,9 @@ GUEST=${GUEST_VSOCK:-build/musl/tests/qemu/guest_vsock}
 work=$(mktemp -d /tmp/cleanroom-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
-# raw_mibs: the echo's throughput, best of RUNS boots (as the trees' best of
-# RUNS builds: one echo alone varied from 54 to 75 MiB/s between runs).
 RUNS=${RUNS:-3}
-raw_once() {
-	tests/qemu/run-vsock.sh vsock "$CLEANROOM" "$KDIR/bzImage" "$GUEST" 2>&1 |
-		sed -n 's/^# vsock echo throughput: \([0-9.]*\) MiB\/s (16 MiB each way.*/\1/p' | tail -1
-}
-raw=""
-for _ in $(seq "$RUNS"); do
-	r=$(raw_once)
-	[ -n "$r" ] && { [ -z "$raw" ] || [ "$(echo "$r > $raw" | bc)" = 1 ]; } && raw=$r
-done
+. "$(dirname "$0")/lib.sh"
+raw=$(raw_bridge_mibs "$CLEANROOM" "$KDIR" "$GUEST" "$RUNS")
 [ -n "$raw" ] || { echo "source transfer: the raw echo failed" >&2; exit 1; }
 
 mkdir -p "$work/root/bin" "$work/large" "$work/small"
