@@ -252,6 +252,22 @@ int cr_check_replaceable(const char *path, const char *why, struct cr_err *e)
 	return 0;
 }
 
+/* Open for reading the file the O_PATH descriptor pfd holds: through
+ * /proc/self/fd, which names that very inode, so a path swapped since
+ * (a parent directory for a symlink, the file for a device) is not looked
+ * up again and no other file's open routine runs. Without /proc, the path
+ * once more, non-blocking (the caller then checks it is the same file). */
+static int reopen_checked(int pfd, int dirfd, const char *name, int nofollow)
+{
+	char self[40];
+	int fd;
+	snprintf(self, sizeof self, "/proc/self/fd/%d", pfd);
+	fd = open(self, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd >= 0 || errno != ENOENT)
+		return fd;
+	return openat(dirfd, name, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | nofollow);
+}
+
 int cr_open_input(const char *what, const char *path, uint64_t max, int flags, struct stat *st, struct cr_err *e)
 {
 	return cr_open_input_at(what, AT_FDCWD, path, path, max, flags, st, e);
@@ -275,16 +291,23 @@ int cr_open_input_at(const char *what, int dirfd, const char *name, const char *
 		close(pfd);
 		return -1;
 	}
-	close(pfd);
-	if (!S_ISREG(a.st_mode))
+	/* Not the file a walk found: nothing more is told of it, or opened. */
+	if ((flags & CR_IN_SAME) && (a.st_dev != st->st_dev || a.st_ino != st->st_ino)) {
+		close(pfd);
+		return cr_fail(e, "%s%s%s changed since it was read", what, sep, path);
+	}
+	if (!S_ISREG(a.st_mode)) {
+		close(pfd);
 		return cr_fail_code(e, CR_E_NOTREG, "%s%s%s is %s, not a regular file", what, sep, path,
 				    cr_file_kind(a.st_mode));
-	if ((uint64_t)a.st_size > max)
+	}
+	if ((uint64_t)a.st_size > max) {
+		close(pfd);
 		return cr_fail_code(e, CR_E_TOOBIG, "%s%s%s is %llu bytes, larger than the limit of %llu bytes", what,
 				    sep, path, (unsigned long long)a.st_size, (unsigned long long)max);
-	/* Non-blocking, in case the path was swapped for a FIFO meanwhile;
-	 * then it must still be the file just checked. */
-	fd = openat(dirfd, name, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC | nofollow);
+	}
+	fd = reopen_checked(pfd, dirfd, name, nofollow);
+	close(pfd);
 	if (fd < 0)
 		return cr_failp(e, "%s%s%s", what, sep, path);
 	if (fstat(fd, &b)) {

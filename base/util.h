@@ -81,6 +81,10 @@ int cr_unhex_var(const char *s, uint8_t *out, size_t max, size_t *n);
  * type checked is the target's: a link to /dev/zero is a character device)
  * unless CR_IN_NOFOLLOW. what names the option ("--eif") or is NULL. */
 #define CR_IN_NOFOLLOW 1
+/* *st holds the dev and ino the file must have (a walk's lstat): checked
+ * on the O_PATH descriptor, before the file is opened or its type or size
+ * is told; another file fails with "<path> changed since it was read". */
+#define CR_IN_SAME 2
 /* "a FIFO", "a character device", "a directory", ... */
 const char *cr_file_kind(unsigned mode);
 /* Whether an output may be put at path by a rename, which replaces whatever

@@ -317,9 +317,10 @@ static int put_header(const struct cpio_sink *s, uint32_t ino, uint32_t mode, ui
 
 static int stream_file(const struct cpio_sink *s, const struct cpio_entry *x, struct cr_err *e)
 {
-	struct stat st;
-	/* Tree entries were lstat'ed: a symlink now is a change, not followed. */
-	int rc, fd = cr_open_input(NULL, x->src, UINT32_MAX, x->follow ? 0 : CR_IN_NOFOLLOW, &st, e);
+	struct stat st = { .st_dev = x->src_dev, .st_ino = x->src_ino };
+	/* Tree entries were lstat'ed: a symlink now is a change, not followed;
+	 * the file must be the one planned before anything else is looked at. */
+	int rc, fd = cr_open_input(NULL, x->src, UINT32_MAX, (x->follow ? 0 : CR_IN_NOFOLLOW) | CR_IN_SAME, &st, e);
 	if (fd < 0)
 		return -1;
 	if (st.st_dev != x->src_dev || st.st_ino != x->src_ino || (uint64_t)st.st_size != x->src_size) {

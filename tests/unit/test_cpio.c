@@ -98,6 +98,35 @@ int main(void)
 	cr_buf_free(&s.b);
 	cpio_plan_free(&plan);
 
+	/* A directory of the tree swapped for a symlink to another directory
+	 * after planning: its files there are not the planned ones, refused
+	 * before they are opened (a FIFO, or a secret). */
+	for (int kind = 0; kind < 2; kind++) {
+		char out[] = "/tmp/cr-cpio-out-XXXXXX", moved[300];
+		T_OK(mkdtemp(out) != NULL, "outside directory");
+		snprintf(p, sizeof p, "%s/x", out);
+		if (kind == 0)
+			write_file(p, "SECRET");
+		else
+			mkfifo(p, 0600);
+		cpio_plan_init(&plan, 0);
+		T_OK(cpio_add_tree(&plan, "root", dir, &e) == 0 && cpio_plan_finish(&plan, &e) == 0, "tree planned");
+		snprintf(p, sizeof p, "%s/a", dir);
+		snprintf(moved, sizeof moved, "%s/a.moved", dir);
+		T_OK(rename(p, moved) == 0 && symlink(out, p) == 0, "a swapped for a symlink");
+		cr_buf_init(&s.b, 1 << 20);
+		e.code = 0;
+		T_OK(cpio_stream(&plan, &sink, &e) == -1 && e.code == CR_E_FAIL &&
+			     strstr(e.msg, "/a/x changed since it was read") && !memmem(s.b.p, s.b.len, "SECRET", 6),
+		     "%s outside the tree is refused, nothing of it packed: %s", kind ? "a FIFO" : "a file", e.msg);
+		cr_buf_free(&s.b);
+		cpio_plan_free(&plan);
+		T_OK(unlink(p) == 0 && rename(moved, p) == 0, "a put back");
+		snprintf(p, sizeof p, "%s/x", out);
+		unlink(p);
+		rmdir(out);
+	}
+
 	cpio_plan_init(&plan, 0);
 	T_OK(cpio_add_mem(&plan, "f", 0, (const uint8_t *)"", 0, &e) == 0 &&
 		     cpio_add_mem(&plan, "f", 0, (const uint8_t *)"", 0, &e) == 0 &&

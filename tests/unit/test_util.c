@@ -190,6 +190,28 @@ int main(void)
 			close(fd);
 		T_OK(cr_open_input("--x", p[3], 10, CR_IN_NOFOLLOW, NULL, &e) == -1,
 		     "open_input with CR_IN_NOFOLLOW refuses a symlink (tree entries)");
+		{
+			/* CR_IN_SAME: the file must be the one a walk found; another
+			 * one (even a FIFO) is refused before anything of it is told
+			 * or opened. */
+			struct stat want;
+			T_OK(stat(big, &want) == 0, "the file's identity");
+			st = want;
+			fd = cr_open_input(NULL, big, 10, CR_IN_SAME, &st, &e);
+			T_OK(fd >= 0 && st.st_ino == want.st_ino, "CR_IN_SAME opens the same file");
+			if (fd >= 0)
+				close(fd);
+			st = want;
+			st.st_ino++;
+			T_OK(cr_open_input(NULL, big, 10, CR_IN_SAME, &st, &e) == -1 && e.code == CR_E_FAIL &&
+				     strstr(e.msg, "changed since it was read"),
+			     "CR_IN_SAME refuses another file: %s", e.msg);
+			st = want;
+			e.code = 0;
+			T_OK(cr_open_input(NULL, p[0], 10, CR_IN_SAME, &st, &e) == -1 && e.code == CR_E_FAIL &&
+				     strstr(e.msg, "changed since it was read") && !strstr(e.msg, "FIFO"),
+			     "and a FIFO in its place, without saying what it is: %s", e.msg);
+		}
 		alarm(0);
 		for (int i = 0; i < 4; i++)
 			i == 2 ? rmdir(p[i]) : unlink(p[i]);
