@@ -26,7 +26,9 @@ struct dirwalk_entry {
 	struct stat st;   /* lstat */
 	int depth;        /* 1 for entries directly under the root */
 	int dir_fd;       /* the directory holding it, open during the callback:
-			     open the entry as openat(dir_fd, name, ... O_NOFOLLOW) */
+			     open the entry as openat(dir_fd, name, ... O_NOFOLLOW);
+			     its read position is at the end (list it through
+			     openat(dir_fd, ".", ...)) */
 };
 
 /* Return 0 to continue, 1 to skip a directory's contents (and the directory

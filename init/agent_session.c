@@ -475,8 +475,12 @@ static int run_build(struct session *s, struct sandbox_result *r)
 		return fail_msg(s, WIRE_ERR_PROTOCOL, 0,
 				"the client hung up during the build; it was cancelled after %llu ms",
 				(unsigned long long)r->wall_ms);
-	if (p.send_failed)
-		return fail_msg(s, WIRE_ERR_PROTOCOL, 0, "the client stopped reading the build log");
+	if (p.send_failed) {
+		/* A send failed (or timed out) part way through a log frame:
+		 * CR_E_SEND, so no error message follows the half frame. */
+		cr_fail_code(&s->err, CR_E_SEND, "the client stopped reading the build log");
+		return fail(s, WIRE_ERR_PROTOCOL);
+	}
 	return 0;
 }
 

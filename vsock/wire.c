@@ -715,7 +715,10 @@ int wire_writer_msg(struct wire_writer *w, const struct wire_msg *m, struct cr_e
 	if (wire_encode(m, &w->msg, e))
 		return -1;
 	put_be32(len, w->msg.len);
-	w->out.limit = SIZE_MAX;
+	if (!w->batch) { /* straight from the encoding, no copy */
+		struct iovec iov[2] = { { len, 4 }, { w->msg.p, w->msg.len } };
+		return send_queued(w, iov, 2, e);
+	}
 	if (cr_buf_put(&w->out, len, 4, e) || cr_buf_put(&w->out, w->msg.p, w->msg.len, e)) {
 		w->out.len = at; /* no half frame stays queued */
 		return -1;
