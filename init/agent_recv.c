@@ -77,6 +77,15 @@ static int fault(struct stream_rx *rx, enum rx_fault f)
 	return -1;
 }
 
+/* A creation that failed: the client's doing (a name sent twice, a name
+ * longer than the file system takes), the workspace full, or ours. */
+static enum rx_fault create_fault(int err)
+{
+	return err == EEXIST || err == ENAMETOOLONG ? RX_REFUSED
+	       : err == ENOSPC || err == EDQUOT     ? RX_LIMIT
+						    : RX_INTERNAL;
+}
+
 /* Split "a/b/c" into the parent "a/b" (or ".") and the name "c". */
 static const char *split(const char *path, char *parent, size_t n)
 {
@@ -116,13 +125,24 @@ static int target_stays_inside(const char *link, const char *target)
 	return 1;
 }
 
-static int count_entry(struct stream_rx *rx, const char *path, struct cr_err *e)
+static int count_entry(struct stream_rx *rx, const struct wire_entry *x, struct cr_err *e)
 {
+	/* paths are at most WIRE_MAX_PATH bytes, targets too: no overflow */
+	uint64_t meta = RX_META_ENTRY + strlen(x->path) * (x->type == WIRE_SYMLINK ? 2 : 1) +
+			(x->type == WIRE_SYMLINK ? strlen(x->target) : 0);
 	if (rx->budget->files >= rx->budget->max_files) {
-		cr_fail(e, "'%s': more than %llu files and directories (limit)", path,
+		cr_fail(e, "'%s': more than %llu files and directories (limit)", x->path,
 			(unsigned long long)rx->budget->max_files);
 		return fault(rx, RX_LIMIT);
 	}
+	if (meta > rx->budget->max_meta - rx->budget->meta) {
+		cr_fail(e,
+			"'%s': the paths and link targets sent need more than the %llu bytes of the enclave's "
+			"memory they may take (limit)",
+			x->path, (unsigned long long)rx->budget->max_meta);
+		return fault(rx, RX_LIMIT);
+	}
+	rx->budget->meta += meta;
 	rx->budget->files++;
 	rx->files++;
 	return 0;
@@ -224,7 +244,7 @@ int rx_entry(struct stream_rx *rx, const struct wire_entry *x, struct wire_reade
 			wire_stream_name(rx->stream));
 		return fault(rx, RX_PROTOCOL);
 	}
-	if (count_entry(rx, x->path, e))
+	if (count_entry(rx, x, e))
 		return -1;
 	name = split(x->path, parent, sizeof parent);
 	pfd = parent_dir(rx, parent);
@@ -242,7 +262,7 @@ int rx_entry(struct stream_rx *rx, const struct wire_entry *x, struct wire_reade
 			cr_failp(e, "'%s'", x->path);
 			if (errno == EEXIST)
 				cr_fail(e, "'%s': sent twice", x->path);
-			fault(rx, errno == EEXIST ? RX_REFUSED : errno == ENOSPC ? RX_LIMIT : RX_INTERNAL);
+			fault(rx, create_fault(errno));
 			break;
 		}
 		if (fchownat(pfd, name, rx->uid, rx->gid, AT_SYMLINK_NOFOLLOW) < 0 ||
@@ -266,7 +286,7 @@ int rx_entry(struct stream_rx *rx, const struct wire_entry *x, struct wire_reade
 			cr_failp(e, "'%s'", x->path);
 			if (errno == EEXIST)
 				cr_fail(e, "'%s': sent twice", x->path);
-			fault(rx, errno == EEXIST ? RX_REFUSED : RX_INTERNAL);
+			fault(rx, create_fault(errno));
 			break;
 		}
 		if (fchownat(pfd, name, rx->uid, rx->gid, AT_SYMLINK_NOFOLLOW) < 0) {
@@ -301,7 +321,7 @@ int rx_entry(struct stream_rx *rx, const struct wire_entry *x, struct wire_reade
 			cr_failp(e, "'%s'", x->path);
 			if (errno == EEXIST)
 				cr_fail(e, "'%s': sent twice", x->path);
-			fault(rx, errno == EEXIST ? RX_REFUSED : errno == ENOSPC ? RX_LIMIT : RX_INTERNAL);
+			fault(rx, create_fault(errno));
 			break;
 		}
 		if (fchown(fd, rx->uid, rx->gid) < 0 || ((mode & rx->umask) && fchmod(fd, mode) < 0)) {

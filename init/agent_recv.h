@@ -35,9 +35,15 @@
 /* What a failure was, for the error message's code. */
 enum rx_fault { RX_OK, RX_PROTOCOL, RX_REFUSED, RX_LIMIT, RX_INTERNAL };
 
+/* Both streams together. Besides the files and their bytes, the agent's
+ * own memory for what it keeps of each entry until the end (its path in
+ * the tree, twice for a symlink, the link's target, RX_META_ENTRY more):
+ * a client that sends only names, long ones, must not fill the enclave's
+ * RAM, where PID 1 is the one process the kernel could not kill. */
+#define RX_META_ENTRY 128u
 struct rx_budget {
-	uint64_t max_files, max_bytes; /* both streams together */
-	uint64_t files, bytes;         /* used so far */
+	uint64_t max_files, max_bytes, max_meta;
+	uint64_t files, bytes, meta; /* used so far */
 };
 
 struct stream_rx {

@@ -120,6 +120,9 @@ int agent_init(struct agent *a, struct cr_err *e)
 		return cr_fail(e, "only %llu processes available to a build (%s); at least %d needed",
 			       (unsigned long long)pids, a->caps.pids_why, AGENT_MIN_PIDS_CAP);
 	a->caps.workspace_bytes = mem / 2;
+	/* What the agent itself keeps of the entries' names: an eighth, so
+	 * that with the tree's buffers at the end it stays under a quarter. */
+	a->caps.meta_bytes = mem / 8;
 	a->caps.max = (struct wire_limits){
 		.timeout_s = WIRE_MAX_TIMEOUT_S,
 		.memory_mb = (mem - 32 * MIB) / MIB,
@@ -255,6 +258,7 @@ static int make_workspace(struct session *s)
 		return fail_msg(s, WIRE_ERR_INTERNAL, 1, "open the workspace");
 	s->budget.max_files = s->req.limits.files;
 	s->budget.max_bytes = s->req.limits.source_mb * MIB;
+	s->budget.max_meta = s->a->caps.meta_bytes;
 	return 0;
 }
 

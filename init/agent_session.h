@@ -38,6 +38,7 @@ struct agent_caps {
 	struct wire_limits max;
 	char pids_why[128];          /* which kernel limit set max.pids */
 	uint64_t workspace_bytes;    /* size of the workspace tmpfs */
+	uint64_t meta_bytes;         /* the agent's memory for entries' names (rx_budget) */
 	unsigned idle_timeout_s;     /* no byte from the client for this long: dropped */
 	unsigned transfer_timeout_s; /* a client that trickles: dropped after this long */
 };

@@ -121,11 +121,12 @@ static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
  * every file's SHA-1 id, or the hasher every one. */
 static int read_ahead = 1;
 static unsigned help_at = RX_HASH_HELP_AT;
+static uint64_t max_meta = 64u << 20;
 
 /* Receive the stream in fd into a fresh directory; 0 and *acc, or -1. */
 static int receive(int fd, const char *dir, struct wire_accepted *acc, enum rx_fault *fault, struct cr_err *e)
 {
-	struct rx_budget budget = { .max_files = 1000, .max_bytes = 1ull << 30 };
+	struct rx_budget budget = { .max_files = 1000, .max_bytes = 1ull << 30, .max_meta = max_meta };
 	static uint8_t ahead[RX_READ_AHEAD];
 	struct stream_rx rx;
 	struct wire_reader rd;
@@ -280,6 +281,46 @@ int main(void)
 		     (unsigned)(st0.st_mode & 07777));
 		close(fd);
 		umask(old);
+	}
+
+	/* Names only, long ones, no data: what the agent keeps of them is
+	 * bounded (max_meta), refused with RX_LIMIT, not left to fill RAM. */
+	{
+		char name[300], pad[201];
+		uint64_t charge = RX_META_ENTRY + 2 * (2 + 200 + 4) + 1;
+		int n = 0;
+		memset(pad, 'n', 200);
+		pad[200] = 0;
+		fd = memfd_create("names", 0);
+		send_entry(fd, WIRE_DIR, "d", 0, 0, NULL);
+		for (int i = 0; i < 40; i++) {
+			snprintf(name, sizeof name, "d/%s%04d", pad, i);
+			send_entry(fd, WIRE_SYMLINK, name, 0, 0, "x");
+		}
+		max_meta = RX_META_ENTRY + 1 + 20 * charge; /* the dir, then 20 links */
+		T_OK(receive(fd, dst, &acc, &fault, &e) == -1 && fault == RX_LIMIT &&
+			     strstr(e.msg, "paths and link targets") && strstr(e.msg, "0020'"),
+		     "the 21st long-named symlink passes the names' budget: refused as a limit: %s", e.msg);
+		close(fd);
+		fd = memfd_create("names", 0);
+		send_entry(fd, WIRE_DIR, "d", 0, 0, NULL);
+		for (n = 0; n < 20; n++) {
+			snprintf(name, sizeof name, "d/%s%04d", pad, n);
+			send_entry(fd, WIRE_SYMLINK, name, 0, 0, "x");
+		}
+		{
+			struct wire_msg m;
+			memset(&m, 0, sizeof m);
+			m.type = WIRE_END;
+			m.u.end.stream = WIRE_SRC;
+			m.u.end.files = (uint64_t)n + 1;
+			if (wire_send(fd, &m, &e))
+				abort();
+		}
+		T_OK(receive(fd, dst, &acc, &fault, &e) == 0 && acc.files == 21,
+		     "exactly the budget's worth is received (%llu entries)", (unsigned long long)acc.files);
+		close(fd);
+		max_meta = 64u << 20;
 	}
 
 	nftw(dst, rm_one, 16, FTW_PHYS | FTW_DEPTH);
