@@ -48,15 +48,32 @@ static int same_trees(const struct report_statement *a, const struct report_stat
 	       !memcmp(a->deps_tree_sha256, b->deps_tree_sha256, CR_SHA256_LEN) && a->deps_files == b->deps_files;
 }
 
-/* The external parameters besides the trees. The limits are internal
- * parameters: an enclave's defaults follow its memory, so they differ
- * between builders of one build; they are not compared. */
+/* Whether b has a subject named name. */
+static int has_subject(const struct report_statement *b, const char *name)
+{
+	for (size_t i = 0; i < b->nsubjects; i++)
+		if (!strcmp(b->subjects[i].name, name))
+			return 1;
+	return 0;
+}
+
+/* The external parameters besides the trees: the command,
+ * SOURCE_DATE_EPOCH, and the outputs asked for (the subjects' names, in
+ * any order; names are unique within a statement). A builder asked for
+ * another output is another build: counted with the others, its extra
+ * subject would be an artifact no K builders report, and one builder could
+ * fail the quorum. The limits are internal parameters: an enclave's
+ * defaults follow its memory, so they differ between builders of one
+ * build; they are not compared. */
 static int same_command(const struct report_statement *a, const struct report_statement *b)
 {
-	if (a->argc != b->argc || a->sde != b->sde)
+	if (a->argc != b->argc || a->sde != b->sde || a->nsubjects != b->nsubjects)
 		return 0;
 	for (size_t i = 0; i < a->argc; i++)
 		if (strcmp(a->argv[i], b->argv[i]))
+			return 0;
+	for (size_t i = 0; i < a->nsubjects; i++)
+		if (!has_subject(b, a->subjects[i].name))
 			return 0;
 	return 1;
 }
@@ -146,7 +163,8 @@ static void classify(struct quorum *q)
 			int trees = same_trees(st, stmt(&q->b[ref]));
 			b->status = trees ? QB_OTHER_COMMAND : QB_OTHER_SOURCE;
 			snprintf(b->detail, sizeof b->detail, "%s than bundle %zu's, which the most builders share",
-				 trees ? "another command or SOURCE_DATE_EPOCH" : "another source or dependency tree",
+				 trees ? "another command, SOURCE_DATE_EPOCH or set of outputs"
+				       : "another source or dependency tree",
 				 ref + 1);
 			continue;
 		}

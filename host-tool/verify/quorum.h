@@ -10,15 +10,16 @@
  *                   allowed set
  *   other_source    verified, but another source tree or dependency tree
  *                   than the quorum's (also: the "source" check failed)
- *   other_command   verified, same trees, but another command or
- *                   SOURCE_DATE_EPOCH (the limits, internal parameters whose
+ *   other_command   verified, same trees, but another command,
+ *                   SOURCE_DATE_EPOCH or set of outputs (the subjects'
+ *                   names, in any order) (the limits, internal parameters whose
  *                   defaults follow each enclave's memory, are not compared)
  *   duplicate       verified, but by a builder already counted: the same
  *                   attestation module id OR the same bound signing key as
  *                   an earlier builder (the same enclave, or the same bundle
  *                   given twice). The first one given counts.
  * The quorum's build definition (source and deps trees, command, SOURCE_
- * DATE_EPOCH) is the one the most distinct builders share among the
+ * DATE_EPOCH, outputs) is the one the most distinct builders share among the
  * verified bundles; on a tie, the one given first.
  *
  * The artifacts (rows): the ARTIFACT files given, each matched to a subject

@@ -16,7 +16,7 @@
 #include "report/report.h"
 #include "tests/unit/check.h"
 
-#define NMODELS 10
+#define NMODELS 11
 
 static char tmp[256];
 static struct eif_pcrs pcrs;
@@ -134,8 +134,8 @@ static void test_rules(void)
 {
 	struct spec base = { 1, 1, "all", "hello", 2 };
 	struct spec s2 = base, s3 = base, same_key = base, same_mod = base, cmd_a = base, cmd_b = base, y1 = base,
-		    y2 = base, one = base;
-	const char *b1, *b2, *b3, *bk, *bm, *ca, *cb, *by1, *by2, *b1s;
+		    y2 = base, one = base, one2 = base;
+	const char *b1, *b2, *b3, *bk, *bm, *ca, *cb, *by1, *by2, *b1s, *b2s;
 	struct quorum *q = calloc(1, sizeof *q);
 	char line[1024];
 	s2.model = 2, s2.key = 2;
@@ -149,10 +149,12 @@ static void test_rules(void)
 	y1.model = 8, y1.key = 8, y1.content = "yellow";
 	y2.model = 9, y2.key = 9, y2.content = "yellow";
 	one.model = 0, one.key = 10, one.nsubjects = 1;
+	one2.model = 10, one2.key = 11, one2.nsubjects = 1;
 	b1 = bundle("b1", base), b2 = bundle("b2", s2), b3 = bundle("b3", s3);
 	bk = bundle("bk", same_key), bm = bundle("bm", same_mod);
 	ca = bundle("cmd_a", cmd_a), cb = bundle("cmd_b", cmd_b);
 	by1 = bundle("by1", y1), by2 = bundle("by2", y2), b1s = bundle("one", one);
+	b2s = bundle("one2", one2);
 
 	{
 		const char *v[] = { b1, b2, b3 };
@@ -203,7 +205,8 @@ static void test_rules(void)
 	{
 		const char *v[] = { ca, b1, b2, b3 };
 		T_OK(!run(q, 3, v, 4, NULL, 0) && q->ok && q->b[0].status == QB_OTHER_COMMAND && q->ncols == 3 &&
-			     strstr(q->b[0].detail, "another command or SOURCE_DATE_EPOCH than bundle 2's"),
+			     strstr(q->b[0].detail,
+				    "another command, SOURCE_DATE_EPOCH or set of outputs than bundle 2's"),
 		     "the definition most builders share wins, whatever the order (%s)", q->b[0].detail);
 		quorum_free(q);
 	}
@@ -218,9 +221,19 @@ static void test_rules(void)
 	}
 	{
 		const char *v[] = { b1, b2, b1s };
-		T_OK(!run(q, 2, v, 3, NULL, 0) && q->ok && q->nrows == 2 && q->rows[1].cells[2].status == QC_MISSING &&
-			     q->rows[1].agree == 2,
-		     "a builder without a subject: its cell is missing, the others still agree");
+		T_OK(!run(q, 2, v, 3, NULL, 0) && q->ok && q->ncols == 2 && q->nrows == 2 &&
+			     q->b[2].status == QB_OTHER_COMMAND && q->rows[1].agree == 2,
+		     "a builder asked for fewer outputs is another build: not counted, the others agree (%s)",
+		     q->b[2].detail);
+		quorum_free(q);
+	}
+	{
+		/* One builder asked for an extra output cannot fail the quorum of
+		 * the others: its extra subject is no row no K builders report. */
+		const char *v[] = { b1s, b2s, b1 };
+		T_OK(!run(q, 2, v, 3, NULL, 0) && q->ok && q->ncols == 2 && q->nrows == 1 &&
+			     q->b[2].status == QB_OTHER_COMMAND && q->rows[0].agree == 2,
+		     "a builder asked for an extra output is another build, not a veto (%s)", q->b[2].detail);
 		quorum_free(q);
 	}
 	{
