@@ -85,7 +85,9 @@ int cmd_diff(int argc, char **argv)
 	if (json) {
 		struct cr_buf out;
 		struct json_w w;
-		cr_buf_init(&out, 1 << 20);
+		/* No cap of its own: OUT_DIFF_MAX_FILES entries bound it, and
+		 * 65536 names within them pass any small cap. */
+		cr_buf_init(&out, SIZE_MAX);
 		jw_init(&w, &out, 1);
 		jw_obj_begin(&w);
 		jw_kstr(&w, "a", argv[optind]);

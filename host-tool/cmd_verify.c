@@ -296,7 +296,9 @@ static int print_json(void (*write)(const void *, struct json_w *), const void *
 	struct json_w w;
 	struct cr_err e;
 	int rc = 0;
-	cr_buf_init(&out, 1 << 20);
+	/* No cap of its own: the inputs' limits bound it (64 bundles of at most
+	 * REPORT_MAX_BUNDLE bytes), and a quorum's table within them passes 1 MiB. */
+	cr_buf_init(&out, SIZE_MAX);
 	jw_init(&w, &out, 1);
 	jw_obj_begin(&w);
 	write(what, &w);

@@ -121,4 +121,14 @@ $C diff "$T/a" "$T/a2" >"$T/big.out"
 if grep -q "^differ  big: 209715200 and 209715200 bytes, first difference at offset 150000000 " "$T/big.out"; then
 	ok "diff: a large file streamed to its first difference"
 else not_ok "diff: a large file streamed to its first difference" "$(cat "$T/big.out")"; fi
+# --json of many differing files: its report passes 1 MiB (it had a cap
+# of its own there: exit 2 where the text report worked).
+mkdir -p "$T/m1" "$T/m2"
+long=$(printf 'n%.0s' $(seq 100))
+(cd "$T/m1" && for i in $(seq 4000); do printf 1 >"$long$i"; done)
+(cd "$T/m2" && for i in $(seq 4000); do printf 2 >"$long$i"; done)
+$C diff --json "$T/m1" "$T/m2" >"$T/m.json" 2>"$T/m.err"
+same "diff --json: 4000 differing files, over 1 MiB of JSON, exit 1" \
+	"$? $(python3 -c 'import json,os,sys; d=json.load(open(sys.argv[1])); print(len(d["differ"]), os.path.getsize(sys.argv[1]) > 1 << 20)' "$T/m.json" 2>&1)" \
+	"1 4000 True"
 t_done
