@@ -36,15 +36,17 @@ struct tree {
 static int collect(void *ctx, const struct dirwalk_entry *x, struct cr_err *e)
 {
 	struct tree *t = ctx;
+	static const char *const report_files[REPORT_NFILES] = REPORT_FILES;
+	/* An ignored directory: left out with everything in it (1: the walk
+	 * skips its contents). */
+	for (size_t i = 0; i < t->nignore; i++)
+		if (!strcmp(x->rel, t->ignore[i]))
+			return S_ISDIR(x->st.st_mode) ? 1 : 0;
 	if (S_ISDIR(x->st.st_mode))
 		return 0;
-	static const char *const report_files[REPORT_NFILES] = REPORT_FILES;
 	for (size_t i = 0; x->depth == 1 && i < REPORT_NFILES; i++)
 		if (!strcmp(x->rel, report_files[i]))
 			return 0; /* each build's own report: it always differs */
-	for (size_t i = 0; i < t->nignore; i++)
-		if (!strcmp(x->rel, t->ignore[i]))
-			return 0;
 	if (!S_ISREG(x->st.st_mode))
 		return cr_fail(e, "%s is %s: diff compares regular files (--ignore %s to leave it out)", x->path,
 			       dirwalk_kind(x->st.st_mode), x->rel);

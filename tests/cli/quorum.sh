@@ -121,6 +121,11 @@ $C diff "$T/a" "$T/a2" >"$T/big.out"
 if grep -q "^differ  big: 209715200 and 209715200 bytes, first difference at offset 150000000 " "$T/big.out"; then
 	ok "diff: a large file streamed to its first difference"
 else not_ok "diff: a large file streamed to its first difference" "$(cat "$T/big.out")"; fi
+mkdir -p "$T/g1/sub" "$T/g2/sub" && printf 1 >"$T/g1/sub/x" && printf 2 >"$T/g2/sub/x" &&
+	ln -s x "$T/g2/sub/l" && printf s >"$T/g1/same" && printf s >"$T/g2/same"
+$C diff --ignore sub "$T/g1" "$T/g2" >"$T/g.out" 2>&1
+same "diff --ignore DIR leaves out the directory with everything in it (a symlink there too)" "$? $(tail -1 "$T/g.out")" \
+	"0 identical: 1 files compared"
 # --json of many differing files: its report passes 1 MiB (it had a cap
 # of its own there: exit 2 where the text report worked).
 mkdir -p "$T/m1" "$T/m2"
