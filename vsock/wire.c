@@ -706,34 +706,39 @@ static int queued(struct wire_writer *w, struct cr_err *e)
 	return w->out.len >= w->batch ? send_queued(w, NULL, 0, e) : 0;
 }
 
-int wire_writer_msg(struct wire_writer *w, const struct wire_msg *m, struct cr_err *e)
+/* One frame: its length, then a and b (b may be empty). Queued (copied)
+ * when copy, else sent at once, after what is queued, from a and b. */
+static int put_frame(struct wire_writer *w, const void *a, size_t alen, const void *b, size_t blen, int copy,
+		     struct cr_err *e)
 {
 	uint8_t len[4];
 	size_t at = w->out.len;
-	/* Encoded apart, so that the frame limit is the buffer's. */
-	w->msg.len = 0;
-	if (wire_encode(m, &w->msg, e))
-		return -1;
-	put_be32(len, w->msg.len);
-	if (!w->batch) { /* straight from the encoding, no copy */
-		struct iovec iov[2] = { { len, 4 }, { w->msg.p, w->msg.len } };
-		return send_queued(w, iov, 2, e);
+	put_be32(len, alen + blen);
+	if (!copy) {
+		struct iovec iov[3] = { { len, 4 }, { (void *)a, alen }, { (void *)b, blen } };
+		return send_queued(w, iov, blen ? 3 : 2, e);
 	}
-	if (cr_buf_put(&w->out, len, 4, e) || cr_buf_put(&w->out, w->msg.p, w->msg.len, e)) {
+	if (cr_buf_put(&w->out, len, 4, e) || cr_buf_put(&w->out, a, alen, e) || cr_buf_put(&w->out, b, blen, e)) {
 		w->out.len = at; /* no half frame stays queued */
 		return -1;
 	}
 	return queued(w, e);
 }
 
+int wire_writer_msg(struct wire_writer *w, const struct wire_msg *m, struct cr_err *e)
+{
+	/* Encoded apart, so that the frame limit is the buffer's. */
+	w->msg.len = 0;
+	if (wire_encode(m, &w->msg, e))
+		return -1;
+	return put_frame(w, w->msg.p, w->msg.len, NULL, 0, w->batch != 0, e);
+}
+
 int wire_writer_data(struct wire_writer *w, enum wire_type t, const void *p, size_t n, struct cr_err *e)
 {
 	/* The map head, the key and the byte-string head are encoded here; a
 	 * large payload goes straight from the caller's buffer (no copy). */
-	uint8_t head_buf[4 + 64];
 	struct cbor_w cw;
-	size_t hl;
-	int rc = -1;
 	if (n == 0 || n > (t == WIRE_LOG ? WIRE_MAX_LOG_CHUNK : WIRE_MAX_CHUNK))
 		return cr_fail(e, "internal: %s chunk of %zu bytes", wire_type_name(t), n);
 	w->msg.len = 0;
@@ -743,24 +748,7 @@ int wire_writer_data(struct wire_writer *w, enum wire_type t, const void *p, siz
 	cw_bytes_head(&cw, n);
 	if (cw_finish(&cw, e))
 		return -1;
-	if (w->msg.len > sizeof head_buf - 4)
-		return cr_fail(e, "internal: %s frame head of %zu bytes", wire_type_name(t), w->msg.len);
-	{
-		hl = w->msg.len;
-		put_be32(head_buf, hl + n);
-		memcpy(head_buf + 4, w->msg.p, hl);
-		if (n < WIRE_WRITER_COPY_MAX && w->batch) {
-			size_t at = w->out.len;
-			if (cr_buf_put(&w->out, head_buf, 4 + hl, e) || cr_buf_put(&w->out, p, n, e))
-				w->out.len = at; /* no half frame stays queued */
-			else
-				rc = queued(w, e);
-		} else {
-			struct iovec iov[2] = { { head_buf, 4 + hl }, { (void *)p, n } };
-			rc = send_queued(w, iov, 2, e);
-		}
-	}
-	return rc;
+	return put_frame(w, w->msg.p, w->msg.len, p, n, w->batch && n < WIRE_WRITER_COPY_MAX, e);
 }
 
 int wire_send(int fd, const struct wire_msg *m, struct cr_err *e)
