@@ -71,14 +71,15 @@ fail:
 	return -1;
 }
 
-/* Open the directory name under dfd, which must still be the one st
- * describes: O_DIRECTORY (never a FIFO or a device, never blocking) and
- * O_NOFOLLOW (a directory swapped for a symlink since the fstatat is
- * refused, not followed). */
-static int open_subdir(int dfd, const char *name, const char *path, const struct stat *st, struct cr_err *e)
+/* Open the directory name under dfd (path in errors), which must still be
+ * the one st describes: O_DIRECTORY (never a FIFO or a device, never
+ * blocking) and, below the root, O_NOFOLLOW (a directory swapped for a
+ * symlink since the fstatat is refused, not followed). */
+static int open_dir_checked(int dfd, const char *name, const char *path, int nofollow, const struct stat *st,
+			    struct cr_err *e)
 {
 	struct stat now;
-	int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NONBLOCK | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0));
 	if (fd < 0)
 		return cr_failp(e, "%s", path);
 	if (fstat(fd, &now) || now.st_dev != st->st_dev || now.st_ino != st->st_ino) {
@@ -120,7 +121,7 @@ static int walk(int dfd, const char *path, const char *rel, int depth, dirwalk_f
 			continue;
 		}
 		if (rc == 0 && S_ISDIR(x.st.st_mode)) {
-			int sub = open_subdir(dfd, names[i], cpath, &x.st, e);
+			int sub = open_dir_checked(dfd, names[i], cpath, 1, &x.st, e);
 			rc = sub < 0 ? -1 : walk(sub, cpath, crel, depth + 1, fn, ctx, e);
 			if (sub >= 0)
 				close(sub);
@@ -134,20 +135,17 @@ static int walk(int dfd, const char *path, const char *rel, int depth, dirwalk_f
 
 int dirwalk(const char *root, dirwalk_fn fn, void *ctx, struct cr_err *e)
 {
-	struct stat st, now;
+	struct stat st;
 	int fd, rc;
 	/* stat() opens nothing: a FIFO or a device here is refused, not read */
 	if (stat(root, &st))
 		return cr_failp(e, "%s", root);
 	if (!S_ISDIR(st.st_mode))
 		return cr_fail_code(e, CR_E_NOTDIR, "%s is %s, not a directory", root, dirwalk_kind(st.st_mode));
-	fd = open(root, O_RDONLY | O_DIRECTORY | O_NONBLOCK | O_CLOEXEC);
+	/* the root itself may be named through a symlink */
+	fd = open_dir_checked(AT_FDCWD, root, root, 0, &st, e);
 	if (fd < 0)
-		return cr_failp(e, "%s", root);
-	if (fstat(fd, &now) || now.st_dev != st.st_dev || now.st_ino != st.st_ino) {
-		close(fd);
-		return cr_fail(e, "%s: changed while the tree was being read", root);
-	}
+		return -1;
 	rc = walk(fd, root, "", 0, fn, ctx, e);
 	close(fd);
 	return rc;
