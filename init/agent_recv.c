@@ -77,13 +77,19 @@ static int fault(struct stream_rx *rx, enum rx_fault f)
 	return -1;
 }
 
-/* A creation that failed: the client's doing (a name sent twice, a name
- * longer than the file system takes), the workspace full, or ours. */
-static enum rx_fault create_fault(int err)
+/* Creating path failed with errno: the client's doing (a name sent twice,
+ * a name longer than the file system takes), the workspace full, or ours.
+ * Returns -1. */
+static int create_failed(struct stream_rx *rx, const char *path, struct cr_err *e)
 {
-	return err == EEXIST || err == ENAMETOOLONG ? RX_REFUSED
-	       : err == ENOSPC || err == EDQUOT     ? RX_LIMIT
-						    : RX_INTERNAL;
+	int err = errno;
+	if (err == EEXIST)
+		cr_fail(e, "'%s': sent twice", path);
+	else
+		cr_failp(e, "'%s'", path);
+	return fault(rx, err == EEXIST || err == ENAMETOOLONG ? RX_REFUSED
+			 : err == ENOSPC || err == EDQUOT     ? RX_LIMIT
+							      : RX_INTERNAL);
 }
 
 /* Split "a/b/c" into the parent "a/b" (or ".") and the name "c". */
@@ -259,10 +265,7 @@ int rx_entry(struct stream_rx *rx, const struct wire_entry *x, struct wire_reade
 	case WIRE_DIR:
 		/* Created writable for now: entries go inside. */
 		if (mkdirat(pfd, name, 0755) < 0) {
-			cr_failp(e, "'%s'", x->path);
-			if (errno == EEXIST)
-				cr_fail(e, "'%s': sent twice", x->path);
-			fault(rx, create_fault(errno));
+			create_failed(rx, x->path, e);
 			break;
 		}
 		if (fchownat(pfd, name, rx->uid, rx->gid, AT_SYMLINK_NOFOLLOW) < 0 ||
@@ -283,10 +286,7 @@ int rx_entry(struct stream_rx *rx, const struct wire_entry *x, struct wire_reade
 			break;
 		}
 		if (symlinkat(x->target, pfd, name) < 0) {
-			cr_failp(e, "'%s'", x->path);
-			if (errno == EEXIST)
-				cr_fail(e, "'%s': sent twice", x->path);
-			fault(rx, create_fault(errno));
+			create_failed(rx, x->path, e);
 			break;
 		}
 		if (fchownat(pfd, name, rx->uid, rx->gid, AT_SYMLINK_NOFOLLOW) < 0) {
@@ -318,10 +318,7 @@ int rx_entry(struct stream_rx *rx, const struct wire_entry *x, struct wire_reade
 		mode_t mode = (x->exec ? 0755 : 0644) & (rx->writable ? 0777 : 0555);
 		fd = openat(pfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 		if (fd < 0) {
-			cr_failp(e, "'%s'", x->path);
-			if (errno == EEXIST)
-				cr_fail(e, "'%s': sent twice", x->path);
-			fault(rx, create_fault(errno));
+			create_failed(rx, x->path, e);
 			break;
 		}
 		if (fchown(fd, rx->uid, rx->gid) < 0 || ((mode & rx->umask) && fchmod(fd, mode) < 0)) {
