@@ -130,16 +130,19 @@ static void string_body(struct json_w *w, const char *s, size_t n)
 			rep = esc;
 		} else if (c >= 0x80) {
 			/* Output is valid UTF-8 with no raw control character: C1
-			 * code points are escaped, a byte that is not UTF-8 becomes
-			 * U+FFFD (JSON text cannot carry it). */
+			 * code points and bidi controls are escaped as the terminal
+			 * sanitiser escapes them (term.h), a byte that is not UTF-8
+			 * becomes U+FFFD (JSON text cannot carry it). */
 			size_t len = cr_utf8_seq(s + i, n - i);
-			if (len == 2 && c == 0xc2 && (unsigned char)s[i + 1] <= 0x9f) {
-				memcpy(esc, "\\u00", 4);
-				esc[4] = hex[(unsigned char)s[i + 1] >> 4];
-				esc[5] = hex[s[i + 1] & 15];
+			uint32_t cp = len ? cr_utf8_escaped(s + i, len) : 0;
+			if (cp) {
+				esc[0] = '\\';
+				esc[1] = 'u';
+				for (int k = 0; k < 4; k++)
+					esc[2 + k] = hex[cp >> (12 - 4 * k) & 15];
 				esc[6] = 0;
 				rep = esc;
-				skip = 1;
+				skip = len - 1;
 			} else if (!len) {
 				rep = "\\ufffd";
 			} else {

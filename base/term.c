@@ -117,12 +117,33 @@ static void ascii(struct out *o, uint8_t b)
 		out_esc(o, "\\x%02x", b);
 }
 
-/* The held-back sequence is complete: C1 escaped, anything else as is. */
+/* C1, and the bidirectional controls, which reorder what is displayed (a
+ * file name "x\u202egpj.exe" shows as "xexe.jpg"; CVE-2021-42574), with
+ * the line and paragraph separators, which end a line in some viewers. */
+uint32_t cr_utf8_escaped(const void *s, size_t len)
+{
+	const uint8_t *p = s;
+	uint32_t cp;
+	if (len == 2)
+		cp = (uint32_t)(p[0] & 0x1f) << 6 | (p[1] & 0x3f);
+	else if (len == 3)
+		cp = (uint32_t)(p[0] & 0x0f) << 12 | (uint32_t)(p[1] & 0x3f) << 6 | (p[2] & 0x3f);
+	else
+		return 0; /* none of them is 1 or 4 bytes long */
+	if ((cp >= 0x80 && cp <= 0x9f) || cp == 0x061c || cp == 0x200e || cp == 0x200f ||
+	    (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069))
+		return cp;
+	return 0;
+}
+
+/* The held-back sequence is complete: C1 and bidi controls escaped,
+ * anything else as is. */
 static void complete(struct out *o)
 {
 	struct cr_term *t = o->t;
-	if (t->need == 2 && t->pend[0] == 0xc2 && t->pend[1] <= 0x9f)
-		out_esc(o, "\\u%04x", t->pend[1]);
+	uint32_t cp = cr_utf8_escaped(t->pend, t->need);
+	if (cp)
+		out_esc(o, "\\u%04x", cp);
 	else
 		out_raw(o, t->pend, t->need);
 	t->npend = t->need = 0;

@@ -10,6 +10,9 @@
  *   C0 (0x00-0x1f) and DEL   \xNN (\r, \n and \t as themselves: \r \n \t);
  *                            in multi-line mode \n and \t pass unchanged
  *   C1 as UTF-8 (U+0080-U+009F)             \u00NN
+ *   bidi controls (U+061C, U+200E, U+200F,  \uNNNN
+ *   U+202A-U+202E, U+2066-U+2069) and the
+ *   line and paragraph separators (U+2028, U+2029)
  *   a byte that is not part of valid UTF-8  \xNN   (raw 0x80-0x9f among them)
  *
  * Valid UTF-8 (overlong forms, surrogates and code points past U+10FFFF are
@@ -81,5 +84,9 @@ int cr_tprintf(FILE *f, const char *fmt, ...) __attribute__((format(printf, 2, 3
 int cr_utf8_valid(const char *s, size_t n);
 /* Length of the valid UTF-8 sequence at s (n bytes available), 0 if none. */
 size_t cr_utf8_seq(const void *s, size_t n);
+/* For the valid sequence of len bytes at s: its code point when it is one
+ * of those shown escaped (C1, bidi controls, U+2028/U+2029), else 0. The
+ * JSON writer escapes the same ones. */
+uint32_t cr_utf8_escaped(const void *s, size_t len);
 
 #endif

@@ -93,7 +93,7 @@ static void usage(FILE *out)
 		"  -h, --help         this text\n"
 		"\n"
 		"Exit status: 0 verified; 1 a check failed (the first failure on stderr); 2 usage or\n"
-		"input error.\n"
+		"input error (also an ARTIFACT that cannot be read: missing, not a regular file).\n"
 		"\n"
 		"example:\n"
 		"  cleanroom verify out/cleanroom-bundle.json out/hello --eif enclave.eif \\\n"
@@ -368,7 +368,10 @@ static int verify_one(const struct verify_args *a, struct verify_inputs *v)
 		else
 			cr_tprintf(stdout, "%s\n", rc ? "NOT VERIFIED" : "verified");
 	}
-	if (rc == 1) {
+	if (rc == 1 && r->input_error[0]) {
+		cr_tprintf(stderr, "cleanroom verify: %s\n", r->input_error);
+		rc = 2;
+	} else if (rc == 1) {
 		char line[1024];
 		cr_tprintf(stderr, "cleanroom verify: %s\n", bv_first_failure(r, line, sizeof line));
 	}

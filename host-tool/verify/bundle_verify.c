@@ -277,16 +277,21 @@ static void check_artifacts(const struct bv_policy *pol, struct bv_result *r)
 		const struct report_subject *sub;
 		struct cr_err e;
 		snprintf(name, sizeof name, "artifact %s", path);
+		/* The file is read first: one that cannot be read is an input
+		 * error (exit 2, as for every file named on the command line),
+		 * whatever the statement says. */
+		if (bv_hash_file(path, s256, s384, &e)) {
+			add(r, BV_FAIL, name, "%s", e.msg);
+			if (!r->input_error[0])
+				snprintf(r->input_error, sizeof r->input_error, "ARTIFACT: %s", e.msg);
+			continue;
+		}
 		if (!r->have_statement) {
 			add(r, BV_FAIL, name, "not checked: no statement");
 			continue;
 		}
-		if (!(sub = bv_subject_for(&r->statement.st, path))) {
+		if (!(sub = bv_subject_for(&r->statement.st, path)))
 			add(r, BV_FAIL, name, "not a subject of the statement (no subject name matches the path)");
-			continue;
-		}
-		if (bv_hash_file(path, s256, s384, &e))
-			add(r, BV_FAIL, name, "%s", e.msg);
 		else if (memcmp(s256, sub->sha256, CR_SHA256_LEN))
 			add(r, BV_FAIL, name, "sha256 differs from subject '%s'", sub->name);
 		else if (memcmp(s384, sub->sha384, CR_SHA384_LEN))
@@ -337,6 +342,7 @@ int bundle_verify_form(const uint8_t *buf, size_t len, const uint8_t *att, size_
 
 	if (report_bundle_parse_form(buf, len, att, att_len, &b, &e)) {
 		add(r, BV_FAIL, "bundle", "%s", e.msg);
+		check_artifacts(pol, r); /* an unreadable artifact is still named */
 		return -1;
 	}
 	r->form = b.form;
@@ -574,7 +580,14 @@ const char *bv_first_failure(const struct bv_result *r, char *buf, size_t cap)
 {
 	for (size_t i = 0; i < r->n; i++)
 		if (r->checks[i].status == BV_FAIL) {
-			snprintf(buf, cap, "%s: %s", cr_term_arg(r->checks[i].name), cr_term_arg(r->checks[i].detail));
+			const char *name = r->checks[i].name, *detail = r->checks[i].detail;
+			size_t n = strlen(name);
+			/* a detail that names its check already ("bundle: JSON: ...")
+			 * is not prefixed twice */
+			if (!strncmp(detail, name, n) && detail[n] == ':')
+				snprintf(buf, cap, "%s", cr_term_arg(detail));
+			else
+				snprintf(buf, cap, "%s: %s", cr_term_arg(name), cr_term_arg(detail));
 			return buf;
 		}
 	snprintf(buf, cap, "no check failed");

@@ -120,6 +120,9 @@ struct bv_result {
 	/* the allowed image the document's PCRs are: 0 the policy's pcr[],
 	 * i > 0 more_images[i - 1]; -1 none, or not checked */
 	int image;
+	/* The first artifact that could not be read ("ARTIFACT: ..."), else
+	 * empty: an input error (exit 2), not a failed verification. */
+	char input_error[sizeof(struct cr_err){ 0 }.msg + 16];
 };
 
 /* Run every check; 0 when verified, -1 otherwise (the list says why). r is

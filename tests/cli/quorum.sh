@@ -53,6 +53,14 @@ u "/dev/zero as a bundle" "BUNDLE: /dev/zero is a character device" verify --quo
 u "a directory as a bundle" "BUNDLE: $T/dir is a directory" verify --quorum 1 "$T/dir" "${PCRS[@]}"
 u "a huge file as a bundle" "BUNDLE: $T/huge is 104857600 bytes, larger than the limit" verify --quorum 1 "$T/huge" "${PCRS[@]}"
 u "a FIFO as an artifact" "ARTIFACT: $T/fifo is a FIFO" verify --quorum 1 "$B" "${PCRS[@]}" -- "$T/fifo"
+# without --quorum the same: an artifact that cannot be read is an input error
+# (exit 2, naming it), whatever the bundle's checks give
+for k in "fifo: is a FIFO, not a regular file" "dir: is a directory, not a regular file" \
+	"missing:: No such file or directory"; do
+	$C verify "$B" "$T/${k%%:*}" >/dev/null 2>"$T/s.err"
+	same "without --quorum: ARTIFACT ${k%%:*} is an input error (exit 2)" "$? $(cat "$T/s.err")" \
+		"2 cleanroom verify: ARTIFACT: $T/${k%%:*}${k#*:}"
+done
 
 # --- malformed bundles: each a dissenter naming the failed check; no quorum
 $C verify --quorum 1 "${PCRS[@]}" "$T/malformed.json" "$T/text" >"$T/m.out" 2>"$T/m.err"

@@ -138,6 +138,53 @@ static void test_utf8(void)
 		T_OK(split, "... also when the two bytes come in two reads");
 	}
 
+	{
+		/* Every bidi control and separator escaped, whole or split at any
+		 * byte; their neighbours pass. */
+		static const unsigned esc_cps[] = { 0x061c, 0x200e, 0x200f, 0x2028, 0x2029, 0x202a, 0x202b,
+						    0x202c, 0x202d, 0x202e, 0x2066, 0x2067, 0x2068, 0x2069 };
+		static const unsigned pass_cps[] = { 0x061b, 0x061d, 0x200d, 0x2027, 0x202f, 0x2065, 0x206a, 0xa0 };
+		int ok = 1, split = 1, pass = 1;
+		for (size_t i = 0; i < sizeof esc_cps / sizeof *esc_cps + sizeof pass_cps / sizeof *pass_cps; i++) {
+			int is_esc = i < sizeof esc_cps / sizeof *esc_cps;
+			unsigned cp = is_esc ? esc_cps[i] : pass_cps[i - sizeof esc_cps / sizeof *esc_cps];
+			char in[8], want[16];
+			size_t n = 0;
+			n += (size_t)snprintf(in, sizeof in, "a");
+			if (cp < 0x800) {
+				in[n++] = (char)(0xc0 | cp >> 6);
+				in[n++] = (char)(0x80 | (cp & 0x3f));
+			} else {
+				in[n++] = (char)(0xe0 | cp >> 12);
+				in[n++] = (char)(0x80 | (cp >> 6 & 0x3f));
+				in[n++] = (char)(0x80 | (cp & 0x3f));
+			}
+			in[n++] = 'b';
+			in[n] = 0;
+			if (is_esc)
+				snprintf(want, sizeof want,
+					 "a\\u%04x"
+					 "b",
+					 cp);
+			else
+				snprintf(want, sizeof want, "%s", in);
+			for (size_t c = 0; c <= n; c++) {
+				char *got = san(in, n, 0, c);
+				if (c == 0)
+					(is_esc ? &ok : &pass)[0] &= !strcmp(got, want);
+				else
+					split &= !strcmp(got, want);
+				free(got);
+			}
+		}
+		T_OK(ok, "bidi controls (U+061C, U+200E/F, U+202A-E, U+2066-9) and U+2028/9 are shown as \\uNNNN");
+		T_OK(pass, "their neighbours (U+061B, U+200D, U+2027, U+202F, U+2065, U+206A, U+00A0) pass unchanged");
+		T_OK(split, "... whichever byte a read ends at");
+		char buf[64];
+		cr_term_str("invoice\xe2\x80\xaegpj.exe", strlen("invoice\xe2\x80\xaegpj.exe"), 0, buf, sizeof buf);
+		T_STR(buf, "invoice\\u202egpj.exe", "a right-to-left override in a file name is shown, not applied");
+	}
+
 	static const struct {
 		const char *in, *want;
 	} invalid[] = {
@@ -307,8 +354,8 @@ static void test_json_writer(void)
 	size_t n = 0;
 	for (unsigned c = 1; c < 256; c++)
 		all[n++] = (char)c;
-	memcpy(all + n, "\xc2\x9b\xc3\xa9\xf0\x9f\x98\x80", 8);
-	n += 8;
+	memcpy(all + n, "\xc2\x9b\xc3\xa9\xf0\x9f\x98\x80\xe2\x80\xae", 11);
+	n += 11;
 	cr_buf_init(&b, 1 << 16);
 	jw_init(&w, &b, 0);
 	jw_arr_begin(&w);
@@ -317,14 +364,15 @@ static void test_json_writer(void)
 	T_OK(jw_finish(&w, &e) == 0, "JSON writer: a string of every byte 1..255, C1 and emoji is written");
 	T_OK(clean((char *)b.p, 0), "JSON writer: no raw control character, DEL or C1, valid UTF-8");
 	T_OK(strstr((char *)b.p, "\\u001b") && strstr((char *)b.p, "\\u007f") && strstr((char *)b.p, "\\u009b") &&
-		     strstr((char *)b.p, "\\ufffd") && strstr((char *)b.p, "\xc3\xa9\xf0\x9f\x98\x80"),
-	     "JSON writer: ESC, DEL and C1 as \\u escapes, stray bytes as \\ufffd, é and emoji as they are");
+		     strstr((char *)b.p, "\\ufffd") && strstr((char *)b.p, "\xc3\xa9\xf0\x9f\x98\x80") &&
+		     strstr((char *)b.p, "\\u202e") && !strstr((char *)b.p, "\xe2\x80\xae"),
+	     "JSON writer: ESC, DEL, C1 and U+202E as \\u escapes, stray bytes as \\ufffd, é and emoji as they are");
 	T_OK(json_parse((char *)b.p, b.len, NULL, &d, &e) == 0, "JSON writer: the result parses (%s)", e.msg);
 	if (d.root) {
 		const struct json_val *s = d.root->kids[0];
 		T_OK(s->len > 0 && memcmp(s->str, "\x01\x02\x03", 3) == 0 &&
-			     !memcmp(s->str + s->len - 8, "\xc2\x9b\xc3\xa9\xf0\x9f\x98\x80", 8),
-		     "JSON writer: control characters and C1 round-trip through the escapes");
+			     !memcmp(s->str + s->len - 11, "\xc2\x9b\xc3\xa9\xf0\x9f\x98\x80\xe2\x80\xae", 11),
+		     "JSON writer: control characters, C1 and U+202E round-trip through the escapes");
 		json_free(&d);
 	}
 	cr_buf_free(&b);
