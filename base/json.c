@@ -568,8 +568,38 @@ static int parse_number(struct parser *p, struct json_val *v)
 struct kid_list {
 	struct json_val *val;
 	const char *key;
+	size_t key_end; /* the byte after the key: where a duplicate is reported */
 	struct kid_list *next;
 };
+
+static int key_cmp(const void *a, const void *b)
+{
+	const struct kid_list *x = *(struct kid_list *const *)a, *y = *(struct kid_list *const *)b;
+	int c = strcmp(x->key, y->key);
+	return c ? c : (x->key_end > y->key_end) - (x->key_end < y->key_end);
+}
+
+/* Two equal keys in one object are refused, the later one named. Sorted,
+ * not compared pairwise: 200,000 keys would otherwise cost 2e10 compares. */
+static int check_unique_keys(struct parser *p, struct kid_list *head, size_t n)
+{
+	struct kid_list **v, *dup = NULL;
+	size_t i = 0;
+	if (n < 2)
+		return 0;
+	if (!(v = malloc(n * sizeof *v)))
+		return cr_fail(p->e, "JSON: out of memory");
+	for (struct kid_list *k = head; k; k = k->next)
+		v[i++] = k;
+	qsort(v, n, sizeof *v, key_cmp);
+	for (i = 1; i < n; i++)
+		if (!strcmp(v[i - 1]->key, v[i]->key) && (!dup || v[i]->key_end < dup->key_end))
+			dup = v[i]; /* the second of a pair: the first duplicate in the text */
+	free(v);
+	if (dup)
+		return cr_fail(p->e, "JSON: duplicate key \"%s\" at byte %zu", dup->key, dup->key_end);
+	return 0;
+}
 
 static int parse_value(struct parser *p, int depth, struct json_val **out);
 
@@ -598,10 +628,7 @@ static int parse_container(struct parser *p, int depth, struct json_val *v, int 
 					return perr(p, "expected a string key");
 				if (parse_string(p, &k->key, &klen))
 					return -1;
-				for (struct kid_list *q = head; q; q = q->next)
-					if (!strcmp(q->key, k->key))
-						return cr_fail(p->e, "JSON: duplicate key \"%s\" at byte %zu", k->key,
-							       p->pos);
+				k->key_end = p->pos;
 				skip_ws(p);
 				if (p->pos >= p->len || p->s[p->pos] != ':')
 					return perr(p, "expected ':'");
@@ -624,6 +651,8 @@ static int parse_container(struct parser *p, int depth, struct json_val *v, int 
 			return perr(p, is_obj ? "expected ',' or '}'" : "expected ',' or ']'");
 		}
 	}
+	if (is_obj && check_unique_keys(p, head, n))
+		return -1;
 	v->type = is_obj ? JSON_OBJECT : JSON_ARRAY;
 	v->n = n;
 	v->kids = arena_alloc(p, (n ? n : 1) * sizeof *v->kids);

@@ -40,16 +40,45 @@ struct described {
 	struct json_doc meta;
 };
 
-/* Metadata fields in nitro-cli's flattened form: BuildMetadata's members,
- * DockerInfo, then the custom keys (prefixed when they collide). */
-static void jw_metadata(struct json_w *w, const struct json_val *m)
+/* The metadata's limits: 1 MiB of JSON, 32 levels, 200,000 values. */
+#define META_DEPTH 32
+#define META_NODES 200000
+/* The most --json can print: every metadata or command-line byte escaped
+ * (at most 6 bytes: \u00NN), each value on its own line indented by its
+ * depth (the metadata sits two levels down), and 1 MiB for the rest. */
+#define DESCRIBE_JSON_MAX \
+ (6u * EIF_METADATA_MAX + META_NODES * (2u * (META_DEPTH + 2) + 8u) + 6u * EIF_CMDLINE_MAX + (1u << 20))
+
+/* Metadata fields in nitro-cli's flattened form: the five BuildMetadata
+ * fields nitro-cli describes (never other members: a "DockerInfo" there
+ * would shadow the real one), DockerInfo, then the custom keys. A custom
+ * key that is one of those six names or starts with "Custom." is written
+ * with "Custom." before it: a one-to-one mapping, so no two keys of the
+ * output are equal and none is cut. */
+static const char *const build_fields[] = { "BuildTime", "BuildTool", "BuildToolVersion", "OperatingSystem",
+					    "KernelVersion" };
+
+static int custom_key_clashes(const char *k)
+{
+	if (!strcmp(k, "DockerInfo") || !strncmp(k, "Custom.", 7))
+		return 1;
+	for (size_t i = 0; i < sizeof build_fields / sizeof *build_fields; i++)
+		if (!strcmp(k, build_fields[i]))
+			return 1;
+	return 0;
+}
+
+static int jw_metadata(struct json_w *w, const struct json_val *m, struct cr_err *e)
 {
 	const struct json_val *bm = json_get(m, "BuildMetadata"), *custom = json_get(m, "CustomMetadata");
 	jw_obj_begin(w);
 	if (bm && bm->type == JSON_OBJECT)
-		for (size_t i = 0; i < bm->n; i++) {
-			jw_key(w, bm->keys[i]);
-			jw_value(w, bm->kids[i]);
+		for (size_t i = 0; i < sizeof build_fields / sizeof *build_fields; i++) {
+			const struct json_val *v = json_get(bm, build_fields[i]);
+			if (v) {
+				jw_key(w, build_fields[i]);
+				jw_value(w, v);
+			}
 		}
 	jw_key(w, "DockerInfo");
 	if (json_get(m, "DockerInfo"))
@@ -58,13 +87,22 @@ static void jw_metadata(struct json_w *w, const struct json_val *m)
 		jw_null(w);
 	if (custom && custom->type == JSON_OBJECT)
 		for (size_t i = 0; i < custom->n; i++) {
-			char key[300];
-			int clash = !strcmp(custom->keys[i], "DockerInfo") || (bm && json_get(bm, custom->keys[i]));
-			snprintf(key, sizeof key, "%s%s", clash ? "Custom." : "", custom->keys[i]);
-			jw_key(w, key);
+			if (custom_key_clashes(custom->keys[i])) {
+				size_t n = strlen(custom->keys[i]);
+				char *key = malloc(n + 8);
+				if (!key)
+					return cr_fail(e, "out of memory");
+				memcpy(key, "Custom.", 7);
+				memcpy(key + 7, custom->keys[i], n + 1);
+				jw_key(w, key);
+				free(key);
+			} else {
+				jw_key(w, custom->keys[i]);
+			}
 			jw_value(w, custom->kids[i]);
 		}
 	jw_obj_end(w);
+	return 0;
 }
 
 static int emit_json(const struct described *d, struct cr_buf *out, struct cr_err *e)
@@ -100,7 +138,8 @@ static int emit_json(const struct described *d, struct cr_buf *out, struct cr_er
 		jw_key(&w, "ImageVersion");
 		ver ? jw_str(&w, ver) : jw_null(&w);
 		jw_key(&w, "Metadata");
-		jw_metadata(&w, m);
+		if (jw_metadata(&w, m, e))
+			return -1;
 	}
 	jw_kstr(&w, "Arch", img->flags & EIF_FLAG_ARM64 ? "aarch64" : "x86_64");
 	jw_key(&w, "Cmdline");
@@ -182,22 +221,15 @@ static int describe(const char *path, struct described *d, struct cr_err *e)
 		return cr_fail(e, "%s: crc: stored 0x%08x, computed 0x%08x (the file is corrupt)", path,
 			       img->crc_stored, d->scan.crc_computed);
 	if (img->metadata >= 0) {
-		struct json_limits lim = { EIF_METADATA_MAX, 32, 200000 };
+		struct json_limits lim = { EIF_METADATA_MAX, META_DEPTH, META_NODES };
 		if (json_parse((const char *)img->metadata_data, (size_t)img->sec[img->metadata].size, &lim, &d->meta,
 			       e))
 			return cr_err_wrap(e, "%s: metadata", path);
 		if (d->meta.root->type != JSON_OBJECT)
 			return cr_fail(e, "%s: metadata: not a JSON object", path);
 	}
-	if (img->signature >= 0) {
-		if (eif_signature_check(img->signature_data, (size_t)img->sec[img->signature].size, d->scan.pcrs.pcr0,
-					&d->sig, e))
-			return cr_err_wrap(e, "%s: signature", path);
-		if (!d->sig.sig_ok)
-			return cr_fail(e, "%s: signature: does not verify against PCR0 of this image", path);
-		memcpy(d->scan.pcrs.pcr8, d->sig.pcr8, CR_PCR_LEN);
-		d->scan.pcrs.has_pcr8 = 1;
-	}
+	if (eif_scan_signature(img, &d->scan, &d->sig, e))
+		return cr_err_wrap(e, "%s", path);
 	return 0;
 }
 
@@ -224,7 +256,7 @@ int cmd_describe(int argc, char **argv)
 	}
 	memset(&d, 0, sizeof d);
 	d.img.fd = -1;
-	cr_buf_init(&out, 4u << 20);
+	cr_buf_init(&out, DESCRIBE_JSON_MAX);
 	if (describe(argv[optind], &d, &e) == 0) {
 		if (!json) {
 			print_text(&d);

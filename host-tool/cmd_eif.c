@@ -95,7 +95,9 @@ static void usage(FILE *out)
 		     "PREFIX/lib/cleanroom/ARCH/ (bzImage or Image, init, nsm.ko), looked up next to this\n"
 		     "program (BIN/../lib/cleanroom/ARCH/), then in the build tree it was run from\n"
 		     "(build/kernel/, build/init).\n"
-		     "Exit status: 0 written, 1 failed (one line on stderr says why), 2 usage error.\n"
+		     "Exit status: 0 written, 1 failed (one line on stderr says why), 2 usage error. An\n"
+		     "image written whose measurements could not be printed (stdout full) stays: 1,\n"
+		     "and stderr says so.\n"
 		     "\n"
 		     "example:\n"
 		     "  cleanroom eif --rootfs rootfs/ -o app.eif --cmd /bin/sh -c 'echo hello'\n"
@@ -615,8 +617,12 @@ int cmd_eif(int argc, char **argv)
 	if (prepare(&o, &j, &in, &e) == 0) {
 		t_plan = cr_mono_ns() - t0;
 		in.stats = o.timings ? &st : NULL;
+		/* The image is complete and in place before its measurements
+		 * are printed: a failed print says so, and leaves it. */
 		if (eif_write(o.output, &in, &pcrs, &e) == 0)
-			rc = print_measurements(&pcrs, &e) ? 1 : 0;
+			rc = print_measurements(&pcrs, &e)
+				? cr_err_wrap(&e, "%s is written, its measurements could not be printed", o.output),
+			1 : 0;
 	}
 	if (rc == 0 && o.timings)
 		print_timings(&st, t_plan);

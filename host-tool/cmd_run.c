@@ -25,6 +25,7 @@
 #include "host-tool/commands.h"
 #include "host-tool/eif/datadir.h"
 #include "host-tool/eif/eif.h"
+#include "host-tool/eif/eif_sign.h"
 #include "host-tool/run/evloop.h"
 #include "base/json.h"
 #include "host-tool/run/nsm_model.h"
@@ -323,6 +324,11 @@ static int measure_image(struct run *r, int kernel_fd, int ramdisk_fd, struct cr
 	if (!r->scan.crc_ok)
 		return cr_fail(e, "%s: CRC32 mismatch (stored 0x%08x, computed 0x%08x): the file is damaged", r->o.eif,
 			       r->img.crc_stored, r->scan.crc_computed);
+	/* A signed image: PCR8 from its certificate, for the mock NSM and the
+	 * ready event, as Nitro sets it; a signature that does not verify is
+	 * refused, as describe refuses it. */
+	if (eif_scan_signature(&r->img, &r->scan, NULL, e))
+		return cr_err_wrap(e, "%s", r->o.eif);
 	return 0;
 }
 

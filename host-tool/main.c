@@ -1,4 +1,5 @@
 /* cleanroom: the host tool. Dispatches to one subcommand. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -35,6 +36,23 @@ static void usage(FILE *out)
 		     "'cleanroom --version' prints the version.\n");
 }
 
+/* Whatever a command printed must have reached stdout: a full disk or a
+ * closed pipe under `cleanroom describe --json x.eif > out.json` is a
+ * failure (exit 1), not a silent truncation. A command that failed has
+ * said why already (and keeps its status). */
+static int stdout_done(const char *cmd, int rc)
+{
+	const char *why = NULL;
+	if (fflush(stdout) != 0)
+		why = strerror(errno);
+	else if (ferror(stdout))
+		why = "a write failed"; /* an earlier flush failed: its errno is gone */
+	if (!why || rc)
+		return rc;
+	fprintf(stderr, "cleanroom%s%s: stdout: %s\n", cmd ? " " : "", cmd ? cmd : "", why);
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -43,15 +61,16 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
 		usage(stdout);
-		return 0;
+		return stdout_done(NULL, 0);
 	}
 	if (!strcmp(argv[1], "--version")) {
 		cr_tprintf(stdout, "cleanroom %s\n", CLEANROOM_VERSION);
-		return 0;
+		return stdout_done(NULL, 0);
 	}
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-		if (!strcmp(argv[1], commands[i].name))
-			return commands[i].run(argc - 1, argv + 1);
+		if (!strcmp(argv[1], commands[i].name)) {
+			return stdout_done(commands[i].name, commands[i].run(argc - 1, argv + 1));
+		}
 	cr_tprintf(stderr, "cleanroom: unknown command '%s' (see 'cleanroom --help')\n", argv[1]);
 	return 2;
 }

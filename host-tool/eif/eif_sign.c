@@ -1,6 +1,8 @@
 /* The EIF signature section, written and checked (nitro-facts §1.6). */
 #include "host-tool/eif/eif_sign.h"
 
+#include "host-tool/eif/eif.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -227,4 +229,20 @@ out:
 	free(sig);
 	free(der);
 	return rc;
+}
+
+int eif_scan_signature(const struct eif_image *img, struct eif_scan *scan, struct eif_sig_check *out, struct cr_err *e)
+{
+	struct eif_sig_check own;
+	if (img->signature < 0)
+		return 0;
+	if (!out)
+		out = &own;
+	if (eif_signature_check(img->signature_data, (size_t)img->sec[img->signature].size, scan->pcrs.pcr0, out, e))
+		return cr_err_wrap(e, "signature");
+	if (!out->sig_ok)
+		return cr_fail(e, "signature: does not verify against PCR0 of this image");
+	memcpy(scan->pcrs.pcr8, out->pcr8, CR_PCR_LEN);
+	scan->pcrs.has_pcr8 = 1;
+	return 0;
 }

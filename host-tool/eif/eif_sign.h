@@ -33,4 +33,13 @@ struct eif_sig_check {
 int eif_signature_check(const uint8_t *section, size_t len, const uint8_t pcr0[CR_PCR_LEN], struct eif_sig_check *out,
 			struct cr_err *e);
 
+/* For a scanned image that has a signature section: check it against the
+ * scan's PCR0 and set the scan's PCR8, as Nitro does when it boots a
+ * signed image. -1 with e ("signature: ...") when the section is malformed
+ * or its signature does not verify; 0 (nothing done) for an unsigned image.
+ * out may be NULL. */
+struct eif_image;
+struct eif_scan;
+int eif_scan_signature(const struct eif_image *img, struct eif_scan *scan, struct eif_sig_check *out, struct cr_err *e);
+
 #endif

@@ -176,6 +176,40 @@ same "arm64 Image: KernelVersion from its Linux version banner (across a chunk b
 arm_image "$T/Image0" 0
 same "arm64 Image without a banner: KernelVersion unknown" "$(kver "$T/Image0")" "unknown"
 
+# --- describe --json: hostile metadata (any writer can put any JSON there)
+python3 - "$T/meta-clash.json" "$T/meta-big.json" <<'PY'
+import json, sys
+m = {"ImageName": "x", "ImageVersion": "1",
+     "BuildMetadata": {"BuildTime": "t", "DockerInfo": {"Id": "sha256:FAKE"}, "Extra": 1},
+     "DockerInfo": {"Id": "sha256:REAL"},
+     "CustomMetadata": {"DockerInfo": "c1", "Custom.DockerInfo": "c2", "BuildTime": "c3",
+                        "A" * 400 + "1": 1, "A" * 400 + "2": 2}}
+open(sys.argv[1], "w").write(json.dumps(m))
+# 1,000,000 DEL bytes: 6 MB once escaped, past the old 4 MiB output cap
+m["CustomMetadata"] = {"s": "\x7f" * 1000000}
+open(sys.argv[2], "w").write(json.dumps(m, ensure_ascii=False))
+PY
+$REF set-section "$T/a.eif" "$T/clash.eif" 2 "$T/meta-clash.json"
+$REF set-section "$T/a.eif" "$T/big.eif" 2 "$T/meta-big.json"
+$CLEANROOM describe --json "$T/clash.eif" >"$T/clash.out" 2>&1
+same "describe --json: metadata with clashing keys (exit status)" "$?" "0"
+same "describe --json: every key once, none cut, the real DockerInfo, BuildMetadata's five fields only" \
+	"$(python3 -c '
+import json, sys
+pairs = []
+json.load(open(sys.argv[1]), object_pairs_hook=lambda p: pairs.append([k for k, _ in p]) or dict(p))
+meta = [p for p in pairs if "DockerInfo" in p and "BuildTime" in p][0]  # the Metadata object
+print(len(meta) == len(set(meta)), json.load(open(sys.argv[1]))["Metadata"]["DockerInfo"]["Id"], sorted(k[:9] for k in meta))
+' "$T/clash.out")" \
+	"True sha256:REAL ['AAAAAAAAA', 'AAAAAAAAA', 'BuildTime', 'Custom.Bu', 'Custom.Cu', 'Custom.Do', 'DockerInf']"
+$CLEANROOM describe --json "$T/big.eif" >"$T/big.out" 2>"$T/big.err"
+same "describe --json: 1 MB of metadata escaped to 6 MB is printed whole" \
+	"$? $(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["Metadata"]["s"]))' "$T/big.out")" "0 1000000"
+$CLEANROOM describe "$T/a.eif" >/dev/full 2>"$T/full.err"
+same "describe to a full disk: exit 1, stdout named" "$? $(cat "$T/full.err")" "1 cleanroom describe: stdout: No space left on device"
+$CLEANROOM describe --json "$T/a.eif" >/dev/full 2>"$T/full.err"
+same "describe --json to a full disk: exit 1" "$? $(cat "$T/full.err")" "1 cleanroom describe: stdout: No space left on device"
+
 # --- describe on other layouts and on malformed files
 $REF relayout "$T/a.eif" "$T/metalast.eif" 0,1,3,4,2
 if $CLEANROOM describe --json "$T/metalast.eif" >"$T/ml.json" 2>&1; then

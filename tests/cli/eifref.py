@@ -12,6 +12,8 @@ so that the tool's output is checked against a second implementation.
         rewrite with sections in ORDER (comma-separated indices), e.g. put
         metadata last, with a fresh CRC: an EIF as another writer might lay out
   eifref.py set-crc FILE        -> recompute and store the CRC in place
+  eifref.py set-section FILE OUT I DATA
+        rewrite with section I's data replaced by the file DATA's bytes
   eifref.py signature FILE DIR  -> check the signature section's shape and write
         DIR/cert.pem, DIR/sig.der (ECDSA signature, DER) and DIR/tbs (the
         Sig_structure) for `openssl dgst -verify`; prints JSON facts
@@ -150,6 +152,11 @@ def main():
         secs = parse(data)
         order = [int(x) for x in sys.argv[4].split(",")]
         open(sys.argv[3], "wb").write(build(data[:26], [secs[i] for i in order]))
+    elif cmd == "set-section":
+        secs = parse(data)
+        i = int(sys.argv[4])
+        secs[i] = (secs[i][0], open(sys.argv[5], "rb").read())
+        open(sys.argv[3], "wb").write(build(data[:26], secs))
     elif cmd == "signature":
         signature(data, sys.argv[3])
     elif cmd == "set-crc":

@@ -51,9 +51,13 @@ print("null" if d is None else d)' "$@" 2>/dev/null
 }
 out() { cat "$T/out/$1" 2>/dev/null; }
 
+# A signed image: the mock NSM must have PCR8 from its certificate, as Nitro.
+openssl ecparam -name secp384r1 -genkey -noout -out "$T/sign.key" 2>/dev/null
+openssl req -new -x509 -key "$T/sign.key" -out "$T/sign.crt" -days 30 -subj "/CN=cleanroom nsm-run test" 2>/dev/null
 "$CLEANROOM" eif --arch "$ARCH" --kernel "$KERNEL" --init "$GUEST" --rootfs "$T/root" --nsm-ko local -o "$T/nsm.eif" \
-	>/dev/null 2>"$T/eif.err" || { not_ok "pack an EIF with --nsm-ko local" "$(cat "$T/eif.err")"; exit 1; }
-ok "pack an EIF with --nsm-ko local"
+	--sign-key "$T/sign.key" --sign-cert "$T/sign.crt" \
+	>/dev/null 2>"$T/eif.err" || { not_ok "pack a signed EIF with --nsm-ko local" "$(cat "$T/eif.err")"; exit 1; }
+ok "pack a signed EIF with --nsm-ko local"
 "$CLEANROOM" describe "$T/nsm.eif" --json >"$T/describe.json" || { not_ok "describe the EIF" "failed"; exit 1; }
 same "describe: the image's Arch is $ARCH" "$(json_field "$T/describe.json" Arch)" "$ARCH"
 if [ "$ARCH" = aarch64 ]; then
@@ -91,6 +95,8 @@ for i in 0 1 2; do
 	eval "PCR$i=\$want"
 done
 same "module_id in DescribeNSM = nsm_module_id of the ready event" "$(out module_id)" "$(out ready_module_id)"
+PCR8=$(json_field "$T/describe.json" Measurements PCR8)
+same "signed image: the ready event's pcr8 = cleanroom describe's PCR8" "$(json_event "$T/run.json" ready pcr8)" "$PCR8"
 
 doc=$T/out/doc_full.cbor
 if [ -s "$doc" ] && [ -s "$T/out/root.pem" ]; then
@@ -98,7 +104,7 @@ if [ -s "$doc" ] && [ -s "$T/out/root.pem" ]; then
 	pk=$(printf '%s' "cleanroom qemu/nsm public_key" | hexof)
 	check "the document verifies with cleanroom attestation verify --root <test root>: COSE ES384, chain, PCR0/1/2 = describe's, PCR16, nonce, user_data, public_key" \
 		"$CLEANROOM" attestation verify "$doc" --root "$T/out/root.pem" --pcr "0=$PCR0" --pcr "1=$PCR1" \
-		--pcr "2=$PCR2" --pcr "16=$(out pcr16)" --nonce "$(out nonce)" --user-data "$ud" --public-key "$pk"
+		--pcr "2=$PCR2" --pcr "8=$PCR8" --pcr "16=$(out pcr16)" --nonce "$(out nonce)" --user-data "$ud" --public-key "$pk"
 	"$CLEANROOM" attestation verify "$doc" --root "$T/out/root.pem" --json >"$T/verify.json" 2>"$T/verify.err"
 	"$CLEANROOM" attestation show "$doc" --json >"$T/show.json" 2>&1
 	n=$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["pcrs"]))' "$T/show.json" 2>/dev/null)

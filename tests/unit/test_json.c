@@ -77,6 +77,33 @@ int main(void)
 	cr_buf_free(&b);
 
 	T_OK(!parses("{\"a\":1,\"a\":2}"), "duplicate keys are rejected");
+	{
+		/* The first duplicate in the text is the one named, among many
+		 * keys (sorted, not compared pairwise), and in nested objects. */
+		struct json_limits lim = { 8u << 20, 8, 300000 };
+		struct cr_buf big;
+		struct json_doc d;
+		cr_buf_init(&big, 8u << 20);
+		cr_buf_put(&big, "{", 1, NULL);
+		for (unsigned i = 0; i < 150000; i++) {
+			char k[32];
+			int n = snprintf(k, sizeof k, "%s\"k%u\":%u", i ? "," : "", i, i);
+			cr_buf_put(&big, k, (size_t)n, NULL);
+		}
+		cr_buf_put(&big, "}", 1, NULL);
+		T_OK(json_parse((const char *)big.p, big.len, &lim, &d, &e) == 0 && d.root->n == 150000,
+		     "an object of 150,000 distinct keys parses (%s)", e.msg);
+		if (d.root)
+			json_free(&d);
+		big.len--;
+		cr_buf_put(&big, ",\"k77\":0,\"k5\":0}", 16, NULL);
+		T_OK(json_parse((const char *)big.p, big.len, &lim, &d, &e) == -1 &&
+			     strstr(e.msg, "duplicate key \"k77\" at byte "),
+		     "... with two keys repeated at its end, the first repeated one is named (%s)", e.msg);
+		cr_buf_free(&big);
+		T_OK(!parses("{\"x\":{\"b\":1,\"a\":2,\"b\":3}}"), "a duplicate key in a nested object is rejected");
+		T_OK(parses("{\"a\":{\"a\":1},\"b\":{\"a\":2}}"), "equal keys in different objects are fine");
+	}
 	T_OK(!parses("[1,]"), "trailing comma is rejected");
 	T_OK(!parses("[01]"), "leading zero is rejected");
 	T_OK(!parses("\"\\u0000\""), "escaped NUL is rejected");
