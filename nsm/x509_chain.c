@@ -191,10 +191,19 @@ static int check_roles(const struct x509_chain *ch, int64_t at, struct cr_err *e
 	return 0;
 }
 
+/* The verification times a certificate can speak of: 0000-01-01 to
+ * 9999-12-31 (X.509 dates have four-digit years). Outside, BearSSL's day
+ * count (a uint32 from year 0) would wrap and a far-future time could land
+ * inside an expired certificate's validity. */
+#define X509_TIME_MIN (-62167219200ll) /* 0000-01-01T00:00:00Z */
+#define X509_TIME_MAX 253402300799ll   /* 9999-12-31T23:59:59Z */
+
 int x509_chain_verify(const struct x509_chain *ch, int64_t at, struct cr_err *e)
 {
 	if (ch->n < 2)
 		return cr_fail(e, "chain: needs a leaf and a trust anchor");
+	if (at < X509_TIME_MIN || at > X509_TIME_MAX)
+		return cr_fail(e, "chain: verification time %lld is outside the years 0000 to 9999", (long long)at);
 	if (run_engine(ch, at, e) || check_roles(ch, at, e))
 		return -1;
 	return 0;

@@ -404,6 +404,8 @@ static void test_chain_rules(void)
 		  "chain: leaf (CN=i-0123456789abcdef0-enc0123456789abcdef) is not valid before ",
 		  "a leaf before its validity fails" },
 		{ "leaf", "int", "root", 11 * 365 * 86400, "chain: leaf", "far in the future everything is expired" },
+		{ "leaf", "int", "root", 4294967296ll * 86400, "chain: verification time ",
+		  "a time 2^32 days on (BearSSL's day count would wrap to today) is refused as past the year 9999" },
 		{ "leaf_ca", "int", "root", 0,
 		  "chain: leaf (CN=i-0123456789abcdef0-enc0123456789abcdef) is a CA certificate",
 		  "a leaf that is a CA fails" },
