@@ -2,6 +2,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/digest.h"
 #include "host-tool/commands.h"
@@ -10,6 +11,7 @@
 #include "base/json.h"
 #include "host-tool/eif/measurements.h"
 #include "base/term.h"
+#include "nsm/x509_cert.h"
 
 static void usage(FILE *out)
 {
@@ -105,6 +107,119 @@ static int jw_metadata(struct json_w *w, const struct json_val *m, struct cr_err
 	return 0;
 }
 
+/* SigningCertificate as nitro-cli's describe-eif gives it (its
+ * SignCertificateInfo): IssuerName a map of the issuer's attributes by
+ * OpenSSL long name, sorted, a repeated name's last value winning (a
+ * BTreeMap); the dates as OpenSSL prints them; Signature the certificate's
+ * signature bytes as "AB:CD:...". Subject is ours, an extra. */
+struct issuer_attr {
+	const char *name;
+	const uint8_t *v;
+	size_t n, order;
+};
+
+struct issuer_attrs {
+	struct issuer_attr *a;
+	size_t n, cap;
+	int oom;
+};
+
+static void collect_attr(void *ctx, const char *long_name, const uint8_t *v, size_t n)
+{
+	struct issuer_attrs *l = ctx;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 8;
+		struct issuer_attr *a = realloc(l->a, cap * sizeof *a);
+		if (!a) {
+			l->oom = 1;
+			return;
+		}
+		l->a = a;
+		l->cap = cap;
+	}
+	/* long_name may be a caller's buffer (a dotted OID): keep a copy */
+	l->a[l->n] = (struct issuer_attr){ strdup(long_name), v, n, l->n };
+	if (!l->a[l->n].name)
+		l->oom = 1;
+	else
+		l->n++;
+}
+
+static int attr_cmp(const void *x, const void *y)
+{
+	const struct issuer_attr *a = x, *b = y;
+	int c = strcmp(a->name, b->name);
+	return c ? c : (a->order > b->order) - (a->order < b->order);
+}
+
+/* "Dec  5 17:12:14 2026 GMT", as OpenSSL's ASN1_TIME_print. */
+static void openssl_time(int64_t t, char out[40])
+{
+	static const char *const mon[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+					   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+	time_t tt = (time_t)t;
+	struct tm tm;
+	if (!gmtime_r(&tt, &tm)) {
+		snprintf(out, 40, "?");
+		return;
+	}
+	snprintf(out, 40, "%s %2d %02d:%02d:%02d %lld GMT", mon[tm.tm_mon], tm.tm_mday, tm.tm_hour, tm.tm_min,
+		 tm.tm_sec, (long long)tm.tm_year + 1900);
+}
+
+static int jw_signing_certificate(struct json_w *w, const struct eif_sig_check *sig, struct cr_err *e)
+{
+	struct x509_cert cert;
+	struct issuer_attrs l = { 0 };
+	char t[40];
+	if (x509_cert_parse(sig->cert_der, sig->cert_der_len, &cert, e) ||
+	    x509_name_attrs(&cert.issuer, collect_attr, &l, e))
+		goto fail;
+	if (l.oom) {
+		cr_fail(e, "out of memory");
+		goto fail;
+	}
+	qsort(l.a, l.n, sizeof *l.a, attr_cmp);
+	jw_obj_begin(w);
+	jw_kstr(w, "Subject", sig->subject);
+	jw_key(w, "IssuerName");
+	jw_obj_begin(w);
+	for (size_t i = 0; i < l.n; i++)
+		if (i + 1 == l.n || strcmp(l.a[i].name, l.a[i + 1].name)) {
+			jw_key(w, l.a[i].name);
+			jw_strn(w, (const char *)l.a[i].v, l.a[i].n);
+		}
+	jw_obj_end(w);
+	jw_kstr(w, "Algorithm", sig->algorithm);
+	openssl_time(cert.not_before, t);
+	jw_kstr(w, "NotBefore", t);
+	openssl_time(cert.not_after, t);
+	jw_kstr(w, "NotAfter", t);
+	jw_key(w, "Signature");
+	{
+		char *hex = malloc(3 * cert.sig_value.len + 1);
+		if (!hex) {
+			cr_fail(e, "out of memory");
+			goto fail;
+		}
+		hex[0] = 0;
+		for (size_t i = 0, o = 0; i < cert.sig_value.len; i++)
+			o += (size_t)snprintf(hex + o, 4, "%s%02X", i ? ":" : "", cert.sig_value.p[i]);
+		jw_str(w, hex);
+		free(hex);
+	}
+	jw_obj_end(w);
+	for (size_t i = 0; i < l.n; i++)
+		free((char *)l.a[i].name);
+	free(l.a);
+	return 0;
+fail:
+	for (size_t i = 0; i < l.n; i++)
+		free((char *)l.a[i].name);
+	free(l.a);
+	return cr_err_wrap(e, "signing certificate");
+}
+
 static int emit_json(const struct described *d, struct cr_buf *out, struct cr_err *e)
 {
 	const struct eif_image *img = &d->img;
@@ -120,13 +235,8 @@ static int emit_json(const struct described *d, struct cr_buf *out, struct cr_er
 	jw_kbool(&w, "IsSigned", img->signature >= 0);
 	if (img->signature >= 0) {
 		jw_key(&w, "SigningCertificate");
-		jw_obj_begin(&w);
-		jw_kstr(&w, "Subject", d->sig.subject);
-		jw_kstr(&w, "IssuerName", d->sig.issuer);
-		jw_kstr(&w, "Algorithm", d->sig.algorithm);
-		jw_kstr(&w, "NotBefore", d->sig.not_before);
-		jw_kstr(&w, "NotAfter", d->sig.not_after);
-		jw_obj_end(&w);
+		if (jw_signing_certificate(&w, &d->sig, e))
+			return -1;
 	}
 	jw_kbool(&w, "CheckCRC", d->scan.crc_ok);
 	if (img->signature >= 0)

@@ -152,13 +152,21 @@ static const struct {
 	{ { 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x04 }, 8, "ecdsa-with-SHA512" },
 };
 
+/* Attribute types by their short (text form) and OpenSSL long names. */
 static const struct {
-	uint8_t oid[3];
-	const char *name;
+	uint8_t oid[10];
+	size_t n;
+	const char *name, *long_name;
 } attr_names[] = {
-	{ { 0x55, 0x04, 0x03 }, "CN" },           { { 0x55, 0x04, 0x06 }, "C" }, { { 0x55, 0x04, 0x07 }, "L" },
-	{ { 0x55, 0x04, 0x08 }, "ST" },           { { 0x55, 0x04, 0x0a }, "O" }, { { 0x55, 0x04, 0x0b }, "OU" },
-	{ { 0x55, 0x04, 0x05 }, "serialNumber" },
+	{ { 0x55, 0x04, 0x03 }, 3, "CN", "commonName" },
+	{ { 0x55, 0x04, 0x06 }, 3, "C", "countryName" },
+	{ { 0x55, 0x04, 0x07 }, 3, "L", "localityName" },
+	{ { 0x55, 0x04, 0x08 }, 3, "ST", "stateOrProvinceName" },
+	{ { 0x55, 0x04, 0x0a }, 3, "O", "organizationName" },
+	{ { 0x55, 0x04, 0x0b }, 3, "OU", "organizationalUnitName" },
+	{ { 0x55, 0x04, 0x05 }, 3, "serialNumber", "serialNumber" },
+	{ { 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x01 }, 9, "emailAddress", "emailAddress" },
+	{ { 0x09, 0x92, 0x26, 0x89, 0x93, 0xf2, 0x2c, 0x64, 0x01, 0x19 }, 10, "DC", "domainComponent" },
 };
 
 /* Append printable bytes; anything else as \xNN, and the separators of the
@@ -176,15 +184,13 @@ static void append_value(char *out, size_t cap, size_t *o, const uint8_t *p, siz
 	out[*o] = 0;
 }
 
-/* Name -> "A=v, B=w" in encoded order; cn (if non-NULL) gets the CN. */
-static int name_text(const struct tlv *name, char *out, size_t cap, char *cn, size_t cn_cap, const char *what,
-		     struct cr_err *e)
+/* The one walk of a Name: each attribute in encoded order. */
+typedef void (*attr_fn)(void *ctx, const struct tlv *type, const char *name, const char *long_name,
+			const struct tlv *value);
+
+static int name_walk(const struct tlv *name, attr_fn fn, void *ctx, const char *what, struct cr_err *e)
 {
 	struct der rdns = der_inside(name);
-	size_t o = 0;
-	out[0] = 0;
-	if (cn)
-		cn[0] = 0;
 	while (rdns.len) {
 		struct tlv set, atv, type, value;
 		struct der set_in, atv_in;
@@ -194,7 +200,7 @@ static int name_text(const struct tlv *name, char *out, size_t cap, char *cn, si
 		if (!set_in.len)
 			return cr_fail(e, "%s: empty RDN", what);
 		while (set_in.len) {
-			const char *an = NULL;
+			const char *an = NULL, *ln = NULL;
 			char dotted[64];
 			if (der_expect(&set_in, TAG_SEQUENCE, &atv, what, e))
 				return -1;
@@ -203,26 +209,74 @@ static int name_text(const struct tlv *name, char *out, size_t cap, char *cn, si
 			    der_end(&atv_in, what, e))
 				return -1;
 			for (size_t i = 0; i < sizeof attr_names / sizeof attr_names[0]; i++)
-				if (oid_is(&type, attr_names[i].oid, 3))
+				if (oid_is(&type, attr_names[i].oid, attr_names[i].n)) {
 					an = attr_names[i].name;
+					ln = attr_names[i].long_name;
+				}
 			if (!an) {
 				oid_text(type.p, type.len, dotted, sizeof dotted);
-				an = dotted;
+				an = ln = dotted;
 			}
-			if (o && o + 2 < cap) {
-				memcpy(out + o, ", ", 3);
-				o += 2;
-			}
-			if (o + strlen(an) + 2 < cap)
-				o += (size_t)snprintf(out + o, cap - o, "%s=", an);
-			append_value(out, cap, &o, value.p, value.len);
-			if (cn && oid_is(&type, OID_CN, 3)) {
-				size_t co = 0;
-				append_value(cn, cn_cap, &co, value.p, value.len);
-			}
+			fn(ctx, &type, an, ln, &value);
 		}
 	}
 	return 0;
+}
+
+struct name_text_ctx {
+	char *out, *cn;
+	size_t cap, cn_cap, o;
+};
+
+static void name_text_attr(void *ctx, const struct tlv *type, const char *an, const char *ln, const struct tlv *value)
+{
+	struct name_text_ctx *c = ctx;
+	(void)ln;
+	if (c->o && c->o + 2 < c->cap) {
+		memcpy(c->out + c->o, ", ", 3);
+		c->o += 2;
+	}
+	if (c->o + strlen(an) + 2 < c->cap)
+		c->o += (size_t)snprintf(c->out + c->o, c->cap - c->o, "%s=", an);
+	append_value(c->out, c->cap, &c->o, value->p, value->len);
+	if (c->cn && oid_is(type, OID_CN, 3)) {
+		size_t co = 0;
+		append_value(c->cn, c->cn_cap, &co, value->p, value->len);
+	}
+}
+
+/* Name -> "A=v, B=w" in encoded order; cn (if non-NULL) gets the CN. */
+static int name_text(const struct tlv *name, char *out, size_t cap, char *cn, size_t cn_cap, const char *what,
+		     struct cr_err *e)
+{
+	struct name_text_ctx c = { out, cn, cap, cn_cap, 0 };
+	out[0] = 0;
+	if (cn)
+		cn[0] = 0;
+	return name_walk(name, name_text_attr, &c, what, e);
+}
+
+struct attrs_ctx {
+	x509_attr_fn fn;
+	void *ctx;
+};
+
+static void attrs_attr(void *ctx, const struct tlv *type, const char *an, const char *ln, const struct tlv *value)
+{
+	struct attrs_ctx *c = ctx;
+	(void)type;
+	(void)an;
+	c->fn(c->ctx, ln, value->p, value->len);
+}
+
+int x509_name_attrs(const struct x509_span *name, x509_attr_fn fn, void *ctx, struct cr_err *e)
+{
+	struct der d = { name->p, name->len };
+	struct tlv t;
+	struct attrs_ctx c = { fn, ctx };
+	if (der_expect(&d, TAG_SEQUENCE, &t, "name", e) || der_end(&d, "name", e))
+		return -1;
+	return name_walk(&t, attrs_attr, &c, "name", e);
 }
 
 static int parse_basic_constraints(struct x509_cert *c, const struct tlv *val, struct cr_err *e)
@@ -446,6 +500,8 @@ int x509_cert_parse(const uint8_t *der, size_t len, struct x509_cert *c, struct 
 		return -1;
 	if (t_sig.len < 1 || t_sig.p[0] != 0)
 		return cr_fail(e, "signatureValue: not a whole number of bytes");
+	c->sig_value.p = t_sig.p + 1;
+	c->sig_value.len = t_sig.len - 1;
 	return bearssl_decode(c, &validity, e);
 }
 

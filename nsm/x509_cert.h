@@ -49,13 +49,20 @@ struct x509_cert {
 	char sig_alg[32];                      /* "ecdsa-with-SHA384" or the dotted OID */
 	char subject_text[X509_NAME_TEXT_MAX]; /* "C=US, O=Amazon, OU=AWS, CN=..." in encoded order */
 	char issuer_text[X509_NAME_TEXT_MAX];
-	char subject_cn[128]; /* the subject's CN, "" if none */
-	int key_is_ec;        /* an EC key on a supported curve (else key is unset) */
+	char subject_cn[128];       /* the subject's CN, "" if none */
+	struct x509_span sig_value; /* signatureValue's bytes (the BIT STRING's, unused-bits byte left out) */
+	int key_is_ec;              /* an EC key on a supported curve (else key is unset) */
 	struct ec_pub key;
 };
 
 /* Parse one DER certificate of at most X509_MAX_DER bytes. */
 int x509_cert_parse(const uint8_t *der, size_t len, struct x509_cert *c, struct cr_err *e);
+
+/* Each attribute of a Name (c->issuer or c->subject), in encoded order:
+ * its OpenSSL long name ("commonName", "countryName", ...; the dotted OID
+ * when unknown) and its value's bytes as encoded. */
+typedef void (*x509_attr_fn)(void *ctx, const char *long_name, const uint8_t *v, size_t n);
+int x509_name_attrs(const struct x509_span *name, x509_attr_fn fn, void *ctx, struct cr_err *e);
 
 /* Unix seconds as BearSSL counts time: days since 0000-01-01 (proleptic
  * Gregorian) and seconds within the day. */

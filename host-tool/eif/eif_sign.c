@@ -1,8 +1,6 @@
 /* The EIF signature section, written and checked (nitro-facts §1.6). */
 #include "host-tool/eif/eif_sign.h"
 
-#include "host-tool/eif/eif.h"
-
 #include <stdlib.h>
 #include <string.h>
 
@@ -204,6 +202,8 @@ int eif_signature_check(const uint8_t *section, size_t len, const uint8_t pcr0[C
 		goto out;
 	}
 	pcr_of_bytes(der, der_len, out->pcr8);
+	memcpy(out->cert_der, der, der_len); /* x509_cert_parse bounds it by X509_MAX_DER */
+	out->cert_der_len = der_len;
 	snprintf(out->subject, sizeof out->subject, "%s", cert.subject_text);
 	snprintf(out->issuer, sizeof out->issuer, "%s", cert.issuer_text);
 	cr_time_format(cert.not_before, out->not_before);

@@ -9,6 +9,7 @@
 #include "host-tool/eif/eif.h"
 #include "host-tool/eif/pcr.h"
 #include "base/util.h"
+#include "nsm/x509_cert.h"
 
 struct eif_signer {
 	void *impl;
@@ -29,6 +30,8 @@ struct eif_sig_check {
 	char subject[256], issuer[256];
 	char not_before[32], not_after[32];
 	char algorithm[32];
+	uint8_t cert_der[X509_MAX_DER]; /* the signing certificate (describe --json reads more of it) */
+	size_t cert_der_len;
 };
 int eif_signature_check(const uint8_t *section, size_t len, const uint8_t pcr0[CR_PCR_LEN], struct eif_sig_check *out,
 			struct cr_err *e);
@@ -38,8 +41,6 @@ int eif_signature_check(const uint8_t *section, size_t len, const uint8_t pcr0[C
  * signed image. -1 with e ("signature: ...") when the section is malformed
  * or its signature does not verify; 0 (nothing done) for an unsigned image.
  * out may be NULL. */
-struct eif_image;
-struct eif_scan;
 int eif_scan_signature(const struct eif_image *img, struct eif_scan *scan, struct eif_sig_check *out, struct cr_err *e);
 
 #endif

@@ -268,7 +268,9 @@ const struct report_subject *bv_subject_for(const struct report_statement *st, c
 	return best;
 }
 
-static void check_artifacts(const struct bv_policy *pol, struct bv_result *r)
+/* unreadable_only: the bundle did not parse, so only an artifact that
+ * cannot be read is listed (the input error); the others are not checked. */
+static void check_artifacts(const struct bv_policy *pol, struct bv_result *r, int unreadable_only)
 {
 	for (size_t i = 0; i < pol->nartifacts; i++) {
 		const char *path = pol->artifacts[i];
@@ -286,6 +288,8 @@ static void check_artifacts(const struct bv_policy *pol, struct bv_result *r)
 				snprintf(r->input_error, sizeof r->input_error, "ARTIFACT: %s", e.msg);
 			continue;
 		}
+		if (unreadable_only)
+			continue;
 		if (!r->have_statement) {
 			add(r, BV_FAIL, name, "not checked: no statement");
 			continue;
@@ -342,7 +346,7 @@ int bundle_verify_form(const uint8_t *buf, size_t len, const uint8_t *att, size_
 
 	if (report_bundle_parse_form(buf, len, att, att_len, &b, &e)) {
 		add(r, BV_FAIL, "bundle", "%s", e.msg);
-		check_artifacts(pol, r); /* an unreadable artifact is still named */
+		check_artifacts(pol, r, 1); /* an unreadable artifact is still named */
 		return -1;
 	}
 	r->form = b.form;
@@ -421,7 +425,7 @@ int bundle_verify_form(const uint8_t *buf, size_t len, const uint8_t *att, size_
 		for (size_t i = 0; i < sizeof dependent / sizeof *dependent; i++)
 			add(r, BV_FAIL, dependent[i], "not checked: the attestation document did not verify");
 	}
-	check_artifacts(pol, r);
+	check_artifacts(pol, r, 0);
 	check_source(pol, r);
 	/* The statement's strings stay valid (they live in r->statement.doc);
 	 * the bundle's bytes are no longer needed. The document's fields point

@@ -288,6 +288,22 @@ check "openssl verifies the COSE signature over the Sig_structure" openssl dgst 
 $CLEANROOM describe --json "$T/s.eif" >"$T/sd.json" 2>"$T/sd.err" || not_ok "describe reads a signed image" "$(cat "$T/sd.err")"
 same "describe: IsSigned, SignatureCheck, PCR8" "$(jq_file "$T/sd.json" '["IsSigned"],d["SignatureCheck"],d["Measurements"]["PCR8"]')" "True True $want8"
 same "describe: signing certificate subject" "$(jq_file "$T/sd.json" '["SigningCertificate"]["Subject"]')" "CN=cleanroom test signer"
+# nitro-cli's SigningCertificate shape: IssuerName a map by OpenSSL long name
+# (sorted, a repeated attribute's last value), dates as OpenSSL prints them,
+# the signature bytes as AB:CD:.. (checked against openssl's own reading).
+openssl req -new -x509 -key "$T/sign.key" -out "$T/sign2.crt" -days 30 \
+	-subj "/C=US/O=Evil, Inc/OU=first/OU=second/CN=nitro shape" 2>/dev/null
+pack "$T/s3.eif" --sign-key "$T/sign.key" --sign-cert "$T/sign2.crt" --cmd /bin/tool >/dev/null 2>&1
+$CLEANROOM describe --json "$T/s3.eif" >"$T/sd3.json" 2>"$T/sd3.err"
+same "describe --json: IssuerName is nitro-cli's map (long names, sorted, last OU)" \
+	"$(python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))["SigningCertificate"]["IssuerName"]))' "$T/sd3.json")" \
+	'{"commonName": "nitro shape", "countryName": "US", "organizationName": "Evil, Inc", "organizationalUnitName": "second"}'
+same "describe --json: NotBefore/NotAfter as OpenSSL prints them" \
+	"$(python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["SigningCertificate"]; print(c["NotBefore"], c["NotAfter"])' "$T/sd3.json")" \
+	"$(openssl x509 -in "$T/sign2.crt" -noout -startdate -enddate | sed 's/^not[A-Za-z]*=//' | tr '\n' ' ' | sed 's/ $//')"
+same "describe --json: Signature is the certificate's signature, AB:CD:.." \
+	"$(jq_file "$T/sd3.json" '["SigningCertificate"]["Signature"]')" \
+	"$(openssl x509 -in "$T/sign2.crt" -noout -text | sed -n '/Signature Value:/,$p' | tail -n +2 | tr -d ' \n' | tr a-f A-F)"
 pack "$T/s2.eif" --sign-key "$T/sign.key" --sign-cert "$T/sign.crt" --cmd /bin/tool arg1 >/dev/null
 cmp -s "$T/s.eif" "$T/s2.eif" && ok "signing is deterministic (RFC 6979): the signed image is reproducible" || not_ok "signing is deterministic (RFC 6979): the signed image is reproducible" "differs"
 same "pcr --signing-certificate gives the same PCR8" "$($CLEANROOM pcr --signing-certificate "$T/sign.crt" | python3 -c 'import json,sys; print(json.load(sys.stdin)["PCR8"])')" "$want8"
