@@ -10,7 +10,10 @@ int config_read(const char *path, int is_env, struct str_list *out, struct cr_er
 	size_t len, n = 0, start = 0, line = 1;
 	memset(out, 0, sizeof *out);
 	if (cr_read_file(path, CONFIG_MAX_BYTES, &data, &len, e)) {
-		if (errno == ENOENT)
+		/* Absent only when the failing call itself said ENOENT: errno is
+		 * not that call's after a size or type refusal (CR_E_TOOBIG,
+		 * CR_E_NOTREG set no errno), and may be an earlier ENOENT. */
+		if (e->code == CR_E_FAIL && e->sys_errno == ENOENT)
 			return 1;
 		return -1;
 	}
