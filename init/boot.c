@@ -2,7 +2,6 @@
  * step for step) or build-agent mode. */
 #include "init/boot.h"
 
-#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -13,6 +12,7 @@
 
 #include "init/agent.h"
 #include "init/cgroup_mounts.h"
+#include "init/console.h"
 #include "sandbox/kernel_features.h"
 #include "init/heartbeat.h"
 #include "init/launch.h"
@@ -60,18 +60,12 @@ static int step_devtmpfs(struct boot *b, struct cr_err *e)
 	return mount_devtmpfs("/dev", e);
 }
 
+/* As AWS's init freopen()s it: three descriptions, fd 0 read-only, 1 and 2
+ * write-only (init/console.h). */
 static int step_console(struct boot *b, struct cr_err *e)
 {
-	int fd = open("/dev/console", O_RDWR | O_NOCTTY | O_CLOEXEC);
 	(void)b;
-	if (fd < 0)
-		return cr_failp(e, "/dev/console");
-	for (int i = 0; i < 3; i++)
-		if (dup2(fd, i) < 0)
-			return cr_failp(e, "dup2 console to fd %d", i);
-	if (fd > 2)
-		close(fd);
-	return 0;
+	return console_attach("/dev/console", e);
 }
 
 /* Nothing is printed before the heartbeat: a console line costs a few ms
@@ -224,6 +218,8 @@ static _Noreturn void bootstrap(struct boot *b)
 		init_fatal("launch", "%s", e.msg);
 	init_log("launch: %s (pid %d)", b->cmd.v ? b->cmd.v[0] : "sh", (int)pid);
 	status = reap_until(pid, &orphans);
+	/* Before our last lines: the command may have left output stopped. */
+	console_resume();
 	wait_status_text(status, what, sizeof what);
 	init_log("%s %s; %u other process%s reaped; init peak RSS %ld KiB", b->cmd.v ? b->cmd.v[0] : "sh", what,
 		 orphans, orphans == 1 ? "" : "es", peak_rss_kib());

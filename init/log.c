@@ -5,13 +5,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/reboot.h>
-#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "init/console.h"
+
 /* One write per line: PID 1 and the command it launched share the console,
  * and a line written piecemeal (stderr is unbuffered) interleaves with
- * theirs. Longer lines are cut, ending in "...". */
+ * theirs. Longer lines are cut, ending in "...". The write is bounded
+ * (console_write): a console the command stopped never holds PID 1. */
 static void log_line(const char *prefix, const char *fmt, va_list ap)
 {
 	char line[1024];
@@ -24,7 +26,7 @@ static void log_line(const char *prefix, const char *fmt, va_list ap)
 	}
 	line[len++] = '\n';
 	fflush(stderr);
-	(void)!write(STDERR_FILENO, line, len);
+	console_write(line, len);
 }
 
 void init_log(const char *fmt, ...)
@@ -51,14 +53,16 @@ double init_uptime(void)
  * returns, and the VM would stay up, halted, for good. */
 _Noreturn void init_end_vm(void)
 {
+	/* The serial console is slow: let our last lines reach it before the
+	 * VM goes away, but for CONSOLE_DRAIN_MS at most (tcdrain would wait
+	 * for good on output the command stopped). No sync(): every file
+	 * system is in RAM (initramfs, tmpfs), there is nothing to write back.
+	 * No fflush(NULL) either: PID 1 writes nothing through stdio, and a
+	 * flush would be a blocking write on fd 1. */
+	console_resume();
+	console_drain(CONSOLE_DRAIN_MS);
 	if (getpid() != 1)
 		exit(0);
-	/* The serial console is slow: let our last lines reach it before the
-	 * VM goes away. */
-	fflush(NULL);
-	tcdrain(STDOUT_FILENO);
-	tcdrain(STDERR_FILENO);
-	sync();
 	reboot(RB_AUTOBOOT);
 	/* reboot() returns only when refused (no CAP_SYS_BOOT): try powering
 	 * off, then wait forever rather than exit (an exiting PID 1 panics the
@@ -72,6 +76,7 @@ _Noreturn void init_fatal(const char *step, const char *fmt, ...)
 {
 	char prefix[128];
 	va_list ap;
+	console_resume(); /* so that the lines below are not lost to a stopped console */
 	snprintf(prefix, sizeof prefix, "%s: ", step);
 	va_start(ap, fmt);
 	log_line(prefix, fmt, ap);

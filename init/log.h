@@ -13,9 +13,11 @@ double init_uptime(void);
  * then end the VM. Outside PID 1 (tests on the host) it exits with status 1
  * instead. */
 _Noreturn void init_fatal(const char *step, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* End the VM, the one way for every path and machine: sync, then
- * reboot(RB_AUTOBOOT) — Nitro ends the enclave on a reboot (reboot=k), and
- * `cleanroom run` runs QEMU with -no-reboot. Outside PID 1 it exits 0. */
+/* End the VM, the one way for every path and machine: restart console
+ * output the command may have stopped, wait for the console to empty (at
+ * most CONSOLE_DRAIN_MS), then reboot(RB_AUTOBOOT) — Nitro ends the enclave
+ * on a reboot (reboot=k), and `cleanroom run` runs QEMU with -no-reboot.
+ * Outside PID 1 it exits 0 instead of rebooting. */
 _Noreturn void init_end_vm(void);
 
 #endif

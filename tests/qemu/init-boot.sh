@@ -6,14 +6,17 @@
 # command, and every failure — missing /cmd, bad /env, command not found, no
 # heartbeat peer, corrupt nsm.ko, no /rootfs, bad cleanroom_mode — ending
 # with "init: <step>: <reason>" and the VM ended by a reboot (also on a
-# machine without ACPI, which cannot power off), never a kernel panic.
-#   tests/qemu/init-boot.sh CLEANROOM KERNEL_DIR INIT
+# machine without ACPI, which cannot power off), never a kernel panic; and
+# a command that leaves the console's output stopped (TCOOFF, ^S) does not
+# keep the VM up.
+#   tests/qemu/init-boot.sh CLEANROOM KERNEL_DIR INIT TTY_STOP
 . "$(dirname "$0")/../cli/lib.sh"
 . "$(dirname "$0")/runlib.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
 CLEANROOM=$(realpath "$1")
 KDIR=$(realpath "$2")
 INIT=$(realpath "$3")
+TTY_STOP=$(realpath "$4")
 T=$T_TMP
 # nitro-cli's x86_64 cmdline, as `cleanroom eif` uses by default.
 CMDLINE="reboot=k panic=30 pci=off nomodules console=ttyS0 i8042.noaux i8042.nomux i8042.nopnp i8042.dumbkbd random.trust_cpu=on"
@@ -237,5 +240,24 @@ fails "bogus cleanroom_mode" mode "cleanroom_mode='bogus' on the kernel cmdline:
 pack noacpi --rootfs "$T/root" --cmdline "$CMDLINE acpi=off" --cmd true && boot noacpi --timeout 40
 has "no ACPI: the kernel runs without ACPI" "ACPI: Interpreter disabled"
 fails "no ACPI" heartbeat "no listener after [0-9]+ attempts: connect to vsock 3:9000: No such device" false
+
+# --- 11. the command leaves the console's output stopped, then exits 0: init
+# restarts it (TCOON; IXON cleared for a ^S), its last lines get out, and the
+# VM ends (it used to wait in tcdrain for good, until --timeout). With an
+# orphan that stops output again and again, the drain's deadline ends it.
+cp -a "$T/root" "$T/root-tty"
+cp "$TTY_STOP" "$T/root-tty/bin/tty_stop"
+for how in tcooff xoff orphan; do
+	printf 'tty_stop\n%s\n' "$how" >"$T/cmd-$how"
+	pack "tty-$how" --rootfs "$T/root-tty" --cmd-file "$T/cmd-$how" && boot "tty-$how" --timeout 60
+	if [ "$how" != orphan ]; then
+		has "console stopped ($how): the command saw its output stopped, exited 0" \
+			'^init: tty_stop exited with status 0; '
+		has "console stopped ($how): the line queued while stopped gets out" \
+			'^tty_stop: this line is queued while the console is stopped$'
+		has "console stopped ($how): init's last line gets out" '^init: ending the enclave \(reboot\)$'
+	fi
+	ends "console stopped ($how)" true
+done
 
 t_done
