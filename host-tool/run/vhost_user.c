@@ -552,9 +552,14 @@ static int recv_msg(int fd, struct vu_msg *m, struct cr_err *e)
 	ssize_t n;
 
 	m->nfds = 0;
+	/* Zeroed: a failed recvmsg leaves msg_controllen as it was, and the
+	 * loop below must never take stack garbage for fds to keep or close. */
+	memset(&cbuf, 0, sizeof cbuf);
 	do
 		n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC | MSG_WAITALL);
 	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return cr_failp(e, "vhost-user: recvmsg");
 	/* Collect fds first so every path below can close them. */
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
 		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
@@ -571,8 +576,6 @@ static int recv_msg(int fd, struct vu_msg *m, struct cr_err *e)
 	}
 	if (n == 0)
 		return 0;
-	if (n < 0)
-		return cr_failp(e, "vhost-user: recvmsg");
 	if ((size_t)n != sizeof m->h)
 		return cr_fail(e, "vhost-user: connection closed in a message header");
 	if (mh.msg_flags & MSG_CTRUNC)

@@ -780,6 +780,36 @@ static void test_reset_and_frontend(void)
 	close(lfd);
 }
 
+/* Fill the stack below the caller with words that read as an SCM_RIGHTS
+ * header claiming a huge fd array: a receive path that parsed control
+ * messages it never received would crash or close fd 1. */
+static __attribute__((noinline)) void poison_stack(void)
+{
+	volatile uint64_t w[8192];
+	for (size_t i = 0; i < sizeof w / sizeof w[0]; i++)
+		w[i] = 0x0000000100000001ull; /* cmsg_level = SOL_SOCKET, cmsg_type = SCM_RIGHTS */
+}
+
+/* A front-end that leaves with a reply unread makes our recvmsg fail with
+ * ECONNRESET: no control data is parsed, the connection is dropped. */
+static void test_frontend_reset(void)
+{
+	struct cr_err e;
+	uint64_t proto = 1;
+	struct stat sb;
+	F.log[0] = 0;
+	fe_send(15, NULL, 0, NULL, 0, 0); /* GET_PROTOCOL_FEATURES: its reply stays unread */
+	fe_send(16, &proto, sizeof proto, NULL, 0, 0);
+	close(F.sock);
+	poison_stack();
+	evloop_run_once(&F.loop, 100, &e);
+	T_OK(strstr(F.log, "recvmsg") && strstr(F.log, "reset") && vsock_bridge_disconnected(F.br),
+	     "front-end: a failed recvmsg (ECONNRESET) closes the connection without parsing control data");
+	T_OK(fstat(1, &sb) == 0, "front-end: ... and closes none of our descriptors");
+	T_OK(fe_connect() == 0 && fe_start() == 0, "front-end: a new front-end can connect after the reset");
+	rx_post(QN / 2);
+}
+
 static void test_client_helper(void)
 {
 	struct cr_err e;
@@ -855,6 +885,7 @@ int main(void)
 	test_host_to_guest();
 	test_bad_guest();
 	test_reset_and_frontend();
+	test_frontend_reset();
 	test_client_helper();
 	vsock_bridge_stop(F.br);
 	{
