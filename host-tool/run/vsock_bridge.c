@@ -16,8 +16,7 @@
 static void bad_packet(struct vsock_bridge *b, const char *msg)
 {
 	b->st.bad_packets++;
-	if (b->st.bad_packets <= 10 || b->st.bad_packets % 1000 == 0)
-		vsock_log(b, "dropped a malformed packet from the guest (%lu so far): %s", b->st.bad_packets, msg);
+	vsock_log_guest(b, "dropped a malformed packet from the guest (%lu so far): %s", b->st.bad_packets, msg);
 }
 
 static void handle_rw(struct vconn *c, const struct vsock_hdr *h, const struct virtq_elem *el)
@@ -30,8 +29,8 @@ static void handle_rw(struct vconn *c, const struct vsock_hdr *h, const struct v
 	if (h->len == 0)
 		return;
 	if (c->rx_cnt - c->fwd_cnt + h->len > b->cfg.buf_alloc) {
-		vsock_log(b, "guest port %u sent %u bytes beyond its credit; connection reset", c->guest_port,
-			  c->rx_cnt - c->fwd_cnt + h->len - b->cfg.buf_alloc);
+		vsock_log_guest(b, "guest port %u sent %u bytes beyond its credit; connection reset", c->guest_port,
+				c->rx_cnt - c->fwd_cnt + h->len - b->cfg.buf_alloc);
 		vconn_kill(c, 1);
 		return;
 	}
@@ -152,9 +151,8 @@ static void log_bad_chains(struct vsock_bridge *b, struct virtq *vq, unsigned lo
 {
 	if (vq->bad_chains != *seen) {
 		*seen = vq->bad_chains;
-		if (*seen <= 10 || *seen % 1000 == 0)
-			vsock_log(b, "returned a malformed descriptor chain to the guest (%lu so far): %s", *seen,
-				  vq->err.msg);
+		vsock_log_guest(b, "returned a malformed descriptor chain to the guest (%lu so far): %s", *seen,
+				vq->err.msg);
 	}
 }
 
@@ -422,7 +420,8 @@ static void dev_disconnected(void *ctx)
 
 static void dev_log(void *ctx, const char *msg)
 {
-	vsock_log(ctx, "%s", msg);
+	/* Mostly queue errors, which a guest can repeat by resetting the device. */
+	vsock_log_guest(ctx, "%s", msg);
 }
 
 static const struct vu_ops vsock_vu_ops = {
@@ -452,6 +451,7 @@ static void timer_cb(struct evsrc *s, uint32_t events)
 		/* spurious wake-up; nothing to do */
 	}
 	vsock_host_expire(b);
+	vsock_log_guest_flush(b, 0);
 }
 
 int vsock_bridge_start(struct vsock_bridge **out, struct evloop *loop, const struct vsock_bridge_cfg *cfg,
@@ -518,6 +518,7 @@ void vsock_bridge_stop(struct vsock_bridge *b)
 		return;
 	evloop_del_hook(b->loop, after_batch, b);
 	reset_all(b);
+	vsock_log_guest_flush(b, 1);
 	vu_dev_free(&b->vu);
 	unlink(b->vhost_path);
 	vsock_host_close(b);

@@ -10,6 +10,14 @@
 
 #include "base/term.h"
 
+static void log_line(struct vsock_bridge *b, const char *line)
+{
+	if (b->cfg.log)
+		b->cfg.log(b->cfg.log_ctx, line);
+	else
+		cr_tprintf(stderr, "vsock: %s\n", cr_term_arg(line));
+}
+
 void vsock_log(struct vsock_bridge *b, const char *fmt, ...)
 {
 	char line[600];
@@ -17,10 +25,35 @@ void vsock_log(struct vsock_bridge *b, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof line, fmt, ap);
 	va_end(ap);
-	if (b->cfg.log)
-		b->cfg.log(b->cfg.log_ctx, line);
-	else
-		cr_tprintf(stderr, "vsock: %s\n", cr_term_arg(line));
+	log_line(b, line);
+}
+
+void vsock_log_guest_flush(struct vsock_bridge *b, int force)
+{
+	uint64_t now = cr_mono_ms();
+	if (!force && now - b->glog_start_ms < VSOCK_GLOG_WINDOW_MS)
+		return;
+	if (b->glog_suppressed)
+		vsock_log(b, "(%lu more messages about the guest suppressed)", b->glog_suppressed);
+	b->glog_start_ms = now;
+	b->glog_lines = 0;
+	b->glog_suppressed = 0;
+}
+
+void vsock_log_guest(struct vsock_bridge *b, const char *fmt, ...)
+{
+	char line[600];
+	va_list ap;
+	vsock_log_guest_flush(b, 0);
+	if (b->glog_lines >= VSOCK_GLOG_BURST) {
+		b->glog_suppressed++;
+		return;
+	}
+	b->glog_lines++;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	log_line(b, line);
 }
 
 static unsigned bucket(uint32_t host_cid, uint32_t host_port, uint32_t guest_port)
@@ -132,7 +165,7 @@ void vconn_drop_work(struct vconn *c)
 void vsock_queue_rst(struct vsock_bridge *b, uint32_t host_cid, uint32_t host_port, uint32_t guest_port)
 {
 	if (b->rst_len == VSOCK_RST_FIFO) {
-		vsock_log(b, "too many resets queued for the guest; dropping one for port %u", guest_port);
+		vsock_log_guest(b, "too many resets queued for the guest; dropping one for port %u", guest_port);
 		return;
 	}
 	b->rst[(b->rst_head + b->rst_len) % VSOCK_RST_FIFO] =

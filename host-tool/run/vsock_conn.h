@@ -30,6 +30,10 @@
 #define VSOCK_HASH_BUCKETS 1024
 #define VSOCK_RST_FIFO 4096
 #define VSOCK_CONNECT_LINE_MAX 32
+/* Log lines the guest can cause: at most VSOCK_GLOG_BURST per window of
+ * VSOCK_GLOG_WINDOW_MS, then one "(N more ... suppressed)" line. */
+#define VSOCK_GLOG_BURST 20
+#define VSOCK_GLOG_WINDOW_MS 60000
 /* Host-side ports of host-initiated connections (as Firecracker does). */
 #define VSOCK_HOST_PORT_FIRST (1u << 30)
 #define VSOCK_HOST_PORT_LAST ((1u << 31) - 1)
@@ -90,6 +94,10 @@ struct vsock_bridge {
 	uint32_t next_host_port;
 	int tx_more;                            /* TX queue has work left over */
 	unsigned long tx_bad_seen, rx_bad_seen; /* bad chains already logged */
+	/* vsock_log_guest's window: its start, lines written, lines dropped */
+	uint64_t glog_start_ms;
+	unsigned glog_lines;
+	unsigned long glog_suppressed;
 	int was_connected, disconnected;
 	struct vsock_bridge_stats st;
 };
@@ -115,6 +123,12 @@ uint32_t vconn_peer_credit(const struct vconn *c);
 /* Buffer guest bytes for the Unix socket; -1 when over pend_cap. */
 int vconn_pend_append(struct vconn *c, const struct iovec *iov, unsigned n, size_t skip);
 void vsock_log(struct vsock_bridge *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A log line the guest can cause at will (one per packet, connection,
+ * reset...): rate-limited so that a hostile guest cannot fill the log. */
+void vsock_log_guest(struct vsock_bridge *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Write the "(N more suppressed)" line if the window is over (or now, with
+ * force) and start a new window; from the 1 s timer and at stop. */
+void vsock_log_guest_flush(struct vsock_bridge *b, int force);
 /* Something changed on c that may end it (shutdowns, flushes); 1 when c
  * was freed. */
 int vsock_conn_check_done(struct vconn *c);

@@ -65,7 +65,7 @@ int vsock_host_send(struct vconn *c, const struct virtq_elem *el, size_t skip, s
 		c->fwd_cnt += (uint32_t)w;
 	}
 	if ((size_t)w < got && vconn_pend_append(c, iov, n, (size_t)w)) {
-		vsock_log(c->br, "connection to port %u: cannot buffer %zu bytes", c->host_port, got - (size_t)w);
+		vsock_log_guest(c->br, "connection to port %u: cannot buffer %zu bytes", c->host_port, got - (size_t)w);
 		return -1;
 	}
 	return 0;
@@ -197,14 +197,14 @@ struct vconn *vsock_host_connect_guest(struct vsock_bridge *b, const struct vsoc
 	int fd;
 
 	if (b->nconns >= b->cfg.max_conns) {
-		vsock_log(b, "guest connection to port %u refused: %u connections open", h->dst_port, b->nconns);
+		vsock_log_guest(b, "guest connection to port %u refused: %u connections open", h->dst_port, b->nconns);
 		return NULL;
 	}
 	snprintf(path, sizeof path, "%s_%u", b->uds_path, h->dst_port);
 	/* Unix connects finish at once; EAGAIN means the listener's backlog is full. */
 	fd = unix_sock_connect(path, 1, &e);
 	if (fd < 0) {
-		vsock_log(b, "guest connection to %u:%u refused: %s", (unsigned)h->dst_cid, h->dst_port, e.msg);
+		vsock_log_guest(b, "guest connection to %u:%u refused: %s", (unsigned)h->dst_cid, h->dst_port, e.msg);
 		return NULL;
 	}
 	c = vconn_new(b, fd);
@@ -288,9 +288,9 @@ void vsock_host_expire(struct vsock_bridge *b)
 	for (; c; c = next) {
 		next = c->anext;
 		if (c->deadline_ms && now > c->deadline_ms) {
-			vsock_log(b, "host connection %s timed out after %u ms",
-				  c->state == VC_CONNECT_LINE ? "sent no CONNECT line; it" : "to the guest",
-				  b->cfg.handshake_ms);
+			vsock_log_guest(b, "host connection %s timed out after %u ms",
+					c->state == VC_CONNECT_LINE ? "sent no CONNECT line; it" : "to the guest",
+					b->cfg.handshake_ms);
 			vconn_kill(c, c->state == VC_CONNECTING);
 		}
 	}

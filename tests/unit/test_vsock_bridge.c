@@ -51,12 +51,14 @@ static struct {
 	uint16_t avail_idx[2], used_seen[2];
 	unsigned tx_slot;
 	char log[4096];
+	unsigned nlog; /* lines logged */
 } F;
 
 static void test_log(void *ctx, const char *msg)
 {
 	size_t n = strlen(F.log);
 	(void)ctx;
+	F.nlog++;
 	snprintf(F.log + n, sizeof F.log - n, "%s\n", msg);
 	printf("# bridge: %s\n", msg);
 }
@@ -810,6 +812,34 @@ static void test_frontend_reset(void)
 	rx_post(QN / 2);
 }
 
+/* The guest sees its used RX buffers and forgets them. */
+static void rx_drain(void)
+{
+	F.used_seen[RXQ] = __atomic_load_n(&gused(RXQ)->idx, __ATOMIC_ACQUIRE);
+}
+
+/* Guest-triggered log lines are rate-limited; the summary line comes at
+ * the end of the window or at stop (checked in main). */
+static void test_log_flood(void)
+{
+	unsigned before = F.nlog;
+	for (unsigned i = 0; i < 300; i++) {
+		tx(VIRTIO_VSOCK_OP_REQUEST, 10000 + i, 4444, 3, 0, NULL, 0, 65536, 0);
+		rx_drain();
+		rx_post(QN);
+	}
+	T_OK(F.nlog - before <= 20, "log: 300 refused guest connections write at most 20 lines (%u)", F.nlog - before);
+	/* No RX buffers: resets pile up past the queue of 4096 and are dropped. */
+	before = F.nlog;
+	for (unsigned i = 0; i < 4200; i++)
+		tx(VIRTIO_VSOCK_OP_RW, 20000 + i, 4445, 3, 0, "x", 1, 65536, 0);
+	T_OK(F.nlog - before <= 1, "log: dropped resets are not logged one by one (%u lines)", F.nlog - before);
+	for (int k = 0; k < 80; k++) {
+		rx_drain();
+		rx_post(QN);
+	}
+}
+
 static void test_client_helper(void)
 {
 	struct cr_err e;
@@ -886,8 +916,12 @@ int main(void)
 	test_bad_guest();
 	test_reset_and_frontend();
 	test_frontend_reset();
+	test_log_flood();
 	test_client_helper();
+	F.log[0] = 0;
 	vsock_bridge_stop(F.br);
+	T_OK(strstr(F.log, "more messages about the guest suppressed") != NULL,
+	     "log: stop writes how many guest-triggered lines were suppressed");
 	{
 		struct stat sb;
 		T_OK(stat(F.uds, &sb) != 0 && stat(F.vhost, &sb) != 0, "stop: both sockets are removed");
