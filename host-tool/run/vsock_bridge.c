@@ -229,8 +229,11 @@ static uint32_t send_ctl(struct vconn *c, const struct virtq_elem *el)
 		c->ctl &= ~CTL_CREDIT;
 		fill_hdr(c, &h, VIRTIO_VSOCK_OP_CREDIT_UPDATE, 0, 0);
 	} else {
+		/* After a close (not a half-close) nobody reads either: with both
+		 * flags a Linux guest resets at once instead of waiting. */
 		c->ctl &= ~CTL_SHUTDOWN;
-		fill_hdr(c, &h, VIRTIO_VSOCK_OP_SHUTDOWN, 0, VIRTIO_VSOCK_SHUTDOWN_SEND);
+		fill_hdr(c, &h, VIRTIO_VSOCK_OP_SHUTDOWN, 0,
+			 VIRTIO_VSOCK_SHUTDOWN_SEND | (c->host_hup ? VIRTIO_VSOCK_SHUTDOWN_RCV : 0));
 	}
 	return put_ctl(c->br, el, &h);
 }
@@ -477,6 +480,8 @@ int vsock_bridge_start(struct vsock_bridge **out, struct evloop *loop, const str
 		b->cfg.max_conns = VSOCK_DEFAULT_MAX_CONNS;
 	if (!b->cfg.handshake_ms)
 		b->cfg.handshake_ms = VSOCK_DEFAULT_HANDSHAKE_MS;
+	if (!b->cfg.close_ms)
+		b->cfg.close_ms = VSOCK_DEFAULT_CLOSE_MS;
 	b->uds_path = strdup(cfg->uds_path);
 	b->vhost_path = strdup(cfg->vhost_path);
 	b->cfg.uds_path = b->uds_path;

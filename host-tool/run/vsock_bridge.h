@@ -18,7 +18,13 @@
  * per connection is bounded by buf_alloc. A guest that exceeds our credit,
  * sends malformed packets or uses unknown connections gets RST; nothing it
  * sends can crash or stall the host side. When the guest driver resets
- * the device (queues stop), every connection is dropped. */
+ * the device (queues stop), every connection is dropped.
+ *
+ * A guest cannot fill the connection table for host programs: connections
+ * the guest opens are limited to max_conns minus an eighth, kept for
+ * connections host programs open, and a connection whose host program
+ * has closed its socket is freed within close_ms even if the guest never
+ * closes its end (as Linux and Firecracker time out a closing peer). */
 #ifndef CLEANROOM_VSOCK_BRIDGE_H
 #define CLEANROOM_VSOCK_BRIDGE_H
 
@@ -31,6 +37,7 @@
 #define VSOCK_DEFAULT_BUF_ALLOC (256u * 1024)
 #define VSOCK_DEFAULT_MAX_CONNS 1024
 #define VSOCK_DEFAULT_HANDSHAKE_MS 10000
+#define VSOCK_DEFAULT_CLOSE_MS 5000
 
 struct vsock_bridge_cfg {
 	uint64_t guest_cid;     /* 3 < cid < 0xffffffff */
@@ -41,6 +48,11 @@ struct vsock_bridge_cfg {
 	/* A host client must send its CONNECT line, and the guest accept,
 	 * within this many ms (checked every second). 0: the default. */
 	unsigned handshake_ms;
+	/* Once the host program has closed its socket, the guest has this many
+	 * ms (checked every second) to read what is left and close or reset
+	 * its end; then it is sent RST and the connection freed. 0: the
+	 * default. */
+	unsigned close_ms;
 	/* Warnings, one line each; NULL: stderr with a "vsock: " prefix. */
 	void (*log)(void *ctx, const char *msg);
 	void *log_ctx;

@@ -99,6 +99,8 @@ static void vconn_unlink(struct vsock_bridge *b, struct vconn *c)
 	if (c->anext)
 		c->anext->aprev = c->aprev;
 	b->nconns--;
+	if (!c->host_initiated)
+		b->nconns_guest--;
 	if (!c->in_table)
 		return;
 	p = &b->table[bucket(c->host_cid, c->host_port, c->guest_port)];

@@ -5,7 +5,8 @@
  * A connection is identified by (host CID, host port, guest port). Its
  * life: host-initiated ones start in VC_CONNECT_LINE (reading "CONNECT
  * <port>\n"), then VC_CONNECTING (REQUEST sent, awaiting RESPONSE);
- * guest-initiated ones start VC_ESTABLISHED. A connection ends by
+ * guest-initiated ones start VC_ESTABLISHED; at most guest_max_conns()
+ * of them are open at once. A connection ends by
  * vconn_kill() (optionally sending RST to the guest) and is freed at once:
  * the event loop drops its pending events.
  *
@@ -58,7 +59,9 @@ struct vconn {
 	int fd;
 	struct evsrc src;
 	int readable, writable; /* edge-triggered readiness not yet used up */
-	uint64_t deadline_ms;   /* handshake deadline, 0 when established */
+	/* Handshake deadline; once established 0, or the close deadline after
+	 * the host program closed its socket (host_hup). */
+	uint64_t deadline_ms;
 	unsigned ctl;
 	/* guest -> host */
 	uint32_t rx_cnt, fwd_cnt, fwd_reported;
@@ -70,6 +73,7 @@ struct vconn {
 	/* host -> guest */
 	uint32_t tx_cnt, peer_buf_alloc, peer_fwd_cnt;
 	int host_eof; /* the Unix peer sends no more */
+	int host_hup; /* the Unix peer closed its socket: nobody reads either */
 };
 
 struct vsock_rst {
@@ -87,7 +91,8 @@ struct vsock_bridge {
 	struct evsrc timer_src;
 	struct vconn *table[VSOCK_HASH_BUCKETS];
 	struct vconn *all;
-	unsigned nconns; /* on the `all` list */
+	unsigned nconns;       /* on the `all` list */
+	unsigned nconns_guest; /* of those, opened by the guest */
 	struct vconn *work_head, *work_tail;
 	struct vsock_rst rst[VSOCK_RST_FIFO];
 	unsigned rst_head, rst_len;
@@ -103,6 +108,12 @@ struct vsock_bridge {
 };
 
 /* ---- vsock_conn.c */
+/* Connections the guest may open: an eighth of max_conns is kept for host
+ * programs, so that a guest opening connections cannot lock them out. */
+static inline unsigned guest_max_conns(const struct vsock_bridge *b)
+{
+	return b->cfg.max_conns - b->cfg.max_conns / 8;
+}
 /* A connection on the `all` list, owning fd; NULL when out of memory. */
 struct vconn *vconn_new(struct vsock_bridge *b, int fd);
 /* Table membership (key fields must be set before insertion). */
@@ -147,7 +158,8 @@ int vsock_host_send(struct vconn *c, const struct virtq_elem *el, size_t skip, s
 int vsock_host_flush(struct vconn *c);
 /* The guest accepted a host-initiated connection. */
 void vsock_host_established(struct vconn *c);
-/* Kill connections whose handshake took too long. */
+/* Kill connections whose handshake took too long, and those whose host
+ * program closed close_ms ago (RST to the guest). */
 void vsock_host_expire(struct vsock_bridge *b);
 
 #endif

@@ -161,6 +161,14 @@ static void conn_cb(struct evsrc *s, uint32_t events)
 		return;
 	case VC_ESTABLISHED: break;
 	}
+	/* The host program closed (not just half-closed) its socket: the guest
+	 * gets what is left, then close_ms to let go of its end. (After our own
+	 * SHUT_WR, HUP only means the peer half-closed too: the stream is over
+	 * once its EOF is read, see vsock_conn_check_done.) */
+	if ((events & EPOLLHUP) && !c->host_hup && !c->host_wr_shut) {
+		c->host_hup = 1;
+		c->deadline_ms = cr_mono_ms() + c->br->cfg.close_ms;
+	}
 	if (c->writable && c->pend_len) {
 		if (vsock_host_flush(c)) {
 			vconn_kill(c, 1);
@@ -196,8 +204,9 @@ struct vconn *vsock_host_connect_guest(struct vsock_bridge *b, const struct vsoc
 	struct vconn *c;
 	int fd;
 
-	if (b->nconns >= b->cfg.max_conns) {
-		vsock_log_guest(b, "guest connection to port %u refused: %u connections open", h->dst_port, b->nconns);
+	if (b->nconns_guest >= guest_max_conns(b) || b->nconns >= b->cfg.max_conns) {
+		vsock_log_guest(b, "guest connection to port %u refused: %u connections open (%u by the guest)",
+				h->dst_port, b->nconns, b->nconns_guest);
 		return NULL;
 	}
 	snprintf(path, sizeof path, "%s_%u", b->uds_path, h->dst_port);
@@ -212,6 +221,7 @@ struct vconn *vsock_host_connect_guest(struct vsock_bridge *b, const struct vsoc
 		close(fd);
 		return NULL;
 	}
+	b->nconns_guest++;
 	c->host_cid = (uint32_t)h->dst_cid;
 	c->host_port = h->dst_port;
 	c->guest_port = h->src_port;
@@ -287,11 +297,15 @@ void vsock_host_expire(struct vsock_bridge *b)
 	struct vconn *c = b->all, *next;
 	for (; c; c = next) {
 		next = c->anext;
-		if (c->deadline_ms && now > c->deadline_ms) {
-			vsock_log_guest(b, "host connection %s timed out after %u ms",
-					c->state == VC_CONNECT_LINE ? "sent no CONNECT line; it" : "to the guest",
-					b->cfg.handshake_ms);
-			vconn_kill(c, c->state == VC_CONNECTING);
+		if (!c->deadline_ms || now <= c->deadline_ms)
+			continue;
+		if (c->state == VC_ESTABLISHED) { /* the guest kept a closed connection */
+			vconn_kill(c, 1);
+			continue;
 		}
+		vsock_log_guest(b, "host connection %s timed out after %u ms",
+				c->state == VC_CONNECT_LINE ? "sent no CONNECT line; it" : "to the guest",
+				b->cfg.handshake_ms);
+		vconn_kill(c, c->state == VC_CONNECTING);
 	}
 }

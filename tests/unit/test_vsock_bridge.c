@@ -782,6 +782,71 @@ static void test_reset_and_frontend(void)
 	close(lfd);
 }
 
+/* The guest sees its used RX buffers and forgets them. */
+static void rx_drain(void)
+{
+	F.used_seen[RXQ] = __atomic_load_n(&gused(RXQ)->idx, __ATOMIC_ACQUIRE);
+}
+
+/* A guest that never closes its end cannot keep connections whose host
+ * program is gone (close_ms = 300 here), nor take the table's last eighth
+ * (max_conns = 64 here: 56 for the guest). */
+static void test_guest_keeps_conns(void)
+{
+	struct virtio_vsock_hdr h;
+	struct vsock_bridge_stats st0, st;
+	struct cr_err e;
+	uint8_t buf[64];
+	uint32_t len;
+	int lfd = host_listen(7300), fd, fds[64], n = 0, refused = 0, freed = 0;
+
+	vsock_bridge_stats(F.br, &st0);
+	tx(VIRTIO_VSOCK_OP_REQUEST, 3000, 7300, 2, 0, NULL, 0, 65536, 0);
+	T_OK(expect_rx(VIRTIO_VSOCK_OP_RESPONSE, 7300, 3000, NULL), "close: guest connection accepted");
+	fd = accept_wait(lfd);
+	T_OK(send(fd, "answer", 6, 0) == 6 && close(fd) == 0, "close: the host program answers and closes");
+	T_OK(rx_next(&h, buf, &len) == 0 && h.op == VIRTIO_VSOCK_OP_RW && len == 6,
+	     "close: the answer reaches the guest");
+	T_OK(expect_rx(VIRTIO_VSOCK_OP_SHUTDOWN, 7300, 3000, &h) &&
+		     h.flags == (VIRTIO_VSOCK_SHUTDOWN_SEND | VIRTIO_VSOCK_SHUTDOWN_RCV),
+	     "close: a closed host socket becomes SHUTDOWN(SEND|RCV)");
+	for (int i = 0; i < 60 && !freed; i++) {
+		evloop_run_once(&F.loop, 50, &e);
+		vsock_bridge_stats(F.br, &st);
+		freed = st.conns_open == st0.conns_open;
+	}
+	T_OK(freed && expect_rx(VIRTIO_VSOCK_OP_RST, 7300, 3000, NULL),
+	     "close: the guest never closing its end gets RST and the connection is freed");
+
+	/* Guest connections whose host side stays open: 56 of 64, then RST. */
+	for (uint32_t p = 3100; p < 3100 + 64 && !refused; p++) {
+		tx(VIRTIO_VSOCK_OP_REQUEST, p, 7300, 2, 0, NULL, 0, 65536, 0);
+		if (rx_next(&h, NULL, NULL) || h.op != VIRTIO_VSOCK_OP_RESPONSE) {
+			refused = 1;
+			break;
+		}
+		fds[n++] = accept_wait(lfd);
+		rx_drain();
+		rx_post(QN);
+	}
+	T_OK(refused && n == 56, "table: the guest may open 56 of 64 connections (%d)", n);
+	fd = unix_sock_connect(F.uds, 0, &e);
+	T_OK(fd >= 0 && send(fd, "CONNECT 5010\n", 13, 0) == 13 && expect_rx(VIRTIO_VSOCK_OP_REQUEST, 0, 5010, &h),
+	     "table: a host program still reaches the guest");
+	tx(VIRTIO_VSOCK_OP_RST, 5010, h.src_port, 3, 0, NULL, 0, 0, 0);
+	close(fd);
+	for (int i = 0; i < n; i++) {
+		tx(VIRTIO_VSOCK_OP_RST, 3100 + (uint32_t)i, 7300, 2, 0, NULL, 0, 0, 0);
+		close(fds[i]);
+	}
+	rx_drain();
+	rx_post(QN);
+	pump();
+	vsock_bridge_stats(F.br, &st);
+	T_OK(st.conns_open == st0.conns_open, "table: every connection is gone after the guest's RSTs");
+	close(lfd);
+}
+
 /* Fill the stack below the caller with words that read as an SCM_RIGHTS
  * header claiming a huge fd array: a receive path that parsed control
  * messages it never received would crash or close fd 1. */
@@ -810,12 +875,6 @@ static void test_frontend_reset(void)
 	T_OK(fstat(1, &sb) == 0, "front-end: ... and closes none of our descriptors");
 	T_OK(fe_connect() == 0 && fe_start() == 0, "front-end: a new front-end can connect after the reset");
 	rx_post(QN / 2);
-}
-
-/* The guest sees its used RX buffers and forgets them. */
-static void rx_drain(void)
-{
-	F.used_seen[RXQ] = __atomic_load_n(&gused(RXQ)->idx, __ATOMIC_ACQUIRE);
 }
 
 /* Guest-triggered log lines are rate-limited; the summary line comes at
@@ -879,9 +938,12 @@ static void test_client_helper(void)
 
 int main(void)
 {
-	struct vsock_bridge_cfg cfg = {
-		.guest_cid = CID, .buf_alloc = BUF_ALLOC, .handshake_ms = 1500, .log = test_log
-	};
+	struct vsock_bridge_cfg cfg = { .guest_cid = CID,
+					.buf_alloc = BUF_ALLOC,
+					.handshake_ms = 1500,
+					.close_ms = 300,
+					.max_conns = 64,
+					.log = test_log };
 	struct cr_err e;
 
 	signal(SIGPIPE, SIG_IGN);
@@ -916,6 +978,7 @@ int main(void)
 	test_bad_guest();
 	test_reset_and_frontend();
 	test_frontend_reset();
+	test_guest_keeps_conns();
 	test_log_flood();
 	test_client_helper();
 	F.log[0] = 0;
