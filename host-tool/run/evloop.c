@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 int evloop_init(struct evloop *l, struct cr_err *e)
@@ -27,6 +28,8 @@ int evloop_add(struct evloop *l, struct evsrc *s, int fd, uint32_t events, evloo
 	struct epoll_event ev = { .events = events, .data.ptr = s };
 	s->fd = fd;
 	s->cb = cb;
+	s->events = events;
+	s->resume_ms = 0;
 	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) != 0)
 		return cr_failp(e, "epoll_ctl(ADD, fd %d)", fd);
 	s->registered = 1;
@@ -38,7 +41,59 @@ int evloop_mod(struct evloop *l, struct evsrc *s, uint32_t events, struct cr_err
 	struct epoll_event ev = { .events = events, .data.ptr = s };
 	if (epoll_ctl(l->epfd, EPOLL_CTL_MOD, s->fd, &ev) != 0)
 		return cr_failp(e, "epoll_ctl(MOD, fd %d)", s->fd);
+	s->events = events;
 	return 0;
+}
+
+static void unpause(struct evloop *l, struct evsrc *s)
+{
+	for (struct evsrc **p = &l->paused; *p; p = &(*p)->paused_next)
+		if (*p == s) {
+			*p = s->paused_next;
+			break;
+		}
+	s->resume_ms = 0;
+}
+
+int evloop_accept(struct evloop *l, struct evsrc *s, int flags)
+{
+	struct epoll_event ev = { .events = 0, .data.ptr = s };
+	int fd, err;
+	do
+		fd = accept4(s->fd, NULL, NULL, flags);
+	while (fd < 0 && (errno == EINTR || errno == ECONNABORTED));
+	if (fd >= 0 || (errno != EMFILE && errno != ENFILE && errno != ENOBUFS && errno != ENOMEM))
+		return fd;
+	err = errno;
+	if (!s->resume_ms) {
+		if (epoll_ctl(l->epfd, EPOLL_CTL_MOD, s->fd, &ev) != 0)
+			goto out; /* cannot pause it: the next event retries */
+		s->paused_next = l->paused;
+		l->paused = s;
+	}
+	s->resume_ms = cr_mono_ms() + EVLOOP_ACCEPT_PAUSE_MS;
+out:
+	errno = err;
+	return -1;
+}
+
+/* Watch paused sources again once their time has come; the timeout to
+ * wait at most for the next one (limit when none comes sooner). */
+static int resume_paused(struct evloop *l, int limit)
+{
+	uint64_t now = cr_mono_ms();
+	struct evsrc *s = l->paused, *next;
+	for (; s; s = next) {
+		next = s->paused_next;
+		if (s->resume_ms <= now) {
+			struct epoll_event ev = { .events = s->events, .data.ptr = s };
+			unpause(l, s);
+			epoll_ctl(l->epfd, EPOLL_CTL_MOD, s->fd, &ev);
+		} else if (limit < 0 || s->resume_ms - now < (uint64_t)limit) {
+			limit = (int)(s->resume_ms - now);
+		}
+	}
+	return limit;
 }
 
 void evloop_del(struct evloop *l, struct evsrc *s)
@@ -47,6 +102,8 @@ void evloop_del(struct evloop *l, struct evsrc *s)
 		return;
 	epoll_ctl(l->epfd, EPOLL_CTL_DEL, s->fd, NULL);
 	s->registered = 0;
+	if (s->resume_ms)
+		unpause(l, s);
 	/* Events of this batch not yet dispatched must not reach a freed owner. */
 	for (int i = l->cur + 1; i < l->n; i++)
 		if (l->ev[i].data.ptr == s)
@@ -73,7 +130,7 @@ void evloop_del_hook(struct evloop *l, void (*fn)(void *ctx), void *ctx)
 
 int evloop_run_once(struct evloop *l, int timeout_ms, struct cr_err *e)
 {
-	int n = epoll_wait(l->epfd, l->ev, EVLOOP_BATCH, timeout_ms);
+	int n = epoll_wait(l->epfd, l->ev, EVLOOP_BATCH, l->paused ? resume_paused(l, timeout_ms) : timeout_ms);
 	if (n < 0) {
 		if (errno == EINTR)
 			n = 0;

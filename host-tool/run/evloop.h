@@ -8,7 +8,12 @@
  * that still have events waiting in the current batch: those events are
  * dropped, so the owner may free the source right after deleting it.
  * After each batch the registered "after" hooks run (deferred work such as
- * pumping a queue once for many events). */
+ * pumping a queue once for many events).
+ *
+ * Listeners accept with evloop_accept(): out of descriptors, a
+ * level-triggered listener with a connection pending would wake the loop
+ * at once, forever; evloop_accept stops watching it for
+ * EVLOOP_ACCEPT_PAUSE_MS instead. */
 #ifndef CLEANROOM_EVLOOP_H
 #define CLEANROOM_EVLOOP_H
 
@@ -21,6 +26,7 @@
 
 #define EVLOOP_BATCH 64
 #define EVLOOP_MAX_HOOKS 8
+#define EVLOOP_ACCEPT_PAUSE_MS 100
 
 struct evsrc;
 typedef void (*evloop_cb)(struct evsrc *src, uint32_t events);
@@ -29,6 +35,9 @@ struct evsrc {
 	int fd;
 	evloop_cb cb;
 	int registered;
+	uint32_t events;    /* as registered */
+	uint64_t resume_ms; /* paused by evloop_accept until then; 0: not paused */
+	struct evsrc *paused_next;
 };
 
 struct evloop_hook {
@@ -43,6 +52,7 @@ struct evloop {
 	int n, cur; /* the batch being dispatched */
 	struct evloop_hook hooks[EVLOOP_MAX_HOOKS];
 	unsigned nhooks;
+	struct evsrc *paused; /* sources evloop_accept paused */
 };
 
 #define EVLOOP_OWNER(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
@@ -54,6 +64,11 @@ int evloop_add(struct evloop *l, struct evsrc *s, int fd, uint32_t events, evloo
 int evloop_mod(struct evloop *l, struct evsrc *s, uint32_t events, struct cr_err *e);
 /* Stop watching (the fd is not closed). Safe on an unregistered source. */
 void evloop_del(struct evloop *l, struct evsrc *s);
+/* accept4(s->fd, NULL, NULL, flags), retried on EINTR and ECONNABORTED.
+ * On EMFILE, ENFILE, ENOBUFS or ENOMEM s is not watched for
+ * EVLOOP_ACCEPT_PAUSE_MS (then again, by evloop_run_once). -1 with errno
+ * when nothing was accepted. */
+int evloop_accept(struct evloop *l, struct evsrc *s, int flags);
 /* Run fn(ctx) after every batch of events. */
 int evloop_add_hook(struct evloop *l, void (*fn)(void *ctx), void *ctx, struct cr_err *e);
 void evloop_del_hook(struct evloop *l, void (*fn)(void *ctx), void *ctx);

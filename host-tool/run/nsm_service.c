@@ -188,13 +188,10 @@ static void listen_cb(struct evsrc *src, uint32_t events)
 	struct nsm_service *s = EVLOOP_OWNER(src, struct nsm_service, listen_src);
 	(void)events;
 	for (;;) {
-		int fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		int fd = evloop_accept(s->loop, &s->listen_src, SOCK_CLOEXEC | SOCK_NONBLOCK);
 		struct nsm_conn *c;
-		if (fd < 0) {
-			if (errno == EINTR || errno == ECONNABORTED)
-				continue;
-			return; /* EAGAIN, or out of descriptors: the next event retries */
-		}
+		if (fd < 0)
+			return; /* EAGAIN; out of descriptors: evloop_accept paused the listener */
 		if (s->n_conns >= NSM_SVC_MAX_CONNS || !(c = calloc(1, sizeof *c))) {
 			char msg[96];
 			snprintf(msg, sizeof msg, "more than %d connections at once: one refused", NSM_SVC_MAX_CONNS);

@@ -56,10 +56,10 @@ static void listen_cb(struct evsrc *s, uint32_t events)
 {
 	struct run_heartbeat *h = EVLOOP_OWNER(s, struct run_heartbeat, listen_src);
 	struct cr_err e;
-	int fd = accept4(h->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	int fd = evloop_accept(h->loop, &h->listen_src, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	(void)events;
 	if (fd < 0)
-		return;
+		return; /* out of descriptors: evloop_accept paused the listener */
 	/* One heartbeat per boot, as nitro-cli: nobody else is served. */
 	close_listener(h);
 	h->conn_fd = fd;

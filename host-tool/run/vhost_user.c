@@ -660,9 +660,9 @@ static void listen_cb(struct evsrc *s, uint32_t events)
 	struct cr_err e;
 	int fd;
 	(void)events;
-	fd = accept4(d->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	fd = evloop_accept(d->loop, &d->listen_src, SOCK_CLOEXEC);
 	if (fd < 0)
-		return;
+		return; /* out of descriptors: evloop_accept paused the listener */
 	if (d->fd >= 0) {
 		vu_log(d, "vhost-user: a second front-end tried to connect; refused");
 		close(fd);

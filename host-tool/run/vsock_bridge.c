@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/timerfd.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -368,6 +369,24 @@ static void pump_rx(struct vsock_bridge *b)
 
 /* ------------------------------------------------------------ device */
 
+/* Each connection holds a descriptor: raise the soft RLIMIT_NOFILE to the
+ * hard limit, and keep max_conns VSOCK_FD_RESERVE below it, for the rest
+ * of the process (QEMU's vhost-user fds, listeners, the NSM service). */
+static unsigned fit_fd_limit(unsigned max_conns)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return max_conns;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+		getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= (rlim_t)max_conns + VSOCK_FD_RESERVE)
+		return max_conns;
+	return (unsigned)(rl.rlim_cur > 2 * VSOCK_FD_RESERVE ? rl.rlim_cur - VSOCK_FD_RESERVE : rl.rlim_cur / 2);
+}
+
 /* The guest forgot every connection (driver reset) or QEMU went away. */
 static void reset_all(struct vsock_bridge *b)
 {
@@ -478,6 +497,7 @@ int vsock_bridge_start(struct vsock_bridge **out, struct evloop *loop, const str
 		b->cfg.buf_alloc = VSOCK_DEFAULT_BUF_ALLOC;
 	if (!b->cfg.max_conns)
 		b->cfg.max_conns = VSOCK_DEFAULT_MAX_CONNS;
+	b->cfg.max_conns = fit_fd_limit(b->cfg.max_conns);
 	if (!b->cfg.handshake_ms)
 		b->cfg.handshake_ms = VSOCK_DEFAULT_HANDSHAKE_MS;
 	if (!b->cfg.close_ms)

@@ -38,13 +38,16 @@
 #define VSOCK_DEFAULT_MAX_CONNS 1024
 #define VSOCK_DEFAULT_HANDSHAKE_MS 10000
 #define VSOCK_DEFAULT_CLOSE_MS 5000
+#define VSOCK_FD_RESERVE 128
 
 struct vsock_bridge_cfg {
 	uint64_t guest_cid;     /* 3 < cid < 0xffffffff */
 	const char *uds_path;   /* host side: listener and prefix of "<path>_<port>" */
 	const char *vhost_path; /* vhost-user socket QEMU connects to */
 	uint32_t buf_alloc;     /* 0: VSOCK_DEFAULT_BUF_ALLOC */
-	unsigned max_conns;     /* 0: VSOCK_DEFAULT_MAX_CONNS */
+	/* 0: VSOCK_DEFAULT_MAX_CONNS. Lowered to the descriptor limit (the soft
+	 * RLIMIT_NOFILE, first raised to the hard one) minus VSOCK_FD_RESERVE. */
+	unsigned max_conns;
 	/* A host client must send its CONNECT line, and the guest accept,
 	 * within this many ms (checked every second). 0: the default. */
 	unsigned handshake_ms;

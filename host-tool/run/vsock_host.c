@@ -243,9 +243,9 @@ static void listen_cb(struct evsrc *s, uint32_t events)
 	(void)events;
 	for (;;) {
 		struct vconn *c;
-		int fd = accept4(b->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		int fd = evloop_accept(b->loop, &b->listen_src, SOCK_CLOEXEC | SOCK_NONBLOCK);
 		if (fd < 0)
-			return; /* EAGAIN: all taken; other errors: try on the next event */
+			return; /* EAGAIN: all taken; out of descriptors: evloop_accept paused the listener */
 		if (b->nconns >= b->cfg.max_conns || !(c = vconn_new(b, fd))) {
 			vsock_log(b, "host connection refused: %u connections open", b->nconns);
 			close(fd);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -847,6 +848,38 @@ static void test_guest_keeps_conns(void)
 	close(lfd);
 }
 
+/* Out of descriptors with a host client waiting: the listener is paused
+ * (the loop waits instead of spinning) and serves the client afterwards. */
+static void test_fd_exhaustion(void)
+{
+	struct rlimit old, low;
+	struct virtio_vsock_hdr h;
+	struct cr_err e;
+	int fd = unix_sock_connect(F.uds, 0, &e), fill[64], nfill = 0, wakes = 0, full;
+	uint64_t t0;
+
+	T_OK(fd >= 0 && send(fd, "CONNECT 5020\n", 13, 0) == 13, "fds: a host client waits in the backlog");
+	getrlimit(RLIMIT_NOFILE, &old);
+	low = old;
+	low.rlim_cur = (rlim_t)fd + 8;
+	setrlimit(RLIMIT_NOFILE, &low);
+	while (nfill < 64 && (fill[nfill] = dup(0)) >= 0)
+		nfill++;
+	full = errno == EMFILE;
+	t0 = cr_mono_ms();
+	while (cr_mono_ms() - t0 < 300) {
+		evloop_run_once(&F.loop, 50, &e);
+		wakes++;
+	}
+	T_OK(full && wakes < 30, "fds: out of descriptors, the loop waits (%d wake-ups in 300 ms)", wakes);
+	while (nfill > 0)
+		close(fill[--nfill]);
+	setrlimit(RLIMIT_NOFILE, &old);
+	T_OK(expect_rx(VIRTIO_VSOCK_OP_REQUEST, 0, 5020, &h), "fds: with descriptors back the client is served");
+	tx(VIRTIO_VSOCK_OP_RST, 5020, h.src_port, 3, 0, NULL, 0, 0, 0);
+	close(fd);
+}
+
 /* Fill the stack below the caller with words that read as an SCM_RIGHTS
  * header claiming a huge fd array: a receive path that parsed control
  * messages it never received would crash or close fd 1. */
@@ -979,6 +1012,7 @@ int main(void)
 	test_reset_and_frontend();
 	test_frontend_reset();
 	test_guest_keeps_conns();
+	test_fd_exhaustion();
 	test_log_flood();
 	test_client_helper();
 	F.log[0] = 0;
