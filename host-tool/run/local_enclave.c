@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -15,14 +16,36 @@
 #include "base/json.h"
 #include "base/term.h"
 
+/* The console file has no size limit (the guest writes it): only its
+ * last LOCAL_CONSOLE_TAIL bytes are read, so a long console cannot hide
+ * its last lines. */
+#define LOCAL_CONSOLE_TAIL (64u << 10)
+
 void local_enclave_console_tail(const struct local_enclave *l, char *out, size_t cap, int lines)
 {
 	uint8_t *data;
-	size_t len, start, kept;
-	struct cr_err e;
+	size_t len = 0, start, kept;
+	struct stat st;
+	off_t off;
+	int fd;
 	out[0] = 0;
-	if (!l->console[0] || cr_read_file(l->console, 16u << 20, &data, &len, &e))
+	if (!l->console[0] || (fd = open(l->console, O_RDONLY | O_CLOEXEC | O_NOCTTY)) < 0)
 		return;
+	if (!(data = malloc(LOCAL_CONSOLE_TAIL))) {
+		close(fd);
+		return;
+	}
+	off = fstat(fd, &st) == 0 && st.st_size > (off_t)LOCAL_CONSOLE_TAIL ? st.st_size - (off_t)LOCAL_CONSOLE_TAIL
+									    : 0;
+	while (len < LOCAL_CONSOLE_TAIL) {
+		ssize_t r = pread(fd, data + len, LOCAL_CONSOLE_TAIL - len, off + (off_t)len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		len += (size_t)r;
+	}
+	close(fd);
 	start = len;
 	while (start > 0 && data[start - 1] == '\n')
 		start--;

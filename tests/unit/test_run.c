@@ -11,6 +11,7 @@
 
 #include "tests/unit/check.h"
 #include "host-tool/run/evloop.h"
+#include "host-tool/run/local_enclave.h"
 #include "host-tool/run/run_heartbeat.h"
 #include "host-tool/run/run_qemu.h"
 #include "base/unix_sock.h"
@@ -243,6 +244,28 @@ static void test_heartbeat(void)
 	rmdir(dir);
 }
 
+/* A console larger than anything read whole still gives its last line. */
+static void test_console_tail(void)
+{
+	static struct local_enclave l;
+	static char block[1 << 20];
+	char tail[256];
+	FILE *f;
+	snprintf(l.console, sizeof l.console, "/tmp/cr-console-%d.log", (int)getpid());
+	f = fopen(l.console, "w");
+	memset(block, 'x', sizeof block);
+	for (int i = 0; f && i < 17; i++)
+		fwrite(block, 1, sizeof block, f);
+	if (f) {
+		fputs("\nsecond to last\r\nkernel panic: the end\r\n", f);
+		fclose(f);
+	}
+	local_enclave_console_tail(&l, tail, sizeof tail, 2);
+	T_OK(!strcmp(tail, "second to last\nkernel panic: the end"),
+	     "console tail: the last lines of a 17 MiB console (got \"%.40s\")", tail);
+	unlink(l.console);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -252,5 +275,6 @@ int main(void)
 	test_cmdline_virt();
 	test_spawn();
 	test_heartbeat();
+	test_console_tail();
 	return t_done();
 }
