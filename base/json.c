@@ -743,6 +743,38 @@ const struct json_val *json_get(const struct json_val *obj, const char *key)
 	return NULL;
 }
 
+/* The next unit of a folded key: an ASCII letter lowercased, the UTF-8 of
+ * U+017F as 's' and of U+212A as 'k' (the two non-ASCII runes that fold to
+ * ASCII), any other byte as it is; -1 at the end. */
+static int fold_next(const unsigned char **p)
+{
+	const unsigned char *s = *p;
+	if (!s[0])
+		return -1;
+	if (s[0] == 0xc5 && s[1] == 0xbf) {
+		*p += 2;
+		return 's';
+	}
+	if (s[0] == 0xe2 && s[1] == 0x84 && s[2] == 0xaa) {
+		*p += 3;
+		return 'k';
+	}
+	*p += 1;
+	return s[0] >= 'A' && s[0] <= 'Z' ? s[0] + 32 : s[0];
+}
+
+int json_key_fold_cmp(const char *a, const char *b)
+{
+	const unsigned char *p = (const unsigned char *)a, *q = (const unsigned char *)b;
+	for (;;) {
+		int x = fold_next(&p), y = fold_next(&q);
+		if (x != y)
+			return x < y ? -1 : 1;
+		if (x < 0)
+			return 0;
+	}
+}
+
 const char *json_get_str(const struct json_val *obj, const char *key)
 {
 	const struct json_val *v = json_get(obj, key);

@@ -88,6 +88,11 @@ void json_free(struct json_doc *doc);
 
 /* Member of an object by key, or NULL (also NULL when obj is not an object). */
 const struct json_val *json_get(const struct json_val *obj, const char *key);
+/* Keys as Go's encoding/json matches them to struct fields (Docker,
+ * containerd, skopeo, umoci decode with it): ASCII case ignored, U+017F
+ * (long s) read as 's' and U+212A (Kelvin) as 'k'; other bytes compared
+ * as they are. A total order; 0 when Go would take one key for the other. */
+int json_key_fold_cmp(const char *a, const char *b);
 /* Member that must be a string; NULL if absent or of another type. */
 const char *json_get_str(const struct json_val *obj, const char *key);
 /* Serialize a parsed value into a writer (used to re-emit embedded JSON). */

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "base/json.h"
+#include "base/term.h"
 
 #define MT_OCI_INDEX "application/vnd.oci.image.index.v1+json"
 #define MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
@@ -35,6 +36,49 @@ static void jfile_free(struct jfile *f)
 	memset(f, 0, sizeof *f);
 }
 
+static int fold_cmp(const void *a, const void *b)
+{
+	return json_key_fold_cmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Go's encoding/json, which Docker, containerd, skopeo and umoci decode
+ * these files with, takes keys that differ only in case (or by U+017F for
+ * 's', U+212A for 'k') for the same struct field, the last one winning: an
+ * object with two such keys reads differently there and here. Refused in
+ * every object of the file (path: where v is, "" for the top level). */
+static int fold_walk(const char *what, const struct json_val *v, char *path, size_t len, size_t cap, struct cr_err *e)
+{
+	const char **k;
+	if (v->type != JSON_ARRAY && v->type != JSON_OBJECT)
+		return 0;
+	if (v->type == JSON_OBJECT && v->n > 1) {
+		if (!(k = malloc(v->n * sizeof *k)))
+			return cr_fail(e, "out of memory");
+		memcpy(k, v->keys, v->n * sizeof *k);
+		qsort(k, v->n, sizeof *k, fold_cmp);
+		for (size_t i = 1; i < v->n; i++)
+			if (!json_key_fold_cmp(k[i - 1], k[i])) {
+				cr_fail(e,
+					"%s%s%s%s: keys '%s' and '%s' differ only in case (Go's JSON decoders read "
+					"them as one key)",
+					what, len ? " object '" : "", len ? cr_term_arg(path) : "", len ? "'" : "",
+					cr_term_arg(k[i - 1]), cr_term_arg(k[i]));
+				free(k);
+				return -1;
+			}
+		free(k);
+	}
+	for (size_t i = 0; i < v->n; i++) {
+		int w = v->type == JSON_ARRAY ? snprintf(path + len, cap - len, "[%zu]", i)
+					      : snprintf(path + len, cap - len, "%s%s", len ? "." : "", v->keys[i]);
+		size_t nlen = w < 0 || (size_t)w >= cap - len ? cap - 1 : len + (size_t)w;
+		if (fold_walk(what, v->kids[i], path, nlen, cap, e))
+			return -1;
+		path[len] = 0;
+	}
+	return 0;
+}
+
 static int jfile_load(struct oci_src *s, const char *what, const char *name, int64_t size, const struct oci_digest *d,
 		      struct jfile *f, struct cr_err *e)
 {
@@ -47,6 +91,11 @@ static int jfile_load(struct oci_src *s, const char *what, const char *name, int
 		f->text = NULL;
 		return cr_err_wrap(e, "--oci %s: %s (%s)", s->label, what, name);
 	}
+	char path[256] = "";
+	if (fold_walk(what, f->doc.root, path, 0, sizeof path, e)) {
+		jfile_free(f);
+		return -1;
+	}
 	return 0;
 }
 
@@ -56,7 +105,16 @@ static const struct json_val *field(const struct json_val *obj, const char *key,
 				    const char *ctx, struct cr_err *e)
 {
 	static const char *const names[] = { "null", "false", "true", "a number", "a string", "an array", "an object" };
-	const struct json_val *v = json_get(obj, key);
+	const struct json_val *v = NULL;
+	/* Another spelling Go's decoders take for this key (see fold_walk). */
+	for (size_t i = 0; obj->type == JSON_OBJECT && i < obj->n; i++)
+		if (!strcmp(obj->keys[i], key))
+			v = obj->kids[i];
+		else if (!json_key_fold_cmp(obj->keys[i], key)) {
+			cr_fail(e, "%s%s: spelled '%s' (Go's JSON decoders read that as %s; cleanroom reads only '%s')",
+				ctx, key, cr_term_arg(obj->keys[i]), key, key);
+			return NULL;
+		}
 	if (!v || (v->type == JSON_NULL && !required)) {
 		if (required)
 			cr_fail(e, "%s%s: missing", ctx, key);
@@ -174,10 +232,22 @@ static int name_matches(const char *name, const char *ref)
 	return name && (!strcmp(name, ref) || !strcmp(familiar(name), ref));
 }
 
-/* The names an index entry answers to. */
-static int entry_matches(const struct json_val *entry, const char *ref)
+/* An index entry's annotations (a map: its keys are exact), NULL when
+ * none or on error (e->code set). ctx: "index.json manifests[0]". */
+static const struct json_val *annotations(const struct json_val *entry, const char *ctx, struct cr_err *e)
 {
-	const struct json_val *ann = json_get(entry, "annotations");
+	char c[96];
+	snprintf(c, sizeof c, "%s.", ctx);
+	e->code = 0;
+	return field(entry, "annotations", JSON_OBJECT, 0, c, e);
+}
+
+/* The names an index entry answers to: 1 yes, 0 no, -1 error. */
+static int entry_matches(const struct json_val *entry, const char *ref, const char *ctx, struct cr_err *e)
+{
+	const struct json_val *ann = annotations(entry, ctx, e);
+	if (!ann && e->code)
+		return -1;
 	return name_matches(json_get_str(ann, ANN_REF), ref) ||
 	       name_matches(json_get_str(ann, ANN_CONTAINERD_NAME), ref);
 }
@@ -188,16 +258,21 @@ static void set_ref(struct oci_image *img, const char *name)
 		snprintf(img->ref, sizeof img->ref, "%s", familiar(name));
 }
 
-static int platform_matches(const struct json_val *entry, const char *goarch, const char *ctx, struct cr_err *e)
+/* 1 when the entry's platform is linux/goarch, 0 when another or none
+ * (*has_platform tells), -1 on error. */
+static int platform_matches(const struct json_val *entry, const char *goarch, const char *ctx, int *has_platform,
+			    struct cr_err *e)
 {
-	const struct json_val *p = json_get(entry, "platform");
+	const struct json_val *p;
 	const char *a, *os;
 	char c[96];
+	snprintf(c, sizeof c, "%s.", ctx);
+	e->code = 0;
+	p = field(entry, "platform", JSON_OBJECT, 0, c, e);
+	*has_platform = p != NULL;
 	if (!p)
-		return 0;
+		return e->code ? -1 : 0;
 	snprintf(c, sizeof c, "%s.platform.", ctx);
-	if (p->type != JSON_OBJECT)
-		return cr_fail(e, "%s.platform: expected an object", ctx);
 	if (!(a = str_field(p, "architecture", 31, 1, c, e)) || !(os = str_field(p, "os", 31, 1, c, e)))
 		return -1;
 	return !strcmp(a, goarch) && !strcmp(os, "linux");
@@ -224,7 +299,7 @@ static int from_index(struct oci_src *s, struct jfile *f, const char *ref, const
 	if (ms->n > MAX_INDEX_ENTRIES)
 		return cr_fail(e, "%s manifests: %zu entries, at most %d", f->what, ms->n, MAX_INDEX_ENTRIES);
 	for (size_t i = 0; i < ms->n; i++) {
-		int pm;
+		int pm, hp;
 		snprintf(ctx, sizeof ctx, "%s manifests[%zu]", f->what, i);
 		if (parse_desc(ms->kids[i], ctx, &d, e))
 			return -1;
@@ -236,17 +311,18 @@ static int from_index(struct oci_src *s, struct jfile *f, const char *ref, const
 			continue;
 		}
 		if (ref) {
-			if (entry_matches(ms->kids[i], ref)) {
+			if ((pm = entry_matches(ms->kids[i], ref, ctx, e)) < 0)
+				return -1;
+			if (pm) {
 				if (chosen >= 0)
 					return cr_fail(e, "%s: two manifests are named '%s'", f->what, ref);
 				chosen = (long)i;
 			}
 			continue;
 		}
-		if ((pm = platform_matches(ms->kids[i], goarch, ctx, e)) < 0)
+		if ((pm = platform_matches(ms->kids[i], goarch, ctx, &hp, e)) < 0)
 			return -1;
-		if (json_get(ms->kids[i], "platform"))
-			n_platform++;
+		n_platform += (size_t)hp;
 		if (pm && chosen < 0)
 			chosen = (long)i;
 	}
@@ -265,8 +341,11 @@ static int from_index(struct oci_src *s, struct jfile *f, const char *ref, const
 	if (parse_desc(ms->kids[chosen], ctx, &d, e))
 		return -1;
 	if (!img->ref[0]) {
-		const struct json_val *ann = json_get(ms->kids[chosen], "annotations");
-		const char *nm = json_get_str(ann, ANN_CONTAINERD_NAME);
+		const struct json_val *ann = annotations(ms->kids[chosen], ctx, e);
+		const char *nm;
+		if (!ann && e->code)
+			return -1;
+		nm = json_get_str(ann, ANN_CONTAINERD_NAME);
 		set_ref(img, nm ? nm : json_get_str(ann, ANN_REF));
 	}
 	if (is_index_mt(d.media_type)) {
@@ -475,7 +554,11 @@ static int from_docker_manifest(struct oci_src *s, const char *ref, const char *
 			cr_fail(e, "%s: expected an object", ctx);
 			goto out;
 		}
-		tags = json_get(root->kids[i], "RepoTags");
+		snprintf(ctx, sizeof ctx, "manifest.json[%zu].", i);
+		e->code = 0;
+		tags = field(root->kids[i], "RepoTags", JSON_ARRAY, 0, ctx, e);
+		if (!tags && e->code)
+			goto out;
 		if (ref && tags && tags->type == JSON_ARRAY)
 			for (size_t t = 0; t < tags->n; t++)
 				if (tags->kids[t]->type == JSON_STRING && name_matches(tags->kids[t]->str, ref))

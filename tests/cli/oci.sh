@@ -241,6 +241,11 @@ broken "unknown layer media type" bad-layer-mediatype "manifest layers\[$((nlaye
 broken "Cmd not a list" bad-cmd "config config\.Cmd: is a string, expected an array"
 broken "Env entry without '='" bad-env "config config\.Env\[0\]: expected KEY=VALUE"
 broken "config for another architecture" wrong-arch "config architecture: 's390x'"
+# keys Go's JSON decoders (Docker, skopeo, umoci) read as one: other tools would see other values
+broken "config: Cmd and cmd (Go reads the last)" case-cmd "config object 'config': keys '(Cmd|cmd)' and '(Cmd|cmd)' differ only in case"
+broken "config: env alone (Go reads it as Env)" case-env-only "config config\.Env: spelled 'env'"
+broken "manifest: layers and layer+U+017F (Go reads the last)" fold-layers "manifest: keys 'layer.{1,8}' and 'layer.{1,8}' differ only in case"
+broken "index.json: manifests and Manifests" fold-index "index.json: keys '(M|m)anifests' and '(M|m)anifests' differ only in case"
 # docker archive: the config named by its digest, layers by diff_ids
 mkdir -p dk && tar -C dk -xf img-docker.tar && cfg=$(python3 -c 'import json; print(json.load(open("dk/manifest.json"))[0]["Config"])')
 echo ' ' >>"dk/$cfg" && tar -C dk -cf dk.tar . 

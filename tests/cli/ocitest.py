@@ -37,13 +37,17 @@ def load(lay):
     return idx, man, cfg
 
 
-def save(lay, idx, man, cfg):
-    c = json.dumps(cfg).encode()
+def save(lay, idx, man, cfg, edit=None):
+    """edit: {"config"|"manifest"|"index": fn(json text) -> text}, for what
+    json.dumps cannot write (two keys Go's decoders read as one)."""
+    edit = edit or {}
+    keep = lambda what, text: edit.get(what, lambda t: t)(text)
+    c = keep("config", json.dumps(cfg)).encode()
     man["config"]["digest"], man["config"]["size"] = put_blob(lay, c)
-    m = json.dumps(man).encode()
+    m = keep("manifest", json.dumps(man)).encode()
     idx["manifests"][0]["digest"], idx["manifests"][0]["size"] = put_blob(lay, m)
     with open(os.path.join(lay, "index.json"), "w") as f:
-        json.dump(idx, f)
+        f.write(keep("index", json.dumps(idx)))
 
 
 def tar_bytes(members):
@@ -123,8 +127,24 @@ def cmd_layer(lay, kind):
     save(lay, idx, man, cfg)
 
 
+# Keys that Go's encoding/json takes for one struct field (ASCII case, U+017F
+# for s, U+212A for k), the last one winning there: {file: edit of its text}.
+FOLD = {
+    # skopeo and Docker would run /bin/evil with EVIL=1
+    "case-cmd": {"config": lambda t: t.replace('"config": {', '"config": {"cmd": ["/bin/evil"], "env": ["EVIL=1"], ', 1)},
+    # Env spelled "env" (the only one): Go reads it as Env
+    "case-env-only": {"config": lambda t: t.replace('"Env": ', '"env": ', 1)},
+    # umoci would unpack the layers of "layer\u017f" (the last key)
+    "fold-layers": {"manifest": lambda t: t.replace('"layers": ', '"layer\\u017f": [], "layers": ', 1)},
+    "fold-index": {"index": lambda t: t.replace('"manifests": ', '"Manifests": [], "manifests": ', 1)},
+}
+
+
 def cmd_corrupt(lay, kind):
     idx, man, cfg = load(lay)
+    if kind in FOLD:
+        save(lay, idx, man, cfg, FOLD[kind])
+        return
     top = man["layers"][-1]
     p = blob_path(lay, top["digest"])
     if kind == "wrong-digest":  # same size, one byte changed

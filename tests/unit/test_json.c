@@ -128,5 +128,16 @@ int main(void)
 		     "lookup by key");
 		json_free(&d);
 	}
+	/* Go's encoding/json folding: ASCII case, long s, Kelvin sign. */
+	T_OK(json_key_fold_cmp("Cmd", "cmd") == 0 && json_key_fold_cmp("CMD", "cmd") == 0, "ASCII case folds");
+	T_OK(json_key_fold_cmp("layer\xc5\xbf", "layers") == 0 && json_key_fold_cmp("Layer\xc5\xbf", "LAYERS") == 0,
+	     "U+017F folds to s");
+	T_OK(json_key_fold_cmp("\xe2\x84\xaa"
+			       "ey",
+			       "key") == 0,
+	     "U+212A folds to k");
+	T_OK(json_key_fold_cmp("Cmd", "Cmds") < 0 && json_key_fold_cmp("b", "A") > 0 &&
+		     json_key_fold_cmp("\xc3\xa9", "\xc3\x89") != 0 && json_key_fold_cmp("s", "\xc5") != 0,
+	     "other keys differ, in a consistent order");
 	return t_done();
 }
