@@ -10,6 +10,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "base/term.h"
+
+#define OUTER_MAX_MEMBERS 1000000
+#define OUTER_NAMES_MAX (64u << 20) /* the folded names of all members */
+
 int oci_digest_parse(const char *s, struct oci_digest *d)
 {
 	size_t hexlen, len = strlen(s);
@@ -42,6 +47,8 @@ void oci_sha256(const void *p, size_t n, uint8_t out[CR_SHA256_LEN])
 	br_sha256_out(&c, out);
 }
 
+static int outer_check_names(struct oci_src *s, struct cr_err *e);
+
 int oci_src_open(struct oci_src *s, const char *path, struct cr_err *e)
 {
 	struct stat st;
@@ -66,6 +73,10 @@ int oci_src_open(struct oci_src *s, const char *path, struct cr_err *e)
 	s->is_archive = 1;
 	/* Regular file: back to blocking reads. */
 	fcntl(s->dirfd, F_SETFL, fcntl(s->dirfd, F_GETFL) & ~O_NONBLOCK);
+	if (outer_check_names(s, e)) {
+		oci_src_close(s);
+		return -1;
+	}
 	return 0;
 }
 
@@ -76,34 +87,12 @@ void oci_src_close(struct oci_src *s)
 	s->dirfd = -1;
 }
 
-/* A name inside the outer archive, without a leading "./". */
-static const char *strip_dot(const char *n)
+/* in with "." components and repeated '/' dropped and ".." folded, into out
+ * (n bytes). -1 when ".." climbs above the start or out is too small. */
+static int fold_path(const char *in, char *out, size_t n)
 {
-	while (n[0] == '.' && n[1] == '/')
-		n += 2;
-	return n;
-}
-
-/* The archive name a link entry at name points to: a hard link's target
- * (relative to the archive's root) or a symlink's (relative to name's
- * directory; `docker save` links duplicate layers so). -1 when it leaves
- * the archive or is too long. */
-static int link_target(const char *name, const char *target, int is_symlink, char *out, size_t n)
-{
-	char buf[512];
 	size_t len = 0;
-	const char *slash = strrchr(name, '/');
-	int w;
-	if (!target || target[0] == '/')
-		return -1;
-	if (is_symlink && slash)
-		w = snprintf(buf, sizeof buf, "%.*s/%s", (int)(slash - name), name, strip_dot(target));
-	else
-		w = snprintf(buf, sizeof buf, "%s", strip_dot(target));
-	if (w < 0 || (size_t)w >= sizeof buf)
-		return -1;
-	/* Fold "." and ".." components; ".." above the root is refused. */
-	for (char *p = buf, *c; *p; p = c) {
+	for (const char *p = in, *c; *p; p = c) {
 		size_t cl;
 		c = strchr(p, '/');
 		cl = c ? (size_t)(c - p) : strlen(p);
@@ -126,46 +115,166 @@ static int link_target(const char *name, const char *target, int is_symlink, cha
 		memcpy(out + len, p, cl);
 		len += cl;
 	}
-	out[len] = 0;
-	return len ? 0 : -1;
+	if (n)
+		out[len] = 0;
+	return 0;
+}
+
+/* The archive name a link entry at name points to: a hard link's target
+ * (relative to the archive's root) or a symlink's (relative to name's
+ * directory; `docker save` links duplicate layers so). -1 when it leaves
+ * the archive or is too long. */
+static int link_target(const char *name, const char *target, int is_symlink, char *out, size_t n)
+{
+	char buf[512];
+	const char *slash = strrchr(name, '/');
+	int w;
+	if (!target || target[0] == '/')
+		return -1;
+	if (is_symlink && slash)
+		w = snprintf(buf, sizeof buf, "%.*s/%s", (int)(slash - name), name, target);
+	else
+		w = snprintf(buf, sizeof buf, "%s", target);
+	if (w < 0 || (size_t)w >= sizeof buf)
+		return -1;
+	return fold_path(buf, out, n) || !out[0] ? -1 : 0;
+}
+
+/* An archive member's name as the tools that unpack the archive (docker
+ * load, skopeo) reach it: leading '/', "." components and repeated '/'
+ * dropped, ".." folded. -1 when it leaves the archive (no such tool
+ * writes it), else 0; "" is the archive's root. */
+static int member_name(const char *raw, char *out, size_t n)
+{
+	while (*raw == '/')
+		raw++;
+	return fold_path(raw, out, n);
+}
+
+/* Whether a member name is the name asked for (both folded). */
+static int member_is(const char *raw, const char *name)
+{
+	char m[512];
+	return !member_name(raw, m, sizeof m) && !strcmp(m, name);
 }
 
 /* Position a fresh reader of the outer archive at the data of name.
  * Returns 1 found, 0 not found, 2 name is a link (*redirect gets its
  * target), -1 error. */
-static int outer_seek_once(struct oci_src *s, const char *name, struct archive **out, char *redirect, size_t rn,
-			   struct cr_err *e)
+/* A fresh reader of the outer archive, at its start; plain tar only. */
+static struct archive *outer_open(struct oci_src *s, struct cr_err *e)
 {
 	struct archive *a = archive_read_new();
-	struct archive_entry *ent;
-	int r;
-	*out = NULL;
-	if (!a)
-		return cr_fail(e, "out of memory");
-	if (lseek(s->dirfd, 0, SEEK_SET) < 0) {
-		archive_read_free(a);
-		return cr_failp(e, "--oci %s", s->label);
+	if (!a) {
+		cr_fail(e, "out of memory");
+		return NULL;
 	}
-	/* The outer archive: plain tar only. */
+	if (lseek(s->dirfd, 0, SEEK_SET) < 0) {
+		cr_failp(e, "--oci %s", s->label);
+		archive_read_free(a);
+		return NULL;
+	}
 	if (archive_read_support_format_tar(a) != ARCHIVE_OK ||
 	    archive_read_open_fd(a, s->dirfd, 65536) != ARCHIVE_OK) {
 		cr_fail(e, "--oci %s: not a tar archive: %s", s->label, archive_error_string(a));
 		archive_read_free(a);
-		return -1;
+		return NULL;
 	}
+	return a;
+}
+
+/* The next header of the outer archive: 1 entry, 0 end, -1 error. */
+static int outer_next(struct oci_src *s, struct archive *a, uint64_t n, struct archive_entry **ent, struct cr_err *e)
+{
+	int r = archive_read_next_header(a, ent);
+	if (r == ARCHIVE_EOF)
+		return 0;
+	if (r != ARCHIVE_OK || n > OUTER_MAX_MEMBERS)
+		return cr_fail(e, "--oci %s: not a readable tar archive: %s", s->label,
+			       r == ARCHIVE_OK ? "too many entries" : archive_error_string(a));
+	return 1;
+}
+
+static int strcmp_p(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* index.json and manifest.json are not content-addressed, and docker load
+ * and skopeo let the last copy of a member win where this reader would
+ * take the first: an archive that names a member twice (after folding the
+ * name as member_name does) is refused, as is one whose member leaves it. */
+static int outer_check_names(struct oci_src *s, struct cr_err *e)
+{
+	struct archive *a = outer_open(s, e);
+	struct archive_entry *ent;
+	struct cr_buf names;
+	const char **v = NULL;
+	size_t count = 0;
+	int r, rc = -1;
+	if (!a)
+		return -1;
+	cr_buf_init(&names, OUTER_NAMES_MAX);
+	for (uint64_t n = 0; (r = outer_next(s, a, n, &ent, e)) == 1; n++) {
+		const char *en = archive_entry_pathname(ent);
+		char m[4096];
+		if (!en)
+			continue;
+		if (member_name(en, m, sizeof m)) {
+			cr_fail(e, "--oci %s: member '%s' leaves the archive or is too long", s->label,
+				cr_term_arg(en));
+			goto out;
+		}
+		if (!m[0])
+			continue; /* the root, "./" */
+		if (cr_buf_put(&names, m, strlen(m) + 1, e)) {
+			cr_err_wrap(e, "--oci %s: member names", s->label);
+			goto out;
+		}
+		count++;
+	}
+	if (r < 0)
+		goto out;
+	if (count && !(v = malloc(count * sizeof *v))) {
+		cr_fail(e, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0, off = 0; i < count; i++) {
+		v[i] = (const char *)names.p + off;
+		off += strlen(v[i]) + 1;
+	}
+	qsort(v, count, sizeof *v, strcmp_p);
+	for (size_t i = 1; i < count; i++)
+		if (!strcmp(v[i - 1], v[i])) {
+			cr_fail(e, "--oci %s: member '%s' appears twice (tools differ on which copy counts)", s->label,
+				cr_term_arg(v[i]));
+			goto out;
+		}
+	rc = 0;
+out:
+	free(v);
+	cr_buf_free(&names);
+	archive_read_free(a);
+	return rc;
+}
+
+static int outer_seek_once(struct oci_src *s, const char *name, struct archive **out, char *redirect, size_t rn,
+			   struct cr_err *e)
+{
+	struct archive *a = outer_open(s, e);
+	struct archive_entry *ent;
+	int r;
+	*out = NULL;
+	if (!a)
+		return -1;
 	for (uint64_t n = 0;; n++) {
-		const char *en;
-		r = archive_read_next_header(a, &ent);
-		if (r == ARCHIVE_EOF)
-			break;
-		if (r != ARCHIVE_OK || n > 1000000) {
-			cr_fail(e, "--oci %s: not a readable tar archive: %s", s->label,
-				r == ARCHIVE_OK ? "too many entries" : archive_error_string(a));
+		if ((r = outer_next(s, a, n, &ent, e)) < 0) {
 			archive_read_free(a);
 			return -1;
 		}
-		en = archive_entry_pathname(ent);
-		if (!en || strcmp(strip_dot(en), name))
+		if (r == 0)
+			break;
+		if (!archive_entry_pathname(ent) || !member_is(archive_entry_pathname(ent), name))
 			continue;
 		if (archive_entry_hardlink(ent) || archive_entry_filetype(ent) == AE_IFLNK) {
 			int sym = !archive_entry_hardlink(ent);
@@ -188,7 +297,7 @@ static int outer_seek_once(struct oci_src *s, const char *name, struct archive *
 static int outer_seek(struct oci_src *s, const char *name, struct archive **out, struct cr_err *e)
 {
 	char cur[512], next[512];
-	if (snprintf(cur, sizeof cur, "%s", name) >= (int)sizeof cur)
+	if (member_name(name, cur, sizeof cur))
 		return 0;
 	for (int hops = 0; hops < 8; hops++) {
 		int r = outer_seek_once(s, cur, out, next, sizeof next, e);

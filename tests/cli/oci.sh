@@ -253,6 +253,12 @@ expect_fail "docker archive: a config that is not its name's digest" "manifest.j
 rm -rf dk && mkdir dk && tar -C dk -xf img-docker.tar && l0=$(python3 -c 'import json; print(json.load(open("dk/manifest.json"))[0]["Layers"][0])')
 printf 'x' | dd of="dk/$l0" bs=1 seek=600 conv=notrunc 2>/dev/null && tar -C dk -cf dk.tar .
 expect_fail "docker archive: a layer that does not match its diff_id" "digest mismatch" eif --oci dk.tar -o h.eif
+# a member twice: docker load and skopeo take the last copy, a first-match reader the first
+rm -rf dupm && mkdir dupm && echo '{"schemaVersion":2,"manifests":[]}' >dupm/index.json && echo '[]' >dupm/manifest.json
+cp img-oci.tar dup1.tar && tar -C dupm -rf dup1.tar ./index.json
+expect_fail "OCI archive: index.json twice (once as ./index.json) is refused" "member 'index.json' appears twice" eif --oci dup1.tar -o h.eif
+cp img-docker.tar dup2.tar && tar -C dupm -rf dup2.tar manifest.json
+expect_fail "docker archive: manifest.json twice is refused" "member 'manifest.json' appears twice" eif --oci dup2.tar -o h.eif
 tmpdir_empty && ok "nothing left in TMPDIR after the docker archive refusals" || not_ok "nothing left in TMPDIR after the docker archive refusals" "$(ls "$TMPDIR")"
 
 # --- a signal during a pack removes the private directory and the output
