@@ -24,6 +24,7 @@
  X(archive_entry_symlink)            \
  X(archive_error_string)             \
  X(archive_filter_code)              \
+ X(archive_filter_count)             \
  X(archive_filter_name)              \
  X(archive_read_data)                \
  X(archive_read_data_skip)           \
@@ -34,6 +35,7 @@
  X(archive_read_open_fd)             \
  X(archive_read_support_filter_gzip) \
  X(archive_read_support_filter_zstd) \
+ X(archive_read_support_format_raw)  \
  X(archive_read_support_format_tar)  \
  X(archive_set_error)
 
@@ -57,6 +59,7 @@ int archive_lazy_load(struct cr_err *e);
 # define archive_entry_symlink archive_lazy.archive_entry_symlink
 # define archive_error_string archive_lazy.archive_error_string
 # define archive_filter_code archive_lazy.archive_filter_code
+# define archive_filter_count archive_lazy.archive_filter_count
 # define archive_filter_name archive_lazy.archive_filter_name
 # define archive_read_data archive_lazy.archive_read_data
 # define archive_read_data_skip archive_lazy.archive_read_data_skip
@@ -67,6 +70,7 @@ int archive_lazy_load(struct cr_err *e);
 # define archive_read_open_fd archive_lazy.archive_read_open_fd
 # define archive_read_support_filter_gzip archive_lazy.archive_read_support_filter_gzip
 # define archive_read_support_filter_zstd archive_lazy.archive_read_support_filter_zstd
+# define archive_read_support_format_raw archive_lazy.archive_read_support_format_raw
 # define archive_read_support_format_tar archive_lazy.archive_read_support_format_tar
 # define archive_set_error archive_lazy.archive_set_error
 #endif

@@ -16,15 +16,36 @@
 #define WH ".wh."
 #define WH_OPAQUE ".wh..wh..opq"
 
+/* The decompressed tar stream of a layer may hold, beyond the file data
+ * counted against --max-unpacked, this much per entry (headers, PAX and
+ * GNU name records, padding) and per layer (end blocks, read-ahead): data
+ * elsewhere (a directory's, a symlink's, after the end) is decompression
+ * work for nothing, and bounded so. */
+#define STREAM_PER_ENTRY (16u << 10)
+#define STREAM_PER_LAYER (1u << 20)
+
+/* The blob is read by r, decompressed by raw (libarchive's raw format with
+ * the one filter), and the decompressed bytes are counted, hashed for the
+ * diff_id and handed to a (the tar reader, no filter). */
 struct layer_ctx {
 	struct oci_src *src;
 	const struct oci_layer *layer;
 	size_t idx;
+	struct oci_budget *b;
+	int pass;
 	struct oci_reader r;
-	struct archive *a;
+	struct archive *raw, *a;
 	struct cr_err read_err; /* the reader's error, when libarchive reports one */
 	int read_failed;
+	struct cr_err stream_err; /* a decompression error, or the stream bound */
+	int stream_failed;
+	uint64_t unpacked;       /* decompressed bytes of this layer, this pass */
+	uint64_t pass1_unpacked; /* what pass 1 counted (pass 2 may not read more) */
+	int hash_diff;           /* pass 1, when the diff_id is not simply the blob's digest */
+	br_sha256_context diff256;
+	br_sha512_context diff512;
 	uint8_t in[65536];  /* blob bytes handed to libarchive: it keeps them until the next read */
+	uint8_t mid[65536]; /* decompressed bytes handed to the tar reader, likewise */
 	uint8_t out[65536]; /* file data read back from libarchive */
 };
 
@@ -55,61 +76,185 @@ static la_ssize_t read_cb(struct archive *a, void *ctx, const void **buf)
 	return n;
 }
 
-static void layer_close(struct layer_ctx *c)
+static uint64_t sat_add(uint64_t x, uint64_t y)
 {
-	if (c->a)
-		archive_read_free(c->a);
-	c->a = NULL;
-	oci_reader_close(&c->r);
+	return x + y < x ? UINT64_MAX : x + y;
 }
 
-/* Open the blob and a tar reader with exactly the filter its media type
- * names, decompressing in this process (a filter that would run an
- * external program answers ARCHIVE_WARN: refused). */
-static int layer_open(struct layer_ctx *c, uint64_t max, struct cr_err *e)
+/* Count, bound and hash n decompressed bytes at p; -1 (stream_err set)
+ * past the bound. Pass 1: all layers' streams together at most the file
+ * budget plus STREAM_PER_ENTRY per entry and STREAM_PER_LAYER per layer;
+ * pass 2 reads the same blob, so not more than pass 1 did. */
+static int stream_account(struct layer_ctx *c, const void *p, size_t n)
 {
-	int r = ARCHIVE_OK;
-	if (oci_reader_open(&c->r, c->src, c->layer->path, c->layer->size, max, &c->layer->digest, e))
-		return cr_err_wrap(e, "layer %zu", c->idx + 1);
-	c->read_failed = 0;
-	c->a = archive_read_new();
-	if (!c->a)
-		return cr_fail(e, "out of memory");
-	if (archive_read_support_format_tar(c->a) != ARCHIVE_OK)
-		return cr_fail(e, "libarchive: no tar support");
-	if (c->layer->compression == OCI_TAR_GZIP)
-		r = archive_read_support_filter_gzip(c->a);
-	else if (c->layer->compression == OCI_TAR_ZSTD)
-		r = archive_read_support_filter_zstd(c->a);
-	if (r != ARCHIVE_OK)
-		return cr_fail(e, "layer %zu: this libarchive cannot decompress %s in-process", c->idx + 1,
-			       c->layer->compression == OCI_TAR_GZIP ? "gzip" : "zstd");
-	if (archive_read_open(c->a, c, NULL, read_cb, NULL) != ARCHIVE_OK) {
-		if (c->read_failed)
-			return cr_fail(e, "layer %zu: %s", c->idx + 1, c->read_err.msg);
-		return cr_fail(e, "layer %zu: %s", c->idx + 1, archive_error_string(c->a));
+	uint64_t limit;
+	c->unpacked += n;
+	if (c->pass == 2) {
+		if (c->unpacked <= c->pass1_unpacked)
+			return 0;
+		c->stream_failed = 1;
+		return cr_fail(&c->stream_err, "the layer changed since it was checked (longer)");
+	}
+	c->b->stream += n;
+	limit = sat_add(sat_add(c->b->max_bytes, c->b->entries * STREAM_PER_ENTRY),
+			(uint64_t)(c->idx + 1) * STREAM_PER_LAYER);
+	if (c->b->stream > limit) {
+		c->stream_failed = 1;
+		return cr_fail_code(
+			&c->stream_err, CR_E_TOOBIG,
+			"the tar stream decompresses to more than its entries and --max-unpacked (%llu bytes) "
+			"allow (data outside regular files, or after the end)",
+			(unsigned long long)c->b->max_bytes);
+	}
+	if (c->hash_diff) {
+		if (c->layer->diff_id.alg == 512)
+			br_sha512_update(&c->diff512, p, n);
+		else
+			br_sha256_update(&c->diff256, p, n);
 	}
 	return 0;
 }
 
-/* The next header; 1 = entry, 0 = end, -1 = error. Also checks that the
- * stream's compression is the one the media type says. */
-static int next_entry(struct layer_ctx *c, struct archive_entry **ent, struct cr_err *e)
+/* The tar reader's input: the decompressed blob. */
+static la_ssize_t tar_cb(struct archive *a, void *ctx, const void **buf)
+{
+	struct layer_ctx *c = ctx;
+	la_ssize_t n = archive_read_data(c->raw, c->mid, sizeof c->mid);
+	if (n < 0) {
+		c->stream_failed = 1;
+		if (c->read_failed)
+			c->stream_err = c->read_err;
+		else
+			cr_fail(&c->stream_err, "decompressing: %s", archive_error_string(c->raw));
+	}
+	if (n < 0 || stream_account(c, c->mid, (size_t)n)) {
+		archive_set_error(a, EIO, "%s", c->stream_err.msg);
+		return -1;
+	}
+	*buf = c->mid;
+	return n;
+}
+
+static void layer_close(struct layer_ctx *c)
+{
+	if (c->a)
+		archive_read_free(c->a);
+	if (c->raw)
+		archive_read_free(c->raw);
+	c->a = c->raw = NULL;
+	oci_reader_close(&c->r);
+}
+
+/* Why the layer's stream failed, with its code: the blob's reader, the
+ * decompressor or the bound; else the tar reader. raw: the entry, or NULL. */
+static int stream_fail(struct layer_ctx *c, const char *raw, struct cr_err *e)
+{
+	const struct cr_err *why = c->stream_failed ? &c->stream_err : c->read_failed ? &c->read_err : NULL;
+	if (why) {
+		if (raw)
+			entry_fail(c, raw, e, "%s", why->msg);
+		else
+			cr_fail(e, "layer %zu (%.19s): %s", c->idx + 1, c->layer->digest.text, why->msg);
+		e->code = why->code;
+		return -1;
+	}
+	if (raw)
+		return entry_fail(c, raw, e, "%s", archive_error_string(c->a));
+	return cr_fail(e, "layer %zu (%.19s): not a valid tar stream: %s", c->idx + 1, c->layer->digest.text,
+		       archive_error_string(c->a));
+}
+
+/* Open the blob; its decompressor, with exactly the filter its media type
+ * names, decompressing in this process (a filter that would run an
+ * external program answers ARCHIVE_WARN: refused); and the tar reader. */
+static int layer_open(struct layer_ctx *c, int pass, uint64_t max, struct cr_err *e)
 {
 	static const int want[] = { ARCHIVE_FILTER_NONE, ARCHIVE_FILTER_GZIP, ARCHIVE_FILTER_ZSTD };
+	struct archive_entry *ent;
+	int r = ARCHIVE_OK, nf;
+	if (oci_reader_open(&c->r, c->src, c->layer->path, c->layer->size, max, &c->layer->digest, e))
+		return cr_err_wrap(e, "layer %zu", c->idx + 1);
+	c->read_failed = c->stream_failed = 0;
+	c->pass = pass;
+	c->unpacked = 0;
+	/* A docker archive's layer is its tar: its digest is its diff_id. */
+	c->hash_diff = pass == 1 && strcmp(c->layer->diff_id.text, c->layer->digest.text);
+	br_sha256_init(&c->diff256);
+	br_sha512_init(&c->diff512);
+	c->raw = archive_read_new();
+	c->a = archive_read_new();
+	if (!c->raw || !c->a)
+		return cr_fail(e, "out of memory");
+	if (archive_read_support_format_raw(c->raw) != ARCHIVE_OK ||
+	    archive_read_support_format_tar(c->a) != ARCHIVE_OK)
+		return cr_fail(e, "libarchive: no raw or tar support");
+	if (c->layer->compression == OCI_TAR_GZIP)
+		r = archive_read_support_filter_gzip(c->raw);
+	else if (c->layer->compression == OCI_TAR_ZSTD)
+		r = archive_read_support_filter_zstd(c->raw);
+	if (r != ARCHIVE_OK)
+		return cr_fail(e, "layer %zu: this libarchive cannot decompress %s in-process", c->idx + 1,
+			       c->layer->compression == OCI_TAR_GZIP ? "gzip" : "zstd");
+	if (archive_read_open(c->raw, c, NULL, read_cb, NULL) != ARCHIVE_OK ||
+	    archive_read_next_header(c->raw, &ent) != ARCHIVE_OK) {
+		if (c->read_failed)
+			return cr_fail(e, "layer %zu: %s", c->idx + 1, c->read_err.msg);
+		return cr_fail(e, "layer %zu: %s", c->idx + 1, archive_error_string(c->raw));
+	}
+	/* The media type's compression, once: a layer compressed again inside
+	 * (gzip in gzip) would be decompressed further than it says. */
+	nf = archive_filter_count(c->raw);
+	if (archive_filter_code(c->raw, 0) != want[c->layer->compression])
+		return cr_fail(e, "layer %zu: its content is %s, not what its media type says", c->idx + 1,
+			       archive_filter_name(c->raw, 0));
+	if (nf != (c->layer->compression == OCI_TAR ? 1 : 2))
+		return cr_fail(e, "layer %zu: its content is compressed %d times, its media type says once", c->idx + 1,
+			       nf - 1);
+	if (archive_read_open(c->a, c, NULL, tar_cb, NULL) != ARCHIVE_OK)
+		return stream_fail(c, NULL, e);
+	return 0;
+}
+
+/* The next header; 1 = entry, 0 = end, -1 = error. */
+static int next_entry(struct layer_ctx *c, struct archive_entry **ent, struct cr_err *e)
+{
 	int r = archive_read_next_header(c->a, ent);
 	if (r == ARCHIVE_EOF)
 		return 0;
-	if (r != ARCHIVE_OK) {
-		if (c->read_failed)
-			return cr_fail(e, "layer %zu: %s", c->idx + 1, c->read_err.msg);
-		return cr_fail(e, "layer %zu (%.19s): not a valid tar stream: %s", c->idx + 1, c->layer->digest.text,
-			       archive_error_string(c->a));
-	}
-	if (archive_filter_code(c->a, 0) != want[c->layer->compression])
-		return cr_fail(e, "layer %zu: its content is %s, not what its media type says", c->idx + 1,
-			       archive_filter_name(c->a, 0));
+	if (r != ARCHIVE_OK)
+		return stream_fail(c, NULL, e);
 	return 1;
+}
+
+/* Pass 1's end: the rest of the decompressed stream (after the tar's end
+ * blocks), counted and hashed too; the blob's digest, then the diff_id. */
+static int layer_finish(struct layer_ctx *c, struct cr_err *e)
+{
+	uint8_t out[64];
+	la_ssize_t n;
+	while ((n = archive_read_data(c->raw, c->mid, sizeof c->mid)) > 0)
+		if (stream_account(c, c->mid, (size_t)n))
+			return stream_fail(c, NULL, e);
+	if (oci_reader_finish(&c->r, e))
+		return cr_err_wrap(e, "layer %zu", c->idx + 1);
+	if (n < 0)
+		return cr_fail(e, "layer %zu (%.19s): decompressing: %s", c->idx + 1, c->layer->digest.text,
+			       archive_error_string(c->raw));
+	if (!c->hash_diff)
+		return 0;
+	if (c->layer->diff_id.alg == 512)
+		br_sha512_out(&c->diff512, out);
+	else
+		br_sha256_out(&c->diff256, out);
+	if (memcmp(out, c->layer->diff_id.v, (size_t)c->layer->diff_id.alg / 8)) {
+		char hex[129];
+		cr_hex(out, (size_t)c->layer->diff_id.alg / 8, hex);
+		return cr_fail(e,
+			       "layer %zu (%.19s): its uncompressed tar is sha%d:%.12s..., its rootfs.diff_ids entry "
+			       "says %.19s...",
+			       c->idx + 1, c->layer->digest.text, c->layer->diff_id.alg, hex, c->layer->diff_id.text);
+	}
+	return 0;
 }
 
 /* Normalise a tar name: strip "./" prefixes and trailing '/'; refuse
@@ -258,8 +403,7 @@ static int pass1(struct layer_ctx *c, struct oci_budget *b, uint64_t *layer_byte
 		if (!name[0] && type != AE_IFDIR)
 			return entry_fail(c, raw, e, "the root must be a directory");
 		if (archive_read_data_skip(c->a) != ARCHIVE_OK)
-			return entry_fail(c, raw, e, "%s",
-					  c->read_failed ? c->read_err.msg : archive_error_string(c->a));
+			return stream_fail(c, raw, e);
 	}
 	if (r < 0) {
 		/* A damaged stream is most often a damaged blob: say so when
@@ -271,7 +415,7 @@ static int pass1(struct layer_ctx *c, struct oci_budget *b, uint64_t *layer_byte
 		}
 		return -1;
 	}
-	return oci_reader_finish(&c->r, e) ? cr_err_wrap(e, "layer %zu", c->idx + 1) : 0;
+	return layer_finish(c, e);
 }
 
 /* Whiteouts hide what lower layers put there (nothing of this layer is
@@ -304,8 +448,7 @@ static int write_data(struct layer_ctx *c, int fd, const char *raw, uint64_t *le
 		if (n == 0)
 			return 0;
 		if (n < 0)
-			return entry_fail(c, raw, e, "%s",
-					  c->read_failed ? c->read_err.msg : archive_error_string(c->a));
+			return stream_fail(c, raw, e);
 		if ((uint64_t)n > *left)
 			return entry_fail(c, raw, e, "the layer changed since it was checked (more data)");
 		*left -= (uint64_t)n;
@@ -445,15 +588,17 @@ int oci_apply_layer(struct oci_src *src, const struct oci_image *img, size_t idx
 	c->src = src;
 	c->layer = &img->layers[idx];
 	c->idx = idx;
+	c->b = b;
 	c->r.fd = -1;
 	cr_buf_init(&wh, WHITEOUTS_MAX);
-	if (layer_open(c, max, e) || pass1(c, b, &layer_bytes, &wh, e))
+	if (layer_open(c, 1, max, e) || pass1(c, b, &layer_bytes, &wh, e))
 		goto out;
+	c->pass1_unpacked = c->unpacked;
 	layer_close(c);
 	b->bytes += layer_bytes;
 	if (apply_whiteouts(c, rootfd, &wh, e))
 		goto out;
-	if (layer_open(c, max, e) || pass2(c, rootfd, layer_bytes, e))
+	if (layer_open(c, 2, max, e) || pass2(c, rootfd, layer_bytes, e))
 		goto out;
 	rc = 0;
 out:

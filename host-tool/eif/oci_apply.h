@@ -3,9 +3,13 @@
  *
  * Each layer is read twice. Pass 1 checks names, types and sizes against
  * the limits, collects the whiteouts and verifies the blob's digest and
- * size; only then are the whiteouts applied (to the lower layers: nothing
- * of this layer exists yet). Pass 2 extracts, hashing the blob again, so a
- * blob that changes between the passes is refused too.
+ * size, and the decompressed stream's diff_id (hashed as it is read: one
+ * decompression per pass); only then are the whiteouts applied (to the
+ * lower layers: nothing of this layer exists yet). Pass 2 extracts,
+ * hashing the blob again, so a blob that changes between the passes is
+ * refused too. The decompressed stream is bounded in both passes (file
+ * data, --max-unpacked, plus a fixed allowance per entry and per layer),
+ * and a layer may be compressed once only, as its media type says.
  *
  * Every path is walked from the root one component at a time with
  * openat(O_NOFOLLOW): a symlink in the middle of a name, planted by an
@@ -30,6 +34,7 @@
 struct oci_budget {
 	uint64_t max_bytes, bytes; /* file data, all layers */
 	uint64_t entries;          /* all layers */
+	uint64_t stream;           /* decompressed tar bytes, all layers (pass 1) */
 };
 
 /* Apply layer number idx of img from src onto the directory rootfd. */

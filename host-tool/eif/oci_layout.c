@@ -453,6 +453,28 @@ static int layer_compression(const char *mt, enum oci_compression *c)
 	return -1;
 }
 
+/* The config's rootfs.diff_ids, one per layer (layers_ctx names the
+ * manifest's list): the digests of the layers' uncompressed tar streams,
+ * which umoci and Docker check and the image Id (the config digest) stands
+ * for; oci_apply checks them as it reads the layers. */
+static int read_diff_ids(const struct json_val *cfg, size_t n_layers, const char *layers_ctx, struct oci_image *img,
+			 struct cr_err *e)
+{
+	const struct json_val *rootfs, *diff;
+	if (!(rootfs = field(cfg, "rootfs", JSON_OBJECT, 1, "config ", e)) ||
+	    !(diff = field(rootfs, "diff_ids", JSON_ARRAY, 1, "config rootfs.", e)))
+		return -1;
+	if (diff->n != n_layers)
+		return cr_fail(e, "%s: %zu layers, the config's rootfs.diff_ids has %zu", layers_ctx, n_layers,
+			       diff->n);
+	for (size_t i = 0; i < n_layers; i++) {
+		const struct json_val *dv = diff->kids[i];
+		if (dv->type != JSON_STRING || oci_digest_parse(dv->str, &img->layers[i].diff_id))
+			return cr_fail(e, "config rootfs.diff_ids[%zu]: expected sha256:<64 hex>", i);
+	}
+	return 0;
+}
+
 static int load_config(struct oci_src *s, const char *path, int64_t size, const struct oci_digest *d,
 		       const char *goarch, struct oci_image *img, struct jfile *f, struct cr_err *e)
 {
@@ -507,7 +529,10 @@ static int load_manifest(struct oci_src *s, const struct desc *md, const char *g
 	}
 	img->n_layers = layers->n;
 	blob_path(&cd.digest, path, sizeof path);
-	rc = load_config(s, path, cd.size, &cd.digest, goarch, img, &c, e);
+	if (load_config(s, path, cd.size, &cd.digest, goarch, img, &c, e) ||
+	    read_diff_ids(c.doc.root, layers->n, "manifest layers", img, e))
+		goto out;
+	rc = 0;
 out:
 	jfile_free(&m);
 	jfile_free(&c);
@@ -533,7 +558,7 @@ static int from_docker_manifest(struct oci_src *s, const char *ref, const char *
 				struct cr_err *e)
 {
 	struct jfile f, c;
-	const struct json_val *root, *entry = NULL, *layers, *tags, *rootfs, *diff;
+	const struct json_val *root, *entry = NULL, *layers, *tags;
 	const char *cfg;
 	char ctx[64];
 	uint8_t h[CR_SHA256_LEN];
@@ -609,25 +634,21 @@ static int from_docker_manifest(struct oci_src *s, const char *ref, const char *
 	img->config_digest = cd;
 	if (parse_config(c.doc.root, goarch, img, e))
 		goto out;
-	if (!(rootfs = field(c.doc.root, "rootfs", JSON_OBJECT, 1, "config ", e)) ||
-	    !(diff = field(rootfs, "diff_ids", JSON_ARRAY, 1, "config rootfs.", e)))
-		goto out;
-	if (layers->n > OCI_MAX_LAYERS || layers->n != diff->n) {
-		cr_fail(e, "manifest.json Layers: %zu layers, the config's rootfs.diff_ids has %zu (at most %d)",
-			layers->n, diff->n, OCI_MAX_LAYERS);
+	if (layers->n > OCI_MAX_LAYERS) {
+		cr_fail(e, "manifest.json Layers: %zu layers, at most %d", layers->n, OCI_MAX_LAYERS);
 		goto out;
 	}
+	if (read_diff_ids(c.doc.root, layers->n, "manifest.json Layers", img, e))
+		goto out;
 	for (size_t i = 0; i < layers->n; i++) {
 		struct oci_layer *l = &img->layers[i];
-		const struct json_val *ln = layers->kids[i], *dv = diff->kids[i];
+		const struct json_val *ln = layers->kids[i];
 		if (ln->type != JSON_STRING || !archive_name_ok(ln->str)) {
 			cr_fail(e, "manifest.json Layers[%zu]: expected a plain relative file name", i);
 			goto out;
 		}
-		if (dv->type != JSON_STRING || oci_digest_parse(dv->str, &l->digest)) {
-			cr_fail(e, "config rootfs.diff_ids[%zu]: expected sha256:<64 hex>", i);
-			goto out;
-		}
+		/* The layer is its uncompressed tar: its digest is the diff_id. */
+		l->digest = l->diff_id;
 		snprintf(l->path, sizeof l->path, "%s", ln->str);
 		l->size = -1;
 		l->compression = OCI_TAR;

@@ -17,9 +17,10 @@
 enum oci_compression { OCI_TAR, OCI_TAR_GZIP, OCI_TAR_ZSTD };
 
 struct oci_layer {
-	char path[160];           /* file in the source: blobs/<alg>/<hex> or the archive's name */
-	struct oci_digest digest; /* of the blob; for a docker archive, the diff_id */
-	int64_t size;             /* -1 when the format gives none (docker archive) */
+	char path[160];            /* file in the source: blobs/<alg>/<hex> or the archive's name */
+	struct oci_digest digest;  /* of the blob; for a docker archive, the diff_id */
+	struct oci_digest diff_id; /* the config's rootfs.diff_ids entry: of the uncompressed tar */
+	int64_t size;              /* -1 when the format gives none (docker archive) */
 	enum oci_compression compression;
 };
 

@@ -51,7 +51,7 @@ int oci_unpack(const char *arg, const char *arch, uint64_t max_unpacked, struct 
 	char path[4096];
 	const char *ref;
 	struct oci_src src = { 0, -1, NULL };
-	struct oci_budget b = { max_unpacked, 0, 0 };
+	struct oci_budget b = { max_unpacked, 0, 0, 0 };
 	int rootfd = -1, rc = -1;
 	char *saved_locale = NULL;
 	const char *cur;

@@ -220,6 +220,8 @@ hostile "/proc as a symlink" proc-symlink "--oci: the image's /proc is a symlink
 hostile "/var as a regular file" var-file "--oci: the image's /var is a regular file; the enclave needs a directory there"
 hostile "gzip bomb under --max-unpacked" bomb "entry 'bomb'.*--max-unpacked" --max-unpacked 8M
 hostile "many files past --max-unpacked" many-files "entry 'f[0-9]+'.*--max-unpacked" --max-unpacked 4M
+hostile "64 MiB of data on a directory entry under --max-unpacked 4M" dir-data "decompresses to more than its entries and --max-unpacked \(4194304 bytes\)" --max-unpacked 4M
+hostile "gzip inside gzip (media type tar+gzip)" gzip-gzip "its content is compressed 2 times, its media type says once"
 "$CLEANROOM" eif --oci img:app --max-unpacked 0 -o z.eif >/dev/null 2>&1
 same "--max-unpacked 0: exit status 2" "$?" 2
 
@@ -246,6 +248,8 @@ broken "config: Cmd and cmd (Go reads the last)" case-cmd "config object 'config
 broken "config: env alone (Go reads it as Env)" case-env-only "config config\.Env: spelled 'env'"
 broken "manifest: layers and layer+U+017F (Go reads the last)" fold-layers "manifest: keys 'layer.{1,8}' and 'layer.{1,8}' differ only in case"
 broken "index.json: manifests and Manifests" fold-index "index.json: keys '(M|m)anifests' and '(M|m)anifests' differ only in case"
+broken "a layer whose uncompressed tar is not its diff_id" wrong-diffid "layer $nlayers \(sha256:[0-9a-f]{12}\): its uncompressed tar is sha256:[0-9a-f]{12}\.\.\., its rootfs.diff_ids entry says sha256:000000000000"
+broken "fewer diff_ids than layers" fewer-diffids "manifest layers: $nlayers layers, the config's rootfs.diff_ids has $((nlayers - 1))"
 # docker archive: the config named by its digest, layers by diff_ids
 mkdir -p dk && tar -C dk -xf img-docker.tar && cfg=$(python3 -c 'import json; print(json.load(open("dk/manifest.json"))[0]["Config"])')
 echo ' ' >>"dk/$cfg" && tar -C dk -cf dk.tar . 

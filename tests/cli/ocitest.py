@@ -69,9 +69,11 @@ def reg(name, data=b"x"):
     return (ti(name, size=len(data)), data)
 
 
-def add_layer(lay, members, idx, man, cfg, gz=True):
-    raw = tar_bytes(members)
-    data = gzip.compress(raw, mtime=0) if gz else raw
+def add_layer(lay, members, idx, man, cfg, gz=True, raw=None, compress=None):
+    """raw: the layer's tar bytes as they are (else members); compress:
+    bytes -> bytes (else gzip, or none when gz is false)."""
+    raw = tar_bytes(members) if raw is None else raw
+    data = (compress or (lambda b: gzip.compress(b, mtime=0) if gz else b))(raw)
     digest, size = put_blob(lay, data)
     man["layers"].append({
         "mediaType": "application/vnd.oci.image.layer.v1.tar" + ("+gzip" if gz else ""),
@@ -120,8 +122,51 @@ HOSTILE = {
 }
 
 
+def ustar(name, typ, size=0):
+    """One ustar header, written by hand (tarfile will not put a size on a
+    directory)."""
+    h = bytearray(512)
+    h[0:len(name)] = name.encode()
+    h[100:108] = b"0000755\0"
+    h[108:124] = b"0000000\0" * 2
+    h[124:136] = b"%011o\0" % size
+    h[136:148] = b"00000000000\0"
+    h[156:157] = typ
+    h[257:265] = b"ustar\x0000"
+    h[148:156] = b" " * 8
+    h[148:156] = b"%06o\0 " % sum(h)
+    return bytes(h)
+
+
+def pax_header(records):
+    body = b""
+    for k, v in records.items():
+        rec = b" %s=%s\n" % (k.encode(), v.encode())
+        n = len(rec) + 1
+        while len(str(n)) + len(rec) != n:
+            n += 1
+        body += str(n).encode() + rec
+    return ustar("PaxHeader", b"x", len(body)) + body + b"\0" * (-len(body) % 512)
+
+
+# Layers as raw tar bytes and their compression (bytes -> bytes).
+RAW = {
+    # A directory entry whose PAX size says 64 MiB: data no file holds,
+    # decompressed for nothing (64 KiB of gzip).
+    "dir-data": (lambda: pax_header({"size": str(64 << 20)}) + ustar("dd/", b"5") + b"\0" * (64 << 20) + b"\0" * 1024,
+                 lambda b: gzip.compress(b, mtime=0)),
+    # gzip inside gzip, media type tar+gzip: decompressed twice.
+    "gzip-gzip": (lambda: tar_bytes([reg("gg", b"x" * 100)]),
+                  lambda b: gzip.compress(gzip.compress(b, mtime=0), mtime=0)),
+}
+
+
 def cmd_layer(lay, kind):
     idx, man, cfg = load(lay)
+    if kind in RAW:
+        add_layer(lay, None, idx, man, cfg, raw=RAW[kind][0](), compress=RAW[kind][1])
+        save(lay, idx, man, cfg)
+        return
     for members in HOSTILE[kind]:
         add_layer(lay, members, idx, man, cfg)
     save(lay, idx, man, cfg)
@@ -177,6 +222,10 @@ def cmd_corrupt(lay, kind):
         cfg["config"]["Env"] = ["NOEQUALS"]
     elif kind == "wrong-arch":
         cfg["architecture"] = "s390x"
+    elif kind == "wrong-diffid":
+        cfg["rootfs"]["diff_ids"][-1] = "sha256:" + "0" * 64
+    elif kind == "fewer-diffids":
+        cfg["rootfs"]["diff_ids"].pop()
     else:
         sys.exit("unknown kind " + kind)
     save(lay, idx, man, cfg)
