@@ -10,7 +10,8 @@
  *  - inode numbers 1, 2, 3... in archive order; no device numbers;
  *  - modes normalised: directories 0755, symlinks 0777, regular files 0755
  *    when any execute bit is set and 0644 otherwise (setuid, setgid and
- *    sticky bits are dropped, so the host's umask never shows);
+ *    sticky bits are dropped; the execute bit is the tree's, so an --oci
+ *    tree is unpacked with the umask cleared, see oci_unpack.c);
  *  - a hard-linked file is stored once: the first entry of a link group
  *    carries the data, later ones have size 0 and the same inode number
  *    (the kernel's initramfs unpacker turns them into links);

@@ -18,7 +18,9 @@
  * sockets are refused, naming the entry and the layer. Everything is
  * bounded: unpacked bytes (--max-unpacked), entry count, name length,
  * depth. Regular files keep only their execute bit (0755/0644), directories
- * are 0755; owners and times are not kept (the packer normalises them). */
+ * are 0755 (oci_unpack clears the umask while the layers are applied, so
+ * these are the modes on disk); owners and times are not kept (the packer
+ * normalises them). */
 #ifndef CLEANROOM_OCI_APPLY_H
 #define CLEANROOM_OCI_APPLY_H
 

@@ -55,6 +55,8 @@ int oci_unpack(const char *arg, const char *arch, uint64_t max_unpacked, struct 
 	int rootfd = -1, rc = -1;
 	char *saved_locale = NULL;
 	const char *cur;
+	mode_t saved_umask = 0;
+	int umask_set = 0;
 	tmp->fd = -1;
 	tmp->path[0] = 0;
 	memset(img, 0, sizeof *img);
@@ -64,6 +66,11 @@ int oci_unpack(const char *arg, const char *arch, uint64_t max_unpacked, struct 
 		ref--; /* "@sha256:..." selects by digest */
 	if (oci_image_load(&src, ref, goarch, img, e) || oci_tmp_create(tmp, e))
 		goto out;
+	/* The tree's modes are the ones oci_apply gives (0755, 0644), not
+	 * masked by the caller's umask: the packer keeps the execute bit it
+	 * finds, so a umask would reach the ramdisk and PCR2. */
+	saved_umask = umask(0);
+	umask_set = 1;
 	if (mkdirat(tmp->fd, "rootfs", 0755) ||
 	    (rootfd = openat(tmp->fd, "rootfs", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
 		cr_failp(e, "%s/rootfs", tmp->path);
@@ -83,6 +90,8 @@ int oci_unpack(const char *arg, const char *arch, uint64_t max_unpacked, struct 
 			goto out;
 	rc = 0;
 out:
+	if (umask_set)
+		umask(saved_umask);
 	if (saved_locale) {
 		setlocale(LC_CTYPE, saved_locale);
 		free(saved_locale);

@@ -118,6 +118,11 @@ rm -rf rs && cp -r img rs && $OT layer rs root-slash
 eif --oci rs:app -o rs.eif >/dev/null 2>rs.err && rd1 rs.eif rsx && [ -f rsx/rootfs/rootslash-ok ] &&
 	ok "a '/' entry is the root directory (umoci insert writes one)" || not_ok "a '/' entry is the root directory" "$(cat rs.err)"
 
+# the caller's umask does not reach the tree's modes, the ramdisk or PCR2
+(umask 022 && eif --oci img:app -o um022.eif >um022.json 2>&1)
+(umask 177 && eif --oci img:app -o um177.eif >um177.json 2>&1)
+same "packed under umask 022 and 177: the same PCRs" "$(pcrs <um177.json 2>&1)" "$(pcrs <um022.json 2>&1)"
+
 rm -rf u8 && cp -r img u8 && $OT layer u8 utf8
 eif --oci u8:app -o u8.eif >/dev/null 2>u8.err && rd1 u8.eif u8x && [ -f "u8x/rootfs/caf$(printf '\303\251')" ] &&
 	ok "non-ASCII names and owner names in PAX headers unpack (as UTF-8 bytes)" ||
