@@ -41,6 +41,8 @@ struct layer_ctx {
 	int stream_failed;
 	uint64_t unpacked;       /* decompressed bytes of this layer, this pass */
 	uint64_t pass1_unpacked; /* what pass 1 counted (pass 2 may not read more) */
+	uint64_t entries;        /* of this layer, this pass */
+	uint64_t pass1_entries;  /* pass 2 may not see more */
 	int hash_diff;           /* pass 1, when the diff_id is not simply the blob's digest */
 	br_sha256_context diff256;
 	br_sha512_context diff512;
@@ -176,7 +178,7 @@ static int layer_open(struct layer_ctx *c, int pass, uint64_t max, struct cr_err
 		return cr_err_wrap(e, "layer %zu", c->idx + 1);
 	c->read_failed = c->stream_failed = 0;
 	c->pass = pass;
-	c->unpacked = 0;
+	c->unpacked = c->entries = 0;
 	/* A docker archive's layer is its tar: its digest is its diff_id. */
 	c->hash_diff = pass == 1 && strcmp(c->layer->diff_id.text, c->layer->digest.text);
 	br_sha256_init(&c->diff256);
@@ -223,6 +225,7 @@ static int next_entry(struct layer_ctx *c, struct archive_entry **ent, struct cr
 		return 0;
 	if (r != ARCHIVE_OK)
 		return stream_fail(c, NULL, e);
+	c->entries++;
 	return 1;
 }
 
@@ -312,10 +315,11 @@ static int norm_name(const char *in, char *out, const char **why)
 	return 0;
 }
 
-/* The directory that holds rel's last component, walked from root with
- * O_NOFOLLOW; *base points at that component. Missing directories are
- * made when create is set, else the result is -2. A symlink or a file on
- * the way is refused (*why). Returns an fd to close. */
+/* The directory that holds rel's last component, walked from root one
+ * component at a time, never through a symlink or out of the directory
+ * (oci_open_beneath); *base points at that component. Missing directories
+ * are made when create is set, else the result is -2. A symlink or a file
+ * on the way is refused (*why). Returns an fd to close. */
 static int walk_parent(int root, char *rel, int create, const char **base, const char **why)
 {
 	int fd = dup(root);
@@ -327,11 +331,11 @@ static int walk_parent(int root, char *rel, int create, const char **base, const
 	while ((s = strchr(p, '/'))) {
 		int nfd;
 		*s = 0;
-		nfd = openat(fd, p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		nfd = oci_open_beneath(fd, p, O_RDONLY | O_DIRECTORY);
 		if (nfd < 0 && errno == ENOENT && create) {
 			if (mkdirat(fd, p, 0755) && errno != EEXIST)
 				*why = "cannot create a directory";
-			nfd = openat(fd, p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			nfd = oci_open_beneath(fd, p, O_RDONLY | O_DIRECTORY);
 		}
 		if (nfd < 0) {
 			struct stat st;
@@ -491,7 +495,11 @@ static int extract_entry(struct layer_ctx *c, int root, struct archive_entry *en
 		const char *tbase;
 		struct stat st = { 0 };
 		int tfd;
-		norm_name(archive_entry_hardlink(ent), target, &why); /* checked in pass 1 */
+		/* Checked in pass 1; again, should the blob have changed since. */
+		if (norm_name(archive_entry_hardlink(ent), target, &why) || !target[0]) {
+			entry_fail(c, raw, e, "hard link target: %s", target[0] ? why : "the root");
+			goto out;
+		}
 		tfd = walk_parent(root, target, 0, &tbase, &why);
 		if (tfd < 0) {
 			entry_fail(c, raw, e, "hard link target '%s': %s", cr_term_arg(target),
@@ -558,6 +566,8 @@ static int pass2(struct layer_ctx *c, int root, uint64_t layer_bytes, struct cr_
 		unsigned type = archive_entry_filetype(ent);
 		/* Pass 1 checked all this on the same bytes; checked again in
 		 * case the blob changed in between (then its digest fails). */
+		if (c->entries > c->pass1_entries)
+			return entry_fail(c, raw, e, "the layer changed since it was checked (more entries)");
 		if (norm_name(raw, name, &why))
 			return entry_fail(c, raw, e, "%s", why);
 		base = strrchr(name, '/') ? strrchr(name, '/') + 1 : name;
@@ -594,6 +604,7 @@ int oci_apply_layer(struct oci_src *src, const struct oci_image *img, size_t idx
 	if (layer_open(c, 1, max, e) || pass1(c, b, &layer_bytes, &wh, e))
 		goto out;
 	c->pass1_unpacked = c->unpacked;
+	c->pass1_entries = c->entries;
 	layer_close(c);
 	b->bytes += layer_bytes;
 	if (apply_whiteouts(c, rootfd, &wh, e))

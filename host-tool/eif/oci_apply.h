@@ -12,8 +12,9 @@
  * and a layer may be compressed once only, as its media type says.
  *
  * Every path is walked from the root one component at a time with
- * openat(O_NOFOLLOW): a symlink in the middle of a name, planted by an
- * earlier entry or layer, is refused, never followed; absolute names, '..'
+ * openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS): a symlink in the middle
+ * of a name, planted by an earlier entry or layer, is refused, never
+ * followed; absolute names, '..'
  * components, hard links to missing or outside targets, devices, FIFOs and
  * sockets are refused, naming the entry and the layer. Everything is
  * bounded: unpacked bytes (--max-unpacked), entry count, name length,

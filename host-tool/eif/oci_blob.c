@@ -310,15 +310,19 @@ static int outer_seek(struct oci_src *s, const char *name, struct archive **out,
 
 /* Open name below the layout directory: no symlinks, nothing outside it,
  * a regular file only (non-blocking open, so a FIFO cannot hang us). */
-static int dir_open(struct oci_src *s, const char *name, struct cr_err *e)
+int oci_open_beneath(int dirfd, const char *name, int flags)
 {
 	struct open_how how;
-	struct stat st;
-	int fd;
 	memset(&how, 0, sizeof how);
-	how.flags = O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY;
+	how.flags = (uint64_t)(flags | O_CLOEXEC | O_NOCTTY);
 	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
-	fd = (int)syscall(SYS_openat2, s->dirfd, name, &how, sizeof how);
+	return (int)syscall(SYS_openat2, dirfd, name, &how, sizeof how);
+}
+
+static int dir_open(struct oci_src *s, const char *name, struct cr_err *e)
+{
+	struct stat st;
+	int fd = oci_open_beneath(s->dirfd, name, O_RDONLY | O_NONBLOCK);
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return -2;

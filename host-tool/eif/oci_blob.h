@@ -64,6 +64,11 @@ long oci_reader_read(struct oci_reader *r, void *buf, size_t n, struct cr_err *e
 int oci_reader_finish(struct oci_reader *r, struct cr_err *e);
 void oci_reader_close(struct oci_reader *r);
 
+/* openat2(dirfd, name, flags | O_CLOEXEC | O_NOCTTY) resolving beneath
+ * dirfd and through no symlink (RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+ * RESOLVE_NO_MAGICLINKS): an fd, or -1 with errno (ELOOP: a symlink). */
+int oci_open_beneath(int dirfd, const char *name, int flags);
+
 /* A whole small file (JSON), checked, NUL-terminated; caller frees. */
 int oci_read_small(struct oci_src *s, const char *name, int64_t want, const struct oci_digest *digest, uint8_t **data,
 		   size_t *len, struct cr_err *e);
