@@ -41,17 +41,27 @@ static int fold_cmp(const void *a, const void *b)
 	return json_key_fold_cmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* The objects Go decodes into a map (exact keys: "a" and "A" are two
+ * labels there too), not a struct: annotations, and the config's Labels,
+ * ExposedPorts and Volumes. */
+static int go_map_key(const char *k)
+{
+	return !strcmp(k, "annotations") || !strcmp(k, "Labels") || !strcmp(k, "ExposedPorts") || !strcmp(k, "Volumes");
+}
+
 /* Go's encoding/json, which Docker, containerd, skopeo and umoci decode
  * these files with, takes keys that differ only in case (or by U+017F for
  * 's', U+212A for 'k') for the same struct field, the last one winning: an
  * object with two such keys reads differently there and here. Refused in
- * every object of the file (path: where v is, "" for the top level). */
-static int fold_walk(const char *what, const struct json_val *v, char *path, size_t len, size_t cap, struct cr_err *e)
+ * every object of the file that Go reads as a struct (is_map: v is one it
+ * reads as a map; path: where v is, "" for the top level). */
+static int fold_walk(const char *what, const struct json_val *v, int is_map, char *path, size_t len, size_t cap,
+		     struct cr_err *e)
 {
 	const char **k;
 	if (v->type != JSON_ARRAY && v->type != JSON_OBJECT)
 		return 0;
-	if (v->type == JSON_OBJECT && v->n > 1) {
+	if (v->type == JSON_OBJECT && v->n > 1 && !is_map) {
 		if (!(k = malloc(v->n * sizeof *k)))
 			return cr_fail(e, "out of memory");
 		memcpy(k, v->keys, v->n * sizeof *k);
@@ -72,7 +82,8 @@ static int fold_walk(const char *what, const struct json_val *v, char *path, siz
 		int w = v->type == JSON_ARRAY ? snprintf(path + len, cap - len, "[%zu]", i)
 					      : snprintf(path + len, cap - len, "%s%s", len ? "." : "", v->keys[i]);
 		size_t nlen = w < 0 || (size_t)w >= cap - len ? cap - 1 : len + (size_t)w;
-		if (fold_walk(what, v->kids[i], path, nlen, cap, e))
+		if (fold_walk(what, v->kids[i], v->type == JSON_OBJECT && !is_map && go_map_key(v->keys[i]), path, nlen,
+			      cap, e))
 			return -1;
 		path[len] = 0;
 	}
@@ -92,7 +103,7 @@ static int jfile_load(struct oci_src *s, const char *what, const char *name, int
 		return cr_err_wrap(e, "--oci %s: %s (%s)", s->label, what, name);
 	}
 	char path[256] = "";
-	if (fold_walk(what, f->doc.root, path, 0, sizeof path, e)) {
+	if (fold_walk(what, f->doc.root, 0, path, 0, sizeof path, e)) {
 		jfile_free(f);
 		return -1;
 	}

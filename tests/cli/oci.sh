@@ -258,6 +258,9 @@ broken "config: Cmd and cmd (Go reads the last)" case-cmd "config object 'config
 broken "config: env alone (Go reads it as Env)" case-env-only "config config\.Env: spelled 'env'"
 broken "manifest: layers and layer+U+017F (Go reads the last)" fold-layers "manifest: keys 'layer.{1,8}' and 'layer.{1,8}' differ only in case"
 broken "index.json: manifests and Manifests" fold-index "index.json: keys '(M|m)anifests' and '(M|m)anifests' differ only in case"
+rm -rf h h.eif && cp -r img h && $OT corrupt h case-labels
+if eif --oci h:app -o h.eif >/dev/null 2>h.err; then ok "config: labels 'a' and 'A' pack (a map in Go: two labels there too)"
+else not_ok "config: labels 'a' and 'A' pack (a map in Go: two labels there too)" "$(cat h.err)"; fi
 broken "a layer whose uncompressed tar is not its diff_id" wrong-diffid "layer $nlayers \(sha256:[0-9a-f]{12}\): its uncompressed tar is sha256:[0-9a-f]{12}\.\.\., its rootfs.diff_ids entry says sha256:000000000000"
 broken "fewer diff_ids than layers" fewer-diffids "manifest layers: $nlayers layers, the config's rootfs.diff_ids has $((nlayers - 1))"
 # docker archive: the config named by its digest, layers by diff_ids

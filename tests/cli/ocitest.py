@@ -186,6 +186,8 @@ FOLD = {
     # umoci would unpack the layers of "layer\u017f" (the last key)
     "fold-layers": {"manifest": lambda t: t.replace('"layers": ', '"layer\\u017f": [], "layers": ', 1)},
     "fold-index": {"index": lambda t: t.replace('"manifests": ', '"Manifests": [], "manifests": ', 1)},
+    # not refused: Labels is a map in Go (exact keys), two labels there too
+    "case-labels": {"config": lambda t: t.replace('"config": {', '"config": {"Labels": {"a": "1", "A": "2"}, ', 1)},
 }
 
 
