@@ -382,6 +382,58 @@ done:
 	return rc;
 }
 
+/* The signed statement must describe this build: the trees this client
+ * sent (hashed as they went out), its command, SOURCE_DATE_EPOCH and the
+ * limits it asked for. The nonce binds the report to this request only;
+ * without these checks a peer between here and a genuine enclave could
+ * have it build other sources, answer 'accepted' with this client's own
+ * tree ids, and pass the enclave's report on. 0, or -1 with e. */
+static int statement_is_request(const struct build_client *c, const struct report_statement *st, struct cr_err *e)
+{
+	const struct build_job *j = c->job;
+	const struct wire_limits *want = &j->limits, *got = &st->limits;
+	char a[CR_HEX_SIZE(CR_SHA256_LEN)], b[CR_HEX_SIZE(CR_SHA256_LEN)];
+	if (memcmp(st->src_tree_sha256, c->src.tree_sha256, CR_SHA256_LEN) ||
+	    memcmp(st->src_tree_sha1, c->src.tree_sha1, CR_SHA1_LEN) || st->src_files != c->src.files) {
+		cr_hex(st->src_tree_sha256, CR_SHA256_LEN, a);
+		cr_hex(c->src.tree_sha256, CR_SHA256_LEN, b);
+		return cr_fail(e,
+			       "report: the statement's source tree (sha256 %s, %llu entries) is not the one sent "
+			       "(sha256 %s, %llu entries)",
+			       a, (unsigned long long)st->src_files, b, (unsigned long long)c->src.files);
+	}
+	if (j->deps ? memcmp(st->deps_tree_sha256, c->deps.tree_sha256, CR_SHA256_LEN) ||
+			      st->deps_files != c->deps.files
+		    : st->deps_files != 0) {
+		cr_hex(st->deps_tree_sha256, CR_SHA256_LEN, a);
+		return cr_fail(
+			e, "report: the statement's dependency tree (sha256 %s, %llu entries) is not the one sent%s", a,
+			(unsigned long long)st->deps_files, j->deps ? "" : " (none was)");
+	}
+	if (st->argc != (size_t)j->argc)
+		return cr_fail(e, "report: the statement's command has %zu arguments, %d were sent", st->argc, j->argc);
+	for (size_t i = 0; i < st->argc; i++)
+		if (strcmp(st->argv[i], j->argv[i]))
+			return cr_fail(e, "report: the statement's command argument %zu is '%s', '%s' was sent", i,
+				       cr_term_arg(st->argv[i]), cr_term_arg(j->argv[i]));
+	if (st->sde != j->sde)
+		return cr_fail(e, "report: the statement's SOURCE_DATE_EPOCH is %llu, %llu was sent",
+			       (unsigned long long)st->sde, (unsigned long long)j->sde);
+#define SAME_LIMIT(f)                                                                                                \
+ if (want->f && got->f != want->f)                                                                                   \
+  return cr_fail(e, "report: the statement's limits." #f " is %llu, %llu was asked for", (unsigned long long)got->f, \
+		 (unsigned long long)want->f);
+	SAME_LIMIT(timeout_s)
+	SAME_LIMIT(memory_mb)
+	SAME_LIMIT(pids)
+	SAME_LIMIT(source_mb)
+	SAME_LIMIT(files)
+	SAME_LIMIT(output_mb)
+	SAME_LIMIT(log_bytes)
+#undef SAME_LIMIT
+	return 0;
+}
+
 /* The signed report of a successful build: into the staging directory
  * beside the outputs, then verified against them (bundle_verify.h) with this
  * build's nonce, the root and the image the options (or the local run) name. */
@@ -444,6 +496,11 @@ static int verify_report(struct build_client *c, const struct build_opts *o, con
 		v->pol.nartifacts = o->noutputs;
 		rc = bundle_verify(c->bundle.p, c->bundle.len, &v->pol, c->report);
 		free(names);
+	}
+	if (rc == 0 && statement_is_request(c, &c->report->statement.st, &c->e)) {
+		rc = -1;
+		bc_failed(c, EXIT_REPORT);
+		goto done;
 	}
 	if (rc == 0) {
 		/* The log shown is the one the enclave signed (it crossed the
