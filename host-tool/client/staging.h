@@ -13,7 +13,7 @@
 
 struct staging {
 	char out[PATH_MAX], dir[PATH_MAX];
-	int created_out;
+	size_t created_out; /* --out (and parents) made here: the length of the first made, else 0 */
 	/* the outputs and the report's files (the bundle, the envelope, the
 	 * Sigstore bundle, the attestation document) */
 	char *files[WIRE_MAX_OUTPUTS + 4];
@@ -34,10 +34,13 @@ int staging_create(struct staging *st, const char *rel, int mode, char *path, si
 /* Rename every staged file into --out, then remove the staging directory.
  * Refused (CR_E_NOTREG), before anything is moved, when a destination
  * exists and is not a regular file (a device, FIFO, socket, symlink or
- * directory). */
+ * directory), or a directory on its way from --out is a symlink or not a
+ * directory. A move that fails part way is undone: the files moved go back
+ * (old files they replaced are restored, directories made are removed),
+ * so --out holds the whole build or what it held before. */
 int staging_commit(struct staging *st, struct cr_err *e);
-/* Remove the staged files, the staging directory, and --out when it was
- * created here. Idempotent. */
+/* Remove the staged files, the staging directory, and --out (with the
+ * parents made for it) when it was created here. Idempotent. */
 void staging_abort(struct staging *st);
 
 #endif
