@@ -266,6 +266,11 @@ static int64_t send_data(struct vconn *c, const struct virtq_elem *el)
 		vsock_pkt_put_hdr(el, &h);
 		c->tx_cnt += (uint32_t)r;
 		b->st.bytes_to_guest += (uint64_t)r;
+		/* After the host program's close, close_ms counts from the last
+		 * data the guest took: a slow reader gets all of it, a guest that
+		 * stops taking it is let go. */
+		if (c->host_hup)
+			c->deadline_ms = cr_mono_ms() + b->cfg.close_ms;
 		return VSOCK_HDR_SIZE + r;
 	}
 	c->readable = 0;

@@ -23,8 +23,10 @@
  * A guest cannot fill the connection table for host programs: connections
  * the guest opens are limited to max_conns minus an eighth, kept for
  * connections host programs open, and a connection whose host program
- * has closed its socket is freed within close_ms even if the guest never
- * closes its end (as Linux and Firecracker time out a closing peer). */
+ * has closed its socket is freed close_ms after the guest last took data
+ * from it, even if the guest never closes its end (as Linux and
+ * Firecracker time out a closing peer). The soft RLIMIT_NOFILE is raised to
+ * the hard limit for the process (and so for the programs it starts). */
 #ifndef CLEANROOM_VSOCK_BRIDGE_H
 #define CLEANROOM_VSOCK_BRIDGE_H
 
@@ -52,9 +54,9 @@ struct vsock_bridge_cfg {
 	 * within this many ms (checked every second). 0: the default. */
 	unsigned handshake_ms;
 	/* Once the host program has closed its socket, the guest has this many
-	 * ms (checked every second) to read what is left and close or reset
-	 * its end; then it is sent RST and the connection freed. 0: the
-	 * default. */
+	 * ms (checked every second) from the last data it took to read what
+	 * is left and close or reset its end; then it is sent RST and the
+	 * connection freed. 0: the default. */
 	unsigned close_ms;
 	/* Warnings, one line each; NULL: stderr with a "vsock: " prefix. */
 	void (*log)(void *ctx, const char *msg);

@@ -162,7 +162,8 @@ static void conn_cb(struct evsrc *s, uint32_t events)
 	case VC_ESTABLISHED: break;
 	}
 	/* The host program closed (not just half-closed) its socket: the guest
-	 * gets what is left, then close_ms to let go of its end. (After our own
+	 * gets what is left, close_ms from the last data it took (send_data
+	 * moves the deadline on), then its end is reset. (After our own
 	 * SHUT_WR, HUP only means the peer half-closed too: the stream is over
 	 * once its EOF is read, see vsock_conn_check_done.) */
 	if ((events & EPOLLHUP) && !c->host_hup && !c->host_wr_shut) {

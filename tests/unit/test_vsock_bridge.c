@@ -848,6 +848,64 @@ static void test_guest_keeps_conns(void)
 	close(lfd);
 }
 
+/* After the host program closed, a guest reading slowly (more slowly than
+ * close_ms in all) still gets everything the program wrote: close_ms counts
+ * from the last data it took. Once it stops taking data and keeps its end
+ * open, it is reset all the same. */
+static void test_close_slow_reader(void)
+{
+	static uint8_t big[100000];
+	struct virtio_vsock_hdr h;
+	struct cr_err e;
+	uint8_t buf[8192];
+	uint32_t len, total = 0;
+	size_t sent = 0;
+	int lfd = host_listen(7400), fd, rst = 0, sb = 1 << 20;
+	tx(VIRTIO_VSOCK_OP_REQUEST, 3500, 7400, 2, 0, NULL, 0, 4096, 0);
+	T_OK(expect_rx(VIRTIO_VSOCK_OP_RESPONSE, 7400, 3500, NULL), "slow reader: connection accepted");
+	fd = accept_wait(lfd);
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sb, sizeof sb);
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	while (sent < sizeof big) {
+		ssize_t w = send(fd, big + sent, sizeof big - sent, 0);
+		if (w <= 0)
+			break;
+		sent += (size_t)w;
+	}
+	close(fd);
+	/* 4 KiB of credit every 100 ms: about 2.5 s in all, close_ms is 300 */
+	for (int i = 0; i < 60 && !rst && total < sent; i++) {
+		uint64_t t0 = cr_mono_ms();
+		while (cr_mono_ms() - t0 < 100)
+			evloop_run_once(&F.loop, 20, &e);
+		/* what has arrived, without waiting (rx_next waits for more) */
+		while (__atomic_load_n(&gused(RXQ)->idx, __ATOMIC_ACQUIRE) != F.used_seen[RXQ] &&
+		       rx_next(&h, buf, &len) == 0) {
+			if (h.op == VIRTIO_VSOCK_OP_RW)
+				total += len;
+			if (h.op == VIRTIO_VSOCK_OP_RST)
+				rst = 1;
+		}
+		rx_drain();
+		rx_post(QN);
+		tx(VIRTIO_VSOCK_OP_CREDIT_UPDATE, 3500, 7400, 2, 0, NULL, 0, 4096, total);
+	}
+	T_OK(!rst && total == sent && sent == sizeof big,
+	     "slow reader: all %zu bytes the host program wrote before closing arrive (%u, reset %d)", sent, total,
+	     rst);
+	for (uint64_t t0 = cr_mono_ms(); !rst && cr_mono_ms() - t0 < 3000;) {
+		evloop_run_once(&F.loop, 20, &e);
+		while (__atomic_load_n(&gused(RXQ)->idx, __ATOMIC_ACQUIRE) != F.used_seen[RXQ] &&
+		       rx_next(&h, buf, &len) == 0)
+			if (h.op == VIRTIO_VSOCK_OP_RST)
+				rst = 1;
+		rx_drain();
+		rx_post(QN);
+	}
+	T_OK(rst, "slow reader: keeping its end open afterwards, the guest is reset after close_ms");
+	close(lfd);
+}
+
 /* Out of descriptors with a host client waiting: the listener is paused
  * (the loop waits instead of spinning) and serves the client afterwards. */
 static void test_fd_exhaustion(void)
@@ -1012,6 +1070,7 @@ int main(void)
 	test_reset_and_frontend();
 	test_frontend_reset();
 	test_guest_keeps_conns();
+	test_close_slow_reader();
 	test_fd_exhaustion();
 	test_log_flood();
 	test_client_helper();
