@@ -319,7 +319,7 @@ static int norm_name(const char *in, char *out, const char **why)
  * component at a time, never through a symlink or out of the directory
  * (oci_open_beneath); *base points at that component. Missing directories
  * are made when create is set, else the result is -2. A symlink or a file
- * on the way is -3 (*why says which). Returns an fd to close. */
+ * on the way is refused (*why). Returns an fd to close. */
 static int walk_parent(int root, char *rel, int create, const char **base, const char **why)
 {
 	int fd = dup(root);
@@ -339,21 +339,16 @@ static int walk_parent(int root, char *rel, int create, const char **base, const
 		}
 		if (nfd < 0) {
 			struct stat st;
-			int rc = -1;
-			if (errno == ENOENT) {
+			int missing = errno == ENOENT;
+			if (!fstatat(fd, p, &st, AT_SYMLINK_NOFOLLOW) && S_ISLNK(st.st_mode))
+				*why = "a directory on its path is a symlink (writing through it is refused)";
+			else if (missing)
 				*why = NULL;
-				rc = create ? -1 : -2;
-			} else if (!fstatat(fd, p, &st, AT_SYMLINK_NOFOLLOW) && !S_ISDIR(st.st_mode)) {
-				*why = S_ISLNK(st.st_mode)
-					       ? "a directory on its path is a symlink (writing through it is refused)"
-					       : "a component of its path is not a directory";
-				rc = -3;
-			} else {
-				*why = "a directory on its path cannot be opened";
-			}
+			else
+				*why = "a component of its path is not a directory";
 			*s = '/';
 			close(fd);
-			return rc;
+			return missing && !create ? -2 : -1;
 		}
 		*s = '/';
 		close(fd);
@@ -437,10 +432,8 @@ static int apply_whiteouts(struct layer_ctx *c, int root, struct cr_buf *wh, str
 		int fd;
 		off += strlen(name) + 1;
 		fd = walk_parent(root, name, 0, &base, &why);
-		/* Nothing below to hide: missing, or a lower layer's symlink or
-		 * file on the way (not followed: there is no directory there). */
-		if (fd == -2 || fd == -3)
-			continue;
+		if (fd == -2)
+			continue; /* nothing below to hide */
 		if (fd < 0)
 			return entry_fail(c, name, e, "%s", why ? why : "cannot walk to it");
 		if (!strcmp(base, WH_OPAQUE) ? oci_rm_contents(fd) : oci_rm_at(fd, base + 4)) {

@@ -14,7 +14,7 @@
  * Every path is walked from the root one component at a time with
  * openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS): a symlink in the middle
  * of a name, planted by an earlier entry or layer, is refused, never
- * followed (a whiteout below one hides nothing and is passed over); absolute names, '..'
+ * followed; absolute names, '..'
  * components, hard links to missing or outside targets, devices, FIFOs and
  * sockets are refused, naming the entry and the layer. Everything is
  * bounded: unpacked bytes (--max-unpacked), entry count, name length,

@@ -118,10 +118,10 @@ rm -rf rs && cp -r img rs && $OT layer rs root-slash
 eif --oci rs:app -o rs.eif >/dev/null 2>rs.err && rd1 rs.eif rsx && [ -f rsx/rootfs/rootslash-ok ] &&
 	ok "a '/' entry is the root directory (umoci insert writes one)" || not_ok "a '/' entry is the root directory" "$(cat rs.err)"
 
-rm -rf wl && cp -r img wl && $OT layer wl wh-under-link
-eif --oci wl:app -o wl.eif >/dev/null 2>wl.err && rd1 wl.eif wlx && [ -f wlx/rootfs/etc/greet ] && [ -L wlx/rootfs/ws ] && [ -f wlx/rootfs/wf ] &&
-	ok "whiteouts below a lower layer's symlink or file hide nothing (not followed)" ||
-	not_ok "whiteouts below a lower layer's symlink or file hide nothing" "$(cat wl.err)"
+rm -rf wl wl.eif && cp -r img wl && $OT layer wl wh-under-link
+expect_fail "a whiteout below a lower layer's symlink is refused (other tools delete through it)" \
+	"entry 'ws/\.wh\.greet': a directory on its path is a symlink" eif --oci wl:app -o wl.eif
+[ ! -e wl.eif ] && ok "... no EIF" || not_ok "... no EIF" "wl.eif left behind"
 
 # the caller's umask does not reach the tree's modes, the ramdisk or PCR2
 (umask 022 && eif --oci img:app -o um022.eif >um022.json 2>&1)

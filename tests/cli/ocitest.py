@@ -117,10 +117,10 @@ HOSTILE = {
     # Not hostile: non-ASCII names and owner names in PAX headers (Go's
     # archive/tar writes those for any non-ASCII name).
     "utf8": [[reg("caf\u00e9"), (lambda t: (setattr(t, "uname", "j\u00fcrgen"), (t, b"x"))[1])(ti("owned", size=1))]],
-    # Not hostile: whiteouts below a lower layer's symlink (to etc/) and
-    # file hide nothing there; the symlink is not followed (etc/greet stays).
-    "wh-under-link": [[(ti("ws", tarfile.SYMTYPE, linkname="etc"), None), reg("wf")],
-                      [reg("ws/.wh.greet", b""), reg("wf/.wh.x", b"")]],
+    # A whiteout below a lower layer's symlink (to etc/): Docker, containerd
+    # and umoci resolve it inside the root and delete etc/greet; cleanroom
+    # never deletes through a symlink, so it refuses rather than keep it.
+    "wh-under-link": [[(ti("ws", tarfile.SYMTYPE, linkname="etc"), None)], [reg("ws/.wh.greet", b"")]],
     # Not hostile: "/" names the root directory (as umoci insert writes it).
     "root-slash": [[(ti("/", tarfile.DIRTYPE, mode=0o755), None), reg("rootslash-ok")]],
 }
