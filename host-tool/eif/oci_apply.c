@@ -331,10 +331,10 @@ static int walk_parent(int root, char *rel, int create, const char **base, const
 	while ((s = strchr(p, '/'))) {
 		int nfd;
 		*s = 0;
+		int mk_failed = 0;
 		nfd = oci_open_beneath(fd, p, O_RDONLY | O_DIRECTORY);
 		if (nfd < 0 && errno == ENOENT && create) {
-			if (mkdirat(fd, p, 0755) && errno != EEXIST)
-				*why = "cannot create a directory";
+			mk_failed = mkdirat(fd, p, 0755) && errno != EEXIST;
 			nfd = oci_open_beneath(fd, p, O_RDONLY | O_DIRECTORY);
 		}
 		if (nfd < 0) {
@@ -342,6 +342,8 @@ static int walk_parent(int root, char *rel, int create, const char **base, const
 			int missing = errno == ENOENT;
 			if (!fstatat(fd, p, &st, AT_SYMLINK_NOFOLLOW) && S_ISLNK(st.st_mode))
 				*why = "a directory on its path is a symlink (writing through it is refused)";
+			else if (mk_failed)
+				*why = "cannot create a directory";
 			else if (missing)
 				*why = NULL;
 			else
