@@ -1,0 +1,72 @@
+#!/bin/bash
+# cleanroom build --vsock against a fake agent (tests/cli/fake_agent.c) that
+# signs real reports with the mock NSM: an honest run must succeed, and each
+# hostile peer must fail with its exit status and leave nothing in --out.
+#   FAKE_AGENT   the fake agent (default build/asan/tests/cli/fake_agent)
+. "$(dirname "$0")/lib.sh"
+: "${FAKE_AGENT:=build/asan/tests/cli/fake_agent}"
+FAKE_AGENT=$(realpath "$FAKE_AGENT")
+cd "$T_TMP" || exit 1
+
+mkdir src
+printf 'int main(void) { return 0; }\n' >src/main.c
+printf 'all:\n\tcc -o hello main.c\n' >src/Makefile
+CA=$T_TMP/ca
+SOCK=$T_TMP/sock
+
+# fake MODE N CLIENT-ARGS...: the agent in MODE on $SOCK, then
+# `cleanroom build --vsock $SOCK --root $CA/root.pem CLIENT-ARGS...`;
+# sets RC, OUT (stdout) and ERR (stderr), and AGENT_ERR (the agent's).
+fake() {
+	local mode=$1 n=$2 pid i
+	shift 2
+	rm -f "$SOCK"
+	"$FAKE_AGENT" "$SOCK" "$T_TMP/src" "$CA" "$mode" "$n" 2>"$T_TMP/agent.err" &
+	pid=$!
+	for i in $(seq 100); do
+		[ -S "$SOCK" ] && break
+		sleep 0.1
+	done
+	OUT=$("$CLEANROOM" build --vsock "$SOCK" --root "$CA/root.pem" "$@" 2>"$T_TMP/client.err")
+	RC=$?
+	ERR=$(cat "$T_TMP/client.err")
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	AGENT_ERR=$(cat "$T_TMP/agent.err")
+}
+
+# want NAME RC PATTERN: the last run exited RC and its last stderr line
+# matches the extended regex PATTERN.
+want() {
+	if [ "$RC" -ne "$2" ]; then
+		not_ok "$1" "exit status $RC, want $2 (stderr: $(echo "$ERR" | tail -3 | tr '\n' ' ' | cut -c1-300))"
+	elif ! echo "$ERR" | tail -1 | grep -Eq -- "$3"; then
+		not_ok "$1" "last stderr line '$(echo "$ERR" | tail -1)' does not match /$3/" | cut -c1-300
+	else
+		ok "$1"
+	fi
+}
+
+# empty NAME DIR: DIR is absent or empty.
+empty() {
+	if [ -z "$(ls -A "$2" 2>/dev/null)" ]; then ok "$1"; else not_ok "$1" "$2 holds: $(ls -A "$2" | tr '\n' ' ')"; fi
+}
+
+# The control: an honest agent, the outputs and the four report files land.
+rm -rf out
+fake ok 0 --out out --output hello --output sub/longer src -- make
+want "honest: exit 0" 0 '.*'
+same "honest: hello" "$(cat out/hello 2>&1)" "artifact hello"
+same "honest: sub/longer" "$(cat out/sub/longer 2>&1)" "artifact sub/longer"
+[ -s out/cleanroom-bundle.json ] && ok "honest: the bundle" || not_ok "honest: the bundle" "no out/cleanroom-bundle.json"
+# Its sizes are printed against the right paths.
+echo "$OUT" | grep -q "artifact      out/sub/longer (20 bytes)" && ok "honest: sizes by output" ||
+	not_ok "honest: sizes by output" "$(echo "$OUT" | grep artifact | tr '\n' ' ')"
+
+# The signed statement names another source tree and command than sent:
+# the nonce binds the report to the request, not to what was built.
+rm -rf out
+fake srcswap 0 --out out --output hello src -- make
+want "srcswap: exit 6" 6 "report: the statement's source tree .* is not the one sent"
+empty "srcswap: nothing in --out" out
+t_done
