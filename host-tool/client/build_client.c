@@ -187,8 +187,23 @@ static int receive_artifact(struct build_client *c, const struct wire_artifact *
 /* A chunk of the build log: raw into --log, sanitised onto stderr (term.h),
  * whatever stderr is: a build cannot move the cursor, retitle the window,
  * write the clipboard, hide the client's own lines or forge them with \r. */
-static void log_chunk(struct build_client *c, const uint8_t *p, size_t n)
+static int log_chunk(struct build_client *c, const uint8_t *p, size_t n)
 {
+	/* The agent passes on at most the log limit asked for (its maximum
+	 * when none was): more is a hostile peer, which must not fill the
+	 * disk through --log or the terminal without end. The log is not
+	 * kept then, as nothing else of this build is. */
+	uint64_t limit = c->job->limits.log_bytes ? c->job->limits.log_bytes : WIRE_MAX_LOG_BYTES;
+	if (n > limit - c->log_bytes) {
+		bc_log_end(c);
+		if (c->log_file_open) {
+			cr_tmpfile_abort(&c->log_file);
+			c->log_file_open = 0;
+		}
+		return bc_fail(c, EXIT_TRANSFER, 0,
+			       "protocol: the enclave sent more than the log limit of %llu bytes; nothing was kept",
+			       (unsigned long long)limit);
+	}
 	c->log_bytes += n;
 	br_sha256_update(&c->log_hash, p, n);
 	if (c->log_file_open && !c->log_write_failed && cr_write_all(c->log_file.fd, p, n))
@@ -200,6 +215,7 @@ static void log_chunk(struct build_client *c, const uint8_t *p, size_t n)
 	cr_term_feed(&c->log_out.t, p, n);
 	c->log_last = p[n - 1];
 	fflush(stderr);
+	return 0;
 }
 
 /* The log is over (or the build ended): what cleanroom says next starts on
@@ -231,7 +247,12 @@ static int receive_outcome(struct build_client *c)
 		if (m.type != WIRE_LOG)
 			bc_log_end(c);
 		switch (m.type) {
-		case WIRE_LOG: log_chunk(c, m.u.data.p, m.u.data.n); break;
+		case WIRE_LOG:
+			r = log_chunk(c, m.u.data.p, m.u.data.n);
+			wire_msg_free(&m);
+			if (r)
+				return -1;
+			continue;
 		case WIRE_ARTIFACT:
 			r = receive_artifact(c, &m.u.artifact);
 			wire_msg_free(&m);

@@ -23,7 +23,7 @@ fake() {
 	rm -f "$SOCK"
 	"$FAKE_AGENT" "$SOCK" "$T_TMP/src" "$CA" "$mode" "$n" 2>"$T_TMP/agent.err" &
 	pid=$!
-	for i in $(seq 100); do
+	for _ in $(seq 100); do
 		[ -S "$SOCK" ] && break
 		sleep 0.1
 	done
@@ -69,4 +69,12 @@ rm -rf out
 fake srcswap 0 --out out --output hello src -- make
 want "srcswap: exit 6" 6 "report: the statement's source tree .* is not the one sent"
 empty "srcswap: nothing in --out" out
+# More log than the limit asked for: the agent passes on at most that much,
+# so a peer sending more is hostile; the client stops, keeps nothing (--log
+# neither).
+fake logflood 4 --log-limit 1024 --log "$T_TMP/log" --out out --output hello src -- make
+want "logflood: exit 5" 5 "more than the log limit of 1024 bytes"
+empty "logflood: nothing in --out" out
+[ -e "$T_TMP/log" ] && not_ok "logflood: no --log" "$T_TMP/log exists" || ok "logflood: no --log"
+
 t_done
