@@ -102,7 +102,8 @@ static void usage(FILE *out)
 		"  --output PATH      a file the build produces (1 to %d; repeat the option)\n"
 		"  --deps DIR         vendored dependencies, sent as a separate stream and digest\n"
 		"  --out DIR          where the outputs go (default: ./cleanroom-out)\n"
-		"  --timeout S        wall-clock limit of the build (default: %d)\n"
+		"  --timeout S        wall-clock limit of the build (default: %d; 0: the enclave's\n"
+		"                     maximum, %d)\n"
 		"  --memory MiB       memory limit of the build (default: the enclave's maximum)\n"
 		"  --pids N           process limit of the build, at least %d (default: the enclave's\n"
 		"                     maximum, set below the kernel's own process limits so that\n"
@@ -129,8 +130,8 @@ static void usage(FILE *out)
 		"\n"
 		"example:\n"
 		"  cleanroom build --local build/demo/enclave.eif --output hello ./hello-src -- make hello\n",
-		WIRE_PORT, WIRE_MAX_OUTPUTS, WIRE_DEFAULT_TIMEOUT_S, WIRE_MIN_PIDS, WIRE_MIN_LOG_BYTES,
-		(unsigned long long)WIRE_MAX_LOG_BYTES);
+		WIRE_PORT, WIRE_MAX_OUTPUTS, WIRE_DEFAULT_TIMEOUT_S, WIRE_MAX_TIMEOUT_S, WIRE_MIN_PIDS,
+		WIRE_MIN_LOG_BYTES, (unsigned long long)WIRE_MAX_LOG_BYTES);
 }
 
 struct build_opts {
@@ -705,6 +706,10 @@ int cmd_build(int argc, char **argv)
 	int rc = parse_args(argc, argv, &o), have_le = 0;
 	if (rc >= 0)
 		return rc;
+	/* --timeout 0 asks for the agent's maximum (vsock/README.md: 0 means
+	 * the agent's maximum): the client must wait as long as that build may
+	 * run, not 0 s plus the margin. */
+	uint64_t silence_s = (o.timeout_s ? o.timeout_s : WIRE_MAX_TIMEOUT_S) + ENCLAVE_SILENCE_MARGIN_S;
 	struct build_job job = {
 		.src = o.src,
 		.deps = o.deps,
@@ -755,14 +760,14 @@ int cmd_build(int argc, char **argv)
 	if (c.sock >= 0) {
 		/* The agent ends a build at its --timeout and answers; an enclave
 		 * silent for longer than that plus a margin is hung or stopped. */
-		struct timeval tv = { .tv_sec = (time_t)(o.timeout_s + ENCLAVE_SILENCE_MARGIN_S) };
+		struct timeval tv = { .tv_sec = (time_t)silence_s };
 		setsockopt(c.sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 	}
 	rc = c.sock >= 0 ? bc_run(&c) : -1;
 	if (rc && c.e.code == CR_E_TIMEOUT) {
 		cr_fail(&c.e,
 			"the enclave sent nothing for %llu s (the build's --timeout plus %d s): it is hung or stopped",
-			(unsigned long long)(o.timeout_s + ENCLAVE_SILENCE_MARGIN_S), ENCLAVE_SILENCE_MARGIN_S);
+			(unsigned long long)silence_s, ENCLAVE_SILENCE_MARGIN_S);
 		c.exit_code = EXIT_TRANSFER;
 	}
 	stop_sock = -1;

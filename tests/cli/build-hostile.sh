@@ -77,4 +77,29 @@ want "logflood: exit 5" 5 "more than the log limit of 1024 bytes"
 empty "logflood: nothing in --out" out
 [ -e "$T_TMP/log" ] && not_ok "logflood: no --log" "$T_TMP/log exists" || ok "logflood: no --log"
 
+# --timeout 0 is the enclave's maximum (86400 s): the client waits for that
+# plus its margin, not 0 + 30 s. strace shows the timeout set on the socket
+# (LeakSanitizer does not run under ptrace).
+# sockopt_s NAME: the seconds of the last setsockopt NAME in $T_TMP/strace.
+sockopt_s() {
+	grep "$1" "$T_TMP/strace" | tail -1 | python3 -c '
+import re, struct, sys
+m = re.search(r"\"(.*)\"", sys.stdin.read())
+if m: print(struct.unpack("<q", m.group(1).encode().decode("unicode_escape").encode("latin1")[:8])[0])'
+}
+if command -v strace >/dev/null; then
+	rm -f "$SOCK" "$T_TMP/strace"
+	"$FAKE_AGENT" "$SOCK" "$T_TMP/src" "$CA" ok 0 2>/dev/null &
+	pid=$!
+	for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.1; done
+	ASAN_OPTIONS=detect_leaks=0 strace -f -e trace=setsockopt -o "$T_TMP/strace" "$CLEANROOM" build --vsock "$SOCK" \
+		--root "$CA/root.pem" --timeout 0 --out out --output hello src -- make >/dev/null 2>&1
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	same "--timeout 0: silence limit" "$(sockopt_s SO_RCVTIMEO)" 86430
+	rm -rf out
+else
+	skip "--timeout 0: silence limit" "no strace"
+fi
+
 t_done

@@ -23,7 +23,8 @@ CHECK_SUITES += 'cli/oci=$(CLI_ENV) tests/cli/oci.sh'
 # cleanroom build --vsock against a fake agent (tests/cli/fake_agent.c, linked
 # like the unit tests) that signs real reports with the mock NSM and plays
 # hostile peers: a swapped statement, a log flood, artifacts out of order, a
-# connection dropped mid-stream.
+# connection dropped mid-stream. strace reads the socket timeouts set.
+APT_PKGS     += strace
 CHECK_DEPS   += $(B)/asan/tests/cli/fake_agent
 CHECK_SUITES += 'cli/build-hostile=$(CLI_ENV) FAKE_AGENT=$(B)/asan/tests/cli/fake_agent tests/cli/build-hostile.sh'
 $(B)/asan/tests/cli/fake_agent: $(B)/asan/tests/cli/fake_agent.o $(B)/asan/libhost.a $(LIBS_asan)
