@@ -347,6 +347,18 @@ static int refused_while_sending(struct build_client *c)
 	wire_msg_free(&m);
 	return 1;
 }
+
+/* Sending a stream failed: the agent's refusal if it sent one, else a
+ * closed connection is a transfer failure (5) and anything else a tree
+ * that cannot be sent (3). The same for the sources and the dependencies. */
+static int stream_failed(struct build_client *c)
+{
+	int closed = peer_closed(&c->e);
+	if (refused_while_sending(c))
+		return -1;
+	return bc_failed(c, closed ? EXIT_TRANSFER : EXIT_REFUSED);
+}
+
 int bc_run(struct build_client *c)
 {
 	uint64_t total, t0;
@@ -356,17 +368,13 @@ int bc_run(struct build_client *c)
 		refused_while_sending(c);
 		return -1;
 	}
-	if (src_stream_send(c->job->src, WIRE_SRC, c->sock, total, progress, c, &c->src, &c->e)) {
-		int closed = peer_closed(&c->e);
-		if (refused_while_sending(c))
-			return -1;
-		return bc_failed(c, closed ? EXIT_TRANSFER : EXIT_REFUSED);
-	}
+	if (src_stream_send(c->job->src, WIRE_SRC, c->sock, total, progress, c, &c->src, &c->e))
+		return stream_failed(c);
 	if (expect_accepted(c, WIRE_SRC, &c->src, &c->acc_src))
 		return -1;
 	if (c->job->deps) {
 		if (src_stream_send(c->job->deps, WIRE_DEPS, c->sock, total, progress, c, &c->deps, &c->e))
-			return bc_failed(c, EXIT_REFUSED);
+			return stream_failed(c);
 	} else {
 		struct wire_msg m;
 		memset(&m, 0, sizeof m);

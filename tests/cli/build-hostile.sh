@@ -102,4 +102,13 @@ else
 	skip "--timeout 0: silence limit" "no strace"
 fi
 
+# The connection dropped while the dependencies are on their way: a
+# transfer failure (5), as for the sources, not a refusal (3).
+mkdir -p deps
+head -c 8388608 /dev/zero >deps/big
+rm -rf out
+fake depsclose 0 --deps deps --out out --output hello src -- make
+want "depsclose: exit 5" 5 "closed the connection|Broken pipe|Connection reset"
+empty "depsclose: nothing in --out" out
+
 t_done
