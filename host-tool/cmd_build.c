@@ -541,6 +541,8 @@ done:
 	return rc;
 }
 
+static int status_exit(enum wire_status s);
+
 static void print_summary(const struct build_client *c, const struct build_opts *o, int ok)
 {
 	char h1[CR_HEX_SIZE(CR_SHA1_LEN)], h2[CR_HEX_SIZE(CR_SHA256_LEN)];
@@ -548,11 +550,19 @@ static void print_summary(const struct build_client *c, const struct build_opts 
 		struct cr_buf b;
 		struct json_w w;
 		struct cr_err e;
+		/* The enclave's status and words only when they are what decided
+		 * the exit status: a build the enclave calls ok can still fail
+		 * here (report, transfer, --out, a signal), and then the summary
+		 * must not say "ok". */
+		int enclave_says =
+			c->have_result &&
+			c->exit_code == (c->result.status == WIRE_ST_OK ? EXIT_OK : status_exit(c->result.status));
 		cr_buf_init(&b, 1 << 16);
 		jw_init(&w, &b, 1);
 		jw_obj_begin(&w);
-		jw_kstr(&w, "status", c->have_result ? wire_status_name(c->result.status) : "error");
-		jw_kstr(&w, "detail", c->have_result ? c->result_detail : c->e.msg);
+		jw_kstr(&w, "status", enclave_says ? wire_status_name(c->result.status) : "error");
+		jw_kstr(&w, "detail", enclave_says ? c->result_detail : c->e.msg);
+		jw_ku64(&w, "exit_status", (uint64_t)c->exit_code);
 		jw_khex(&w, "source_tree_sha1", c->src.tree_sha1, CR_SHA1_LEN);
 		jw_khex(&w, "source_tree_sha256", c->src.tree_sha256, CR_SHA256_LEN);
 		jw_khex(&w, "deps_tree_sha256", c->deps.tree_sha256, CR_SHA256_LEN);

@@ -111,4 +111,12 @@ fake depsclose 0 --deps deps --out out --output hello src -- make
 want "depsclose: exit 5" 5 "closed the connection|Broken pipe|Connection reset"
 empty "depsclose: nothing in --out" out
 
+fake srcswap 0 --json --out out --output hello src -- make
+same "srcswap --json: status" "$(echo "$OUT" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["status"], d["exit_status"])' 2>&1)" "error 6"
+echo "$OUT" | python3 -c 'import json,sys; d=json.load(sys.stdin); assert "statement" in d["detail"], d["detail"]' 2>/dev/null &&
+	ok "srcswap --json: the detail says why" || not_ok "srcswap --json: the detail says why" "$OUT"
+fake ok 0 --json --out out --output hello src -- make
+same "honest --json: status" "$(echo "$OUT" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["status"], d["exit_status"])' 2>&1)" "ok 0"
+rm -rf out
+
 t_done
