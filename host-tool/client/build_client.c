@@ -152,6 +152,13 @@ static int receive_artifact(struct build_client *c, const struct wire_artifact *
 		return bc_fail(c, EXIT_TRANSFER, 0, "protocol: artifact '%s' was not requested", a->path);
 	if (staging_has(&c->st, a->path))
 		return bc_fail(c, EXIT_TRANSFER, 0, "protocol: artifact '%s' sent twice", a->path);
+	/* The protocol sends artifacts in the order of outputs, and their
+	 * sizes are kept by that index (the summary prints them against
+	 * --output): one out of order is refused, not mislabelled. */
+	if (idx >= c->job->noutputs || strcmp(c->job->outputs[idx], a->path))
+		return bc_fail(c, EXIT_TRANSFER, 0,
+			       "protocol: artifact '%s' came before '%s' (artifacts come in the order of --output)",
+			       a->path, idx < c->job->noutputs ? c->job->outputs[idx] : "");
 	fd = staging_create(&c->st, a->path, a->exec ? 0755 : 0644, path, sizeof path, &c->e);
 	if (fd < 0)
 		return bc_failed(c, EXIT_TRANSFER);

@@ -119,4 +119,10 @@ fake ok 0 --json --out out --output hello src -- make
 same "honest --json: status" "$(echo "$OUT" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["status"], d["exit_status"])' 2>&1)" "ok 0"
 rm -rf out
 
+# The artifacts must come in the order of outputs.
+rm -rf out
+fake reverse 0 --out out --output hello --output sub/longer src -- make
+want "reverse: exit 5" 5 "artifact 'sub/longer' came before 'hello'"
+empty "reverse: nothing in --out" out
+
 t_done
