@@ -638,6 +638,26 @@ static void print_summary(const struct build_client *c, const struct build_opts 
 	}
 }
 
+/* --pcr0/1/2 and --root read as verify_report reads them, now: a typo in
+ * them must be a usage error (exit 2) before anything starts, not after a
+ * whole enclave build. verify_report reads them again for its checks. */
+static int check_report_inputs(struct build_client *c, const struct build_opts *o)
+{
+	struct verify_inputs *v = calloc(1, sizeof *v);
+	int rc = 0;
+	if (!v)
+		return bc_fail(c, EXIT_TRANSFER, 0, "out of memory");
+	vin_init(v);
+	for (unsigned i = 0; i < 3 && !rc; i++)
+		if (o->pcr_hex[i] && vin_set_pcr(v, i, o->pcr_hex[i], &c->e))
+			rc = -1;
+	if (!rc && ((o->root && vin_set_root(v, o->root, &c->e)) || vin_check(v, &c->e)))
+		rc = -1;
+	vin_free(v);
+	free(v);
+	return rc ? bc_failed(c, EXIT_USAGE) : 0;
+}
+
 /* What the build reads from the host, checked before anything starts (an
  * enclave booted, --out made): the trees' entries (types, paths, sizes) and
  * the type and size of each named file, so that a FIFO or a device is
@@ -668,7 +688,7 @@ static int check_inputs(struct build_client *c, const struct build_opts *o)
 			return bc_failed(c, EXIT_USAGE);
 		close(fd);
 	}
-	return 0;
+	return check_report_inputs(c, o);
 }
 
 /* The exit status of a build that ran and did not succeed. */

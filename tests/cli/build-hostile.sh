@@ -125,4 +125,20 @@ fake reverse 0 --out out --output hello --output sub/longer src -- make
 want "reverse: exit 5" 5 "artifact 'sub/longer' came before 'hello'"
 empty "reverse: nothing in --out" out
 
+# Malformed --pcr0/1/2 and --root are refused at once (exit 2), before
+# anything is sent to the agent.
+bad_input() {
+	local name=$1 pat=$2
+	shift 2
+	rm -rf out
+	fake ok 0 --out out --output hello "$@" src -- make
+	want "$name: exit 2" 2 "$pat"
+	same "$name: one stderr line" "$(echo "$ERR" | wc -l)" 1
+	echo "$AGENT_ERR" | grep -q "request received" && not_ok "$name: nothing sent" "the agent got a request" ||
+		ok "$name: nothing sent"
+}
+bad_input "--pcr0 not hex" "pcr0" --pcr0 zz --pcr1 00 --pcr2 00
+printf 'not a PEM\n' >bad.pem
+bad_input "--root not a PEM" "root|PEM" --root "$T_TMP/bad.pem"
+
 t_done
