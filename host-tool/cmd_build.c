@@ -34,6 +34,11 @@
 /* How long past the build's own timeout the client waits for a word from
  * the enclave before it gives up on it. */
 #define ENCLAVE_SILENCE_MARGIN_S 30
+/* How long the client waits for the enclave to take any of what it sends
+ * (the request, the trees): an agent reading its stream never stalls that
+ * long (it gives up on a silent client after 120 s itself), and a peer that
+ * never reads must not hold the client in a send for ever. */
+#define ENCLAVE_SEND_STALL_S 120
 
 /* The signed report, written beside the outputs (report/report.h), and the
  * same envelope in the standard forms other verifiers read, with the
@@ -123,10 +128,11 @@ static void usage(FILE *out)
 		"an output missing or not a regular file); 2 usage error; 3 the inputs were refused (a path, file "
 		"type,\n"
 		"symlink or size rule); 4 the build hit its time, memory or process limit;\n"
-		"5 transfer, connection or enclave error (also: the enclave silent for --timeout\n"
-		"plus 30 s); 6 the signed report is missing or does not\n"
-		"verify; 128+N stopped by signal N (SIGINT, SIGTERM, SIGHUP: the connection is closed,\n"
-		"which cancels the build, and nothing is written). One line on stderr says which.\n"
+		"5 transfer, connection or enclave error (also: the enclave silent, or still sending\n"
+		"the log, for --timeout plus 30 s, or taking nothing sent for 120 s); 6 the signed\n"
+		"report is missing or does not verify; 128+N stopped by signal N (SIGINT, SIGTERM,\n"
+		"SIGHUP: the connection is closed, which cancels the build, and nothing is written).\n"
+		"One line on stderr says which.\n"
 		"\n"
 		"example:\n"
 		"  cleanroom build --local build/demo/enclave.eif --output hello ./hello-src -- make hello\n",
@@ -791,13 +797,20 @@ int cmd_build(int argc, char **argv)
 		/* The agent ends a build at its --timeout and answers; an enclave
 		 * silent for longer than that plus a margin is hung or stopped. */
 		struct timeval tv = { .tv_sec = (time_t)silence_s };
+		struct timeval stv = { .tv_sec = ENCLAVE_SEND_STALL_S };
 		setsockopt(c.sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+		setsockopt(c.sock, SOL_SOCKET, SO_SNDTIMEO, &stv, sizeof stv);
+		c.build_deadline_s = silence_s;
 	}
 	rc = c.sock >= 0 ? bc_run(&c) : -1;
 	if (rc && c.e.code == CR_E_TIMEOUT) {
 		cr_fail(&c.e,
 			"the enclave sent nothing for %llu s (the build's --timeout plus %d s): it is hung or stopped",
 			(unsigned long long)silence_s, ENCLAVE_SILENCE_MARGIN_S);
+		c.exit_code = EXIT_TRANSFER;
+	} else if (rc && bc_send_timed_out(&c.e)) {
+		cr_fail(&c.e, "the enclave took nothing of what was sent for %d s: it is hung or stopped",
+			ENCLAVE_SEND_STALL_S);
 		c.exit_code = EXIT_TRANSFER;
 	}
 	stop_sock = -1;

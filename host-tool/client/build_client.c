@@ -57,6 +57,11 @@ static int peer_closed(const struct cr_err *e)
 	return e->code == CR_E_SEND && (e->sys_errno == EPIPE || e->sys_errno == ECONNRESET);
 }
 
+int bc_send_timed_out(const struct cr_err *e)
+{
+	return e->code == CR_E_SEND && (e->sys_errno == EAGAIN || e->sys_errno == EWOULDBLOCK);
+}
+
 /* The exit status for the agent's error message: while the request and
  * sources are on their way, or once the build ran. */
 static int error_exit(enum wire_err_code code, int build_ran)
@@ -241,6 +246,7 @@ void bc_log_end(struct build_client *c)
 /* Logs, artifacts, then the result. */
 static int receive_outcome(struct build_client *c)
 {
+	uint64_t deadline = cr_mono_ms() + c->build_deadline_s * 1000;
 	c->build_ran = 1; /* both streams accepted: the build runs now */
 	for (;;) {
 		struct wire_msg m;
@@ -250,6 +256,14 @@ static int receive_outcome(struct build_client *c)
 			if (r == 1)
 				cr_fail(&c->e, "the enclave closed the connection before the result");
 			return bc_failed(c, EXIT_TRANSFER);
+		}
+		if (m.type == WIRE_LOG && c->build_deadline_s && cr_mono_ms() > deadline) {
+			wire_msg_free(&m);
+			bc_log_end(c);
+			return bc_fail(c, EXIT_TRANSFER, 0,
+				       "the enclave still sends the build's log %llu s after it started (the build's "
+				       "--timeout plus its margin): it does not keep the limit",
+				       (unsigned long long)c->build_deadline_s);
 		}
 		if (m.type != WIRE_LOG)
 			bc_log_end(c);
@@ -363,7 +377,7 @@ static int stream_failed(struct build_client *c)
 	int closed = peer_closed(&c->e);
 	if (refused_while_sending(c))
 		return -1;
-	return bc_failed(c, closed ? EXIT_TRANSFER : EXIT_REFUSED);
+	return bc_failed(c, closed || bc_send_timed_out(&c->e) ? EXIT_TRANSFER : EXIT_REFUSED);
 }
 
 int bc_run(struct build_client *c)

@@ -59,6 +59,11 @@ struct build_client {
 	unsigned last_pct;
 	uint64_t artifact_bytes[WIRE_MAX_OUTPUTS];
 	uint64_t transfer_ms;
+	/* Set by the caller, 0 for none: how long after both streams were
+	 * accepted the build may go on sending log before its first artifact
+	 * or result (its --timeout plus a margin). A silent enclave is caught
+	 * by the socket's receive timeout; this catches one that trickles. */
+	uint64_t build_deadline_s;
 	uint8_t nonce[CR_SHA256_LEN]; /* as many random bytes as a SHA-256 */
 	struct cr_buf bundle;         /* the signed report as received */
 	struct bv_result *report;     /* its verification */
@@ -84,6 +89,9 @@ int bc_run(struct build_client *c);
 int bc_fail(struct build_client *c, int code, int with_errno, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 int bc_failed(struct build_client *c, int code);
+/* A send that failed at the socket's send timeout (SO_SNDTIMEO): the
+ * enclave took nothing for that long. */
+int bc_send_timed_out(const struct cr_err *e);
 /* --log FILE: a temporary file beside it now (so a FILE that cannot be
  * created is refused before anything is sent); bc_log_file_close renames it
  * into place if the build ran, else removes it. */

@@ -97,6 +97,8 @@ if command -v strace >/dev/null; then
 	kill "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
 	same "--timeout 0: silence limit" "$(sockopt_s SO_RCVTIMEO)" 86430
+	# A peer that never reads must not hold the client in a send for ever.
+	same "send timeout" "$(sockopt_s SO_SNDTIMEO)" 120
 	rm -rf out
 else
 	skip "--timeout 0: silence limit" "no strace"
@@ -140,5 +142,14 @@ bad_input() {
 bad_input "--pcr0 not hex" "pcr0" --pcr0 zz --pcr1 00 --pcr2 00
 printf 'not a PEM\n' >bad.pem
 bad_input "--root not a PEM" "root|PEM" --root "$T_TMP/bad.pem"
+
+# A log line every 2 s is never silence, but the build may not run past its
+# --timeout: the client gives up at --timeout plus its margin (1 + 30 s).
+rm -rf out
+t0=$(date +%s)
+fake slowlog 0 --timeout 1 --out out --output hello src -- make
+want "slowlog: exit 5" 5 "still sends the build's log 31 s after it started"
+[ $(($(date +%s) - t0)) -lt 60 ] && ok "slowlog: gave up in time" || not_ok "slowlog: gave up in time" "$(($(date +%s) - t0)) s"
+empty "slowlog: nothing in --out" out
 
 t_done

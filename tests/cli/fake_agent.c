@@ -13,6 +13,7 @@
  *   reverse     the artifacts in reverse order (with an honest report)
  *   depsclose   closes the connection inside the dependency stream
  *   quiet N     sleeps N seconds before the artifacts
+ *   slowlog     a log line every 2 s, never a result (until the alarm)
  *   stall       never reads a byte after the handshake
  *
  * usage: fake_agent SOCK SRCDIR CADIR MODE [N]
@@ -296,6 +297,10 @@ int main(int argc, char **argv)
 			send_log(chunk, sizeof chunk);
 	}
 	send_log("building\n", 9);
+	while (!strcmp(mode, "slowlog")) { /* never silent for long, never done */
+		sleep(2);
+		send_log("tick\n", 5);
+	}
 	if (!strcmp(mode, "quiet"))
 		sleep((unsigned)n);
 	if (!strcmp(mode, "reverse"))
