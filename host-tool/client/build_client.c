@@ -370,8 +370,9 @@ static int refused_while_sending(struct build_client *c)
 }
 
 /* Sending a stream failed: the agent's refusal if it sent one, else a
- * closed connection is a transfer failure (5) and anything else a tree
- * that cannot be sent (3). The same for the sources and the dependencies. */
+ * closed connection or a send that timed out (SO_SNDTIMEO) is a transfer
+ * failure (5), and anything else a tree that cannot be sent (3). The same
+ * for the sources and the dependencies. */
 static int stream_failed(struct build_client *c)
 {
 	int closed = peer_closed(&c->e);

@@ -19,7 +19,8 @@
  * usage: fake_agent SOCK SRCDIR CADIR MODE [N]
  * SRCDIR is hashed for the 'accepted' of the sources (FA_DEPS names the
  * dependency tree, if any). It serves one connection, then exits; it gives
- * up after 120 s whatever happens (alarm), so a test cannot hang on it. */
+ * up after 120 s (FA_ALARM seconds if set) whatever happens, so a test
+ * cannot hang on it. */
 #include <bearssl.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -264,7 +265,7 @@ int main(int argc, char **argv)
 	}
 	mode = argv[4];
 	n = argc > 5 ? atol(argv[5]) : 0;
-	alarm(120);
+	alarm(getenv("FA_ALARM") ? (unsigned)atoi(getenv("FA_ALARM")) : 120);
 	memset(&pcrs, 0, sizeof pcrs);
 	mkdir(argv[3], 0755);
 	if (!ca || nsm_ca_open(ca, argv[3], NULL, "i-0-fake0", &e))
