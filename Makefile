@@ -103,6 +103,10 @@ deps-src: deps-apt
 
 deps-libs: $(B)/deps/musl/.done $(B)/deps/host/.done
 
+# A recipe that runs $(MAKE) is executed even by `make -n`; these start by
+# deleting the build they replace, so under -n they stop first.
+DRY_RUN_STOP = if [ -n "$(findstring n,$(firstword -$(MAKEFLAGS)))" ]; then echo "  DEPS    $@ (make -n: not rebuilt)"; exit 0; fi;
+
 # BearSSL and libcbor, built static from the pinned tarballs, once per libc
 # (musl, host glibc, and the aarch64 musl). musl-gcc does not search the
 # kernel headers, so a musl tree links in those of its architecture.
@@ -127,7 +131,7 @@ $(B)/deps/bearssl.cflags: FORCE
 FORCE:
 $(B)/deps/%/.done: $(B)/deps/bearssl.cflags | deps-src
 	@echo "  DEPS    BearSSL + libcbor ($*)"
-	@set -e; d=$(abspath $(B)/deps/$*); rm -rf $$d; mkdir -p $$d/src $$d/lib $$d/include; \
+	@$(DRY_RUN_STOP) set -e; d=$(abspath $(B)/deps/$*); rm -rf $$d; mkdir -p $$d/src $$d/lib $$d/include; \
 	cc=$(DEPS_CC_$*); \
 	$(if $(DEPS_UAPI_$*),for h in linux asm-generic; do ln -s $(word 1,$(DEPS_UAPI_$*))/$$h $$d/include/$$h; done; \
 	  ln -s $(word 2,$(DEPS_UAPI_$*))/asm $$d/include/asm;) \
@@ -150,7 +154,7 @@ deps-src-aarch64: deps-src
 	@.ci/deps.sh source musl $(MUSL_VER) $(MUSL_TAR) $(MUSL_SHA) $(SRC_CACHE)
 $(AARCH64_MUSL)/.done: | deps-src-aarch64
 	@echo "  DEPS    musl $(MUSL_VER) (aarch64, $(AARCH64_CROSS)gcc)"
-	@set -e; d=$(AARCH64_MUSL); rm -rf $$d; mkdir -p $$d/src; \
+	@$(DRY_RUN_STOP) set -e; d=$(AARCH64_MUSL); rm -rf $$d; mkdir -p $$d/src; \
 	echo "$(MUSL_SHA)  $(SRC_CACHE)/$(MUSL_TAR)" | sha256sum -c --status || { echo "deps: $(MUSL_TAR) changed in the cache" >&2; exit 1; }; \
 	tar -C $$d/src -xf $(SRC_CACHE)/$(MUSL_TAR); \
 	( cd $$d/src/musl-1.2.3 && ./configure --target=aarch64-linux-gnu CROSS_COMPILE=$(AARCH64_CROSS) \
