@@ -171,13 +171,14 @@ static int jw_signing_certificate(struct json_w *w, const struct eif_sig_check *
 {
 	struct x509_cert cert;
 	struct issuer_attrs l = { 0 };
-	char t[40];
+	char t[40], *hex = NULL;
+	int rc = -1;
 	if (x509_cert_parse(sig->cert_der, sig->cert_der_len, &cert, e) ||
 	    x509_name_attrs(&cert.issuer, collect_attr, &l, e))
-		goto fail;
-	if (l.oom) {
+		goto out;
+	if (l.oom || !(hex = malloc(3 * cert.sig_value.len + 1))) {
 		cr_fail(e, "out of memory");
-		goto fail;
+		goto out;
 	}
 	qsort(l.a, l.n, sizeof *l.a, attr_cmp);
 	jw_obj_begin(w);
@@ -195,29 +196,18 @@ static int jw_signing_certificate(struct json_w *w, const struct eif_sig_check *
 	jw_kstr(w, "NotBefore", t);
 	openssl_time(cert.not_after, t);
 	jw_kstr(w, "NotAfter", t);
-	jw_key(w, "Signature");
-	{
-		char *hex = malloc(3 * cert.sig_value.len + 1);
-		if (!hex) {
-			cr_fail(e, "out of memory");
-			goto fail;
-		}
-		hex[0] = 0;
-		for (size_t i = 0, o = 0; i < cert.sig_value.len; i++)
-			o += (size_t)snprintf(hex + o, 4, "%s%02X", i ? ":" : "", cert.sig_value.p[i]);
-		jw_str(w, hex);
-		free(hex);
-	}
+	hex[0] = 0;
+	for (size_t i = 0, o = 0; i < cert.sig_value.len; i++)
+		o += (size_t)snprintf(hex + o, 4, "%s%02X", i ? ":" : "", cert.sig_value.p[i]);
+	jw_kstr(w, "Signature", hex);
 	jw_obj_end(w);
+	rc = 0;
+out:
 	for (size_t i = 0; i < l.n; i++)
 		free((char *)l.a[i].name);
 	free(l.a);
-	return 0;
-fail:
-	for (size_t i = 0; i < l.n; i++)
-		free((char *)l.a[i].name);
-	free(l.a);
-	return cr_err_wrap(e, "signing certificate");
+	free(hex);
+	return rc ? cr_err_wrap(e, "signing certificate") : 0;
 }
 
 static int emit_json(const struct described *d, struct cr_buf *out, struct cr_err *e)
