@@ -82,7 +82,19 @@ int run_random_module_id(char out[RUN_MODULE_ID_LEN + 1], struct cr_err *e)
  * the vhost-user-vsock device from vsock= and the shared guest RAM itself,
  * reads the EIF given as -kernel (CRC, PCRs, kernel and ramdisks unpacked
  * to $TMPDIR), and appends -append after the EIF's own cmdline. No
- * -initrd: it would be measured into PCR0/2. */
+ * -initrd: it would be measured into PCR0/2.
+ *
+ * ioeventfd=off: Linux's NSM driver puts a request and its response buffer
+ * in the ring one after the other, and QEMU's virtio-nsm takes a request
+ * seen without its response buffer as a device error: the device is broken
+ * for the rest of the boot and every NSM call waits out the driver's 120 s.
+ * With ioeventfd, QEMU kicks each queue itself when the driver sets
+ * DRIVER_OK, and that kick is handled in QEMU's main loop, whenever it gets
+ * to it: between the two buffers of the hwrng thread's or a process's next
+ * request in a few cold boots in a hundred here. Without it a queue is handled
+ * only in the vCPU's own notify write, after both buffers are in (the
+ * driver holds its lock across the pair). vhost-user-vsock's kicks do not
+ * go through QEMU either way. */
 static int build_nitro(const struct run_qemu_cfg *c, const char *sock, struct run_qemu_argv *a, struct cr_err *e)
 {
 	char id[128];
@@ -95,7 +107,8 @@ static int build_nitro(const struct run_qemu_cfg *c, const char *sock, struct ru
 	    add(a, e, "-accel") || add(a, e, "tcg") || add(a, e, "-cpu") || add(a, e, "max") || add(a, e, "-m") ||
 	    add(a, e, "%uM", c->memory_mib) || add(a, e, "-smp") || add(a, e, "%u", c->cpus) || add(a, e, "-chardev") ||
 	    add(a, e, "socket,id=vsock,path=%s", sock) || add(a, e, "-global") ||
-	    add(a, e, "virtio-mmio.force-legacy=false") || add(a, e, "-nodefaults") || add(a, e, "-no-user-config") ||
+	    add(a, e, "virtio-mmio.force-legacy=false") || add(a, e, "-global") ||
+	    add(a, e, "virtio-mmio.ioeventfd=off") || add(a, e, "-nodefaults") || add(a, e, "-no-user-config") ||
 	    add(a, e, "-display") || add(a, e, "none") || add(a, e, "-serial") || add(a, e, "stdio") ||
 	    add(a, e, "-no-reboot") || add(a, e, "-kernel") || add(a, e, "%s", c->eif))
 		return -1;

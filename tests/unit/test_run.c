@@ -24,6 +24,15 @@ static int argv_has(const struct run_qemu_argv *a, const char *opt, const char *
 	return 0;
 }
 
+/* How many times the word s is in argv. */
+static int argv_count(const struct run_qemu_argv *a, const char *s)
+{
+	int n = 0;
+	for (int i = 0; i < a->argc; i++)
+		n += !strcmp(a->argv[i], s);
+	return n;
+}
+
 static void test_argv(void)
 {
 	struct run_qemu_cfg c = { .qemu = "qemu-system-x86_64",
@@ -52,12 +61,8 @@ static void test_argv(void)
 	     "argv: kernel, initrd and cmdline as given");
 	T_OK(argv_has(&a, "-serial", "stdio") && argv_has(&a, "-display", "none"),
 	     "argv: serial console on stdout, no display");
-	{
-		int nr = 0;
-		for (int i = 0; i < a.argc; i++)
-			nr += !strcmp(a.argv[i], "-no-reboot") || !strcmp(a.argv[i], "-nodefaults");
-		T_OK(nr == 2, "argv: -no-reboot (a guest reboot ends the run) and -nodefaults");
-	}
+	T_OK(argv_count(&a, "-no-reboot") == 1 && argv_count(&a, "-nodefaults") == 1,
+	     "argv: -no-reboot (a guest reboot ends the run) and -nodefaults");
 	{
 		static char longpath[1200];
 		memset(longpath, ',', sizeof longpath - 1);
@@ -65,6 +70,35 @@ static void test_argv(void)
 		T_OK(run_qemu_build_argv(&c, &a, &e) == -1 && strstr(e.msg, "too long"),
 		     "argv: an overlong path is refused");
 	}
+}
+
+/* upstream QEMU's nitro-enclave machine: the EIF itself, and no ioeventfd
+ * (run_qemu.c: its virtio-nsm breaks when a kick of its own is handled
+ * between the two buffers of a request). */
+static void test_argv_nitro(void)
+{
+	struct run_qemu_cfg c = { .machine = RUN_MACHINE_NITRO,
+				  .qemu = "qemu-nitro",
+				  .eif = "/r/app.eif",
+				  .module_id = "i-0123456789abcdef-enc0123456789abcdef",
+				  .tmpdir = "/tmp/r",
+				  .cmdline = "tsc_early_khz=1000",
+				  .vhost_socket = "/tmp/v/vhost.sock",
+				  .memory_mib = 512,
+				  .cpus = 2 };
+	struct run_qemu_argv a;
+	struct cr_err e;
+
+	T_OK(run_qemu_build_argv(&c, &a, &e) == 0 && a.argv[a.argc] == NULL && !strcmp(a.argv[0], "qemu-nitro"),
+	     "nitro argv: built and NULL-terminated");
+	T_OK(argv_has(&a, "-M", "nitro-enclave,vsock=vsock,id=i-0123456789abcdef-enc0123456789abcdef") &&
+		     argv_has(&a, "-kernel", "/r/app.eif") && argv_has(&a, "-append", "tsc_early_khz=1000") &&
+		     !strcmp(a.tmpdir, "/tmp/r"),
+	     "nitro argv: the machine with its module id, the EIF as -kernel, only run's additions as -append");
+	T_OK(argv_has(&a, "-global", "virtio-mmio.force-legacy=false") &&
+		     argv_has(&a, "-global", "virtio-mmio.ioeventfd=off"),
+	     "nitro argv: modern virtio-mmio, queues handled in the vCPU's notify (ioeventfd off)");
+	T_OK(argv_count(&a, "-initrd") == 0, "nitro argv: no -initrd (QEMU would measure it)");
 }
 
 /* aarch64 images: the virt machine, otherwise the same devices as microvm. */
@@ -100,15 +134,8 @@ static void test_argv_virt(void)
 	T_OK(argv_has(&a, "-kernel", "/r/kernel") && argv_has(&a, "-initrd", "/r/initrd") &&
 		     argv_has(&a, "-append", "console=ttyS0 console=ttyAMA0") && argv_has(&a, "-serial", "stdio"),
 	     "virt argv: kernel, initrd, cmdline, serial console on stdout");
-	{
-		int nr = 0, numa = 0;
-		for (int i = 0; i < a.argc; i++) {
-			nr += !strcmp(a.argv[i], "-no-reboot") || !strcmp(a.argv[i], "-nodefaults");
-			numa += !strcmp(a.argv[i], "-numa");
-		}
-		T_OK(nr == 2 && numa == 0,
-		     "virt argv: -no-reboot and -nodefaults; RAM as the machine's backend, no -numa");
-	}
+	T_OK(argv_count(&a, "-no-reboot") == 1 && argv_count(&a, "-nodefaults") == 1 && argv_count(&a, "-numa") == 0,
+	     "virt argv: -no-reboot and -nodefaults; RAM as the machine's backend, no -numa");
 }
 
 static void test_cmdline_virt(void)
@@ -271,6 +298,7 @@ int main(void)
 	signal(SIGPIPE, SIG_IGN);
 	test_argv();
 	test_cmdline();
+	test_argv_nitro();
 	test_argv_virt();
 	test_cmdline_virt();
 	test_spawn();
