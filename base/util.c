@@ -440,7 +440,7 @@ static void tmp_signal(int sig)
 {
 	for (int i = 0; i < TMPFILE_SLOTS; i++)
 		if (open_tmpfiles[i])
-			unlink(open_tmpfiles[i]->tmp);
+			unlinkat(open_tmpfiles[i]->dir, open_tmpfiles[i]->tmp, 0);
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
@@ -461,34 +461,76 @@ void cr_tmpfile_cleanup_on_signals(void)
 	cr_on_stop_signals(tmp_signal);
 }
 
+/* Open a new file named "<base>.tmp.XXXXXX" in t->dir (X: random letters),
+ * as mkostemp does in a path. */
+static int tmp_open_in_dir(struct cr_tmpfile *t, const char *base)
+{
+	static const char abc[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+	for (int tries = 0; tries < 100; tries++) {
+		unsigned char r[6];
+		size_t n;
+		if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r)
+			return -1;
+		n = (size_t)snprintf(t->tmp, sizeof t->tmp, "%s.tmp.", base);
+		if (n + sizeof r >= sizeof t->tmp) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		for (size_t k = 0; k < sizeof r; k++)
+			t->tmp[n + k] = abc[r[k] % (sizeof abc - 1)];
+		t->tmp[n + sizeof r] = 0;
+		int fd = openat(t->dir, t->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (fd >= 0 || errno != EEXIST)
+			return fd;
+	}
+	return -1;
+}
+
+static void tmp_close(struct cr_tmpfile *t)
+{
+	if (t->fd >= 0)
+		close(t->fd);
+	if (t->dir >= 0)
+		close(t->dir);
+	t->fd = t->dir = -1;
+	t->tmp[0] = 0;
+}
+
 int cr_tmpfile_create(struct cr_tmpfile *t, const char *dst, struct cr_err *e)
 {
-	t->fd = -1;
-	if ((size_t)snprintf(t->dst, sizeof t->dst, "%s", dst) >= sizeof t->dst ||
-	    (size_t)snprintf(t->tmp, sizeof t->tmp, "%s.tmp.XXXXXX", dst) >= sizeof t->tmp)
+	char dir[4096];
+	const char *slash = strrchr(dst, '/');
+	t->fd = t->dir = -1;
+	t->tmp[0] = 0;
+	if ((size_t)snprintf(t->dst, sizeof t->dst, "%s", dst) >= sizeof t->dst)
 		return cr_fail(e, "%s: path too long", dst);
+	t->dst_name = slash ? (size_t)(slash + 1 - dst) : 0;
+	if (!*dst)
+		return cr_fail_code(e, CR_E_NOTREG, "an empty path names no file");
+	if (!dst[t->dst_name] || !strcmp(dst + t->dst_name, ".") || !strcmp(dst + t->dst_name, ".."))
+		return cr_fail_code(e, CR_E_NOTREG, "%s: names a directory, not a file", dst);
 	/* As root, "-o /dev/null" would put a regular file in place of the
 	 * device. */
-	if (cr_check_replaceable(dst, "name a new or regular file", e)) {
+	if (cr_check_replaceable(dst, "name a new or regular file", e))
+		return -1;
+	snprintf(dir, sizeof dir, "%.*s", slash == dst ? 1 : (int)(slash ? (size_t)(slash - dst) : 0), dst);
+	t->dir = open(slash ? dir : ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (t->dir < 0 || (t->fd = tmp_open_in_dir(t, dst + t->dst_name)) < 0) {
+		cr_failp(e, "%s: cannot create a temporary file beside it", dst);
 		t->tmp[0] = 0;
+		tmp_close(t);
 		return -1;
 	}
-	t->fd = mkostemp(t->tmp, O_CLOEXEC);
-	if (t->fd < 0)
-		return cr_failp(e, "%s: cannot create a temporary file beside it", dst);
 	tmp_register(t, 1);
 	return 0;
 }
 
 void cr_tmpfile_abort(struct cr_tmpfile *t)
 {
-	if (t->fd >= 0)
-		close(t->fd);
-	if (t->fd >= 0 || t->tmp[0])
-		unlink(t->tmp);
+	if (t->dir >= 0 && t->tmp[0])
+		unlinkat(t->dir, t->tmp, 0);
 	tmp_register(t, 0);
-	t->fd = -1;
-	t->tmp[0] = 0;
+	tmp_close(t);
 }
 
 int cr_tmpfile_commit(struct cr_tmpfile *t, int mode, struct cr_err *e)
@@ -505,13 +547,14 @@ int cr_tmpfile_commit(struct cr_tmpfile *t, int mode, struct cr_err *e)
 		return -1;
 	}
 	t->fd = -1;
-	if (rename(t->tmp, t->dst)) {
+	if (renameat(t->dir, t->tmp, t->dir, t->dst + t->dst_name)) {
 		cr_failp(e, "%s: rename", t->dst);
 		cr_tmpfile_abort(t);
 		return -1;
 	}
 	tmp_register(t, 0);
 	t->tmp[0] = 0;
+	tmp_close(t);
 	return 0;
 }
 

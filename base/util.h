@@ -119,11 +119,16 @@ int cr_read_proc_u64(const char *path, const char *key, uint64_t max, uint64_t *
  * remove it if the process is killed by SIGINT, SIGTERM or SIGHUP.
  * create() refuses (CR_E_NOTREG) a dst that exists and is not a regular
  * file: the rename would put a file in place of a device, FIFO, socket,
- * symlink or directory. */
+ * symlink or directory.
+ * The directory is held open from create() on, and the temporary file is
+ * created, renamed and removed relative to it: a directory renamed while the
+ * file is written still gets it (or loses it on failure), never a leftover. */
 struct cr_tmpfile {
 	int fd;
-	char tmp[4096];
+	int dir;        /* dst's directory (O_PATH), -1 when closed */
+	char tmp[4096]; /* the temporary file's name in dir; "" when none */
 	char dst[4096];
+	size_t dst_name; /* offset of dst's last component in dst */
 };
 int cr_tmpfile_create(struct cr_tmpfile *t, const char *dst, struct cr_err *e);
 /* fchmod(mode) (so the umask never shows), fsync, close, rename. On failure

@@ -333,7 +333,7 @@ static void print_verified_text(const struct verify_args *a, const struct att_ve
 	cr_time_format(v->at, when);
 	cr_tprintf(stdout, "verified at  %s (%s)\n", when, a->pol.has_time ? "--at" : "the document's timestamp");
 	cr_tprintf(stdout, "trusted root %s (%s)\n", cr_term_arg(root->subject_text),
-		   a->pol.root_der ? a->root_path : "compiled-in AWS Nitro Enclaves root G1");
+		   a->pol.root_der ? cr_term_arg(a->root_path) : "compiled-in AWS Nitro Enclaves root G1");
 	cr_tprintf(stdout, "checked      %zu PCR%s%s%s%s\n", a->pol.n_pcrs, a->pol.n_pcrs == 1 ? "" : "s",
 		   a->pol.nonce.set ? ", nonce" : "", a->pol.user_data.set ? ", user_data" : "",
 		   a->pol.public_key.set ? ", public_key" : "");
@@ -356,7 +356,7 @@ static int verify_json(const struct verify_args *a, const struct att_verified *v
 		jw_kstr(&w, "check", v->check);
 		jw_kstr(&w, "error", why->msg);
 	}
-	if (v->at) {
+	if (v->at_set) {
 		cr_time_format(v->at, when);
 		jw_kstr(&w, "verified_at", when);
 	}

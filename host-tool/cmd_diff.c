@@ -38,6 +38,30 @@ static void usage(FILE *out)
 		OUT_DIFF_CONTEXT, OUT_DIFF_BEFORE, OUT_DIFF_MAX_IGNORE);
 }
 
+/* An --ignore path as the walk names entries: "sub/", "./sub" and
+ * "sub//x" become "sub" and "sub/x" (in place); -1 for a path with a ".."
+ * component or nothing left, which would never match. */
+static int ignore_canonical(char *p)
+{
+	char *w = p;
+	const char *r = p;
+	while (*r) {
+		size_t n = strcspn(r, "/");
+		if (n == 2 && r[0] == '.' && r[1] == '.')
+			return -1;
+		if (n && !(n == 1 && r[0] == '.')) {
+			if (w != p)
+				*w++ = '/';
+			memmove(w, r, n);
+			w += n;
+		}
+		r += n;
+		r += *r == '/';
+	}
+	*w = 0;
+	return w == p ? -1 : 0;
+}
+
 int cmd_diff(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -51,6 +75,7 @@ int cmd_diff(int argc, char **argv)
 	struct out_diff d;
 	struct cr_err e;
 	int c, json = 0, rc;
+	char given[512];
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -59,10 +84,12 @@ int cmd_diff(int argc, char **argv)
 				cr_tprintf(stderr, "cleanroom diff: more than %d --ignore\n", OUT_DIFF_MAX_IGNORE);
 				return 2;
 			}
-			if (!optarg[0] || optarg[0] == '/') {
+			snprintf(given, sizeof given, "%s", optarg);
+			if (!optarg[0] || optarg[0] == '/' || ignore_canonical(optarg)) {
 				cr_tprintf(stderr,
-					   "cleanroom diff: --ignore '%s': want a path relative to the directories\n",
-					   optarg);
+					   "cleanroom diff: --ignore '%s': want a path relative to the directories, "
+					   "without '..'\n",
+					   cr_term_arg(given));
 				return 2;
 			}
 			ignore[nignore++] = optarg;

@@ -187,7 +187,7 @@ struct eif_opts {
 	const char *name, *version, *metadata, *arch, *sign_key, *sign_cert, *oci;
 	char **cmd_args;
 	int cmd_n;
-	int name_set, version_set, agent, no_image_info, timings;
+	int name_set, version_set, agent, no_image_info, timings, max_unpacked_set;
 	uint64_t max_unpacked;
 };
 
@@ -261,6 +261,7 @@ static int parse_args(int argc, char **argv, struct eif_opts *o)
 		case 'I': o->no_image_info = 1; break;
 		case 'T': o->timings = 1; break;
 		case 'X':
+			o->max_unpacked_set = 1;
 			if (cr_parse_size(optarg, &o->max_unpacked) || o->max_unpacked == 0) {
 				cr_tprintf(stderr,
 					   "cleanroom eif: --max-unpacked '%s': expected bytes > 0, or a "
@@ -286,8 +287,12 @@ static int parse_args(int argc, char **argv, struct eif_opts *o)
 		cr_tprintf(stderr, "cleanroom eif: -o and one of --rootfs, --oci are required (see --help)\n");
 		return 2;
 	}
-	if (!o->oci && (o->agent || o->no_image_info)) {
-		cr_tprintf(stderr, "cleanroom eif: --agent and --no-image-info go with --oci\n");
+	if (!*o->output) {
+		cr_tprintf(stderr, "cleanroom eif: -o: an empty path names no file\n");
+		return 2;
+	}
+	if (!o->oci && (o->agent || o->no_image_info || o->max_unpacked_set)) {
+		cr_tprintf(stderr, "cleanroom eif: --agent, --no-image-info and --max-unpacked go with --oci\n");
 		return 2;
 	}
 	if (o->agent && (o->cmd_args || o->cmd_file || o->env_file)) {

@@ -10,6 +10,7 @@
 
 #include "base/digest.h"
 #include "host-tool/commands.h"
+#include "nsm/x509_cert.h"
 #include "host-tool/eif/eif.h"
 #include "base/json.h"
 #include "host-tool/eif/pcr.h"
@@ -71,8 +72,15 @@ static int pcr_of_cert(const char *path, uint8_t out[CR_PCR_LEN], struct cr_err 
 {
 	struct pem_list l;
 	const struct pem_object *cert;
+	struct x509_cert x;
 	if (pem_read_cert(path, &l, &cert, e))
 		return cr_err_wrap(e, "--signing-certificate");
+	/* A PCR8 only of a certificate (as nitro-cli, which parses it): any
+	 * base64 between the markers would otherwise be measured. */
+	if (x509_cert_parse(cert->der, cert->len, &x, e)) {
+		pem_free(&l);
+		return cr_err_wrap(e, "--signing-certificate %s", cr_term_arg(path));
+	}
 	pcr_of_bytes(cert->der, cert->len, out);
 	pem_free(&l);
 	return 0;
@@ -99,7 +107,11 @@ int cmd_pcr(int argc, char **argv)
 		default: usage(stderr); return 2;
 		}
 	}
-	if (optind != argc || !!input == !!cert) {
+	if (optind != argc) {
+		cr_tprintf(stderr, "cleanroom pcr: unexpected argument '%s' (see --help)\n", cr_term_arg(argv[optind]));
+		return 2;
+	}
+	if (!!input == !!cert) {
 		cr_tprintf(stderr,
 			   "cleanroom pcr: give exactly one of --input or --signing-certificate (see --help)\n");
 		return 2;

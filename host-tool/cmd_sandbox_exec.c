@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -36,7 +37,8 @@ static const char usage_text[] =
 	"  --memory BYTES           memory limit, suffix K, M or G allowed (default none)\n"
 	"  --pids N                 limit on processes and threads (default 4096; 0 = none)\n"
 	"  --uid N, --gid N         identity inside the sandbox (default 1000, 1000)\n"
-	"  --tmp-size BYTES         size of /tmp and of /dev/shm, each (default 1G)\n"
+	"  --tmp-size BYTES         size of /tmp and of /dev/shm, each (default 1G; 0: the\n"
+	"                           kernel's default, half of RAM)\n"
 	"  --log-limit BYTES        pass on at most this much output; the rest is counted\n"
 	"                           and dropped (default 64M; 0 = no limit)\n"
 	"  --source-date-epoch N    SOURCE_DATE_EPOCH inside (default 0)\n"
@@ -63,11 +65,15 @@ static const char usage_text[] =
 	"  cleanroom sandbox-exec --root /srv/rootfs --work src --timeout 600 \\\n"
 	"      --memory 2G --json -- make -j2\n";
 
-static int usage_error(const char *fmt, const char *arg)
+/* One line on stderr (its newlines escaped too: it is one line), exit 2. */
+__attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
 {
-	cr_tprintf(stderr, "cleanroom sandbox-exec: ");
-	cr_tprintf(stderr, fmt, arg);
-	cr_tprintf(stderr, " (see 'cleanroom sandbox-exec --help')\n");
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	cr_tprintf(stderr, "cleanroom sandbox-exec: %s (see 'cleanroom sandbox-exec --help')\n", cr_term_arg(msg));
 	return 2;
 }
 
@@ -183,13 +189,13 @@ int cmd_sandbox_exec(int argc, char **argv)
 						   val);
 		} else if (!strcmp(o, "--tmp-size") || !strcmp(o, "--log-limit")) {
 			if (cr_parse_size(val, o[2] == 't' ? &c.limits.tmp_bytes : &c.limits.log_bytes))
-				return usage_error("'%s' is not a size in bytes (K, M, G suffix allowed)", val);
+				return usage_error("%s: '%s' is not a size in bytes (K, M, G suffix allowed)", o, val);
 		} else if (!strcmp(o, "--pids")) {
 			if (cr_parse_u64(val, 1u << 22, &c.limits.pids))
 				return usage_error("--pids: '%s' is not a number up to 4194304", val);
 		} else if (!strcmp(o, "--uid") || !strcmp(o, "--gid")) {
 			if (cr_parse_u64(val, 0xfffffffeu, &v))
-				return usage_error("uid/gid: '%s' is not a number", val);
+				return usage_error("%s: '%s' is not a number up to 4294967294", o, val);
 			if (o[2] == 'u')
 				c.uid = (uid_t)v;
 			else
@@ -205,6 +211,10 @@ int cmd_sandbox_exec(int argc, char **argv)
 	if (i >= argc)
 		return usage_error("%s", "no command: give it after --");
 	c.argv = argv + i;
+	/* --cwd, --uid/--gid, --memory and the command are usage errors (2)
+	 * before anything is looked at or set up. */
+	if (sandbox_check_options(&c, &e))
+		return usage_error("%s", e.msg);
 	if (absolute("--root", &c.rootfs, root_buf) || absolute("--work", &c.workspace, work_buf))
 		return 1;
 	c.log_fd = json ? STDERR_FILENO : STDOUT_FILENO;

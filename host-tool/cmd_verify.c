@@ -350,10 +350,10 @@ static int verify_one(const struct verify_args *a, struct verify_inputs *v)
 	rc = bundle_verify_form(buf, len, att, att_len, a->att_path, &v->pol, r) ? 1 : 0;
 	free(buf);
 	free(att);
-	if (rc == 0 && a->key_out && write_key(r, a->key_out, &e)) {
-		cr_tprintf(stderr, "cleanroom verify: %s\n", e.msg);
-		rc = 2;
-	}
+	/* Verified, but the key asked for is not written: exit 2, and the
+	 * JSON says why beside "verified": true. */
+	if (rc == 0 && a->key_out && write_key(r, a->key_out, &e))
+		snprintf(r->input_error, sizeof r->input_error, "%s", e.msg);
 	if (a->json) {
 		if (print_json(write_single, r))
 			rc = 2;
@@ -368,7 +368,7 @@ static int verify_one(const struct verify_args *a, struct verify_inputs *v)
 		else
 			cr_tprintf(stdout, "%s\n", rc ? "NOT VERIFIED" : "verified");
 	}
-	if (rc == 1 && r->input_error[0]) {
+	if (r->input_error[0]) {
 		cr_tprintf(stderr, "cleanroom verify: %s\n", r->input_error);
 		rc = 2;
 	} else if (rc == 1) {

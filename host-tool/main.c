@@ -11,19 +11,22 @@ struct command {
 	const char *name;
 	int (*run)(int argc, char **argv);
 	const char *summary;
+	/* The exit status when stdout could not take the output: 2 where 1 is
+	 * a verdict ("not verified", "they differ") that would then be a lie. */
+	int stdout_failed;
 };
 
 static const struct command commands[] = {
-	{ "eif", cmd_eif, "pack an enclave image file (EIF), reproducibly" },
-	{ "describe", cmd_describe, "show what is inside an EIF (ours or nitro-cli's)" },
-	{ "pcr", cmd_pcr, "measure a file as nitro-cli pcr does" },
-	{ "build", cmd_build, "build sources inside an enclave, bring the outputs back" },
-	{ "attestation", cmd_attestation, "show or verify an NSM attestation document" },
-	{ "verify", cmd_verify, "verify a build's signed report (bundle) and its artifacts" },
-	{ "diff", cmd_diff, "compare two builds' outputs: which files differ, and where" },
-	{ "run", cmd_run, "boot an EIF locally in QEMU, with vsock and the heartbeat" },
-	{ "vsock-bridge", cmd_vsock_bridge, "serve QEMU's vhost-user vsock device (Unix sockets on the host)" },
-	{ "sandbox-exec", cmd_sandbox_exec, "run a command in the build sandbox, natively (root)" },
+	{ "eif", cmd_eif, "pack an enclave image file (EIF), reproducibly", 1 },
+	{ "describe", cmd_describe, "show what is inside an EIF (ours or nitro-cli's)", 1 },
+	{ "pcr", cmd_pcr, "measure a file as nitro-cli pcr does", 1 },
+	{ "build", cmd_build, "build sources inside an enclave, bring the outputs back", 1 },
+	{ "attestation", cmd_attestation, "show or verify an NSM attestation document", 2 },
+	{ "verify", cmd_verify, "verify a build's signed report (bundle) and its artifacts", 2 },
+	{ "diff", cmd_diff, "compare two builds' outputs: which files differ, and where", 2 },
+	{ "run", cmd_run, "boot an EIF locally in QEMU, with vsock and the heartbeat", 1 },
+	{ "vsock-bridge", cmd_vsock_bridge, "serve QEMU's vhost-user vsock device (Unix sockets on the host)", 1 },
+	{ "sandbox-exec", cmd_sandbox_exec, "run a command in the build sandbox, natively (root)", 1 },
 };
 
 static void usage(FILE *out)
@@ -38,9 +41,9 @@ static void usage(FILE *out)
 
 /* Whatever a command printed must have reached stdout: a full disk or a
  * closed pipe under `cleanroom describe --json x.eif > out.json` is a
- * failure (exit 1), not a silent truncation. A command that failed has
- * said why already (and keeps its status). */
-static int stdout_done(const char *cmd, int rc)
+ * failure (exit `failed`), not a silent truncation. A command that failed
+ * has said why already (and keeps its status). */
+static int stdout_done(const char *cmd, int rc, int failed)
 {
 	const char *why = NULL;
 	if (fflush(stdout) != 0)
@@ -50,7 +53,7 @@ static int stdout_done(const char *cmd, int rc)
 	if (!why || rc)
 		return rc;
 	fprintf(stderr, "cleanroom%s%s: stdout: %s\n", cmd ? " " : "", cmd ? cmd : "", why);
-	return 1;
+	return failed;
 }
 
 int main(int argc, char **argv)
@@ -61,15 +64,16 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
 		usage(stdout);
-		return stdout_done(NULL, 0);
+		return stdout_done(NULL, 0, 1);
 	}
 	if (!strcmp(argv[1], "--version")) {
 		cr_tprintf(stdout, "cleanroom %s\n", CLEANROOM_VERSION);
-		return stdout_done(NULL, 0);
+		return stdout_done(NULL, 0, 1);
 	}
 	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
 		if (!strcmp(argv[1], commands[i].name)) {
-			return stdout_done(commands[i].name, commands[i].run(argc - 1, argv + 1));
+			return stdout_done(commands[i].name, commands[i].run(argc - 1, argv + 1),
+					   commands[i].stdout_failed);
 		}
 	cr_tprintf(stderr, "cleanroom: unknown command '%s' (see 'cleanroom --help')\n", argv[1]);
 	return 2;

@@ -185,6 +185,7 @@ int att_verify(const uint8_t *buf, size_t len, const struct att_policy *pol, str
 				return fail_check(out, "unsigned");
 			}
 			out->at = pol->has_time ? pol->at : (int64_t)(doc->timestamp_ms / 1000);
+			out->at_set = 1;
 			goto expectations;
 		}
 		memset(doc, 0, sizeof *doc);
@@ -200,6 +201,7 @@ int att_verify(const uint8_t *buf, size_t len, const struct att_policy *pol, str
 		root_len = sizeof aws_root_g1_der;
 	}
 	out->at = pol->has_time ? pol->at : (int64_t)(doc->timestamp_ms / 1000);
+	out->at_set = 1;
 	if (build_chain(doc, root, root_len, &out->chain, e))
 		return fail_check(out, "chain");
 	if (verify_signatures(out, e))

@@ -70,6 +70,7 @@ struct att_verified {
 	struct att_document d;   /* pointers into the verified buffer */
 	struct x509_chain chain; /* leaf, cabundle[n-1] .. cabundle[1], root */
 	int64_t at;              /* the verification time used */
+	int at_set;              /* at was decided (0 is a time: 1970) */
 	char check[16];          /* on failure, the check that failed (see above) */
 	int unsigned_doc;        /* the document has the unsigned shape (chain and signature not checked) */
 };

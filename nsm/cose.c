@@ -97,8 +97,11 @@ static int parse_protected(struct cose_sign1 *m, struct cr_err *e)
 	v = cbr_map_find_int(&d, 0, COSE_HDR_ALG);
 	if (v != CBR_NONE) {
 		if (cbr_int(&d, v, &m->alg)) {
-			cr_fail(e, "protected header: alg (label 1) must be an integer, not %s",
-				cbr_kind_name(d.items[v].kind));
+			if (d.items[v].kind == CBR_UINT || d.items[v].kind == CBR_NEGINT)
+				cr_fail(e, "protected header: alg (label 1) is out of the 64-bit signed range");
+			else
+				cr_fail(e, "protected header: alg (label 1) must be an integer, not %s",
+					cbr_kind_name(d.items[v].kind));
 			cbr_free(&d);
 			return -1;
 		}

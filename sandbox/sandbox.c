@@ -198,14 +198,29 @@ fail:
 	return -1;
 }
 
-static int make_plan(const struct sandbox_config *c, struct sb_plan *p, struct cr_err *e)
+/* What needs no file system: the command, limits, working directory and
+ * ids (cwd_out: the working directory inside the sandbox). */
+static int check_options(const struct sandbox_config *c, char cwd_out[PATH_MAX], struct cr_err *e)
 {
-	struct stat rs, ws;
-	if (check_argv(c->argv, e) || check_limits(&c->limits, e) || check_cwd(c->cwd, p->cwd, e))
+	if (check_argv(c->argv, e) || check_limits(&c->limits, e) || check_cwd(c->cwd, cwd_out, e))
 		return -1;
 	if (c->uid == 0 || c->gid == 0 || c->uid == (uid_t)-1 || c->gid == (gid_t)-1)
 		return cr_fail(e, "sandbox: uid %u / gid %u: must be neither 0 (root) nor -1", (unsigned)c->uid,
 			       (unsigned)c->gid);
+	return 0;
+}
+
+int sandbox_check_options(const struct sandbox_config *c, struct cr_err *e)
+{
+	char cwd[PATH_MAX];
+	return check_options(c, cwd, e);
+}
+
+static int make_plan(const struct sandbox_config *c, struct sb_plan *p, struct cr_err *e)
+{
+	struct stat rs, ws;
+	if (check_options(c, p->cwd, e))
+		return -1;
 	if (canonical_dir("rootfs", c->rootfs, p->rootfs, &rs, e) ||
 	    canonical_dir("workspace", c->workspace, p->workspace, &ws, e))
 		return -1;

@@ -86,6 +86,12 @@ struct sandbox_result {
 	enum cg_mode cgroup;  /* how memory/pids limits were enforced */
 };
 
+/* The checks of sandbox_run() that need no file system or privilege: the
+ * command, the limits, the working directory (relative, no ".."), the ids
+ * (neither 0 nor -1). 0 when they pass; a caller may refuse bad options
+ * before anything is set up. */
+int sandbox_check_options(const struct sandbox_config *c, struct cr_err *e);
+
 /* Run argv in the sandbox and wait for it (and everything it started) to
  * end. 0: the command ran, r says how it ended. -1: the sandbox could not be
  * set up or the command could not be started; e names the step and cause. */

@@ -482,6 +482,8 @@ void bv_write_json(const struct bv_result *r, struct json_w *w)
 {
 	const struct report_statement *st = &r->statement.st;
 	jw_kbool(w, "verified", r->verified);
+	if (r->input_error[0])
+		jw_kstr(w, "error", r->input_error);
 	jw_kbool(w, "unsigned_attestation", r->unsigned_doc);
 	jw_key(w, "checks");
 	jw_arr_begin(w);

@@ -120,8 +120,9 @@ struct bv_result {
 	/* the allowed image the document's PCRs are: 0 the policy's pcr[],
 	 * i > 0 more_images[i - 1]; -1 none, or not checked */
 	int image;
-	/* The first artifact that could not be read ("ARTIFACT: ..."), else
-	 * empty: an input error (exit 2), not a failed verification. */
+	/* An input or output that failed, else empty: the first artifact that
+	 * could not be read ("ARTIFACT: ..."), or cmd_verify's --key-out. Exit
+	 * 2, not a failed verification; bv_write_json() writes it as "error". */
 	char input_error[sizeof(struct cr_err){ 0 }.msg + 16];
 };
 

@@ -2,6 +2,7 @@
 #include "host-tool/verify/verify_inputs.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <spawn.h>
 #include <string.h>
@@ -192,6 +193,9 @@ static int git_tree_of(const char *rev, const char *repo, char out[80], struct c
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, pipefd[1], STDOUT_FILENO);
 	posix_spawn_file_actions_addclose(&fa, pipefd[0]);
+	/* git's own words would be a second, unescaped line: its status says
+	 * enough (128: no repository there; else no such revision). */
+	posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
 	errno = posix_spawnp(&pid, "git", &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	close(pipefd[1]);
@@ -213,6 +217,8 @@ static int git_tree_of(const char *rev, const char *repo, char out[80], struct c
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	out[len] = 0;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 128)
+		return cr_fail(e, "--repo %s: not a git repository (or git cannot read it)", repo);
 	if (!WIFEXITED(status) || WEXITSTATUS(status))
 		return cr_fail(e, "--git-commit: '%s' is not a commit or tree in the repository %s", rev, repo);
 	out[strcspn(out, "\n")] = 0;

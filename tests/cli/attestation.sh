@@ -98,4 +98,13 @@ status "a failing verify --json exits 1" 1 $CLEANROOM attestation verify "$svr2"
 got=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["ok"], d["check"], d["error"][:13])' "$T/out" 2>&1)
 same "... and reports the failed check in JSON" "$got" "False chain chain: leaf ("
 [ "$(wc -l <"$T/err")" -eq 1 ] && ok "... and one line on stderr" || not_ok "failing --json stderr" "$(cat "$T/err")"
+status "verify --json --at 0 exits 1" 1 $CLEANROOM attestation verify "$svr2" --json --at 0
+same "... and names the time it used, 1970 (0 is a time)" \
+	"$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("verified_at"))' "$T/out" 2>&1)" "1970-01-01T00:00:00Z"
+nl_root="$T/root
+line.pem"
+cp "$V/aws_nitro_enclaves_root_g1.pem" "$nl_root"
+status "--root whose path has a newline verifies" 0 $CLEANROOM attestation verify "$svr2" --root "$nl_root"
+same "... and its 'trusted root' line stays one line, the newline escaped" \
+	"$(grep -c '^trusted root .*root\\nline.pem)$' "$T/out"):$(grep -c '^line.pem' "$T/out")" "1:0"
 t_done

@@ -63,6 +63,34 @@ same "honest: sub/longer" "$(cat out/sub/longer 2>&1)" "artifact sub/longer"
 echo "$OUT" | grep -q "artifact      out/sub/longer (20 bytes)" && ok "honest: sizes by output" ||
 	not_ok "honest: sizes by output" "$(echo "$OUT" | grep artifact | tr '\n' ' ')"
 
+# verify of the honest bundle: --key-out that cannot be written is exit 2
+# in both modes, the JSON saying why beside "verified": true (it said
+# nothing, and the text said NOT VERIFIED); a stdout that cannot take the
+# report is exit 2, not 1 ("not verified"), nor 0.
+cp -r out "$T_TMP/honest"
+H=$T_TMP/honest
+"$CLEANROOM" verify "$H/cleanroom-bundle.json" "$H/hello" --root "$CA/root.pem" >"$T_TMP/v0.out" 2>"$T_TMP/v0.err"
+same "verify honest: exit 0" "$?:$(tail -1 "$T_TMP/v0.out")" "0:verified"
+"$CLEANROOM" verify "$H/cleanroom-bundle.json" "$H/hello" --root "$CA/root.pem" --key-out "$T_TMP/nodir/k.pem" \
+	>"$T_TMP/v1.out" 2>"$T_TMP/v1.err"
+same "verify --key-out unwritable: exit 2, the verdict line, one stderr line naming --key-out" \
+	"$?:$(tail -1 "$T_TMP/v1.out"):$(wc -l <"$T_TMP/v1.err"):$(grep -c '^cleanroom verify: --key-out: ' "$T_TMP/v1.err")" "2:verified:1:1"
+"$CLEANROOM" verify "$H/cleanroom-bundle.json" "$H/hello" --root "$CA/root.pem" --key-out "$T_TMP/nodir/k.pem" \
+	--json >"$T_TMP/v2.json" 2>/dev/null
+same "verify --json --key-out unwritable: exit 2, verified true and the error" \
+	"$?:$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["verified"], d["error"].startswith("--key-out: "))' "$T_TMP/v2.json" 2>&1)" \
+	"2:True True"
+"$CLEANROOM" verify "$H/cleanroom-bundle.json" "$H/hello" --root "$CA/root.pem" >/dev/full 2>"$T_TMP/v3.err"
+same "verify to a full stdout: exit 2 (1 would say 'not verified')" "$?:$(cat "$T_TMP/v3.err")" \
+	"2:cleanroom verify: stdout: No space left on device"
+"$CLEANROOM" diff "$H" "$H" >/dev/full 2>"$T_TMP/v4.err"
+same "diff to a full stdout: exit 2 (1 would say 'they differ')" "$?:$(cat "$T_TMP/v4.err")" \
+	"2:cleanroom diff: stdout: No space left on device"
+"$CLEANROOM" verify "$H/cleanroom-bundle.json" "$H/hello" --root "$CA/root.pem" --git-commit HEAD --repo "$T_TMP/norepo" \
+	>/dev/null 2>"$T_TMP/v5.err"
+same "verify --git-commit, --repo not a repository: exit 2, one line of ours (none of git's)" \
+	"$?:$(cat "$T_TMP/v5.err")" "2:cleanroom verify: --repo $T_TMP/norepo: not a git repository (or git cannot read it)"
+
 # The signed statement names another source tree and command than sent:
 # the nonce binds the report to the request, not to what was built.
 rm -rf out

@@ -127,6 +127,17 @@ expect_fail "invalid --metadata JSON is refused" "metadata.*JSON" pack "$T/bad.e
 expect_fail "a control character in the cmdline is refused" "cmdline: control character" pack "$T/bad.eif" --cmdline "$(printf 'a\tb')"
 pack "$T/bad.eif" --cmdline x --cmdline-file /dev/null >/dev/null 2>&1; same "--cmdline with --cmdline-file is a usage error" "$?" "2"
 $CLEANROOM eif --kernel "$T/kernel" >/dev/null 2>&1; same "missing required options is a usage error" "$?" "2"
+pack "" --cmd x >/dev/null 2>"$T/u.err"
+same "-o '' is a usage error, before packing" "$?:$(cat "$T/u.err")" "2:cleanroom eif: -o: an empty path names no file"
+pack "$T/bad.eif" --max-unpacked 5 --cmd x >/dev/null 2>"$T/u.err"
+same "--max-unpacked without --oci is a usage error" "$?:$(cat "$T/u.err")" \
+	"2:cleanroom eif: --agent, --no-image-info and --max-unpacked go with --oci"
+mkdir -p "$T/odir"
+for o in "$T/odir/" "$T/odir/." "$T/odir/.."; do
+	pack "$o" --cmd x >/dev/null 2>"$T/u.err"
+	same "-o '${o#"$T"/}' names a directory: exit 1, said, nothing left in it" \
+		"$?:$(grep -c 'names a directory, not a file' "$T/u.err"):$(ls -A "$T/odir")" "1:1:"
+done
 
 # --- options
 printf '/bin/sh\n-c\necho hi' >"$T/cmdfile"
@@ -307,6 +318,15 @@ same "describe --json: Signature is the certificate's signature, AB:CD:.." \
 pack "$T/s2.eif" --sign-key "$T/sign.key" --sign-cert "$T/sign.crt" --cmd /bin/tool arg1 >/dev/null
 cmp -s "$T/s.eif" "$T/s2.eif" && ok "signing is deterministic (RFC 6979): the signed image is reproducible" || not_ok "signing is deterministic (RFC 6979): the signed image is reproducible" "differs"
 same "pcr --signing-certificate gives the same PCR8" "$($CLEANROOM pcr --signing-certificate "$T/sign.crt" | python3 -c 'import json,sys; print(json.load(sys.stdin)["PCR8"])')" "$want8"
+printf -- '-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n' >"$T/empty.crt"
+printf -- '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n' >"$T/junk.crt"
+for k in empty junk; do
+	$CLEANROOM pcr --signing-certificate "$T/$k.crt" >"$T/p.out" 2>"$T/p.err"
+	same "pcr --signing-certificate: a PEM whose body is not a certificate ($k) is refused, nothing printed" \
+		"$?:$(grep -c "^cleanroom pcr: --signing-certificate $T/$k.crt: " "$T/p.err"):$(cat "$T/p.out")" "1:1:"
+done
+$CLEANROOM pcr --input "$T/kernel" stray >/dev/null 2>"$T/p.err"
+same "pcr: a stray argument is named (exit 2)" "$?:$(cat "$T/p.err")" "2:cleanroom pcr: unexpected argument 'stray' (see --help)"
 expect_fail "a key that does not match the certificate is refused" "does not match the public key" pack "$T/bad.eif" --sign-key "$T/other.key" --sign-cert "$T/sign.crt"
 pack "$T/bad.eif" --sign-key "$T/sign.key" >/dev/null 2>&1; same "--sign-key without --sign-cert is a usage error" "$?" "2"
 # A signature that no longer matches PCR0: change the kernel, fix the CRC.

@@ -134,6 +134,14 @@ mkdir -p "$T/g1/sub" "$T/g2/sub" && printf 1 >"$T/g1/sub/x" && printf 2 >"$T/g2/
 $C diff --ignore sub "$T/g1" "$T/g2" >"$T/g.out" 2>&1
 same "diff --ignore DIR leaves out the directory with everything in it (a symlink there too)" "$? $(tail -1 "$T/g.out")" \
 	"0 identical: 1 files compared"
+# --ignore as a shell completes or a user types it: the same directory
+for ig in sub/ ./sub sub// ./sub/./; do
+	$C diff --ignore "$ig" "$T/g1" "$T/g2" >"$T/g.out" 2>&1
+	same "diff --ignore '$ig' is --ignore sub" "$? $(tail -1 "$T/g.out")" "0 identical: 1 files compared"
+done
+u "diff: --ignore with '..' (it would never match)" "--ignore 'sub/../x': want a path relative to the directories, without '..'" \
+	diff --ignore sub/../x "$T/g1" "$T/g2"
+u "diff: --ignore '.' (nothing left)" "--ignore '.': want a path relative" diff --ignore . "$T/g1" "$T/g2"
 # --json of many differing files: its report passes 1 MiB (it had a cap
 # of its own there: exit 2 where the text report worked).
 mkdir -p "$T/m1" "$T/m2"

@@ -647,9 +647,13 @@ static void test_cose(void)
 	T_OK(cose_sign1_parse((const uint8_t *)"\x84\x40\xa0\x40\x40", 5, &m, &e) == 0 && !m.has_alg &&
 		     cose_sign1_verify(&m, &leaf_key.pub, &e) == -1 && strstr(e.msg, "no algorithm"),
 	     "an empty protected header has no algorithm (%s)", e.msg);
-	T_OK(cose_sign1_parse((const uint8_t *)"\x84\x43\xa1\x01\x61\xa0\x40\x40", 8, &m, &e) == -1 ||
-		     strstr(e.msg, "must be an integer"),
-	     "a text alg is refused");
+	T_OK(cose_sign1_parse((const uint8_t *)"\x84\x44\xa1\x01\x61\x61\xa0\x40\x40", 9, &m, &e) == -1 &&
+		     strstr(e.msg, "alg (label 1) must be an integer, not "),
+	     "a text alg is refused (%s)", e.msg);
+	T_OK(cose_sign1_parse((const uint8_t *)"\x84\x4b\xa1\x01\x3b\xff\xff\xff\xff\xff\xff\xff\xff\xa0\x40\x40", 16,
+			      &m, &e) == -1 &&
+		     strstr(e.msg, "alg (label 1) is out of the 64-bit signed range"),
+	     "an alg of -2^64 is refused as out of range, not as 'not an integer' (%s)", e.msg);
 }
 
 /* QEMU's emulated NSM's shape: COSE_Sign1 with protected {1: -1}, empty

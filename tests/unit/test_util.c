@@ -67,6 +67,43 @@ int main(void)
 		     "atomic write names the path on failure");
 	}
 	{
+		/* The directory is held from create(): renamed while the file is
+		 * written, it still gets the file on commit, and loses the
+		 * temporary one on abort (they were made, renamed and removed by
+		 * path, so a renamed directory kept a half-written file). */
+		char dir[] = "/tmp/cr-util-XXXXXX", d1[64], d2[64], dst[80], got[80];
+		struct cr_tmpfile t;
+		struct stat st;
+		uint8_t *data = NULL;
+		size_t len = 0;
+		T_OK(mkdtemp(dir) != NULL, "temp dir");
+		snprintf(d1, sizeof d1, "%s/a", dir);
+		snprintf(d2, sizeof d2, "%s/b", dir);
+		snprintf(dst, sizeof dst, "%s/out", d1);
+		snprintf(got, sizeof got, "%s/out", d2);
+		T_OK(mkdir(d1, 0700) == 0 && cr_tmpfile_create(&t, dst, &e) == 0 && write(t.fd, "abc", 3) == 3 &&
+			     rename(d1, d2) == 0 && cr_tmpfile_commit(&t, 0640, &e) == 0,
+		     "a tmpfile commits after its directory was renamed");
+		T_OK(cr_read_file(got, 16, &data, &len, &e) == 0 && len == 3 && stat(got, &st) == 0 &&
+			     (st.st_mode & 07777) == 0640,
+		     "... into that directory, whole, with its mode");
+		free(data);
+		unlink(got);
+		T_OK(rename(d2, d1) == 0 && cr_tmpfile_create(&t, dst, &e) == 0 && write(t.fd, "abc", 3) == 3 &&
+			     rename(d1, d2) == 0,
+		     "a second tmpfile, its directory renamed");
+		cr_tmpfile_abort(&t);
+		T_OK(rmdir(d2) == 0, "... abort leaves nothing in the renamed directory");
+		static const char *const dirs[] = { "", "/tmp/", "/tmp/.", "..", "x/.." };
+		for (size_t i = 0; i < sizeof dirs / sizeof *dirs; i++) {
+			e.code = 0;
+			T_OK(cr_tmpfile_create(&t, dirs[i], &e) == -1 && e.code == CR_E_NOTREG && t.fd == -1 &&
+				     t.dir == -1,
+			     "tmpfile refuses '%s', which names no file: %s", dirs[i], e.msg);
+		}
+		rmdir(dir);
+	}
+	{
 		/* An atomic write replaces only a regular file (or nothing): a
 		 * rename over "-o /dev/null" run as root would put a file in
 		 * place of the device. Specimens in a private directory. */
