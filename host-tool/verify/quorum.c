@@ -175,7 +175,7 @@ static void classify(struct quorum *q)
 				b->same_bundle =
 					!memcmp(b->r->statement_sha384, q->b[j].r->statement_sha384, CR_SHA384_LEN);
 				snprintf(b->detail, sizeof b->detail, "%s bundle %zu (%s): counted once",
-					 b->same_bundle ? "the same bundle as" : "the same builder as", j + 1,
+					 b->same_bundle ? "the same signed statement as" : "the same builder as", j + 1,
 					 builder_link(b, &q->b[j]));
 				break;
 			}

@@ -119,7 +119,7 @@ same "image B allowed as a --pcr0/1/2 set: four builders agree, exit 0" "$RC" 0
 # --- the same bundle twice is one builder
 q dup --quorum 3 --eif "$T/A.eif" "$B1" "$B1" "$B2" "$B3" -- "$T/b1/out/hello"
 same "the same bundle twice among three builders: exit 0" "$RC" 0
-has "... named a duplicate builder, counted once" "$T/v.dup" "^  bundle 2 $B1: duplicate builder: the same bundle as bundle 1 \(same attestation module id\): counted once$"
+has "... named a duplicate builder, counted once" "$T/v.dup" "^  bundle 2 $B1: duplicate builder: the same signed statement as bundle 1 \(same attestation module id\): counted once$"
 has "... three columns" "$T/v.dup" "^builders \(3 of 4 bundles\):$"
 q dup4 --quorum 4 --eif "$T/A.eif" "$B1" "$B1" "$B2" "$B3" -- "$T/b1/out/hello"
 same "K larger than the distinct builders (4 bundles, 3 builders): exit 1" "$RC" 1

@@ -187,7 +187,7 @@ static void test_rules(void)
 	{
 		const char *v[] = { b1, b2, b1 };
 		T_OK(!run(q, 2, v, 3, NULL, 0) && q->ncols == 2 && q->b[2].same_bundle &&
-			     strstr(q->b[2].detail, "the same bundle as bundle 1"),
+			     strstr(q->b[2].detail, "the same signed statement as bundle 1"),
 		     "the same bundle twice counts once, said so");
 		quorum_free(q);
 		T_OK(!run(q, 3, v, 3, NULL, 0) && !q->ok &&
