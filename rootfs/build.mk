@@ -37,6 +37,10 @@ agent-image: $(B)/cleanroom $(B)/init $(KERNEL_DIR)/bzImage $(KERNEL_DIR)/nsm.ko
 # same tree, and compiles with it in the sandbox (natively).
 CHECK_DEPS   += $(ROOTFS_C).manifest $(B)/asan/cleanroom
 CHECK_SUITES += 'cli/rootfs-c=CLEANROOM=$(B)/asan/cleanroom ROOTFS=$(ROOTFS_C) CACHE=$(CACHE) tests/cli/rootfs-c.sh'
+# mkrootfs.sh, intree.py and vendor.py on hostile package lists, manifests,
+# trees, .debs (made by tests/cli/debtest.py), Cargo.lock and Go paths;
+# offline, no Debian tree needed.
+CHECK_SUITES += 'cli/rootfs-hostile=tests/cli/rootfs-hostile.sh'
 
 
 # The C environment for aarch64 (Graviton) enclaves: the same package list,

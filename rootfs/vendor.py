@@ -27,6 +27,14 @@ versions Debian has (generate it against this vendor directory); a go.mod
 requirement is satisfied by whatever version Debian has of that module, which
 debian-packages.txt records (modules.txt keeps go.mod's version, which
 -mod=vendor checks).
+
+The .debs are unpacked by intree.py (a link a package ships is followed inside
+the unpacked tree, never on this machine); a source directory reached through
+a link is refused. Refused, naming the file and line: a crate name other than
+[A-Za-z0-9_-] (64 at most) or a version that is not semver; a Go module or
+import path with an empty, '.' or '..' element, a leading '/' or a character
+outside [A-Za-z0-9._~+-]; a file over MAX_INPUT bytes. Every file is written
+below OUT, checked before it is made.
 """
 import hashlib
 import json
@@ -37,25 +45,73 @@ import subprocess
 import sys
 import tempfile
 
+sys.dont_write_bytecode = True  # no __pycache__ beside the sources
+import intree  # noqa: E402 (after the line above)
+
 HERE = os.path.dirname(os.path.realpath(__file__))
 PIN_RE = re.compile(r"^[a-z0-9][a-z0-9+.-]+ [0-9][A-Za-z0-9.+~:-]* [a-z0-9]+ [0-9a-f]{64}$")
 DEPS_MOUNT = "/work/deps"  # where the enclave's build sees --deps
+MAX_INPUT = 4 << 20  # bytes of a pin file, Cargo.lock or go.mod
+CRATE_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+SEMVER_ID = r"[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*"
+SEMVER_RE = re.compile(rf"^(?:0|[1-9][0-9]*)\.(?:0|[1-9][0-9]*)\.(?:0|[1-9][0-9]*)(?:-{SEMVER_ID})?(?:\+{SEMVER_ID})?$")
+GO_ELEM_RE = re.compile(r"^[A-Za-z0-9_~+-][A-Za-z0-9._~+-]*$")
+GO_VERSION_RE = re.compile(r"^v[0-9][0-9A-Za-z.+-]*$")
 
 
 class Fail(Exception):
     pass
 
 
+def read_input(path):
+    """The text of a file given to vendor.py, at most MAX_INPUT bytes."""
+    with open(path, "rb") as f:
+        data = f.read(MAX_INPUT + 1)
+    if len(data) > MAX_INPUT:
+        raise Fail(f"{path}: more than {MAX_INPUT} bytes")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise Fail(f"{path}: not UTF-8 (byte {e.start})") from None
+
+
+def go_path_ok(p):
+    """A Go module or import path: '/'-separated elements, none empty, '.' or
+    '..', no leading '/', only [A-Za-z0-9._~+-], at most 500 bytes."""
+    return len(p) <= 500 and all(GO_ELEM_RE.match(e) and e not in (".", "..") for e in p.split("/"))
+
+
+def below(base, *rel):
+    """base joined with rel, refused unless it stays below base."""
+    p = os.path.normpath(os.path.join(base, *rel))
+    b = os.path.normpath(base)
+    if os.path.isabs(os.path.join(*rel)) or os.path.commonpath([b, p]) != b or p == b:
+        raise Fail(f"{os.path.join(*rel)!r}: not a path below {base}")
+    return p
+
+
+def source_dir(root, rel):
+    """root/rel, every directory on the way a directory and no link (what a
+    package ships is read inside the unpacked tree only); None if absent."""
+    p = root
+    for e in rel.split("/"):
+        p = below(p, e)
+        if os.path.islink(p):
+            raise Fail(f"{p}: a link where a source directory was expected")
+        if not os.path.isdir(p):
+            return None
+    return p
+
+
 def read_pins(path):
     pins = []
-    with open(path, encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            line = line.split("#", 1)[0].strip()
-            if not line:
-                continue
-            if not PIN_RE.match(line):
-                raise Fail(f"{path}:{n}: not 'name version arch sha256': {line[:80]!r}")
-            pins.append(line)
+    for n, line in enumerate(read_input(path).splitlines(), 1):
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        if not PIN_RE.match(line):
+            raise Fail(f"{path}:{n}: not 'name version arch sha256': {line[:80]!r}")
+        pins.append(line)
     if not pins:
         raise Fail(f"{path}: no packages")
     return pins
@@ -67,11 +123,15 @@ def unpack(pins, cache, into):
                        text=True, stdout=sys.stderr)
     if r.returncode != 0:
         raise Fail("fetching the pinned .debs failed")
-    for p in pins:
-        name, ver, arch, _ = p.split()
-        deb = os.path.join(cache, "debs", f"{name}_{ver.replace(':', '%3a')}_{arch}.deb")
-        if subprocess.run(["dpkg-deb", "-x", deb, into]).returncode != 0:
-            raise Fail(f"cannot unpack {deb}")
+    tree = intree.Tree(into)
+    try:
+        for p in pins:
+            name, ver, arch, _ = p.split()
+            intree.unpack(tree, os.path.join(cache, "debs", f"{name}_{ver.replace(':', '%3a')}_{arch}.deb"))
+    except intree.Fail as e:
+        raise Fail(str(e)) from None
+    finally:
+        os.close(tree.root)
 
 
 def sha256_file(path):
@@ -92,38 +152,50 @@ def copy_tree(src, dst, keep=lambda rel: True):
             if os.path.islink(p) or not (os.path.isfile(p) or os.path.isdir(p)):
                 raise Fail(f"{p}: not a regular file or directory")
             if os.path.isfile(p) and keep(rel):
-                os.makedirs(os.path.dirname(os.path.join(dst, rel)), exist_ok=True)
-                shutil.copyfile(p, os.path.join(dst, rel))
+                os.makedirs(os.path.dirname(below(dst, rel)), exist_ok=True)
+                shutil.copyfile(p, below(dst, rel))
 
 
 # ------------------------------------------------------------------ Rust
 def cargo_lock_crates(path):
-    """(name, version) of every crates.io package in a Cargo.lock."""
-    crates, cur = [], {}
-    with open(path, encoding="utf-8") as f:
-        for line in f.read().splitlines() + ["[[package]]"]:
-            if line.strip() == "[[package]]":
-                if cur.get("source", "").startswith("registry+"):
-                    crates.append((cur["name"], cur["version"]))
-                cur = {}
-                continue
-            m = re.match(r'^(name|version|source) = "([^"]*)"$', line)
-            if m:
-                cur[m.group(1)] = m.group(2)
+    """(name, version) of every crates.io package in a Cargo.lock; a name or
+    version that could not be a crate's is refused by its line."""
+    crates, cur, start = [], {}, 0
+    lines = read_input(path).splitlines()
+    for n, line in enumerate(lines + ["[[package]]"], 1):
+        if line.strip() == "[[package]]":
+            if cur.get("source", ("", 0))[0].startswith("registry+"):
+                for k in ("name", "version"):
+                    if k not in cur:
+                        raise Fail(f"{path}:{start}: a registry package without a {k}")
+                name, nl = cur["name"]
+                ver, vl = cur["version"]
+                if not CRATE_RE.match(name):
+                    raise Fail(f"{path}:{nl}: crate name {name[:80]!r} is not [A-Za-z0-9_-] (64 at most)")
+                if len(ver) > 100 or not SEMVER_RE.match(ver):
+                    raise Fail(f"{path}:{vl}: crate {name} version {ver[:80]!r} is not a semver version")
+                crates.append((name, ver))
+            cur, start = {}, n
+            continue
+        m = re.match(r'^(name|version|source) = "([^"]*)"$', line)
+        if m:
+            if m.group(1) in cur:
+                raise Fail(f"{path}:{n}: a second {m.group(1)} in one package")
+            cur[m.group(1)] = (m.group(2), n)
     return sorted(set(crates))
 
 
 def vendor_rust(pins, lock, out, cache, work):
     unpack(pins, cache, work)
-    reg = os.path.join(work, "usr/share/cargo/registry")
     crates = cargo_lock_crates(lock)
     if not crates:
         raise Fail(f"{lock}: no crates.io packages in it")
     for name, ver in crates:
-        src = os.path.join(reg, f"{name}-{ver}")
-        if not os.path.isfile(os.path.join(src, "Cargo.toml")):
+        src = source_dir(work, f"usr/share/cargo/registry/{name}-{ver}")
+        if src is None or os.path.islink(os.path.join(src, "Cargo.toml")) or \
+                not os.path.isfile(os.path.join(src, "Cargo.toml")):
             raise Fail(f"{lock}: crate {name} {ver} is in none of the pinned packages")
-        dst = os.path.join(out, "vendor", f"{name}-{ver}")
+        dst = below(out, "vendor", f"{name}-{ver}")
         copy_tree(src, dst, keep=lambda rel: rel != ".cargo-checksum.json")
         files = {}
         for root, _, fs in os.walk(dst):
@@ -145,31 +217,35 @@ def vendor_rust(pins, lock, out, cache, work):
 def go_mod_requires(path):
     """[(module, version)] of go.mod's require directives; replace is refused."""
     reqs, block = [], False
-    with open(path, encoding="utf-8") as f:
-        for n, raw in enumerate(f, 1):
-            line = raw.split("//", 1)[0].strip()
-            if line.startswith("replace"):
-                raise Fail(f"{path}:{n}: replace directives are not supported")
-            if block:
-                if line == ")":
-                    block = False
-                elif line:
-                    reqs.append(line.split()[:2])
-            elif line == "require (":
-                block = True
-            elif line.startswith("require "):
-                reqs.append(line.split()[1:3])
-    for r in reqs:
-        if len(r) != 2 or not re.match(r"^[A-Za-z0-9.~_/-]+$", r[0]) or not r[1].startswith("v"):
-            raise Fail(f"{path}: malformed requirement {' '.join(r)!r}")
-    return sorted((m, v) for m, v in reqs)
+    for n, raw in enumerate(read_input(path).splitlines(), 1):
+        line = raw.split("//", 1)[0].strip()
+        if line.startswith("replace"):
+            raise Fail(f"{path}:{n}: replace directives are not supported")
+        r = None
+        if block:
+            if line == ")":
+                block = False
+            elif line:
+                r = line.split()
+        elif line == "require (":
+            block = True
+        elif line.startswith("require "):
+            r = line.split()[1:]
+        if r is None:
+            continue
+        if len(r) != 2 or not go_path_ok(r[0]) or len(r[1]) > 100 or not GO_VERSION_RE.match(r[1]):
+            raise Fail(f"{path}:{n}: malformed requirement {' '.join(r)[:160]!r} (want a module path, "
+                       "elements of [A-Za-z0-9._~+-] but not '.' or '..', and a version v...)")
+        reqs.append((r[0], r[1]))
+    return sorted(reqs)
 
 
 IMPORT_RE = re.compile(r'^\s*(?:import\s+)?(?:[A-Za-z_.][A-Za-z0-9_]*\s+)?"([^"]+)"', re.M)
 
 
 def go_imports(d):
-    """Import paths of the non-test .go files of directory d."""
+    """Import paths of the non-test .go files of directory d; a path that is
+    not a Go import path is refused, naming its file."""
     out = set()
     for n in sorted(os.listdir(d)):
         if not n.endswith(".go") or n.endswith("_test.go"):
@@ -178,15 +254,19 @@ def go_imports(d):
             src = f.read()
         # the import declarations come before the first top-level declaration
         head = re.split(r"^(?:func|type|var|const)\b", src, maxsplit=1, flags=re.M)[0]
+        found = set(re.findall(r'^import\s+(?:[A-Za-z_.][A-Za-z0-9_]*\s+)?"([^"]+)"', head, re.M))
         for blk in re.findall(r"^import\s*\((.*?)\)", head, re.S | re.M):
-            out.update(IMPORT_RE.findall(blk))
-        out.update(re.findall(r'^import\s+(?:[A-Za-z_.][A-Za-z0-9_]*\s+)?"([^"]+)"', head, re.M))
+            found.update(IMPORT_RE.findall(blk))
+        for imp in sorted(found):
+            if not go_path_ok(imp):
+                raise Fail(f"{os.path.join(d, n)}: import {imp[:160]!r} is not a Go import path "
+                           "(elements of [A-Za-z0-9._~+-], none empty, '.' or '..', no leading '/')")
+        out |= found
     return out
 
 
 def vendor_go(pins, gomod, out, cache, work):
     unpack(pins, cache, work)
-    gocode = os.path.join(work, "usr/share/gocode/src")
     reqs = go_mod_requires(gomod)
     mods = [m for m, _ in reqs]
     todo, seen, pkgs = sorted(go_imports(os.path.dirname(os.path.abspath(gomod)))), set(), {}
@@ -198,29 +278,26 @@ def vendor_go(pins, gomod, out, cache, work):
         mod = max((m for m in mods if imp == m or imp.startswith(m + "/")), key=len, default=None)
         if mod is None:
             raise Fail(f"{imp} is imported but no requirement of {gomod} provides it")
-        src = os.path.join(gocode, imp)
-        if not os.path.isdir(src) or not any(n.endswith(".go") for n in os.listdir(src)):
+        src = source_dir(work, "usr/share/gocode/src/" + imp)
+        if src is None or not any(n.endswith(".go") for n in os.listdir(src)):
             raise Fail(f"package {imp} (module {mod}) is in none of the pinned packages")
-        dst = os.path.join(out, "vendor", imp)
+        dst = below(out, "vendor", imp)
         os.makedirs(dst, exist_ok=True)  # a parent package may come after its child
         for n in sorted(os.listdir(src)):
             p = os.path.join(src, n)
             if os.path.islink(p):
                 raise Fail(f"{p}: not a regular file or directory")
             if os.path.isfile(p) and not n.endswith("_test.go"):
-                shutil.copyfile(p, os.path.join(dst, n))
+                shutil.copyfile(p, below(dst, n))
         pkgs.setdefault(mod, []).append(imp)
         todo.extend(sorted(go_imports(src)))
     lines = []
     for mod, ver in reqs:
         lines.append(f"# {mod} {ver}")
-        gover = None
-        try:
-            with open(os.path.join(gocode, mod, "go.mod"), encoding="utf-8") as f:
-                m = re.search(r"^go\s+([0-9.]+)\s*$", f.read(), re.M)
-                gover = m and m.group(1)
-        except FileNotFoundError:
-            pass
+        gover, d = None, source_dir(work, "usr/share/gocode/src/" + mod)
+        if d and os.path.isfile(os.path.join(d, "go.mod")) and not os.path.islink(os.path.join(d, "go.mod")):
+            m = re.search(r"^go\s+([0-9.]+)\s*$", read_input(os.path.join(d, "go.mod")), re.M)
+            gover = m and m.group(1)
         lines.append("## explicit" + (f"; go {gover}" if gover else ""))
         lines.extend(sorted(pkgs.get(mod, [])))
     os.makedirs(os.path.join(out, "vendor"), exist_ok=True)

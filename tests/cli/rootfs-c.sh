@@ -33,7 +33,8 @@ for p in $(sed -n 's/^roots //p' "$M") gcc-12 cpp-12 binutils-x86-64-linux-gnu l
 	echo "$pk" | grep -q "^$p " || missing="$missing $p"
 done
 same "manifest: the roots and the toolchain's closure are listed" "$missing" ""
-same "manifest: recipe is the hash of rootfs/mkrootfs.sh" "$(sed -n 's/^recipe //p' "$M")" "$(sha256sum <"$MK" | cut -c1-64)"
+same "manifest: recipe is the hash of rootfs/mkrootfs.sh and rootfs/intree.py" "$(sed -n 's/^recipe //p' "$M")" \
+	"$(cat "$MK" "$(dirname "$MK")/intree.py" | sha256sum | cut -c1-64)"
 # every .deb in the cache is the one the manifest names
 nbad=0
 while read -r n v a s; do
@@ -125,7 +126,7 @@ rm -rf "$T/again" "$T/cache"
 
 # --- refusals
 # one package (so only it is downloaded), its SHA-256 changed
-{ grep -v -e '^package ' -e '^tree ' "$M"; grep '^package make ' "$M" | sed 's/[0-9a-f]\{64\}$/'"$(printf '0%.0s' $(seq 64))"'/'; } >"$T/bad.manifest"
+{ grep -v -e '^package ' -e '^tree ' "$M"; grep '^package make ' "$M" | sed 's/[0-9a-f]\{64\}$/'"$(printf '0%.0s' $(seq 64))"'/'; grep '^tree ' "$M"; } >"$T/bad.manifest"
 out=$("$MK" lock "$T/bad.manifest" "$T/bad/rootfs-c" "$T/badcache" 2>&1)
 rc=$?
 if [ $rc -ne 0 ] && echo "$out" | grep -q "SHA-256 MISMATCH for make_" && [ ! -e "$T/bad/rootfs-c" ] && [ ! -e "$T/bad/rootfs-c.manifest" ] &&
@@ -133,5 +134,15 @@ if [ $rc -ne 0 ] && echo "$out" | grep -q "SHA-256 MISMATCH for make_" && [ ! -e
 	ok "a .deb whose SHA-256 is not the manifest's is refused; no tree, no manifest, not cached"
 else not_ok "a .deb whose SHA-256 is not the manifest's is refused" "exit $rc: $(echo "$out" | tail -2)"; fi
 sed 's/^package make .*/package make/' "$M" >"$T/bad2.manifest"
-expect_fail "a malformed manifest line is named" "malformed package line: make$" "$MK" lock "$T/bad2.manifest" "$T/bad2" "$CACHE"
+expect_fail "a malformed manifest line is named" "bad2\.manifest:[0-9]+: malformed package line: make$" "$MK" lock "$T/bad2.manifest" "$T/bad2" "$CACHE"
+# the real tree, its manifest's tree line changed: the rebuild is refused, not kept
+mkdir -p "$T/cache3"
+ln -s "$(realpath "$CACHE/debs")" "$T/cache3/debs"
+sed 's/^tree [0-9a-f]*/tree '"$(printf '0%.0s' $(seq 64))"'/' "$M" >"$T/bad3.manifest"
+out=$(nice "$MK" lock "$T/bad3.manifest" "$T/bad3/rootfs-c" "$T/cache3" 2>&1)
+rc=$?
+if [ $rc = 1 ] && echo "$out" | grep -Eq "the rebuilt tree is $(sed -n 's/^tree //p' "$M"); the manifest says 0{64} "; then
+	ok "a rebuild that is not the manifest's tree is refused, with both digests"
+else not_ok "a rebuild that is not the manifest's tree is refused, with both digests" "exit $rc: $(echo "$out" | tail -2)"; fi
+same "... no tree kept, nothing half-made left" "$(ls "$T/cache3/rootfs" | grep -v '\.lock$'; ls "$T/bad3" 2>/dev/null)" ""
 t_done
