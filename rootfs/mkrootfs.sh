@@ -63,7 +63,7 @@ remove_on_exit() {
 	trap 'exit 143' TERM
 }
 keep() { CLEANUP=(); }
-BB_RUN=() # how to run the tree's busybox on this machine
+BB_RUN=() # the emulator the tree's busybox needs here (bb_applets), if any
 SELF=$(realpath "$0")
 INTREE=$(dirname "$SELF")/intree.py
 MAX_LIST=65536 # bytes of a package list or manifest
@@ -251,7 +251,7 @@ assemble() {
 	# busybox's applets, where no package put a program of that name.
 	bb=$dir/${got[2]#e }
 	if [ "${got[2]:0:1}" = e ] && [ -f "$bb" ] && [ -x "$bb" ]; then
-		out=$("${BB_RUN[@]}" "$bb" --list-full | sort)
+		out=$(bb_applets "$bb")
 		mapfile -t applets <<<"$out"
 		for p in "${applets[@]}"; do
 			case "$p" in bin/busybox | */ | "") continue ;; bin/* | sbin/* | usr/bin/* | usr/sbin/*) ;;
@@ -428,6 +428,30 @@ read_manifest() {
 	done
 	[ -n "$M_PKGS" ] || die "$m: no packages"
 	M_PKGS=${M_PKGS%$'\n'}
+}
+
+# bb_applets BUSYBOX: its `--list-full`, sorted. The tree's busybox is
+# code from a package: it never runs with this machine's rights. A copy
+# (with qemu-user for another architecture) runs alone in an otherwise
+# empty root, as nobody, with no new privileges (a set-uid bit gives
+# nothing), in namespaces of its own (no network, no other process), for
+# at most 60 s.
+bb_applets() {
+	local jail run=(/busybox) out
+	jail=$(mktemp -d)
+	chmod 755 "$jail"
+	install -m 0555 "$1" "$jail/busybox"
+	if [ ${#BB_RUN[@]} -gt 0 ]; then
+		install -m 0555 "$(command -v "${BB_RUN[0]}")" "$jail/qemu"
+		run=(/qemu /busybox)
+	fi
+	if ! out=$(timeout 60 unshare --fork --pid --net --ipc --uts --mount \
+		setpriv --no-new-privs chroot --userspec=65534:65534 --groups=65534 "$jail" "${run[@]}" --list-full); then
+		rm -rf "$jail"
+		die "$1 --list-full failed (run confined: as nobody, in an empty root)"
+	fi
+	rm -rf "$jail"
+	sort <<<"$out"
 }
 
 # foreign_apt CACHE_DIR: point apt (APT_CONFIG) at a private configuration
