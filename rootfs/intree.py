@@ -17,13 +17,17 @@ replaces a file or link there, it does not write through it (a directory
 member over a link to a directory keeps the link, as dpkg does).
 
 Refused, naming the .deb and the member: an absolute name or one with an empty,
-'.' or '..' component, a newline in a name or link target, a hard link to
-something not in the tree, a FIFO, device or other special member, a file or
-link where the tree has a directory, more than MAX_MEMBERS members or
-MAX_BYTES bytes. Exit 1 with one 'intree: ...' line on stderr.
+'.' or '..' component, a newline or NUL in a name or link target, a hard link
+to something not in the tree, a FIFO, device, sparse or other special member,
+a file or link where the tree has a directory, more than MAX_MEMBERS members
+or MAX_BYTES bytes, a lookup of more than MAX_WALK components (those of the
+links on the way counted) or more than MAX_WALK_DEB in one .deb. Refused,
+naming the .deb: a data.tar that tarfile cannot read (whatever it raises), a
+pax or GNU long name or link header of more than MAX_HEADER bytes, a header
+that is not one after the first (tarfile would end there) and anything but NUL
+bytes after the end marker. Exit 1 with one 'intree: ...' line on stderr.
 """
 import os
-import shutil
 import stat
 import subprocess
 import sys
@@ -33,6 +37,10 @@ MAX_MEMBERS = 1_000_000  # per .deb; Debian's largest have a few 10,000
 MAX_BYTES = 8 << 30  # unpacked, per .deb
 MAX_NAME = 4096
 MAX_LINKS = 40
+MAX_WALK = 4096  # components walked by one lookup, those of the links on the way too
+MAX_WALK_DEB = 16 * MAX_MEMBERS  # components walked for one .deb (4 µs each here: about a minute)
+MAX_HEADER = 1 << 20  # bytes of the pax and GNU long name or link headers before one member
+MAX_HEADERS = 16  # such headers before one member
 DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
@@ -44,12 +52,78 @@ class Missing(Exception):
     pass
 
 
+class BadTar(Exception):
+    """A data.tar this tool does not read (the caller names the .deb)."""
+
+
+EXT_TYPES = (tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK, tarfile.XHDTYPE, tarfile.XGLTYPE,
+             tarfile.SOLARIS_XHDTYPE)
+
+
+class Member(tarfile.TarInfo):
+    """tarfile's member, read with limits: tarfile reads a pax or GNU long name
+    or link header whole into memory (MAX_HEADER bytes, MAX_HEADERS of them
+    before one member, the global ones MAX_HEADER bytes in all), and takes a
+    header that is not one, after the first, for the end of the archive (here
+    it is refused); no sparse member."""
+
+    @classmethod
+    def fromtarfile(cls, tar):
+        try:
+            return super().fromtarfile(tar)
+        except (tarfile.InvalidHeaderError, tarfile.TruncatedHeaderError) as e:
+            raise BadTar(f"{e} at byte {tar.offset}") from None
+
+    def _proc_member(self, tar):
+        if self.size < 0:
+            raise BadTar(f"a header with a negative size at byte {self.offset}")
+        if self.type in EXT_TYPES:
+            tar.intree_ext = getattr(tar, "intree_ext", (0, 0))
+            tar.intree_ext = (tar.intree_ext[0] + 1, tar.intree_ext[1] + self.size)
+            if self.type == tarfile.XGLTYPE:
+                tar.intree_global = getattr(tar, "intree_global", 0) + self.size
+                if tar.intree_global > MAX_HEADER:
+                    raise BadTar(f"global pax headers of more than {MAX_HEADER} bytes")
+            if tar.intree_ext[0] > MAX_HEADERS:
+                raise BadTar(f"more than {MAX_HEADERS} pax or GNU long name headers before one member")
+            if tar.intree_ext[1] > MAX_HEADER:
+                raise BadTar(f"pax or GNU long name or link headers of more than {MAX_HEADER} bytes "
+                             f"at byte {self.offset}")
+        else:
+            tar.intree_ext = (0, 0)
+        if self.type == tarfile.GNUTYPE_SPARSE:
+            raise BadTar(f"a sparse member at byte {self.offset}")
+        return super()._proc_member(tar)
+
+    def _proc_gnusparse_00(self, *args):
+        raise BadTar("a sparse member (pax GNU.sparse)")
+
+    _proc_gnusparse_01 = _proc_gnusparse_10 = _proc_gnusparse_00
+
+
+def from_tar(what, f, *args):
+    """f(*args), a call into tarfile; what it raises on a malformed archive
+    (TarError, but ValueError, EOFError, IndexError... too) is a Fail, what
+    the start of its message."""
+    try:
+        return f(*args)
+    except (Fail, OSError):
+        raise
+    except BadTar as e:
+        msg = str(e)
+    except Exception as e:  # whatever tarfile raises on bad input
+        msg = f"{e} ({type(e).__name__})"
+    raise Fail(f"{what}: {msg}") from None
+
+
 def split_name(name, what):
     """The components of a member or hard link name ('./' prefix allowed)."""
     if len(name) > MAX_NAME:
         raise Fail(f"{what}: a name of more than {MAX_NAME} bytes")
-    if "\n" in name or "\0" in name:
+    if "\n" in name:
         raise Fail(f"{what}: a newline in the name {name!r}")
+    if "\0" in name:
+        raise Fail(f"{what}: a NUL byte in the name {name!r}")
     if name.startswith("/"):
         raise Fail(f"{what}: an absolute name {name!r}")
     if name.startswith("./"):
@@ -70,6 +144,7 @@ class Tree:
             self.root = os.open(path, DIR_FLAGS)
         except OSError as e:
             raise Fail(f"{path}: {e.strerror}") from None
+        self.budget = None  # components left to walk (unpack: per .deb); None: no limit
 
     def lookup(self, parts, create, follow, what):
         """Walk parts from the root, links in directories followed inside the
@@ -78,20 +153,39 @@ class Tree:
         with close()), its path from the root, the last component's name and
         its lstat (None: absent); last None: parts end at that directory.
         A missing directory is made (create) or raises Missing(a link was
-        followed at the last component)."""
-        stack = [(self.root, None)]  # (descriptor, name) from the root
-        todo, links, last, st, at_last = list(parts), 0, None, None, False
+        followed at the last component). One descriptor is open at a time:
+        '..' opens the parent, checked to be the directory walked through."""
+        cur, names, ids = self.root, [], []  # the directory, its path from the root, their (dev, ino)
+        todo, links, last, st, at_last = parts[::-1], 0, None, None, False  # todo: popped from the end
+        walked = 0
         try:
             while todo:
-                c = todo.pop(0)
+                walked += 1
+                if walked > MAX_WALK:
+                    raise Fail(f"{what}: more than {MAX_WALK} path components on the way (those of links too)")
+                if self.budget is not None:
+                    self.budget -= 1
+                    if self.budget < 0:
+                        raise Fail(f"{what}: more than {MAX_WALK_DEB} path components looked up for one .deb")
+                c = todo.pop()
                 last, st = None, None
                 if c in ("", "."):
                     continue
                 if c == "..":
-                    if len(stack) > 1:
-                        os.close(stack.pop()[0])
+                    if names:
+                        up = os.open("..", DIR_FLAGS, dir_fd=cur)
+                        os.close(cur)
+                        names.pop()
+                        ids.pop()
+                        if names:
+                            cur = up
+                            ust = os.fstat(up)
+                            if (ust.st_dev, ust.st_ino) != ids[-1]:
+                                raise Fail(f"{what}: the tree changed while it was walked")
+                        else:
+                            os.close(up)
+                            cur = self.root
                     continue
-                cur = stack[-1][0]
                 st = self.lstat(cur, c)
                 if not todo and (st is None or not stat.S_ISLNK(st.st_mode) or not follow):
                     last = c
@@ -108,24 +202,25 @@ class Tree:
                     at_last = at_last or not todo
                     target = os.readlink(c, dir_fd=cur)
                     if target.startswith("/"):
-                        while len(stack) > 1:
-                            os.close(stack.pop()[0])
-                    todo[:0] = target.split("/")
+                        self.close(cur)
+                        cur, names, ids = self.root, [], []
+                    todo.extend(target.split("/")[::-1])
                     continue
                 if not stat.S_ISDIR(st.st_mode):
                     if not create:
                         raise Missing(at_last)
-                    path = "/".join([n for _, n in stack[1:]] + [c])
+                    path = "/".join(names + [c])
                     raise Fail(f"{what}: {path} is not a directory")
-                stack.append((os.open(c, DIR_FLAGS, dir_fd=cur), c))
+                d = os.open(c, DIR_FLAGS, dir_fd=cur)
+                self.close(cur)
+                cur = d
+                names.append(c)
+                ids.append((st.st_dev, st.st_ino))
         except BaseException:
-            for fd, _ in stack[1:]:
-                os.close(fd)
+            self.close(cur)
             raise
-        for fd, _ in stack[1:-1]:
-            os.close(fd)
         self.followed_last = at_last
-        return stack[-1][0], [n for _, n in stack[1:]], last, st
+        return cur, names, last, st
 
     def close(self, fd):
         if fd != self.root:
@@ -172,20 +267,43 @@ class Tree:
 def unpack(tree, deb):
     """Unpack deb's data.tar (through dpkg-deb) into tree."""
     p = subprocess.Popen(["dpkg-deb", "--fsys-tarfile", deb], stdout=subprocess.PIPE)
+    tree.budget = MAX_WALK_DEB
     try:
         n = size = 0
-        with tarfile.open(fileobj=p.stdout, mode="r|") as tar:
-            for m in tar:
+        bad = f"{deb}: data.tar is malformed"
+        tar = from_tar(bad, lambda: tarfile.open(fileobj=p.stdout, mode="r|", tarinfo=Member))
+        with tar:
+            prev = None
+            while True:
+                m = from_tar(bad if prev is None else f"{bad} after member {prev[:MAX_NAME]!r}", tar.next)
+                if m is None:
+                    break
+                tar.members.clear()  # tarfile keeps every member (its pax headers too)
+                prev = m.name
                 n += 1
                 if n > MAX_MEMBERS:
                     raise Fail(f"{deb}: more than {MAX_MEMBERS} members")
+                if m.size < 0:
+                    raise Fail(f"{deb}: data.tar is malformed: member {m.name[:MAX_NAME]!r} has a negative size")
                 size += m.size if m.isreg() else 0
                 if size > MAX_BYTES:
                     raise Fail(f"{deb}: more than {MAX_BYTES} bytes unpacked")
-                member(tree, tar, m, f"{deb}: member {m.name!r}")
-    except tarfile.TarError as e:
-        raise Fail(f"{deb}: data.tar: {e}") from None
+                what = f"{deb}: member {m.name[:MAX_NAME]!r}"
+                try:
+                    member(tree, tar, m, what)
+                except OSError as e:
+                    raise Fail(f"{what}: {e.strerror or e}") from None
+            # tarfile stops at the first NUL block; dpkg-deb -x takes no more
+            while True:
+                b = from_tar(bad, tar.fileobj.read, 1 << 16)
+                if not b:
+                    break
+                if b.count(0) != len(b):
+                    raise Fail(f"{deb}: data.tar is malformed: more than NUL bytes after its end marker")
+    except OSError as e:
+        raise Fail(f"{deb}: {e.strerror or e}") from None
     finally:
+        tree.budget = None
         p.stdout.close()
         rc = p.wait()
     if rc != 0:
@@ -215,8 +333,12 @@ def member(tree, tar, m, what):
             finally:
                 os.close(d)
         elif m.issym():
-            if not m.linkname or "\n" in m.linkname or "\0" in m.linkname or len(m.linkname) > MAX_NAME:
-                raise Fail(f"{what}: an empty or too long link target, or a newline in it")
+            if not m.linkname or len(m.linkname) > MAX_NAME:
+                raise Fail(f"{what}: an empty link target or one of more than {MAX_NAME} bytes")
+            if "\n" in m.linkname:
+                raise Fail(f"{what}: a newline in its link target {m.linkname!r}")
+            if "\0" in m.linkname:
+                raise Fail(f"{what}: a NUL byte in its link target {m.linkname!r}")
             tree.clear(fd, name, st, what)
             os.symlink(m.linkname, name, dir_fd=fd)
         elif m.islnk():
@@ -228,7 +350,7 @@ def member(tree, tar, m, what):
             try:
                 src, left = tar.extractfile(m), m.size
                 while left > 0:
-                    b = memoryview(src.read(min(left, 1 << 20)))
+                    b = memoryview(from_tar(f"{what}: data.tar is malformed", src.read, min(left, 1 << 20)))
                     if not b:
                         raise Fail(f"{what}: the archive ends inside it")
                     left -= len(b)
@@ -251,6 +373,8 @@ def hard_link(tree, fd, name, st, target, what):
     try:
         if tname is None or tst is None or stat.S_ISDIR(tst.st_mode):
             raise Fail(f"{what}: a hard link to {target!r}, which is no file of the tree")
+        if st is not None and (st.st_dev, st.st_ino) == (tst.st_dev, tst.st_ino):
+            return  # a link to itself, or to the file it is a link of already
         tree.clear(fd, name, st, what)
         os.link(tname, name, src_dir_fd=tfd, dst_dir_fd=fd, follow_symlinks=False)
     finally:
@@ -266,17 +390,75 @@ def remove(tree, rel):
     except Missing:
         return
     try:
-        if st is not None and stat.S_ISDIR(st.st_mode):
-            shutil.rmtree(name, dir_fd=fd)
-        elif st is not None:
-            os.unlink(name, dir_fd=fd)
+        remove_entry(fd, name, st, rel)
     finally:
         tree.close(fd)
 
 
+def remove_entry(fd, name, st, what):
+    """Remove name (in fd, st its lstat; None: absent), a directory with what is below it."""
+    if st is not None and stat.S_ISDIR(st.st_mode):
+        remove_dir(fd, name, what)
+    elif st is not None:
+        os.unlink(name, dir_fd=fd)
+
+
+def remove_dir(parent, name, what):
+    """Remove the directory name (in parent) and what is below it, without
+    recursion and with one descriptor open at a time (a tree may be as deep
+    as names allow); a link is removed, never followed."""
+    cur = os.open(name, DIR_FLAGS, dir_fd=parent)
+    try:
+        st = os.fstat(cur)
+        path = [(name, (st.st_dev, st.st_ino), None)]  # from name down to cur: name, id, subdirectories left
+        while True:
+            n, ident, subs = path[-1]
+            if subs is None:  # first time in cur: its files go, its subdirectories are listed
+                subs = []
+                with os.scandir(cur) as it:
+                    entries = list(it)
+                for e in entries:
+                    if e.is_dir(follow_symlinks=False):
+                        subs.append(e.name)
+                    else:
+                        os.unlink(e.name, dir_fd=cur)
+                path[-1] = (n, ident, subs)
+            if subs:
+                sub = subs.pop()
+                d = os.open(sub, DIR_FLAGS, dir_fd=cur)
+                os.close(cur)
+                cur = d
+                st = os.fstat(cur)
+                path.append((sub, (st.st_dev, st.st_ino), None))
+                continue
+            path.pop()
+            if not path:
+                break
+            up = os.open("..", DIR_FLAGS, dir_fd=cur)
+            os.close(cur)
+            cur = up
+            st = os.fstat(cur)
+            if (st.st_dev, st.st_ino) != path[-1][1]:
+                raise Fail(f"{what}: the tree changed while it was removed")
+            os.rmdir(n, dir_fd=cur)
+    finally:
+        os.close(cur)
+    os.rmdir(name, dir_fd=parent)
+
+
+def rmtree(path):
+    """Remove path and what is below it (absent: fine), as remove_dir does."""
+    parent = os.open(os.path.dirname(os.path.abspath(path)) or "/", DIR_FLAGS & ~os.O_NOFOLLOW)
+    try:
+        name = os.path.basename(os.path.abspath(path))
+        remove_entry(parent, name, Tree.lstat(parent, name), path)
+    finally:
+        os.close(parent)
+
+
 def link(tree, target, rel):
     parts = split_name(rel, rel)
-    if not parts or not target or "\n" in target or len(target) > MAX_NAME:
+    if not parts or not target or "\n" in target or "\0" in target or len(target) > MAX_NAME:
         raise Fail(f"{rel} -> {target}: not a link to make")
     fd, _, name, st = tree.lookup(parts, True, False, rel)
     try:
@@ -285,6 +467,14 @@ def link(tree, target, rel):
         os.symlink(target, name, dir_fd=fd)
     finally:
         tree.close(fd)
+
+
+def named(rel, f, *args):
+    """f(*args), an OSError named by rel."""
+    try:
+        return f(*args)
+    except OSError as e:
+        raise Fail(f"{rel}: {e.strerror or e}") from None
 
 
 def main(argv):
@@ -298,14 +488,14 @@ def main(argv):
                 unpack(tree, deb)
         elif argv[1] == "remove":
             for rel in argv[3:]:
-                remove(tree, rel)
+                named(rel, remove, tree, rel)
         elif argv[1] == "link":
             for line in sys.stdin.read().splitlines():
                 target, _, rel = line.partition(" ")
-                link(tree, target, rel)
+                named(rel, link, tree, target, rel)
         else:
             for rel in sys.stdin.read().splitlines():
-                print(tree.find(split_name(rel, rel), rel))
+                print(named(rel, tree.find, split_name(rel, rel), rel))
         return 0
     except (Fail, OSError) as e:
         print(f"intree: {e}", file=sys.stderr)

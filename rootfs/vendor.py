@@ -123,7 +123,10 @@ def unpack(pins, cache, into):
                        text=True, stdout=sys.stderr)
     if r.returncode != 0:
         raise Fail("fetching the pinned .debs failed")
-    tree = intree.Tree(into)
+    try:
+        tree = intree.Tree(into)
+    except intree.Fail as e:
+        raise Fail(str(e)) from None
     try:
         for p in pins:
             name, ver, arch, _ = p.split()
@@ -326,30 +329,33 @@ def main(argv):
     lang, pinfile, manifest, out, cache = argv[1:]
     out = out.rstrip("/")
     tmp = out + ".tmp"
-    work = None
+    work, done = None, False
     try:
         pins = read_pins(pinfile)
-        if os.path.lexists(tmp):
-            shutil.rmtree(tmp)
+        intree.rmtree(tmp)
         os.makedirs(tmp)
         work = tempfile.mkdtemp(prefix="vendor.", dir=os.path.dirname(os.path.abspath(out)))
         n = (vendor_rust if lang == "rust" else vendor_go)(pins, manifest, tmp, cache, work)
         with open(os.path.join(tmp, "debian-packages.txt"), "w") as f:
             f.write("\n".join(pins) + "\n")
         normalise(tmp)
-        if os.path.lexists(out):
-            shutil.rmtree(out)
+        intree.rmtree(out)
         os.rename(tmp, out)
+        done = True
         what = "crates" if lang == "rust" else "packages"
         print(f"  VENDOR  {out}: {n} {what} from {len(pins)} Debian packages", file=sys.stderr)
         return 0
-    except (Fail, OSError) as e:
+    except (Fail, intree.Fail, OSError) as e:
         print(f"vendor: {e}", file=sys.stderr)
-        shutil.rmtree(tmp, ignore_errors=True)
         return 1
     finally:
-        if work:
-            shutil.rmtree(work, ignore_errors=True)
+        # on every failure (an unexpected exception too): no OUT.tmp, no work
+        # directory; removed without recursion (a package's tree may be deep)
+        for d in ([] if done else [tmp]) + ([work] if work else []):
+            try:
+                intree.rmtree(d)
+            except (intree.Fail, OSError) as e:
+                print(f"vendor: removing {d}: {e}", file=sys.stderr)
 
 
 if __name__ == "__main__":

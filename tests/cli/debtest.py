@@ -9,8 +9,14 @@ MEMBER, in data.tar's order, its name as given (so './../x' or '/abs' stay):
   l:NAME=TARGET   a symlink
   h:NAME=TARGET   a hard link
   p:NAME          a FIFO
+  x:NAME=KEY=VAL  an empty file with the pax header KEY=VAL ('\\0' in VAL: a
+                  NUL byte); the archive is then in pax format
+  X:SIZE          a pax header of SIZE NUL bytes, for the member after it
+  g:TEXT          a 512-byte block of TEXT, no header
+  z:              two NUL blocks (an end marker)
 Prints nothing; the .deb's SHA-256 is for the caller to take.
 """
+import gzip
 import io
 import sys
 import tarfile
@@ -18,12 +24,26 @@ import tarfile
 
 def tar_gz(members):
     buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz", format=tarfile.GNU_FORMAT) as t:
+    fmt = tarfile.PAX_FORMAT if any(k == "x" for k, _, _ in members) else tarfile.GNU_FORMAT
+    with tarfile.open(fileobj=buf, mode="w", format=fmt) as t:
         for kind, name, arg in members:
             ti = tarfile.TarInfo(name)
             ti.mode, ti.mtime = 0o755, 0
             data = None
-            if kind == "d":
+            if kind in ("X", "g", "z"):  # raw blocks, past tarfile
+                if kind == "X":
+                    h = tarfile.TarInfo("./PaxHeaders/x")
+                    h.type, h.size, h.mtime = tarfile.XHDTYPE, int(name), 0
+                    raw = h.tobuf(tarfile.USTAR_FORMAT) + bytes(-(-h.size // 512) * 512)
+                else:
+                    raw = name.encode().ljust(512, b"x")[:512] if kind == "g" else bytes(1024)
+                buf.write(raw)
+                t.offset += len(raw)
+                continue
+            if kind == "x":
+                key, _, val = arg.partition("=")
+                ti.pax_headers = {key: val.replace("\\0", "\0")}
+            elif kind == "d":
                 ti.type = tarfile.DIRTYPE
             elif kind == "f":
                 data = arg.encode()
@@ -36,7 +56,7 @@ def tar_gz(members):
             else:
                 sys.exit(f"debtest: unknown member kind {kind!r}")
             t.addfile(ti, io.BytesIO(data) if data is not None else None)
-    return buf.getvalue()
+    return gzip.compress(buf.getvalue(), mtime=0)
 
 
 def ar_member(name, data):

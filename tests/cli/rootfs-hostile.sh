@@ -5,7 +5,9 @@
 # another tree's, a digest of no directory, manifests whose name leaves the
 # cache or matches other trees, packages whose links would take later files
 # (and the recipe's own links and removals) out of the tree, a rebuilt tree
-# that is not the manifest's, and Cargo.lock or Go paths that leave --deps.
+# that is not the manifest's, malformed or costly data.tars (pax headers, blocks
+# that are no header, lookups through long links, deep trees), and Cargo.lock
+# or Go paths that leave --deps.
 #   (needs root: the tree is owned by root)
 . "$(dirname "$0")/lib.sh"
 TOP=$(realpath "$(dirname "$0")/../..")
@@ -155,6 +157,52 @@ python3 "$DEB" "$T/u3.deb" u3 d:./ l:./dangling=nowhere d:./dangling/
 fails "... a directory over a link to nothing is refused" "member './dangling/?': a directory where the tree has a link to no directory" \
 	python3 "$INTREE" unpack "$T/u" "$T/u3.deb"
 
+# --- malformed archives, costly headers and lookups: refused by name, no traceback
+# intree_fails NAME PATTERN MEMBER...: a fresh tree; unpacking a .deb of MEMBERs is refused
+mkdir "$T/m"
+intree_fails() {
+	local name=$1 pat=$2
+	shift 2
+	rm -rf "$T/m/tree" && mkdir "$T/m/tree" && python3 "$DEB" "$T/m/m.deb" mmm d:./ "$@" &&
+		fails "$name" "^intree: .*m\.deb: $pat" python3 "$INTREE" unpack "$T/m/tree" "$T/m/m.deb"
+}
+intree_fails "a pax sparse map that is no numbers is refused" "data\.tar is malformed.*: a sparse member" \
+	'x:./a=GNU.sparse.map=x,y'
+intree_fails "... a pax size that is no number too (tarfile's ValueError)" "data\.tar is malformed.*invalid literal.*ValueError" \
+	'x:./a=GNU.sparse.realsize=zz'
+intree_fails "... and a negative one" "data\.tar is malformed: member .\./a. has a negative size" 'x:./a=size=-1'
+intree_fails "a pax header of more than 1 MiB is refused (tarfile reads it whole)" \
+	"data\.tar is malformed after member '\.': pax or GNU long name or link headers of more than 1048576 bytes" \
+	X:2000000 f:./a=a
+intree_fails "a block that is no header is refused (tarfile would end the archive there)" \
+	"data\.tar is malformed after member '\./a': (bad checksum|invalid header) at byte" f:./a=a g:garbage f:./b=b
+intree_fails "... and more than NUL bytes after the end marker" "data\.tar is malformed: more than NUL bytes after its end marker" \
+	f:./a=a z: f:./b=b
+intree_fails "a NUL byte in a name is named so" "member 'a\\\\x00b': a NUL byte in the name" 'x:./a=path=a\0b'
+intree_fails "an OSError names the member" "member '\./a{300}': File name too long" "f:./$(printf 'a%.0s' {1..300})=x"
+L1=$(printf 'd/../%.0s' {1..800})
+intree_fails "a lookup of more than 4096 components, links' too, is refused (a CPU sink per member)" \
+	"member '\./L0/x': more than 4096 path components on the way" d:./d/ "l:./L0=${L1}L1" "l:./L1=${L1}L2" "l:./L2=${L1}d" f:./L0/x=x
+rm -rf "$T/m/tree" && mkdir "$T/m/tree"
+python3 "$DEB" "$T/m/walk.deb" walk d:./ d:./d/ "l:./L0=${L1}L1" "l:./L1=${L1}d" f:./L0/x=x f:./L0/y=y f:./L0/z=z
+check "... 3203 are not" python3 "$INTREE" unpack "$T/m/tree" "$T/m/walk.deb"
+fails "... nor more than MAX_WALK_DEB for one .deb" "walk\.deb: member '\./L0/z': more than 8000 path components looked up for one \.deb" \
+	python3 -B -c 'import sys; sys.path.insert(0, sys.argv[1]); import intree; intree.MAX_WALK_DEB = 8000; sys.exit(intree.main(sys.argv[1:]))' \
+	"$TOP/rootfs" unpack "$T/m/tree" "$T/m/walk.deb"
+rm -rf "$T/m/tree" && mkdir "$T/m/tree"
+python3 "$DEB" "$T/m/self.deb" self d:./ f:./a=data h:./a=./a
+check "a hard link to itself is no change" python3 "$INTREE" unpack "$T/m/tree" "$T/m/self.deb"
+same "... the file stays" "$(cat "$T/m/tree/a" 2>&1)" "data"
+deep=$(printf 'a/%.0s' {1..1500})
+rm -rf "$T/m/tree" && mkdir "$T/m/tree"
+python3 "$DEB" "$T/m/deep.deb" deep d:./ "f:./${deep}f=x"
+check "a member 1500 directories deep is unpacked with 64 descriptors" bash -c 'ulimit -n 64 && exec "$@"' - \
+	python3 "$INTREE" unpack "$T/m/tree" "$T/m/deep.deb"
+same "... it is there" "$(cd "$T/m/tree" && find . -name f | wc -l)" "1"
+check "... and removed (no recursion) with 64 descriptors" bash -c 'ulimit -n 64 && exec "$@"' - \
+	python3 "$INTREE" remove "$T/m/tree" a
+same "... all of it" "$(ls -A "$T/m/tree")" ""
+
 # --- vendor.py: no path leaves --deps, no source is read through a link
 mkdir -p "$T/v" "$T/hostreg/hostcrate-1.0.0" "$T/hostsrc/pkg"
 echo '[package]' >"$T/hostreg/hostcrate-1.0.0/Cargo.toml"
@@ -185,4 +233,8 @@ deb gsrc d:./ d:./usr/ d:./usr/share/ d:./usr/share/gocode/ d:./usr/share/gocode
 expect_fail "... and a package reached through a link a package ships" "evil\.example: a link where a source directory was expected" \
 	python3 "$VENDOR" go "$T/v/pins3" "$T/v/go/go.mod" "$T/v/out" "$T/cache"
 same "... nothing written outside --deps, no --deps" "$(find / -xdev -maxdepth 1 -name 'hostcrate*' | wc -l) $(ls "$T/v" | tr '\n' ' ')" "0 Cargo.lock go pins pins2 pins3 "
+deb badtar d:./ 'x:./a=GNU.sparse.realsize=zz' >"$T/v/pins4"
+expect_fail "vendor.py: a malformed data.tar is refused, naming the .deb" "^vendor: .*badtar_1\.0_amd64\.deb: data\.tar is malformed" \
+	python3 "$VENDOR" rust "$T/v/pins4" "$T/v/Cargo.lock" "$T/v/out" "$T/cache"
+same "... and leaves no out.tmp, no work directory" "$(ls "$T/v" | tr '\n' ' ')" "Cargo.lock go pins pins2 pins3 pins4 "
 t_done
