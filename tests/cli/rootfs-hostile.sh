@@ -237,4 +237,15 @@ deb badtar d:./ 'x:./a=GNU.sparse.realsize=zz' >"$T/v/pins4"
 expect_fail "vendor.py: a malformed data.tar is refused, naming the .deb" "^vendor: .*badtar_1\.0_amd64\.deb: data\.tar is malformed" \
 	python3 "$VENDOR" rust "$T/v/pins4" "$T/v/Cargo.lock" "$T/v/out" "$T/cache"
 same "... and leaves no out.tmp, no work directory" "$(ls "$T/v" | tr '\n' ' ')" "Cargo.lock go pins pins2 pins3 pins4 "
+
+# --- the tree's busybox, the one program mkrootfs runs, never runs with this
+# machine's rights: a script there ran as root through the host's /bin/sh
+mkdir -p "$T/canary" && chmod 1777 "$T/canary"
+pe=$(deb eee d:./ d:./bin/ "f:./bin/busybox=#!/bin/sh
+id >$T/canary/by-script
+echo bin/true")
+manifest "$T/m.bb" rootfs-t "$Z64 1 1" "$pe"
+"$MK" lock "$T/m.bb" "$T/t/bb" "$T/cache" >/dev/null 2>"$T/bb.err"
+same "a bin/busybox that is a script: lock fails at its confined run, nothing written outside the tree" \
+	"$?:$(grep -c 'list-full failed (run confined' "$T/bb.err"):$(ls -A "$T/canary")" "1:1:"
 t_done
