@@ -348,6 +348,11 @@ def main(argv):
     except (Fail, intree.Fail, OSError) as e:
         print(f"vendor: {e}", file=sys.stderr)
         return 1
+    except RecursionError:
+        # os.walk recurses (Python 3.11): a package tree deeper than about
+        # a thousand directories is refused by name, not with a traceback
+        print("vendor: a source tree is nested too deep to copy (about 1000 directories)", file=sys.stderr)
+        return 1
     finally:
         # on every failure (an unexpected exception too): no OUT.tmp, no work
         # directory; removed without recursion (a package's tree may be deep)

@@ -237,6 +237,15 @@ deb badtar d:./ 'x:./a=GNU.sparse.realsize=zz' >"$T/v/pins4"
 expect_fail "vendor.py: a malformed data.tar is refused, naming the .deb" "^vendor: .*badtar_1\.0_amd64\.deb: data\.tar is malformed" \
 	python3 "$VENDOR" rust "$T/v/pins4" "$T/v/Cargo.lock" "$T/v/out" "$T/cache"
 same "... and leaves no out.tmp, no work directory" "$(ls "$T/v" | tr '\n' ' ')" "Cargo.lock go pins pins2 pins3 pins4 "
+# a crate 1100 directories deep: os.walk (Python 3.11) recursed past its limit
+deep=./usr/share/cargo/registry/deep-1.0.0
+mem=(d:./ d:./usr/ d:./usr/share/ d:./usr/share/cargo/ d:./usr/share/cargo/registry/ "d:$deep/" "f:$deep/Cargo.toml=[package]")
+for _ in $(seq 1100); do deep=$deep/a && mem+=("d:$deep/"); done
+deb deepcrate "${mem[@]}" "f:$deep/f=x" >"$T/v/pins5"
+lock_with deep 1.0.0
+expect_fail "vendor.py: a crate too deep to copy is refused by name, not with a traceback" "^vendor: a source tree is nested too deep" \
+	python3 "$VENDOR" rust "$T/v/pins5" "$T/v/Cargo.lock" "$T/v/out" "$T/cache"
+same "... and leaves no out.tmp, no work directory" "$(ls "$T/v" | tr '\n' ' ')" "Cargo.lock go pins pins2 pins3 pins4 pins5 "
 
 # --- the tree's busybox, the one program mkrootfs runs, never runs with this
 # machine's rights: a script there ran as root through the host's /bin/sh
