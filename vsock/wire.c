@@ -8,6 +8,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "base/bytes.h"
 #include "base/digest.h"
 #include "base/cbor_read.h"
 #include "base/cbor_write.h"
@@ -659,14 +660,6 @@ static int writev_all(int fd, struct iovec *iov, int n)
 	return 0;
 }
 
-static void put_be32(uint8_t *p, size_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
 void wire_writer_init(struct wire_writer *w, int fd, size_t batch)
 {
 	w->fd = fd;
@@ -713,7 +706,7 @@ static int put_frame(struct wire_writer *w, const void *a, size_t alen, const vo
 {
 	uint8_t len[4];
 	size_t at = w->out.len;
-	put_be32(len, alen + blen);
+	cr_put_be32(len, (uint32_t)(alen + blen)); /* at most WIRE_MAX_FRAME */
 	if (!copy) {
 		struct iovec iov[3] = { { len, 4 }, { (void *)a, alen }, { (void *)b, blen } };
 		return send_queued(w, iov, blen ? 3 : 2, e);
@@ -854,7 +847,7 @@ int wire_read(struct wire_reader *rd, struct wire_msg *m, struct cr_err *e)
 		/* "Connection timed out": a timeout too */
 		return cr_failp_code(e, errno == ETIMEDOUT ? CR_E_TIMEOUT : CR_E_FAIL, "receive");
 	}
-	len = (uint32_t)hdr[0] << 24 | (uint32_t)hdr[1] << 16 | (uint32_t)hdr[2] << 8 | hdr[3];
+	len = cr_be32(hdr);
 	if (len == 0 || len > WIRE_MAX_FRAME)
 		return cr_fail(e, "receive: frame length %u outside 1..%u", len, WIRE_MAX_FRAME);
 	if (rd->pool && len <= rd->pool->size && (m->frame = cr_pool_get(rd->pool)))

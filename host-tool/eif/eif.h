@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "host-tool/eif/pcr.h"
+#include "base/bytes.h"
 #include "base/util.h"
 
 #define EIF_MAGIC "\x2e\x65\x69\x66" /* ".eif" */
@@ -89,13 +90,5 @@ int eif_scan(struct eif_image *img, struct eif_scan *out, struct cr_err *e);
  * as it did at eif_open, or the scan fails: what was measured is what the
  * caller uses. */
 int eif_scan_copy(struct eif_image *img, struct eif_scan *out, int kernel_fd, int ramdisk_fd, struct cr_err *e);
-
-/* Byte-order helpers shared by the reader and the writer. */
-void eif_put_be16(uint8_t *p, uint16_t v);
-void eif_put_be32(uint8_t *p, uint32_t v);
-void eif_put_be64(uint8_t *p, uint64_t v);
-uint16_t eif_be16(const uint8_t *p);
-uint32_t eif_be32(const uint8_t *p);
-uint64_t eif_be64(const uint8_t *p);
 
 #endif

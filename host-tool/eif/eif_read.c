@@ -15,34 +15,6 @@
 #define READ_CHUNK (1u << 20)
 #define READ_SLOTS 8
 
-void eif_put_be16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-void eif_put_be32(uint8_t *p, uint32_t v)
-{
-	eif_put_be16(p, (uint16_t)(v >> 16));
-	eif_put_be16(p + 2, (uint16_t)v);
-}
-void eif_put_be64(uint8_t *p, uint64_t v)
-{
-	eif_put_be32(p, (uint32_t)(v >> 32));
-	eif_put_be32(p + 4, (uint32_t)v);
-}
-uint16_t eif_be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-uint32_t eif_be32(const uint8_t *p)
-{
-	return (uint32_t)eif_be16(p) << 16 | eif_be16(p + 2);
-}
-uint64_t eif_be64(const uint8_t *p)
-{
-	return (uint64_t)eif_be32(p) << 32 | eif_be32(p + 4);
-}
-
 const char *eif_section_name(uint16_t type)
 {
 	switch (type) {
@@ -112,27 +84,27 @@ static int validate(struct eif_image *img, struct cr_err *e)
 	if (memcmp(h, EIF_MAGIC, 4))
 		return cr_fail(e, "header: bad magic %02x%02x%02x%02x (an EIF starts with \".eif\")", h[0], h[1], h[2],
 			       h[3]);
-	img->version = eif_be16(h + 4);
+	img->version = cr_be16(h + 4);
 	if (img->version < 2 || img->version > EIF_VERSION)
 		return cr_fail(e, "header: unsupported version %u (supported: 2 to %d)", img->version, EIF_VERSION);
-	img->flags = eif_be16(h + 6);
+	img->flags = cr_be16(h + 6);
 	if (img->flags & ~EIF_FLAG_ARM64)
 		return cr_fail(e, "header: reserved flag bits set (flags 0x%04x)", img->flags);
-	img->default_mem = eif_be64(h + 8);
-	img->default_cpus = eif_be64(h + 16);
-	img->num_sections = eif_be16(h + 26);
+	img->default_mem = cr_be64(h + 8);
+	img->default_cpus = cr_be64(h + 16);
+	img->num_sections = cr_be16(h + 26);
 	if (img->num_sections < 3 || img->num_sections > EIF_MAX_SECTIONS)
 		return cr_fail(e, "header: num_sections %u out of range (3 to %d)", img->num_sections,
 			       EIF_MAX_SECTIONS);
 	for (int i = img->num_sections; i < EIF_MAX_SECTIONS; i++)
-		if (eif_be64(h + 28 + 8 * i) || eif_be64(h + 284 + 8 * i))
+		if (cr_be64(h + 28 + 8 * i) || cr_be64(h + 284 + 8 * i))
 			return cr_fail(e, "header: unused section slot %d is not zero", i);
-	img->crc_stored = eif_be32(h + 544);
+	img->crc_stored = cr_be32(h + 544);
 
 	for (int i = 0; i < img->num_sections; i++) {
 		struct eif_section *s = &img->sec[i];
 		uint8_t sh[EIF_SEC_HDR_SIZE];
-		uint64_t off = eif_be64(h + 28 + 8 * i), size = eif_be64(h + 284 + 8 * i);
+		uint64_t off = cr_be64(h + 28 + 8 * i), size = cr_be64(h + 284 + 8 * i);
 		if (off != expect)
 			return cr_fail(e,
 				       "section %d: header at offset %llu, expected %llu (sections must follow each "
@@ -149,15 +121,15 @@ static int validate(struct eif_image *img, struct cr_err *e)
 				       (unsigned long long)img->file_size);
 		if (pread_full(img->fd, sh, sizeof sh, off))
 			return cr_failp(e, "section %d: read header", i);
-		s->type = eif_be16(sh);
+		s->type = cr_be16(sh);
 		s->hdr_offset = off;
 		s->size = size;
 		s->ramdisk_index = -1;
-		if (eif_be16(sh + 2))
-			return cr_fail(e, "section %d: flags 0x%04x must be 0", i, eif_be16(sh + 2));
-		if (eif_be64(sh + 4) != size)
+		if (cr_be16(sh + 2))
+			return cr_fail(e, "section %d: flags 0x%04x must be 0", i, cr_be16(sh + 2));
+		if (cr_be64(sh + 4) != size)
 			return cr_fail(e, "section %d: size %llu in its header differs from %llu in the EIF header", i,
-				       (unsigned long long)eif_be64(sh + 4), (unsigned long long)size);
+				       (unsigned long long)cr_be64(sh + 4), (unsigned long long)size);
 		switch (s->type) {
 		case EIF_SEC_KERNEL:
 			if (kernels++)
@@ -279,7 +251,7 @@ static int check_unchanged(const struct eif_image *img, int i, const uint8_t *bu
 	const uint8_t *mem = loaded_data(img, i);
 	size_t skip = 0;
 	if (at == 0) {
-		if (eif_be16(buf) != s->type || eif_be16(buf + 2) || eif_be64(buf + 4) != s->size)
+		if (cr_be16(buf) != s->type || cr_be16(buf + 2) || cr_be64(buf + 4) != s->size)
 			return cr_fail(e, "%s: section %d: its header changed while the image was being read",
 				       img->path, i);
 		skip = EIF_SEC_HDR_SIZE;

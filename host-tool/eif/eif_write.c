@@ -151,9 +151,9 @@ static int begin_section(struct stream *s, uint16_t type, unsigned mask, uint64_
 {
 	uint8_t sh[EIF_SEC_HDR_SIZE];
 	*hdr_off = pos(s);
-	eif_put_be16(sh, type);
-	eif_put_be16(sh + 2, 0);
-	eif_put_be64(sh + 4, size);
+	cr_put_be16(sh, type);
+	cr_put_be16(sh + 2, 0);
+	cr_put_be64(sh + 4, size);
 	set_mask(s, 0);
 	if (stream_put(s, sh, sizeof sh, e))
 		return -1;
@@ -226,9 +226,9 @@ static int write_signature(struct stream *s, const struct eif_write_input *in, s
 	sec->type = EIF_SEC_SIGNATURE;
 	sec->size = sig.len;
 	sec->hdr_off = pos(s);
-	eif_put_be16(sh, EIF_SEC_SIGNATURE);
-	eif_put_be16(sh + 2, 0);
-	eif_put_be64(sh + 4, sig.len);
+	cr_put_be16(sh, EIF_SEC_SIGNATURE);
+	cr_put_be16(sh + 2, 0);
+	cr_put_be64(sh + 4, sig.len);
 	rc = stream_put(s, sh, sizeof sh, e) || stream_put(s, sig.p, sig.len, e) ? -1 : 0;
 out:
 	cr_buf_free(&sig);
@@ -262,18 +262,18 @@ static int write_header(struct stream *s, const struct eif_write_input *in, cons
 	uLong crc;
 	memset(h, 0, sizeof h);
 	memcpy(h, EIF_MAGIC, 4);
-	eif_put_be16(h + 4, EIF_VERSION);
-	eif_put_be16(h + 6, in->flags);
-	eif_put_be64(h + 8, 1ull << 30); /* default_mem: what nitro-cli writes; unused */
-	eif_put_be64(h + 16, 2);         /* default_cpus: likewise */
-	eif_put_be16(h + 26, (uint16_t)nsec);
+	cr_put_be16(h + 4, EIF_VERSION);
+	cr_put_be16(h + 6, in->flags);
+	cr_put_be64(h + 8, 1ull << 30); /* default_mem: what nitro-cli writes; unused */
+	cr_put_be64(h + 16, 2);         /* default_cpus: likewise */
+	cr_put_be16(h + 26, (uint16_t)nsec);
 	for (int i = 0; i < nsec; i++) {
-		eif_put_be64(h + 28 + 8 * i, sec[i].hdr_off);
-		eif_put_be64(h + 284 + 8 * i, sec[i].size);
+		cr_put_be64(h + 28 + 8 * i, sec[i].hdr_off);
+		cr_put_be64(h + 284 + 8 * i, sec[i].size);
 	}
 	crc = crc32(0L, h, EIF_HDR_SIZE - 4);
 	crc = crc32_combine(crc, s->crc, (z_off_t)s->crc_len);
-	eif_put_be32(h + 544, (uint32_t)crc);
+	cr_put_be32(h + 544, (uint32_t)crc);
 	ssize_t w = pwrite(s->fd, h, sizeof h, 0);
 	if (w != (ssize_t)sizeof h) {
 		if (w >= 0)

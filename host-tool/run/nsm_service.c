@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/bytes.h"
 #include "base/json.h"
 #include "host-tool/run/nsm_ca.h"
 #include "base/term.h"
@@ -116,10 +117,7 @@ static int conn_answer(struct nsm_conn *c)
 	}
 	if (worth_logging(err))
 		svc_log(s, e.msg);
-	hdr[0] = (uint8_t)(resp.len >> 24);
-	hdr[1] = (uint8_t)(resp.len >> 16);
-	hdr[2] = (uint8_t)(resp.len >> 8);
-	hdr[3] = (uint8_t)resp.len;
+	cr_put_be32(hdr, (uint32_t)resp.len);
 	c->out.len = 0;
 	if (cr_buf_put(&c->out, hdr, 4, NULL) || cr_buf_put(&c->out, resp.p, resp.len, NULL) ||
 	    evloop_mod(s->loop, &c->src, EPOLLOUT, NULL)) {
@@ -173,8 +171,7 @@ static void conn_cb(struct evsrc *src, uint32_t events)
 		}
 		c->in_len += (size_t)r;
 		if (c->in_len == 4) {
-			c->req_len = (uint32_t)c->in[0] << 24 | (uint32_t)c->in[1] << 16 | (uint32_t)c->in[2] << 8 |
-				     c->in[3];
+			c->req_len = cr_be32(c->in);
 			if (c->req_len > NSM_REQUEST_MAX)
 				break;
 		}

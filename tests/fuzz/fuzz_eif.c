@@ -88,7 +88,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		int fd;
 		crc = crc32(crc, data, EIF_HDR_SIZE - 4);
 		crc = crc32(crc, data + EIF_HDR_SIZE, (uInt)(size - EIF_HDR_SIZE));
-		eif_put_be32(stored, (uint32_t)crc);
+		cr_put_be32(stored, (uint32_t)crc);
 		fd = open(path, O_WRONLY | O_CLOEXEC);
 		if (fd < 0 || pwrite(fd, stored, 4, EIF_HDR_SIZE - 4) != 4 || close(fd))
 			fz_die("patch the CRC of %s", path);

@@ -67,7 +67,7 @@ static void frame(struct cr_buf *s, const struct wire_msg *m)
 	cr_buf_init(&body, WIRE_MAX_FRAME);
 	if (wire_encode(m, &body, &e))
 		die("wire_encode", &e);
-	eif_put_be32(hdr, (uint32_t)body.len);
+	cr_put_be32(hdr, (uint32_t)body.len);
 	if (cr_buf_put(s, hdr, 4, &e) || cr_buf_put(s, body.p, body.len, &e))
 		die("frame", &e);
 	cr_buf_free(&body);

@@ -27,29 +27,29 @@ static void write_eif(const char *path)
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	memset(h, 0, sizeof h);
 	memcpy(h, EIF_MAGIC, 4);
-	eif_put_be16(h + 4, 3);
-	eif_put_be16(h + 26, NSEC);
+	cr_put_be16(h + 4, 3);
+	cr_put_be16(h + 26, NSEC);
 	for (int i = 0; i < NSEC; i++) {
 		hdr_off[i] = off;
-		eif_put_be64(h + 28 + 8 * i, off);
-		eif_put_be64(h + 284 + 8 * i, sizes[i]);
+		cr_put_be64(h + 28 + 8 * i, off);
+		cr_put_be64(h + 284 + 8 * i, sizes[i]);
 		off += EIF_SEC_HDR_SIZE + sizes[i];
 	}
 	crc = crc32(0L, h, EIF_HDR_SIZE - 4);
 	for (int i = 0; i < NSEC; i++) {
-		eif_put_be16(sh, types[i]);
-		eif_put_be16(sh + 2, 0);
-		eif_put_be64(sh + 4, sizes[i]);
+		cr_put_be16(sh, types[i]);
+		cr_put_be16(sh + 2, 0);
+		cr_put_be64(sh + 4, sizes[i]);
 		crc = crc32(crc, sh, sizeof sh);
 		crc = crc32(crc, data[i], (uInt)sizes[i]);
 	}
-	eif_put_be32(h + 544, (uint32_t)crc);
+	cr_put_be32(h + 544, (uint32_t)crc);
 	if (fd < 0 || cr_write_all(fd, h, sizeof h))
 		abort();
 	for (int i = 0; i < NSEC; i++) {
-		eif_put_be16(sh, types[i]);
-		eif_put_be16(sh + 2, 0);
-		eif_put_be64(sh + 4, sizes[i]);
+		cr_put_be16(sh, types[i]);
+		cr_put_be16(sh + 2, 0);
+		cr_put_be64(sh + 4, sizes[i]);
 		if (cr_write_all(fd, sh, sizeof sh) || cr_write_all(fd, data[i], sizes[i]))
 			abort();
 	}

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/bytes.h"
 #include "nsm/attest_verify.h"
 #include "tests/unit/check.h"
 #include "host-tool/run/evloop.h"
@@ -82,14 +83,6 @@ static int connect_svc(void)
 	return unix_sock_connect(sock_path, 1, &e);
 }
 
-static void be32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
-
 /* One framed exchange: 0 with the response in resp/resp_len, -1 otherwise.
  * `announce` is the length put in the header (normally len). */
 static int exchange(const uint8_t *req, size_t len, uint32_t announce, uint8_t *resp, size_t *resp_len)
@@ -101,7 +94,7 @@ static int exchange(const uint8_t *req, size_t len, uint32_t announce, uint8_t *
 	int eof, fd = connect_svc();
 	if (fd < 0)
 		return -1;
-	be32(hdr, announce);
+	cr_put_be32(hdr, announce);
 	if (cr_write_all(fd, hdr, 4) || (len && cr_write_all(fd, req, len))) {
 		close(fd);
 		return -1;
