@@ -496,6 +496,12 @@ static void tmp_close(struct cr_tmpfile *t)
 	t->tmp[0] = 0;
 }
 
+int cr_path_names_dir(const char *path)
+{
+	const char *slash = strrchr(path, '/'), *last = slash ? slash + 1 : path;
+	return !*last || !strcmp(last, ".") || !strcmp(last, "..");
+}
+
 int cr_tmpfile_create(struct cr_tmpfile *t, const char *dst, struct cr_err *e)
 {
 	char dir[4096];
@@ -507,7 +513,7 @@ int cr_tmpfile_create(struct cr_tmpfile *t, const char *dst, struct cr_err *e)
 	t->dst_name = slash ? (size_t)(slash + 1 - dst) : 0;
 	if (!*dst)
 		return cr_fail_code(e, CR_E_NOTREG, "an empty path names no file");
-	if (!dst[t->dst_name] || !strcmp(dst + t->dst_name, ".") || !strcmp(dst + t->dst_name, ".."))
+	if (cr_path_names_dir(dst))
 		return cr_fail_code(e, CR_E_NOTREG, "%s: names a directory, not a file", dst);
 	/* As root, "-o /dev/null" would put a regular file in place of the
 	 * device. */

@@ -131,6 +131,10 @@ struct cr_tmpfile {
 	size_t dst_name; /* offset of dst's last component in dst */
 };
 int cr_tmpfile_create(struct cr_tmpfile *t, const char *dst, struct cr_err *e);
+/* 1 when path can name no file to write, by its text alone: empty, ending
+ * in '/', or its last component "." or "..". create() refuses such a dst
+ * (CR_E_NOTREG); a command may refuse it as a usage error first. */
+int cr_path_names_dir(const char *path);
 /* fchmod(mode) (so the umask never shows), fsync, close, rename. On failure
  * the temporary file is removed. */
 int cr_tmpfile_commit(struct cr_tmpfile *t, int mode, struct cr_err *e);

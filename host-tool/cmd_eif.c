@@ -291,6 +291,10 @@ static int parse_args(int argc, char **argv, struct eif_opts *o)
 		cr_tprintf(stderr, "cleanroom eif: -o: an empty path names no file\n");
 		return 2;
 	}
+	if (cr_path_names_dir(o->output)) {
+		cr_tprintf(stderr, "cleanroom eif: -o %s: names a directory, not a file\n", cr_term_arg(o->output));
+		return 2;
+	}
 	if (!o->oci && (o->agent || o->no_image_info || o->max_unpacked_set)) {
 		cr_tprintf(stderr, "cleanroom eif: --agent, --no-image-info and --max-unpacked go with --oci\n");
 		return 2;

@@ -311,6 +311,13 @@ static int print_json(void (*write)(const void *, struct json_w *), const void *
 	return rc;
 }
 
+/* --json when an input could not be read (exit 2): no checks ran. */
+static void write_input_error(const void *msg, struct json_w *w)
+{
+	jw_kbool(w, "verified", 0);
+	jw_kstr(w, "error", msg);
+}
+
 static void write_single(const void *r, struct json_w *w)
 {
 	bv_write_json(r, w);
@@ -343,6 +350,8 @@ static int verify_one(const struct verify_args *a, struct verify_inputs *v)
 	if (cr_read_input("BUNDLE", a->pos[0], REPORT_MAX_BUNDLE, &buf, &len, &e) ||
 	    (a->att_path && cr_read_input("--attestation", a->att_path, ATT_DOC_MAX, &att, &att_len, &e))) {
 		cr_tprintf(stderr, "cleanroom verify: %s\n", e.msg);
+		if (a->json)
+			print_json(write_input_error, e.msg);
 		free(buf);
 		free(r);
 		return 2;
@@ -391,6 +400,8 @@ static int verify_quorum(const struct verify_args *a, struct verify_inputs *v)
 	if (quorum_verify(q, a->quorum, (const char *const *)a->pos, a->npos, (const char *const *)a->after, a->nafter,
 			  &v->pol, &e)) {
 		cr_tprintf(stderr, "cleanroom verify: %s\n", e.msg);
+		if (a->json)
+			print_json(write_input_error, e.msg);
 		quorum_free(q);
 		free(q);
 		return 2;

@@ -42,7 +42,7 @@ static void usage(FILE *out)
 /* Whatever a command printed must have reached stdout: a full disk or a
  * closed pipe under `cleanroom describe --json x.eif > out.json` is a
  * failure (exit `failed`), not a silent truncation. A command that failed
- * has said why already (and keeps its status). */
+ * has said why already (and keeps its status, but for a verdict). */
 static int stdout_done(const char *cmd, int rc, int failed)
 {
 	const char *why = NULL;
@@ -50,7 +50,9 @@ static int stdout_done(const char *cmd, int rc, int failed)
 		why = strerror(errno);
 	else if (ferror(stdout))
 		why = "a write failed"; /* an earlier flush failed: its errno is gone */
-	if (!why || rc)
+	/* A failure keeps its status, but a verdict (1 where `failed` is 2)
+	 * whose report was lost is not a verdict. */
+	if (!why || (rc && !(failed == 2 && rc == 1)))
 		return rc;
 	fprintf(stderr, "cleanroom%s%s: stdout: %s\n", cmd ? " " : "", cmd ? cmd : "", why);
 	return failed;

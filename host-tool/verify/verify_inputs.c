@@ -175,26 +175,24 @@ int vin_set_nonce_bytes(struct verify_inputs *v, const uint8_t *nonce, size_t le
 	return 0;
 }
 
-/* `git -C repo rev-parse --verify --end-of-options REV^{tree}`: its one line. */
-static int git_tree_of(const char *rev, const char *repo, char out[80], struct cr_err *e)
+/* `git -C repo ARGS...`: its first 79 bytes of output in out, and its
+ * wait status; -1 when git cannot be run. git's own words would be a
+ * second, unescaped line: stderr goes to /dev/null, the status says enough. */
+static int git_run(const char *repo, char *const args[], char out[80], int *status, struct cr_err *e)
 {
-	char spec[512];
-	char *argv[] = {
-		"git", "-C", (char *)repo, "rev-parse", "--verify", "--quiet", "--end-of-options", spec, NULL
-	};
+	char *argv[16] = { "git", "-C", (char *)repo };
 	posix_spawn_file_actions_t fa;
-	int pipefd[2], status;
+	int pipefd[2], n = 3;
 	size_t len = 0;
 	pid_t pid;
-	if (snprintf(spec, sizeof spec, "%s^{tree}", rev) >= (int)sizeof spec)
-		return cr_fail(e, "--git-commit: too long");
+	for (int i = 0; args[i] && n < 15; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
 	if (pipe(pipefd))
 		return cr_failp(e, "pipe");
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, pipefd[1], STDOUT_FILENO);
 	posix_spawn_file_actions_addclose(&fa, pipefd[0]);
-	/* git's own words would be a second, unescaped line: its status says
-	 * enough (128: no repository there; else no such revision). */
 	posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
 	errno = posix_spawnp(&pid, "git", &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
@@ -204,25 +202,44 @@ static int git_tree_of(const char *rev, const char *repo, char out[80], struct c
 		return cr_failp(e, "--git-commit: cannot run git");
 	}
 	for (;;) {
-		ssize_t n = read(pipefd[0], out + len, 79 - len);
-		if (n < 0 && errno == EINTR)
+		ssize_t r = read(pipefd[0], out + len, 79 - len);
+		if (r < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
+		if (r <= 0)
 			break;
-		len += (size_t)n;
+		len += (size_t)r;
 		if (len == 79)
 			break;
 	}
 	close(pipefd[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+	while (waitpid(pid, status, 0) < 0 && errno == EINTR)
 		;
 	out[len] = 0;
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 128)
-		return cr_fail(e, "--repo %s: not a git repository (or git cannot read it)", repo);
-	if (!WIFEXITED(status) || WEXITSTATUS(status))
-		return cr_fail(e, "--git-commit: '%s' is not a commit or tree in the repository %s", rev, repo);
-	out[strcspn(out, "\n")] = 0;
 	return 0;
+}
+
+/* `git -C repo rev-parse --verify --end-of-options REV^{tree}`: its one
+ * line. A failure is told apart by asking git for the repository alone: it
+ * exits 128 both for no repository and for a revision it cannot resolve. */
+static int git_tree_of(const char *rev, const char *repo, char out[80], struct cr_err *e)
+{
+	char spec[512], dir[80];
+	char *tree_args[] = { "rev-parse", "--verify", "--quiet", "--end-of-options", spec, NULL };
+	char *repo_args[] = { "rev-parse", "--git-dir", NULL };
+	int status;
+	if (snprintf(spec, sizeof spec, "%s^{tree}", rev) >= (int)sizeof spec)
+		return cr_fail(e, "--git-commit: too long");
+	if (git_run(repo, tree_args, out, &status, e))
+		return -1;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		out[strcspn(out, "\n")] = 0;
+		return 0;
+	}
+	if (git_run(repo, repo_args, dir, &status, e))
+		return -1;
+	if (!WIFEXITED(status) || WEXITSTATUS(status))
+		return cr_fail(e, "--repo %s: not a git repository (or git cannot read it)", repo);
+	return cr_fail(e, "--git-commit: '%s' is not a commit or tree in the repository %s", rev, repo);
 }
 
 int vin_set_git_commit(struct verify_inputs *v, const char *rev, const char *repo, struct cr_err *e)

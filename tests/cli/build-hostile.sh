@@ -91,6 +91,29 @@ same "diff to a full stdout: exit 2 (1 would say 'they differ')" "$?:$(cat "$T_T
 same "verify --git-commit, --repo not a repository: exit 2, one line of ours (none of git's)" \
 	"$?:$(cat "$T_TMP/v5.err")" "2:cleanroom verify: --repo $T_TMP/norepo: not a git repository (or git cannot read it)"
 
+# ... also when the verdict is 1: a lost report is not a verdict
+"$CLEANROOM" verify "$H/cleanroom-bundle.json" "$H/hello" --root "$CA/root.pem" --nonce 00 >/dev/full 2>"$T_TMP/v6.err"
+same "verify NOT VERIFIED to a full stdout: exit 2, said" "$?:$(grep -c '^cleanroom verify: stdout: No space left on device' "$T_TMP/v6.err")" "2:1"
+mkdir -p "$T_TMP/d1" "$T_TMP/d2" && echo 1 >"$T_TMP/d1/x" && echo 2 >"$T_TMP/d2/x"
+"$CLEANROOM" diff "$T_TMP/d1" "$T_TMP/d2" >/dev/full 2>"$T_TMP/v7.err"
+same "diff of differing trees to a full stdout: exit 2, said" "$?:$(cat "$T_TMP/v7.err")" "2:cleanroom diff: stdout: No space left on device"
+# git exits 128 for a revision it cannot resolve too: the repository is asked alone
+git init -q "$T_TMP/repo" && git -C "$T_TMP/repo" -c user.name=t -c user.email=t@t commit -q --allow-empty -m x
+"$CLEANROOM" verify "$H/cleanroom-bundle.json" --root "$CA/root.pem" --git-commit 'HEAD@{99}' --repo "$T_TMP/repo" \
+	>/dev/null 2>"$T_TMP/v8.err"
+same "verify --git-commit of a revision git cannot resolve names the revision, not the repository" "$?:$(cat "$T_TMP/v8.err")" \
+	"2:cleanroom verify: --git-commit: 'HEAD@{99}' is not a commit or tree in the repository $T_TMP/repo"
+# --json and an input that cannot be read: the JSON says so too
+"$CLEANROOM" verify "$T_TMP/nonexist.json" --json >"$T_TMP/v9.json" 2>/dev/null
+same "verify --json of a missing bundle: exit 2, JSON with verified false and the error" \
+	"$?:$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["verified"], d["error"].startswith("BUNDLE: "))' "$T_TMP/v9.json" 2>&1)" "2:False True"
+Z=$(printf '0%.0s' $(seq 96))
+"$CLEANROOM" verify --quorum 1 "$H/cleanroom-bundle.json" --root "$CA/root.pem" --pcr0 "$Z" --pcr1 "$Z" --pcr2 "$Z" \
+	--json -- "$T_TMP/nonexist" \
+	>"$T_TMP/v10.json" 2>/dev/null
+same "verify --quorum --json with an input error: exit 2, JSON with the error" \
+	"$?:$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["verified"], bool(d["error"]))' "$T_TMP/v10.json" 2>&1)" "2:False True"
+
 # The signed statement names another source tree and command than sent:
 # the nonce binds the report to the request, not to what was built.
 rm -rf out

@@ -135,8 +135,8 @@ same "--max-unpacked without --oci is a usage error" "$?:$(cat "$T/u.err")" \
 mkdir -p "$T/odir"
 for o in "$T/odir/" "$T/odir/." "$T/odir/.."; do
 	pack "$o" --cmd x >/dev/null 2>"$T/u.err"
-	same "-o '${o#"$T"/}' names a directory: exit 1, said, nothing left in it" \
-		"$?:$(grep -c 'names a directory, not a file' "$T/u.err"):$(ls -A "$T/odir")" "1:1:"
+	same "-o '${o#"$T"/}' names a directory: a usage error, said, nothing left in it" \
+		"$?:$(grep -c 'names a directory, not a file' "$T/u.err"):$(ls -A "$T/odir")" "2:1:"
 done
 
 # --- options
