@@ -469,7 +469,7 @@ static int tmp_open_in_dir(struct cr_tmpfile *t, const char *base)
 	for (int tries = 0; tries < 100; tries++) {
 		unsigned char r[6];
 		size_t n;
-		if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r)
+		if (cr_random(r, sizeof r, NULL))
 			return -1;
 		n = (size_t)snprintf(t->tmp, sizeof t->tmp, "%s.tmp.", base);
 		if (n + sizeof r >= sizeof t->tmp) {
@@ -523,7 +523,6 @@ int cr_tmpfile_create(struct cr_tmpfile *t, const char *dst, struct cr_err *e)
 	t->dir = open(slash ? dir : ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (t->dir < 0 || (t->fd = tmp_open_in_dir(t, dst + t->dst_name)) < 0) {
 		cr_failp(e, "%s: cannot create a temporary file beside it", dst);
-		t->tmp[0] = 0;
 		tmp_close(t);
 		return -1;
 	}
@@ -559,7 +558,6 @@ int cr_tmpfile_commit(struct cr_tmpfile *t, int mode, struct cr_err *e)
 		return -1;
 	}
 	tmp_register(t, 0);
-	t->tmp[0] = 0;
 	tmp_close(t);
 	return 0;
 }
